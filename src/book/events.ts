@@ -1,0 +1,350 @@
+/**
+ * Book events, written into a flat Float64Array of fixed-width records so that matching allocates nothing.
+ * The owner of the buffer (the core, a benchmark, a test) reads the records after each command and clears the
+ * buffer; decodeEvent turns one record into a plain object where allocation does not matter.
+ *
+ * Record layout: 16 numbers. The first eight are common to all types; the rest depend on the type.
+ */
+import type { BookReject, CommandKind } from './codes.js';
+import type { CancelReason, OrderType, SelfTradePrevention, Side, TimeInForce } from './types.js';
+
+export const EventType = {
+  OrderAccepted: 1,
+  OrderRejected: 2,
+  TradeExecuted: 3,
+  OrderPartiallyFilled: 4,
+  OrderFilled: 5,
+  OrderCancelled: 6,
+  OrderReduced: 7,
+  OrderExpired: 8,
+  OrderTriggered: 9,
+  OrderAmended: 10,
+  LevelChanged: 11,
+  TopOfBookChanged: 12,
+} as const;
+export type EventType = (typeof EventType)[keyof typeof EventType];
+
+export const EVENT_STRIDE = 16;
+// Common fields.
+export const F_TYPE = 0;
+export const F_SEQ = 1;
+export const F_TIME = 2;
+export const F_ORDER_ID = 3;
+export const F_OWNER = 4;
+export const F_SIDE = 5;
+export const F_PRICE = 6;
+export const F_QTY = 7;
+// Type-specific fields.
+export const F_A = 8;
+export const F_B = 9;
+export const F_C = 10;
+export const F_D = 11;
+export const F_E = 12;
+export const F_F = 13;
+
+const EVENTS_INITIAL = 1024;
+const EVENTS_MAX = 1 << 26;
+
+export class EventBuffer {
+  data: Float64Array;
+  /** Number of records written since the last clear. */
+  count = 0;
+
+  constructor(capacityEvents: number = EVENTS_INITIAL) {
+    this.data = new Float64Array(Math.max(16, capacityEvents) * EVENT_STRIDE);
+  }
+
+  clear(): void {
+    this.count = 0;
+  }
+
+  /** Reserves the next record and returns its offset. Re-read `data` after calling: it may have grown. */
+  reserve(): number {
+    const at = this.count * EVENT_STRIDE;
+    if (at + EVENT_STRIDE > this.data.length) this.grow();
+    this.count++;
+    return at;
+  }
+
+  type(i: number): EventType {
+    return this.data[i * EVENT_STRIDE + F_TYPE] as EventType;
+  }
+
+  field(i: number, f: number): number {
+    return this.data[i * EVENT_STRIDE + f];
+  }
+
+  private grow(): void {
+    const events = this.data.length / EVENT_STRIDE;
+    // A single command can emit an event per order in the book (a mass cancel), so the buffer grows; the cap
+    // stops a runaway loop from eating the machine instead of failing loudly.
+    if (events * 2 > EVENTS_MAX) throw new Error(`event buffer exceeds ${EVENTS_MAX} events`);
+    const bigger = new Float64Array(this.data.length * 2);
+    bigger.set(this.data);
+    this.data = bigger;
+  }
+}
+
+interface EventBase {
+  seq: number;
+  timeUs: number;
+}
+interface OrderEventBase extends EventBase {
+  orderId: number;
+  owner: number;
+  side: Side;
+}
+export interface OrderAccepted extends OrderEventBase {
+  type: 'OrderAccepted';
+  orderType: OrderType;
+  tif: TimeInForce;
+  price: number;
+  qty: number;
+  triggerPrice: number;
+  displayQty: number;
+  expireTimeUs: number;
+  postOnly: boolean;
+  stp: SelfTradePrevention;
+}
+export interface OrderRejected extends OrderEventBase {
+  type: 'OrderRejected';
+  command: CommandKind;
+  code: BookReject;
+  price: number;
+  qty: number;
+}
+export interface TradeExecuted extends EventBase {
+  type: 'TradeExecuted';
+  tradeId: number;
+  price: number;
+  qty: number;
+  aggressorSide: Side;
+  takerOrderId: number;
+  takerOwner: number;
+  makerOrderId: number;
+  makerOwner: number;
+  takerQtyLeft: number;
+  makerQtyLeft: number;
+}
+export interface OrderFill extends OrderEventBase {
+  type: 'OrderPartiallyFilled' | 'OrderFilled';
+  /** Fill price and quantity of this one fill. */
+  price: number;
+  qty: number;
+  qtyLeft: number;
+  qtyFilled: number;
+  tradeId: number;
+  maker: boolean;
+}
+export interface OrderCancelled extends OrderEventBase {
+  type: 'OrderCancelled';
+  price: number;
+  /** The remaining quantity that was cancelled. */
+  qty: number;
+  qtyFilled: number;
+  reason: CancelReason;
+}
+export interface OrderReduced extends OrderEventBase {
+  type: 'OrderReduced';
+  price: number;
+  /** The quantity taken off; the order stays live with qtyLeft. */
+  qty: number;
+  qtyLeft: number;
+  reason: CancelReason;
+}
+export interface OrderExpired extends OrderEventBase {
+  type: 'OrderExpired';
+  price: number;
+  qty: number;
+  qtyFilled: number;
+}
+export interface OrderTriggered extends OrderEventBase {
+  type: 'OrderTriggered';
+  price: number;
+  qty: number;
+  triggerPrice: number;
+  lastTradePrice: number;
+}
+export interface OrderAmended extends OrderEventBase {
+  type: 'OrderAmended';
+  price: number;
+  /** New remaining quantity. */
+  qty: number;
+  oldPrice: number;
+  oldQtyLeft: number;
+  triggerPrice: number;
+  priorityKept: boolean;
+}
+export interface LevelChanged extends EventBase {
+  type: 'LevelChanged';
+  side: Side;
+  price: number;
+  /** Total visible quantity; 0 with orders 0 when the level is gone. */
+  qty: number;
+  orders: number;
+}
+export interface TopOfBookChanged extends EventBase {
+  type: 'TopOfBookChanged';
+  bidPrice: number;
+  bidQty: number;
+  askPrice: number;
+  askQty: number;
+}
+
+export type BookEvent =
+  | OrderAccepted
+  | OrderRejected
+  | TradeExecuted
+  | OrderFill
+  | OrderCancelled
+  | OrderReduced
+  | OrderExpired
+  | OrderTriggered
+  | OrderAmended
+  | LevelChanged
+  | TopOfBookChanged;
+
+/** Decodes record `i` of `buf` into a plain object. */
+export function decodeEvent(buf: EventBuffer, i: number): BookEvent {
+  const d = buf.data;
+  const o = i * EVENT_STRIDE;
+  const type = d[o + F_TYPE];
+  const seq = d[o + F_SEQ];
+  const timeUs = d[o + F_TIME];
+  const order = { seq, timeUs, orderId: d[o + F_ORDER_ID], owner: d[o + F_OWNER], side: d[o + F_SIDE] as Side };
+  switch (type) {
+    case EventType.OrderAccepted:
+      return {
+        type: 'OrderAccepted',
+        ...order,
+        price: d[o + F_PRICE],
+        qty: d[o + F_QTY],
+        orderType: d[o + F_A] as OrderType,
+        tif: d[o + F_B] as TimeInForce,
+        triggerPrice: d[o + F_C],
+        displayQty: d[o + F_D],
+        expireTimeUs: d[o + F_E],
+        postOnly: (d[o + F_F] & 1) === 1,
+        stp: (d[o + F_F] >> 1) as SelfTradePrevention,
+      };
+    case EventType.OrderRejected:
+      return {
+        type: 'OrderRejected',
+        ...order,
+        price: d[o + F_PRICE],
+        qty: d[o + F_QTY],
+        code: d[o + F_A] as BookReject,
+        command: d[o + F_B] as CommandKind,
+      };
+    case EventType.TradeExecuted:
+      return {
+        type: 'TradeExecuted',
+        seq,
+        timeUs,
+        tradeId: d[o + F_A],
+        price: d[o + F_PRICE],
+        qty: d[o + F_QTY],
+        aggressorSide: d[o + F_SIDE] as Side,
+        takerOrderId: d[o + F_ORDER_ID],
+        takerOwner: d[o + F_OWNER],
+        makerOrderId: d[o + F_B],
+        makerOwner: d[o + F_C],
+        takerQtyLeft: d[o + F_D],
+        makerQtyLeft: d[o + F_E],
+      };
+    case EventType.OrderPartiallyFilled:
+    case EventType.OrderFilled:
+      return {
+        type: type === EventType.OrderFilled ? 'OrderFilled' : 'OrderPartiallyFilled',
+        ...order,
+        price: d[o + F_PRICE],
+        qty: d[o + F_QTY],
+        qtyLeft: d[o + F_A],
+        qtyFilled: d[o + F_B],
+        tradeId: d[o + F_C],
+        maker: d[o + F_D] === 1,
+      };
+    default:
+      return decodeRest(d, o, type, order);
+  }
+}
+
+function decodeRest(
+  d: Float64Array,
+  o: number,
+  type: number,
+  order: Omit<OrderEventBase, never>,
+): BookEvent {
+  const { seq, timeUs } = order;
+  switch (type) {
+    case EventType.OrderCancelled:
+      return {
+        type: 'OrderCancelled',
+        ...order,
+        price: d[o + F_PRICE],
+        qty: d[o + F_QTY],
+        qtyFilled: d[o + F_A],
+        reason: d[o + F_B] as CancelReason,
+      };
+    case EventType.OrderReduced:
+      return {
+        type: 'OrderReduced',
+        ...order,
+        price: d[o + F_PRICE],
+        qty: d[o + F_QTY],
+        qtyLeft: d[o + F_A],
+        reason: d[o + F_B] as CancelReason,
+      };
+    case EventType.OrderExpired:
+      return { type: 'OrderExpired', ...order, price: d[o + F_PRICE], qty: d[o + F_QTY], qtyFilled: d[o + F_A] };
+    case EventType.OrderTriggered:
+      return {
+        type: 'OrderTriggered',
+        ...order,
+        price: d[o + F_PRICE],
+        qty: d[o + F_QTY],
+        triggerPrice: d[o + F_A],
+        lastTradePrice: d[o + F_B],
+      };
+    case EventType.OrderAmended:
+      return {
+        type: 'OrderAmended',
+        ...order,
+        price: d[o + F_PRICE],
+        qty: d[o + F_QTY],
+        oldPrice: d[o + F_A],
+        oldQtyLeft: d[o + F_B],
+        triggerPrice: d[o + F_C],
+        priorityKept: d[o + F_D] === 1,
+      };
+    case EventType.LevelChanged:
+      return {
+        type: 'LevelChanged',
+        seq,
+        timeUs,
+        side: d[o + F_SIDE] as Side,
+        price: d[o + F_PRICE],
+        qty: d[o + F_QTY],
+        orders: d[o + F_A],
+      };
+    case EventType.TopOfBookChanged:
+      return {
+        type: 'TopOfBookChanged',
+        seq,
+        timeUs,
+        bidPrice: d[o + F_A],
+        bidQty: d[o + F_B],
+        askPrice: d[o + F_C],
+        askQty: d[o + F_D],
+      };
+    default:
+      throw new Error(`unknown book event type ${type} at record ${o / EVENT_STRIDE}`);
+  }
+}
+
+/** Decodes every record in the buffer. */
+export function decodeEvents(buf: EventBuffer): BookEvent[] {
+  const out: BookEvent[] = [];
+  for (let i = 0; i < buf.count; i++) out.push(decodeEvent(buf, i));
+  return out;
+}

@@ -1,0 +1,88 @@
+/**
+ * Pending expiries: a binary min-heap of (expiry time, order id) in typed arrays. Entries are not removed when
+ * an order leaves the book early; the book checks on pop that the order is still live with the same expiry
+ * time, and calls `retain` to drop stale entries when they outnumber the live ones.
+ */
+export class ExpiryHeap {
+  private times: Float64Array;
+  private ids: Float64Array;
+  size = 0;
+
+  constructor(capacity = 64) {
+    this.times = new Float64Array(capacity);
+    this.ids = new Float64Array(capacity);
+  }
+
+  /** Earliest expiry time, or +Infinity when empty. */
+  peekTime(): number {
+    return this.size === 0 ? Infinity : this.times[0];
+  }
+
+  peekId(): number {
+    return this.ids[0];
+  }
+
+  push(timeUs: number, id: number): void {
+    if (this.size === this.times.length) this.grow();
+    let i = this.size++;
+    const times = this.times;
+    const ids = this.ids;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!before(timeUs, id, times[parent], ids[parent])) break;
+      times[i] = times[parent];
+      ids[i] = ids[parent];
+      i = parent;
+    }
+    times[i] = timeUs;
+    ids[i] = id;
+  }
+
+  pop(): void {
+    const n = --this.size;
+    if (n === 0) return;
+    const times = this.times;
+    const ids = this.ids;
+    const t = times[n];
+    const id = ids[n];
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      const r = l + 1;
+      const c = r < n && before(times[r], ids[r], times[l], ids[l]) ? r : l;
+      if (!before(times[c], ids[c], t, id)) break;
+      times[i] = times[c];
+      ids[i] = ids[c];
+      i = c;
+    }
+    times[i] = t;
+    ids[i] = id;
+  }
+
+  /** Keeps only the entries `live` accepts, then restores the heap order. */
+  retain(live: (timeUs: number, id: number) => boolean): void {
+    const entries: [number, number][] = [];
+    for (let i = 0; i < this.size; i++) if (live(this.times[i], this.ids[i])) entries.push([this.times[i], this.ids[i]]);
+    this.size = 0;
+    for (const [t, id] of entries) this.push(t, id);
+  }
+
+  clear(): void {
+    this.size = 0;
+  }
+
+  private grow(): void {
+    const times = new Float64Array(this.times.length * 2);
+    const ids = new Float64Array(this.ids.length * 2);
+    times.set(this.times);
+    ids.set(this.ids);
+    this.times = times;
+    this.ids = ids;
+  }
+}
+
+/** Earlier time first; for equal times the lower order id, so expiry order is deterministic. */
+function before(t1: number, id1: number, t2: number, id2: number): boolean {
+  return t1 < t2 || (t1 === t2 && id1 < id2);
+}
