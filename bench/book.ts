@@ -1,36 +1,57 @@
 /**
  * Order-book benchmark: replays a shared workload file and prints one JSON line.
  *
- *   npm run bench:book -- --ops FILE.bin          throughput, per-operation latency, mismatches
- *   npm run bench:book -- --resting 1000000       bytes per resting order above the empty process
+ *   npm run bench:book -- --ops FILE.bin [--peer] [--no-tune]
+ *   npm run bench:book -- --resting 1000000 [--presize]
  *
- * Each pass runs on a fresh book. The throughput pass comes first, so it runs as cold as the peer harness
- * (../shared/bench/orderbook/bench.js) measures nodejs-order-book; compare the two in the same run.
+ * With --ops: two passes on fresh books warm the JIT up (the first one's rate is `coldOpsPerSec`); three more
+ * passes, each on a fresh book, give `opsPerSec` (their median); a timed pass gives per-operation latency; a
+ * last pass checks every result against NAME.expected.bin and the final book against NAME.meta.json. No
+ * garbage collection is forced between passes: a forced full collection that frees the previous pass's book
+ * leaves the next one running in less optimized code for a while, which a venue, whose books live as long as
+ * the process, never sees. --peer runs
+ * ../shared/bench/orderbook/peer.sh (nodejs-order-book) on the same file first, in the same run, and reports
+ * the ratio. --no-tune leaves V8's inlining budget at its default (see src/ops/v8-tuning.ts).
+ *
+ * With --resting: the memory a book holding COUNT resting orders costs above the empty process.
  */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { EventBuffer, OrderBook, OrderType, SelfTradePrevention, TimeInForce } from '../src/book/index.js';
-import { finalBookOf, makeReplayer, sameFinalBook } from './replay.js';
-import { readExpected, readExpectedFinalBook, readWorkload, type Workload } from './workload.js';
+import {
+  expectedPathOf,
+  finalBookOf,
+  makeReplayer,
+  readExpected,
+  readExpectedFinalBook,
+  readWorkload,
+  sameFinalBook,
+  type Workload,
+} from '../src/cli/workload.js';
+import { tuneV8ForMatching } from '../src/ops/index.js';
 
 const hr = process.hrtime.bigint;
 const gc: () => void = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
+const WARMUP_PASSES = 2;
+const MEASURED_PASSES = 3;
 
 function percentile(sorted: Float64Array, p: number): number {
-  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+  return sorted.length === 0
+    ? NaN
+    : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
-function throughput(w: Workload): { opsPerSec: number; seconds: number } {
+function passOpsPerSec(w: Workload): number {
   const r = makeReplayer(w);
-  const n = w.count;
   const t0 = performance.now();
-  for (let i = 0; i < n; i++) r.step(i);
-  const seconds = (performance.now() - t0) / 1000;
-  return { opsPerSec: Math.round(n / seconds), seconds: +seconds.toFixed(4) };
+  for (let i = 0; i < w.count; i++) r.step(i);
+  return Math.round(w.count / ((performance.now() - t0) / 1000));
 }
 
-function latency(w: Workload): Record<string, number> {
+function latencyNs(w: Workload): Record<string, number> {
   const overhead = new Float64Array(100_000);
   for (let i = 0; i < overhead.length; i++) {
     const a = hr();
@@ -55,34 +76,42 @@ function latency(w: Workload): Record<string, number> {
 }
 
 function validate(w: Workload, path: string): Record<string, unknown> {
-  const expected = readExpected(path);
+  const expected = existsSync(expectedPathOf(path)) ? readExpected(expectedPathOf(path), w.count) : undefined;
   const r = makeReplayer(w);
   let mismatches = 0;
-  const firstMismatches: { i: number; type: number; got: number; expected: number }[] = [];
   for (let i = 0; i < w.count; i++) {
     const got = r.step(i);
-    if (expected && got !== expected[i]) {
-      mismatches++;
-      if (firstMismatches.length < 5) firstMismatches.push({ i, type: w.type[i], got, expected: expected[i] });
-    }
+    if (expected !== undefined && got !== expected[i]) mismatches++;
   }
   const finalBook = finalBookOf(r.book);
   const expectedFinal = readExpectedFinalBook(path);
   return {
     mismatches: expected ? mismatches : null,
-    firstMismatches,
     finalBookMatches: expectedFinal ? sameFinalBook(finalBook, expectedFinal) : null,
     finalBook,
     stateHash: r.book.stateHash(),
   };
 }
 
-function runOps(path: string): void {
+/** nodejs-order-book on the same file, through the shared harness. */
+function peerOpsPerSec(path: string): number {
+  const script = resolve('../shared/bench/orderbook/peer.sh');
+  if (!existsSync(script)) throw new Error(`--peer needs ${script}`);
+  const run = spawnSync('bash', [script, path, 'throughput'], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  const line = run.stdout.trim().split('\n').pop() ?? '';
+  if (run.status !== 0 || !line.startsWith('{')) throw new Error(`peer.sh failed: ${run.stderr.slice(-500)}`);
+  return (JSON.parse(line) as { opsPerSec: number }).opsPerSec;
+}
+
+function runOps(path: string, peer: boolean, v8Flags: readonly string[]): void {
   const w = readWorkload(path);
-  const tp = throughput(w);
-  gc();
-  const latencyNs = latency(w);
-  gc();
+  const peerRate = peer ? peerOpsPerSec(path) : null;
+  const coldOpsPerSec = passOpsPerSec(w);
+  for (let k = 1; k < WARMUP_PASSES; k++) passOpsPerSec(w);
+  const passes: number[] = [];
+  for (let k = 0; k < MEASURED_PASSES; k++) passes.push(passOpsPerSec(w));
+  const opsPerSec = [...passes].sort((a, b) => a - b)[MEASURED_PASSES >> 1];
+  const lat = latencyNs(w);
   const check = validate(w, path);
   console.log(
     JSON.stringify({
@@ -90,12 +119,16 @@ function runOps(path: string): void {
       file: basename(path),
       ops: w.count,
       node: process.version,
-      opsPerSec: tp.opsPerSec,
-      seconds: tp.seconds,
-      p50: latencyNs.p50,
-      p99: latencyNs.p99,
-      p999: latencyNs.p999,
-      latencyNs,
+      v8Flags,
+      opsPerSec,
+      passesOpsPerSec: passes,
+      coldOpsPerSec,
+      peerOpsPerSec: peerRate,
+      ratioToPeer: peerRate ? +(opsPerSec / peerRate).toFixed(1) : null,
+      p50: lat.p50,
+      p99: lat.p99,
+      p999: lat.p999,
+      latencyNs: lat,
       ...check,
       peakRssMB: +(process.resourceUsage().maxRSS / 1024).toFixed(1),
     }),
@@ -138,7 +171,8 @@ function runResting(count: number, presize: boolean): void {
     book.place(cmd);
   }
   const seconds = (performance.now() - t0) / 1000;
-  if (book.orderCount !== count) throw new Error(`expected ${count} resting orders, found ${book.orderCount}`);
+  if (book.orderCount !== count)
+    throw new Error(`expected ${count} resting orders, found ${book.orderCount}`);
   gc();
   gc();
   const rssFull = process.memoryUsage().rss;
@@ -162,15 +196,26 @@ const { values } = parseArgs({
     ops: { type: 'string' },
     resting: { type: 'string' },
     presize: { type: 'boolean', default: false },
+    peer: { type: 'boolean', default: false },
+    'no-tune': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 if (values.help || (!values.ops && !values.resting)) {
-  console.log(`usage: npm run bench:book -- --ops FILE.bin
+  console.log(`usage: npm run bench:book -- --ops FILE.bin [--peer] [--no-tune]
        npm run bench:book -- --resting COUNT [--presize]
-Prints one JSON line. Make a workload with:
-  node ../shared/bench/orderbook/gen-workload.js --ops=1000000 --seed=42 --out=/tmp/orderbook-bench/ops-1m-s42`);
+Prints one JSON line. Make the standard workloads with:
+  node ../shared/bench/orderbook/gen-workload.js --ops=1000000 --seed=42 --out=/tmp/orderbook-bench/ops-1m-s42
+  node ../shared/bench/orderbook/gen-workload.js --profile=ecore --ops=1000000 --seed=42 --out=/tmp/orderbook-bench/ops-ecore-1m-s42`);
   process.exit(values.help ? 0 : 2);
 }
-if (values.ops) runOps(values.ops);
-else runResting(Number(values.resting), values.presize);
+const v8Flags = values['no-tune'] ? [] : tuneV8ForMatching();
+if (values.ops) runOps(values.ops, values.peer, v8Flags);
+else {
+  const count = Number(values.resting);
+  if (!Number.isSafeInteger(count) || count <= 0) {
+    console.error(`--resting takes a positive integer, not ${String(values.resting)}`);
+    process.exit(2);
+  }
+  runResting(count, values.presize);
+}

@@ -211,7 +211,13 @@ export function decodeEvent(buf: EventBuffer, i: number): BookEvent {
   const type = d[o + F_TYPE];
   const seq = d[o + F_SEQ];
   const timeUs = d[o + F_TIME];
-  const order = { seq, timeUs, orderId: d[o + F_ORDER_ID], owner: d[o + F_OWNER], side: d[o + F_SIDE] as Side };
+  const order = {
+    seq,
+    timeUs,
+    orderId: d[o + F_ORDER_ID],
+    owner: d[o + F_OWNER],
+    side: d[o + F_SIDE] as Side,
+  };
   switch (type) {
     case EventType.OrderAccepted:
       return {
@@ -269,12 +275,7 @@ export function decodeEvent(buf: EventBuffer, i: number): BookEvent {
   }
 }
 
-function decodeRest(
-  d: Float64Array,
-  o: number,
-  type: number,
-  order: Omit<OrderEventBase, never>,
-): BookEvent {
+function decodeRest(d: Float64Array, o: number, type: number, order: Omit<OrderEventBase, never>): BookEvent {
   const { seq, timeUs } = order;
   switch (type) {
     case EventType.OrderCancelled:
@@ -296,7 +297,13 @@ function decodeRest(
         reason: d[o + F_B] as CancelReason,
       };
     case EventType.OrderExpired:
-      return { type: 'OrderExpired', ...order, price: d[o + F_PRICE], qty: d[o + F_QTY], qtyFilled: d[o + F_A] };
+      return {
+        type: 'OrderExpired',
+        ...order,
+        price: d[o + F_PRICE],
+        qty: d[o + F_QTY],
+        qtyFilled: d[o + F_A],
+      };
     case EventType.OrderTriggered:
       return {
         type: 'OrderTriggered',

@@ -63,7 +63,8 @@ export class ExpiryHeap {
   /** Keeps only the entries `live` accepts, then restores the heap order. */
   retain(live: (timeUs: number, id: number) => boolean): void {
     const entries: [number, number][] = [];
-    for (let i = 0; i < this.size; i++) if (live(this.times[i], this.ids[i])) entries.push([this.times[i], this.ids[i]]);
+    for (let i = 0; i < this.size; i++)
+      if (live(this.times[i], this.ids[i])) entries.push([this.times[i], this.ids[i]]);
     this.size = 0;
     for (const [t, id] of entries) this.push(t, id);
   }

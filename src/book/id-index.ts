@@ -19,17 +19,21 @@ export class IdIndex {
     capacityKeys: number,
     private readonly idShift: number,
   ) {
-    this.bits = 4;
+    this.bits = 4; // at least 16 entries, so a block of 8 fits
     while (1 << this.bits < capacityKeys * 2) this.bits++;
     this.table = new Int32Array(2 << this.bits).fill(EMPTY);
     this.mask = (1 << this.bits) - 1;
   }
 
-  /** Fibonacci hashing of a safe-integer id: spreads sequential ids evenly over the table. */
-  private home(id: number): number {
-    const lo = id >>> 0;
-    const hi = (id / 4294967296) >>> 0;
-    return Math.imul(lo ^ Math.imul(hi, 0x27d4eb2d), 0x9e3779b1) >>> (32 - this.bits);
+  /**
+   * The home entry of an id, from its low 32 bits (`lo`, as stored in the table, so that moving entries never
+   * reads an order record). Ids come from a sequencer, so consecutive ids arrive together: blocks of 8
+   * consecutive ids share one 64-byte line of the table, and Fibonacci hashing scatters the blocks, so ids in
+   * any other pattern (a stride, say) still spread evenly.
+   */
+  private home(lo: number): number {
+    const block = Math.imul(lo >>> 3, 0x9e3779b1) >>> (35 - this.bits);
+    return (block << 3) | (lo & 7);
   }
 
   /** The slot of `id`, or -1. */
@@ -37,7 +41,7 @@ export class IdIndex {
     const table = this.table;
     const mask = this.mask;
     const lo = id | 0;
-    let i = this.home(id);
+    let i = this.home(lo);
     for (;;) {
       const slot = table[2 * i];
       if (slot === EMPTY) return EMPTY;
@@ -52,33 +56,31 @@ export class IdIndex {
     if ((this.size + 1) * 2 > this.mask + 1) this.rehash(ids);
     const table = this.table;
     const mask = this.mask;
-    const id = ids[slot << this.idShift];
-    let i = this.home(id);
+    const lo = ids[slot << this.idShift] | 0;
+    let i = this.home(lo);
     while (table[2 * i] !== EMPTY) i = (i + 1) & mask;
     table[2 * i] = slot;
-    table[2 * i + 1] = id | 0;
+    table[2 * i + 1] = lo;
     this.size++;
   }
 
-  /** Removes the entry of `id`; returns its slot or -1. */
-  remove(id: number, ids: Float64Array): number {
+  /** Removes the entry of `slot`, whose id is `id`; returns false when it is not there. */
+  remove(slot: number, id: number): boolean {
     const table = this.table;
     const mask = this.mask;
-    const lo = id | 0;
-    let i = this.home(id);
+    let i = this.home(id | 0);
     for (;;) {
-      const slot = table[2 * i];
-      if (slot === EMPTY) return EMPTY;
-      if (table[2 * i + 1] === lo && ids[slot << this.idShift] === id) break;
+      const s = table[2 * i];
+      if (s === EMPTY) return false;
+      if (s === slot) break;
       i = (i + 1) & mask;
     }
-    const removed = table[2 * i];
     // Backward shift: pull later entries of the probe run into the hole when that does not move them before
     // their home position.
     let hole = i;
     let j = (i + 1) & mask;
     while (table[2 * j] !== EMPTY) {
-      const h = this.home(ids[table[2 * j] << this.idShift]);
+      const h = this.home(table[2 * j + 1]);
       if (((j - h) & mask) >= ((j - hole) & mask)) {
         table[2 * hole] = table[2 * j];
         table[2 * hole + 1] = table[2 * j + 1];
@@ -88,7 +90,7 @@ export class IdIndex {
     }
     table[2 * hole] = EMPTY;
     this.size--;
-    return removed;
+    return true;
   }
 
   private rehash(ids: Float64Array): void {

@@ -7,8 +7,9 @@
  * - Orders live in a pool of fixed-size records with a free list. The fields every order uses (id, price,
  *   remaining and filled quantity, priority, queue links, level, owner, packed flags) share one 64-byte
  *   record, a single cache line; the fields only some orders use (trigger, display size, expiry, an iceberg's
- *   visible slice) sit in a 32-byte cold record that a plain limit order never touches: its visible quantity
- *   is its remaining quantity. An order id maps to its slot through IdIndex.
+ *   visible slice) sit in a 32-byte cold record from a second pool, linked from the hot record; a plain
+ *   limit order has none, and its visible quantity is its remaining quantity. An order id maps to its slot
+ *   through IdIndex.
  * - A price level is a 32-byte record in a second pool; its orders form an intrusive doubly linked FIFO list.
  * - Each side keeps its levels in a sorted array whose last element is the best price, so matching pops
  *   levels from the end and most insertions land near it. Keys are the price for bids and minus the price for
@@ -54,8 +55,10 @@ const HI_NEXT = 11;
 const HI_LEVEL = 12;
 const HI_OWNER = 13;
 const HI_META = 14;
+/** Index of the order's cold record in the cold pool, when it has one (M_COLD). */
+const HI_COLD = 15;
 
-// Cold order record: 4 float64 = 32 bytes, valid only when the order has one (M_COLD).
+// Cold order record: 4 float64 = 32 bytes, in a pool of its own sized by the orders that need one (M_COLD).
 const COLD_SHIFT = 2;
 const C_TRIGGER = 0;
 const C_PEAK = 1;
@@ -92,6 +95,11 @@ const LF_QTY = 1;
 const LI_COUNT = 4;
 const LI_HEAD = 5;
 const LI_TAIL = 6;
+/** 1 + side while the level is in use, 0 when free: lets the price cache tell a live level from a reused one. */
+const LI_SIDE = 7;
+
+/** Entries of each side's direct-mapped price -> level cache. */
+const LEVEL_CACHE_SIZE = 4096;
 
 const OWNER_MAX = 0x7fffffff;
 /** Below this many elements a plain loop moves sorted-array entries faster than copyWithin's call. */
@@ -134,6 +142,9 @@ export class OrderBook {
   private hf = new Float64Array(0);
   private hi = new Int32Array(0);
   private cold = new Float64Array(0);
+  private coldCapacity = 0;
+  /** Free cold records, linked through their first field. */
+  private coldFree = NONE;
   private readonly index: IdIndex;
 
   // Level pool, likewise.
@@ -146,13 +157,19 @@ export class OrderBook {
   private readonly sideKeys: [Float64Array, Float64Array] = [new Float64Array(0), new Float64Array(0)];
   private readonly sideLevels: [Int32Array, Int32Array] = [new Int32Array(0), new Int32Array(0)];
   private readonly depthOf = new Int32Array(2);
+  /** Per side, price & (LEVEL_CACHE_SIZE - 1) -> a level slot that may hold that price; checked on use. */
+  private readonly levelCache: [Int32Array, Int32Array] = [
+    new Int32Array(LEVEL_CACHE_SIZE).fill(NONE),
+    new Int32Array(LEVEL_CACHE_SIZE).fill(NONE),
+  ];
 
   private readonly rising = new StopQueue(true);
   private readonly falling = new StopQueue(false);
   private readonly expiries = new ExpiryHeap();
   private liveWithExpiry = 0;
 
-  // Last published top of book.
+  // Last published top of book, and whether a best level may have changed since.
+  private topDirty = false;
   private topBidPx = 0;
   private topBidQty = 0;
   private topAskPx = 0;
@@ -351,7 +368,12 @@ export class OrderBook {
   }
 
   bbo(): BestBidOffer {
-    return { bidPrice: this.topBidPx, bidQty: this.topBidQty, askPrice: this.topAskPx, askQty: this.topAskQty };
+    return {
+      bidPrice: this.topBidPx,
+      bidQty: this.topBidQty,
+      askPrice: this.topAskPx,
+      askQty: this.topAskQty,
+    };
   }
 
   /** L2: up to `levels` levels of `side`, best first (all levels with Infinity). */
@@ -368,7 +390,8 @@ export class OrderBook {
     if (at < 0) return [];
     const out: OrderView[] = [];
     const l = this.sideLevels[side][at];
-    for (let o = this.li[(l << LEVEL_SHIFT_I) + LI_HEAD]; o !== NONE; o = this.nextOf(o)) out.push(this.view(o));
+    for (let o = this.li[(l << LEVEL_SHIFT_I) + LI_HEAD]; o !== NONE; o = this.nextOf(o))
+      out.push(this.view(o));
     return out;
   }
 
@@ -390,7 +413,14 @@ export class OrderBook {
     const h = new StateHasher();
     const r = this.rules;
     h.addAll([this.clockUs, this.seq, this.tradeSeq, this.prioritySeq, this.lastTradePx, this.referencePx]);
-    h.addAll([r.tickSize, r.lotSize, r.qtyMin, r.qtyMax, r.priceBandBps, r.referenceFollowsLastTrade ? 1 : 0]);
+    h.addAll([
+      r.tickSize,
+      r.lotSize,
+      r.qtyMin,
+      r.qtyMax,
+      r.priceBandBps,
+      r.referenceFollowsLastTrade ? 1 : 0,
+    ]);
     h.addAll([this.topBidPx, this.topBidQty, this.topAskPx, this.topAskQty, this.live]);
     for (const side of [BUY, SELL]) {
       h.add(this.depthOf[side]);
@@ -399,7 +429,8 @@ export class OrderBook {
         const l = lv[i];
         const v = this.levelView(l);
         h.addAll([v.price, v.qty, v.orders]);
-        for (let o = this.li[(l << LEVEL_SHIFT_I) + LI_HEAD]; o !== NONE; o = this.nextOf(o)) this.hashOrder(h, o);
+        for (let o = this.li[(l << LEVEL_SHIFT_I) + LI_HEAD]; o !== NONE; o = this.nextOf(o))
+          this.hashOrder(h, o);
       }
     }
     for (const q of [this.rising, this.falling]) {
@@ -445,14 +476,16 @@ export class OrderBook {
     const market = isMarketType(type);
     if (market && price === 0) return 0;
     if (!isPositiveInt(price)) return BookReject.InvalidPrice;
-    if (this.rules.tickSize !== 1 && price % this.rules.tickSize !== 0) return BookReject.PriceNotTickMultiple;
+    if (this.rules.tickSize !== 1 && price % this.rules.tickSize !== 0)
+      return BookReject.PriceNotTickMultiple;
     if (!market && (price < this.bandLo || price > this.bandHi)) return BookReject.PriceOutsideBand;
     return 0;
   }
 
   private triggerProblem(triggerPrice: number): number {
     if (!isPositiveInt(triggerPrice)) return BookReject.InvalidTriggerPrice;
-    if (this.rules.tickSize !== 1 && triggerPrice % this.rules.tickSize !== 0) return BookReject.InvalidTriggerPrice;
+    if (this.rules.tickSize !== 1 && triggerPrice % this.rules.tickSize !== 0)
+      return BookReject.InvalidTriggerPrice;
     return 0;
   }
 
@@ -471,14 +504,19 @@ export class OrderBook {
       if (triggerCode !== 0) return triggerCode;
     } else if (c.triggerPrice !== 0) return BookReject.InvalidTriggerPrice;
     if (c.displayQty !== 0) {
-      const ok = isPositiveInt(c.displayQty) && c.displayQty <= c.qty && c.displayQty % this.rules.lotSize === 0;
+      const ok =
+        isPositiveInt(c.displayQty) && c.displayQty <= c.qty && c.displayQty % this.rules.lotSize === 0;
       if (!ok || isMarketType(type) || immediate) return BookReject.InvalidDisplayQuantity;
     }
     if (c.postOnly !== false && (c.postOnly !== true || type !== OrderType.Limit || immediate)) {
       return BookReject.InvalidPostOnly;
     }
     const stp = c.stp;
-    if (!(stp >= SelfTradePrevention.None && stp <= SelfTradePrevention.DecrementBoth && Math.floor(stp) === stp)) {
+    if (!(
+      stp >= SelfTradePrevention.None &&
+      stp <= SelfTradePrevention.DecrementBoth &&
+      Math.floor(stp) === stp
+    )) {
       return BookReject.InvalidSelfTradePrevention;
     }
     const expiring = tif === TimeInForce.DAY || tif === TimeInForce.GTD;
@@ -489,7 +527,9 @@ export class OrderBook {
   }
 
   private ownerProblem(slot: number, owner: number): number {
-    return owner === ANY_OWNER || owner === this.hi[(slot << HOT_SHIFT_I) + HI_OWNER] ? 0 : BookReject.NotOrderOwner;
+    return owner === ANY_OWNER || owner === this.hi[(slot << HOT_SHIFT_I) + HI_OWNER]
+      ? 0
+      : BookReject.NotOrderOwner;
   }
 
   private amendProblem(slot: number, c: AmendOrder): number {
@@ -531,10 +571,8 @@ export class OrderBook {
     const t = this.freeHead;
     const f = t << HOT_SHIFT_F;
     const i = t << HOT_SHIFT_I;
-    const k = t << COLD_SHIFT;
     const hf = this.hf;
     const hi = this.hi;
-    const cold = this.cold;
     this.freeHead = hi[i + HI_NEXT];
     this.live++;
     const peak = c.displayQty === c.qty ? 0 : c.displayQty;
@@ -559,6 +597,8 @@ export class OrderBook {
       (c.expireTimeUs !== 0 ? M_EXPIRES : 0) |
       (hasCold ? M_COLD : 0);
     if (hasCold) {
+      const k = this.allocCold(t);
+      const cold = this.cold;
       cold[k + C_TRIGGER] = c.triggerPrice;
       cold[k + C_PEAK] = peak;
       cold[k + C_EXPIRE] = c.expireTimeUs;
@@ -572,7 +612,9 @@ export class OrderBook {
   }
 
   private freeOrder(t: number): void {
-    if ((this.hi[(t << HOT_SHIFT_I) + HI_META] & M_EXPIRES) !== 0) this.liveWithExpiry--;
+    const meta = this.hi[(t << HOT_SHIFT_I) + HI_META];
+    if ((meta & M_EXPIRES) !== 0) this.liveWithExpiry--;
+    if ((meta & M_COLD) !== 0) this.freeCold(t);
     this.setState(t, FREE);
     this.hi[(t << HOT_SHIFT_I) + HI_NEXT] = this.freeHead;
     this.freeHead = t;
@@ -618,7 +660,7 @@ export class OrderBook {
   /** Ends an incoming order that will not rest: cancels any remainder with `reason`, frees the slot. */
   private finishIncoming(t: number, indexed: boolean, reason: number): void {
     if (this.hf[(t << HOT_SHIFT_F) + HF_LEFT] > 0) this.emitOrderClosed(t, EventType.OrderCancelled, reason);
-    if (indexed) this.index.remove(this.hf[t << HOT_SHIFT_F], this.hf);
+    if (indexed) this.index.remove(t, this.hf[t << HOT_SHIFT_F]);
     this.freeOrder(t);
   }
 
@@ -627,7 +669,7 @@ export class OrderBook {
     const side = this.sideOf(t);
     if (this.isIceberg(t)) {
       // Fills and decrements while matching leave the incoming iceberg's slice to be cut here.
-      const k = t << COLD_SHIFT;
+      const k = this.coldBase(t);
       const left = this.hf[f + HF_LEFT];
       this.cold[k + C_VISIBLE] = this.cold[k + C_PEAK] < left ? this.cold[k + C_PEAK] : left;
     }
@@ -665,14 +707,14 @@ export class OrderBook {
       this.emitLevel(side, l);
       this.releaseLevelIfEmpty(side, l);
     }
-    this.index.remove(this.hf[slot << HOT_SHIFT_F], this.hf);
+    this.index.remove(slot, this.hf[slot << HOT_SHIFT_F]);
     this.emitOrderClosed(slot, event, reason);
     this.freeOrder(slot);
   }
 
   private amendPending(slot: number, price: number, left: number, trigger: number): void {
     const f = slot << HOT_SHIFT_F;
-    const k = slot << COLD_SHIFT;
+    const k = this.coldBase(slot);
     const oldPrice = this.hf[f + HF_PRICE];
     const oldLeft = this.hf[f + HF_LEFT];
     const keep = price === oldPrice && trigger === this.cold[k + C_TRIGGER] && left < oldLeft;
@@ -714,7 +756,7 @@ export class OrderBook {
   private setLeft(slot: number, left: number): void {
     const f = slot << HOT_SHIFT_F;
     if (this.isIceberg(slot)) {
-      const k = slot << COLD_SHIFT;
+      const k = this.coldBase(slot);
       const hidden = this.hf[f + HF_LEFT] - this.cold[k + C_VISIBLE];
       if (this.hf[f + HF_LEFT] - left > hidden) this.cold[k + C_VISIBLE] = left;
     }
@@ -763,12 +805,12 @@ export class OrderBook {
         const mf = m << HOT_SHIFT_F;
         const iceberg = (hi[(m << HOT_SHIFT_I) + HI_META] & M_ICEBERG) !== 0;
         const makerLeftBefore = hf[mf + HF_LEFT];
-        const visible = iceberg ? this.cold[(m << COLD_SHIFT) + C_VISIBLE] : makerLeftBefore;
+        const visible = iceberg ? this.cold[this.coldBase(m) + C_VISIBLE] : makerLeftBefore;
         const q = visible < left ? visible : left;
         left -= q;
         const makerLeft = makerLeftBefore - q;
         hf[mf + HF_LEFT] = makerLeft;
-        if (iceberg) this.cold[(m << COLD_SHIFT) + C_VISIBLE] = visible - q;
+        if (iceberg) this.cold[this.coldBase(m) + C_VISIBLE] = visible - q;
         hf[mf + HF_FILLED] += q;
         hf[tf + HF_FILLED] += q;
         lf[lF + LF_QTY] -= q;
@@ -793,7 +835,7 @@ export class OrderBook {
   /** An iceberg whose visible slice is gone shows a new slice at the back of its queue. */
   private refill(m: number, l: number): void {
     const left = this.hf[(m << HOT_SHIFT_F) + HF_LEFT];
-    const k = m << COLD_SHIFT;
+    const k = this.coldBase(m);
     this.unlinkFromLevel(m, l);
     this.cold[k + C_VISIBLE] = this.cold[k + C_PEAK] < left ? this.cold[k + C_PEAK] : left;
     this.hf[(m << HOT_SHIFT_F) + HF_PRIORITY] = ++this.prioritySeq;
@@ -802,7 +844,7 @@ export class OrderBook {
 
   private removeFilledMaker(m: number, l: number): void {
     this.unlinkFromLevel(m, l);
-    this.index.remove(this.hf[m << HOT_SHIFT_F], this.hf);
+    this.index.remove(m, this.hf[m << HOT_SHIFT_F]);
     this.freeOrder(m);
   }
 
@@ -839,7 +881,7 @@ export class OrderBook {
   /** Cancels resting order `m` while its level is being matched; the caller publishes the level. */
   private cancelMakerInMatch(m: number, l: number, reason: number): void {
     this.unlinkFromLevel(m, l);
-    this.index.remove(this.hf[m << HOT_SHIFT_F], this.hf);
+    this.index.remove(m, this.hf[m << HOT_SHIFT_F]);
     this.emitOrderClosed(m, EventType.OrderCancelled, reason);
     this.freeOrder(m);
   }
@@ -906,14 +948,24 @@ export class OrderBook {
 
   /** The level at `price` on `side`, created in its sorted place when missing. */
   private levelFor(side: number, price: number): number {
+    const cache = this.levelCache[side];
+    const c = price & (LEVEL_CACHE_SIZE - 1);
+    const cached = cache[c];
+    if (
+      cached !== NONE &&
+      this.li[(cached << LEVEL_SHIFT_I) + LI_SIDE] === side + 1 &&
+      this.lf[(cached << LEVEL_SHIFT_F) + LF_PRICE] === price
+    ) {
+      return cached;
+    }
     const keys = this.sideKeys[side];
     const n = this.depthOf[side];
     const key = side === BUY ? price : -price;
     // Most orders join the best level or one near it, at the end of the array.
-    if (n > 0 && keys[n - 1] === key) return this.sideLevels[side][n - 1];
     const at = n === 0 || keys[n - 1] < key ? n : lowerBoundFromEnd(keys, n, key);
-    if (at < n && keys[at] === key) return this.sideLevels[side][at];
-    return this.insertLevel(side, at, price, key);
+    const l = at < n && keys[at] === key ? this.sideLevels[side][at] : this.insertLevel(side, at, price, key);
+    cache[c] = l;
+    return l;
   }
 
   private insertLevel(side: number, at: number, price: number, key: number): number {
@@ -930,6 +982,7 @@ export class OrderBook {
     this.li[lI + LI_COUNT] = 0;
     this.li[lI + LI_HEAD] = NONE;
     this.li[lI + LI_TAIL] = NONE;
+    this.li[lI + LI_SIDE] = side + 1;
     if (n - at <= SHIFT_BY_LOOP_MAX) {
       for (let j = n; j > at; j--) {
         keys[j] = keys[j - 1];
@@ -964,6 +1017,7 @@ export class OrderBook {
       }
     }
     this.depthOf[side] = n - 1;
+    this.li[lI + LI_SIDE] = 0;
     this.li[lI + LI_HEAD] = this.levelFree;
     this.levelFree = l;
   }
@@ -1059,7 +1113,8 @@ export class OrderBook {
       const up = this.rising.size > 0 && this.rising.nextTrigger() <= last;
       const down = this.falling.size > 0 && this.falling.nextTrigger() >= last;
       if (!up && !down) return;
-      const upFirst = up && (!down || this.priorityOf(this.rising.nextSlot()) < this.priorityOf(this.falling.nextSlot()));
+      const upFirst =
+        up && (!down || this.priorityOf(this.rising.nextSlot()) < this.priorityOf(this.falling.nextSlot()));
       const t = upFirst ? this.rising.popNext() : this.falling.popNext();
       this.setState(t, ACTIVE);
       this.emitTriggered(t, last);
@@ -1084,6 +1139,8 @@ export class OrderBook {
   // ---------------------------------------------------------------- events
 
   private publishTop(): void {
+    if (!this.topDirty) return;
+    this.topDirty = false;
     const nb = this.depthOf[BUY];
     const na = this.depthOf[SELL];
     let bidPx = 0;
@@ -1100,7 +1157,12 @@ export class OrderBook {
       askPx = this.lf[lF + LF_PRICE];
       askQty = this.lf[lF + LF_QTY];
     }
-    if (bidPx === this.topBidPx && askPx === this.topAskPx && bidQty === this.topBidQty && askQty === this.topAskQty) {
+    if (
+      bidPx === this.topBidPx &&
+      askPx === this.topAskPx &&
+      bidQty === this.topBidQty &&
+      askQty === this.topAskQty
+    ) {
       return;
     }
     this.topBidPx = bidPx;
@@ -1135,16 +1197,14 @@ export class OrderBook {
 
   private emitAccepted(t: number): void {
     const f = t << HOT_SHIFT_F;
-    const k = t << COLD_SHIFT;
     const meta = this.hi[(t << HOT_SHIFT_I) + HI_META];
     const at = this.orderEvent(EventType.OrderAccepted, t, this.hf[f + HF_PRICE], this.hf[f + HF_LEFT]);
     const d = this.events.data;
     d[at + F_A] = (meta >> M_TYPE_SHIFT) & 7;
     d[at + F_B] = (meta >> M_TIF_SHIFT) & 7;
-    const hasCold = (meta & M_COLD) !== 0;
-    d[at + F_C] = hasCold ? this.cold[k + C_TRIGGER] : 0;
-    d[at + F_D] = hasCold ? this.cold[k + C_PEAK] : 0;
-    d[at + F_E] = hasCold ? this.cold[k + C_EXPIRE] : 0;
+    d[at + F_C] = this.coldField(t, C_TRIGGER);
+    d[at + F_D] = this.coldField(t, C_PEAK);
+    d[at + F_E] = this.coldField(t, C_EXPIRE);
     d[at + F_F] = ((meta & M_POST_ONLY) === 0 ? 0 : 1) | (((meta >> M_STP_SHIFT) & 7) << 1);
   }
 
@@ -1185,7 +1245,14 @@ export class OrderBook {
     this.emitOrderFill(t, px, q, takerLeft, tradeId, 0);
   }
 
-  private emitOrderFill(o: number, px: number, q: number, left: number, tradeId: number, maker: number): void {
+  private emitOrderFill(
+    o: number,
+    px: number,
+    q: number,
+    left: number,
+    tradeId: number,
+    maker: number,
+  ): void {
     const type = left === 0 ? EventType.OrderFilled : EventType.OrderPartiallyFilled;
     const at = this.orderEvent(type, o, px, q);
     const d = this.events.data;
@@ -1231,6 +1298,8 @@ export class OrderBook {
   }
 
   private emitLevel(side: number, l: number): void {
+    // A change to the best level (or to a new best, or to one about to go) changes the top of book.
+    if (this.sideLevels[side][this.depthOf[side] - 1] === l) this.topDirty = true;
     const at = this.events.reserve();
     const d = this.events.data;
     d[at] = EventType.LevelChanged;
@@ -1257,6 +1326,10 @@ export class OrderBook {
     const i = (o << HOT_SHIFT_I) + HI_META;
     this.hi[i] = (this.hi[i] & ~M_STATE_BITS) | (state << M_STATE_SHIFT);
   }
+  /** Offset in `cold` of order `o`'s cold record; only for orders that have one (M_COLD). */
+  private coldBase(o: number): number {
+    return this.hi[(o << HOT_SHIFT_I) + HI_COLD] << COLD_SHIFT;
+  }
   private nextOf(o: number): number {
     return this.hi[(o << HOT_SHIFT_I) + HI_NEXT];
   }
@@ -1268,10 +1341,12 @@ export class OrderBook {
   }
   /** The quantity the order shows in its level: an iceberg's slice, else all that remains. */
   private visibleOf(o: number): number {
-    return this.isIceberg(o) ? this.cold[(o << COLD_SHIFT) + C_VISIBLE] : this.hf[(o << HOT_SHIFT_F) + HF_LEFT];
+    return this.isIceberg(o)
+      ? this.cold[this.coldBase(o) + C_VISIBLE]
+      : this.hf[(o << HOT_SHIFT_F) + HF_LEFT];
   }
   private coldField(o: number, field: number): number {
-    return (this.hi[(o << HOT_SHIFT_I) + HI_META] & M_COLD) === 0 ? 0 : this.cold[(o << COLD_SHIFT) + field];
+    return (this.hi[(o << HOT_SHIFT_I) + HI_META] & M_COLD) === 0 ? 0 : this.cold[this.coldBase(o) + field];
   }
   private triggerOf(o: number): number {
     return this.coldField(o, C_TRIGGER);
@@ -1327,15 +1402,38 @@ export class OrderBook {
     new Uint8Array(hot).set(new Uint8Array(this.hf.buffer, 0, this.capacity * HOT_BYTES));
     this.hf = new Float64Array(hot);
     this.hi = new Int32Array(hot);
-    const cold = new Float64Array(n << COLD_SHIFT);
-    cold.set(this.cold);
-    this.cold = cold;
     // New slots join the free list in ascending order.
     for (let s = n - 1; s >= this.capacity; s--) {
       this.hi[(s << HOT_SHIFT_I) + HI_NEXT] = this.freeHead;
       this.freeHead = s;
     }
     this.capacity = n;
+  }
+
+  /** Takes a cold record for order `t` and returns its offset in `cold`. */
+  private allocCold(t: number): number {
+    if (this.coldFree === NONE) this.growCold(Math.max(64, this.coldCapacity * 2));
+    const c = this.coldFree;
+    this.coldFree = this.cold[c << COLD_SHIFT];
+    this.hi[(t << HOT_SHIFT_I) + HI_COLD] = c;
+    return c << COLD_SHIFT;
+  }
+
+  private freeCold(t: number): void {
+    const c = this.hi[(t << HOT_SHIFT_I) + HI_COLD];
+    this.cold[c << COLD_SHIFT] = this.coldFree;
+    this.coldFree = c;
+  }
+
+  private growCold(capacity: number): void {
+    const cold = new Float64Array(capacity << COLD_SHIFT);
+    cold.set(this.cold);
+    this.cold = cold;
+    for (let c = capacity - 1; c >= this.coldCapacity; c--) {
+      cold[c << COLD_SHIFT] = this.coldFree;
+      this.coldFree = c;
+    }
+    this.coldCapacity = capacity;
   }
 
   private growLevels(capacity: number): void {
@@ -1412,7 +1510,8 @@ function lowerBoundFromEnd(keys: Float64Array, n: number, key: number): number {
 function rulesProblem(r: InstrumentRules): string | undefined {
   if (!isPositiveInt(r.tickSize)) return 'tickSize must be a positive integer';
   if (!isPositiveInt(r.lotSize)) return 'lotSize must be a positive integer';
-  if (!isPositiveInt(r.qtyMin) || r.qtyMin % r.lotSize !== 0) return 'qtyMin must be a positive multiple of lotSize';
+  if (!isPositiveInt(r.qtyMin) || r.qtyMin % r.lotSize !== 0)
+    return 'qtyMin must be a positive multiple of lotSize';
   if (!isPositiveInt(r.qtyMax) || r.qtyMax < r.qtyMin) return 'qtyMax must be an integer >= qtyMin';
   if (!Number.isInteger(r.priceBandBps) || r.priceBandBps < 0 || r.priceBandBps > 10000) {
     return 'priceBandBps must be an integer from 0 to 10000';

@@ -1,0 +1,25 @@
+#!/usr/bin/env node
+/**
+ * The `rialto` executable: parses the command line and turns the outcome into an exit code. Expected failures
+ * print one line on stderr; anything else is a bug and keeps its stack trace.
+ */
+import { CommanderError } from 'commander';
+import { tuneV8ForMatching } from '../ops/index.js';
+import { CliError, createProgram, ExitCode } from './program.js';
+
+// Before any hot code runs: the engine lives in this process (see src/ops/v8-tuning.ts).
+tuneV8ForMatching();
+
+try {
+  await createProgram().parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    // Commander has already printed the help, the version or the usage error.
+    process.exitCode = err.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
+  } else if (err instanceof CliError) {
+    process.stderr.write(`rialto: ${err.message}\n`);
+    process.exitCode = ExitCode.Failure;
+  } else {
+    throw err;
+  }
+}
