@@ -454,8 +454,20 @@ export class OrderBook {
     if (qtyCode !== 0) return qtyCode;
     const priceCode = this.priceProblem(type, c.price);
     if (priceCode !== 0) return priceCode;
-    const optionCode = this.optionsProblem(c);
-    if (optionCode !== 0) return optionCode;
+    // Most orders are plain limit or market orders; only the others need the full check of their options.
+    const plain =
+      c.triggerPrice === 0 &&
+      c.displayQty === 0 &&
+      c.expireTimeUs === 0 &&
+      c.postOnly === false &&
+      c.stp === SelfTradePrevention.None &&
+      (c.tif === TimeInForce.IOC ||
+        c.tif === TimeInForce.FOK ||
+        (c.tif === TimeInForce.GTC && type === OrderType.Limit));
+    if (!plain || type > OrderType.Market) {
+      const optionCode = this.optionsProblem(c);
+      if (optionCode !== 0) return optionCode;
+    }
     if (this.index.get(c.orderId, this.hf) !== NONE) return BookReject.DuplicateOrderId;
     if (this.live >= this.ordersMax) return BookReject.BookFull;
     if (c.postOnly && this.crosses(c.side, c.price)) return BookReject.PostOnlyWouldTake;
@@ -842,8 +854,15 @@ export class OrderBook {
     this.appendToLevel(m, l);
   }
 
+  /** Frees maker `m`, the head of level `l`, now filled: its visible quantity is already off the level. */
   private removeFilledMaker(m: number, l: number): void {
-    this.unlinkFromLevel(m, l);
+    const hi = this.hi;
+    const lI = l << LEVEL_SHIFT_I;
+    const next = hi[(m << HOT_SHIFT_I) + HI_NEXT];
+    this.li[lI + LI_HEAD] = next;
+    if (next === NONE) this.li[lI + LI_TAIL] = NONE;
+    else hi[(next << HOT_SHIFT_I) + HI_PREV] = NONE;
+    this.li[lI + LI_COUNT]--;
     this.index.remove(m, this.hf[m << HOT_SHIFT_F]);
     this.freeOrder(m);
   }
@@ -1105,7 +1124,12 @@ export class OrderBook {
     this.publishTop();
   }
 
-  /** Fires every stop the last trade price has reached, one at a time, earliest placed first. */
+  /**
+   * Fires every stop the last trade price has reached, one at a time, in the order the price reached their
+   * triggers: within a direction the nearest trigger price first, equal triggers earliest placed first (the
+   * convention of CME and most venues); between the two directions, earliest placed first. Each fired order
+   * runs at once, so its own trades can fire more.
+   */
   private fireTriggers(): void {
     for (;;) {
       const last = this.lastTradePx;

@@ -53,9 +53,12 @@ export const CancelReason = {
   /** The owner (or an operator on the owner's behalf) cancelled it. */
   Requested: 1,
   MassCancel: 2,
-  /** An IOC order's (or a triggered stop-market's) unfilled remainder. */
+  /** An IOC or FOK limit order's unfilled remainder. */
   ImmediateRemainder: 3,
-  /** A market order found no more liquidity, or none inside its protection price. */
+  /**
+   * A market order (or a triggered stop-market or take-profit) found no more liquidity, or none inside its
+   * protection price.
+   */
   NoLiquidity: 4,
   /** A fill-or-kill order could not be filled in full. */
   FillOrKill: 5,
