@@ -1,130 +1,109 @@
 /**
- * Order id -> order slot, for the book's cancel and amend paths. Open addressing with linear probing and
- * backward-shift deletion (no tombstones, so probe lengths stay short under heavy churn). Each table entry is
- * the slot and the low 32 bits of its id, side by side, so a probe compares within the table and touches an
- * order record only on a candidate match, where the full id (`ids[slot << idShift]`) settles it. The book
- * passes its records on every call because it reallocates them as it grows.
+ * Order id -> order slot, for the book's place, cancel and amend paths.
+ *
+ * The core's sequencer hands out increasing ids, and most live orders are recent. So the index is a
+ * direct-mapped ring over a sliding window of ids, [base, base + WINDOW), whose entry for an id is the slot
+ * itself: one array read, no hashing, no probing. The window keeps half of itself ahead of the newest id, so
+ * a new order's duplicate check lands inside it too. Everything else (an order that has lived longer than
+ * the window, ids that jump far ahead, or ids in no order at all) goes to IdHash, so any id pattern is
+ * correct, and only sequential ones are fast.
+ *
+ * The window only slides forward. Sliding moves the live entries it leaves behind into the hash; each ring
+ * entry is read once per WINDOW ids, so sliding costs one read per id on average. An id more than a window
+ * ahead goes to the hash, unless the window holds nothing, in which case the window jumps to it for free.
+ * Such an id may later fall inside the window while still in the hash, so lookups in the window that find
+ * nothing ask the hash too, for ids up to the largest id ever sent there from ahead (none, for sequential
+ * ids).
  */
+import { IdHash } from './id-hash.js';
+
 const EMPTY = -1;
+/** Ids covered by the window: 2^17 entries, 512 KiB. */
+const WINDOW_BITS = 17;
+const WINDOW = 1 << WINDOW_BITS;
+const WINDOW_MASK = WINDOW - 1;
+const WINDOW_AHEAD = WINDOW >> 1;
 
 export class IdIndex {
-  /** Pairs (slot, low 32 bits of the id); slot EMPTY marks a free entry. */
-  private table: Int32Array;
-  private bits: number;
-  private mask: number;
-  size = 0;
-  /** Bumped by every change to the table, so that a remembered miss can tell it is still good. */
-  private version = 0;
-  // Where the last failed lookup ended (an empty entry), for which id, at which version: a new order's
-  // duplicate check is such a miss, and inserting it afterwards can reuse the place instead of probing again.
-  private missAt = -1;
-  private missLo = 0;
-  private missVersion = -1;
+  private readonly ring = new Int32Array(WINDOW).fill(EMPTY);
+  /** Smallest id the window covers; ids in [base, base + WINDOW) live in the ring. */
+  private base = 1;
+  private liveInRing = 0;
+  /** The largest id that went to the hash from ahead of the window, or 0. */
+  private aheadMax = 0;
+  private readonly hash: IdHash;
 
   /** `idShift`: log2 of the record stride, in elements, of the array the ids are read from. */
   constructor(
     capacityKeys: number,
     private readonly idShift: number,
   ) {
-    this.bits = 4; // at least 16 entries, so a block of 8 fits
-    while (1 << this.bits < capacityKeys * 2) this.bits++;
-    this.table = new Int32Array(2 << this.bits).fill(EMPTY);
-    this.mask = (1 << this.bits) - 1;
+    this.hash = new IdHash(Math.min(capacityKeys, 1024), idShift);
   }
 
-  /**
-   * The home entry of an id, from its low 32 bits (`lo`, as stored in the table, so that moving entries never
-   * reads an order record). Ids come from a sequencer, so consecutive ids arrive together: blocks of 8
-   * consecutive ids share one 64-byte line of the table, and Fibonacci hashing scatters the blocks, so ids in
-   * any other pattern (a stride, say) still spread evenly.
-   */
-  private home(lo: number): number {
-    const block = Math.imul(lo >>> 3, 0x9e3779b1) >>> (35 - this.bits);
-    return (block << 3) | (lo & 7);
+  get size(): number {
+    return this.liveInRing + this.hash.size;
   }
 
   /** The slot of `id`, or -1. */
   get(id: number, ids: Float64Array): number {
-    const table = this.table;
-    const mask = this.mask;
-    const lo = id | 0;
-    let i = this.home(lo);
-    for (;;) {
-      const slot = table[2 * i];
-      if (slot === EMPTY) {
-        this.missAt = i;
-        this.missLo = lo;
-        this.missVersion = this.version;
-        return EMPTY;
-      }
-      if (table[2 * i + 1] === lo && ids[slot << this.idShift] === id) return slot;
-      i = (i + 1) & mask;
+    const offset = id - this.base;
+    if (offset >= 0 && offset < WINDOW) {
+      const slot = this.ring[id & WINDOW_MASK];
+      return slot === EMPTY && id <= this.aheadMax ? this.hash.get(id, ids) : slot;
     }
+    return this.hash.get(id, ids);
   }
 
   /** Adds `slot` under the id in its record; the caller has checked the id is absent. */
   insert(slot: number, ids: Float64Array): void {
-    // Grow past a load factor of 1/2.
-    if ((this.size + 1) * 2 > this.mask + 1) this.rehash(ids);
-    const table = this.table;
-    const mask = this.mask;
-    const lo = ids[slot << this.idShift] | 0;
-    let i: number;
-    if (this.missVersion === this.version && this.missLo === lo) i = this.missAt;
-    else {
-      i = this.home(lo);
-      while (table[2 * i] !== EMPTY) i = (i + 1) & mask;
+    const id = ids[slot << this.idShift];
+    let offset = id - this.base;
+    if (offset >= WINDOW) {
+      if (offset < 2 * WINDOW || this.liveInRing === 0) this.slideTo(id - WINDOW_AHEAD, ids);
+      offset = id - this.base;
     }
-    table[2 * i] = slot;
-    table[2 * i + 1] = lo;
-    this.size++;
-    this.version++;
+    if (offset >= 0 && offset < WINDOW) {
+      this.ring[id & WINDOW_MASK] = slot;
+      this.liveInRing++;
+    } else {
+      if (offset > 0 && id > this.aheadMax) this.aheadMax = id;
+      this.hash.insert(slot, ids);
+    }
   }
 
   /** Removes the entry of `slot`, whose id is `id`; returns false when it is not there. */
   remove(slot: number, id: number): boolean {
-    const table = this.table;
-    const mask = this.mask;
-    let i = this.home(id | 0);
-    for (;;) {
-      const s = table[2 * i];
-      if (s === EMPTY) return false;
-      if (s === slot) break;
-      i = (i + 1) & mask;
+    const offset = id - this.base;
+    if (offset >= 0 && offset < WINDOW) {
+      const at = id & WINDOW_MASK;
+      if (this.ring[at] !== slot) return id <= this.aheadMax ? this.hash.remove(slot, id) : false;
+      this.ring[at] = EMPTY;
+      this.liveInRing--;
+      return true;
     }
-    // Backward shift: pull later entries of the probe run into the hole when that does not move them before
-    // their home position.
-    let hole = i;
-    let j = (i + 1) & mask;
-    while (table[2 * j] !== EMPTY) {
-      const h = this.home(table[2 * j + 1]);
-      if (((j - h) & mask) >= ((j - hole) & mask)) {
-        table[2 * hole] = table[2 * j];
-        table[2 * hole + 1] = table[2 * j + 1];
-        hole = j;
-      }
-      j = (j + 1) & mask;
-    }
-    table[2 * hole] = EMPTY;
-    this.size--;
-    this.version++;
-    return true;
+    return this.hash.remove(slot, id);
   }
 
-  private rehash(ids: Float64Array): void {
-    this.version++;
-    const old = this.table;
-    this.bits++;
-    this.mask = (1 << this.bits) - 1;
-    this.table = new Int32Array(2 << this.bits).fill(EMPTY);
-    const size = this.size;
-    this.size = 0;
-    for (let i = 0; i < old.length; i += 2) if (old[i] !== EMPTY) this.insert(old[i], ids);
-    if (this.size !== size) throw new Error(`id index rehash lost entries: ${this.size} of ${size}`);
+  /** Moves the window's base forward to `newBase`, handing the live entries left behind to the hash. */
+  private slideTo(newBase: number, ids: Float64Array): void {
+    if (newBase <= this.base) return;
+    if (this.liveInRing > 0) {
+      const end = Math.min(newBase, this.base + WINDOW);
+      for (let id = this.base; id < end && this.liveInRing > 0; id++) {
+        const at = id & WINDOW_MASK;
+        const slot = this.ring[at];
+        if (slot === EMPTY) continue;
+        this.ring[at] = EMPTY;
+        this.liveInRing--;
+        this.hash.insert(slot, ids);
+      }
+    }
+    this.base = newBase;
   }
 
   /** Bytes held, for memory accounting. */
   get bytes(): number {
-    return this.table.byteLength;
+    return this.ring.byteLength + this.hash.bytes;
   }
 }

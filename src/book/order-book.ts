@@ -10,7 +10,8 @@
  *   visible slice) sit in a 32-byte cold record from a second pool, linked from the hot record; a plain
  *   limit order has none, and its visible quantity is its remaining quantity. An order id maps to its slot
  *   through IdIndex.
- * - A price level is a 32-byte record in a second pool; its orders form an intrusive doubly linked FIFO list.
+ * - A price level is a 32-byte record in a second pool; its orders form an intrusive doubly linked FIFO list
+ *   whose links sit in two dense arrays beside the records.
  * - Each side keeps its levels in a sorted array whose last element is the best price, so matching pops
  *   levels from the end and most insertions land near it. Keys are the price for bids and minus the price for
  *   asks, so both arrays ascend towards the best price. The price band bounds how many levels there can be.
@@ -41,7 +42,7 @@ const NONE = -1;
 const BUY = 0;
 const SELL = 1;
 
-// Hot order record: 8 float64 = 16 int32 = 64 bytes. Float fields first, then int32 fields.
+// Hot order record: 8 float64 = 16 int32 = 64 bytes. Float fields first, then int32 fields (10 and 11 free).
 const HOT_SHIFT_F = 3;
 const HOT_SHIFT_I = 4;
 const HOT_BYTES = 64;
@@ -50,8 +51,6 @@ const HF_PRICE = 1;
 const HF_LEFT = 2;
 const HF_FILLED = 3;
 const HF_PRIORITY = 4;
-const HI_PREV = 10;
-const HI_NEXT = 11;
 const HI_LEVEL = 12;
 const HI_OWNER = 13;
 const HI_META = 14;
@@ -141,6 +140,10 @@ export class OrderBook {
   private live = 0;
   private hf = new Float64Array(0);
   private hi = new Int32Array(0);
+  // Queue links (and the free list, through oNext) live apart from the records, densely: linking and
+  // unlinking touch the neighbours' links, and 16 of them share a cache line where a record takes one.
+  private oPrev = new Int32Array(0);
+  private oNext = new Int32Array(0);
   private cold = new Float64Array(0);
   private coldCapacity = 0;
   /** Free cold records, linked through their first field. */
@@ -585,7 +588,7 @@ export class OrderBook {
     const i = t << HOT_SHIFT_I;
     const hf = this.hf;
     const hi = this.hi;
-    this.freeHead = hi[i + HI_NEXT];
+    this.freeHead = this.oNext[t];
     this.live++;
     const peak = c.displayQty === c.qty ? 0 : c.displayQty;
     const hasCold = c.triggerPrice !== 0 || peak !== 0 || c.expireTimeUs !== 0;
@@ -594,8 +597,8 @@ export class OrderBook {
     hf[f + HF_LEFT] = c.qty;
     hf[f + HF_FILLED] = 0;
     hf[f + HF_PRIORITY] = 0;
-    hi[i + HI_PREV] = NONE;
-    hi[i + HI_NEXT] = NONE;
+    this.oPrev[t] = NONE;
+    this.oNext[t] = NONE;
     hi[i + HI_LEVEL] = NONE;
     hi[i + HI_OWNER] = c.owner;
     hi[i + HI_META] =
@@ -628,7 +631,7 @@ export class OrderBook {
     if ((meta & M_EXPIRES) !== 0) this.liveWithExpiry--;
     if ((meta & M_COLD) !== 0) this.freeCold(t);
     this.setState(t, FREE);
-    this.hi[(t << HOT_SHIFT_I) + HI_NEXT] = this.freeHead;
+    this.oNext[t] = this.freeHead;
     this.freeHead = t;
     this.live--;
   }
@@ -856,12 +859,11 @@ export class OrderBook {
 
   /** Frees maker `m`, the head of level `l`, now filled: its visible quantity is already off the level. */
   private removeFilledMaker(m: number, l: number): void {
-    const hi = this.hi;
     const lI = l << LEVEL_SHIFT_I;
-    const next = hi[(m << HOT_SHIFT_I) + HI_NEXT];
+    const next = this.oNext[m];
     this.li[lI + LI_HEAD] = next;
     if (next === NONE) this.li[lI + LI_TAIL] = NONE;
-    else hi[(next << HOT_SHIFT_I) + HI_PREV] = NONE;
+    else this.oPrev[next] = NONE;
     this.li[lI + LI_COUNT]--;
     this.index.remove(m, this.hf[m << HOT_SHIFT_F]);
     this.freeOrder(m);
@@ -1047,10 +1049,10 @@ export class OrderBook {
     const oI = o << HOT_SHIFT_I;
     const lI = l << LEVEL_SHIFT_I;
     const tail = li[lI + LI_TAIL];
-    hi[oI + HI_PREV] = tail;
-    hi[oI + HI_NEXT] = NONE;
+    this.oPrev[o] = tail;
+    this.oNext[o] = NONE;
     if (tail === NONE) li[lI + LI_HEAD] = o;
-    else hi[(tail << HOT_SHIFT_I) + HI_NEXT] = o;
+    else this.oNext[tail] = o;
     li[lI + LI_TAIL] = o;
     hi[oI + HI_LEVEL] = l;
     li[lI + LI_COUNT]++;
@@ -1062,12 +1064,12 @@ export class OrderBook {
     const li = this.li;
     const oI = o << HOT_SHIFT_I;
     const lI = l << LEVEL_SHIFT_I;
-    const prev = hi[oI + HI_PREV];
-    const next = hi[oI + HI_NEXT];
+    const prev = this.oPrev[o];
+    const next = this.oNext[o];
     if (prev === NONE) li[lI + LI_HEAD] = next;
-    else hi[(prev << HOT_SHIFT_I) + HI_NEXT] = next;
+    else this.oNext[prev] = next;
     if (next === NONE) li[lI + LI_TAIL] = prev;
-    else hi[(next << HOT_SHIFT_I) + HI_PREV] = prev;
+    else this.oPrev[next] = prev;
     li[lI + LI_COUNT]--;
     this.lf[(l << LEVEL_SHIFT_F) + LF_QTY] -= this.visibleOf(o);
     hi[oI + HI_LEVEL] = NONE;
@@ -1355,7 +1357,7 @@ export class OrderBook {
     return this.hi[(o << HOT_SHIFT_I) + HI_COLD] << COLD_SHIFT;
   }
   private nextOf(o: number): number {
-    return this.hi[(o << HOT_SHIFT_I) + HI_NEXT];
+    return this.oNext[o];
   }
   private priorityOf(o: number): number {
     return this.hf[(o << HOT_SHIFT_F) + HF_PRIORITY];
@@ -1426,9 +1428,15 @@ export class OrderBook {
     new Uint8Array(hot).set(new Uint8Array(this.hf.buffer, 0, this.capacity * HOT_BYTES));
     this.hf = new Float64Array(hot);
     this.hi = new Int32Array(hot);
+    const prev = new Int32Array(n);
+    prev.set(this.oPrev);
+    this.oPrev = prev;
+    const next = new Int32Array(n);
+    next.set(this.oNext);
+    this.oNext = next;
     // New slots join the free list in ascending order.
     for (let s = n - 1; s >= this.capacity; s--) {
-      this.hi[(s << HOT_SHIFT_I) + HI_NEXT] = this.freeHead;
+      this.oNext[s] = this.freeHead;
       this.freeHead = s;
     }
     this.capacity = n;

@@ -151,36 +151,45 @@ export function makeReplayer(w: Workload): Replayer {
     timeUs: 0,
   };
   const amend: AmendOrder = { orderId: 0, owner: ANY_OWNER, price: 0, qty: 0, triggerPrice: 0, timeUs: 0 };
-  const { type, side, id, price, qty } = w;
+  // One record of five int32 per operation, as in the file: the replay reads one stream, not five.
+  const ops = new Int32Array(w.count * 5);
+  for (let i = 0; i < w.count; i++) {
+    ops[5 * i] = w.type[i];
+    ops[5 * i + 1] = w.side[i];
+    ops[5 * i + 2] = w.id[i];
+    ops[5 * i + 3] = w.price[i];
+    ops[5 * i + 4] = w.qty[i];
+  }
 
-  function placeOp(i: number, orderType: OrderType, tif: TimeInForce, px: number): number {
-    place.orderId = id[i];
-    place.side = side[i] as Side;
+  function placeOp(o: number, orderType: OrderType, tif: TimeInForce, px: number): number {
+    place.orderId = ops[o + 2];
+    place.side = ops[o + 1] as Side;
     place.type = orderType;
     place.tif = tif;
     place.price = px;
-    place.qty = qty[i];
+    place.qty = ops[o + 4];
     return book.place(place);
   }
 
   function step(i: number): number {
     events.clear();
-    switch (type[i]) {
+    const o = 5 * i;
+    switch (ops[o]) {
       case OpType.Limit:
-        return placeOp(i, OrderType.Limit, TimeInForce.GTC, price[i]);
+        return placeOp(o, OrderType.Limit, TimeInForce.GTC, ops[o + 3]);
       case OpType.Market:
-        return placeOp(i, OrderType.Market, TimeInForce.IOC, 0);
+        return placeOp(o, OrderType.Market, TimeInForce.IOC, 0);
       case OpType.Cancel:
-        return book.cancel(id[i], ANY_OWNER, 0);
+        return book.cancel(ops[o + 2], ANY_OWNER, 0);
       case OpType.Move:
-        amend.orderId = id[i];
-        amend.price = price[i];
+        amend.orderId = ops[o + 2];
+        amend.price = ops[o + 3];
         return book.amend(amend);
       case OpType.LimitIoc:
-        return placeOp(i, OrderType.Limit, TimeInForce.IOC, price[i]);
+        return placeOp(o, OrderType.Limit, TimeInForce.IOC, ops[o + 3]);
       default:
         // readWorkload rejects unknown types, so this is a broken invariant rather than bad input.
-        throw new Error(`operation ${i}: unknown type ${type[i]}`);
+        throw new Error(`operation ${i}: unknown type ${ops[o]}`);
     }
   }
   return { book, events, step };
