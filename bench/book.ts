@@ -20,7 +20,7 @@ import { existsSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { EventBuffer, OrderBook, OrderType, SelfTradePrevention, TimeInForce } from '../src/book/index.js';
+import { EventBuffer, OrderBook, newPlaceOrder } from '../src/book/index.js';
 import {
   expectedPathOf,
   finalBookOf,
@@ -143,21 +143,7 @@ function runResting(count: number, presize: boolean): void {
   const events = new EventBuffer(64);
   const book = new OrderBook(events, presize ? { capacityOrders: count } : {});
   const levels = 2000;
-  const cmd = {
-    orderId: 0,
-    owner: 0,
-    side: 0 as 0 | 1,
-    type: OrderType.Limit,
-    tif: TimeInForce.GTC,
-    price: 0,
-    triggerPrice: 0,
-    qty: 0,
-    displayQty: 0,
-    postOnly: false,
-    stp: SelfTradePrevention.None,
-    expireTimeUs: 0,
-    timeUs: 0,
-  };
+  const cmd = newPlaceOrder();
   const t0 = performance.now();
   for (let i = 0; i < count; i++) {
     events.clear();

@@ -24,6 +24,7 @@ export {
   CancelReason,
   ANY_OWNER,
   DEFAULT_RULES,
+  newPlaceOrder,
   type PlaceOrder,
   type AmendOrder,
   type InstrumentRules,

@@ -1423,8 +1423,7 @@ export class OrderBook {
   private growOrders(capacity: number): void {
     const n = Math.min(capacity, BOOK_LIMITS.ordersMax);
     if (n <= this.capacity) throw new Error(`order pool cannot grow past ${this.capacity} slots`);
-    const hot = new ArrayBuffer(n * HOT_BYTES);
-    new Uint8Array(hot).set(new Uint8Array(this.hf.buffer, 0, this.capacity * HOT_BYTES));
+    const hot = grownBuffer(this.hf.buffer, this.capacity * HOT_BYTES, n * HOT_BYTES);
     this.hf = new Float64Array(hot);
     this.hi = new Int32Array(hot);
     // New slots join the free list in ascending order.
@@ -1462,8 +1461,7 @@ export class OrderBook {
   }
 
   private growLevels(capacity: number): void {
-    const buf = new ArrayBuffer(capacity * LEVEL_BYTES);
-    new Uint8Array(buf).set(new Uint8Array(this.lf.buffer, 0, this.levelCapacity * LEVEL_BYTES));
+    const buf = grownBuffer(this.lf.buffer, this.levelCapacity * LEVEL_BYTES, capacity * LEVEL_BYTES);
     this.lf = new Float64Array(buf);
     this.li = new Int32Array(buf);
     for (let l = capacity - 1; l >= this.levelCapacity; l--) {
@@ -1503,6 +1501,13 @@ function isOwner(x: number): boolean {
 
 function isMarketType(type: number): boolean {
   return type === OrderType.Market || type === OrderType.StopMarket || type === OrderType.TakeProfit;
+}
+
+/** A zeroed buffer of `bytes` holding the first `usedBytes` of `old`. */
+function grownBuffer(old: ArrayBufferLike, usedBytes: number, bytes: number): ArrayBuffer {
+  const buf = new ArrayBuffer(bytes);
+  new Uint8Array(buf).set(new Uint8Array(old, 0, usedBytes));
+  return buf;
 }
 
 /** First index in keys[lo..n) whose key is >= `key` (keys ascend). */

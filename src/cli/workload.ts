@@ -11,10 +11,9 @@ import {
   EventBuffer,
   OrderBook,
   OrderType,
-  SelfTradePrevention,
   TimeInForce,
+  newPlaceOrder,
   type AmendOrder,
-  type PlaceOrder,
   type Side,
 } from '../book/index.js';
 
@@ -135,21 +134,8 @@ export interface Replayer {
 export function makeReplayer(w: Workload): Replayer {
   const events = new EventBuffer(4096);
   const book = new OrderBook(events, { capacityOrders: REPLAY_CAPACITY_ORDERS });
-  const place: PlaceOrder = {
-    orderId: 0,
-    owner: 1,
-    side: 0,
-    type: OrderType.Limit,
-    tif: TimeInForce.GTC,
-    price: 0,
-    triggerPrice: 0,
-    qty: 0,
-    displayQty: 0,
-    postOnly: false,
-    stp: SelfTradePrevention.None,
-    expireTimeUs: 0,
-    timeUs: 0,
-  };
+  const place = newPlaceOrder();
+  place.owner = 1;
   const amend: AmendOrder = { orderId: 0, owner: ANY_OWNER, price: 0, qty: 0, triggerPrice: 0, timeUs: 0 };
   // One record of five int32 per operation, as in the file: the replay reads one stream, not five.
   const ops = new Int32Array(w.count * 5);
