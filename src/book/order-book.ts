@@ -626,10 +626,11 @@ export class OrderBook {
   }
 
   private freeOrder(t: number): void {
-    const meta = this.hi[(t << HOT_SHIFT_I) + HI_META];
+    const metaAt = (t << HOT_SHIFT_I) + HI_META;
+    const meta = this.hi[metaAt];
     if ((meta & M_EXPIRES) !== 0) this.liveWithExpiry--;
     if ((meta & M_COLD) !== 0) this.freeCold(t);
-    this.setState(t, FREE);
+    this.hi[metaAt] = (meta & ~M_STATE_BITS) | (FREE << M_STATE_SHIFT);
     this.hi[(t << HOT_SHIFT_I) + HI_NEXT] = this.freeHead;
     this.freeHead = t;
     this.live--;
@@ -680,15 +681,17 @@ export class OrderBook {
 
   private rest(t: number, indexed: boolean): void {
     const f = t << HOT_SHIFT_F;
-    const side = this.sideOf(t);
-    if (this.isIceberg(t)) {
+    const metaAt = (t << HOT_SHIFT_I) + HI_META;
+    const meta = this.hi[metaAt];
+    const side = meta & M_SIDE;
+    if ((meta & M_ICEBERG) !== 0) {
       // Fills and decrements while matching leave the incoming iceberg's slice to be cut here.
       const k = this.coldBase(t);
       const left = this.hf[f + HF_LEFT];
       this.cold[k + C_VISIBLE] = this.cold[k + C_PEAK] < left ? this.cold[k + C_PEAK] : left;
     }
     const l = this.levelFor(side, this.hf[f + HF_PRICE]);
-    this.setState(t, RESTING);
+    this.hi[metaAt] = (meta & ~M_STATE_BITS) | (RESTING << M_STATE_SHIFT);
     this.hf[f + HF_PRIORITY] = ++this.prioritySeq;
     this.appendToLevel(t, l);
     if (!indexed) this.index.insert(t, this.hf);
@@ -712,10 +715,11 @@ export class OrderBook {
 
   /** Removes a live order (resting or pending) with an OrderCancelled or OrderExpired event. */
   private removeLive(slot: number, event: number, reason: number): void {
-    if (this.stateOf(slot) === PENDING_TRIGGER) {
+    const meta = this.hi[(slot << HOT_SHIFT_I) + HI_META];
+    if ((meta & M_STATE_BITS) === PENDING_TRIGGER << M_STATE_SHIFT) {
       this.stopQueueOf(slot).remove(slot, this.triggerOf(slot));
     } else {
-      const side = this.sideOf(slot);
+      const side = meta & M_SIDE;
       const l = this.hi[(slot << HOT_SHIFT_I) + HI_LEVEL];
       this.unlinkFromLevel(slot, l);
       this.emitLevel(side, l);
@@ -1048,10 +1052,10 @@ export class OrderBook {
     const oI = o << HOT_SHIFT_I;
     const lI = l << LEVEL_SHIFT_I;
     const tail = li[lI + LI_TAIL];
-    this.hi[(o << HOT_SHIFT_I) + HI_PREV] = tail;
-    this.hi[(o << HOT_SHIFT_I) + HI_NEXT] = NONE;
+    hi[oI + HI_PREV] = tail;
+    hi[oI + HI_NEXT] = NONE;
     if (tail === NONE) li[lI + LI_HEAD] = o;
-    else this.hi[(tail << HOT_SHIFT_I) + HI_NEXT] = o;
+    else hi[(tail << HOT_SHIFT_I) + HI_NEXT] = o;
     li[lI + LI_TAIL] = o;
     hi[oI + HI_LEVEL] = l;
     li[lI + LI_COUNT]++;
@@ -1085,10 +1089,13 @@ export class OrderBook {
 
   /** Returns false, changing nothing, for a time that is not a non-negative safe integer. */
   private advanceClock(timeUs: number): boolean {
-    if (!(timeUs >= 0 && timeUs <= Number.MAX_SAFE_INTEGER && Math.floor(timeUs) === timeUs)) return false;
-    // The clock never runs backwards: a command stamped earlier than the book's time acts at the book's time.
-    if (timeUs > this.clockUs) this.clockUs = timeUs;
-    if (this.expiries.peekTime() <= this.clockUs) this.expireDue();
+    // The book's own time is valid; most commands of a burst carry it.
+    if (timeUs !== this.clockUs) {
+      if (!(timeUs >= 0 && timeUs <= Number.MAX_SAFE_INTEGER && Math.floor(timeUs) === timeUs)) return false;
+      // The clock never runs backwards: a command stamped earlier than the book's time acts at the book's time.
+      if (timeUs > this.clockUs) this.clockUs = timeUs;
+    }
+    if (this.expiries.size !== 0 && this.expiries.peekTime() <= this.clockUs) this.expireDue();
     return true;
   }
 
@@ -1227,9 +1234,16 @@ export class OrderBook {
     const d = this.events.data;
     d[at + F_A] = (meta >> M_TYPE_SHIFT) & 7;
     d[at + F_B] = (meta >> M_TIF_SHIFT) & 7;
-    d[at + F_C] = this.coldField(t, C_TRIGGER);
-    d[at + F_D] = this.coldField(t, C_PEAK);
-    d[at + F_E] = this.coldField(t, C_EXPIRE);
+    if ((meta & M_COLD) === 0) {
+      d[at + F_C] = 0;
+      d[at + F_D] = 0;
+      d[at + F_E] = 0;
+    } else {
+      const k = this.coldBase(t);
+      d[at + F_C] = this.cold[k + C_TRIGGER];
+      d[at + F_D] = this.cold[k + C_PEAK];
+      d[at + F_E] = this.cold[k + C_EXPIRE];
+    }
     d[at + F_F] = ((meta & M_POST_ONLY) === 0 ? 0 : 1) | (((meta >> M_STP_SHIFT) & 7) << 1);
   }
 
