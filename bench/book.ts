@@ -4,13 +4,14 @@
  *   npm run bench:book -- --ops FILE.bin [--peer] [--no-tune]
  *   npm run bench:book -- --resting 1000000 [--presize]
  *
- * With --ops: two passes on fresh books warm the JIT up (the first one's rate is `coldOpsPerSec`); three more
+ * With --ops: two passes on fresh books warm the JIT up (the first one's rate is `coldOpsPerSec`); five more
  * passes, each on a fresh book, give `opsPerSec` (their median); a timed pass gives per-operation latency; a
  * last pass checks every result against NAME.expected.bin and the final book against NAME.meta.json. No
  * garbage collection is forced between passes: a forced full collection that frees the previous pass's book
  * leaves the next one running in less optimized code for a while, which a venue, whose books live as long as
  * the process, never sees. --peer runs
- * ../shared/bench/orderbook/peer.sh (nodejs-order-book) on the same file first, in the same run, and reports
+ * ../shared/bench/orderbook/peer.sh (nodejs-order-book) on the same file in the same run, once before and
+ * once after our passes (the machine's speed drifts; `peerOpsPerSec` is the mean of the two), and reports
  * the ratio. --no-tune leaves V8's inlining budget at its default (see src/ops/v8-tuning.ts).
  *
  * With --resting: the memory a book holding COUNT resting orders costs above the empty process.
@@ -36,7 +37,7 @@ import { tuneV8ForMatching } from '../src/ops/index.js';
 const hr = process.hrtime.bigint;
 const gc: () => void = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
 const WARMUP_PASSES = 2;
-const MEASURED_PASSES = 3;
+const MEASURED_PASSES = 5;
 
 function percentile(sorted: Float64Array, p: number): number {
   return sorted.length === 0
@@ -105,12 +106,16 @@ function peerOpsPerSec(path: string): number {
 
 function runOps(path: string, peer: boolean, v8Flags: readonly string[]): void {
   const w = readWorkload(path);
-  const peerRate = peer ? peerOpsPerSec(path) : null;
+  const peerBefore = peer ? peerOpsPerSec(path) : null;
   const coldOpsPerSec = passOpsPerSec(w);
   for (let k = 1; k < WARMUP_PASSES; k++) passOpsPerSec(w);
   const passes: number[] = [];
   for (let k = 0; k < MEASURED_PASSES; k++) passes.push(passOpsPerSec(w));
   const opsPerSec = [...passes].sort((a, b) => a - b)[MEASURED_PASSES >> 1];
+  // The peer again, after our passes: the machine's speed drifts, and the mean of both runs brackets ours.
+  const peerAfter = peer ? peerOpsPerSec(path) : null;
+  const peerRate =
+    peerBefore !== null && peerAfter !== null ? Math.round((peerBefore + peerAfter) / 2) : null;
   const lat = latencyNs(w);
   const check = validate(w, path);
   console.log(
@@ -124,6 +129,7 @@ function runOps(path: string, peer: boolean, v8Flags: readonly string[]): void {
       passesOpsPerSec: passes,
       coldOpsPerSec,
       peerOpsPerSec: peerRate,
+      peerRunsOpsPerSec: peerBefore !== null && peerAfter !== null ? [peerBefore, peerAfter] : null,
       ratioToPeer: peerRate ? +(opsPerSec / peerRate).toFixed(1) : null,
       p50: lat.p50,
       p99: lat.p99,

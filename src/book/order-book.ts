@@ -209,6 +209,13 @@ export class OrderBook {
       this.afterCommand(lastBefore, true);
       return 0;
     }
+    // Most limit orders cross nothing and rest at once: no matching, so no trade, trigger or band move.
+    const rests = cmd.tif === TimeInForce.GTC || cmd.tif === TimeInForce.DAY || cmd.tif === TimeInForce.GTD;
+    if (cmd.type === OrderType.Limit && rests && !this.crosses(cmd.side, cmd.price)) {
+      this.rest(t, false);
+      this.publishTop();
+      return 0;
+    }
     const filled = this.activate(t, false);
     this.afterCommand(lastBefore, false);
     return filled;
