@@ -14,7 +14,10 @@
  * once after our passes (the machine's speed drifts; `peerOpsPerSec` is the mean of the two), and reports
  * the ratio. --no-tune leaves V8's inlining budget at its default (see src/ops/v8-tuning.ts).
  *
- * With --resting: the memory a book holding COUNT resting orders costs above the empty process.
+ * With --resting: the memory a book holding COUNT resting orders costs above the empty process. --presize
+ * creates the book with capacity for them (as a venue configures a large instrument); without it the book
+ * grows by doubling, and the resident figure then also counts freed arrays the C allocator keeps for reuse,
+ * which varies from run to run.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
