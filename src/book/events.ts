@@ -275,7 +275,7 @@ export function decodeEvent(buf: EventBuffer, i: number): BookEvent {
   }
 }
 
-function decodeRest(d: Float64Array, o: number, type: number, order: Omit<OrderEventBase, never>): BookEvent {
+function decodeRest(d: Float64Array, o: number, type: number, order: OrderEventBase): BookEvent {
   const { seq, timeUs } = order;
   switch (type) {
     case EventType.OrderCancelled:

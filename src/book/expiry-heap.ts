@@ -69,10 +69,6 @@ export class ExpiryHeap {
     for (const [t, id] of entries) this.push(t, id);
   }
 
-  clear(): void {
-    this.size = 0;
-  }
-
   private grow(): void {
     const times = new Float64Array(this.times.length * 2);
     const ids = new Float64Array(this.ids.length * 2);

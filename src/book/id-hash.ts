@@ -13,13 +13,6 @@ export class IdHash {
   private bits: number;
   private mask: number;
   size = 0;
-  /** Bumped by every change to the table, so that a remembered miss can tell it is still good. */
-  private version = 0;
-  // Where the last failed lookup ended (an empty entry), for which id, at which version: a new order's
-  // duplicate check is such a miss, and inserting it afterwards can reuse the place instead of probing again.
-  private missAt = -1;
-  private missLo = 0;
-  private missVersion = -1;
 
   /** `idShift`: log2 of the record stride, in elements, of the array the ids are read from. */
   constructor(
@@ -51,12 +44,7 @@ export class IdHash {
     let i = this.home(lo);
     for (;;) {
       const slot = table[2 * i];
-      if (slot === EMPTY) {
-        this.missAt = i;
-        this.missLo = lo;
-        this.missVersion = this.version;
-        return EMPTY;
-      }
+      if (slot === EMPTY) return EMPTY;
       if (table[2 * i + 1] === lo && ids[slot << this.idShift] === id) return slot;
       i = (i + 1) & mask;
     }
@@ -69,16 +57,11 @@ export class IdHash {
     const table = this.table;
     const mask = this.mask;
     const lo = ids[slot << this.idShift] | 0;
-    let i: number;
-    if (this.missVersion === this.version && this.missLo === lo) i = this.missAt;
-    else {
-      i = this.home(lo);
-      while (table[2 * i] !== EMPTY) i = (i + 1) & mask;
-    }
+    let i = this.home(lo);
+    while (table[2 * i] !== EMPTY) i = (i + 1) & mask;
     table[2 * i] = slot;
     table[2 * i + 1] = lo;
     this.size++;
-    this.version++;
   }
 
   /** Removes the entry of `slot`, whose id is `id`; returns false when it is not there. */
@@ -107,12 +90,10 @@ export class IdHash {
     }
     table[2 * hole] = EMPTY;
     this.size--;
-    this.version++;
     return true;
   }
 
   private rehash(ids: Float64Array): void {
-    this.version++;
     const old = this.table;
     this.bits++;
     this.mask = (1 << this.bits) - 1;

@@ -83,10 +83,6 @@ export class StopQueue {
     return out;
   }
 
-  clear(): void {
-    this.size = 0;
-  }
-
   private grow(): void {
     const n = this.slots.length * 2;
     const slots = new Int32Array(n);
