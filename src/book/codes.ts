@@ -1,6 +1,6 @@
 /**
  * Reject codes of the order book. Each subsystem owns a range (book 1000-1999, ledger 2000-2999, risk
- * 3000-3999, gateway 4000-4999); a code is never reused once retired, so logs and clients stay meaningful.
+ * 3000-3999, gateway 4000-4999, core 5000-5999); a code is never reused once retired, so logs and clients stay meaningful.
  */
 export const BookReject = {
   InvalidOrderId: 1001,

@@ -13,3 +13,10 @@ export {
   type Replayer,
   type Workload,
 } from './workload.js';
+export {
+  CORE_WORKLOAD,
+  makeCoreReplayer,
+  ownersOf,
+  setupCommands,
+  type CoreReplayer,
+} from './core-workload.js';

@@ -1,0 +1,1409 @@
+/**
+ * The exchange core: the venue's single-threaded, deterministic state machine. One command in, records out,
+ * all into one event buffer. It composes the pure modules in the order a venue applies them:
+ *
+ *   risk gate (account, instrument, limits, funds) → hold → book (matching) → settlement and releases
+ *
+ * The gate decides on numbers gathered here and changes nothing, so a rejected command leaves the state as it
+ * was. The book writes its events into the shared buffer; the core then walks them: an accepted order takes
+ * its hold, each trade settles from the two holds in one balanced entry, and cancels, expiries and reductions
+ * release what their quantity held. The core reads no clock and draws no ids: time and ids come with commands.
+ */
+import {
+  ANY_OWNER,
+  BookReject,
+  CommandKind,
+  EVENT_STRIDE,
+  EventBuffer,
+  EventType,
+  OrderBook,
+  OrderType,
+  Side,
+  TimeInForce,
+  newPlaceOrder,
+  type AmendOrder as BookAmend,
+  type PlaceOrder as BookPlace,
+} from '../book/index.js';
+import { growFloat64, growInt32, growUint8 } from '../collections/index.js';
+import {
+  EntryKind,
+  Ledger,
+  LedgerAccountKind,
+  LedgerReject,
+  Positions,
+  feeOf,
+  isPositiveAmount,
+  mulDivFloor,
+  mulExact,
+  type PositionView,
+} from '../ledger/index.js';
+import {
+  NO_LIMITS,
+  RiskReject,
+  checkOrder,
+  emergencyBreached,
+  hasDailyLimits,
+  limitsProblem,
+  needsEquity,
+  newOrderExposure,
+  withinBand,
+  type RiskLimits,
+} from '../risk/index.js';
+import { CoreReject } from './codes.js';
+import {
+  AccountStatus,
+  AccountType,
+  CommandCode,
+  type AddAsset,
+  type AmendOrder,
+  type CancelOrder,
+  type Command,
+  type CreateAccount,
+  type DefineInstrument,
+  type Deposit,
+  type KillSwitch,
+  type MassCancel,
+  type PlaceOrder,
+  type ResetKillSwitch,
+  type SetAccountStatus,
+  type SetRiskLimits,
+  type SetTradingStatus,
+  type Withdraw,
+} from './commands.js';
+import {
+  C_A,
+  C_ACCOUNT,
+  C_B,
+  C_C,
+  C_SEQ,
+  C_TIME,
+  CoreEventType,
+  F_INSTRUMENT,
+  KillReason,
+} from './events.js';
+import {
+  FIXED_FIELDS,
+  INSTRUMENT_DEFAULTS,
+  MarkMethod,
+  specProblem,
+  type InstrumentSpec,
+} from './instruments.js';
+import { OrderTable } from './order-table.js';
+import { coreStateHash } from './state-hash.js';
+
+export const CORE_LIMITS = Object.freeze({
+  /** Account ids are 1 .. accountsMax. */
+  accountsMax: 1 << 20,
+  instrumentsMax: 1 << 16,
+  assetDecimalsMax: 18,
+  assetCodeLengthMax: 12,
+});
+
+const DAY_US = 86_400_000_000;
+const TIF_MIN = Math.min(...Object.values(TimeInForce));
+const TIF_MAX = Math.max(...Object.values(TimeInForce));
+const BPS = 10_000;
+
+export interface CoreOptions {
+  /** Order slots each new book allocates up front. */
+  bookCapacityOrders?: number;
+  /** Records the event buffer holds before it grows. */
+  eventCapacity?: number;
+}
+
+interface Instrument {
+  spec: InstrumentSpec;
+  book: OrderBook;
+  halted: boolean;
+  /** The quote asset's fee income ledger account (rebate expense is the next). */
+  feeIncomeAccount: number;
+}
+
+export interface AssetInfo {
+  asset: number;
+  code: string;
+  decimals: number;
+}
+
+export interface BalanceView {
+  asset: number;
+  available: number;
+  held: number;
+}
+
+export interface PositionReport extends PositionView {
+  /** The price the position is marked at (last trade or mid), 0 when the instrument has none. */
+  markPrice: number;
+  unrealizedPnl: number;
+  /** Lots on open orders. */
+  openBuyQty: number;
+  openSellQty: number;
+}
+
+export interface AccountView {
+  accountId: number;
+  type: AccountType;
+  status: AccountStatus;
+  killSwitch: boolean;
+  openOrders: number;
+  limits: RiskLimits;
+}
+
+export class ExchangeCore {
+  readonly events: EventBuffer;
+  readonly ledger: Ledger;
+  readonly positions = new Positions();
+  private readonly orders = new OrderTable();
+  private readonly options: CoreOptions;
+
+  private readonly instruments: (Instrument | undefined)[] = [];
+  private readonly instrumentIds: number[] = [];
+  private readonly assets = new Map<number, AssetInfo>();
+
+  // Accounts, by account id.
+  private accountType = new Uint8Array(1024);
+  private accountStatus = new Uint8Array(1024);
+  private accountKill = new Uint8Array(1024);
+  private accountOpenOrders = new Int32Array(1024);
+  private readonly accountLimits: (RiskLimits | undefined)[] = [];
+  private readonly accountPositions: (number[] | undefined)[] = [];
+  /** Equity per quote asset at the start of the day, for accounts whose limits are fractions of it. */
+  private readonly accountDayEquity: (Map<number, number> | undefined)[] = [];
+  private accountCount = 0;
+
+  // Per position slot (Positions), what the core adds: open quantities, ledger accounts, day-start PnL.
+  private posOpenBuy = new Float64Array(1024);
+  private posOpenSell = new Float64Array(1024);
+  private posBaseAccount = new Int32Array(1024);
+  private posQuoteAccount = new Int32Array(1024);
+  private posDayStartNet = new Float64Array(1024);
+  private posDayStartUnrealized = new Float64Array(1024);
+
+  private venueKill = false;
+  private clockUs = 0;
+  private day = -1;
+  private commandSeq = 0;
+
+  // The order being placed, between the gate and the book's OrderAccepted.
+  private pendingOrderId = 0;
+  private pendingPerLot = 0;
+  private pendingPosition = -1;
+  private pendingHoldAccount = -1;
+  private pendingMarket = 0;
+  private pendingMakerFee = 0;
+  private pendingTakerFee = 0;
+
+  private readonly bookPlace: BookPlace = newPlaceOrder();
+  private readonly bookAmend: BookAmend = {
+    orderId: 0,
+    owner: ANY_OWNER,
+    price: 0,
+    qty: 0,
+    triggerPrice: 0,
+    timeUs: 0,
+  };
+  private readonly exposure = newOrderExposure();
+  /** Accounts whose emergency threshold a trade of this command may have crossed: (account, quote) pairs. */
+  private readonly emergencyQueue: number[] = [];
+
+  constructor(options: CoreOptions = {}) {
+    this.options = options;
+    this.events = new EventBuffer(options.eventCapacity ?? 4096);
+    this.ledger = new Ledger(this.events);
+  }
+
+  // ================================================================ commands
+
+  /** Executes one command, appending its records to `events` (the caller reads and clears the buffer). */
+  execute(cmd: Command): void {
+    this.commandSeq++;
+    const t = cmd.timeUs;
+    if (!(Number.isSafeInteger(t) && t >= 0)) {
+      this.rejectCommand(CommandCode[cmd.kind] ?? 0, CoreReject.InvalidTime, 0, 0);
+      return;
+    }
+    if (t > this.clockUs) this.clockUs = t;
+    const day = Math.floor(this.clockUs / DAY_US);
+    if (day !== this.day) this.startDay(day);
+    this.dispatch(cmd);
+    if (this.emergencyQueue.length !== 0) this.runEmergencyChecks();
+  }
+
+  private dispatch(cmd: Command): void {
+    switch (cmd.kind) {
+      case 'placeOrder':
+        return this.placeOrder(cmd);
+      case 'cancelOrder':
+        return this.cancelOrder(cmd);
+      case 'amendOrder':
+        return this.amendOrder(cmd);
+      case 'massCancel':
+        return this.massCancel(cmd);
+      case 'advanceTime':
+        return this.advanceTime();
+      case 'deposit':
+        return this.deposit(cmd);
+      case 'withdraw':
+        return this.withdraw(cmd);
+      case 'createAccount':
+        return this.createAccount(cmd);
+      case 'setAccountStatus':
+        return this.setAccountStatus(cmd);
+      case 'addAsset':
+        return this.addAsset(cmd);
+      case 'defineInstrument':
+        return this.defineInstrument(cmd);
+      case 'setRiskLimits':
+        return this.setRiskLimits(cmd);
+      case 'setTradingStatus':
+        return this.setTradingStatus(cmd);
+      case 'killSwitch':
+        return this.killSwitch(cmd);
+      case 'resetKillSwitch':
+        return this.resetKillSwitch(cmd);
+      default: {
+        const unknown: { kind?: unknown } = cmd;
+        this.rejectCommand(0, CoreReject.UnknownCommand, 0, 0);
+        void unknown;
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- orders
+
+  private placeOrder(c: PlaceOrder): void {
+    const ins = this.instrumentOf(c.instrument);
+    const code = this.venueKill
+      ? RiskReject.VenueKillSwitch
+      : this.tradingAccountProblem(c.accountId) ||
+        this.tradingInstrumentProblem(ins) ||
+        this.duplicateProblem(c.orderId);
+    if (code !== 0 || ins === undefined) {
+      this.rejectOrder(c.instrument, c.orderId, c.accountId, c.side, c.price, c.qty, code, CommandKind.Place);
+      return;
+    }
+    const p = this.bookPlace;
+    p.orderId = c.orderId;
+    p.owner = c.accountId;
+    p.side = c.side;
+    p.type = c.type;
+    p.tif = c.tif;
+    p.price = c.price;
+    p.triggerPrice = c.triggerPrice;
+    p.qty = c.qty;
+    p.displayQty = c.displayQty;
+    p.postOnly = c.postOnly;
+    p.stp = c.stp;
+    p.expireTimeUs = c.expireTimeUs;
+    p.timeUs = this.clockUs;
+    // Malformed numbers are the book's to reject, with its precise code; the gate only prices sound orders.
+    if (wellFormed(c)) {
+      const riskCode = this.gatePlace(c, ins);
+      if (riskCode !== 0) {
+        this.rejectOrder(
+          c.instrument,
+          c.orderId,
+          c.accountId,
+          c.side,
+          c.price,
+          c.qty,
+          riskCode,
+          CommandKind.Place,
+        );
+        return;
+      }
+    } else {
+      this.pendingOrderId = 0;
+    }
+    const from = this.events.count;
+    ins.book.place(p);
+    this.afterBook(ins, from);
+    this.pendingOrderId = 0;
+  }
+
+  /**
+   * Prices the order (protection price for market types), runs the risk checks and, when they pass, sets up
+   * the pending hold. Returns 0 or a reject code.
+   */
+  private gatePlace(c: PlaceOrder, ins: Instrument): number {
+    const spec = ins.spec;
+    const buy = c.side === Side.Buy;
+    const marketType =
+      c.type === OrderType.Market || c.type === OrderType.StopMarket || c.type === OrderType.TakeProfit;
+    let price = c.price;
+    if (marketType && price === 0) {
+      const base = c.type === OrderType.Market ? this.referenceOf(ins, buy) : c.triggerPrice;
+      price = protectionPrice(base, buy, spec);
+      if (price === 0 && buy) return RiskReject.NoReferencePrice;
+      this.bookPlace.price = price;
+    } else if (
+      c.type === OrderType.Limit &&
+      !withinBand(price, this.bandReferenceOf(ins), spec.priceBandBps)
+    ) {
+      return RiskReject.PriceOutsideBand;
+    }
+    const account = c.accountId;
+    // A rejected order must leave no trace, so the position and its ledger accounts open only once it passes.
+    const found = this.positions.find(account, spec.instrument);
+    const x = this.exposure;
+    x.buy = buy;
+    x.qty = c.qty;
+    x.price = price;
+    x.quoteScale = spec.quoteScale;
+    const valuePerLot = mulExact(price, spec.quoteScale);
+    x.notional = mulExact(c.qty, valuePerLot);
+    const perLot = buy ? valuePerLot + feeOf(valuePerLot, spec.takerFeePpm) : spec.baseScale;
+    x.holdNeeded = mulExact(c.qty, perLot);
+    const holdAsset = buy ? spec.quoteAsset : spec.baseAsset;
+    x.available = this.ledger.available(account, holdAsset);
+    x.openOrders = this.accountOpenOrders[account];
+    x.position = found === -1 ? 0 : this.positions.qty[found];
+    x.openSameSide = found === -1 ? 0 : buy ? this.posOpenBuy[found] : this.posOpenSell[found];
+    const limits = this.accountLimits[account] ?? NO_LIMITS;
+    this.fillRiskContext(account, spec.quoteAsset, limits);
+    const code = checkOrder(x, limits);
+    if (code !== 0) return code;
+    const pos = found === -1 ? this.positionSlot(account, spec) : found;
+    const holdAccount = buy ? this.posQuoteAccount[pos] : this.posBaseAccount[pos];
+    this.pendingOrderId = c.orderId;
+    this.pendingPerLot = perLot;
+    this.pendingPosition = pos;
+    this.pendingHoldAccount = holdAccount;
+    this.pendingMarket = marketType ? 1 : 0;
+    this.pendingMakerFee = spec.makerFeePpm;
+    this.pendingTakerFee = spec.takerFeePpm;
+    return 0;
+  }
+
+  /** Equity and the day's loss, only when the account's limits read them. */
+  private fillRiskContext(account: number, quote: number, limits: RiskLimits): void {
+    const x = this.exposure;
+    x.equity = needsEquity(limits) ? this.equityOf(account, quote) : 0;
+    x.dayLoss = hasDailyLimits(limits) ? this.dayLossOf(account, quote) : 0;
+    x.dayStartEquity = limits.dailyLossEquityPpm > 0 ? this.dayStartEquityOf(account, quote) : 0;
+  }
+
+  private cancelOrder(c: CancelOrder): void {
+    const s = this.orders.find(c.orderId);
+    const code = s === -1 ? BookReject.OrderNotFound : this.ownerProblem(s, c.accountId);
+    if (code !== 0) {
+      const instrument = s === -1 ? -1 : this.orders.instrument[s];
+      this.rejectOrder(instrument, c.orderId, c.accountId, 0, 0, 0, code, CommandKind.Cancel);
+      return;
+    }
+    const ins = this.instruments[this.orders.instrument[s]] as Instrument;
+    const from = this.events.count;
+    ins.book.cancel(c.orderId, ANY_OWNER, this.clockUs);
+    this.afterBook(ins, from);
+  }
+
+  private amendOrder(c: AmendOrder): void {
+    const s = this.orders.find(c.orderId);
+    const instrument = s === -1 ? -1 : this.orders.instrument[s];
+    const ins = this.instrumentOf(instrument);
+    let code = s === -1 ? BookReject.OrderNotFound : this.ownerProblem(s, c.accountId);
+    if (code === 0) code = this.venueKill ? RiskReject.VenueKillSwitch : this.tradingInstrumentProblem(ins);
+    if (code === 0) code = this.tradingAccountProblem(this.orders.account[s]);
+    if (code === 0 && ins !== undefined) code = this.gateAmend(c, s, ins);
+    if (code !== 0 || ins === undefined) {
+      this.rejectOrder(instrument, c.orderId, c.accountId, 0, c.price, c.qty, code, CommandKind.Amend);
+      return;
+    }
+    const from = this.events.count;
+    ins.book.amend(this.bookAmend);
+    this.afterBook(ins, from);
+  }
+
+  /** Risk checks for the amended order: band, size, and funds for any larger hold. Fills bookAmend. */
+  private gateAmend(c: AmendOrder, s: number, ins: Instrument): number {
+    const o = this.orders;
+    const spec = ins.spec;
+    const a = this.bookAmend;
+    a.orderId = c.orderId;
+    a.owner = ANY_OWNER;
+    a.price = c.price;
+    a.qty = c.qty;
+    a.triggerPrice = c.triggerPrice;
+    a.timeUs = this.clockUs;
+    // Malformed numbers go to the book, which rejects them with its own codes.
+    if (!isNonNegativeInt(c.price) || !isNonNegativeInt(c.qty) || !isNonNegativeInt(c.triggerPrice)) return 0;
+    const buy = o.buy[s] === 1;
+    if (o.market[s] === 1 && c.triggerPrice !== 0 && c.price === 0) {
+      a.price = protectionPrice(c.triggerPrice, buy, spec);
+    }
+    const view = ins.book.order(c.orderId);
+    const price = a.price === 0 ? (view?.price ?? 0) : a.price;
+    if (c.price !== 0 && o.market[s] === 0 && view !== undefined && view.triggerPrice === 0) {
+      if (!withinBand(price, this.bandReferenceOf(ins), spec.priceBandBps))
+        return RiskReject.PriceOutsideBand;
+    }
+    const newLeft = c.qty === 0 ? o.left[s] : c.qty - o.filled[s];
+    if (newLeft <= 0) return 0; // the book rejects it (AmendQuantityNotAboveFilled)
+    const valuePerLot = mulExact(price, spec.quoteScale);
+    const perLot = buy ? valuePerLot + feeOf(valuePerLot, o.takerFeePpm[s]) : spec.baseScale;
+    const x = this.exposure;
+    const account = o.account[s];
+    const pos = o.position[s];
+    x.buy = buy;
+    x.qty = newLeft;
+    x.price = price;
+    x.quoteScale = spec.quoteScale;
+    x.notional = mulExact(newLeft, valuePerLot);
+    const newHold = mulExact(newLeft, perLot);
+    x.holdNeeded = newHold - o.left[s] * o.perLot[s];
+    x.available = -this.ledger.signedBalance(o.holdAccount[s]);
+    // The order counts as itself, not as one more open order or more open quantity.
+    x.openOrders = this.accountOpenOrders[account] - 1;
+    x.position = this.positions.qty[pos];
+    x.openSameSide = (buy ? this.posOpenBuy[pos] : this.posOpenSell[pos]) - o.left[s];
+    const limits = this.accountLimits[account] ?? NO_LIMITS;
+    this.fillRiskContext(account, spec.quoteAsset, limits);
+    return checkOrder(x, limits);
+  }
+
+  private massCancel(c: MassCancel): void {
+    let code = c.accountId === 0 ? 0 : this.accountProblem(c.accountId);
+    if (code === 0 && c.instrument !== -1 && this.instrumentOf(c.instrument) === undefined) {
+      code = RiskReject.UnknownInstrument;
+    }
+    if (code !== 0) {
+      this.rejectOrder(c.instrument, 0, c.accountId, 0, 0, 0, code, CommandKind.MassCancel);
+      return;
+    }
+    const owner = c.accountId === 0 ? ANY_OWNER : c.accountId;
+    for (const id of this.instrumentIds) {
+      if (c.instrument !== -1 && id !== c.instrument) continue;
+      const ins = this.instruments[id] as Instrument;
+      const from = this.events.count;
+      ins.book.massCancel(owner, c.side, this.clockUs);
+      this.afterBook(ins, from);
+    }
+  }
+
+  private advanceTime(): void {
+    for (const id of this.instrumentIds) {
+      const ins = this.instruments[id] as Instrument;
+      const from = this.events.count;
+      ins.book.advanceTime(this.clockUs);
+      this.afterBook(ins, from);
+    }
+    // Marks move without the account trading; the clock is when the venue looks at every account.
+    for (let account = 1; account < this.accountLimits.length; account++) {
+      const l = this.accountLimits[account];
+      if (l !== undefined && (l.emergencyLossMax > 0 || l.emergencyLossEquityPpm > 0)) {
+        for (const quote of this.quotesOf(account)) this.emergencyQueue.push(account, quote);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- after the book
+
+  /** Walks the book's records from `from`: stamps the instrument, takes holds, settles, releases. */
+  private afterBook(ins: Instrument, from: number): void {
+    const buf = this.events;
+    const end = buf.count;
+    const instrument = ins.spec.instrument;
+    for (let i = from; i < end; i++) {
+      // Settlement appends entries and may grow the buffer: read `data` afresh for every record.
+      const d = buf.data;
+      const o = i * EVENT_STRIDE;
+      d[o + F_INSTRUMENT] = instrument;
+      switch (d[o]) {
+        case EventType.OrderAccepted:
+          if (d[o + 3] === this.pendingOrderId)
+            this.openOrder(instrument, d[o + 3], d[o + 4], d[o + 5], d[o + 7]);
+          break;
+        case EventType.TradeExecuted:
+          this.settle(ins, o);
+          break;
+        case EventType.OrderCancelled:
+        case EventType.OrderExpired:
+          this.closeOrder(d[o + 3], d[o + 7]);
+          break;
+        case EventType.OrderReduced:
+          this.reduceOrder(d[o + 3], d[o + 7]);
+          break;
+        case EventType.OrderAmended:
+          this.amended(d[o + 3], d[o + 6], d[o + 7]);
+          break;
+        default:
+          break;
+      }
+    }
+  }
+
+  private openOrder(instrument: number, orderId: number, account: number, side: number, qty: number): void {
+    const o = this.orders;
+    const s = o.add(orderId);
+    const buy = side === Side.Buy;
+    const pos = this.pendingPosition;
+    o.account[s] = account;
+    o.instrument[s] = instrument;
+    o.buy[s] = buy ? 1 : 0;
+    o.market[s] = this.pendingMarket;
+    o.perLot[s] = this.pendingPerLot;
+    o.left[s] = qty;
+    o.filled[s] = 0;
+    o.makerFeePpm[s] = this.pendingMakerFee;
+    o.takerFeePpm[s] = this.pendingTakerFee;
+    o.position[s] = pos;
+    o.holdAccount[s] = this.pendingHoldAccount;
+    this.accountOpenOrders[account]++;
+    if (buy) this.posOpenBuy[pos] += qty;
+    else this.posOpenSell[pos] += qty;
+    this.ledger.moveHeld(
+      EntryKind.Hold,
+      orderId,
+      this.pendingHoldAccount,
+      qty * this.pendingPerLot,
+      this.clockUs,
+    );
+  }
+
+  /** One trade: base and quote between the customers, fees and rebates, from the two holds: one entry. */
+  private settle(ins: Instrument, o: number): void {
+    const d = this.events.data;
+    const price = d[o + 6];
+    const qty = d[o + 7];
+    const takerBuys = d[o + 5] === Side.Buy;
+    const tradeId = d[o + 8];
+    const takerLeft = d[o + 11];
+    const makerLeft = d[o + 12];
+    const ot = this.orders;
+    const taker = ot.find(d[o + 3]);
+    const maker = ot.find(d[o + 9]);
+    if (taker === -1 || maker === -1) throw new Error(`trade ${tradeId}: an order unknown to the core`);
+    const buyer = takerBuys ? taker : maker;
+    const seller = takerBuys ? maker : taker;
+    const spec = ins.spec;
+    const value = price * qty * spec.quoteScale;
+    const base = qty * spec.baseScale;
+    const buyerFee = feeOf(value, takerBuys ? ot.takerFeePpm[taker] : ot.makerFeePpm[maker]);
+    const sellerFee = feeOf(value, takerBuys ? ot.makerFeePpm[maker] : ot.takerFeePpm[taker]);
+    const release = qty * ot.perLot[buyer];
+    const refund = release - value - buyerFee;
+    if (!(refund >= 0 && Number.isSafeInteger(value)))
+      throw new Error(`trade ${tradeId}: hold does not cover it`);
+    const buyerPos = ot.position[buyer];
+    const sellerPos = ot.position[seller];
+    const income = (buyerFee > 0 ? buyerFee : 0) + (sellerFee > 0 ? sellerFee : 0);
+    const rebates = (buyerFee < 0 ? -buyerFee : 0) + (sellerFee < 0 ? -sellerFee : 0);
+    this.ledger.settle(
+      ot.orderId[buyer],
+      ot.orderId[seller],
+      ot.holdAccount[buyer],
+      release,
+      refund,
+      this.posQuoteAccount[sellerPos],
+      value - sellerFee,
+      ot.holdAccount[seller],
+      base,
+      this.posBaseAccount[buyerPos],
+      ins.feeIncomeAccount,
+      income,
+      rebates,
+      this.clockUs,
+    );
+    this.positions.applyFill(buyerPos, true, qty, value, buyerFee);
+    this.positions.applyFill(sellerPos, false, qty, value, sellerFee);
+    this.posOpenBuy[buyerPos] -= qty;
+    this.posOpenSell[sellerPos] -= qty;
+    this.filled(taker, qty, takerLeft);
+    this.filled(maker, qty, makerLeft);
+    this.queueEmergency(ot.account[buyer] === ot.account[seller] ? -1 : buyerPos, sellerPos, spec.quoteAsset);
+  }
+
+  private filled(s: number, qty: number, left: number): void {
+    const ot = this.orders;
+    ot.filled[s] += qty;
+    ot.left[s] = left;
+    if (left === 0) {
+      this.accountOpenOrders[ot.account[s]]--;
+      ot.remove(s);
+    }
+  }
+
+  private closeOrder(orderId: number, left: number): void {
+    const ot = this.orders;
+    const s = ot.find(orderId);
+    if (s === -1) throw new Error(`order ${orderId} closed by the book is unknown to the core`);
+    this.releaseHold(s, left);
+    this.accountOpenOrders[ot.account[s]]--;
+    ot.remove(s);
+  }
+
+  private reduceOrder(orderId: number, cut: number): void {
+    const s = this.orders.find(orderId);
+    if (s === -1) throw new Error(`order ${orderId} reduced by the book is unknown to the core`);
+    this.releaseHold(s, cut);
+    this.orders.left[s] -= cut;
+  }
+
+  /** Returns what `qty` lots of the order held to the customer's available balance. */
+  private releaseHold(s: number, qty: number): void {
+    const ot = this.orders;
+    const pos = ot.position[s];
+    if (ot.buy[s] === 1) this.posOpenBuy[pos] -= qty;
+    else this.posOpenSell[pos] -= qty;
+    if (qty > 0)
+      this.ledger.moveHeld(
+        EntryKind.Release,
+        ot.orderId[s],
+        ot.holdAccount[s],
+        qty * ot.perLot[s],
+        this.clockUs,
+      );
+  }
+
+  /** An amend went through: the hold follows the new price and remaining quantity. */
+  private amended(orderId: number, price: number, left: number): void {
+    const ot = this.orders;
+    const s = ot.find(orderId);
+    if (s === -1) throw new Error(`order ${orderId} amended by the book is unknown to the core`);
+    const spec = (this.instruments[ot.instrument[s]] as Instrument).spec;
+    const buy = ot.buy[s] === 1;
+    const valuePerLot = price * spec.quoteScale;
+    const perLot = buy ? valuePerLot + feeOf(valuePerLot, ot.takerFeePpm[s]) : spec.baseScale;
+    const delta = left * perLot - ot.left[s] * ot.perLot[s];
+    const pos = ot.position[s];
+    if (buy) this.posOpenBuy[pos] += left - ot.left[s];
+    else this.posOpenSell[pos] += left - ot.left[s];
+    ot.perLot[s] = perLot;
+    ot.left[s] = left;
+    if (delta === 0) return;
+    const kind = delta > 0 ? EntryKind.Hold : EntryKind.Release;
+    this.ledger.moveHeld(kind, orderId, ot.holdAccount[s], Math.abs(delta), this.clockUs);
+  }
+
+  // ---------------------------------------------------------------- money
+
+  private deposit(c: Deposit): void {
+    const code =
+      this.accountProblem(c.accountId) ||
+      this.assetProblem(c.asset) ||
+      amountProblem(c.amount) ||
+      this.custodyProblem(c);
+    if (code !== 0) {
+      this.rejectCommand(CommandCode.deposit, code, c.accountId, c.ref);
+      return;
+    }
+    const l = this.ledger;
+    const custody = l.venueAccount(LedgerAccountKind.Custody, c.asset);
+    const clearing = l.venueAccount(LedgerAccountKind.Clearing, c.asset);
+    // The money arrives at custody through clearing, where incoming payments are matched to customers.
+    l.begin(EntryKind.Deposit, c.accountId, c.ref, this.clockUs);
+    l.debit(custody, c.amount);
+    l.credit(clearing, c.amount);
+    l.debit(clearing, c.amount);
+    l.credit(l.customerAccount(c.accountId, c.asset), c.amount);
+    l.commit();
+  }
+
+  private withdraw(c: Withdraw): void {
+    let code =
+      this.accountProblem(c.accountId) ||
+      this.activeProblem(c.accountId) ||
+      this.assetProblem(c.asset) ||
+      amountProblem(c.amount);
+    if (code === 0 && this.ledger.available(c.accountId, c.asset) < c.amount)
+      code = LedgerReject.InsufficientAvailable;
+    if (code !== 0) {
+      this.rejectCommand(CommandCode.withdraw, code, c.accountId, c.ref);
+      return;
+    }
+    const l = this.ledger;
+    const custody = l.venueAccount(LedgerAccountKind.Custody, c.asset);
+    const clearing = l.venueAccount(LedgerAccountKind.Clearing, c.asset);
+    l.begin(EntryKind.Withdrawal, c.accountId, c.ref, this.clockUs);
+    l.debit(l.customerAccount(c.accountId, c.asset), c.amount);
+    l.credit(clearing, c.amount);
+    l.debit(clearing, c.amount);
+    l.credit(custody, c.amount);
+    l.commit();
+  }
+
+  private custodyProblem(c: Deposit): number {
+    const custody = this.ledger.venueAccount(LedgerAccountKind.Custody, c.asset);
+    return Number.isSafeInteger(this.ledger.signedBalance(custody) + c.amount)
+      ? 0
+      : LedgerReject.CustodyOverflow;
+  }
+
+  // ---------------------------------------------------------------- reference data
+
+  private addAsset(c: AddAsset): void {
+    let code = 0;
+    if (!(Number.isInteger(c.asset) && c.asset >= 0 && c.asset < 1024)) code = CoreReject.InvalidAssetId;
+    else if (this.assets.has(c.asset)) code = CoreReject.AssetExists;
+    else if (!validAssetCode(c.code) || !Number.isInteger(c.decimals) || c.decimals < 0)
+      code = CoreReject.InvalidAssetCode;
+    else if (c.decimals > CORE_LIMITS.assetDecimalsMax) code = CoreReject.InvalidAssetCode;
+    else if ([...this.assets.values()].some((a) => a.code === c.code)) code = CoreReject.AssetExists;
+    if (code !== 0) {
+      this.rejectCommand(CommandCode.addAsset, code, 0, Number.isFinite(c.asset) ? c.asset : 0);
+      return;
+    }
+    this.assets.set(c.asset, { asset: c.asset, code: c.code, decimals: c.decimals });
+    this.ledger.addAsset(c.asset);
+    const o = this.coreRecord(CoreEventType.AssetAdded, 0);
+    this.events.data[o + C_A] = c.asset;
+    this.events.data[o + C_B] = c.decimals;
+  }
+
+  private defineInstrument(c: DefineInstrument): void {
+    const id = c.spec.instrument;
+    const existing = this.instrumentOf(id);
+    const spec: InstrumentSpec = existing
+      ? { ...existing.spec, ...c.spec }
+      : { ...INSTRUMENT_DEFAULTS, symbol: '', baseAsset: -1, quoteAsset: -1, ...c.spec };
+    let code = specProblem(spec) === '' ? 0 : CoreReject.InvalidInstrumentSpec;
+    if (code === 0 && (!this.assets.has(spec.baseAsset) || !this.assets.has(spec.quoteAsset))) {
+      code = LedgerReject.UnknownAsset;
+    }
+    if (code === 0 && existing && FIXED_FIELDS.some((k) => existing.spec[k] !== spec[k])) {
+      code = CoreReject.InstrumentFieldFixed;
+    }
+    if (
+      code === 0 &&
+      !existing &&
+      this.instrumentIds.some((i) => this.instruments[i]?.spec.symbol === spec.symbol)
+    ) {
+      code = CoreReject.InvalidInstrumentSpec;
+    }
+    if (code !== 0) {
+      this.rejectCommand(CommandCode.defineInstrument, code, 0, Number.isInteger(id) ? id : -1);
+      return;
+    }
+    // The risk gate applies the price band with its own code, so the book's band stays off.
+    const rules = {
+      tickSize: spec.tickSize,
+      lotSize: spec.lotSize,
+      qtyMin: spec.qtyMin,
+      qtyMax: spec.qtyMax,
+      priceBandBps: 0,
+    };
+    if (existing) {
+      existing.spec = spec;
+      existing.book.setRules(rules);
+    } else {
+      const book = new OrderBook(this.events, { rules, capacityOrders: this.options.bookCapacityOrders });
+      const feeIncomeAccount = this.ledger.venueAccount(LedgerAccountKind.FeeIncome, spec.quoteAsset);
+      this.instruments[id] = { spec, book, halted: false, feeIncomeAccount };
+      this.instrumentIds.push(id);
+    }
+    const o = this.coreRecord(CoreEventType.InstrumentDefined, 0);
+    this.events.data[o + C_A] = existing ? 0 : 1;
+    this.events.data[o + F_INSTRUMENT] = id;
+  }
+
+  private setTradingStatus(c: SetTradingStatus): void {
+    const ins = this.instrumentOf(c.instrument);
+    if (ins === undefined) {
+      this.rejectCommand(CommandCode.setTradingStatus, RiskReject.UnknownInstrument, 0, c.instrument);
+      return;
+    }
+    ins.halted = c.halted === true;
+    const o = this.coreRecord(CoreEventType.TradingStatusChanged, 0);
+    this.events.data[o + C_A] = ins.halted ? 1 : 0;
+    this.events.data[o + F_INSTRUMENT] = c.instrument;
+  }
+
+  // ---------------------------------------------------------------- accounts and risk
+
+  private createAccount(c: CreateAccount): void {
+    let code = 0;
+    if (!isAccountId(c.accountId)) code = CoreReject.InvalidAccountId;
+    else if (this.accountExists(c.accountId)) code = CoreReject.AccountExists;
+    else if (!Object.values(AccountType).includes(c.accountType)) code = CoreReject.InvalidAccountType;
+    if (code !== 0) {
+      this.rejectCommand(CommandCode.createAccount, code, isAccountId(c.accountId) ? c.accountId : 0, 0);
+      return;
+    }
+    this.ensureAccountCapacity(c.accountId);
+    this.accountType[c.accountId] = c.accountType;
+    this.accountStatus[c.accountId] = AccountStatus.Active;
+    this.accountCount++;
+    const o = this.coreRecord(CoreEventType.AccountCreated, c.accountId);
+    this.events.data[o + C_A] = c.accountType;
+  }
+
+  private setAccountStatus(c: SetAccountStatus): void {
+    let code = this.accountProblem(c.accountId);
+    if (code === 0 && c.status !== AccountStatus.Active && c.status !== AccountStatus.Suspended) {
+      code = CoreReject.InvalidAccountStatus;
+    }
+    if (code !== 0) {
+      this.rejectCommand(CommandCode.setAccountStatus, code, c.accountId, 0);
+      return;
+    }
+    this.accountStatus[c.accountId] = c.status;
+    const o = this.coreRecord(CoreEventType.AccountStatusChanged, c.accountId);
+    this.events.data[o + C_A] = c.status;
+  }
+
+  private setRiskLimits(c: SetRiskLimits): void {
+    let code = this.accountProblem(c.accountId);
+    if (code === 0 && (typeof c.limits !== 'object' || c.limits === null || limitsProblem(c.limits) !== '')) {
+      code = CoreReject.InvalidRiskLimits;
+    }
+    if (code !== 0) {
+      this.rejectCommand(CommandCode.setRiskLimits, code, c.accountId, 0);
+      return;
+    }
+    const limits: RiskLimits = { ...(this.accountLimits[c.accountId] ?? NO_LIMITS), ...c.limits };
+    this.accountLimits[c.accountId] = limits;
+    // Limits set during a day measure that day from now: equity now stands in for equity at its start.
+    if (needsEquity(limits) && this.accountDayEquity[c.accountId] === undefined)
+      this.snapshotDayEquity(c.accountId);
+    this.coreRecord(CoreEventType.RiskLimitsSet, c.accountId);
+  }
+
+  private killSwitch(c: KillSwitch): void {
+    if (c.accountId === 0) {
+      this.venueKill = true;
+      const cancelled = this.cancelAll(ANY_OWNER);
+      this.killRecord(0, KillReason.Manual, cancelled);
+      return;
+    }
+    const code = this.accountProblem(c.accountId);
+    if (code !== 0) {
+      this.rejectCommand(CommandCode.killSwitch, code, c.accountId, 0);
+      return;
+    }
+    this.killAccount(c.accountId, KillReason.Manual);
+  }
+
+  private killAccount(account: number, reason: KillReason): void {
+    this.accountKill[account] = 1;
+    const cancelled = this.cancelAll(account);
+    this.killRecord(account, reason, cancelled);
+  }
+
+  private killRecord(account: number, reason: KillReason, cancelled: number): void {
+    const o = this.coreRecord(CoreEventType.KillSwitchSet, account);
+    this.events.data[o + C_A] = reason;
+    this.events.data[o + C_B] = cancelled;
+  }
+
+  /** Cancels every order of `owner` (or everyone's) in every book; returns how many. */
+  private cancelAll(owner: number): number {
+    let cancelled = 0;
+    for (const id of this.instrumentIds) {
+      const ins = this.instruments[id] as Instrument;
+      const from = this.events.count;
+      cancelled += ins.book.massCancel(owner, -1, this.clockUs);
+      this.afterBook(ins, from);
+    }
+    return cancelled;
+  }
+
+  private resetKillSwitch(c: ResetKillSwitch): void {
+    const officer = c.officerId;
+    let code = 0;
+    if (!this.accountExists(officer) || this.accountType[officer] !== AccountType.RiskOfficer)
+      code = CoreReject.NotRiskOfficer;
+    else if (this.accountStatus[officer] !== AccountStatus.Active) code = CoreReject.NotRiskOfficer;
+    else if (c.accountId !== 0) code = this.accountProblem(c.accountId);
+    if (code === 0) {
+      const set = c.accountId === 0 ? this.venueKill : this.accountKill[c.accountId] === 1;
+      if (!set) code = CoreReject.KillSwitchNotSet;
+    }
+    if (code !== 0) {
+      this.rejectCommand(CommandCode.resetKillSwitch, code, c.accountId, officer);
+      return;
+    }
+    if (c.accountId === 0) this.venueKill = false;
+    else this.accountKill[c.accountId] = 0;
+    const o = this.coreRecord(CoreEventType.KillSwitchReset, c.accountId);
+    this.events.data[o + C_A] = officer;
+  }
+
+  private queueEmergency(buyerPos: number, sellerPos: number, quote: number): void {
+    if (buyerPos !== -1) this.queueEmergencyOf(this.positions.account[buyerPos], quote);
+    this.queueEmergencyOf(this.positions.account[sellerPos], quote);
+  }
+
+  private queueEmergencyOf(account: number, quote: number): void {
+    const l = this.accountLimits[account];
+    if (l !== undefined && (l.emergencyLossMax > 0 || l.emergencyLossEquityPpm > 0)) {
+      this.emergencyQueue.push(account, quote);
+    }
+  }
+
+  /** Past its emergency threshold, an account's orders are all cancelled and its kill switch set. */
+  private runEmergencyChecks(): void {
+    const q = this.emergencyQueue;
+    for (let i = 0; i < q.length; i += 2) {
+      const account = q[i];
+      const quote = q[i + 1];
+      if (this.accountKill[account] === 1) continue;
+      const l = this.accountLimits[account] ?? NO_LIMITS;
+      const loss = this.dayLossOf(account, quote);
+      const start = l.emergencyLossEquityPpm > 0 ? this.dayStartEquityOf(account, quote) : 0;
+      if (!emergencyBreached(loss, start, l)) continue;
+      const o = this.coreRecord(CoreEventType.EmergencyStop, account);
+      this.events.data[o + C_A] = quote;
+      this.events.data[o + C_B] = loss;
+      this.killAccount(account, KillReason.Emergency);
+    }
+    q.length = 0;
+  }
+
+  // ---------------------------------------------------------------- PnL, marks, equity
+
+  /** A new UTC day: every position's PnL so far becomes the day's starting point. */
+  private startDay(day: number): void {
+    this.day = day;
+    const p = this.positions;
+    for (let s = 0; s < p.size; s++) {
+      this.posDayStartNet[s] = p.realized[s] - p.fees[s];
+      this.posDayStartUnrealized[s] = this.unrealizedOf(s);
+    }
+    for (let account = 1; account < this.accountLimits.length; account++) {
+      const l = this.accountLimits[account];
+      if (l !== undefined && needsEquity(l)) this.snapshotDayEquity(account);
+    }
+  }
+
+  private snapshotDayEquity(account: number): void {
+    const m = new Map<number, number>();
+    for (const asset of this.ledger.assetIds()) m.set(asset, this.equityOf(account, asset));
+    this.accountDayEquity[account] = m;
+  }
+
+  private dayStartEquityOf(account: number, quote: number): number {
+    return this.accountDayEquity[account]?.get(quote) ?? 0;
+  }
+
+  /** The loss since the day began over the account's positions quoted in `quote` (negative for a gain). */
+  private dayLossOf(account: number, quote: number): number {
+    const slots = this.accountPositions[account];
+    if (slots === undefined) return 0;
+    const p = this.positions;
+    let loss = 0;
+    for (const s of slots) {
+      if ((this.instruments[p.instrument[s]] as Instrument).spec.quoteAsset !== quote) continue;
+      const now = p.realized[s] - p.fees[s] + this.unrealizedOf(s);
+      loss += this.posDayStartNet[s] + this.posDayStartUnrealized[s] - now;
+    }
+    return loss;
+  }
+
+  private unrealizedOf(s: number): number {
+    const p = this.positions;
+    const qty = p.qty[s];
+    if (qty === 0) return 0;
+    const ins = this.instruments[p.instrument[s]] as Instrument;
+    const mark = this.markOf(ins);
+    if (mark === 0) return 0;
+    const value = mulExact(Math.abs(qty), mulExact(mark, ins.spec.quoteScale));
+    if (Number.isNaN(value)) return 0;
+    return p.unrealized(s, qty > 0 ? value : -value);
+  }
+
+  /** The account's equity in `quote`: its balance of it plus every other asset it holds priced in it. */
+  private equityOf(account: number, quote: number): number {
+    const l = this.ledger;
+    let equity = l.available(account, quote) + l.held(account, quote);
+    const counted = new Set<number>();
+    for (const id of this.instrumentIds) {
+      const ins = this.instruments[id] as Instrument;
+      const spec = ins.spec;
+      if (spec.quoteAsset !== quote || counted.has(spec.baseAsset)) continue;
+      const mark = this.markOf(ins);
+      const baseBalance = l.available(account, spec.baseAsset) + l.held(account, spec.baseAsset);
+      if (mark === 0 || baseBalance === 0) continue;
+      counted.add(spec.baseAsset);
+      const perBase = mulExact(mark, spec.quoteScale);
+      if (!Number.isNaN(perBase)) equity += mulDivFloor(baseBalance, perBase, spec.baseScale);
+    }
+    return equity;
+  }
+
+  /** The instrument's mark: last trade (or mid, by its spec), falling back on the other, then on 0. */
+  private markOf(ins: Instrument): number {
+    const last = ins.book.lastTradePrice;
+    if (ins.spec.markMethod === MarkMethod.LastTrade && last !== 0) return last;
+    const bid = ins.book.bestBid();
+    const ask = ins.book.bestAsk();
+    const mid = bid > 0 && ask > 0 ? Math.floor((bid + ask) / 2) : 0;
+    return mid !== 0 ? mid : last;
+  }
+
+  /** The price a market order's protection is measured from: last trade, else the reference, else the touch. */
+  private referenceOf(ins: Instrument, buy: boolean): number {
+    const last = ins.book.lastTradePrice;
+    if (last > 0) return last;
+    if (ins.spec.referencePrice > 0) return ins.spec.referencePrice;
+    const touch = buy ? ins.book.bestAsk() : ins.book.bestBid();
+    return touch > 0 ? touch : 0;
+  }
+
+  /** The fat-finger band's centre: last trade, else the instrument's reference price (0: no band yet). */
+  private bandReferenceOf(ins: Instrument): number {
+    const last = ins.book.lastTradePrice;
+    return last > 0 ? last : ins.spec.referencePrice;
+  }
+
+  private quotesOf(account: number): number[] {
+    const quotes: number[] = [];
+    for (const s of this.accountPositions[account] ?? []) {
+      const q = (this.instruments[this.positions.instrument[s]] as Instrument).spec.quoteAsset;
+      if (!quotes.includes(q)) quotes.push(q);
+    }
+    return quotes;
+  }
+
+  // ---------------------------------------------------------------- lookups and checks
+
+  /** The position slot of (account, instrument), opened with its ledger accounts on first use. */
+  private positionSlot(account: number, spec: InstrumentSpec): number {
+    const p = this.positions;
+    const found = p.find(account, spec.instrument);
+    if (found !== -1) return found;
+    const s = p.slot(account, spec.instrument);
+    if (s >= this.posOpenBuy.length) this.growPositionColumns();
+    this.posBaseAccount[s] = this.ledger.customerAccount(account, spec.baseAsset);
+    this.posQuoteAccount[s] = this.ledger.customerAccount(account, spec.quoteAsset);
+    this.posDayStartNet[s] = 0;
+    this.posDayStartUnrealized[s] = 0;
+    let list = this.accountPositions[account];
+    if (list === undefined) {
+      list = [];
+      this.accountPositions[account] = list;
+    }
+    list.push(s);
+    return s;
+  }
+
+  private growPositionColumns(): void {
+    const n = this.posOpenBuy.length * 2;
+    this.posOpenBuy = growFloat64(this.posOpenBuy, n);
+    this.posOpenSell = growFloat64(this.posOpenSell, n);
+    this.posBaseAccount = growInt32(this.posBaseAccount, n);
+    this.posQuoteAccount = growInt32(this.posQuoteAccount, n);
+    this.posDayStartNet = growFloat64(this.posDayStartNet, n);
+    this.posDayStartUnrealized = growFloat64(this.posDayStartUnrealized, n);
+  }
+
+  private instrumentOf(id: number): Instrument | undefined {
+    return Number.isInteger(id) && id >= 0 && id < CORE_LIMITS.instrumentsMax
+      ? this.instruments[id]
+      : undefined;
+  }
+
+  private accountExists(id: number): boolean {
+    return isAccountId(id) && id < this.accountType.length && this.accountType[id] !== 0;
+  }
+
+  private accountProblem(id: number): number {
+    return this.accountExists(id) ? 0 : RiskReject.UnknownAccount;
+  }
+
+  private activeProblem(id: number): number {
+    return this.accountStatus[id] === AccountStatus.Active ? 0 : RiskReject.AccountSuspended;
+  }
+
+  /** Unknown, suspended or killed accounts may not add orders. */
+  private tradingAccountProblem(id: number): number {
+    if (!this.accountExists(id)) return RiskReject.UnknownAccount;
+    if (this.accountStatus[id] !== AccountStatus.Active) return RiskReject.AccountSuspended;
+    return this.accountKill[id] === 1 ? RiskReject.AccountKillSwitch : 0;
+  }
+
+  private tradingInstrumentProblem(ins: Instrument | undefined): number {
+    if (ins === undefined) return RiskReject.UnknownInstrument;
+    return ins.halted ? RiskReject.InstrumentHalted : 0;
+  }
+
+  private duplicateProblem(orderId: number): number {
+    return this.orders.has(orderId) ? BookReject.DuplicateOrderId : 0;
+  }
+
+  private ownerProblem(s: number, accountId: number): number {
+    return accountId === 0 || this.orders.account[s] === accountId ? 0 : BookReject.NotOrderOwner;
+  }
+
+  private assetProblem(asset: number): number {
+    return this.assets.has(asset) ? 0 : LedgerReject.UnknownAsset;
+  }
+
+  private ensureAccountCapacity(id: number): void {
+    if (id < this.accountType.length) return;
+    let n = this.accountType.length;
+    while (n <= id) n *= 2;
+    this.accountType = growUint8(this.accountType, n);
+    this.accountStatus = growUint8(this.accountStatus, n);
+    this.accountKill = growUint8(this.accountKill, n);
+    this.accountOpenOrders = growInt32(this.accountOpenOrders, n);
+  }
+
+  // ---------------------------------------------------------------- records
+
+  /** A core record with the common fields set; returns its offset. */
+  private coreRecord(type: CoreEventType, account: number): number {
+    const o = this.events.reserve();
+    const d = this.events.data;
+    d.fill(0, o, o + EVENT_STRIDE);
+    d[o] = type;
+    d[o + C_SEQ] = this.commandSeq;
+    d[o + C_TIME] = this.clockUs;
+    d[o + C_ACCOUNT] = account;
+    return o;
+  }
+
+  private rejectCommand(command: number, code: number, account: number, ref: number): void {
+    const o = this.coreRecord(CoreEventType.CommandRejected, Number.isFinite(account) ? account : 0);
+    const d = this.events.data;
+    d[o + C_A] = command;
+    d[o + C_B] = code;
+    d[o + C_C] = Number.isFinite(ref) ? ref : 0;
+  }
+
+  /** An order command refused before the book: the book's OrderRejected layout, sequence 0, the core's code. */
+  private rejectOrder(
+    instrument: number,
+    orderId: number,
+    account: number,
+    side: number,
+    price: number,
+    qty: number,
+    code: number,
+    command: CommandKind,
+  ): void {
+    const o = this.events.reserve();
+    const d = this.events.data;
+    d.fill(0, o, o + EVENT_STRIDE);
+    d[o] = EventType.OrderRejected;
+    d[o + 2] = this.clockUs;
+    d[o + 3] = finiteOr0(orderId);
+    d[o + 4] = finiteOr0(account);
+    d[o + 5] = finiteOr0(side);
+    d[o + 6] = finiteOr0(price);
+    d[o + 7] = finiteOr0(qty);
+    d[o + 8] = code;
+    d[o + 9] = command;
+    d[o + F_INSTRUMENT] = Number.isInteger(instrument) ? instrument : -1;
+  }
+
+  // ================================================================ queries
+
+  get timeUs(): number {
+    return this.clockUs;
+  }
+  get commandCount(): number {
+    return this.commandSeq;
+  }
+  get openOrderCount(): number {
+    return this.orders.size;
+  }
+  get venueKillSwitch(): boolean {
+    return this.venueKill;
+  }
+
+  asset(asset: number): AssetInfo | undefined {
+    return this.assets.get(asset);
+  }
+
+  assetList(): AssetInfo[] {
+    return [...this.assets.values()];
+  }
+
+  instrumentSpec(id: number): Readonly<InstrumentSpec> | undefined {
+    return this.instrumentOf(id)?.spec;
+  }
+
+  instrumentList(): Readonly<InstrumentSpec>[] {
+    return this.instrumentIds.map((id) => (this.instruments[id] as Instrument).spec);
+  }
+
+  isHalted(id: number): boolean {
+    return this.instrumentOf(id)?.halted === true;
+  }
+
+  /** The instrument's book, for queries (depth, orders); commands go through `execute`. */
+  book(id: number): OrderBook | undefined {
+    return this.instrumentOf(id)?.book;
+  }
+
+  account(id: number): AccountView | undefined {
+    if (!this.accountExists(id)) return undefined;
+    return {
+      accountId: id,
+      type: this.accountType[id] as AccountType,
+      status: this.accountStatus[id] as AccountStatus,
+      killSwitch: this.accountKill[id] === 1,
+      openOrders: this.accountOpenOrders[id],
+      limits: { ...(this.accountLimits[id] ?? NO_LIMITS) },
+    };
+  }
+
+  get accountTotal(): number {
+    return this.accountCount;
+  }
+
+  /** Available and held per asset, for every asset the account has used. */
+  balances(accountId: number): BalanceView[] {
+    const out: BalanceView[] = [];
+    for (const asset of this.ledger.assetIds()) {
+      if (this.ledger.findCustomerAccount(accountId, asset) === -1) continue;
+      out.push({
+        asset,
+        available: this.ledger.available(accountId, asset),
+        held: this.ledger.held(accountId, asset),
+      });
+    }
+    return out;
+  }
+
+  positionsOf(accountId: number): PositionReport[] {
+    return (this.accountPositions[accountId] ?? []).map((s) => {
+      const ins = this.instruments[this.positions.instrument[s]] as Instrument;
+      return {
+        ...this.positions.view(s),
+        markPrice: this.markOf(ins),
+        unrealizedPnl: this.unrealizedOf(s),
+        openBuyQty: this.posOpenBuy[s],
+        openSellQty: this.posOpenSell[s],
+      };
+    });
+  }
+
+  /** What a live order holds, or undefined: for tests and the API. */
+  orderHold(
+    orderId: number,
+  ): { accountId: number; asset: number; perLot: number; left: number; held: number } | undefined {
+    const s = this.orders.find(orderId);
+    if (s === -1) return undefined;
+    const o = this.orders;
+    return {
+      accountId: o.account[s],
+      asset: this.ledger.info(o.holdAccount[s]).asset,
+      perLot: o.perLot[s],
+      left: o.left[s],
+      held: o.left[s] * o.perLot[s],
+    };
+  }
+
+  /** Every live order's hold, summed per (account, asset): what the held accounts must equal. */
+  holdsByAccountAsset(): Map<string, number> {
+    const sums = new Map<string, number>();
+    const o = this.orders;
+    o.forEach((s) => {
+      const key = `${o.account[s]}:${this.ledger.info(o.holdAccount[s]).asset}`;
+      sums.set(key, (sums.get(key) ?? 0) + o.left[s] * o.perLot[s]);
+    });
+    return sums;
+  }
+
+  /** SHA-256 over the whole state: equal for two cores that executed the same commands. */
+  stateHash(): string {
+    return coreStateHash({
+      clockUs: this.clockUs,
+      day: this.day,
+      venueKill: this.venueKill,
+      accounts: this.accountSnapshot(),
+      instruments: this.instrumentIds.map((id) => {
+        const ins = this.instruments[id] as Instrument;
+        return { spec: ins.spec, halted: ins.halted, bookHash: ins.book.stateHash() };
+      }),
+      ledger: this.ledger,
+      positions: this.positions,
+      orders: this.orderSnapshot(),
+    });
+  }
+
+  private accountSnapshot(): number[] {
+    const out: number[] = [];
+    for (let id = 1; id < this.accountType.length; id++) {
+      if (this.accountType[id] === 0) continue;
+      const l = this.accountLimits[id] ?? NO_LIMITS;
+      out.push(
+        id,
+        this.accountType[id],
+        this.accountStatus[id],
+        this.accountKill[id],
+        this.accountOpenOrders[id],
+      );
+      out.push(...Object.values(l));
+    }
+    return out;
+  }
+
+  private orderSnapshot(): number[] {
+    const o = this.orders;
+    const slots: number[] = [];
+    o.forEach((s) => slots.push(s));
+    slots.sort((a, b) => o.orderId[a] - o.orderId[b]);
+    const out: number[] = [];
+    for (const s of slots) {
+      out.push(
+        o.orderId[s],
+        o.account[s],
+        o.instrument[s],
+        o.buy[s],
+        o.market[s],
+        o.perLot[s],
+        o.left[s],
+        o.filled[s],
+      );
+      out.push(o.makerFeePpm[s], o.takerFeePpm[s]);
+    }
+    return out;
+  }
+}
+
+// ------------------------------------------------------------------ helpers
+
+/** Numbers the gate can price: the book rejects anything else with its own code. */
+function wellFormed(c: PlaceOrder): boolean {
+  return (
+    isPositiveAmount(c.qty) &&
+    isNonNegativeInt(c.price) &&
+    isNonNegativeInt(c.triggerPrice) &&
+    (c.side === Side.Buy || c.side === Side.Sell) &&
+    c.type >= OrderType.Limit &&
+    c.type <= OrderType.TakeProfitLimit &&
+    c.tif >= TIF_MIN &&
+    c.tif <= TIF_MAX
+  );
+}
+
+function isNonNegativeInt(x: unknown): x is number {
+  return typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
+}
+
+function isAccountId(id: unknown): id is number {
+  return typeof id === 'number' && Number.isInteger(id) && id >= 1 && id <= CORE_LIMITS.accountsMax;
+}
+
+function amountProblem(amount: unknown): number {
+  if (typeof amount !== 'number' || !Number.isInteger(amount) || amount <= 0)
+    return LedgerReject.InvalidAmount;
+  return Number.isSafeInteger(amount) ? 0 : LedgerReject.AmountAboveSafeRange;
+}
+
+function validAssetCode(code: unknown): boolean {
+  return typeof code === 'string' && /^[A-Z0-9]{1,12}$/.test(code);
+}
+
+function finiteOr0(x: number): number {
+  return Number.isFinite(x) ? x : 0;
+}
+
+/**
+ * The worst price a market order may trade at: `bps` beyond the reference, on the tick grid, toward the
+ * reference (a buy's cap rounds down, a sell's floor up). 0 when there is no reference.
+ */
+export function protectionPrice(reference: number, buy: boolean, spec: InstrumentSpec): number {
+  if (reference <= 0) return 0;
+  const tick = spec.tickSize;
+  if (buy) {
+    const cap = mulDivFloor(reference, BPS + spec.marketProtectionBps, BPS);
+    return Math.max(tick, cap - (cap % tick));
+  }
+  const raw = reference * (BPS - spec.marketProtectionBps);
+  const floor = Math.ceil(raw / BPS);
+  const up = floor % tick === 0 ? floor : floor + tick - (floor % tick);
+  return Math.max(tick, up);
+}

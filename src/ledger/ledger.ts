@@ -1,0 +1,459 @@
+/**
+ * The double-entry ledger: integer minor units per asset, over the chart of accounts in chart.ts.
+ *
+ * Every change of money is one entry whose lines balance per asset (debits equal credits). Balances are kept
+ * signed, debit positive, in one Float64Array, so a customer's liability reads negative here and positive in
+ * reports. An entry is built with begin/debit/credit/commit and committed whole: a line set that does not
+ * balance, a customer balance that would go negative or an amount outside the safe-integer range is a broken
+ * invariant of the caller (the core checks funds before it posts), so commit undoes the lines and throws.
+ *
+ * Committed entries are written as records into the sink (the core's event buffer): the ledger keeps balances,
+ * and the history of entries is a projection of the event stream (history.ts).
+ */
+import { IntMap } from '../collections/index.js';
+import { AccountClass, EntryKind, LedgerAccountKind, classOfKind, isDebitNormal } from './chart.js';
+import {
+  ENTRY_HEADER_LINES,
+  ENTRY_LINES_PER_RECORD,
+  ENTRY_LINES_MAX,
+  L_ENTRY_ID,
+  L_FIRST_LINE,
+  E_ENTRY_ID,
+  E_FIRST_LINE,
+  E_KIND,
+  E_LINE_COUNT,
+  E_REF,
+  E_REF2,
+  E_TIME,
+  H_AMOUNT,
+  H_AVAILABLE,
+  RecordType,
+  S_BASE,
+  S_BUYER_BASE,
+  S_BUYER_QUOTE,
+  S_BUY_ORDER,
+  S_ENTRY_ID,
+  S_FEE_INCOME,
+  S_INCOME,
+  S_REBATES,
+  S_REFUND,
+  S_RELEASE,
+  S_SELLER_BASE,
+  S_SELLER_NET,
+  S_SELLER_QUOTE,
+  S_SELL_ORDER,
+  S_TIME,
+} from './records.js';
+
+/** Where committed entries go: the core's event buffer (structurally; the ledger imports nothing of ours). */
+export interface EntrySink {
+  data: Float64Array;
+  reserve(): number;
+}
+
+export const LEDGER_LIMITS = Object.freeze({
+  /** Asset ids are 0 .. assetsMax - 1. */
+  assetsMax: 1024,
+  /** Customer ids are 1 .. customersMax. */
+  customersMax: 1 << 30,
+  accountsInitial: 1024,
+  accountsMax: 1 << 24,
+});
+
+const VENUE_KINDS: readonly LedgerAccountKind[] = [
+  LedgerAccountKind.Custody,
+  LedgerAccountKind.Clearing,
+  LedgerAccountKind.FeeIncome,
+  LedgerAccountKind.RebateExpense,
+];
+
+export interface LedgerAccountInfo {
+  account: number;
+  kind: LedgerAccountKind;
+  cls: AccountClass;
+  asset: number;
+  /** The customer for customer accounts, else 0. */
+  customer: number;
+}
+
+export class Ledger {
+  private balances: Float64Array;
+  private kinds: Uint8Array;
+  private assets: Int32Array;
+  private customers: Float64Array;
+  private accountCount = 0;
+  /** Venue accounts: the first of four consecutive ids per asset (custody, clearing, fee income, rebates). */
+  private readonly venueBase = new Int32Array(LEDGER_LIMITS.assetsMax).fill(-1);
+  /** customer × assetsMax + asset → the customer's available account; held is the next id. */
+  private readonly customerIndex = new IntMap(1024);
+  private readonly assetList: number[] = [];
+
+  private entries = 0;
+  // The entry being built.
+  private building = false;
+  private entryKind: EntryKind = EntryKind.Deposit;
+  private entryRef = 0;
+  private entryRef2 = 0;
+  private entryTimeUs = 0;
+  private readonly lineAccounts = new Int32Array(ENTRY_LINES_MAX);
+  private readonly lineAmounts = new Float64Array(ENTRY_LINES_MAX);
+  private lineCount = 0;
+
+  constructor(private readonly sink: EntrySink) {
+    const n = LEDGER_LIMITS.accountsInitial;
+    this.balances = new Float64Array(n);
+    this.kinds = new Uint8Array(n);
+    this.assets = new Int32Array(n);
+    this.customers = new Float64Array(n);
+  }
+
+  // ------------------------------------------------------------- accounts
+
+  /** Opens the venue's accounts for an asset; a no-op for an asset it has. */
+  addAsset(asset: number): void {
+    if (!isAssetId(asset)) throw new Error(`asset id ${asset} is outside 0..${LEDGER_LIMITS.assetsMax - 1}`);
+    if (this.venueBase[asset] !== -1) return;
+    this.venueBase[asset] = this.accountCount;
+    for (const kind of VENUE_KINDS) this.open(kind, asset, 0);
+    this.assetList.push(asset);
+  }
+
+  hasAsset(asset: number): boolean {
+    return isAssetId(asset) && this.venueBase[asset] !== -1;
+  }
+
+  /** The assets in the order they were added. */
+  assetIds(): readonly number[] {
+    return this.assetList;
+  }
+
+  venueAccount(kind: LedgerAccountKind, asset: number): number {
+    const base = this.venueBase[asset];
+    if (base === -1 || base === undefined) throw new Error(`no such asset: ${asset}`);
+    // VENUE_KINDS lists kinds 1..4 in order, so the offset is the kind less one.
+    return base + kind - LedgerAccountKind.Custody;
+  }
+
+  /** The customer's available account for the asset, opened (with its held account) on first use. */
+  customerAccount(customer: number, asset: number): number {
+    const key = customer * LEDGER_LIMITS.assetsMax + asset;
+    const found = this.customerIndex.get(key);
+    if (found !== -1) return found;
+    if (!this.hasAsset(asset)) throw new Error(`no such asset: ${asset}`);
+    if (!(Number.isSafeInteger(customer) && customer >= 1 && customer <= LEDGER_LIMITS.customersMax)) {
+      throw new Error(`customer id ${customer} is out of range`);
+    }
+    const available = this.open(LedgerAccountKind.CustomerAvailable, asset, customer);
+    this.open(LedgerAccountKind.CustomerHeld, asset, customer);
+    this.customerIndex.set(key, available);
+    return available;
+  }
+
+  /** The customer's available account for the asset, or -1 when it has never been used. */
+  findCustomerAccount(customer: number, asset: number): number {
+    return this.customerIndex.get(customer * LEDGER_LIMITS.assetsMax + asset);
+  }
+
+  /** What the venue owes the customer in the asset and the customer may use. */
+  available(customer: number, asset: number): number {
+    const a = this.findCustomerAccount(customer, asset);
+    return a === -1 || this.balances[a] === 0 ? 0 : -this.balances[a];
+  }
+
+  /** What is set aside for the customer's open orders in the asset. */
+  held(customer: number, asset: number): number {
+    const a = this.findCustomerAccount(customer, asset);
+    return a === -1 || this.balances[a + 1] === 0 ? 0 : -this.balances[a + 1];
+  }
+
+  /** The balance on the account's normal side: positive for what an account of its class usually carries. */
+  naturalBalance(account: number): number {
+    const b = this.balances[account];
+    const normal = isDebitNormal(classOfKind(this.kinds[account] as LedgerAccountKind)) ? b : -b;
+    return normal === 0 ? 0 : normal; // no -0 in reports
+  }
+
+  /** The signed balance, debits positive. */
+  signedBalance(account: number): number {
+    return this.balances[account];
+  }
+
+  get size(): number {
+    return this.accountCount;
+  }
+
+  get entryCount(): number {
+    return this.entries;
+  }
+
+  info(account: number): LedgerAccountInfo {
+    if (!(account >= 0 && account < this.accountCount)) throw new Error(`no such ledger account: ${account}`);
+    const kind = this.kinds[account] as LedgerAccountKind;
+    return {
+      account,
+      kind,
+      cls: classOfKind(kind),
+      asset: this.assets[account],
+      customer: this.customers[account],
+    };
+  }
+
+  /** Sum of all signed balances of an asset: zero at all times, by double entry. */
+  assetSum(asset: number): number {
+    let sum = 0;
+    for (let a = 0; a < this.accountCount; a++) if (this.assets[a] === asset) sum += this.balances[a];
+    return sum;
+  }
+
+  private open(kind: LedgerAccountKind, asset: number, customer: number): number {
+    if (this.accountCount === this.balances.length) this.grow();
+    const a = this.accountCount++;
+    this.kinds[a] = kind;
+    this.assets[a] = asset;
+    this.customers[a] = customer;
+    return a;
+  }
+
+  private grow(): void {
+    const n = this.balances.length * 2;
+    if (n > LEDGER_LIMITS.accountsMax)
+      throw new Error(`the ledger holds at most ${LEDGER_LIMITS.accountsMax} accounts`);
+    const balances = new Float64Array(n);
+    balances.set(this.balances);
+    this.balances = balances;
+    const kinds = new Uint8Array(n);
+    kinds.set(this.kinds);
+    this.kinds = kinds;
+    const assets = new Int32Array(n);
+    assets.set(this.assets);
+    this.assets = assets;
+    const customers = new Float64Array(n);
+    customers.set(this.customers);
+    this.customers = customers;
+  }
+
+  // ------------------------------------------------------------- entries
+
+  /** Starts an entry. `ref` and `ref2` name what caused it (an order and a trade, a deposit's reference). */
+  begin(kind: EntryKind, ref: number, ref2: number, timeUs: number): void {
+    if (this.building) throw new Error('ledger: begin inside an open entry');
+    this.building = true;
+    this.entryKind = kind;
+    this.entryRef = ref;
+    this.entryRef2 = ref2;
+    this.entryTimeUs = timeUs;
+    this.lineCount = 0;
+  }
+
+  /** Adds a debit line; a zero amount adds nothing. */
+  debit(account: number, amount: number): void {
+    if (amount !== 0) this.line(account, amount);
+  }
+
+  /** Adds a credit line; a zero amount adds nothing. */
+  credit(account: number, amount: number): void {
+    if (amount !== 0) this.line(account, -amount);
+  }
+
+  private line(account: number, signed: number): void {
+    if (!this.building) throw new Error('ledger: a line outside an entry');
+    if (this.lineCount === ENTRY_LINES_MAX) throw new Error(`ledger: more than ${ENTRY_LINES_MAX} lines`);
+    if (!Number.isSafeInteger(signed)) throw new Error(`ledger: amount ${signed} is not a safe integer`);
+    if (!(account >= 0 && account < this.accountCount)) throw new Error(`ledger: no such account ${account}`);
+    this.lineAccounts[this.lineCount] = account;
+    this.lineAmounts[this.lineCount] = signed;
+    this.lineCount++;
+  }
+
+  /** Applies the entry and writes it to the sink. Returns its id, or 0 when it had no lines. */
+  commit(): number {
+    if (!this.building) throw new Error('ledger: commit without begin');
+    this.building = false;
+    const n = this.lineCount;
+    if (n === 0) return 0;
+    this.assertBalanced();
+    const balances = this.balances;
+    for (let i = 0; i < n; i++) balances[this.lineAccounts[i]] += this.lineAmounts[i];
+    const problem = this.balanceProblem();
+    if (problem !== '') {
+      for (let i = 0; i < n; i++) balances[this.lineAccounts[i]] -= this.lineAmounts[i];
+      throw new Error(`ledger: entry kind ${this.entryKind} ref ${this.entryRef}: ${problem}`);
+    }
+    const id = ++this.entries;
+    this.write(id);
+    return id;
+  }
+
+  /** Debits equal credits per asset. Entries span at most two assets, so a pairwise scan is cheap. */
+  private assertBalanced(): void {
+    const n = this.lineCount;
+    if (n < 2) throw new Error(`ledger: an entry needs two lines, got ${n}`);
+    for (let i = 0; i < n; i++) {
+      const asset = this.assets[this.lineAccounts[i]];
+      let first = true;
+      for (let j = 0; j < i; j++) {
+        if (this.assets[this.lineAccounts[j]] === asset) {
+          first = false;
+          break;
+        }
+      }
+      if (!first) continue;
+      let sum = 0;
+      for (let j = i; j < n; j++) if (this.assets[this.lineAccounts[j]] === asset) sum += this.lineAmounts[j];
+      if (sum !== 0)
+        throw new Error(`ledger: entry kind ${this.entryKind} does not balance in asset ${asset}: ${sum}`);
+    }
+  }
+
+  /** A customer balance below zero or any balance outside the safe range, after the lines are applied. */
+  private balanceProblem(): string {
+    for (let i = 0; i < this.lineCount; i++) {
+      const a = this.lineAccounts[i];
+      const b = this.balances[a];
+      if (!Number.isSafeInteger(b)) return `balance of account ${a} leaves the safe-integer range`;
+      if (this.kinds[a] >= LedgerAccountKind.CustomerAvailable && b > 0) {
+        return `customer account ${a} would go negative (${-b})`;
+      }
+    }
+    return '';
+  }
+
+  private write(id: number): void {
+    const sink = this.sink;
+    const n = this.lineCount;
+    let o = sink.reserve();
+    let d = sink.data;
+    d[o] = RecordType.EntryPosted;
+    d[o + E_ENTRY_ID] = id;
+    d[o + E_TIME] = this.entryTimeUs;
+    d[o + E_KIND] = this.entryKind;
+    d[o + E_REF] = this.entryRef;
+    d[o + E_REF2] = this.entryRef2;
+    d[o + E_LINE_COUNT] = n;
+    d[o + 7] = 0;
+    const head = Math.min(n, ENTRY_HEADER_LINES);
+    for (let i = 0; i < ENTRY_HEADER_LINES; i++) {
+      d[o + E_FIRST_LINE + 2 * i] = i < head ? this.lineAccounts[i] : 0;
+      d[o + E_FIRST_LINE + 2 * i + 1] = i < head ? this.lineAmounts[i] : 0;
+    }
+    for (let start = head; start < n; start += ENTRY_LINES_PER_RECORD) {
+      o = sink.reserve();
+      d = sink.data;
+      d[o] = RecordType.EntryLines;
+      d[o + L_ENTRY_ID] = id;
+      for (let i = 0; i < ENTRY_LINES_PER_RECORD; i++) {
+        const k = start + i;
+        d[o + L_FIRST_LINE + 2 * i] = k < n ? this.lineAccounts[k] : 0;
+        d[o + L_FIRST_LINE + 2 * i + 1] = k < n ? this.lineAmounts[k] : 0;
+      }
+    }
+  }
+
+  // ------------------------------------------------------------- the order path's entries
+
+  /**
+   * A hold (kind Hold: available to held) or its release (kind Release: held to available) of `amount` for
+   * an order: the two-line entry of the order path, applied and written as one compact record. The lines
+   * balance by construction; what is checked is that the debited account stays non-negative.
+   */
+  moveHeld(kind: EntryKind, orderId: number, available: number, amount: number, timeUs: number): number {
+    if (this.building) throw new Error('ledger: a hold inside an open entry');
+    const b = this.balances;
+    const from = kind === EntryKind.Hold ? available : available + 1;
+    const to = kind === EntryKind.Hold ? available + 1 : available;
+    if (!(amount > 0 && Number.isSafeInteger(amount))) throw new Error(`ledger: hold amount ${amount}`);
+    if (b[from] + amount > 0) throw new Error(`ledger: account ${from} would go negative (order ${orderId})`);
+    b[from] += amount;
+    b[to] -= amount;
+    const id = ++this.entries;
+    const o = this.sink.reserve();
+    const d = this.sink.data;
+    d[o] = RecordType.HoldPosted;
+    d[o + E_ENTRY_ID] = id;
+    d[o + E_TIME] = timeUs;
+    d[o + E_KIND] = kind;
+    d[o + E_REF] = orderId;
+    d[o + H_AVAILABLE] = available;
+    d[o + H_AMOUNT] = amount;
+    return id;
+  }
+
+  /**
+   * A trade's settlement as one entry of up to eight lines, applied and written as one compact record (see
+   * records.ts for its fields): the buyer's held quote pays the value and the buyer's fee and refunds the
+   * rest; the seller's held base goes to the buyer; the seller receives the value less the seller's fee; fees
+   * go to fee income and rebates come from rebate expense. Accounts are available accounts (held is +1) and
+   * the quote asset's fee income account (rebate expense is +1).
+   */
+  settle(
+    buyOrderId: number,
+    sellOrderId: number,
+    buyerQuote: number,
+    release: number,
+    refund: number,
+    sellerQuote: number,
+    sellerNet: number,
+    sellerBase: number,
+    base: number,
+    buyerBase: number,
+    feeIncome: number,
+    income: number,
+    rebates: number,
+    timeUs: number,
+  ): number {
+    if (this.building) throw new Error('ledger: a settlement inside an open entry');
+    // Quote: debits (release, rebates) equal credits (refund, seller's net, income). Base moves whole.
+    if (release + rebates !== refund + sellerNet + income || refund < 0 || sellerNet < 0 || base <= 0) {
+      throw new Error(`ledger: settlement of orders ${buyOrderId}/${sellOrderId} does not balance`);
+    }
+    const b = this.balances;
+    if (b[buyerQuote + 1] + release > 0 || b[sellerBase + 1] + base > 0) {
+      throw new Error(`ledger: settlement of orders ${buyOrderId}/${sellOrderId} exceeds the holds`);
+    }
+    b[buyerQuote + 1] += release;
+    b[buyerQuote] -= refund;
+    b[sellerQuote] -= sellerNet;
+    b[sellerBase + 1] += base;
+    b[buyerBase] -= base;
+    b[feeIncome] -= income;
+    b[feeIncome + 1] += rebates;
+    if (!Number.isSafeInteger(b[feeIncome]) || !Number.isSafeInteger(b[feeIncome + 1])) {
+      throw new Error('ledger: fee income leaves the safe-integer range');
+    }
+    const id = ++this.entries;
+    const o = this.sink.reserve();
+    const d = this.sink.data;
+    d[o] = RecordType.SettlementPosted;
+    d[o + S_ENTRY_ID] = id;
+    d[o + S_TIME] = timeUs;
+    d[o + S_BUY_ORDER] = buyOrderId;
+    d[o + S_SELL_ORDER] = sellOrderId;
+    d[o + S_BUYER_QUOTE] = buyerQuote;
+    d[o + S_RELEASE] = release;
+    d[o + S_REFUND] = refund;
+    d[o + S_SELLER_QUOTE] = sellerQuote;
+    d[o + S_SELLER_NET] = sellerNet;
+    d[o + S_SELLER_BASE] = sellerBase;
+    d[o + S_BASE] = base;
+    d[o + S_BUYER_BASE] = buyerBase;
+    d[o + S_FEE_INCOME] = feeIncome;
+    d[o + S_INCOME] = income;
+    d[o + S_REBATES] = rebates;
+    return id;
+  }
+
+  // ------------------------------------------------------------- state
+
+  /** Every account's signed balance, in account order: what the state hash covers. */
+  forEachBalance(
+    fn: (account: number, kind: LedgerAccountKind, asset: number, customer: number, b: number) => void,
+  ): void {
+    for (let a = 0; a < this.accountCount; a++) {
+      fn(a, this.kinds[a] as LedgerAccountKind, this.assets[a], this.customers[a], this.balances[a]);
+    }
+  }
+}
+
+function isAssetId(asset: number): boolean {
+  return Number.isInteger(asset) && asset >= 0 && asset < LEDGER_LIMITS.assetsMax;
+}

@@ -1,0 +1,55 @@
+/**
+ * Integer money arithmetic. Amounts are integer minor units held in JavaScript numbers, which are exact up to
+ * 2^53; every product is checked, and a result that would leave the safe range is refused (NaN here, a reject
+ * code at the caller), never rounded or wrapped.
+ */
+
+/** Fee and rebate rates are integers in parts per million of the traded value: 1,000 ppm is 0.1%. */
+export const PPM = 1_000_000;
+
+/** A positive integer amount of minor units that a JavaScript number holds exactly. */
+export function isPositiveAmount(x: unknown): x is number {
+  return typeof x === 'number' && Number.isSafeInteger(x) && x > 0;
+}
+
+/** a × b for non-negative safe integers, or NaN when the product is not a safe integer. */
+export function mulExact(a: number, b: number): number {
+  const p = a * b;
+  return Number.isSafeInteger(p) ? p : NaN;
+}
+
+/** a + b, or NaN when the sum is not a safe integer. */
+export function addExact(a: number, b: number): number {
+  const s = a + b;
+  return Number.isSafeInteger(s) ? s : NaN;
+}
+
+/** floor(a × b / c) for safe integers a, b >= 0 and c > 0, exact (through BigInt when a × b is large). */
+export function mulDivFloor(a: number, b: number, c: number): number {
+  const p = a * b;
+  if (Number.isSafeInteger(p)) {
+    // The float quotient can round across an integer near 2^53; one correction step makes it exact.
+    let q = Math.floor(p / c);
+    const r = p - q * c;
+    if (r < 0) q--;
+    else if (r >= c) q++;
+    return q;
+  }
+  return Number((BigInt(a) * BigInt(b)) / BigInt(c));
+}
+
+/**
+ * The fee on `value` minor units at `ratePpm`: rounded up when the venue charges (rate > 0), and the rebate
+ * rounded down when it pays (rate < 0, a negative result), so rounding never favours the customer at the
+ * venue's expense. Exact for any safe `value` and |rate| <= PPM.
+ */
+export function feeOf(value: number, ratePpm: number): number {
+  if (ratePpm === 0 || value === 0) return 0;
+  const rate = Math.abs(ratePpm);
+  // value = hi × PPM + lo, so value × rate / PPM = hi × rate + lo × rate / PPM with every product exact.
+  const hi = Math.floor(value / PPM);
+  const lo = value - hi * PPM;
+  const part = lo * rate;
+  if (ratePpm > 0) return hi * rate + Math.ceil(part / PPM);
+  return -(hi * rate + Math.floor(part / PPM));
+}

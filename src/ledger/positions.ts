@@ -1,0 +1,143 @@
+/**
+ * Positions per account and instrument, with average cost and realized PnL, in integer units: quantity in
+ * lots (signed, long positive), cost and PnL in minor units of the instrument's quote asset. A fill that
+ * reduces a position realizes the difference between its value and the closed part's cost; the closed part's
+ * cost is the position's cost pro rata, rounded down, and the rounding stays in the remaining cost so that
+ * totals are exact. Unrealized PnL is the position marked at a price, less its cost.
+ */
+import { IntMap, growFloat64, growInt32 } from '../collections/index.js';
+import { mulDivFloor } from './money.js';
+
+export const POSITION_LIMITS = Object.freeze({
+  instrumentsMax: 1 << 16,
+  slotsInitial: 1024,
+  slotsMax: 1 << 24,
+});
+
+export interface PositionView {
+  account: number;
+  instrument: number;
+  qty: number;
+  /** Cost of the open position: positive for a long, negative (proceeds) for a short. */
+  cost: number;
+  /** Average price per lot in quote minor units, rounded toward zero; 0 when flat. */
+  avgCostPerLot: number;
+  realizedPnl: number;
+  /** Fees paid less rebates received, in quote minor units. */
+  fees: number;
+}
+
+export class Positions {
+  private readonly index = new IntMap(1024);
+  private count = 0;
+  account: Float64Array;
+  instrument: Int32Array;
+  qty: Float64Array;
+  cost: Float64Array;
+  realized: Float64Array;
+  fees: Float64Array;
+
+  constructor() {
+    const n = POSITION_LIMITS.slotsInitial;
+    this.account = new Float64Array(n);
+    this.instrument = new Int32Array(n);
+    this.qty = new Float64Array(n);
+    this.cost = new Float64Array(n);
+    this.realized = new Float64Array(n);
+    this.fees = new Float64Array(n);
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** The slot of (account, instrument), or -1. */
+  find(account: number, instrument: number): number {
+    return this.index.get(account * POSITION_LIMITS.instrumentsMax + instrument);
+  }
+
+  /** The slot of (account, instrument), opened flat on first use. */
+  slot(account: number, instrument: number): number {
+    const key = account * POSITION_LIMITS.instrumentsMax + instrument;
+    const found = this.index.get(key);
+    if (found !== -1) return found;
+    if (this.count === this.qty.length) this.grow();
+    const s = this.count++;
+    this.account[s] = account;
+    this.instrument[s] = instrument;
+    this.index.set(key, s);
+    return s;
+  }
+
+  /**
+   * Books a fill of `qty` lots worth `value` quote minor units (both > 0), bought or sold, with `fee` paid
+   * (negative for a rebate). Returns the PnL it realized.
+   */
+  applyFill(s: number, buy: boolean, qty: number, value: number, fee: number): number {
+    this.fees[s] += fee;
+    const q0 = this.qty[s];
+    const signed = buy ? qty : -qty;
+    // Opening or adding: no realization.
+    if (q0 === 0 || q0 > 0 === buy) {
+      this.qty[s] = q0 + signed;
+      this.cost[s] += buy ? value : -value;
+      return 0;
+    }
+    const open = Math.abs(q0);
+    const closing = Math.min(open, qty);
+    // The closed part's cost, pro rata, rounded toward zero; the remainder stays with the open part.
+    const closedCost =
+      q0 > 0 ? mulDivFloor(this.cost[s], closing, open) : -mulDivFloor(-this.cost[s], closing, open);
+    const closingValue = closing === qty ? value : mulDivFloor(value, closing, qty);
+    // A long sells: proceeds less cost. A short buys back: the proceeds it had (−cost) less what it pays.
+    const pnl = q0 > 0 ? closingValue - closedCost : -closedCost - closingValue;
+    this.realized[s] += pnl;
+    this.cost[s] -= closedCost;
+    this.qty[s] = q0 + signed;
+    if (qty > closing) {
+      // The fill flips the position: the rest opens a new one at the rest of the value.
+      const rest = value - closingValue;
+      this.cost[s] = buy ? rest : -rest;
+    } else if (this.qty[s] === 0) {
+      this.cost[s] = 0;
+    }
+    return pnl;
+  }
+
+  /** Unrealized PnL given the position's value at the mark (qty × mark, signed like qty). */
+  unrealized(s: number, markValue: number): number {
+    return this.qty[s] === 0 ? 0 : markValue - this.cost[s];
+  }
+
+  view(s: number): PositionView {
+    const qty = this.qty[s];
+    return {
+      account: this.account[s],
+      instrument: this.instrument[s],
+      qty,
+      cost: this.cost[s],
+      avgCostPerLot:
+        qty === 0
+          ? 0
+          : Math.sign(this.cost[s] / qty) * mulDivFloor(Math.abs(this.cost[s]), 1, Math.abs(qty)) || 0,
+      realizedPnl: this.realized[s],
+      fees: this.fees[s],
+    };
+  }
+
+  /** Every slot in opening order. */
+  forEach(fn: (slot: number) => void): void {
+    for (let s = 0; s < this.count; s++) fn(s);
+  }
+
+  private grow(): void {
+    const n = this.qty.length * 2;
+    if (n > POSITION_LIMITS.slotsMax) throw new Error(`at most ${POSITION_LIMITS.slotsMax} positions`);
+    this.account = growFloat64(this.account, n);
+    this.instrument = growInt32(this.instrument, n);
+    this.qty = growFloat64(this.qty, n);
+    this.cost = growFloat64(this.cost, n);
+    this.realized = growFloat64(this.realized, n);
+    this.fees = growFloat64(this.fees, n);
+  }
+}
