@@ -18,9 +18,8 @@ import { basename } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { EVENT_STRIDE, EventType } from '../src/book/index.js';
-import { CORE_WORKLOAD, makeCoreReplayer, ownersOf, type CoreReplayer } from '../src/cli/core-workload.js';
+import { CORE_WORKLOAD, coreStepResult, makeCoreReplayer, ownersOf } from '../src/cli/core-workload.js';
 import {
-  OpType,
   expectedPathOf,
   finalBookOf,
   makeReplayer,
@@ -52,30 +51,6 @@ function corePass(w: Workload, owners: Int32Array): number {
   return Math.round(w.count / ((performance.now() - t0) / 1000));
 }
 
-/** What the bare replayer's step returns for operation i, read from the core's records and book. */
-function resultOf(r: CoreReplayer, w: Workload, i: number): number {
-  const d = r.core.events.data;
-  const n = r.core.events.count;
-  const id = w.id[i];
-  let sum = 0;
-  switch (w.type[i]) {
-    case OpType.Cancel:
-      for (let k = 0; k < n; k++) {
-        const o = k * EVENT_STRIDE;
-        if (d[o] === EventType.OrderCancelled && d[o + 3] === id) sum += d[o + 7];
-      }
-      return sum;
-    case OpType.Move:
-      return r.core.book(CORE_WORKLOAD.instrument)?.order(id)?.qtyLeft ?? 0;
-    default:
-      for (let k = 0; k < n; k++) {
-        const o = k * EVENT_STRIDE;
-        if (d[o] === EventType.TradeExecuted && d[o + 3] === id) sum += d[o + 7];
-      }
-      return sum;
-  }
-}
-
 function validate(w: Workload, owners: Int32Array, path: string): Record<string, unknown> {
   const expected = existsSync(expectedPathOf(path)) ? readExpected(expectedPathOf(path), w.count) : undefined;
   const r = makeCoreReplayer(w, owners);
@@ -83,7 +58,7 @@ function validate(w: Workload, owners: Int32Array, path: string): Record<string,
   let riskRejects = 0;
   for (let i = 0; i < w.count; i++) {
     r.step(i);
-    if (expected !== undefined && resultOf(r, w, i) !== expected[i]) mismatches++;
+    if (expected !== undefined && coreStepResult(r, w, i) !== expected[i]) mismatches++;
     const d = r.core.events.data;
     for (let k = 0; k < r.core.events.count; k++) {
       const o = k * EVENT_STRIDE;

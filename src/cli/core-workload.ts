@@ -4,7 +4,7 @@
  * has risk limits, so each operation passes the risk gate, takes or changes a hold, matches and settles.
  * The funds and limits are large enough that nothing is refused, so the book ends as the bare book does.
  */
-import { OrderType, SelfTradePrevention, Side, TimeInForce } from '../book/index.js';
+import { EVENT_STRIDE, EventType, OrderType, SelfTradePrevention, Side, TimeInForce } from '../book/index.js';
 import {
   AccountType,
   ExchangeCore,
@@ -186,4 +186,23 @@ export function makeCoreReplayer(w: Workload, owners: Int32Array = ownersOf(w)):
     }
   }
   return { core, step };
+}
+
+/**
+ * What the bare replayer's step returns for operation i (filled on entry, quantity cancelled, quantity left
+ * after a move), read from the core's records of that step and its book: for checking against expected.bin.
+ */
+export function coreStepResult(r: CoreReplayer, w: Workload, i: number): number {
+  const d = r.core.events.data;
+  const n = r.core.events.count;
+  const id = w.id[i];
+  const type = w.type[i];
+  if (type === OpType.Move) return r.core.book(CORE_WORKLOAD.instrument)?.order(id)?.qtyLeft ?? 0;
+  const wanted = type === OpType.Cancel ? EventType.OrderCancelled : EventType.TradeExecuted;
+  let sum = 0;
+  for (let k = 0; k < n; k++) {
+    const o = k * EVENT_STRIDE;
+    if (d[o] === wanted && d[o + 3] === id) sum += d[o + 7];
+  }
+  return sum;
 }

@@ -442,6 +442,23 @@ export class Ledger {
     return id;
   }
 
+  /**
+   * Checks the ledger's standing invariants over every account: each asset sums to zero, no customer
+   * balance is negative, every balance is a safe integer. Returns '' or what is wrong; for audits and tests.
+   */
+  audit(): string {
+    const sums = new Float64Array(LEDGER_LIMITS.assetsMax);
+    for (let a = 0; a < this.accountCount; a++) {
+      const b = this.balances[a];
+      if (!Number.isSafeInteger(b)) return `account ${a}: balance ${b} is not a safe integer`;
+      if (this.kinds[a] >= LedgerAccountKind.CustomerAvailable && b > 0)
+        return `account ${a}: negative balance ${-b}`;
+      sums[this.assets[a]] += b;
+    }
+    for (const asset of this.assetList) if (sums[asset] !== 0) return `asset ${asset} sums to ${sums[asset]}`;
+    return '';
+  }
+
   // ------------------------------------------------------------- state
 
   /** Every account's signed balance, in account order: what the state hash covers. */

@@ -51,5 +51,6 @@ export function feeOf(value: number, ratePpm: number): number {
   const lo = value - hi * PPM;
   const part = lo * rate;
   if (ratePpm > 0) return hi * rate + Math.ceil(part / PPM);
-  return -(hi * rate + Math.floor(part / PPM));
+  const rebate = hi * rate + Math.floor(part / PPM);
+  return rebate === 0 ? 0 : -rebate; // never -0, which would print and hash differently
 }
