@@ -40,9 +40,9 @@ import {
 import {
   NO_LIMITS,
   RiskReject,
+  addsExposure,
   checkOrder,
   emergencyBreached,
-  hasDailyLimits,
   limitsProblem,
   needsEquity,
   newOrderExposure,
@@ -379,7 +379,9 @@ export class ExchangeCore {
   private fillRiskContext(account: number, quote: number, limits: RiskLimits): void {
     const x = this.exposure;
     x.equity = needsEquity(limits) ? this.equityOf(account, quote) : 0;
-    x.dayLoss = hasDailyLimits(limits) ? this.dayLossOf(account, quote) : 0;
+    // The day's loss only refuses orders that add exposure, so the others skip marking every position.
+    const daily = limits.dailyLossMax > 0 || limits.dailyLossEquityPpm > 0;
+    x.dayLoss = daily && addsExposure(x) ? this.dayLossOf(account, quote) : 0;
     x.dayStartEquity = limits.dailyLossEquityPpm > 0 ? this.dayStartEquityOf(account, quote) : 0;
   }
 
