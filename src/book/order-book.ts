@@ -117,7 +117,8 @@ const LI_TAIL = 6;
 const LI_SIDE = 7;
 
 /** Entries of each side's direct-mapped price -> level cache. */
-const LEVEL_CACHE_SIZE = 4096;
+const LEVEL_CACHE_BITS = 12;
+const LEVEL_CACHE_SIZE = 1 << LEVEL_CACHE_BITS;
 
 const OWNER_MAX = 0x7fffffff;
 /** Below this many elements a plain loop moves sorted-array entries faster than copyWithin's call. */
@@ -175,11 +176,20 @@ export class OrderBook {
   private readonly sideKeys: [Float64Array, Float64Array] = [new Float64Array(0), new Float64Array(0)];
   private readonly sideLevels: [Int32Array, Int32Array] = [new Int32Array(0), new Int32Array(0)];
   private readonly depthOf = new Int32Array(2);
-  /** Per side, price & (LEVEL_CACHE_SIZE - 1) -> a level slot that may hold that price; checked on use. */
-  private readonly levelCache: [Int32Array, Int32Array] = [
-    new Int32Array(LEVEL_CACHE_SIZE).fill(NONE),
-    new Int32Array(LEVEL_CACHE_SIZE).fill(NONE),
-  ];
+  /**
+   * Each side's best level (NONE when the side is empty) and its price, kept beside the sorted arrays: crossing
+   * checks, level events and the top of book read them on nearly every command, and a field read costs a
+   * fraction of a read through the array of per-side arrays.
+   */
+  private bidTop = NONE;
+  private askTop = NONE;
+  private bidTopPx = 0;
+  private askTopPx = 0;
+  /**
+   * Side << LEVEL_CACHE_BITS | price & (LEVEL_CACHE_SIZE - 1) -> a level slot that may hold that price; checked
+   * on use. One array for both sides, indexed by side, rather than one array per side.
+   */
+  private readonly levelCache = new Int32Array(2 * LEVEL_CACHE_SIZE).fill(NONE);
 
   private readonly rising = new StopQueue(true);
   private readonly falling = new StopQueue(false);
@@ -822,11 +832,9 @@ export class OrderBook {
     const other = side ^ 1;
     const stp = (tMeta >> M_STP_SHIFT) & 7;
     const takerOwner = hi[(t << HOT_SHIFT_I) + HI_OWNER];
-    const levels = this.sideLevels[other];
     let left = hf[tf + HF_LEFT];
     let killed = false;
-    while (left > 0 && this.depthOf[other] > 0) {
-      const l = levels[this.depthOf[other] - 1];
+    for (let l = this.topLevel(other); left > 0 && l !== NONE; l = this.topLevel(other)) {
       const lF = l << LEVEL_SHIFT_F;
       const px = lf[lF + LF_PRICE];
       if (side === BUY ? px > limit : px < limit) break;
@@ -973,16 +981,33 @@ export class OrderBook {
 
   /** Whether an order on `side` limited to `limit` would trade with the best opposite level. */
   private crosses(side: number, limit: number): boolean {
-    const other = side ^ 1;
-    const n = this.depthOf[other];
-    if (n === 0) return false;
-    const best = this.lf[(this.sideLevels[other][n - 1] << LEVEL_SHIFT_F) + LF_PRICE];
-    return side === BUY ? best <= limit : best >= limit;
+    return side === BUY
+      ? this.askTop !== NONE && this.askTopPx <= limit
+      : this.bidTop !== NONE && this.bidTopPx >= limit;
   }
 
+  /** The best price of `side`, or 0 when it is empty. */
   private bestPrice(side: number): number {
+    return side === BUY ? this.bidTopPx : this.askTopPx;
+  }
+
+  /** The best level of `side`, or NONE. */
+  private topLevel(side: number): number {
+    return side === BUY ? this.bidTop : this.askTop;
+  }
+
+  /** Re-reads the best level of `side` after its sorted array changed at the best end. */
+  private syncTop(side: number): void {
     const n = this.depthOf[side];
-    return n === 0 ? 0 : this.lf[(this.sideLevels[side][n - 1] << LEVEL_SHIFT_F) + LF_PRICE];
+    const l = n === 0 ? NONE : this.sideLevels[side][n - 1];
+    const px = l === NONE ? 0 : this.lf[(l << LEVEL_SHIFT_F) + LF_PRICE];
+    if (side === BUY) {
+      this.bidTop = l;
+      this.bidTopPx = px;
+    } else {
+      this.askTop = l;
+      this.askTopPx = px;
+    }
   }
 
   /** Index in the side's sorted array of the level at `price`, or -1. */
@@ -995,8 +1020,8 @@ export class OrderBook {
 
   /** The level at `price` on `side`, created in its sorted place when missing. */
   private levelFor(side: number, price: number): number {
-    const cache = this.levelCache[side];
-    const c = price & (LEVEL_CACHE_SIZE - 1);
+    const cache = this.levelCache;
+    const c = (side << LEVEL_CACHE_BITS) | (price & (LEVEL_CACHE_SIZE - 1));
     const cached = cache[c];
     if (
       cached !== NONE &&
@@ -1042,6 +1067,7 @@ export class OrderBook {
     keys[at] = key;
     levels[at] = l;
     this.depthOf[side] = n + 1;
+    if (at === n) this.syncTop(side);
     return l;
   }
 
@@ -1051,7 +1077,8 @@ export class OrderBook {
     const n = this.depthOf[side];
     const keys = this.sideKeys[side];
     const levels = this.sideLevels[side];
-    if (levels[n - 1] !== l) {
+    const wasTop = levels[n - 1] === l;
+    if (!wasTop) {
       const at = this.findLevelIndex(side, this.lf[(l << LEVEL_SHIFT_F) + LF_PRICE]);
       if (n - at <= SHIFT_BY_LOOP_MAX) {
         for (let j = at; j < n - 1; j++) {
@@ -1064,6 +1091,7 @@ export class OrderBook {
       }
     }
     this.depthOf[side] = n - 1;
+    if (wasTop) this.syncTop(side);
     this.li[lI + LI_SIDE] = 0;
     this.li[lI + LI_HEAD] = this.levelFree;
     this.levelFree = l;
@@ -1196,22 +1224,10 @@ export class OrderBook {
   private publishTop(): void {
     if (!this.topDirty) return;
     this.topDirty = false;
-    const nb = this.depthOf[BUY];
-    const na = this.depthOf[SELL];
-    let bidPx = 0;
-    let bidQty = 0;
-    let askPx = 0;
-    let askQty = 0;
-    if (nb > 0) {
-      const lF = this.sideLevels[BUY][nb - 1] << LEVEL_SHIFT_F;
-      bidPx = this.lf[lF + LF_PRICE];
-      bidQty = this.lf[lF + LF_QTY];
-    }
-    if (na > 0) {
-      const lF = this.sideLevels[SELL][na - 1] << LEVEL_SHIFT_F;
-      askPx = this.lf[lF + LF_PRICE];
-      askQty = this.lf[lF + LF_QTY];
-    }
+    const bidPx = this.bidTopPx;
+    const askPx = this.askTopPx;
+    const bidQty = this.bidTop === NONE ? 0 : this.lf[(this.bidTop << LEVEL_SHIFT_F) + LF_QTY];
+    const askQty = this.askTop === NONE ? 0 : this.lf[(this.askTop << LEVEL_SHIFT_F) + LF_QTY];
     if (
       bidPx === this.topBidPx &&
       askPx === this.topAskPx &&
@@ -1361,7 +1377,7 @@ export class OrderBook {
 
   private emitLevel(side: number, l: number): void {
     // A change to the best level (or to a new best, or to one about to go) changes the top of book.
-    if (this.sideLevels[side][this.depthOf[side] - 1] === l) this.topDirty = true;
+    if (this.topLevel(side) === l) this.topDirty = true;
     const at = this.events.reserve();
     const d = this.events.data;
     d[at] = EventType.LevelChanged;
