@@ -17,20 +17,17 @@
  *   levels from the end and most insertions land near it. Keys are the price for bids and minus the price for
  *   asks, so both arrays ascend towards the best price. The price band bounds how many levels there can be.
  */
-import { BookReject, CommandKind } from './codes.js';
-import { EventBuffer, EventType, F_A, F_B, F_C, F_D, F_E, F_F } from './events.js';
+import * as codes from './codes.js';
+import * as events from './events.js';
+import { EventBuffer } from './events.js';
 import { ExpiryHeap } from './expiry-heap.js';
 import { IdIndex } from './id-index.js';
 import { StateHasher } from './state-hash.js';
 import { StopQueue } from './stop-queue.js';
+import * as types from './types.js';
 import {
-  ANY_OWNER,
-  CancelReason,
   DEFAULT_RULES,
-  OrderType,
-  SelfTradePrevention,
-  Side,
-  TimeInForce,
+  type Side,
   type AmendOrder,
   type BestBidOffer,
   type InstrumentRules,
@@ -38,6 +35,25 @@ import {
   type OrderView,
   type PlaceOrder,
 } from './types.js';
+
+// Module-local copies of the imported constants. V8 reads an imported binding through its module cell on every
+// use (a hole check, and for an object a map check and a load: about eight instructions), while it compiles a
+// module-local constant, or a property of a frozen module-local object, to an immediate. Event writing alone
+// uses a dozen of them per operation.
+const BookReject = Object.freeze({ ...codes.BookReject });
+const CommandKind = Object.freeze({ ...codes.CommandKind });
+const EventType = Object.freeze({ ...events.EventType });
+const CancelReason = Object.freeze({ ...types.CancelReason });
+const OrderType = Object.freeze({ ...types.OrderType });
+const SelfTradePrevention = Object.freeze({ ...types.SelfTradePrevention });
+const TimeInForce = Object.freeze({ ...types.TimeInForce });
+const ANY_OWNER = types.ANY_OWNER;
+const F_A = events.F_A;
+const F_B = events.F_B;
+const F_C = events.F_C;
+const F_D = events.F_D;
+const F_E = events.F_E;
+const F_F = events.F_F;
 
 const NONE = -1;
 const BUY = 0;
@@ -101,7 +117,8 @@ const LI_TAIL = 6;
 const LI_SIDE = 7;
 
 /** Entries of each side's direct-mapped price -> level cache. */
-const LEVEL_CACHE_SIZE = 4096;
+const LEVEL_CACHE_BITS = 12;
+const LEVEL_CACHE_SIZE = 1 << LEVEL_CACHE_BITS;
 
 const OWNER_MAX = 0x7fffffff;
 /** Below this many elements a plain loop moves sorted-array entries faster than copyWithin's call. */
@@ -159,11 +176,20 @@ export class OrderBook {
   private readonly sideKeys: [Float64Array, Float64Array] = [new Float64Array(0), new Float64Array(0)];
   private readonly sideLevels: [Int32Array, Int32Array] = [new Int32Array(0), new Int32Array(0)];
   private readonly depthOf = new Int32Array(2);
-  /** Per side, price & (LEVEL_CACHE_SIZE - 1) -> a level slot that may hold that price; checked on use. */
-  private readonly levelCache: [Int32Array, Int32Array] = [
-    new Int32Array(LEVEL_CACHE_SIZE).fill(NONE),
-    new Int32Array(LEVEL_CACHE_SIZE).fill(NONE),
-  ];
+  /**
+   * Each side's best level (NONE when the side is empty) and its price, kept beside the sorted arrays: crossing
+   * checks, level events and the top of book read them on nearly every command, and a field read costs a
+   * fraction of a read through the array of per-side arrays.
+   */
+  private bidTop = NONE;
+  private askTop = NONE;
+  private bidTopPx = 0;
+  private askTopPx = 0;
+  /**
+   * Side << LEVEL_CACHE_BITS | price & (LEVEL_CACHE_SIZE - 1) -> a level slot that may hold that price; checked
+   * on use. One array for both sides, indexed by side, rather than one array per side.
+   */
+  private readonly levelCache = new Int32Array(2 * LEVEL_CACHE_SIZE).fill(NONE);
 
   private readonly rising = new StopQueue(true);
   private readonly falling = new StopQueue(false);
@@ -806,11 +832,9 @@ export class OrderBook {
     const other = side ^ 1;
     const stp = (tMeta >> M_STP_SHIFT) & 7;
     const takerOwner = hi[(t << HOT_SHIFT_I) + HI_OWNER];
-    const levels = this.sideLevels[other];
     let left = hf[tf + HF_LEFT];
     let killed = false;
-    while (left > 0 && this.depthOf[other] > 0) {
-      const l = levels[this.depthOf[other] - 1];
+    for (let l = this.topLevel(other); left > 0 && l !== NONE; l = this.topLevel(other)) {
       const lF = l << LEVEL_SHIFT_F;
       const px = lf[lF + LF_PRICE];
       if (side === BUY ? px > limit : px < limit) break;
@@ -957,16 +981,33 @@ export class OrderBook {
 
   /** Whether an order on `side` limited to `limit` would trade with the best opposite level. */
   private crosses(side: number, limit: number): boolean {
-    const other = side ^ 1;
-    const n = this.depthOf[other];
-    if (n === 0) return false;
-    const best = this.lf[(this.sideLevels[other][n - 1] << LEVEL_SHIFT_F) + LF_PRICE];
-    return side === BUY ? best <= limit : best >= limit;
+    return side === BUY
+      ? this.askTop !== NONE && this.askTopPx <= limit
+      : this.bidTop !== NONE && this.bidTopPx >= limit;
   }
 
+  /** The best price of `side`, or 0 when it is empty. */
   private bestPrice(side: number): number {
+    return side === BUY ? this.bidTopPx : this.askTopPx;
+  }
+
+  /** The best level of `side`, or NONE. */
+  private topLevel(side: number): number {
+    return side === BUY ? this.bidTop : this.askTop;
+  }
+
+  /** Re-reads the best level of `side` after its sorted array changed at the best end. */
+  private syncTop(side: number): void {
     const n = this.depthOf[side];
-    return n === 0 ? 0 : this.lf[(this.sideLevels[side][n - 1] << LEVEL_SHIFT_F) + LF_PRICE];
+    const l = n === 0 ? NONE : this.sideLevels[side][n - 1];
+    const px = l === NONE ? 0 : this.lf[(l << LEVEL_SHIFT_F) + LF_PRICE];
+    if (side === BUY) {
+      this.bidTop = l;
+      this.bidTopPx = px;
+    } else {
+      this.askTop = l;
+      this.askTopPx = px;
+    }
   }
 
   /** Index in the side's sorted array of the level at `price`, or -1. */
@@ -979,8 +1020,8 @@ export class OrderBook {
 
   /** The level at `price` on `side`, created in its sorted place when missing. */
   private levelFor(side: number, price: number): number {
-    const cache = this.levelCache[side];
-    const c = price & (LEVEL_CACHE_SIZE - 1);
+    const cache = this.levelCache;
+    const c = (side << LEVEL_CACHE_BITS) | (price & (LEVEL_CACHE_SIZE - 1));
     const cached = cache[c];
     if (
       cached !== NONE &&
@@ -1026,6 +1067,7 @@ export class OrderBook {
     keys[at] = key;
     levels[at] = l;
     this.depthOf[side] = n + 1;
+    if (at === n) this.syncTop(side);
     return l;
   }
 
@@ -1035,7 +1077,8 @@ export class OrderBook {
     const n = this.depthOf[side];
     const keys = this.sideKeys[side];
     const levels = this.sideLevels[side];
-    if (levels[n - 1] !== l) {
+    const wasTop = levels[n - 1] === l;
+    if (!wasTop) {
       const at = this.findLevelIndex(side, this.lf[(l << LEVEL_SHIFT_F) + LF_PRICE]);
       if (n - at <= SHIFT_BY_LOOP_MAX) {
         for (let j = at; j < n - 1; j++) {
@@ -1048,6 +1091,7 @@ export class OrderBook {
       }
     }
     this.depthOf[side] = n - 1;
+    if (wasTop) this.syncTop(side);
     this.li[lI + LI_SIDE] = 0;
     this.li[lI + LI_HEAD] = this.levelFree;
     this.levelFree = l;
@@ -1180,22 +1224,10 @@ export class OrderBook {
   private publishTop(): void {
     if (!this.topDirty) return;
     this.topDirty = false;
-    const nb = this.depthOf[BUY];
-    const na = this.depthOf[SELL];
-    let bidPx = 0;
-    let bidQty = 0;
-    let askPx = 0;
-    let askQty = 0;
-    if (nb > 0) {
-      const lF = this.sideLevels[BUY][nb - 1] << LEVEL_SHIFT_F;
-      bidPx = this.lf[lF + LF_PRICE];
-      bidQty = this.lf[lF + LF_QTY];
-    }
-    if (na > 0) {
-      const lF = this.sideLevels[SELL][na - 1] << LEVEL_SHIFT_F;
-      askPx = this.lf[lF + LF_PRICE];
-      askQty = this.lf[lF + LF_QTY];
-    }
+    const bidPx = this.bidTopPx;
+    const askPx = this.askTopPx;
+    const bidQty = this.bidTop === NONE ? 0 : this.lf[(this.bidTop << LEVEL_SHIFT_F) + LF_QTY];
+    const askQty = this.askTop === NONE ? 0 : this.lf[(this.askTop << LEVEL_SHIFT_F) + LF_QTY];
     if (
       bidPx === this.topBidPx &&
       askPx === this.topAskPx &&
@@ -1345,7 +1377,7 @@ export class OrderBook {
 
   private emitLevel(side: number, l: number): void {
     // A change to the best level (or to a new best, or to one about to go) changes the top of book.
-    if (this.sideLevels[side][this.depthOf[side] - 1] === l) this.topDirty = true;
+    if (this.topLevel(side) === l) this.topDirty = true;
     const at = this.events.reserve();
     const d = this.events.data;
     d[at] = EventType.LevelChanged;
@@ -1416,8 +1448,8 @@ export class OrderBook {
       orderId: this.hf[f + HF_ID],
       owner: this.hi[(o << HOT_SHIFT_I) + HI_OWNER],
       side: (meta & M_SIDE) as Side,
-      type: ((meta >> M_TYPE_SHIFT) & 7) as OrderType,
-      tif: ((meta >> M_TIF_SHIFT) & 7) as TimeInForce,
+      type: ((meta >> M_TYPE_SHIFT) & 7) as types.OrderType,
+      tif: ((meta >> M_TIF_SHIFT) & 7) as types.TimeInForce,
       price: this.hf[f + HF_PRICE],
       triggerPrice: this.triggerOf(o),
       qtyLeft: this.hf[f + HF_LEFT],
@@ -1425,7 +1457,7 @@ export class OrderBook {
       qtyFilled: this.hf[f + HF_FILLED],
       displayQty: this.coldField(o, C_PEAK),
       postOnly: (meta & M_POST_ONLY) !== 0,
-      stp: ((meta >> M_STP_SHIFT) & 7) as SelfTradePrevention,
+      stp: ((meta >> M_STP_SHIFT) & 7) as types.SelfTradePrevention,
       expireTimeUs: this.expiryOf(o),
       priority: this.hf[f + HF_PRIORITY],
       pendingTrigger: this.stateOf(o) === PENDING_TRIGGER,

@@ -6,16 +6,14 @@
  * The benchmark (bench/book.ts) uses this reader too.
  */
 import { readFileSync } from 'node:fs';
-import {
-  ANY_OWNER,
-  EventBuffer,
-  OrderBook,
-  OrderType,
-  TimeInForce,
-  newPlaceOrder,
-  type AmendOrder,
-  type Side,
-} from '../book/index.js';
+import * as book from '../book/index.js';
+import { EventBuffer, OrderBook, newPlaceOrder, type AmendOrder, type Side } from '../book/index.js';
+
+// Module-local copies of imported constants, which V8 compiles to immediates in the replay loop (an imported
+// binding is read through its module cell on every use; see src/book/order-book.ts).
+const ANY_OWNER = book.ANY_OWNER;
+const OrderType = Object.freeze({ ...book.OrderType });
+const TimeInForce = Object.freeze({ ...book.TimeInForce });
 
 /** Operation types of the format. */
 export const OpType = { Limit: 1, Market: 2, Cancel: 3, Move: 4, LimitIoc: 5 } as const;
@@ -147,7 +145,7 @@ export function makeReplayer(w: Workload): Replayer {
     ops[5 * i + 4] = w.qty[i];
   }
 
-  function placeOp(o: number, orderType: OrderType, tif: TimeInForce, px: number): number {
+  function placeOp(o: number, orderType: book.OrderType, tif: book.TimeInForce, px: number): number {
     place.orderId = ops[o + 2];
     place.side = ops[o + 1] as Side;
     place.type = orderType;
