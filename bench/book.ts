@@ -19,9 +19,8 @@
  * grows by doubling, and the resident figure then also counts freed arrays the C allocator keeps for reuse,
  * which varies from run to run.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { basename, resolve } from 'node:path';
+import { basename } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { EventBuffer, OrderBook, newPlaceOrder } from '../src/book/index.js';
@@ -36,6 +35,7 @@ import {
   type Workload,
 } from '../src/cli/workload.js';
 import { tuneV8ForMatching } from '../src/ops/index.js';
+import { median, peakRssMB, peerOpsPerSec } from './common.js';
 
 const hr = process.hrtime.bigint;
 const gc: () => void = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
@@ -97,16 +97,6 @@ function validate(w: Workload, path: string): Record<string, unknown> {
   };
 }
 
-/** nodejs-order-book on the same file, through the shared harness. */
-function peerOpsPerSec(path: string): number {
-  const script = resolve('../shared/bench/orderbook/peer.sh');
-  if (!existsSync(script)) throw new Error(`--peer needs ${script}`);
-  const run = spawnSync('bash', [script, path, 'throughput'], { encoding: 'utf8', maxBuffer: 1 << 20 });
-  const line = run.stdout.trim().split('\n').pop() ?? '';
-  if (run.status !== 0 || !line.startsWith('{')) throw new Error(`peer.sh failed: ${run.stderr.slice(-500)}`);
-  return (JSON.parse(line) as { opsPerSec: number }).opsPerSec;
-}
-
 function runOps(path: string, peer: boolean, v8Flags: readonly string[]): void {
   const w = readWorkload(path);
   const peerBefore = peer ? peerOpsPerSec(path) : null;
@@ -114,7 +104,7 @@ function runOps(path: string, peer: boolean, v8Flags: readonly string[]): void {
   for (let k = 1; k < WARMUP_PASSES; k++) passOpsPerSec(w);
   const passes: number[] = [];
   for (let k = 0; k < MEASURED_PASSES; k++) passes.push(passOpsPerSec(w));
-  const opsPerSec = [...passes].sort((a, b) => a - b)[MEASURED_PASSES >> 1];
+  const opsPerSec = median(passes);
   // The peer again, after our passes: the machine's speed drifts, and the mean of both runs brackets ours.
   const peerAfter = peer ? peerOpsPerSec(path) : null;
   const peerRate =
@@ -139,7 +129,7 @@ function runOps(path: string, peer: boolean, v8Flags: readonly string[]): void {
       p999: lat.p999,
       latencyNs: lat,
       ...check,
-      peakRssMB: +(process.resourceUsage().maxRSS / 1024).toFixed(1),
+      peakRssMB: peakRssMB(),
     }),
   );
 }
@@ -181,7 +171,7 @@ function runResting(count: number, presize: boolean): void {
       rssEmptyMB: +(rssEmpty / 2 ** 20).toFixed(1),
       rssFullMB: +(rssFull / 2 ** 20).toFixed(1),
       placePerSec: Math.round(count / seconds),
-      peakRssMB: +(process.resourceUsage().maxRSS / 1024).toFixed(1),
+      peakRssMB: peakRssMB(),
     }),
   );
 }

@@ -261,11 +261,9 @@ export class ExchangeCore {
         return this.killSwitch(cmd);
       case 'resetKillSwitch':
         return this.resetKillSwitch(cmd);
-      default: {
-        const unknown: { kind?: unknown } = cmd;
+      default:
+        // Commands arrive from outside the type system (a journal, a decoder): refuse what is not one.
         this.rejectCommand(0, CoreReject.UnknownCommand, 0, 0);
-        void unknown;
-      }
     }
   }
 
@@ -352,7 +350,7 @@ export class ExchangeCore {
     x.quoteScale = spec.quoteScale;
     const valuePerLot = mulExact(price, spec.quoteScale);
     x.notional = mulExact(c.qty, valuePerLot);
-    const perLot = buy ? valuePerLot + feeOf(valuePerLot, spec.takerFeePpm) : spec.baseScale;
+    const perLot = holdPerLot(buy, valuePerLot, spec.takerFeePpm, spec);
     x.holdNeeded = mulExact(c.qty, perLot);
     const holdAsset = buy ? spec.quoteAsset : spec.baseAsset;
     x.available = this.ledger.available(account, holdAsset);
@@ -442,7 +440,7 @@ export class ExchangeCore {
     const newLeft = c.qty === 0 ? o.left[s] : c.qty - o.filled[s];
     if (newLeft <= 0) return 0; // the book rejects it (AmendQuantityNotAboveFilled)
     const valuePerLot = mulExact(price, spec.quoteScale);
-    const perLot = buy ? valuePerLot + feeOf(valuePerLot, o.takerFeePpm[s]) : spec.baseScale;
+    const perLot = holdPerLot(buy, valuePerLot, o.takerFeePpm[s], spec);
     const x = this.exposure;
     const account = o.account[s];
     const pos = o.position[s];
@@ -665,7 +663,7 @@ export class ExchangeCore {
     const spec = (this.instruments[ot.instrument[s]] as Instrument).spec;
     const buy = ot.buy[s] === 1;
     const valuePerLot = price * spec.quoteScale;
-    const perLot = buy ? valuePerLot + feeOf(valuePerLot, ot.takerFeePpm[s]) : spec.baseScale;
+    const perLot = holdPerLot(buy, valuePerLot, ot.takerFeePpm[s], spec);
     const delta = left * perLot - ot.left[s] * ot.perLot[s];
     const pos = ot.position[s];
     if (buy) this.posOpenBuy[pos] += left - ot.left[s];
@@ -689,16 +687,7 @@ export class ExchangeCore {
       this.rejectCommand(CommandCode.deposit, code, c.accountId, c.ref);
       return;
     }
-    const l = this.ledger;
-    const custody = l.venueAccount(LedgerAccountKind.Custody, c.asset);
-    const clearing = l.venueAccount(LedgerAccountKind.Clearing, c.asset);
-    // The money arrives at custody through clearing, where incoming payments are matched to customers.
-    l.begin(EntryKind.Deposit, c.accountId, c.ref, this.clockUs);
-    l.debit(custody, c.amount);
-    l.credit(clearing, c.amount);
-    l.debit(clearing, c.amount);
-    l.credit(l.customerAccount(c.accountId, c.asset), c.amount);
-    l.commit();
+    this.postExternal(EntryKind.Deposit, c.accountId, c.asset, c.amount, c.ref);
   }
 
   private withdraw(c: Withdraw): void {
@@ -713,14 +702,24 @@ export class ExchangeCore {
       this.rejectCommand(CommandCode.withdraw, code, c.accountId, c.ref);
       return;
     }
+    this.postExternal(EntryKind.Withdrawal, c.accountId, c.asset, c.amount, c.ref);
+  }
+
+  /**
+   * A deposit or withdrawal: one entry moving the money between custody and the customer's available
+   * balance through clearing, where payments in and out are matched to customers.
+   */
+  private postExternal(kind: EntryKind, account: number, asset: number, amount: number, ref: number): void {
     const l = this.ledger;
-    const custody = l.venueAccount(LedgerAccountKind.Custody, c.asset);
-    const clearing = l.venueAccount(LedgerAccountKind.Clearing, c.asset);
-    l.begin(EntryKind.Withdrawal, c.accountId, c.ref, this.clockUs);
-    l.debit(l.customerAccount(c.accountId, c.asset), c.amount);
-    l.credit(clearing, c.amount);
-    l.debit(clearing, c.amount);
-    l.credit(custody, c.amount);
+    const custody = l.venueAccount(LedgerAccountKind.Custody, asset);
+    const clearing = l.venueAccount(LedgerAccountKind.Clearing, asset);
+    const customer = l.customerAccount(account, asset);
+    const inbound = kind === EntryKind.Deposit;
+    l.begin(kind, account, ref, this.clockUs);
+    l.debit(inbound ? custody : customer, amount);
+    l.credit(clearing, amount);
+    l.debit(clearing, amount);
+    l.credit(inbound ? customer : custody, amount);
     l.commit();
   }
 
@@ -1271,22 +1270,6 @@ export class ExchangeCore {
     });
   }
 
-  /** What a live order holds, or undefined: for tests and the API. */
-  orderHold(
-    orderId: number,
-  ): { accountId: number; asset: number; perLot: number; left: number; held: number } | undefined {
-    const s = this.orders.find(orderId);
-    if (s === -1) return undefined;
-    const o = this.orders;
-    return {
-      accountId: o.account[s],
-      asset: this.ledger.info(o.holdAccount[s]).asset,
-      perLot: o.perLot[s],
-      left: o.left[s],
-      held: o.left[s] * o.perLot[s],
-    };
-  }
-
   /** Every live order's hold, summed per (account, asset): what the held accounts must equal. */
   holdsByAccountAsset(): Map<string, number> {
     const sums = new Map<string, number>();
@@ -1391,6 +1374,14 @@ function validAssetCode(code: unknown): boolean {
 
 function finiteOr0(x: number): number {
   return Number.isFinite(x) ? x : 0;
+}
+
+/**
+ * What an order holds per open lot: for a buy, the value of a lot at its price plus the largest fee it can
+ * pay (its taker rate, rounded up per lot, so any fill's fee is covered); for a sell, the lot's base.
+ */
+function holdPerLot(buy: boolean, valuePerLot: number, takerFeePpm: number, spec: InstrumentSpec): number {
+  return buy ? valuePerLot + feeOf(valuePerLot, takerFeePpm) : spec.baseScale;
 }
 
 /**

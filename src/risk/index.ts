@@ -1,13 +1,6 @@
 /** Pre-trade risk: limits, the order checks and their reject codes. Pure. */
 export { RiskReject, riskRejectName } from './codes.js';
-export {
-  NO_LIMITS,
-  RISK_LIMIT_KEYS,
-  limitsProblem,
-  needsEquity,
-  hasDailyLimits,
-  type RiskLimits,
-} from './limits.js';
+export { NO_LIMITS, RISK_LIMIT_KEYS, limitsProblem, needsEquity, type RiskLimits } from './limits.js';
 export {
   checkOrder,
   newOrderExposure,

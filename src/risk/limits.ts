@@ -54,9 +54,3 @@ export function limitsProblem(limits: Partial<Record<string, unknown>>): string 
 export function needsEquity(l: RiskLimits): boolean {
   return l.positionEquityPpm > 0 || l.dailyLossEquityPpm > 0 || l.emergencyLossEquityPpm > 0;
 }
-
-export function hasDailyLimits(l: RiskLimits): boolean {
-  return (
-    l.dailyLossMax > 0 || l.dailyLossEquityPpm > 0 || l.emergencyLossMax > 0 || l.emergencyLossEquityPpm > 0
-  );
-}

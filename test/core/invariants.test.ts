@@ -128,7 +128,7 @@ class RandomVenue {
       return {
         kind: 'cancelOrder',
         timeUs,
-        accountId: r.chance(0.9) ? this.ownerGuess(accountId) : 0,
+        accountId: r.chance(0.9) ? accountId : 0,
         orderId,
       };
     }
@@ -246,10 +246,6 @@ class RandomVenue {
 
   private liveOrder(): number {
     return this.live.length === 0 ? 1 : this.live[this.rng.int(this.live.length)];
-  }
-
-  private ownerGuess(accountId: number): number {
-    return accountId;
   }
 }
 
