@@ -43,6 +43,13 @@ export const F_C = 10;
 export const F_D = 11;
 export const F_E = 12;
 export const F_F = 13;
+/**
+ * The order's slot in its book's pool (TradeExecuted: the taker's; F_MAKER_SLOT the maker's; -1 in a reject):
+ * a handle valid from the order's acceptance until it ends, so a consumer that keeps its own columns per order
+ * (the core) finds them without hashing the id again. Slots follow from the commands alone: deterministic.
+ */
+export const F_SLOT = 14;
+export const F_MAKER_SLOT = F_F;
 
 const EVENTS_INITIAL = 1024;
 const EVENTS_MAX = 1 << 26;

@@ -1,6 +1,14 @@
 /** The order book: one instrument's price-time matching, pure and deterministic. */
 export { OrderBook, BOOK_LIMITS, type BookOptions } from './order-book.js';
-export { EventBuffer, EventType, EVENT_STRIDE, decodeEvent, decodeEvents } from './events.js';
+export {
+  EventBuffer,
+  EventType,
+  EVENT_STRIDE,
+  F_SLOT,
+  F_MAKER_SLOT,
+  decodeEvent,
+  decodeEvents,
+} from './events.js';
 export type {
   BookEvent,
   OrderAccepted,

@@ -430,6 +430,11 @@ export class OrderBook {
     return out;
   }
 
+  /** The live order's slot (as events report it in F_SLOT), or -1. */
+  slotOf(orderId: number): number {
+    return this.index.get(orderId, this.hf);
+  }
+
   order(orderId: number): OrderView | undefined {
     const slot = this.index.get(orderId, this.hf);
     return slot === NONE ? undefined : this.view(slot);
@@ -1263,6 +1268,7 @@ export class OrderBook {
     d[at + 5] = this.hi[(o << HOT_SHIFT_I) + HI_META] & M_SIDE;
     d[at + 6] = price;
     d[at + 7] = qty;
+    d[at + 14] = o;
     return at;
   }
 
@@ -1307,6 +1313,7 @@ export class OrderBook {
     d[at + 7] = qty;
     d[at + F_A] = code;
     d[at + F_B] = command;
+    d[at + 14] = NONE;
   }
 
   /** One fill: the trade, then the maker's fill, then the taker's. */
@@ -1319,6 +1326,7 @@ export class OrderBook {
     d[at + F_C] = this.hi[(m << HOT_SHIFT_I) + HI_OWNER];
     d[at + F_D] = takerLeft;
     d[at + F_E] = makerLeft;
+    d[at + F_F] = m;
     this.emitOrderFill(m, px, q, makerLeft, tradeId, 1);
     this.emitOrderFill(t, px, q, takerLeft, tradeId, 0);
   }

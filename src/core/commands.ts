@@ -86,12 +86,15 @@ export interface CancelOrder extends Timed {
   kind: 'cancelOrder';
   /** The owner asking; an operator may pass 0 to cancel any order. */
   accountId: number;
+  /** The order's instrument: order ids are unique within an instrument (as FIX names the symbol too). */
+  instrument: number;
   orderId: number;
 }
 
 export interface AmendOrder extends Timed {
   kind: 'amendOrder';
   accountId: number;
+  instrument: number;
   orderId: number;
   /** New limit price, or 0 to keep it. */
   price: number;

@@ -16,6 +16,8 @@ import {
   EVENT_STRIDE,
   EventBuffer,
   EventType,
+  F_MAKER_SLOT,
+  F_SLOT,
   OrderBook,
   OrderType,
   Side,
@@ -88,7 +90,7 @@ import {
   specProblem,
   type InstrumentSpec,
 } from './instruments.js';
-import { OrderTable } from './order-table.js';
+import { OrderColumns } from './order-columns.js';
 import { coreStateHash } from './state-hash.js';
 
 export const CORE_LIMITS = Object.freeze({
@@ -114,6 +116,8 @@ export interface CoreOptions {
 interface Instrument {
   spec: InstrumentSpec;
   book: OrderBook;
+  /** The core's columns for the book's live orders, by book slot. */
+  orders: OrderColumns;
   halted: boolean;
   /** The quote asset's fee income ledger account (rebate expense is the next). */
   feeIncomeAccount: number;
@@ -153,7 +157,6 @@ export class ExchangeCore {
   readonly events: EventBuffer;
   readonly ledger: Ledger;
   readonly positions = new Positions();
-  private readonly orders = new OrderTable();
   private readonly options: CoreOptions;
 
   private readonly instruments: (Instrument | undefined)[] = [];
@@ -176,8 +179,18 @@ export class ExchangeCore {
   private posOpenSell = new Float64Array(1024);
   private posBaseAccount = new Int32Array(1024);
   private posQuoteAccount = new Int32Array(1024);
-  private posDayStartNet = new Float64Array(1024);
-  private posDayStartUnrealized = new Float64Array(1024);
+  /** Net PnL (realized less fees plus unrealized) when the day began: the day's loss is measured from it. */
+  private posDayStartPnl = new Float64Array(1024);
+  private posQuoteAsset = new Int32Array(1024);
+  /** Quote minor units per lot per tick of the position's instrument. */
+  private posQuoteScale = new Float64Array(1024);
+  /** The command that last queued the position for an emergency check (each is checked once a command). */
+  private posQueuedAt = new Float64Array(1024);
+
+  /** Each instrument's mark (last trade or mid, by its spec), refreshed after every command on its book. */
+  private instrumentMark = new Float64Array(64);
+  /** 1 when the account has an emergency threshold, so trades queue it for a check. */
+  private accountEmergency = new Uint8Array(1024);
 
   private venueKill = false;
   private clockUs = 0;
@@ -203,8 +216,11 @@ export class ExchangeCore {
     timeUs: 0,
   };
   private readonly exposure = newOrderExposure();
-  /** Accounts whose emergency threshold a trade of this command may have crossed: (account, quote) pairs. */
-  private readonly emergencyQueue: number[] = [];
+  /** Positions whose account's emergency threshold this command may have crossed. */
+  private emergencyQueue = new Int32Array(64);
+  private emergencyCount = 0;
+  /** Microseconds at which the next UTC day starts. */
+  private nextDayUs = -Infinity;
 
   constructor(options: CoreOptions = {}) {
     this.options = options;
@@ -223,10 +239,9 @@ export class ExchangeCore {
       return;
     }
     if (t > this.clockUs) this.clockUs = t;
-    const day = Math.floor(this.clockUs / DAY_US);
-    if (day !== this.day) this.startDay(day);
+    if (this.clockUs >= this.nextDayUs) this.startDay(Math.floor(this.clockUs / DAY_US));
     this.dispatch(cmd);
-    if (this.emergencyQueue.length !== 0) this.runEmergencyChecks();
+    if (this.emergencyCount !== 0) this.runEmergencyChecks();
   }
 
   private dispatch(cmd: Command): void {
@@ -273,9 +288,7 @@ export class ExchangeCore {
     const ins = this.instrumentOf(c.instrument);
     const code = this.venueKill
       ? RiskReject.VenueKillSwitch
-      : this.tradingAccountProblem(c.accountId) ||
-        this.tradingInstrumentProblem(ins) ||
-        this.duplicateProblem(c.orderId);
+      : this.tradingAccountProblem(c.accountId) || this.tradingInstrumentProblem(ins);
     if (code !== 0 || ins === undefined) {
       this.rejectOrder(c.instrument, c.orderId, c.accountId, c.side, c.price, c.qty, code, CommandKind.Place);
       return;
@@ -384,29 +397,38 @@ export class ExchangeCore {
   }
 
   private cancelOrder(c: CancelOrder): void {
-    const s = this.orders.find(c.orderId);
-    const code = s === -1 ? BookReject.OrderNotFound : this.ownerProblem(s, c.accountId);
-    if (code !== 0) {
-      const instrument = s === -1 ? -1 : this.orders.instrument[s];
-      this.rejectOrder(instrument, c.orderId, c.accountId, 0, 0, 0, code, CommandKind.Cancel);
+    const ins = this.instrumentOf(c.instrument);
+    // Checked here rather than by the book, so that a refused cancel leaves even the book's sequence alone.
+    const s = ins === undefined ? -1 : ins.book.slotOf(c.orderId);
+    const code =
+      ins === undefined
+        ? RiskReject.UnknownInstrument
+        : s === -1
+          ? BookReject.OrderNotFound
+          : this.ownerProblem(ins.orders, s, c.accountId);
+    if (code !== 0 || ins === undefined) {
+      this.rejectOrder(c.instrument, c.orderId, c.accountId, 0, 0, 0, code, CommandKind.Cancel);
       return;
     }
-    const ins = this.instruments[this.orders.instrument[s]] as Instrument;
     const from = this.events.count;
     ins.book.cancel(c.orderId, ANY_OWNER, this.clockUs);
     this.afterBook(ins, from);
   }
 
   private amendOrder(c: AmendOrder): void {
-    const s = this.orders.find(c.orderId);
-    const instrument = s === -1 ? -1 : this.orders.instrument[s];
-    const ins = this.instrumentOf(instrument);
-    let code = s === -1 ? BookReject.OrderNotFound : this.ownerProblem(s, c.accountId);
+    const ins = this.instrumentOf(c.instrument);
+    const s = ins === undefined ? -1 : ins.book.slotOf(c.orderId);
+    let code =
+      ins === undefined
+        ? RiskReject.UnknownInstrument
+        : s === -1
+          ? BookReject.OrderNotFound
+          : this.ownerProblem(ins.orders, s, c.accountId);
     if (code === 0) code = this.venueKill ? RiskReject.VenueKillSwitch : this.tradingInstrumentProblem(ins);
-    if (code === 0) code = this.tradingAccountProblem(this.orders.account[s]);
+    if (code === 0 && ins !== undefined) code = this.tradingAccountProblem(ins.orders.account[s]);
     if (code === 0 && ins !== undefined) code = this.gateAmend(c, s, ins);
     if (code !== 0 || ins === undefined) {
-      this.rejectOrder(instrument, c.orderId, c.accountId, 0, c.price, c.qty, code, CommandKind.Amend);
+      this.rejectOrder(c.instrument, c.orderId, c.accountId, 0, c.price, c.qty, code, CommandKind.Amend);
       return;
     }
     const from = this.events.count;
@@ -416,7 +438,7 @@ export class ExchangeCore {
 
   /** Risk checks for the amended order: band, size, and funds for any larger hold. Fills bookAmend. */
   private gateAmend(c: AmendOrder, s: number, ins: Instrument): number {
-    const o = this.orders;
+    const o = ins.orders;
     const spec = ins.spec;
     const a = this.bookAmend;
     a.orderId = c.orderId;
@@ -491,7 +513,7 @@ export class ExchangeCore {
     for (let account = 1; account < this.accountLimits.length; account++) {
       const l = this.accountLimits[account];
       if (l !== undefined && (l.emergencyLossMax > 0 || l.emergencyLossEquityPpm > 0)) {
-        for (const quote of this.quotesOf(account)) this.emergencyQueue.push(account, quote);
+        for (const s of this.accountPositions[account] ?? []) this.queueEmergency(s);
       }
     }
   }
@@ -511,34 +533,40 @@ export class ExchangeCore {
       switch (d[o]) {
         case EventType.OrderAccepted:
           if (d[o + 3] === this.pendingOrderId)
-            this.openOrder(instrument, d[o + 3], d[o + 4], d[o + 5], d[o + 7]);
+            this.openOrder(ins.orders, d[o + F_SLOT], d[o + 3], d[o + 4], d[o + 5], d[o + 7]);
           break;
         case EventType.TradeExecuted:
           this.settle(ins, o);
           break;
         case EventType.OrderCancelled:
         case EventType.OrderExpired:
-          this.closeOrder(d[o + 3], d[o + 7]);
+          this.closeOrder(ins.orders, d[o + F_SLOT], d[o + 7]);
           break;
         case EventType.OrderReduced:
-          this.reduceOrder(d[o + 3], d[o + 7]);
+          this.reduceOrder(ins.orders, d[o + F_SLOT], d[o + 7]);
           break;
         case EventType.OrderAmended:
-          this.amended(d[o + 3], d[o + 6], d[o + 7]);
+          this.amended(ins, d[o + F_SLOT], d[o + 6], d[o + 7]);
           break;
         default:
           break;
       }
     }
+    this.instrumentMark[instrument] = this.markOf(ins);
   }
 
-  private openOrder(instrument: number, orderId: number, account: number, side: number, qty: number): void {
-    const o = this.orders;
-    const s = o.add(orderId);
+  private openOrder(
+    o: OrderColumns,
+    s: number,
+    orderId: number,
+    account: number,
+    side: number,
+    qty: number,
+  ): void {
+    o.open(s, orderId);
     const buy = side === Side.Buy;
     const pos = this.pendingPosition;
     o.account[s] = account;
-    o.instrument[s] = instrument;
     o.buy[s] = buy ? 1 : 0;
     o.market[s] = this.pendingMarket;
     o.perLot[s] = this.pendingPerLot;
@@ -569,10 +597,11 @@ export class ExchangeCore {
     const tradeId = d[o + 8];
     const takerLeft = d[o + 11];
     const makerLeft = d[o + 12];
-    const ot = this.orders;
-    const taker = ot.find(d[o + 3]);
-    const maker = ot.find(d[o + 9]);
-    if (taker === -1 || maker === -1) throw new Error(`trade ${tradeId}: an order unknown to the core`);
+    const ot = ins.orders;
+    const taker = d[o + F_SLOT];
+    const maker = d[o + F_MAKER_SLOT];
+    if (ot.live[taker] !== 1 || ot.live[maker] !== 1)
+      throw new Error(`trade ${tradeId}: an order unknown to the core`);
     const buyer = takerBuys ? taker : maker;
     const seller = takerBuys ? maker : taker;
     const spec = ins.spec;
@@ -608,40 +637,36 @@ export class ExchangeCore {
     this.positions.applyFill(sellerPos, false, qty, value, sellerFee);
     this.posOpenBuy[buyerPos] -= qty;
     this.posOpenSell[sellerPos] -= qty;
-    this.filled(taker, qty, takerLeft);
-    this.filled(maker, qty, makerLeft);
-    this.queueEmergency(ot.account[buyer] === ot.account[seller] ? -1 : buyerPos, sellerPos, spec.quoteAsset);
+    this.filled(ot, taker, qty, takerLeft);
+    this.filled(ot, maker, qty, makerLeft);
+    if (this.accountEmergency[ot.account[buyer]] === 1) this.queueEmergency(buyerPos);
+    if (this.accountEmergency[ot.account[seller]] === 1) this.queueEmergency(sellerPos);
   }
 
-  private filled(s: number, qty: number, left: number): void {
-    const ot = this.orders;
+  private filled(ot: OrderColumns, s: number, qty: number, left: number): void {
     ot.filled[s] += qty;
     ot.left[s] = left;
     if (left === 0) {
       this.accountOpenOrders[ot.account[s]]--;
-      ot.remove(s);
+      ot.close(s);
     }
   }
 
-  private closeOrder(orderId: number, left: number): void {
-    const ot = this.orders;
-    const s = ot.find(orderId);
-    if (s === -1) throw new Error(`order ${orderId} closed by the book is unknown to the core`);
-    this.releaseHold(s, left);
+  private closeOrder(ot: OrderColumns, s: number, left: number): void {
+    if (ot.live[s] !== 1) throw new Error(`slot ${s} closed by the book is unknown to the core`);
+    this.releaseHold(ot, s, left);
     this.accountOpenOrders[ot.account[s]]--;
-    ot.remove(s);
+    ot.close(s);
   }
 
-  private reduceOrder(orderId: number, cut: number): void {
-    const s = this.orders.find(orderId);
-    if (s === -1) throw new Error(`order ${orderId} reduced by the book is unknown to the core`);
-    this.releaseHold(s, cut);
-    this.orders.left[s] -= cut;
+  private reduceOrder(ot: OrderColumns, s: number, cut: number): void {
+    if (ot.live[s] !== 1) throw new Error(`slot ${s} reduced by the book is unknown to the core`);
+    this.releaseHold(ot, s, cut);
+    ot.left[s] -= cut;
   }
 
   /** Returns what `qty` lots of the order held to the customer's available balance. */
-  private releaseHold(s: number, qty: number): void {
-    const ot = this.orders;
+  private releaseHold(ot: OrderColumns, s: number, qty: number): void {
     const pos = ot.position[s];
     if (ot.buy[s] === 1) this.posOpenBuy[pos] -= qty;
     else this.posOpenSell[pos] -= qty;
@@ -656,11 +681,11 @@ export class ExchangeCore {
   }
 
   /** An amend went through: the hold follows the new price and remaining quantity. */
-  private amended(orderId: number, price: number, left: number): void {
-    const ot = this.orders;
-    const s = ot.find(orderId);
-    if (s === -1) throw new Error(`order ${orderId} amended by the book is unknown to the core`);
-    const spec = (this.instruments[ot.instrument[s]] as Instrument).spec;
+  private amended(ins: Instrument, s: number, price: number, left: number): void {
+    const ot = ins.orders;
+    if (ot.live[s] !== 1) throw new Error(`slot ${s} amended by the book is unknown to the core`);
+    const spec = ins.spec;
+    const orderId = ot.orderId[s];
     const buy = ot.buy[s] === 1;
     const valuePerLot = price * spec.quoteScale;
     const perLot = holdPerLot(buy, valuePerLot, ot.takerFeePpm[s], spec);
@@ -789,9 +814,18 @@ export class ExchangeCore {
     } else {
       const book = new OrderBook(this.events, { rules, capacityOrders: this.options.bookCapacityOrders });
       const feeIncomeAccount = this.ledger.venueAccount(LedgerAccountKind.FeeIncome, spec.quoteAsset);
-      this.instruments[id] = { spec, book, halted: false, feeIncomeAccount };
+      const orders = new OrderColumns(this.options.bookCapacityOrders);
+      this.instruments[id] = { spec, book, orders, halted: false, feeIncomeAccount };
       this.instrumentIds.push(id);
+      if (id >= this.instrumentMark.length) {
+        this.instrumentMark = growFloat64(
+          this.instrumentMark,
+          Math.max(id + 1, this.instrumentMark.length * 2),
+        );
+      }
     }
+    // The spec may have changed how the instrument is marked.
+    this.instrumentMark[id] = this.markOf(this.instruments[id] as Instrument);
     const o = this.coreRecord(CoreEventType.InstrumentDefined, 0);
     this.events.data[o + C_A] = existing ? 0 : 1;
     this.events.data[o + F_INSTRUMENT] = id;
@@ -853,6 +887,8 @@ export class ExchangeCore {
     }
     const limits: RiskLimits = { ...(this.accountLimits[c.accountId] ?? NO_LIMITS), ...c.limits };
     this.accountLimits[c.accountId] = limits;
+    this.accountEmergency[c.accountId] =
+      limits.emergencyLossMax > 0 || limits.emergencyLossEquityPpm > 0 ? 1 : 0;
     // Limits set during a day measure that day from now: equity now stands in for equity at its start.
     if (needsEquity(limits) && this.accountDayEquity[c.accountId] === undefined)
       this.snapshotDayEquity(c.accountId);
@@ -919,24 +955,21 @@ export class ExchangeCore {
     this.events.data[o + C_A] = officer;
   }
 
-  private queueEmergency(buyerPos: number, sellerPos: number, quote: number): void {
-    if (buyerPos !== -1) this.queueEmergencyOf(this.positions.account[buyerPos], quote);
-    this.queueEmergencyOf(this.positions.account[sellerPos], quote);
-  }
-
-  private queueEmergencyOf(account: number, quote: number): void {
-    const l = this.accountLimits[account];
-    if (l !== undefined && (l.emergencyLossMax > 0 || l.emergencyLossEquityPpm > 0)) {
-      this.emergencyQueue.push(account, quote);
+  private queueEmergency(pos: number): void {
+    if (this.posQueuedAt[pos] === this.commandSeq) return;
+    this.posQueuedAt[pos] = this.commandSeq;
+    if (this.emergencyCount === this.emergencyQueue.length) {
+      this.emergencyQueue = growInt32(this.emergencyQueue, this.emergencyCount * 2);
     }
+    this.emergencyQueue[this.emergencyCount++] = pos;
   }
 
   /** Past its emergency threshold, an account's orders are all cancelled and its kill switch set. */
   private runEmergencyChecks(): void {
     const q = this.emergencyQueue;
-    for (let i = 0; i < q.length; i += 2) {
-      const account = q[i];
-      const quote = q[i + 1];
+    for (let i = 0; i < this.emergencyCount; i++) {
+      const account = this.positions.account[q[i]];
+      const quote = this.posQuoteAsset[q[i]];
       if (this.accountKill[account] === 1) continue;
       const l = this.accountLimits[account] ?? NO_LIMITS;
       const loss = this.dayLossOf(account, quote);
@@ -947,7 +980,7 @@ export class ExchangeCore {
       this.events.data[o + C_B] = loss;
       this.killAccount(account, KillReason.Emergency);
     }
-    q.length = 0;
+    this.emergencyCount = 0;
   }
 
   // ---------------------------------------------------------------- PnL, marks, equity
@@ -955,11 +988,9 @@ export class ExchangeCore {
   /** A new UTC day: every position's PnL so far becomes the day's starting point. */
   private startDay(day: number): void {
     this.day = day;
+    this.nextDayUs = (day + 1) * DAY_US;
     const p = this.positions;
-    for (let s = 0; s < p.size; s++) {
-      this.posDayStartNet[s] = p.realized[s] - p.fees[s];
-      this.posDayStartUnrealized[s] = this.unrealizedOf(s);
-    }
+    for (let s = 0; s < p.size; s++) this.posDayStartPnl[s] = this.netPnlOf(s);
     for (let account = 1; account < this.accountLimits.length; account++) {
       const l = this.accountLimits[account];
       if (l !== undefined && needsEquity(l)) this.snapshotDayEquity(account);
@@ -980,26 +1011,29 @@ export class ExchangeCore {
   private dayLossOf(account: number, quote: number): number {
     const slots = this.accountPositions[account];
     if (slots === undefined) return 0;
-    const p = this.positions;
     let loss = 0;
-    for (const s of slots) {
-      if ((this.instruments[p.instrument[s]] as Instrument).spec.quoteAsset !== quote) continue;
-      const now = p.realized[s] - p.fees[s] + this.unrealizedOf(s);
-      loss += this.posDayStartNet[s] + this.posDayStartUnrealized[s] - now;
+    for (let k = 0; k < slots.length; k++) {
+      const s = slots[k];
+      if (this.posQuoteAsset[s] === quote) loss += this.posDayStartPnl[s] - this.netPnlOf(s);
     }
     return loss;
   }
 
+  /** Realized PnL less fees plus unrealized PnL at the instrument's mark. */
+  private netPnlOf(s: number): number {
+    const p = this.positions;
+    return p.realized[s] - p.fees[s] + this.unrealizedOf(s);
+  }
+
+  /** The position marked at its instrument's mark less its cost; 0 when flat, unmarked or beyond 2^53. */
   private unrealizedOf(s: number): number {
     const p = this.positions;
     const qty = p.qty[s];
-    if (qty === 0) return 0;
-    const ins = this.instruments[p.instrument[s]] as Instrument;
-    const mark = this.markOf(ins);
-    if (mark === 0) return 0;
-    const value = mulExact(Math.abs(qty), mulExact(mark, ins.spec.quoteScale));
-    if (Number.isNaN(value)) return 0;
-    return p.unrealized(s, qty > 0 ? value : -value);
+    const mark = this.instrumentMark[p.instrument[s]];
+    if (qty === 0 || mark === 0) return 0;
+    const value = Math.abs(qty) * mark * this.posQuoteScale[s];
+    if (!(value <= Number.MAX_SAFE_INTEGER)) return 0;
+    return (qty > 0 ? value : -value) - p.cost[s];
   }
 
   /** The account's equity in `quote`: its balance of it plus every other asset it holds priced in it. */
@@ -1046,15 +1080,6 @@ export class ExchangeCore {
     return last > 0 ? last : ins.spec.referencePrice;
   }
 
-  private quotesOf(account: number): number[] {
-    const quotes: number[] = [];
-    for (const s of this.accountPositions[account] ?? []) {
-      const q = (this.instruments[this.positions.instrument[s]] as Instrument).spec.quoteAsset;
-      if (!quotes.includes(q)) quotes.push(q);
-    }
-    return quotes;
-  }
-
   // ---------------------------------------------------------------- lookups and checks
 
   /** The position slot of (account, instrument), opened with its ledger accounts on first use. */
@@ -1066,8 +1091,10 @@ export class ExchangeCore {
     if (s >= this.posOpenBuy.length) this.growPositionColumns();
     this.posBaseAccount[s] = this.ledger.customerAccount(account, spec.baseAsset);
     this.posQuoteAccount[s] = this.ledger.customerAccount(account, spec.quoteAsset);
-    this.posDayStartNet[s] = 0;
-    this.posDayStartUnrealized[s] = 0;
+    this.posDayStartPnl[s] = 0;
+    this.posQuoteAsset[s] = spec.quoteAsset;
+    this.posQuoteScale[s] = spec.quoteScale;
+    this.posQueuedAt[s] = 0;
     let list = this.accountPositions[account];
     if (list === undefined) {
       list = [];
@@ -1083,8 +1110,10 @@ export class ExchangeCore {
     this.posOpenSell = growFloat64(this.posOpenSell, n);
     this.posBaseAccount = growInt32(this.posBaseAccount, n);
     this.posQuoteAccount = growInt32(this.posQuoteAccount, n);
-    this.posDayStartNet = growFloat64(this.posDayStartNet, n);
-    this.posDayStartUnrealized = growFloat64(this.posDayStartUnrealized, n);
+    this.posDayStartPnl = growFloat64(this.posDayStartPnl, n);
+    this.posQuoteAsset = growInt32(this.posQuoteAsset, n);
+    this.posQuoteScale = growFloat64(this.posQuoteScale, n);
+    this.posQueuedAt = growFloat64(this.posQueuedAt, n);
   }
 
   private instrumentOf(id: number): Instrument | undefined {
@@ -1117,12 +1146,8 @@ export class ExchangeCore {
     return ins.halted ? RiskReject.InstrumentHalted : 0;
   }
 
-  private duplicateProblem(orderId: number): number {
-    return this.orders.has(orderId) ? BookReject.DuplicateOrderId : 0;
-  }
-
-  private ownerProblem(s: number, accountId: number): number {
-    return accountId === 0 || this.orders.account[s] === accountId ? 0 : BookReject.NotOrderOwner;
+  private ownerProblem(o: OrderColumns, s: number, accountId: number): number {
+    return accountId === 0 || o.account[s] === accountId ? 0 : BookReject.NotOrderOwner;
   }
 
   private assetProblem(asset: number): number {
@@ -1137,6 +1162,7 @@ export class ExchangeCore {
     this.accountStatus = growUint8(this.accountStatus, n);
     this.accountKill = growUint8(this.accountKill, n);
     this.accountOpenOrders = growInt32(this.accountOpenOrders, n);
+    this.accountEmergency = growUint8(this.accountEmergency, n);
   }
 
   // ---------------------------------------------------------------- records
@@ -1184,6 +1210,7 @@ export class ExchangeCore {
     d[o + 7] = finiteOr0(qty);
     d[o + 8] = code;
     d[o + 9] = command;
+    d[o + F_SLOT] = -1;
     d[o + F_INSTRUMENT] = Number.isInteger(instrument) ? instrument : -1;
   }
 
@@ -1196,7 +1223,9 @@ export class ExchangeCore {
     return this.commandSeq;
   }
   get openOrderCount(): number {
-    return this.orders.size;
+    let n = 0;
+    for (const id of this.instrumentIds) n += (this.instruments[id] as Instrument).orders.size;
+    return n;
   }
   get venueKillSwitch(): boolean {
     return this.venueKill;
@@ -1262,7 +1291,7 @@ export class ExchangeCore {
       const ins = this.instruments[this.positions.instrument[s]] as Instrument;
       return {
         ...this.positions.view(s),
-        markPrice: this.markOf(ins),
+        markPrice: this.instrumentMark[ins.spec.instrument],
         unrealizedPnl: this.unrealizedOf(s),
         openBuyQty: this.posOpenBuy[s],
         openSellQty: this.posOpenSell[s],
@@ -1273,11 +1302,13 @@ export class ExchangeCore {
   /** Every live order's hold, summed per (account, asset): what the held accounts must equal. */
   holdsByAccountAsset(): Map<string, number> {
     const sums = new Map<string, number>();
-    const o = this.orders;
-    o.forEach((s) => {
-      const key = `${o.account[s]}:${this.ledger.info(o.holdAccount[s]).asset}`;
-      sums.set(key, (sums.get(key) ?? 0) + o.left[s] * o.perLot[s]);
-    });
+    for (const id of this.instrumentIds) {
+      const o = (this.instruments[id] as Instrument).orders;
+      o.forEach((s) => {
+        const key = `${o.account[s]}:${this.ledger.info(o.holdAccount[s]).asset}`;
+        sums.set(key, (sums.get(key) ?? 0) + o.left[s] * o.perLot[s]);
+      });
+    }
     return sums;
   }
 
@@ -1315,24 +1346,18 @@ export class ExchangeCore {
     return out;
   }
 
+  /** Live orders in (instrument, order id) order: nothing here depends on which slots they took. */
   private orderSnapshot(): number[] {
-    const o = this.orders;
-    const slots: number[] = [];
-    o.forEach((s) => slots.push(s));
-    slots.sort((a, b) => o.orderId[a] - o.orderId[b]);
     const out: number[] = [];
-    for (const s of slots) {
-      out.push(
-        o.orderId[s],
-        o.account[s],
-        o.instrument[s],
-        o.buy[s],
-        o.market[s],
-        o.perLot[s],
-        o.left[s],
-        o.filled[s],
-      );
-      out.push(o.makerFeePpm[s], o.takerFeePpm[s]);
+    for (const id of [...this.instrumentIds].sort((a, b) => a - b)) {
+      const o = (this.instruments[id] as Instrument).orders;
+      const slots: number[] = [];
+      o.forEach((s) => slots.push(s));
+      slots.sort((a, b) => o.orderId[a] - o.orderId[b]);
+      for (const s of slots) {
+        out.push(o.orderId[s], o.account[s], id, o.buy[s], o.market[s], o.perLot[s], o.left[s], o.filled[s]);
+        out.push(o.makerFeePpm[s], o.takerFeePpm[s]);
+      }
     }
     return out;
   }

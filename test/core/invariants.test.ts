@@ -75,7 +75,9 @@ class RandomVenue {
   private readonly rng: Rng;
   private timeUs = T0;
   private nextOrderId = 1;
+  /** Recent order ids and their instruments, for cancels and amends (some long gone: those are refused). */
   private readonly live: number[] = [];
+  private readonly liveInstrument: number[] = [];
 
   constructor(seed: number) {
     this.rng = new Rng(seed);
@@ -124,19 +126,22 @@ class RandomVenue {
     const roll = r.int(1000);
     if (roll < 560) return this.place(accountId, timeUs);
     if (roll < 700) {
-      const orderId = this.liveOrder();
+      const k = this.liveOrder();
       return {
         kind: 'cancelOrder',
         timeUs,
         accountId: r.chance(0.9) ? accountId : 0,
-        orderId,
+        instrument: this.liveInstrument[k] ?? 1,
+        orderId: this.live[k] ?? 1,
       };
     }
     if (roll < 780) {
-      const orderId = this.liveOrder();
+      const k = this.liveOrder();
+      const instrument = this.liveInstrument[k] ?? 1;
+      const orderId = this.live[k] ?? 1;
       const price = r.chance(0.5) ? 0 : this.price(INSTRUMENTS[r.int(3)].mid);
       const qty = r.chance(0.5) ? 0 : 1 + r.int(40);
-      return { kind: 'amendOrder', timeUs, accountId: 0, orderId, price, qty, triggerPrice: 0 };
+      return { kind: 'amendOrder', timeUs, accountId: 0, instrument, orderId, price, qty, triggerPrice: 0 };
     }
     if (roll < 830)
       return { kind: 'deposit', timeUs, accountId, asset: r.int(3), amount: this.amount(), ref: roll };
@@ -172,7 +177,11 @@ class RandomVenue {
     const tif = type === OrderType.Market ? TimeInForce.IOC : TIFS[r.int(TIFS.length)];
     const orderId = this.nextOrderId++;
     this.live.push(orderId);
-    if (this.live.length > 4000) this.live.splice(0, 1000);
+    this.liveInstrument.push(ins.instrument);
+    if (this.live.length > 4000) {
+      this.live.splice(0, 1000);
+      this.liveInstrument.splice(0, 1000);
+    }
     const qty = 1 + r.int(r.chance(0.1) ? 400 : 40);
     const marketType =
       type === OrderType.Market || type === OrderType.StopMarket || type === OrderType.TakeProfit;
@@ -228,7 +237,13 @@ class RandomVenue {
       case 1:
         return { kind: 'withdraw', timeUs, accountId: 999, asset: 0, amount: 5, ref: 0 };
       case 2:
-        return { kind: 'cancelOrder', timeUs, accountId, orderId: 10_000_000 + r.int(5) };
+        return {
+          kind: 'cancelOrder',
+          timeUs,
+          accountId,
+          instrument: INSTRUMENTS[r.int(INSTRUMENTS.length)].instrument,
+          orderId: 10_000_000 + r.int(5),
+        };
       case 3:
         return {
           ...(this.place(accountId, timeUs) as Extract<Command, { kind: 'placeOrder' }>),
@@ -244,8 +259,9 @@ class RandomVenue {
     }
   }
 
+  /** An index into `live` (past the end, and so id 1 in instrument 1, while it is empty). */
   private liveOrder(): number {
-    return this.live.length === 0 ? 1 : this.live[this.rng.int(this.live.length)];
+    return this.live.length === 0 ? 0 : this.rng.int(this.live.length);
   }
 }
 
