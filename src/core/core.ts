@@ -105,6 +105,8 @@ const DAY_US = 86_400_000_000;
 const TIF_MIN = Math.min(...Object.values(TimeInForce));
 const TIF_MAX = Math.max(...Object.values(TimeInForce));
 const BPS = 10_000;
+/** Up to this many positions, an account's are scanned rather than looked up in the index. */
+const POSITION_SCAN_MAX = 8;
 
 export interface CoreOptions {
   /** Order slots each new book allocates up front. */
@@ -355,7 +357,7 @@ export class ExchangeCore {
     }
     const account = c.accountId;
     // A rejected order must leave no trace, so the position and its ledger accounts open only once it passes.
-    const found = this.positions.find(account, spec.instrument);
+    const found = this.findPosition(account, spec.instrument);
     const x = this.exposure;
     x.buy = buy;
     x.qty = c.qty;
@@ -366,7 +368,11 @@ export class ExchangeCore {
     const perLot = holdPerLot(buy, valuePerLot, spec.takerFeePpm, spec);
     x.holdNeeded = mulExact(c.qty, perLot);
     const holdAsset = buy ? spec.quoteAsset : spec.baseAsset;
-    x.available = this.ledger.available(account, holdAsset);
+    // An open position knows its ledger accounts (balances are debit-positive: a liability reads negative).
+    x.available =
+      found === -1
+        ? this.ledger.available(account, holdAsset)
+        : -this.ledger.signedBalance(buy ? this.posQuoteAccount[found] : this.posBaseAccount[found]);
     x.openOrders = this.accountOpenOrders[account];
     x.position = found === -1 ? 0 : this.positions.qty[found];
     x.openSameSide = found === -1 ? 0 : buy ? this.posOpenBuy[found] : this.posOpenSell[found];
@@ -1081,6 +1087,19 @@ export class ExchangeCore {
   }
 
   // ---------------------------------------------------------------- lookups and checks
+
+  /**
+   * The position slot of (account, instrument), or -1. Accounts trade few instruments, so a short scan of the
+   * account's own positions beats hashing; an account with many goes to the index.
+   */
+  private findPosition(account: number, instrument: number): number {
+    const slots = this.accountPositions[account];
+    if (slots === undefined) return -1;
+    if (slots.length > POSITION_SCAN_MAX) return this.positions.find(account, instrument);
+    const ins = this.positions.instrument;
+    for (let k = 0; k < slots.length; k++) if (ins[slots[k]] === instrument) return slots[k];
+    return -1;
+  }
 
   /** The position slot of (account, instrument), opened with its ledger accounts on first use. */
   private positionSlot(account: number, spec: InstrumentSpec): number {

@@ -6,6 +6,8 @@
 
 /** Fee and rebate rates are integers in parts per million of the traded value: 1,000 ppm is 0.1%. */
 export const PPM = 1_000_000;
+/** Below this, value × rate / PPM needs one float division (see feeOf). */
+const FEE_ONE_DIVISION_MAX = 2 ** 32 * PPM;
 
 /** A positive integer amount of minor units that a JavaScript number holds exactly. */
 export function isPositiveAmount(x: unknown): x is number {
@@ -46,6 +48,16 @@ export function mulDivFloor(a: number, b: number, c: number): number {
 export function feeOf(value: number, ratePpm: number): number {
   if (ratePpm === 0 || value === 0) return 0;
   const rate = Math.abs(ratePpm);
+  const product = value * rate;
+  if (product <= FEE_ONE_DIVISION_MAX) {
+    // The product is exact and the quotient below 2^32, where a float's rounding error (under 2^-21) is
+    // smaller than the 10^-6 that separates a non-integer quotient from the nearest integer: one division
+    // rounds the right way.
+    const q = product / PPM;
+    if (ratePpm > 0) return Math.ceil(q);
+    const down = Math.floor(q);
+    return down === 0 ? 0 : -down;
+  }
   // value = hi × PPM + lo, so value × rate / PPM = hi × rate + lo × rate / PPM with every product exact.
   const hi = Math.floor(value / PPM);
   const lo = value - hi * PPM;

@@ -113,6 +113,54 @@ void describe('core: holds and settlement', () => {
     equal(v.available(1, USD), 10_000_000 - 90_000 - 45);
   });
 
+  void it('order ids are scoped to their instrument: cancels and amends name it', () => {
+    const v = twoParty();
+    const ETH = 2;
+    v.exec({ kind: 'addAsset', asset: ETH, code: 'ETH', decimals: 8 });
+    v.exec({ kind: 'deposit', accountId: 1, asset: ETH, amount: 1_000, ref: 9 });
+    v.exec({
+      kind: 'defineInstrument',
+      spec: { instrument: 2, symbol: 'ETH-USD', baseAsset: ETH, quoteAsset: USD },
+    });
+    // The same id, live in both books.
+    v.place(1, 11, Side.Buy, 10_000, 10);
+    ok(types(v.place(1, 11, Side.Sell, 20_000, 3, { instrument: 2 })).includes('OrderAccepted'));
+    equal(v.held(1, ETH), 3);
+    const before = v.core.stateHash();
+    equal(
+      rejectCode(v.exec({ kind: 'cancelOrder', instrument: 7, accountId: 1, orderId: 11 })),
+      RiskReject.UnknownInstrument,
+    );
+    equal(
+      rejectCode(v.exec({ kind: 'cancelOrder', instrument: 2, accountId: 2, orderId: 11 })),
+      BookReject.NotOrderOwner,
+    );
+    equal(
+      rejectCode(
+        v.exec({
+          kind: 'amendOrder',
+          instrument: 2,
+          accountId: 1,
+          orderId: 12,
+          price: 1,
+          qty: 0,
+          triggerPrice: 0,
+        }),
+      ),
+      BookReject.OrderNotFound,
+    );
+    equal(v.core.stateHash(), before, 'a refused cancel or amend changes nothing, not even a book sequence');
+    // Cancelling in instrument 2 leaves the buy in instrument 1 alone.
+    ok(
+      types(v.exec({ kind: 'cancelOrder', instrument: 2, accountId: 1, orderId: 11 })).includes(
+        'OrderCancelled',
+      ),
+    );
+    equal(v.held(1, ETH), 0);
+    equal(v.held(1, USD), 10 * 10_005);
+    equal(v.core.book(INSTRUMENT)?.order(11)?.qtyLeft, 10);
+  });
+
   void it('cancel, expiry and IOC remainder release exactly what the rest of the order held', () => {
     const v = twoParty();
     v.place(1, 11, Side.Buy, 10_000, 100);

@@ -56,6 +56,17 @@ void describe('money', () => {
       const want = rate >= 0 ? Number(q + (r > 0n ? 1n : 0n)) : -Number(q);
       equal(feeOf(v, rate), want === 0 ? 0 : want, `${v} at ${rate}`);
     }
+    // Small values (the one-division path) and values around where it ends.
+    for (let i = 0; i < 20_000; i++) {
+      const rate = rng.int(2_000_001) - 1_000_000;
+      const edge = rate === 0 ? 0 : Math.floor((2 ** 32 * 1_000_000) / Math.abs(rate));
+      const v = i % 2 === 0 ? rng.int(2 ** 33) : Math.max(0, edge - 50 + rng.int(100));
+      const exact = BigInt(v) * BigInt(Math.abs(rate));
+      const q = exact / 1_000_000n;
+      const r = exact % 1_000_000n;
+      const want = rate >= 0 ? Number(q + (r > 0n ? 1n : 0n)) : -Number(q);
+      equal(feeOf(v, rate), want === 0 ? 0 : want, `${v} at ${rate}`);
+    }
   });
 
   void it('mulDivFloor is exact where a × b passes 2^53', () => {
