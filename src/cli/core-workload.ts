@@ -137,11 +137,12 @@ export function makeCoreReplayer(w: Workload, owners: Int32Array = ownersOf(w)):
     stp: SelfTradePrevention.None,
     expireTimeUs: 0,
   };
-  const cancel: CancelOrder = { kind: 'cancelOrder', timeUs: 0, accountId: 0, orderId: 0 };
+  const cancel: CancelOrder = { kind: 'cancelOrder', timeUs: 0, accountId: 0, instrument, orderId: 0 };
   const amend: AmendOrder = {
     kind: 'amendOrder',
     timeUs: 0,
     accountId: 0,
+    instrument,
     orderId: 0,
     price: 0,
     qty: 0,

@@ -86,12 +86,16 @@ export interface CancelOrder extends Timed {
   kind: 'cancelOrder';
   /** The owner asking; an operator may pass 0 to cancel any order. */
   accountId: number;
+  /** The instrument the order is on. */
+  instrument: number;
   orderId: number;
 }
 
 export interface AmendOrder extends Timed {
   kind: 'amendOrder';
   accountId: number;
+  /** The instrument the order is on. */
+  instrument: number;
   orderId: number;
   /** New limit price, or 0 to keep it. */
   price: number;

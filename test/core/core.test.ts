@@ -117,7 +117,7 @@ void describe('core: holds and settlement', () => {
     const v = twoParty();
     v.place(1, 11, Side.Buy, 10_000, 100);
     v.place(2, 21, Side.Sell, 10_000, 60);
-    const cancelled = v.exec({ kind: 'cancelOrder', accountId: 1, orderId: 11 });
+    const cancelled = v.exec({ kind: 'cancelOrder', accountId: 1, instrument: INSTRUMENT, orderId: 11 });
     const release = entries(cancelled);
     equal(release.length, 1);
     equal(release[0].kind, EntryKind.Release);
@@ -141,14 +141,31 @@ void describe('core: holds and settlement', () => {
     const v = twoParty();
     v.place(1, 11, Side.Buy, 1_000, 10);
     equal(v.held(1, USD), 10 * 1_001);
-    v.exec({ kind: 'amendOrder', accountId: 1, orderId: 11, price: 1_100, qty: 0, triggerPrice: 0 });
+    v.exec({
+      kind: 'amendOrder',
+      accountId: 1,
+      instrument: INSTRUMENT,
+      orderId: 11,
+      price: 1_100,
+      qty: 0,
+      triggerPrice: 0,
+    });
     equal(v.held(1, USD), 10 * 1_101);
-    v.exec({ kind: 'amendOrder', accountId: 1, orderId: 11, price: 0, qty: 5, triggerPrice: 0 });
+    v.exec({
+      kind: 'amendOrder',
+      accountId: 1,
+      instrument: INSTRUMENT,
+      orderId: 11,
+      price: 0,
+      qty: 5,
+      triggerPrice: 0,
+    });
     equal(v.held(1, USD), 5 * 1_101);
     const before = v.core.stateHash();
     const refused = v.exec({
       kind: 'amendOrder',
       accountId: 1,
+      instrument: INSTRUMENT,
       orderId: 11,
       price: 0,
       qty: 100_000,
@@ -238,12 +255,24 @@ void describe('core: the risk gate', () => {
     equal(rejectCode(v.place(1, 95, Side.Buy, 1_000, 1)), RiskReject.InstrumentHalted);
     equal(
       rejectCode(
-        v.exec({ kind: 'amendOrder', accountId: 1, orderId: 94, price: 1_001, qty: 0, triggerPrice: 0 }),
+        v.exec({
+          kind: 'amendOrder',
+          accountId: 1,
+          instrument: INSTRUMENT,
+          orderId: 94,
+          price: 1_001,
+          qty: 0,
+          triggerPrice: 0,
+        }),
       ),
       RiskReject.InstrumentHalted,
     );
     // Cancels go through a halt.
-    ok(types(v.exec({ kind: 'cancelOrder', accountId: 1, orderId: 94 })).includes('OrderCancelled'));
+    ok(
+      types(v.exec({ kind: 'cancelOrder', accountId: 1, instrument: INSTRUMENT, orderId: 94 })).includes(
+        'OrderCancelled',
+      ),
+    );
     v.exec({ kind: 'setTradingStatus', instrument: INSTRUMENT, halted: false });
     equal(rejectCode(v.place(1, 96, Side.Buy, 1_000, 1)), 0);
   });
@@ -396,7 +425,7 @@ void describe('core: money movements and reference data', () => {
         LedgerReject.InsufficientAvailable,
       ],
       [{ kind: 'withdraw', accountId: 1, asset: USD, amount: -1, ref: 1 }, LedgerReject.InvalidAmount],
-      [{ kind: 'cancelOrder', accountId: 1, orderId: 999 }, BookReject.OrderNotFound],
+      [{ kind: 'cancelOrder', accountId: 1, instrument: INSTRUMENT, orderId: 999 }, BookReject.OrderNotFound],
       [{ kind: 'createAccount', accountId: 1, accountType: AccountType.Customer }, CoreReject.AccountExists],
       [
         { kind: 'createAccount', accountId: 0, accountType: AccountType.Customer },
@@ -467,8 +496,11 @@ void describe('core: money movements and reference data', () => {
     v.place(1, 14, Side.Buy, 1_000, 1);
     const dup = v.place(1, 14, Side.Buy, 1_000, 1);
     equal(rejectCode(dup), BookReject.DuplicateOrderId);
-    equal(rejectCode(v.exec({ kind: 'cancelOrder', accountId: 2, orderId: 14 })), BookReject.NotOrderOwner);
-    v.exec({ kind: 'cancelOrder', accountId: 1, orderId: 14 });
+    equal(
+      rejectCode(v.exec({ kind: 'cancelOrder', accountId: 2, instrument: INSTRUMENT, orderId: 14 })),
+      BookReject.NotOrderOwner,
+    );
+    v.exec({ kind: 'cancelOrder', accountId: 1, instrument: INSTRUMENT, orderId: 14 });
     equal(v.held(1, USD), 0);
   });
 
@@ -512,7 +544,7 @@ void describe('core: reports', () => {
     run(w.exec({ kind: 'deposit', accountId: 2, asset: BTC, amount: 1000, ref: 21 }));
     run(w.place(1, 11, Side.Buy, 10_000, 100));
     run(w.place(2, 21, Side.Sell, 9_990, 60));
-    run(w.exec({ kind: 'cancelOrder', accountId: 1, orderId: 11 }));
+    run(w.exec({ kind: 'cancelOrder', accountId: 1, instrument: INSTRUMENT, orderId: 11 }));
     const tb = trialBalance(w.core.ledger);
     deepEqual(tb.imbalanceByAsset, { [USD]: 0, [BTC]: 0 });
     const sheet = balanceSheet(w.core.ledger, USD);
@@ -541,7 +573,15 @@ void describe('core: determinism', () => {
       record(v.place(3, 31, Side.Sell, 9_950, 30));
       record(v.place(2, 21, Side.Sell, 9_900, 100));
       record(
-        v.exec({ kind: 'amendOrder', accountId: 3, orderId: 31, price: 10_100, qty: 0, triggerPrice: 0 }),
+        v.exec({
+          kind: 'amendOrder',
+          accountId: 3,
+          instrument: INSTRUMENT,
+          orderId: 31,
+          price: 10_100,
+          qty: 0,
+          triggerPrice: 0,
+        }),
       );
       record(v.exec({ kind: 'massCancel', accountId: 0, instrument: -1, side: -1 }));
       return { v, log };

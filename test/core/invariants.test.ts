@@ -76,6 +76,8 @@ class RandomVenue {
   private timeUs = T0;
   private nextOrderId = 1;
   private readonly live: number[] = [];
+  /** The instrument of each order in `live`, at the same index. */
+  private readonly liveInstruments: number[] = [];
 
   constructor(seed: number) {
     this.rng = new Rng(seed);
@@ -129,6 +131,7 @@ class RandomVenue {
         kind: 'cancelOrder',
         timeUs,
         accountId: r.chance(0.9) ? accountId : 0,
+        instrument: this.instrumentOf(orderId),
         orderId,
       };
     }
@@ -136,7 +139,8 @@ class RandomVenue {
       const orderId = this.liveOrder();
       const price = r.chance(0.5) ? 0 : this.price(INSTRUMENTS[r.int(3)].mid);
       const qty = r.chance(0.5) ? 0 : 1 + r.int(40);
-      return { kind: 'amendOrder', timeUs, accountId: 0, orderId, price, qty, triggerPrice: 0 };
+      const instrument = this.instrumentOf(orderId);
+      return { kind: 'amendOrder', timeUs, accountId: 0, instrument, orderId, price, qty, triggerPrice: 0 };
     }
     if (roll < 830)
       return { kind: 'deposit', timeUs, accountId, asset: r.int(3), amount: this.amount(), ref: roll };
@@ -172,7 +176,11 @@ class RandomVenue {
     const tif = type === OrderType.Market ? TimeInForce.IOC : TIFS[r.int(TIFS.length)];
     const orderId = this.nextOrderId++;
     this.live.push(orderId);
-    if (this.live.length > 4000) this.live.splice(0, 1000);
+    this.liveInstruments.push(ins.instrument);
+    if (this.live.length > 4000) {
+      this.live.splice(0, 1000);
+      this.liveInstruments.splice(0, 1000);
+    }
     const qty = 1 + r.int(r.chance(0.1) ? 400 : 40);
     const marketType =
       type === OrderType.Market || type === OrderType.StopMarket || type === OrderType.TakeProfit;
@@ -228,7 +236,7 @@ class RandomVenue {
       case 1:
         return { kind: 'withdraw', timeUs, accountId: 999, asset: 0, amount: 5, ref: 0 };
       case 2:
-        return { kind: 'cancelOrder', timeUs, accountId, orderId: 10_000_000 + r.int(5) };
+        return { kind: 'cancelOrder', timeUs, accountId, instrument: 0, orderId: 10_000_000 + r.int(5) };
       case 3:
         return {
           ...(this.place(accountId, timeUs) as Extract<Command, { kind: 'placeOrder' }>),
@@ -246,6 +254,11 @@ class RandomVenue {
 
   private liveOrder(): number {
     return this.live.length === 0 ? 1 : this.live[this.rng.int(this.live.length)];
+  }
+
+  private instrumentOf(orderId: number): number {
+    const i = this.live.indexOf(orderId);
+    return i === -1 ? INSTRUMENTS[0].instrument : this.liveInstruments[i];
   }
 }
 
