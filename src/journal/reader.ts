@@ -119,7 +119,7 @@ export class JournalReader {
         { file: this.dir },
       );
     }
-    let first = segments.length - 1;
+    let first = Math.max(0, segments.length - 1);
     while (first > 0 && segments[first].firstSeq > fromSeq) first--;
     // With a torn header the last segment may go whole; the writer then continues the one before it, which
     // must have been scanned to know where it ends.
