@@ -16,7 +16,7 @@ import { nodeFs, writeFully, type JournalFs } from './fs-port.js';
 import { JOURNAL_LIMITS } from './limits.js';
 import { JournalReader, type RecordVisitor, type TornTail } from './reader.js';
 import { DEFAULT_DURABILITY, JournalWriter, type DurabilityPolicy } from './writer.js';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 export interface JournalOptions {
   /** The journal's directory; created if missing. */
@@ -80,6 +80,8 @@ export async function openJournal(options: JournalOptions, replay?: ReplayReques
   if (scan.end === null) {
     segmentPath = join(options.dir, segmentFileName(scan.lastSeq + 1));
     fd = await createSegment(io, options.dir, segmentPath, scan.lastSeq + 1, scan.lastTimeUs);
+    // The journal's directory may be new too: its own entry becomes durable with its parent's sync.
+    await io.syncDir(dirname(options.dir));
     fileEnd = HEADER_BYTES;
   } else {
     segmentPath = scan.end.file;
