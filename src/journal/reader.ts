@@ -167,7 +167,12 @@ export class JournalReader {
       }
       if (this.buffer.length < size) this.buffer = new Uint8Array(Math.max(size, this.buffer.length * 2));
       const got = await readFully(this.io, fd, this.buffer, size, 0);
-      assert(got === size, 'a segment reads back at the size it has');
+      if (got !== size) {
+        throw new JournalError(JournalErrorCode.Corrupt, `read ${got} of ${size} bytes`, {
+          file: path,
+          offset: got,
+        });
+      }
       return size;
     } finally {
       await this.io.close(fd);
@@ -212,6 +217,8 @@ export class JournalReader {
       throw corrupt(16, `time floor ${header.word}, the segment before ended at time ${result.lastTimeUs}`);
     }
     const walk = walkRecords(bytes, size, header.seq, header.word, fromSeq, visit, file);
+    assert(walk.pos >= HEADER_BYTES && walk.pos <= size, 'the walk stays inside the segment');
+    assert(walk.lastSeq >= header.seq - 1, 'the walk does not go back before the segment');
     result.visited += walk.visited;
     result.lastSeq = walk.lastSeq;
     result.lastTimeUs = walk.lastTimeUs;

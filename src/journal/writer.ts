@@ -238,7 +238,9 @@ export class JournalWriter {
     view.setFloat64(p + 8, timeUs, true);
     const end = encodeCommand(command, bytes, p + RECORD_HEAD_BYTES);
     const length = end - p;
-    assert(length >= PAYLOAD_BYTES_MIN && length <= JOURNAL_LIMITS.recordPayloadBytesMax, 'record length');
+    // The reader checks the same two bounds on every record it reads back.
+    assert(length >= PAYLOAD_BYTES_MIN, 'a record holds its head and a kind byte');
+    assert(length <= JOURNAL_LIMITS.recordPayloadBytesMax, 'a record fits the payload limit');
     view.setUint32(at, length, true);
     view.setUint32(at + 4, crc32c(bytes, p, end), true);
     return end;
@@ -386,9 +388,11 @@ export class JournalWriter {
     let failure = this.failure;
     if (failure === null) {
       const errno = errnoCode(cause);
+      const detail = describeError(cause);
+      const why = errno !== '' && !detail.includes(errno) ? `${errno}: ${detail}` : detail;
       failure = new JournalError(
         JournalErrorCode.Failed,
-        `the journal stopped accepting commands: ${this.step} failed (${errno === '' ? describeError(cause) : `${errno}: ${describeError(cause)}`}); ` +
+        `the journal stopped accepting commands: ${this.step} failed (${why}); ` +
           `records up to ${this.ackedSeq} are acknowledged, restart to recover`,
         { file: this.segmentPath, offset: this.ackedEnd, cause },
       );

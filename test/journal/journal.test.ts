@@ -157,13 +157,13 @@ describe('journal writer and recovery', () => {
     const dir = temp.make();
     const io = new TestFs();
     const { writer } = await openJournal(
-      options(dir, { fs: io, durability: { fsync: 'interval', intervalMs: 50 } }),
+      options(dir, { fs: io, durability: { fsync: 'interval', intervalMs: 200 } }),
     );
     const base = io.fdatasyncs;
-    await settle(60);
+    await settle(210);
     for (let i = 0; i < 20; i++) await writer.append(orders(i * 5 + 1, 5));
     ok(io.fdatasyncs - base <= 1, `${io.fdatasyncs - base} syncs for 20 quick batches`);
-    await settle(120);
+    await settle(300);
     ok(io.fdatasyncs - base >= 1, 'the written batches were synced later');
     equal(writer.stats().batches, 20);
     await writer.close();
