@@ -1,0 +1,105 @@
+/**
+ * The file operations the journal and the snapshot store use, as a small port: node's file system by default,
+ * and in tests a wrapper that fails on cue (ENOSPC on a write, EIO on a sync) or counts syncs. Offsets are
+ * explicit on every read and write (pread/pwrite), so no call depends on a file position left by another.
+ */
+import * as fs from 'node:fs';
+
+/** 'r' reads; 'r+' reads and writes an existing file; 'wx' creates a new file (failing if it exists); 'w' creates or empties. */
+export type OpenMode = 'r' | 'r+' | 'wx' | 'w';
+
+export interface JournalFs {
+  /** Creates the directory and its parents if missing. */
+  mkdir(path: string): Promise<void>;
+  readdir(path: string): Promise<string[]>;
+  open(path: string, mode: OpenMode): Promise<number>;
+  close(fd: number): Promise<void>;
+  size(fd: number): Promise<number>;
+  /** Reads up to `length` bytes at file offset `position`; returns how many it read (0 at the end). */
+  read(fd: number, buffer: Uint8Array, offset: number, length: number, position: number): Promise<number>;
+  /** Writes up to `length` bytes at file offset `position`; returns how many it wrote (short on a full disk). */
+  write(fd: number, buffer: Uint8Array, offset: number, length: number, position: number): Promise<number>;
+  /** Makes the file's data (and the size needed to read it) durable. */
+  fdatasync(fd: number): Promise<void>;
+  /** Makes the file's data and all its metadata durable. */
+  fsync(fd: number): Promise<void>;
+  truncate(fd: number, length: number): Promise<void>;
+  rename(from: string, to: string): Promise<void>;
+  unlink(path: string): Promise<void>;
+  /** Makes the directory's entries (files created, renamed or removed in it) durable. */
+  syncDir(path: string): Promise<void>;
+}
+
+function done<T>(resolve: (v: T) => void, reject: (e: unknown) => void) {
+  return (err: NodeJS.ErrnoException | null, value: T): void => (err === null ? resolve(value) : reject(err));
+}
+
+function call<T>(run: (cb: (err: NodeJS.ErrnoException | null, value: T) => void) => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => run(done(resolve, reject)));
+}
+
+function callVoid(run: (cb: (err: NodeJS.ErrnoException | null) => void) => void): Promise<void> {
+  return new Promise<void>((resolve, reject) => run((err) => (err === null ? resolve() : reject(err))));
+}
+
+/** Node's file system, through the callback API on plain descriptors (no FileHandle objects on the hot path). */
+export const nodeFs: JournalFs = {
+  mkdir: (path) => callVoid((cb) => fs.mkdir(path, { recursive: true }, (err) => cb(err))),
+  readdir: (path) => call<string[]>((cb) => fs.readdir(path, cb)),
+  open: (path, mode) => call<number>((cb) => fs.open(path, mode, 0o644, cb)),
+  close: (fd) => callVoid((cb) => fs.close(fd, cb)),
+  size: (fd) => call<fs.Stats>((cb) => fs.fstat(fd, cb)).then((s) => s.size),
+  read: (fd, buffer, offset, length, position) =>
+    call<number>((cb) => fs.read(fd, buffer, offset, length, position, cb)),
+  write: (fd, buffer, offset, length, position) =>
+    call<number>((cb) => fs.write(fd, buffer, offset, length, position, cb)),
+  fdatasync: (fd) => callVoid((cb) => fs.fdatasync(fd, cb)),
+  fsync: (fd) => callVoid((cb) => fs.fsync(fd, cb)),
+  truncate: (fd, length) => callVoid((cb) => fs.ftruncate(fd, length, cb)),
+  rename: (from, to) => callVoid((cb) => fs.rename(from, to, cb)),
+  unlink: (path) => callVoid((cb) => fs.unlink(path, cb)),
+  syncDir: async (path) => {
+    const fd = await call<number>((cb) => fs.open(path, 'r', cb));
+    try {
+      await callVoid((cb) => fs.fsync(fd, cb));
+    } finally {
+      await callVoid((cb) => fs.close(fd, cb));
+    }
+  },
+};
+
+/** Writes all of buffer[from, to) at `position`, looping over short writes; returns nothing until all is written. */
+export async function writeFully(
+  io: JournalFs,
+  fd: number,
+  buffer: Uint8Array,
+  from: number,
+  to: number,
+  position: number,
+): Promise<void> {
+  let at = from;
+  while (at < to) {
+    const n = await io.write(fd, buffer, at, to - at, position + (at - from));
+    // A write that makes no progress would loop for ever; node reports a full disk as ENOSPC, never as 0.
+    if (n <= 0) throw new Error(`write made no progress at file offset ${position + (at - from)}`);
+    at += n;
+  }
+}
+
+/** Reads exactly `length` bytes at `position` into buffer[0, length); fewer means the file is shorter. */
+export async function readFully(
+  io: JournalFs,
+  fd: number,
+  buffer: Uint8Array,
+  length: number,
+  position: number,
+): Promise<number> {
+  let got = 0;
+  while (got < length) {
+    // node refuses single reads over 2 GiB; 1 GiB steps stay clear of that.
+    const n = await io.read(fd, buffer, got, Math.min(length - got, 1 << 30), position + got);
+    if (n === 0) break;
+    got += n;
+  }
+  return got;
+}

@@ -1,0 +1,167 @@
+/**
+ * The command codec: every command round-trips exactly (valid ones in their compact form, anything else in the
+ * wide form), and bytes that are not a command are refused with JOURNAL_COMMAND_MALFORMED, never decoded into
+ * something else.
+ */
+import { describe, it } from 'node:test';
+import { deepEqual, equal, ok, throws } from 'node:assert/strict';
+import fc from 'fast-check';
+import { CommandCode, type Command } from '../../src/core/index.js';
+import {
+  COMMAND_BYTES_MAX,
+  COMMAND_KIND,
+  JournalError,
+  JournalErrorCode,
+  commandBytes,
+  decodeCommand,
+  encodeCommand,
+} from '../../src/journal/index.js';
+import { arbCommand, placeOrder, sampleCommands } from './helpers.js';
+
+const T = 1_767_225_600_123_456;
+
+function roundTrip(cmd: Command): Command {
+  const bytes = commandBytes(cmd);
+  return decodeCommand(bytes, 0, bytes.length, cmd.timeUs);
+}
+
+function isCode(code: string): (e: unknown) => boolean {
+  return (e) => e instanceof JournalError && e.code === code;
+}
+
+describe('command codec', () => {
+  void it('numbers the kinds as the core does', () => {
+    deepEqual({ ...COMMAND_KIND }, { ...CommandCode });
+  });
+
+  void it('round-trips one command of every kind', () => {
+    const samples = sampleCommands();
+    equal(new Set(samples.map((c) => c.kind)).size, 15);
+    for (const cmd of samples) {
+      cmd.timeUs = T;
+      deepEqual(roundTrip(cmd), cmd);
+    }
+  });
+
+  void it('keeps hot commands compact: place 44 bytes, cancel 15, amend 27', () => {
+    const [place, cancel, amend] = ['placeOrder', 'cancelOrder', 'amendOrder'].map(
+      (k) => sampleCommands().find((c) => c.kind === k) as Command,
+    );
+    equal(commandBytes(place).length, 44);
+    equal(commandBytes(cancel).length, 15);
+    equal(commandBytes(amend).length, 27);
+    equal(commandBytes(placeOrder(2 ** 40)).length, 44, 'order ids are float64 even when compact');
+  });
+
+  void it('writes values outside the compact types in the wide form, exactly', () => {
+    for (const price of [-1, 0.5, 2 ** 32, NaN, -0, Infinity, Number.MAX_SAFE_INTEGER]) {
+      const cmd = { ...placeOrder(7), price };
+      const bytes = commandBytes(cmd);
+      ok(bytes[0] & 0x80, `wide for ${price}`);
+      ok(bytes.length > 44);
+      deepEqual(roundTrip(cmd), cmd);
+      ok(Object.is((roundTrip(cmd) as typeof cmd).price, price));
+    }
+  });
+
+  void it('round-trips any command, valid or not (property)', () => {
+    fc.assert(
+      fc.property(arbCommand, fc.maxSafeNat(), (cmd, timeUs) => {
+        cmd.timeUs = timeUs;
+        const back = roundTrip(cmd);
+        deepEqual(back, cmd);
+        ok(commandBytes(cmd).length <= COMMAND_BYTES_MAX);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  void it('encodes at an offset and decodes from the middle of a buffer', () => {
+    const buf = new Uint8Array(3 * COMMAND_BYTES_MAX);
+    const cmds = sampleCommands().map((c) => ({ ...c, timeUs: T }));
+    let at = 5;
+    const ends: number[] = [];
+    for (const c of cmds.slice(0, 3)) {
+      at = encodeCommand(c, buf, at);
+      ends.push(at);
+    }
+    deepEqual(decodeCommand(buf, ends[0], ends[1], T), cmds[1]);
+  });
+
+  void it('refuses every truncation and any trailing byte', () => {
+    for (const cmd of sampleCommands()) {
+      const bytes = commandBytes(cmd);
+      for (let n = 0; n < bytes.length; n++) {
+        throws(
+          () => decodeCommand(bytes, 0, n, 0),
+          isCode(JournalErrorCode.CommandMalformed),
+          `${cmd.kind} cut at ${n}`,
+        );
+      }
+      const longer = new Uint8Array(bytes.length + 1);
+      longer.set(bytes);
+      throws(() => decodeCommand(longer, 0, longer.length, 0), isCode(JournalErrorCode.CommandMalformed));
+    }
+  });
+
+  void it('refuses unknown kinds, booleans other than 0 and 1, unknown mask bits and bad UTF-8', () => {
+    const bad = (bytes: number[]): void => {
+      throws(
+        () => decodeCommand(Uint8Array.from(bytes), 0, bytes.length, 0),
+        isCode(JournalErrorCode.CommandMalformed),
+      );
+    };
+    bad([0]);
+    bad([16]);
+    bad([0x80 | 16]);
+    bad([13, 1, 0, 2]); // setTradingStatus, halted = 2
+    bad([12, 1, 0, 0, 0, 0, 0x04]); // setRiskLimits, mask bit 10 (only 9 limits)
+    bad([6, 0, 0x80, 1, 0]); // defineInstrument, mask bit 15 (only 15 spec fields, bits 0..14)
+    bad([1, 0, 0, 2, 0xc3, 0x28, 2]); // addAsset, code with an invalid UTF-8 sequence
+    equal(decodeCommand(Uint8Array.from([11]), 0, 1, 9).timeUs, 9);
+  });
+
+  void it('never returns garbage for random bytes: a decoded command re-encodes to itself (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 15 }),
+        fc.boolean(),
+        fc.uint8Array({ maxLength: 80 }),
+        (kind, wide, rest) => {
+          const bytes = Uint8Array.from([kind | (wide ? 0x80 : 0), ...rest]);
+          let cmd: Command;
+          try {
+            cmd = decodeCommand(bytes, 0, bytes.length, 0);
+          } catch (e) {
+            ok(isCode(JournalErrorCode.CommandMalformed)(e), String(e));
+            return;
+          }
+          deepEqual(roundTrip(cmd), cmd);
+        },
+      ),
+      { numRuns: 5000 },
+    );
+  });
+
+  void it('refuses commands it could not give back as they are', () => {
+    const unencodable = (cmd: unknown): void => {
+      throws(() => commandBytes(cmd as Command), isCode(JournalErrorCode.CommandUnencodable));
+    };
+    const place = placeOrder(1);
+    unencodable({ ...place, price: '100' });
+    unencodable({ ...place, qty: undefined });
+    unencodable({ ...place, postOnly: 1 });
+    unencodable({ ...place, kind: 'toString' });
+    unencodable({ kind: 'addAsset', timeUs: 0, asset: 0, code: 'x'.repeat(256), decimals: 2 });
+    unencodable({ kind: 'addAsset', timeUs: 0, asset: 0, code: 'bad\ud800', decimals: 2 });
+    unencodable({ kind: 'setRiskLimits', timeUs: 0, accountId: 1, limits: { orderQtyMax: 1, leverage: 5 } });
+    unencodable({ kind: 'setRiskLimits', timeUs: 0, accountId: 1, limits: { orderQtyMax: undefined } });
+    unencodable({ kind: 'defineInstrument', timeUs: 0, spec: { instrument: 1, symbol: 5 } });
+    unencodable({ kind: 'defineInstrument', timeUs: 0, spec: { symbol: 'X' } });
+    // The longest string that fits, in multi-byte characters, and a leading byte-order mark, come back intact.
+    for (const code of ['é'.repeat(127), '\ufeffUSD', '😀'.repeat(63)]) {
+      const cmd: Command = { kind: 'addAsset', timeUs: 0, asset: 0, code, decimals: 2 };
+      deepEqual(roundTrip(cmd), cmd);
+    }
+  });
+});
