@@ -189,6 +189,36 @@ export function makeCoreReplayer(w: Workload, owners: Int32Array = ownersOf(w)):
   return { core, step };
 }
 
+/** Operation i of the workload as a fresh command (for the journal and the engine; `timeUs` 0, the sequencer's to set). */
+export function coreCommandAt(w: Workload, owners: Int32Array, i: number): Command {
+  const accountId = owners[i];
+  const instrument = CORE_WORKLOAD.instrument;
+  const orderId = w.id[i];
+  const type = w.type[i];
+  if (type === OpType.Cancel) return { kind: 'cancelOrder', timeUs: 0, accountId, instrument, orderId };
+  if (type === OpType.Move) {
+    return { kind: 'amendOrder', timeUs: 0, accountId, instrument, orderId, price: w.price[i], qty: 0, triggerPrice: 0 };
+  }
+  const market = type === OpType.Market;
+  return {
+    kind: 'placeOrder',
+    timeUs: 0,
+    accountId,
+    instrument,
+    orderId,
+    side: w.side[i] as Side,
+    type: market ? OrderType.Market : OrderType.Limit,
+    tif: type === OpType.Limit ? TimeInForce.GTC : TimeInForce.IOC,
+    price: market ? 0 : w.price[i],
+    triggerPrice: 0,
+    qty: w.qty[i],
+    displayQty: 0,
+    postOnly: false,
+    stp: SelfTradePrevention.None,
+    expireTimeUs: 0,
+  };
+}
+
 /**
  * What the bare replayer's step returns for operation i (filled on entry, quantity cancelled, quantity left
  * after a move), read from the core's records of that step and its book: for checking against expected.bin.

@@ -117,15 +117,18 @@ export class SnapshotStore {
     return file;
   }
 
-  /** The newest snapshot whose header and payload verify; each newer one that does not is reported. */
-  async loadNewestValid(): Promise<SnapshotLoad> {
+  /**
+   * The newest snapshot whose header and payload verify and that `accept` takes (it returns '' or why not: a
+   * payload that checks out but does not decode); each newer one that fails is reported.
+   */
+  async loadNewestValid(accept: (s: LoadedSnapshot) => string = () => ''): Promise<SnapshotLoad> {
     const rejected: SnapshotRejection[] = [];
     for (const { seq, file } of await this.list()) {
       let reason: string;
       try {
         const loaded = await this.read(file, seq);
-        if (typeof loaded !== 'string') return { snapshot: loaded, rejected };
-        reason = loaded;
+        reason = typeof loaded === 'string' ? loaded : accept(loaded);
+        if (typeof loaded !== 'string' && reason === '') return { snapshot: loaded, rejected };
       } catch (e) {
         reason = `unreadable: ${errnoCode(e) || describeError(e)}`;
       }

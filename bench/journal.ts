@@ -1,0 +1,151 @@
+/**
+ * Durability benchmark: the engine end to end (worker thread, sequencer, journal with group commit and
+ * fdatasync, the core executing every command) and recovery. Prints one JSON line.
+ *
+ *   npm run bench:journal [-- --ops FILE.bin] [--clients N] [--seconds S] [--recovery-commands N] [--dir DIR]
+ *
+ * 1. Durable throughput: N clients (default 1,000) each submit one command, wait for its acknowledgement
+ *    (durable: its batch fsynced), and submit the next, for S seconds (default 5) after a one-second warm-up.
+ *    Commands are the shared order-book workload through the core (src/cli/core-workload.ts: 1,000 funded
+ *    accounts with limits, fees on). Reports durable commands per second, fsyncs per second, the mean batch
+ *    size, and acknowledgement latency (submit to acknowledgement) percentiles.
+ * 2. Recovery: a journal of 10,000,000 commands (the workload, its ids shifted on each pass over the file)
+ *    written with the journal writer, then recovered by the engine's start-up path (no snapshot: a full replay
+ *    into the core). Reports commands recovered per second.
+ * The default directory is under the system's temporary directory, on the disk it is on.
+ */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { coreCommandAt, ownersOf, setupCommands } from '../src/cli/core-workload.js';
+import { readWorkload, type Workload } from '../src/cli/workload.js';
+import type { Command } from '../src/core/index.js';
+import { Engine, EngineHost, wallClockUs } from '../src/engine/index.js';
+import { openJournal } from '../src/journal/index.js';
+import { peakRssMB } from './common.js';
+
+const DEFAULT_OPS = '/tmp/orderbook-bench/ops-1m-s42.bin';
+
+/** The workload's commands, endlessly: each pass over the file shifts order ids past the previous pass's. */
+function commandSource(w: Workload): () => Command {
+  const owners = ownersOf(w);
+  let maxId = 0;
+  for (let i = 0; i < w.count; i++) maxId = Math.max(maxId, w.id[i]);
+  let i = 0;
+  let pass = 0;
+  return () => {
+    if (i === w.count) {
+      i = 0;
+      pass++;
+    }
+    const c = coreCommandAt(w, owners, i++);
+    if ('orderId' in c) c.orderId += pass * (maxId + 1);
+    return c;
+  };
+}
+
+async function durable(w: Workload, dir: string, clients: number, seconds: number): Promise<Record<string, number>> {
+  const engine = await Engine.start({ dir, snapshotEveryCommands: 0, snapshotEveryMs: 0 });
+  await engine.submit(setupCommands(w));
+  const next = commandSource(w);
+  const latencies: number[] = [];
+  let measuring = false;
+  let stop = false;
+  let done = 0;
+  const client = async (): Promise<void> => {
+    while (!stop) {
+      const t0 = performance.now();
+      await engine.submit([next()]);
+      if (measuring) {
+        latencies.push((performance.now() - t0) * 1000);
+        done++;
+      }
+    }
+  };
+  const running = Array.from({ length: clients }, () => client());
+  await new Promise((r) => setTimeout(r, 1000));
+  const before = await engine.stats();
+  measuring = true;
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  measuring = false;
+  const elapsed = (performance.now() - t0) / 1000;
+  const after = await engine.stats();
+  stop = true;
+  await Promise.all(running);
+  await engine.close();
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number): number => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]);
+  const syncs = after.syncs - before.syncs;
+  const batches = after.batches - before.batches;
+  return {
+    durableCommandsPerSec: Math.round(done / elapsed),
+    fsyncsPerSec: Math.round(syncs / elapsed),
+    meanBatchSize: batches === 0 ? 0 : Math.round(((after.records - before.records) / batches) * 10) / 10,
+    ackP50Us: pct(0.5),
+    ackP99Us: pct(0.99),
+  };
+}
+
+async function recovery(w: Workload, dir: string, commands: number): Promise<Record<string, number>> {
+  const opened = await openJournal({ dir, clockUs: wallClockUs });
+  const writer = opened.writer;
+  await writer.append(setupCommands(w));
+  const next = commandSource(w);
+  const CHUNK = 20_000;
+  for (let n = 0; n < commands; n += CHUNK) {
+    const chunk: Command[] = [];
+    for (let k = 0; k < Math.min(CHUNK, commands - n); k++) chunk.push(next());
+    await writer.append(chunk);
+  }
+  await writer.close();
+  const t0 = performance.now();
+  const { host, recovery: report } = await EngineHost.open({ dir, snapshotEveryCommands: 0, snapshotEveryMs: 0 });
+  const ms = performance.now() - t0;
+  await host.close();
+  return {
+    recoveryCommands: report.replayed,
+    recoverySeconds: Math.round(ms) / 1000,
+    recoveryCommandsPerSec: Math.round(report.replayed / (ms / 1000)),
+  };
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      ops: { type: 'string', default: DEFAULT_OPS },
+      clients: { type: 'string', default: '1000' },
+      seconds: { type: 'string', default: '5' },
+      'recovery-commands': { type: 'string', default: '10000000' },
+      dir: { type: 'string' },
+    },
+  });
+  if (!existsSync(values.ops)) {
+    throw new Error(
+      `${values.ops} is missing: node ../shared/bench/orderbook/gen-workload.js --ops=1000000 --seed=42 --out=/tmp/orderbook-bench/ops-1m-s42`,
+    );
+  }
+  const w = readWorkload(values.ops);
+  const root = mkdtempSync(join(values.dir ?? tmpdir(), 'rialto-bench-journal-'));
+  try {
+    const d = await durable(w, join(root, 'durable'), Number(values.clients), Number(values.seconds));
+    const r = await recovery(w, join(root, 'recovery'), Number(values['recovery-commands']));
+    console.log(
+      JSON.stringify({
+        bench: 'journal',
+        node: process.version,
+        durability: 'batch',
+        clients: Number(values.clients),
+        ...d,
+        ...r,
+        peakRssMB: peakRssMB(),
+      }),
+    );
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+await main();

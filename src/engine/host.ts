@@ -1,0 +1,247 @@
+/**
+ * The engine's host: the core and the journal together, on the engine's worker thread.
+ *
+ * A batch of commands is sequenced and encoded into the journal's open batch (the sequencer stamps each
+ * command's time: the only clock read), then executed on the core at once, while the journal writes and
+ * fsyncs in the background (libuv's thread pool). The batch's events are released only when its records are
+ * durable, so nothing a client saw can be lost; matching never waits for a disk, and the disk never waits for
+ * matching. If the journal fails (a full disk, a failed fsync) the host refuses everything after: the core
+ * may then be ahead of the journal by the commands that were never acknowledged, and a restart recovers
+ * exactly the journal.
+ *
+ * Recovery: the newest snapshot that verifies and decodes, then the journal after it. Snapshots are taken
+ * every N commands or T milliseconds and on a clean close: the state is captured at once (after sequence
+ * number S) and written (atomically, by the SnapshotStore) only once S is durable, so a snapshot never covers
+ * a command the journal could lose.
+ */
+import { performance } from 'node:perf_hooks';
+import { EVENT_STRIDE } from '../book/index.js';
+import { ExchangeCore, decodeCoreSnapshot, encodeCoreSnapshot, type Command } from '../core/index.js';
+import {
+  SnapshotStore,
+  openJournal,
+  type JournalWriter,
+} from '../journal/index.js';
+import { errorInfo, type EngineConfig, type RecoveryReport } from './protocol.js';
+
+export const ENGINE_DEFAULTS = Object.freeze({
+  snapshotEveryCommands: 1_000_000,
+  snapshotEveryMs: 300_000,
+  snapshotsKept: 3,
+});
+
+/** The sequencer's clock: microseconds since the epoch. */
+export function wallClockUs(): number {
+  return Math.floor((performance.timeOrigin + performance.now()) * 1000);
+}
+
+export interface BatchOutcome {
+  firstSeq: number;
+  timeUs: number;
+  /** The batch's records, and the record count after each command. */
+  events: Float64Array;
+  ends: Int32Array;
+  /** Resolves when the batch is durable; rejects with the journal's error. */
+  durable: Promise<unknown>;
+}
+
+export class EngineHost {
+  private core: ExchangeCore;
+  private readonly writer: JournalWriter;
+  private readonly store: SnapshotStore;
+  private readonly everyCommands: number;
+  private readonly everyMs: number;
+  private sinceSnapshot = 0;
+  private lastSnapshotMs = Date.now();
+  /** The last sequence number executed, and the promise of its durability. */
+  private executedSeq: number;
+  private lastDurable: Promise<unknown> = Promise.resolve();
+  private snapshotting: Promise<unknown> | null = null;
+  private closed = false;
+
+  private constructor(
+    core: ExchangeCore,
+    writer: JournalWriter,
+    store: SnapshotStore,
+    config: EngineConfig,
+    lastSeq: number,
+  ) {
+    this.core = core;
+    this.writer = writer;
+    this.store = store;
+    this.everyCommands = config.snapshotEveryCommands ?? ENGINE_DEFAULTS.snapshotEveryCommands;
+    this.everyMs = config.snapshotEveryMs ?? ENGINE_DEFAULTS.snapshotEveryMs;
+    this.executedSeq = lastSeq;
+  }
+
+  /** Recovers the state from the directory and opens the journal for appending. */
+  static async open(
+    config: EngineConfig,
+    clockUs: () => number = wallClockUs,
+  ): Promise<{ host: EngineHost; recovery: RecoveryReport }> {
+    const t0 = performance.now();
+    const options = { bookCapacityOrders: config.bookCapacityOrders };
+    const store = new SnapshotStore({
+      dir: config.dir,
+      keep: config.snapshotsKept ?? ENGINE_DEFAULTS.snapshotsKept,
+    });
+    // Newest first; a snapshot whose checksum holds but whose payload does not decode falls back too.
+    let restored: ExchangeCore | null = null;
+    const load = await store.loadNewestValid((candidate) => {
+      try {
+        restored = decodeCoreSnapshot(candidate.payload, options);
+        return '';
+      } catch (e) {
+        return `does not decode: ${errorInfo(e).message}`;
+      }
+    });
+    const start = { core: restored ?? new ExchangeCore(options), snapshot: load.snapshot };
+    const rejected = load.rejected.map((r) => ({ file: r.file, reason: r.reason }));
+    const core = start.core;
+    const opened = await openJournal(
+      {
+        dir: config.dir,
+        clockUs,
+        durability: config.durability,
+        segmentBytes: config.segmentBytes,
+      },
+      {
+        fromSeq: (start.snapshot?.seq ?? 0) + 1,
+        visit: (_seq, _timeUs, command) => {
+          core.events.clear();
+          core.execute(command);
+        },
+      },
+    );
+    core.events.clear();
+    const host = new EngineHost(core, opened.writer, store, config, opened.lastSeq);
+    return {
+      host,
+      recovery: {
+        snapshotSeq: start.snapshot?.seq ?? 0,
+        snapshotFile: start.snapshot?.file ?? '',
+        rejectedSnapshots: rejected,
+        replayed: opened.replayed,
+        lastSeq: opened.lastSeq,
+        notices: opened.notices,
+        ms: Math.round(performance.now() - t0),
+      },
+    };
+  }
+
+  get lastSeq(): number {
+    return this.executedSeq;
+  }
+
+  get failed(): Error | null {
+    return this.writer.failed;
+  }
+
+  stateHash(): string {
+    return this.core.stateHash();
+  }
+
+  stats(): Record<string, number> {
+    return { executedSeq: this.executedSeq, ...this.writer.stats() };
+  }
+
+  /**
+   * Sequences, journals and executes a batch. Throws (nothing sequenced or executed) when the journal refuses
+   * it: failed, closed, busy, or a command it cannot encode.
+   */
+  submit(commands: Command[]): BatchOutcome {
+    if (this.closed) throw Object.assign(new Error('the engine is closing'), { code: 'ENGINE_CLOSED' });
+    const before = this.writer.stats().lastSeq;
+    const durable = this.writer.append(commands);
+    if (this.writer.stats().lastSeq === before) {
+      // Refused before sequencing: the promise is already rejected with the reason.
+      durable.catch(() => undefined);
+      throw new RefusedBatch(durable);
+    }
+    durable.catch(() => undefined); // the caller hears of a failure through its own handler
+    const firstSeq = before + 1;
+    const core = this.core;
+    const ends = new Int32Array(commands.length);
+    let events = new Float64Array(Math.max(64, commands.length * 4) * EVENT_STRIDE);
+    let count = 0;
+    for (let i = 0; i < commands.length; i++) {
+      core.events.clear();
+      core.execute(commands[i]);
+      const n = core.events.count;
+      if ((count + n) * EVENT_STRIDE > events.length) {
+        const bigger = new Float64Array(Math.max(events.length * 2, (count + n) * EVENT_STRIDE));
+        bigger.set(events.subarray(0, count * EVENT_STRIDE));
+        events = bigger;
+      }
+      events.set(core.events.data.subarray(0, n * EVENT_STRIDE), count * EVENT_STRIDE);
+      count += n;
+      ends[i] = count;
+    }
+    core.events.clear();
+    this.executedSeq = firstSeq + commands.length - 1;
+    this.lastDurable = durable;
+    this.sinceSnapshot += commands.length;
+    if (this.snapshotDue()) void this.snapshot().catch(() => undefined);
+    return {
+      firstSeq,
+      timeUs: commands[0].timeUs,
+      events: events.subarray(0, count * EVENT_STRIDE),
+      ends,
+      durable,
+    };
+  }
+
+  /**
+   * Captures the state now and writes it once everything executed so far is durable. Returns the sequence
+   * number it covers. One snapshot at a time: a call during another waits for it and takes its own.
+   */
+  async snapshot(): Promise<number> {
+    while (this.snapshotting !== null) await this.snapshotting;
+    const seq = this.executedSeq;
+    const payload = encodeCoreSnapshot(this.core);
+    const durable = this.lastDurable;
+    this.sinceSnapshot = 0;
+    this.lastSnapshotMs = Date.now();
+    const run = (async (): Promise<void> => {
+      await durable;
+      if (seq > 0) await this.store.write(seq, payload);
+    })();
+    this.snapshotting = run;
+    try {
+      await run;
+    } finally {
+      this.snapshotting = null;
+    }
+    return seq;
+  }
+
+  /** Waits for the journal, closes it, and writes a last snapshot (when the journal is sound). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.writer.close();
+    if (this.writer.failed === null && this.executedSeq > 0) {
+      this.closed = false; // snapshot() reads the state, which is still whole
+      try {
+        await this.snapshot();
+      } finally {
+        this.closed = true;
+      }
+    }
+  }
+
+  private snapshotDue(): boolean {
+    if (this.snapshotting !== null) return false;
+    if (this.everyCommands > 0 && this.sinceSnapshot >= this.everyCommands) return true;
+    return this.everyMs > 0 && this.sinceSnapshot > 0 && Date.now() - this.lastSnapshotMs >= this.everyMs;
+  }
+}
+
+/** A batch the journal refused before sequencing it; `reason` rejects with the journal's error. */
+export class RefusedBatch extends Error {
+  readonly reason: Promise<unknown>;
+  constructor(reason: Promise<unknown>) {
+    super('the journal refused the batch');
+    this.reason = reason;
+  }
+}

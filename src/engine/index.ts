@@ -1,0 +1,7 @@
+/**
+ * The runtime that hosts the core and the journal: a worker thread that sequences, journals and executes
+ * commands, and the main thread's handle on it. Recovery, group commit and snapshots live here.
+ */
+export { Engine, EngineError, type CommandResult } from './engine.js';
+export { EngineHost, ENGINE_DEFAULTS, wallClockUs, type BatchOutcome } from './host.js';
+export type { EngineConfig, RecoveryReport } from './protocol.js';

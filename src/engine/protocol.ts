@@ -1,0 +1,73 @@
+/**
+ * Messages between the engine (main thread: network, callers) and its worker (the core and the journal).
+ * Commands go over as plain objects in batches; events come back as one transferred Float64Array per batch,
+ * the core's fixed-width records, with `ends[i]` the record count after command i.
+ */
+import type { Command } from '../core/index.js';
+import type { DurabilityPolicy, JournalNotice } from '../journal/index.js';
+
+export interface EngineConfig {
+  /** Directory of the journal and the snapshots; created if missing. */
+  dir: string;
+  /** Default { fsync: 'batch' }: a command is acknowledged only once its batch is fsynced. */
+  durability?: DurabilityPolicy;
+  /** Journal segment size in bytes (default 64 MiB). */
+  segmentBytes?: number;
+  /** A snapshot after this many commands since the last (default 1,000,000; 0: never by count). */
+  snapshotEveryCommands?: number;
+  /** A snapshot when this many milliseconds passed since the last and commands arrived (default 300,000; 0: never by time). */
+  snapshotEveryMs?: number;
+  /** Snapshots kept on disk (default 3). */
+  snapshotsKept?: number;
+  /** Order slots each new book allocates up front. */
+  bookCapacityOrders?: number;
+}
+
+export interface ErrorInfo {
+  code: string;
+  message: string;
+  file?: string;
+  offset?: number;
+}
+
+export interface RecoveryReport {
+  /** The snapshot recovery started from (0 and '' for a full replay). */
+  snapshotSeq: number;
+  snapshotFile: string;
+  /** Snapshots that did not verify or decode, newest first, with why. */
+  rejectedSnapshots: { file: string; reason: string }[];
+  /** Journal records replayed after the snapshot. */
+  replayed: number;
+  /** The last sequence number in the journal. */
+  lastSeq: number;
+  /** Repairs made (a torn tail cut). */
+  notices: JournalNotice[];
+  ms: number;
+}
+
+export type EngineQuery = 'stateHash' | 'stats';
+
+export type ToWorker =
+  | { type: 'submit'; batch: number; commands: Command[] }
+  | { type: 'query'; id: number; query: EngineQuery }
+  | { type: 'snapshot'; id: number }
+  | { type: 'close'; id: number };
+
+export type FromWorker =
+  | { type: 'ready'; recovery: RecoveryReport }
+  | { type: 'startFailed'; error: ErrorInfo }
+  | { type: 'done'; batch: number; firstSeq: number; timeUs: number; events: Float64Array; ends: Int32Array }
+  | { type: 'refused'; batch: number; error: ErrorInfo }
+  | { type: 'failed'; error: ErrorInfo }
+  | { type: 'answer'; id: number; value?: unknown; error?: ErrorInfo };
+
+export function errorInfo(e: unknown): ErrorInfo {
+  if (e instanceof Error) {
+    const x = e as Error & { code?: unknown; file?: unknown; offset?: unknown };
+    const info: ErrorInfo = { code: typeof x.code === 'string' ? x.code : 'ENGINE_ERROR', message: e.message };
+    if (typeof x.file === 'string') info.file = x.file;
+    if (typeof x.offset === 'number') info.offset = x.offset;
+    return info;
+  }
+  return { code: 'ENGINE_ERROR', message: String(e) };
+}

@@ -1,0 +1,95 @@
+/**
+ * The engine's worker thread: hosts the core and the journal (EngineHost) and answers the main thread's
+ * messages (protocol.ts). Started by Engine.start with the configuration as workerData.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { EngineHost, RefusedBatch } from './host.js';
+import { errorInfo, type EngineConfig, type FromWorker, type ToWorker } from './protocol.js';
+
+const port = parentPort;
+if (port === null) throw new Error('engine/worker.js runs as a worker thread');
+
+function send(message: FromWorker, transfer: ArrayBuffer[] = []): void {
+  port?.postMessage(message, transfer);
+}
+
+async function main(): Promise<void> {
+  let host: EngineHost;
+  try {
+    const opened = await EngineHost.open(workerData as EngineConfig);
+    host = opened.host;
+    send({ type: 'ready', recovery: opened.recovery });
+  } catch (e) {
+    send({ type: 'startFailed', error: errorInfo(e) });
+    return;
+  }
+  let failureReported = false;
+  const reportFailure = (e: unknown): void => {
+    if (failureReported) return;
+    failureReported = true;
+    send({ type: 'failed', error: errorInfo(e) });
+  };
+
+  port?.on('message', (m: ToWorker) => {
+    switch (m.type) {
+      case 'submit': {
+        try {
+          const out = host.submit(m.commands);
+          out.durable.then(
+            () => {
+              // A copy the size of the records, whose buffer can be handed over whole.
+              const events = out.events.slice();
+              send(
+                { type: 'done', batch: m.batch, firstSeq: out.firstSeq, timeUs: out.timeUs, events, ends: out.ends },
+                [events.buffer as ArrayBuffer, out.ends.buffer as ArrayBuffer],
+              );
+            },
+            (e: unknown) => {
+              send({ type: 'refused', batch: m.batch, error: errorInfo(e) });
+              reportFailure(e);
+            },
+          );
+        } catch (e) {
+          if (e instanceof RefusedBatch) {
+            e.reason.catch((why: unknown) => send({ type: 'refused', batch: m.batch, error: errorInfo(why) }));
+          } else {
+            send({ type: 'refused', batch: m.batch, error: errorInfo(e) });
+          }
+          if (host.failed !== null) reportFailure(host.failed);
+        }
+        return;
+      }
+      case 'query': {
+        try {
+          const value = m.query === 'stateHash' ? host.stateHash() : host.stats();
+          send({ type: 'answer', id: m.id, value });
+        } catch (e) {
+          send({ type: 'answer', id: m.id, error: errorInfo(e) });
+        }
+        return;
+      }
+      case 'snapshot': {
+        host.snapshot().then(
+          (seq) => send({ type: 'answer', id: m.id, value: seq }),
+          (e: unknown) => send({ type: 'answer', id: m.id, error: errorInfo(e) }),
+        );
+        return;
+      }
+      case 'close': {
+        host.close().then(
+          () => {
+            send({ type: 'answer', id: m.id, value: host.lastSeq });
+            port?.close();
+          },
+          (e: unknown) => {
+            send({ type: 'answer', id: m.id, error: errorInfo(e) });
+            port?.close();
+          },
+        );
+        return;
+      }
+    }
+  });
+}
+
+void main();
