@@ -111,12 +111,15 @@ export function ownersOf(w: Workload): Int32Array {
   return owners;
 }
 
-export function makeCoreReplayer(w: Workload, owners: Int32Array = ownersOf(w)): CoreReplayer {
-  const core = new ExchangeCore({ bookCapacityOrders: 1 << 16 });
-  for (const cmd of setupCommands(w)) {
-    core.events.clear();
-    core.execute(cmd);
-  }
+/**
+ * A replayer of `w` over a new core set up by setupCommands, or over `core`, a core already set up (restored
+ * from a snapshot, say), which then goes on from wherever it is.
+ */
+export function makeCoreReplayer(
+  w: Workload,
+  owners: Int32Array = ownersOf(w),
+  core: ExchangeCore = setUpCore(w),
+): CoreReplayer {
   core.events.clear();
   const t0 = CORE_WORKLOAD.startTimeUs + 1;
   const instrument = CORE_WORKLOAD.instrument;
@@ -187,6 +190,15 @@ export function makeCoreReplayer(w: Workload, owners: Int32Array = ownersOf(w)):
     }
   }
   return { core, step };
+}
+
+function setUpCore(w: Workload): ExchangeCore {
+  const core = new ExchangeCore({ bookCapacityOrders: 1 << 16 });
+  for (const cmd of setupCommands(w)) {
+    core.events.clear();
+    core.execute(cmd);
+  }
+  return core;
 }
 
 /**
