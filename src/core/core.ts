@@ -525,7 +525,7 @@ export class ExchangeCore {
     // Marks move without the account trading; the clock is when the venue looks at every account.
     for (let account = 1; account < this.accountLimits.length; account++) {
       const l = this.accountLimits[account];
-      if (l !== undefined && (l.emergencyLossMax > 0 || l.emergencyLossEquityPpm > 0)) {
+      if (l !== undefined && needsEmergencyCheck(l)) {
         for (const s of this.accountPositions[account] ?? []) this.queueEmergency(s);
       }
     }
@@ -900,8 +900,7 @@ export class ExchangeCore {
     }
     const limits: RiskLimits = { ...(this.accountLimits[c.accountId] ?? NO_LIMITS), ...c.limits };
     this.accountLimits[c.accountId] = limits;
-    this.accountEmergency[c.accountId] =
-      limits.emergencyLossMax > 0 || limits.emergencyLossEquityPpm > 0 ? 1 : 0;
+    this.accountEmergency[c.accountId] = needsEmergencyCheck(limits) ? 1 : 0;
     // Limits set during a day measure that day from now: equity now stands in for equity at its start.
     if (needsEquity(limits) && this.accountDayEquity[c.accountId] === undefined)
       this.snapshotDayEquity(c.accountId);
@@ -1500,38 +1499,66 @@ export class ExchangeCore {
     r.i32sExact(this.accountOpenOrders, used, 'account open orders');
     const problem = this.accountTablesProblem(used);
     if (problem !== '') r.fail(problem);
+    this.readLimits(r);
+    this.readAccountPositions(r);
+    this.readDayEquity(r);
+  }
+
+  private readLimits(r: SnapshotReader): void {
     const limited = r.count('accounts with limits', this.accountCount);
     for (let i = 0; i < limited; i++) {
       const id = this.readAccountId(r);
       const read: Record<string, number> = {};
       for (const k of RISK_LIMIT_KEYS) read[k] = r.safeInt(k, 0);
       const l: RiskLimits = { ...NO_LIMITS, ...read };
-      const emergency = l.emergencyLossMax > 0 || l.emergencyLossEquityPpm > 0 ? 1 : 0;
-      if (limitsProblem(read) !== '' || this.accountEmergency[id] !== emergency)
+      const emergency = needsEmergencyCheck(l) ? 1 : 0;
+      if (limitsProblem(read) !== '' || this.accountEmergency[id] !== emergency || this.accountLimits[id])
         r.fail(`limits of account ${id}`);
       this.accountLimits[id] = l;
     }
+    let flagged = 0;
+    for (let id = 0; id < this.accountEmergency.length; id++) flagged += this.accountEmergency[id];
+    const withThreshold = this.accountLimits.filter((l) => l !== undefined && needsEmergencyCheck(l)).length;
+    if (flagged !== withThreshold)
+      r.fail(`${flagged} accounts flagged for emergency checks, ${withThreshold} have a threshold`);
+  }
+
+  /** Each account's positions in the order it opened them: together, every position once. */
+  private readAccountPositions(r: SnapshotReader): void {
+    const p = this.positions;
     const trading = r.count('accounts with positions', this.accountCount);
-    const slots = new Int32Array(this.positions.size);
+    const slots = new Int32Array(p.size);
+    const seen = new Uint8Array(p.size);
+    let listed = 0;
     for (let i = 0; i < trading; i++) {
       const id = this.readAccountId(r);
       const n = r.i32sInto(slots, `positions of account ${id}`);
       const list = Array.from(slots.subarray(0, n));
-      if (list.some((s) => !(s >= 0 && s < this.positions.size) || this.positions.account[s] !== id))
-        r.fail(`positions of account ${id}`);
+      for (const s of list) {
+        if (!(s >= 0 && s < p.size) || p.account[s] !== id || seen[s] === 1)
+          r.fail(`position ${s} of account ${id}`);
+        seen[s] = 1;
+      }
+      if (this.accountPositions[id] !== undefined) r.fail(`positions of account ${id} twice`);
       this.accountPositions[id] = list;
+      listed += n;
     }
+    if (listed !== p.size) r.fail(`${listed} positions listed by account, ${p.size} held`);
+  }
+
+  private readDayEquity(r: SnapshotReader): void {
     const measured = r.count('accounts with day equity', this.accountCount);
     for (let i = 0; i < measured; i++) {
       const id = this.readAccountId(r);
       const m = new Map<number, number>();
       const n = r.count('day equity assets', 1024);
       for (let k = 0; k < n; k++) m.set(r.int('asset', 0, 1023), r.f64());
+      if (m.size !== n || this.accountDayEquity[id] !== undefined) r.fail(`day equity of account ${id}`);
       this.accountDayEquity[id] = m;
     }
   }
 
-  /** An account id that exists, not yet seen in the table being read. */
+  /** An account id, of an account that exists. */
   private readAccountId(r: SnapshotReader): number {
     const id = r.int('account', 1, CORE_LIMITS.accountsMax);
     if (!this.accountExists(id)) r.fail(`account ${id} does not exist`);
@@ -1766,6 +1793,11 @@ function amountProblem(amount: unknown): number {
 
 function validAssetCode(code: unknown): boolean {
   return typeof code === 'string' && /^[A-Z0-9]{1,12}$/.test(code);
+}
+
+/** Whether the account has an emergency loss threshold (so its trades queue it for a check). */
+function needsEmergencyCheck(l: RiskLimits): boolean {
+  return l.emergencyLossMax > 0 || l.emergencyLossEquityPpm > 0;
 }
 
 /** One past the last non-zero element of `a`. */

@@ -38,9 +38,10 @@ export function encodeCoreSnapshot(core: ExchangeCore): Uint8Array {
 }
 
 /**
- * A new core holding the state in `bytes` (from encodeCoreSnapshot). `options` apply to what the core creates
- * from now on (books of instruments defined later, the event buffer); restored books keep their own sizes.
- * Throws a SnapshotError for bytes that are truncated, corrupted, of another version or inconsistent.
+ * A new core holding the state in `bytes` (from encodeCoreSnapshot). `options` size only what the core creates
+ * from now on (the books of instruments defined later): restored books and the event buffer keep the sizes
+ * they had. Throws a SnapshotError for bytes that are truncated, corrupted, of another version or
+ * inconsistent; never returns a partly restored core.
  */
 export function decodeCoreSnapshot(bytes: Uint8Array, options: CoreOptions = {}): ExchangeCore {
   if (bytes.length < HEADER_BYTES + CHECKSUM_BYTES)

@@ -45,7 +45,7 @@ import {
   S_TIME,
 } from './records.js';
 
-/** Where committed entries go: the core's event buffer (structurally; the ledger imports nothing of ours). */
+/** Where committed entries go: the core's event buffer (structurally; the ledger does not import the book). */
 export interface EntrySink {
   data: Float64Array;
   reserve(): number;
