@@ -46,7 +46,12 @@ function commandSource(w: Workload): () => Command {
   };
 }
 
-async function durable(w: Workload, dir: string, clients: number, seconds: number): Promise<Record<string, number>> {
+async function durable(
+  w: Workload,
+  dir: string,
+  clients: number,
+  seconds: number,
+): Promise<Record<string, number>> {
   const engine = await Engine.start({ dir, snapshotEveryCommands: 0, snapshotEveryMs: 0 });
   await engine.submit(setupCommands(w));
   const next = commandSource(w);
@@ -77,7 +82,8 @@ async function durable(w: Workload, dir: string, clients: number, seconds: numbe
   await Promise.all(running);
   await engine.close();
   latencies.sort((a, b) => a - b);
-  const pct = (p: number): number => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]);
+  const pct = (p: number): number =>
+    Math.round(latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]);
   const syncs = after.syncs - before.syncs;
   const batches = after.batches - before.batches;
   return {
@@ -102,7 +108,11 @@ async function recovery(w: Workload, dir: string, commands: number): Promise<Rec
   }
   await writer.close();
   const t0 = performance.now();
-  const { host, recovery: report } = await EngineHost.open({ dir, snapshotEveryCommands: 0, snapshotEveryMs: 0 });
+  const { host, recovery: report } = await EngineHost.open({
+    dir,
+    snapshotEveryCommands: 0,
+    snapshotEveryMs: 0,
+  });
   const ms = performance.now() - t0;
   await host.close();
   return {

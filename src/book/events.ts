@@ -5,6 +5,7 @@
  *
  * Record layout: 16 numbers. The first eight are common to all types; the rest depend on the type.
  */
+import type { SnapshotReader, SnapshotWriter } from '../collections/index.js';
 import type { BookReject, CommandKind } from './codes.js';
 import type { CancelReason, OrderType, SelfTradePrevention, Side, TimeInForce } from './types.js';
 
@@ -85,6 +86,36 @@ export class EventBuffer {
 
   field(i: number, f: number): number {
     return this.data[i * STRIDE + f];
+  }
+
+  /**
+   * Writes the buffer as it is: its records, and the bytes of earlier records beyond them, up to the last
+   * non-zero one. Those bytes are not state, but they are not noise either: a record leaves the fields its type
+   * does not use as they were, so the bytes of the next records depend on them. A buffer restored with them
+   * makes the same bytes as the one that never stopped.
+   */
+  writeSnapshot(w: SnapshotWriter): void {
+    const words = new Int32Array(this.data.buffer, this.data.byteOffset, this.data.length * 2);
+    let end = words.length;
+    while (end > 0 && words[end - 1] === 0) end--;
+    const used = Math.max(this.count, Math.ceil(end / (2 * STRIDE)));
+    w.tag('EVTS');
+    w.u32(this.data.length / STRIDE);
+    w.u32(this.count);
+    w.f64s(this.data, used * STRIDE);
+  }
+
+  /** Replaces the buffer's records and contents with those written by writeSnapshot. */
+  readSnapshot(r: SnapshotReader): void {
+    r.tag('EVTS');
+    const capacity = r.count('event capacity', EVENTS_MAX);
+    if (capacity < 1) r.fail('event buffer of no capacity');
+    const count = r.count('events', capacity);
+    const data = new Float64Array(capacity * STRIDE);
+    const used = r.f64sInto(data, 'event records');
+    if (used % STRIDE !== 0 || used < count * STRIDE) r.fail(`event records of ${used} numbers for ${count}`);
+    this.data = data;
+    this.count = count;
   }
 
   private grow(): void {

@@ -3,6 +3,11 @@
  * an order leaves the book early; the book checks on pop that the order is still live with the same expiry
  * time, and calls `retain` to drop stale entries when they outnumber the live ones.
  */
+import type { SnapshotReader, SnapshotWriter } from '../collections/index.js';
+
+/** Entries at most: the book's 2^24 orders, twice over for stale entries, and the slack before `retain`. */
+const CAPACITY_MAX = 1 << 26;
+
 export class ExpiryHeap {
   private times: Float64Array;
   private ids: Float64Array;
@@ -67,6 +72,32 @@ export class ExpiryHeap {
       if (live(this.times[i], this.ids[i])) entries.push([this.times[i], this.ids[i]]);
     this.size = 0;
     for (const [t, id] of entries) this.push(t, id);
+  }
+
+  /** Writes the capacity and the heap's entries in their array order. */
+  writeSnapshot(w: SnapshotWriter): void {
+    w.tag('EXPH');
+    w.u32(this.times.length);
+    w.f64s(this.times, this.size);
+    w.f64s(this.ids, this.size);
+  }
+
+  /** Replaces this heap with one written by writeSnapshot. */
+  readSnapshot(r: SnapshotReader): void {
+    r.tag('EXPH');
+    const capacity = r.count('expiry heap capacity', CAPACITY_MAX);
+    if (capacity < 1) r.fail('expiry heap of no capacity');
+    const times = new Float64Array(capacity);
+    const ids = new Float64Array(capacity);
+    const size = r.f64sInto(times, 'expiry times');
+    r.f64sExact(ids, size, 'expiry order ids');
+    for (let i = 1; i < size; i++) {
+      const parent = (i - 1) >> 1;
+      if (before(times[i], ids[i], times[parent], ids[parent])) r.fail(`expiry heap out of order at ${i}`);
+    }
+    this.times = times;
+    this.ids = ids;
+    this.size = size;
   }
 
   private grow(): void {

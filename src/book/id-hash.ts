@@ -5,7 +5,11 @@
  * order record only on a candidate match, where the full id (`ids[slot << idShift]`) settles it. The book
  * passes its records on every call because it reallocates them as it grows.
  */
+import type { SnapshotReader, SnapshotWriter } from '../collections/index.js';
+
 const EMPTY = -1;
+/** 2^26 entries (two int32 each): past the book's 2^24 orders at a load of 1/2. */
+const BITS_MAX = 26;
 
 export class IdHash {
   /** Pairs (slot, low 32 bits of the id); slot EMPTY marks a free entry. */
@@ -91,6 +95,31 @@ export class IdHash {
     table[2 * hole] = EMPTY;
     this.size--;
     return true;
+  }
+
+  /** Writes the table as it is, entries in their places. */
+  writeSnapshot(w: SnapshotWriter): void {
+    w.tag('IDHS');
+    w.u8(this.bits);
+    w.u32(this.size);
+    w.i32s(this.table);
+  }
+
+  /** Replaces this table with one written by writeSnapshot; the book checks its entries against its orders. */
+  readSnapshot(r: SnapshotReader): void {
+    r.tag('IDHS');
+    const bits = r.u8();
+    if (bits < 4 || bits > BITS_MAX) r.fail(`id hash of 2^${bits} entries`);
+    const size = r.count('id hash size', 1 << (bits - 1));
+    const table = new Int32Array(2 << bits);
+    r.i32sExact(table, 2 << bits, 'id hash table');
+    let found = 0;
+    for (let i = 0; i < table.length; i += 2) if (table[i] !== EMPTY) found++;
+    if (found !== size) r.fail(`id hash holds ${found} entries, not ${size}`);
+    this.bits = bits;
+    this.mask = (1 << bits) - 1;
+    this.table = table;
+    this.size = size;
   }
 
   private rehash(ids: Float64Array): void {

@@ -15,6 +15,7 @@
  * nothing ask the hash too, for ids up to the largest id ever sent there from ahead (none, for sequential
  * ids).
  */
+import type { SnapshotReader, SnapshotWriter } from '../collections/index.js';
 import { IdHash } from './id-hash.js';
 
 const EMPTY = -1;
@@ -100,6 +101,42 @@ export class IdIndex {
       }
     }
     this.base = newBase;
+  }
+
+  /** Writes the window (its live entries as (position, slot) pairs) and the hash behind it. */
+  writeSnapshot(w: SnapshotWriter): void {
+    w.tag('IDIX');
+    w.f64(this.base);
+    w.f64(this.aheadMax);
+    const pairs = new Int32Array(2 * this.liveInRing);
+    let n = 0;
+    for (let i = 0; i < WINDOW && n < pairs.length; i++) {
+      if (this.ring[i] === EMPTY) continue;
+      pairs[n++] = i;
+      pairs[n++] = this.ring[i];
+    }
+    if (n !== pairs.length) throw new Error(`id index: ${n / 2} ring entries, ${this.liveInRing} counted`);
+    w.i32s(pairs);
+    this.hash.writeSnapshot(w);
+  }
+
+  /** Replaces this index with one written by writeSnapshot; the book checks its entries against its orders. */
+  readSnapshot(r: SnapshotReader): void {
+    r.tag('IDIX');
+    this.base = r.safeInt('id window base', 1);
+    this.aheadMax = r.safeInt('id index aheadMax', 0);
+    const pairs = new Int32Array(2 * WINDOW);
+    const n = r.i32sInto(pairs, 'id window entries');
+    if (n % 2 !== 0) r.fail('id window entries are not pairs');
+    this.ring.fill(EMPTY);
+    for (let k = 0; k < n; k += 2) {
+      const at = pairs[k];
+      if (!(at >= 0 && at < WINDOW) || this.ring[at] !== EMPTY || pairs[k + 1] < 0)
+        r.fail(`id window entry ${at}`);
+      this.ring[at] = pairs[k + 1];
+    }
+    this.liveInRing = n / 2;
+    this.hash.readSnapshot(r);
   }
 
   /** Bytes held, for memory accounting. */

@@ -17,6 +17,7 @@
  *   levels from the end and most insertions land near it. Keys are the price for bids and minus the price for
  *   asks, so both arrays ascend towards the best price. The price band bounds how many levels there can be.
  */
+import type { SnapshotReader, SnapshotWriter } from '../collections/index.js';
 import * as codes from './codes.js';
 import * as events from './events.js';
 import { EventBuffer } from './events.js';
@@ -143,7 +144,7 @@ export interface BookOptions {
 export class OrderBook {
   readonly events: EventBuffer;
   private rules: InstrumentRules;
-  private readonly ordersMax: number;
+  private ordersMax: number;
 
   private clockUs = 0;
   private seq = 0;
@@ -1543,6 +1544,259 @@ export class OrderBook {
     this.sideLevels[side] = levels;
   }
 
+  // ---------------------------------------------------------------- snapshot
+
+  /**
+   * Writes the book's whole state as it is in memory: the pools with their free lists, the levels, the sorted
+   * sides, the level cache, the stop queues, the expiry heap, the id index, the rules and every counter, so
+   * that a book restored from it continues byte for byte as this one would, event slots included. The order
+   * pool goes up to its high-water mark: the slots above it never held an order (their ids are 0; every order
+   * has a positive id) and are the free list's ascending tail, which reading rebuilds.
+   */
+  writeSnapshot(w: SnapshotWriter): void {
+    const r = this.rules;
+    w.tag('BOOK');
+    w.f64(this.ordersMax);
+    for (const x of [r.tickSize, r.lotSize, r.qtyMin, r.qtyMax, r.priceBandBps]) w.f64(x);
+    w.bool(r.referenceFollowsLastTrade);
+    w.f64(this.clockUs);
+    w.f64(this.seq);
+    w.f64(this.tradeSeq);
+    w.f64(this.prioritySeq);
+    w.f64(this.lastTradePx);
+    w.f64(this.referencePx);
+    w.f64(this.bandLo);
+    w.f64(this.bandHi);
+    let used = this.capacity;
+    while (used > 0 && this.hf[(used - 1) << HOT_SHIFT_F] === 0) used--;
+    w.u32(this.capacity);
+    w.i32(this.freeHead);
+    w.u32(this.live);
+    w.f64s(this.hf, used << HOT_SHIFT_F);
+    w.u32(this.coldCapacity);
+    w.i32(this.coldFree);
+    w.f64s(this.cold);
+    w.u32(this.levelCapacity);
+    w.i32(this.levelFree);
+    w.f64s(this.lf);
+    for (const side of [BUY, SELL]) {
+      w.u32(this.sideKeys[side].length);
+      w.f64s(this.sideKeys[side], this.depthOf[side]);
+      w.i32s(this.sideLevels[side], this.depthOf[side]);
+    }
+    w.i32(this.bidTop);
+    w.i32(this.askTop);
+    w.f64(this.bidTopPx);
+    w.f64(this.askTopPx);
+    w.i32s(this.levelCache);
+    this.rising.writeSnapshot(w);
+    this.falling.writeSnapshot(w);
+    this.expiries.writeSnapshot(w);
+    w.u32(this.liveWithExpiry);
+    w.bool(this.topDirty);
+    w.f64(this.topBidPx);
+    w.f64(this.topBidQty);
+    w.f64(this.topAskPx);
+    w.f64(this.topAskQty);
+    this.index.writeSnapshot(w);
+  }
+
+  /**
+   * Replaces this book's whole state (rules and order limit included) with one written by writeSnapshot, then
+   * checks that what it read hangs together (free lists, levels, queues, the id index against the orders):
+   * malformed input throws a SnapshotError rather than leaving a book that fails later. Events go on into this
+   * book's event buffer.
+   */
+  readSnapshot(r: SnapshotReader): void {
+    r.tag('BOOK');
+    this.ordersMax = r.safeInt('book order limit', 1, BOOK_LIMITS.ordersMax);
+    const rules: InstrumentRules = {
+      tickSize: r.f64(),
+      lotSize: r.f64(),
+      qtyMin: r.f64(),
+      qtyMax: r.f64(),
+      priceBandBps: r.f64(),
+      referenceFollowsLastTrade: r.bool(),
+    };
+    const problem = rulesProblem(rules);
+    if (problem) r.fail(`book rules: ${problem}`);
+    this.rules = rules;
+    this.clockUs = r.safeInt('book clock', 0);
+    this.seq = r.safeInt('book sequence', 0);
+    this.tradeSeq = r.safeInt('trade sequence', 0);
+    this.prioritySeq = r.safeInt('priority sequence', 0);
+    this.lastTradePx = r.safeInt('last trade price', 0);
+    this.referencePx = r.safeInt('reference price', 0);
+    this.bandLo = r.f64();
+    this.bandHi = r.f64();
+    this.readOrders(r);
+    this.readLevels(r);
+    this.rising.readSnapshot(r);
+    this.falling.readSnapshot(r);
+    this.expiries.readSnapshot(r);
+    this.liveWithExpiry = r.count('orders with an expiry', this.live);
+    this.topDirty = r.bool();
+    this.topBidPx = r.f64();
+    this.topBidQty = r.f64();
+    this.topAskPx = r.f64();
+    this.topAskQty = r.f64();
+    this.index.readSnapshot(r);
+    const inconsistency = this.restoredProblem();
+    if (inconsistency !== '') r.fail(`book state: ${inconsistency}`);
+  }
+
+  private readOrders(r: SnapshotReader): void {
+    const capacity = r.count('order capacity', BOOK_LIMITS.ordersMax);
+    if (capacity < 1) r.fail('order pool of no capacity');
+    this.freeHead = r.int('order free list head', NONE, capacity - 1);
+    this.live = r.count('live orders', capacity);
+    const hot = new ArrayBuffer(capacity * HOT_BYTES);
+    this.hf = new Float64Array(hot);
+    this.hi = new Int32Array(hot);
+    this.capacity = capacity;
+    const words = r.f64sInto(this.hf, 'order records');
+    if (words % (1 << HOT_SHIFT_F) !== 0) r.fail('order records of a partial slot');
+    const used = words >> HOT_SHIFT_F;
+    // The never-used slots: each links to the next, the last ends the free list.
+    for (let s = used; s < capacity; s++)
+      this.hi[(s << HOT_SHIFT_I) + HI_NEXT] = s + 1 < capacity ? s + 1 : NONE;
+    const coldCapacity = r.count('cold record capacity', BOOK_LIMITS.ordersMax);
+    this.coldFree = r.int('cold free list head', NONE, coldCapacity - 1);
+    this.cold = new Float64Array(coldCapacity << COLD_SHIFT);
+    r.f64sExact(this.cold, coldCapacity << COLD_SHIFT, 'cold records');
+    this.coldCapacity = coldCapacity;
+  }
+
+  private readLevels(r: SnapshotReader): void {
+    const capacity = r.count('level capacity', BOOK_LIMITS.ordersMax);
+    if (capacity < 1) r.fail('level pool of no capacity');
+    this.levelFree = r.int('level free list head', NONE, capacity - 1);
+    const buf = new ArrayBuffer(capacity * LEVEL_BYTES);
+    this.lf = new Float64Array(buf);
+    this.li = new Int32Array(buf);
+    r.f64sExact(this.lf, capacity << LEVEL_SHIFT_F, 'level records');
+    this.levelCapacity = capacity;
+    for (const side of [BUY, SELL]) {
+      const length = r.count('side array length', 2 * BOOK_LIMITS.ordersMax);
+      if (length < capacity) r.fail(`side array of ${length} for ${capacity} levels`);
+      const keys = new Float64Array(length);
+      const levels = new Int32Array(length);
+      const depth = r.f64sInto(keys, 'side keys');
+      r.i32sExact(levels, depth, 'side levels');
+      this.sideKeys[side] = keys;
+      this.sideLevels[side] = levels;
+      this.depthOf[side] = depth;
+    }
+    this.bidTop = r.int('best bid level', NONE, capacity - 1);
+    this.askTop = r.int('best ask level', NONE, capacity - 1);
+    this.bidTopPx = r.safeInt('best bid', 0);
+    this.askTopPx = r.safeInt('best ask', 0);
+    r.i32sExact(this.levelCache, 2 * LEVEL_CACHE_SIZE, 'level cache');
+  }
+
+  /** What is inconsistent in a restored book, or ''. Walks every live order once. */
+  private restoredProblem(): string {
+    const levelsFree = this.levelCapacity - this.depthOf[BUY] - this.depthOf[SELL];
+    const inPools =
+      freeListProblem(
+        'order',
+        this.freeHead,
+        this.capacity - this.live,
+        this.capacity,
+        (s) => this.hi[(s << HOT_SHIFT_I) + HI_NEXT],
+        (s) => this.stateOf(s) === FREE,
+      ) ||
+      freeListProblem(
+        'level',
+        this.levelFree,
+        levelsFree,
+        this.levelCapacity,
+        (l) => this.li[(l << LEVEL_SHIFT_I) + LI_HEAD],
+        (l) => this.li[(l << LEVEL_SHIFT_I) + LI_SIDE] === 0,
+      ) ||
+      freeListProblem(
+        'cold record',
+        this.coldFree,
+        -1,
+        this.coldCapacity,
+        (c) => this.cold[c << COLD_SHIFT],
+        () => true,
+      );
+    if (inPools !== '') return inPools;
+    let orders = 0;
+    let expiring = 0;
+    for (const side of [BUY, SELL]) {
+      const found = this.sideProblem(side);
+      if (typeof found === 'string') return found;
+      orders += found;
+    }
+    for (const q of [this.rising, this.falling]) {
+      for (const o of q.slotsInOrder()) {
+        if (!(o >= 0 && o < this.capacity) || this.stateOf(o) !== PENDING_TRIGGER) return `stop in slot ${o}`;
+        if (this.index.get(this.hf[o << HOT_SHIFT_F], this.hf) !== o)
+          return `stop in slot ${o} is not indexed`;
+        orders++;
+      }
+    }
+    for (let s = 0; s < this.capacity; s++) {
+      const state = this.stateOf(s);
+      if (state === ACTIVE) return `order in slot ${s} is mid-command`;
+      if (state !== FREE && (this.hi[(s << HOT_SHIFT_I) + HI_META] & M_EXPIRES) !== 0) expiring++;
+    }
+    if (orders !== this.live || this.index.size !== this.live)
+      return `${this.live} live orders, ${orders} in levels and queues, ${this.index.size} indexed`;
+    if (expiring !== this.liveWithExpiry)
+      return `${expiring} expiring orders, ${this.liveWithExpiry} counted`;
+    for (let c = 0; c < this.levelCache.length; c++) {
+      if (!(this.levelCache[c] >= NONE && this.levelCache[c] < this.levelCapacity))
+        return `level cache entry ${c}`;
+    }
+    return '';
+  }
+
+  /** Checks one side's sorted levels and their queues; returns the number of orders in them, or a problem. */
+  private sideProblem(side: number): number | string {
+    const keys = this.sideKeys[side];
+    const levels = this.sideLevels[side];
+    const n = this.depthOf[side];
+    let orders = 0;
+    for (let i = 0; i < n; i++) {
+      const l = levels[i];
+      if (!(l >= 0 && l < this.levelCapacity) || this.li[(l << LEVEL_SHIFT_I) + LI_SIDE] !== side + 1)
+        return `side ${side} level ${i}`;
+      const price = this.lf[(l << LEVEL_SHIFT_F) + LF_PRICE];
+      if (keys[i] !== (side === BUY ? price : -price) || (i > 0 && !(keys[i - 1] < keys[i])))
+        return `side ${side} key ${i}`;
+      let count = 0;
+      let qty = 0;
+      let prev = NONE;
+      for (let o = this.li[(l << LEVEL_SHIFT_I) + LI_HEAD]; o !== NONE; o = this.nextOf(o)) {
+        const oI = o << HOT_SHIFT_I;
+        const linked =
+          o >= 0 && o < this.capacity && this.hi[oI + HI_PREV] === prev && this.hi[oI + HI_LEVEL] === l;
+        if (!linked || this.stateOf(o) !== RESTING || this.sideOf(o) !== side || count > this.live)
+          return `order in slot ${o} at level ${l}`;
+        if (this.index.get(this.hf[o << HOT_SHIFT_F], this.hf) !== o)
+          return `order in slot ${o} is not indexed`;
+        qty += this.visibleOf(o);
+        count++;
+        prev = o;
+      }
+      if (
+        count === 0 ||
+        count !== this.li[(l << LEVEL_SHIFT_I) + LI_COUNT] ||
+        prev !== this.li[(l << LEVEL_SHIFT_I) + LI_TAIL]
+      )
+        return `level ${l}: ${count} orders`;
+      if (qty !== this.lf[(l << LEVEL_SHIFT_F) + LF_QTY]) return `level ${l}: quantity ${qty}`;
+      orders += count;
+    }
+    const top = n === 0 ? NONE : levels[n - 1];
+    const topPx = top === NONE ? 0 : this.lf[(top << LEVEL_SHIFT_F) + LF_PRICE];
+    if (top !== this.topLevel(side) || topPx !== this.bestPrice(side)) return `side ${side}: best level`;
+    return orders;
+  }
+
   /** Bytes held by the book's own arrays, for memory accounting. */
   get bytes(): number {
     const sides = (this.sideKeys[0].length + this.sideKeys[1].length) * 12;
@@ -1569,6 +1823,27 @@ function grownBuffer(old: ArrayBufferLike, usedBytes: number, bytes: number): Ar
   const buf = new ArrayBuffer(bytes);
   new Uint8Array(buf).set(new Uint8Array(old, 0, usedBytes));
   return buf;
+}
+
+/**
+ * What is wrong with a free list from `head` through `next`, or '': it must stay in [0, capacity), end, reach
+ * only entries `isFree` accepts and, unless `expected` is -1, hold `expected` entries.
+ */
+function freeListProblem(
+  what: string,
+  head: number,
+  expected: number,
+  capacity: number,
+  next: (i: number) => number,
+  isFree: (i: number) => boolean,
+): string {
+  let n = 0;
+  for (let i = head; i !== NONE; i = next(i)) {
+    if (!(i >= 0 && i < capacity && Number.isInteger(i))) return `${what} free list reaches ${i}`;
+    if (++n > capacity) return `${what} free list loops`;
+    if (!isFree(i)) return `${what} ${i} is on the free list but in use`;
+  }
+  return expected === -1 || n === expected ? '' : `${what} free list holds ${n}, not ${expected}`;
 }
 
 /** First index in keys[lo..n) whose key is >= `key` (keys ascend). */

@@ -4,6 +4,11 @@
  * take-profits). Slots are kept sorted so that the next one to trigger sits at the end: popping is O(1),
  * insertion a binary search and a short move. Ties between equal trigger prices go to the earlier order.
  */
+import type { SnapshotReader, SnapshotWriter } from '../collections/index.js';
+
+/** The book's 2^24 orders. */
+const CAPACITY_MAX = 1 << 24;
+
 export class StopQueue {
   private slots: Int32Array;
   private keys: Float64Array; // trigger price, negated for the falling queue, so that keys descend to the end
@@ -81,6 +86,38 @@ export class StopQueue {
     const out: number[] = [];
     for (let i = this.size - 1; i >= 0; i--) out.push(this.slots[i]);
     return out;
+  }
+
+  /** Writes the direction, the capacity and the queue in its array order. */
+  writeSnapshot(w: SnapshotWriter): void {
+    w.tag('STPQ');
+    w.bool(this.rising);
+    w.u32(this.slots.length);
+    w.i32s(this.slots, this.size);
+    w.f64s(this.keys, this.size);
+    w.f64s(this.prios, this.size);
+  }
+
+  /** Replaces this queue with one of the same direction written by writeSnapshot. */
+  readSnapshot(r: SnapshotReader): void {
+    r.tag('STPQ');
+    if (r.bool() !== this.rising) r.fail('stop queue of the other direction');
+    const capacity = r.count('stop queue capacity', CAPACITY_MAX);
+    if (capacity < 1) r.fail('stop queue of no capacity');
+    const slots = new Int32Array(capacity);
+    const keys = new Float64Array(capacity);
+    const prios = new Float64Array(capacity);
+    const size = r.i32sInto(slots, 'stop slots');
+    r.f64sExact(keys, size, 'stop keys');
+    r.f64sExact(prios, size, 'stop priorities');
+    for (let i = 1; i < size; i++) {
+      const ordered = keys[i - 1] > keys[i] || (keys[i - 1] === keys[i] && prios[i - 1] > prios[i]);
+      if (!ordered) r.fail(`stop queue out of order at ${i}`);
+    }
+    this.slots = slots;
+    this.keys = keys;
+    this.prios = prios;
+    this.size = size;
   }
 
   private grow(): void {

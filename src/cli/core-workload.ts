@@ -111,12 +111,15 @@ export function ownersOf(w: Workload): Int32Array {
   return owners;
 }
 
-export function makeCoreReplayer(w: Workload, owners: Int32Array = ownersOf(w)): CoreReplayer {
-  const core = new ExchangeCore({ bookCapacityOrders: 1 << 16 });
-  for (const cmd of setupCommands(w)) {
-    core.events.clear();
-    core.execute(cmd);
-  }
+/**
+ * A replayer of `w` over a new core set up by setupCommands, or over `core`, a core already set up (restored
+ * from a snapshot, say), which then goes on from wherever it is.
+ */
+export function makeCoreReplayer(
+  w: Workload,
+  owners: Int32Array = ownersOf(w),
+  core: ExchangeCore = setUpCore(w),
+): CoreReplayer {
   core.events.clear();
   const t0 = CORE_WORKLOAD.startTimeUs + 1;
   const instrument = CORE_WORKLOAD.instrument;
@@ -189,6 +192,15 @@ export function makeCoreReplayer(w: Workload, owners: Int32Array = ownersOf(w)):
   return { core, step };
 }
 
+function setUpCore(w: Workload): ExchangeCore {
+  const core = new ExchangeCore({ bookCapacityOrders: 1 << 16 });
+  for (const cmd of setupCommands(w)) {
+    core.events.clear();
+    core.execute(cmd);
+  }
+  return core;
+}
+
 /** Operation i of the workload as a fresh command (for the journal and the engine; `timeUs` 0, the sequencer's to set). */
 export function coreCommandAt(w: Workload, owners: Int32Array, i: number): Command {
   const accountId = owners[i];
@@ -197,7 +209,16 @@ export function coreCommandAt(w: Workload, owners: Int32Array, i: number): Comma
   const type = w.type[i];
   if (type === OpType.Cancel) return { kind: 'cancelOrder', timeUs: 0, accountId, instrument, orderId };
   if (type === OpType.Move) {
-    return { kind: 'amendOrder', timeUs: 0, accountId, instrument, orderId, price: w.price[i], qty: 0, triggerPrice: 0 };
+    return {
+      kind: 'amendOrder',
+      timeUs: 0,
+      accountId,
+      instrument,
+      orderId,
+      price: w.price[i],
+      qty: 0,
+      triggerPrice: 0,
+    };
   }
   const market = type === OpType.Market;
   return {

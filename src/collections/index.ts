@@ -1,3 +1,4 @@
-/** Small allocation-free data structures shared by the domains; imports nothing of ours. */
+/** Small allocation-free data structures shared by the domains, and the snapshot codec; imports nothing of ours. */
 export { IntMap } from './int-map.js';
 export { growFloat64, growInt32, growUint8 } from './typed-arrays.js';
+export { SnapshotError, SnapshotReader, SnapshotWriter } from './snapshot.js';

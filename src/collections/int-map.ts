@@ -4,6 +4,8 @@
  * backward-shift deletion (no tombstones, so probe lengths stay short under churn). The core keys its order
  * and position tables with it; it is a leaf module that any domain may import.
  */
+import type { SnapshotReader, SnapshotWriter } from './snapshot.js';
+
 const EMPTY_KEY = -1;
 const INITIAL_BITS = 4;
 /** 2^26 entries: 768 MiB of table, far past any limit the callers set. */
@@ -120,6 +122,44 @@ export class IntMap {
   clear(): void {
     this.keys.fill(EMPTY_KEY);
     this.size = 0;
+  }
+
+  /** Writes the table as it is (entries keep their places, so iteration order survives a restore). */
+  writeSnapshot(w: SnapshotWriter): void {
+    w.tag('IMAP');
+    w.u8(this.bits);
+    w.u32(this.size);
+    w.f64s(this.keys);
+    w.i32s(this.values);
+  }
+
+  /** Replaces this map's contents with a table written by writeSnapshot. */
+  readSnapshot(r: SnapshotReader): void {
+    r.tag('IMAP');
+    const bits = r.u8();
+    if (bits < INITIAL_BITS || bits > MAX_BITS) r.fail(`int map of 2^${bits} entries`);
+    const size = r.count('int map size', 1 << (bits - 1));
+    const keys = new Float64Array(1 << bits);
+    const values = new Int32Array(1 << bits);
+    r.f64sExact(keys, 1 << bits, 'int map keys');
+    r.i32sExact(values, 1 << bits, 'int map values');
+    this.bits = bits;
+    this.mask = (1 << bits) - 1;
+    this.keys = keys;
+    this.values = values;
+    this.size = size;
+    // Every key is where a lookup finds it, and the entries are as many as the size says.
+    let found = 0;
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i];
+      if (k === EMPTY_KEY) continue;
+      if (!(k >= 0 && Number.isSafeInteger(k))) r.fail(`int map key ${k}`);
+      let j = this.home(k);
+      while (keys[j] !== k && keys[j] !== EMPTY_KEY) j = (j + 1) & this.mask;
+      if (j !== i) r.fail(`int map key ${k} is out of its place`);
+      found++;
+    }
+    if (found !== size) r.fail(`int map holds ${found} keys, not ${size}`);
   }
 
   private rehash(): void {

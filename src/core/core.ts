@@ -26,7 +26,13 @@ import {
   type AmendOrder as BookAmend,
   type PlaceOrder as BookPlace,
 } from '../book/index.js';
-import { growFloat64, growInt32, growUint8 } from '../collections/index.js';
+import {
+  growFloat64,
+  growInt32,
+  growUint8,
+  type SnapshotReader,
+  type SnapshotWriter,
+} from '../collections/index.js';
 import {
   EntryKind,
   Ledger,
@@ -41,6 +47,7 @@ import {
 } from '../ledger/index.js';
 import {
   NO_LIMITS,
+  RISK_LIMIT_KEYS,
   RiskReject,
   addsExposure,
   checkOrder,
@@ -518,7 +525,7 @@ export class ExchangeCore {
     // Marks move without the account trading; the clock is when the venue looks at every account.
     for (let account = 1; account < this.accountLimits.length; account++) {
       const l = this.accountLimits[account];
-      if (l !== undefined && (l.emergencyLossMax > 0 || l.emergencyLossEquityPpm > 0)) {
+      if (l !== undefined && needsEmergencyCheck(l)) {
         for (const s of this.accountPositions[account] ?? []) this.queueEmergency(s);
       }
     }
@@ -893,8 +900,7 @@ export class ExchangeCore {
     }
     const limits: RiskLimits = { ...(this.accountLimits[c.accountId] ?? NO_LIMITS), ...c.limits };
     this.accountLimits[c.accountId] = limits;
-    this.accountEmergency[c.accountId] =
-      limits.emergencyLossMax > 0 || limits.emergencyLossEquityPpm > 0 ? 1 : 0;
+    this.accountEmergency[c.accountId] = needsEmergencyCheck(limits) ? 1 : 0;
     // Limits set during a day measure that day from now: equity now stands in for equity at its start.
     if (needsEquity(limits) && this.accountDayEquity[c.accountId] === undefined)
       this.snapshotDayEquity(c.accountId);
@@ -1365,6 +1371,379 @@ export class ExchangeCore {
     return out;
   }
 
+  // ================================================================ snapshot
+
+  /**
+   * Writes the core's whole state, between commands: scalars, assets, the ledger, positions, account tables,
+   * the core's position columns, and each instrument with its book and order columns, each part written by
+   * its owner as it is in memory. A core restored from it (readSnapshot) executes the following commands
+   * exactly as this one would: the same records byte for byte, the same state hash. Records waiting in
+   * `events` are not state and are not written.
+   */
+  writeSnapshot(w: SnapshotWriter): void {
+    if (this.emergencyCount !== 0 || this.pendingOrderId !== 0)
+      throw new Error('core: snapshot inside a command');
+    w.tag('CORE');
+    w.f64(this.clockUs);
+    w.f64(this.day);
+    w.f64(this.nextDayUs);
+    w.f64(this.commandSeq);
+    w.bool(this.venueKill);
+    this.events.writeSnapshot(w);
+    w.u32(this.assets.size);
+    for (const a of this.assets.values()) {
+      w.i32(a.asset);
+      w.string(a.code);
+      w.u8(a.decimals);
+    }
+    this.ledger.writeSnapshot(w);
+    this.positions.writeSnapshot(w);
+    this.writeAccounts(w);
+    this.writePositionColumns(w);
+    this.writeInstruments(w);
+  }
+
+  /**
+   * Loads a state written by writeSnapshot into this core, which must be fresh (no command executed), and
+   * checks that the parts agree with each other. Throws a SnapshotError on anything malformed; the core is
+   * then unusable.
+   */
+  readSnapshot(r: SnapshotReader): void {
+    if (this.commandSeq !== 0 || this.assets.size !== 0 || this.instrumentIds.length !== 0)
+      throw new Error('core: readSnapshot needs a fresh core');
+    r.tag('CORE');
+    this.clockUs = r.safeInt('clock', 0);
+    this.day = r.safeInt('day', -1);
+    this.nextDayUs = r.f64();
+    this.commandSeq = r.safeInt('command sequence', 0);
+    this.venueKill = r.bool();
+    this.events.readSnapshot(r);
+    const assets = r.count('assets', 1024);
+    for (let i = 0; i < assets; i++) {
+      const asset = r.int('asset', 0, 1023);
+      const code = r.string(CORE_LIMITS.assetCodeLengthMax);
+      const decimals = r.u8();
+      if (this.assets.has(asset) || !validAssetCode(code) || decimals > CORE_LIMITS.assetDecimalsMax)
+        r.fail(`asset ${asset}`);
+      this.assets.set(asset, { asset, code, decimals });
+    }
+    this.ledger.readSnapshot(r);
+    const ledgerAssets = this.ledger.assetIds();
+    if (ledgerAssets.length !== assets || ledgerAssets.some((a) => !this.assets.has(a)))
+      r.fail('the ledger and the core list different assets');
+    this.positions.readSnapshot(r);
+    this.readAccounts(r);
+    this.readPositionColumns(r);
+    this.readInstruments(r);
+    const problem = this.ledger.audit() || this.openOrdersProblem();
+    if (problem !== '') r.fail(problem);
+  }
+
+  private writeAccounts(w: SnapshotWriter): void {
+    const used = Math.max(
+      usedLength(this.accountType),
+      usedLength(this.accountStatus),
+      usedLength(this.accountKill),
+      usedLength(this.accountEmergency),
+      usedLength(this.accountOpenOrders),
+    );
+    w.tag('ACCT');
+    w.u32(this.accountType.length);
+    w.u32(this.accountCount);
+    w.u8s(this.accountType, used);
+    w.u8s(this.accountStatus, used);
+    w.u8s(this.accountKill, used);
+    w.u8s(this.accountEmergency, used);
+    w.i32s(this.accountOpenOrders, used);
+    const limited = definedIndices(this.accountLimits);
+    w.u32(limited.length);
+    for (const id of limited) {
+      const l = this.accountLimits[id] as RiskLimits;
+      if (Object.keys(l).join() !== RISK_LIMIT_KEYS.join()) throw new Error(`core: account ${id}'s limits`);
+      w.i32(id);
+      for (const k of RISK_LIMIT_KEYS) w.f64(l[k]);
+    }
+    const trading = definedIndices(this.accountPositions);
+    w.u32(trading.length);
+    for (const id of trading) {
+      w.i32(id);
+      w.i32s(Int32Array.from(this.accountPositions[id] as number[]));
+    }
+    const measured = definedIndices(this.accountDayEquity);
+    w.u32(measured.length);
+    for (const id of measured) {
+      const m = this.accountDayEquity[id] as Map<number, number>;
+      w.i32(id);
+      w.u32(m.size);
+      for (const [asset, equity] of m) {
+        w.i32(asset);
+        w.f64(equity);
+      }
+    }
+  }
+
+  private readAccounts(r: SnapshotReader): void {
+    r.tag('ACCT');
+    const capacity = r.count('account capacity', 2 * CORE_LIMITS.accountsMax);
+    if (capacity < 1) r.fail('account tables of no capacity');
+    this.accountCount = r.count('accounts', CORE_LIMITS.accountsMax);
+    this.accountType = new Uint8Array(capacity);
+    this.accountStatus = new Uint8Array(capacity);
+    this.accountKill = new Uint8Array(capacity);
+    this.accountEmergency = new Uint8Array(capacity);
+    this.accountOpenOrders = new Int32Array(capacity);
+    const used = r.u8sInto(this.accountType, 'account types');
+    r.u8sExact(this.accountStatus, used, 'account statuses');
+    r.u8sExact(this.accountKill, used, 'account kill switches');
+    r.u8sExact(this.accountEmergency, used, 'account emergency flags');
+    r.i32sExact(this.accountOpenOrders, used, 'account open orders');
+    const problem = this.accountTablesProblem(used);
+    if (problem !== '') r.fail(problem);
+    this.readLimits(r);
+    this.readAccountPositions(r);
+    this.readDayEquity(r);
+  }
+
+  private readLimits(r: SnapshotReader): void {
+    const limited = r.count('accounts with limits', this.accountCount);
+    for (let i = 0; i < limited; i++) {
+      const id = this.readAccountId(r);
+      const read: Record<string, number> = {};
+      for (const k of RISK_LIMIT_KEYS) read[k] = r.safeInt(k, 0);
+      const l: RiskLimits = { ...NO_LIMITS, ...read };
+      const emergency = needsEmergencyCheck(l) ? 1 : 0;
+      if (limitsProblem(read) !== '' || this.accountEmergency[id] !== emergency || this.accountLimits[id])
+        r.fail(`limits of account ${id}`);
+      this.accountLimits[id] = l;
+    }
+    let flagged = 0;
+    for (let id = 0; id < this.accountEmergency.length; id++) flagged += this.accountEmergency[id];
+    const withThreshold = this.accountLimits.filter((l) => l !== undefined && needsEmergencyCheck(l)).length;
+    if (flagged !== withThreshold)
+      r.fail(`${flagged} accounts flagged for emergency checks, ${withThreshold} have a threshold`);
+  }
+
+  /** Each account's positions in the order it opened them: together, every position once. */
+  private readAccountPositions(r: SnapshotReader): void {
+    const p = this.positions;
+    const trading = r.count('accounts with positions', this.accountCount);
+    const slots = new Int32Array(p.size);
+    const seen = new Uint8Array(p.size);
+    let listed = 0;
+    for (let i = 0; i < trading; i++) {
+      const id = this.readAccountId(r);
+      const n = r.i32sInto(slots, `positions of account ${id}`);
+      const list = Array.from(slots.subarray(0, n));
+      for (const s of list) {
+        if (!(s >= 0 && s < p.size) || p.account[s] !== id || seen[s] === 1)
+          r.fail(`position ${s} of account ${id}`);
+        seen[s] = 1;
+      }
+      if (this.accountPositions[id] !== undefined) r.fail(`positions of account ${id} twice`);
+      this.accountPositions[id] = list;
+      listed += n;
+    }
+    if (listed !== p.size) r.fail(`${listed} positions listed by account, ${p.size} held`);
+  }
+
+  private readDayEquity(r: SnapshotReader): void {
+    const measured = r.count('accounts with day equity', this.accountCount);
+    for (let i = 0; i < measured; i++) {
+      const id = this.readAccountId(r);
+      const m = new Map<number, number>();
+      const n = r.count('day equity assets', 1024);
+      for (let k = 0; k < n; k++) m.set(r.int('asset', 0, 1023), r.f64());
+      if (m.size !== n || this.accountDayEquity[id] !== undefined) r.fail(`day equity of account ${id}`);
+      this.accountDayEquity[id] = m;
+    }
+  }
+
+  /** An account id, of an account that exists. */
+  private readAccountId(r: SnapshotReader): number {
+    const id = r.int('account', 1, CORE_LIMITS.accountsMax);
+    if (!this.accountExists(id)) r.fail(`account ${id} does not exist`);
+    return id;
+  }
+
+  /** The account tables' values are in range, and the accounts as many as counted. */
+  private accountTablesProblem(used: number): string {
+    let accounts = 0;
+    for (let id = 0; id < used; id++) {
+      const type = this.accountType[id];
+      if (type === 0) {
+        const rest = this.accountStatus[id] | this.accountKill[id] | this.accountEmergency[id];
+        if (rest !== 0 || this.accountOpenOrders[id] !== 0)
+          return `account ${id} does not exist but has state`;
+        continue;
+      }
+      accounts++;
+      const known =
+        id >= 1 &&
+        Object.values(AccountType).includes(type as AccountType) &&
+        (this.accountStatus[id] === AccountStatus.Active ||
+          this.accountStatus[id] === AccountStatus.Suspended);
+      if (
+        !known ||
+        this.accountKill[id] > 1 ||
+        this.accountEmergency[id] > 1 ||
+        this.accountOpenOrders[id] < 0
+      )
+        return `account ${id}`;
+    }
+    return accounts === this.accountCount ? '' : `${accounts} accounts, ${this.accountCount} counted`;
+  }
+
+  private writePositionColumns(w: SnapshotWriter): void {
+    const n = this.positions.size;
+    w.tag('PCOL');
+    w.u32(this.posOpenBuy.length);
+    w.f64s(this.posOpenBuy, n);
+    w.f64s(this.posOpenSell, n);
+    w.i32s(this.posBaseAccount, n);
+    w.i32s(this.posQuoteAccount, n);
+    w.f64s(this.posDayStartPnl, n);
+    w.i32s(this.posQuoteAsset, n);
+    w.f64s(this.posQuoteScale, n);
+    w.f64s(this.posQueuedAt, n);
+  }
+
+  private readPositionColumns(r: SnapshotReader): void {
+    const n = this.positions.size;
+    r.tag('PCOL');
+    const capacity = r.count('position column capacity', 1 << 24);
+    if (capacity < Math.max(1, n)) r.fail(`position columns of ${capacity} for ${n} positions`);
+    this.posOpenBuy = new Float64Array(capacity);
+    this.posOpenSell = new Float64Array(capacity);
+    this.posBaseAccount = new Int32Array(capacity);
+    this.posQuoteAccount = new Int32Array(capacity);
+    this.posDayStartPnl = new Float64Array(capacity);
+    this.posQuoteAsset = new Int32Array(capacity);
+    this.posQuoteScale = new Float64Array(capacity);
+    this.posQueuedAt = new Float64Array(capacity);
+    r.f64sExact(this.posOpenBuy, n, 'open buy quantities');
+    r.f64sExact(this.posOpenSell, n, 'open sell quantities');
+    r.i32sExact(this.posBaseAccount, n, 'position base accounts');
+    r.i32sExact(this.posQuoteAccount, n, 'position quote accounts');
+    r.f64sExact(this.posDayStartPnl, n, 'day-start PnL');
+    r.i32sExact(this.posQuoteAsset, n, 'position quote assets');
+    r.f64sExact(this.posQuoteScale, n, 'position quote scales');
+    r.f64sExact(this.posQueuedAt, n, 'position queue marks');
+    for (let s = 0; s < n; s++) {
+      const account = this.positions.account[s];
+      const baseAccount = this.posBaseAccount[s];
+      const base =
+        baseAccount >= 0 && baseAccount < this.ledger.size
+          ? this.ledger.findCustomerAccount(account, this.ledger.info(baseAccount).asset)
+          : -1;
+      const quote = this.ledger.findCustomerAccount(account, this.posQuoteAsset[s]);
+      if (base !== baseAccount || quote !== this.posQuoteAccount[s]) r.fail(`position ${s}: ledger accounts`);
+    }
+  }
+
+  private writeInstruments(w: SnapshotWriter): void {
+    w.tag('INST');
+    w.u32(this.instrumentMark.length);
+    w.f64s(this.instrumentMark);
+    w.u32(this.instrumentIds.length);
+    for (const id of this.instrumentIds) {
+      const ins = this.instruments[id] as Instrument;
+      w.i32(id);
+      w.string(JSON.stringify(ins.spec));
+      w.bool(ins.halted);
+      w.i32(ins.feeIncomeAccount);
+      ins.book.writeSnapshot(w);
+      ins.orders.writeSnapshot(w);
+    }
+  }
+
+  private readInstruments(r: SnapshotReader): void {
+    r.tag('INST');
+    const marks = r.count('instrument marks', CORE_LIMITS.instrumentsMax);
+    this.instrumentMark = new Float64Array(Math.max(1, marks));
+    r.f64sExact(this.instrumentMark, marks, 'instrument marks');
+    const n = r.count('instruments', CORE_LIMITS.instrumentsMax);
+    for (let i = 0; i < n; i++) {
+      const id = r.int('instrument', 0, marks - 1);
+      if (this.instruments[id] !== undefined) r.fail(`instrument ${id} twice`);
+      const spec = this.readSpec(r, id);
+      const halted = r.bool();
+      const feeIncomeAccount = r.i32();
+      if (feeIncomeAccount !== this.ledger.venueAccount(LedgerAccountKind.FeeIncome, spec.quoteAsset))
+        r.fail(`instrument ${id}: fee income account`);
+      const book = new OrderBook(this.events, { capacityOrders: 16 });
+      book.readSnapshot(r);
+      const orders = new OrderColumns(16);
+      orders.readSnapshot(r);
+      const ins: Instrument = { spec, book, orders, halted, feeIncomeAccount };
+      const problem = this.restoredInstrumentProblem(ins);
+      if (problem !== '') r.fail(`instrument ${id}: ${problem}`);
+      this.instruments[id] = ins;
+      this.instrumentIds.push(id);
+    }
+  }
+
+  /** An instrument's spec, stored as its JSON (which the state hash reads, key order included). */
+  private readSpec(r: SnapshotReader, id: number): InstrumentSpec {
+    const text = r.string(1 << 16);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      r.fail(`instrument ${id}: spec is not JSON`);
+    }
+    if (typeof parsed !== 'object' || parsed === null) r.fail(`instrument ${id}: spec is not an object`);
+    const spec = parsed as InstrumentSpec;
+    const problem = specProblem(spec);
+    if (problem !== '' || spec.instrument !== id) r.fail(`instrument ${id}: spec: ${problem || 'id'}`);
+    if (!this.assets.has(spec.baseAsset) || !this.assets.has(spec.quoteAsset))
+      r.fail(`instrument ${id}: unknown asset`);
+    if (this.instrumentIds.some((i) => this.instruments[i]?.spec.symbol === spec.symbol))
+      r.fail(`instrument ${id}: symbol ${spec.symbol} twice`);
+    return spec;
+  }
+
+  /** The book follows the spec's rules, and the core's order columns name exactly the book's live orders. */
+  private restoredInstrumentProblem(ins: Instrument): string {
+    const rules = ins.book.instrumentRules;
+    const spec = ins.spec;
+    if (
+      rules.tickSize !== spec.tickSize ||
+      rules.lotSize !== spec.lotSize ||
+      rules.qtyMin !== spec.qtyMin ||
+      rules.qtyMax !== spec.qtyMax ||
+      rules.priceBandBps !== 0
+    )
+      return 'book rules differ from the spec';
+    const o = ins.orders;
+    if (o.size !== ins.book.orderCount)
+      return `${o.size} orders in the core, ${ins.book.orderCount} in the book`;
+    let problem = '';
+    o.forEach((s) => {
+      const known =
+        ins.book.slotOf(o.orderId[s]) === s &&
+        this.accountExists(o.account[s]) &&
+        o.position[s] >= 0 &&
+        o.position[s] < this.positions.size &&
+        o.holdAccount[s] === (o.buy[s] === 1 ? this.posQuoteAccount : this.posBaseAccount)[o.position[s]];
+      if (!known && problem === '') problem = `order ${o.orderId[s]} in slot ${s}`;
+    });
+    return problem;
+  }
+
+  /** Each account's count of open orders equals its live orders over all books. */
+  private openOrdersProblem(): string {
+    const counts = new Int32Array(this.accountOpenOrders.length);
+    for (const id of this.instrumentIds) {
+      const o = (this.instruments[id] as Instrument).orders;
+      o.forEach((s) => counts[o.account[s]]++);
+    }
+    for (let id = 0; id < counts.length; id++) {
+      if (counts[id] !== this.accountOpenOrders[id])
+        return `account ${id}: ${this.accountOpenOrders[id]} open orders counted, ${counts[id]} live`;
+    }
+    return '';
+  }
+
   /** Live orders in (instrument, order id) order: nothing here depends on which slots they took. */
   private orderSnapshot(): number[] {
     const out: number[] = [];
@@ -1414,6 +1793,25 @@ function amountProblem(amount: unknown): number {
 
 function validAssetCode(code: unknown): boolean {
   return typeof code === 'string' && /^[A-Z0-9]{1,12}$/.test(code);
+}
+
+/** Whether the account has an emergency loss threshold (so its trades queue it for a check). */
+function needsEmergencyCheck(l: RiskLimits): boolean {
+  return l.emergencyLossMax > 0 || l.emergencyLossEquityPpm > 0;
+}
+
+/** One past the last non-zero element of `a`. */
+function usedLength(a: Uint8Array | Int32Array): number {
+  let n = a.length;
+  while (n > 0 && a[n - 1] === 0) n--;
+  return n;
+}
+
+/** The indices at which a sparse table holds a value, ascending. */
+function definedIndices<T>(table: readonly (T | undefined)[]): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < table.length; i++) if (table[i] !== undefined) out.push(i);
+  return out;
 }
 
 function finiteOr0(x: number): number {

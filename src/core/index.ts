@@ -25,3 +25,5 @@ export { CoreReject, coreRejectName } from './codes.js';
 export { CoreEventType, KillReason, F_INSTRUMENT, decodeStream, decodeRecord } from './events.js';
 export type { CoreEvent, StreamEvent } from './events.js';
 export { MarkMethod, INSTRUMENT_DEFAULTS, INSTRUMENT_LIMITS, type InstrumentSpec } from './instruments.js';
+export { encodeCoreSnapshot, decodeCoreSnapshot, CORE_SNAPSHOT_VERSION } from './snapshot.js';
+export { SnapshotError } from '../collections/index.js';

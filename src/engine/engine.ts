@@ -8,7 +8,14 @@
 import { Worker } from 'node:worker_threads';
 import { EVENT_STRIDE } from '../book/index.js';
 import type { Command } from '../core/index.js';
-import type { EngineConfig, EngineQuery, ErrorInfo, FromWorker, RecoveryReport, ToWorker } from './protocol.js';
+import type {
+  EngineConfig,
+  EngineQuery,
+  ErrorInfo,
+  FromWorker,
+  RecoveryReport,
+  ToWorker,
+} from './protocol.js';
 
 export interface CommandResult {
   seq: number;
@@ -85,7 +92,8 @@ export class Engine {
    */
   submit(commands: Command[]): Promise<CommandResult[]> {
     if (this.failure !== null) return Promise.reject(this.failure);
-    if (this.closing) return Promise.reject(new EngineError({ code: 'ENGINE_CLOSED', message: 'the engine is closing' }));
+    if (this.closing)
+      return Promise.reject(new EngineError({ code: 'ENGINE_CLOSED', message: 'the engine is closing' }));
     if (this.open === null) {
       this.open = { commands: [], waiters: [] };
       setImmediate(() => this.flush());
@@ -132,7 +140,8 @@ export class Engine {
   }
 
   private call(m: Extract<ToWorker, { id: number }>): Promise<unknown> {
-    if (this.closing) return Promise.reject(new EngineError({ code: 'ENGINE_CLOSED', message: 'the engine is closing' }));
+    if (this.closing)
+      return Promise.reject(new EngineError({ code: 'ENGINE_CLOSED', message: 'the engine is closing' }));
     return new Promise((resolve, reject) => {
       this.answers.set(m.id, { resolve, reject });
       this.worker.postMessage(m);

@@ -17,11 +17,7 @@
 import { performance } from 'node:perf_hooks';
 import { EVENT_STRIDE } from '../book/index.js';
 import { ExchangeCore, decodeCoreSnapshot, encodeCoreSnapshot, type Command } from '../core/index.js';
-import {
-  SnapshotStore,
-  openJournal,
-  type JournalWriter,
-} from '../journal/index.js';
+import { SnapshotStore, openJournal, type JournalWriter } from '../journal/index.js';
 import { errorInfo, type EngineConfig, type RecoveryReport } from './protocol.js';
 
 export const ENGINE_DEFAULTS = Object.freeze({

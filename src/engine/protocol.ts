@@ -64,7 +64,10 @@ export type FromWorker =
 export function errorInfo(e: unknown): ErrorInfo {
   if (e instanceof Error) {
     const x = e as Error & { code?: unknown; file?: unknown; offset?: unknown };
-    const info: ErrorInfo = { code: typeof x.code === 'string' ? x.code : 'ENGINE_ERROR', message: e.message };
+    const info: ErrorInfo = {
+      code: typeof x.code === 'string' ? x.code : 'ENGINE_ERROR',
+      message: e.message,
+    };
     if (typeof x.file === 'string') info.file = x.file;
     if (typeof x.offset === 'number') info.offset = x.offset;
     return info;

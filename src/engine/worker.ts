@@ -40,7 +40,14 @@ async function main(): Promise<void> {
               // A copy the size of the records, whose buffer can be handed over whole.
               const events = out.events.slice();
               send(
-                { type: 'done', batch: m.batch, firstSeq: out.firstSeq, timeUs: out.timeUs, events, ends: out.ends },
+                {
+                  type: 'done',
+                  batch: m.batch,
+                  firstSeq: out.firstSeq,
+                  timeUs: out.timeUs,
+                  events,
+                  ends: out.ends,
+                },
                 [events.buffer as ArrayBuffer, out.ends.buffer as ArrayBuffer],
               );
             },
@@ -51,7 +58,9 @@ async function main(): Promise<void> {
           );
         } catch (e) {
           if (e instanceof RefusedBatch) {
-            e.reason.catch((why: unknown) => send({ type: 'refused', batch: m.batch, error: errorInfo(why) }));
+            e.reason.catch((why: unknown) =>
+              send({ type: 'refused', batch: m.batch, error: errorInfo(why) }),
+            );
           } else {
             send({ type: 'refused', batch: m.batch, error: errorInfo(e) });
           }

@@ -10,7 +10,7 @@
  * Committed entries are written as records into the sink (the core's event buffer): the ledger keeps balances,
  * and the history of entries is a projection of the event stream (history.ts).
  */
-import { IntMap } from '../collections/index.js';
+import { IntMap, type SnapshotReader, type SnapshotWriter } from '../collections/index.js';
 import { AccountClass, EntryKind, LedgerAccountKind, classOfKind, isDebitNormal } from './chart.js';
 import {
   ENTRY_HEADER_LINES,
@@ -45,7 +45,7 @@ import {
   S_TIME,
 } from './records.js';
 
-/** Where committed entries go: the core's event buffer (structurally; the ledger imports nothing of ours). */
+/** Where committed entries go: the core's event buffer (structurally; the ledger does not import the book). */
 export interface EntrySink {
   data: Float64Array;
   reserve(): number;
@@ -460,6 +460,90 @@ export class Ledger {
   }
 
   // ------------------------------------------------------------- state
+
+  /**
+   * Writes the ledger's state as it is: accounts (balance, kind, asset, customer) up to the count, the assets
+   * with their venue accounts, the customer index table and the entry counter. Only between entries.
+   */
+  writeSnapshot(w: SnapshotWriter): void {
+    if (this.building) throw new Error('ledger: snapshot inside an open entry');
+    const n = this.accountCount;
+    w.tag('LDGR');
+    w.u32(this.balances.length);
+    w.f64s(this.balances, n);
+    w.u8s(this.kinds, n);
+    w.i32s(this.assets, n);
+    w.f64s(this.customers, n);
+    w.u32(this.assetList.length);
+    for (const asset of this.assetList) {
+      w.i32(asset);
+      w.i32(this.venueBase[asset]);
+    }
+    this.customerIndex.writeSnapshot(w);
+    w.f64(this.entries);
+  }
+
+  /** Replaces this ledger's state with one written by writeSnapshot; entries go on into this ledger's sink. */
+  readSnapshot(r: SnapshotReader): void {
+    r.tag('LDGR');
+    const capacity = r.count('ledger capacity', LEDGER_LIMITS.accountsMax);
+    if (capacity < 1) r.fail('ledger of no capacity');
+    this.balances = new Float64Array(capacity);
+    this.kinds = new Uint8Array(capacity);
+    this.assets = new Int32Array(capacity);
+    this.customers = new Float64Array(capacity);
+    const n = r.f64sInto(this.balances, 'balances');
+    r.u8sExact(this.kinds, n, 'account kinds');
+    r.i32sExact(this.assets, n, 'account assets');
+    r.f64sExact(this.customers, n, 'account customers');
+    this.accountCount = n;
+    this.venueBase.fill(-1);
+    this.assetList.length = 0;
+    const assets = r.count('assets', LEDGER_LIMITS.assetsMax);
+    for (let i = 0; i < assets; i++) {
+      const asset = r.int('asset', 0, LEDGER_LIMITS.assetsMax - 1);
+      const base = r.int('venue accounts', 0, n - VENUE_KINDS.length);
+      if (this.venueBase[asset] !== -1) r.fail(`asset ${asset} twice`);
+      this.venueBase[asset] = base;
+      this.assetList.push(asset);
+    }
+    this.customerIndex.readSnapshot(r);
+    this.entries = r.safeInt('entry count', 0);
+    this.building = false;
+    this.lineCount = 0;
+    const problem = this.accountsProblem();
+    if (problem !== '') r.fail(`ledger: ${problem}`);
+  }
+
+  /** Whether every account has a kind and an asset of the ledger, venue and customer accounts where indexed. */
+  private accountsProblem(): string {
+    for (let a = 0; a < this.accountCount; a++) {
+      const kind = this.kinds[a];
+      if (!(kind >= LedgerAccountKind.Custody && kind <= LedgerAccountKind.CustomerHeld))
+        return `account ${a}: kind`;
+      if (!this.hasAsset(this.assets[a])) return `account ${a}: asset ${this.assets[a]}`;
+    }
+    for (const asset of this.assetList) {
+      for (const kind of VENUE_KINDS) {
+        const a = this.venueAccount(kind, asset);
+        if (this.kinds[a] !== kind || this.assets[a] !== asset) return `venue account ${a} of asset ${asset}`;
+      }
+    }
+    let problem = '';
+    this.customerIndex.forEach((a, key) => {
+      const customer = Math.floor(key / LEDGER_LIMITS.assetsMax);
+      const asset = key % LEDGER_LIMITS.assetsMax;
+      const ok =
+        a >= 0 &&
+        a + 1 < this.accountCount &&
+        this.kinds[a] === LedgerAccountKind.CustomerAvailable &&
+        this.kinds[a + 1] === LedgerAccountKind.CustomerHeld &&
+        this.customers[a] === customer &&
+        this.assets[a] === asset;
+      if (!ok && problem === '') problem = `customer index entry ${key}`;
+    });
+    return problem;
+  }
 
   /** Every account's signed balance, in account order: what the state hash covers. */
   forEachBalance(

@@ -5,7 +5,13 @@
  * cost is the position's cost pro rata, rounded down, and the rounding stays in the remaining cost so that
  * totals are exact. Unrealized PnL is the position marked at a price, less its cost.
  */
-import { IntMap, growFloat64, growInt32 } from '../collections/index.js';
+import {
+  IntMap,
+  growFloat64,
+  growInt32,
+  type SnapshotReader,
+  type SnapshotWriter,
+} from '../collections/index.js';
 import { mulDivFloor } from './money.js';
 
 export const POSITION_LIMITS = Object.freeze({
@@ -128,6 +134,45 @@ export class Positions {
   /** Every slot in opening order. */
   forEach(fn: (slot: number) => void): void {
     for (let s = 0; s < this.count; s++) fn(s);
+  }
+
+  /** Writes every position (columns up to the count) and the index table as it is. */
+  writeSnapshot(w: SnapshotWriter): void {
+    const n = this.count;
+    w.tag('POSN');
+    w.u32(this.qty.length);
+    w.f64s(this.account, n);
+    w.i32s(this.instrument, n);
+    w.f64s(this.qty, n);
+    w.f64s(this.cost, n);
+    w.f64s(this.realized, n);
+    w.f64s(this.fees, n);
+    this.index.writeSnapshot(w);
+  }
+
+  /** Replaces every position with those written by writeSnapshot. */
+  readSnapshot(r: SnapshotReader): void {
+    r.tag('POSN');
+    const capacity = r.count('position capacity', POSITION_LIMITS.slotsMax);
+    if (capacity < 1) r.fail('positions of no capacity');
+    this.account = new Float64Array(capacity);
+    this.instrument = new Int32Array(capacity);
+    this.qty = new Float64Array(capacity);
+    this.cost = new Float64Array(capacity);
+    this.realized = new Float64Array(capacity);
+    this.fees = new Float64Array(capacity);
+    const n = r.f64sInto(this.account, 'position accounts');
+    r.i32sExact(this.instrument, n, 'position instruments');
+    r.f64sExact(this.qty, n, 'position quantities');
+    r.f64sExact(this.cost, n, 'position costs');
+    r.f64sExact(this.realized, n, 'realized PnL');
+    r.f64sExact(this.fees, n, 'position fees');
+    this.count = n;
+    this.index.readSnapshot(r);
+    if (this.index.size !== n) r.fail(`${this.index.size} positions indexed, ${n} held`);
+    for (let s = 0; s < n; s++) {
+      if (this.find(this.account[s], this.instrument[s]) !== s) r.fail(`position ${s} is not indexed`);
+    }
   }
 
   private grow(): void {

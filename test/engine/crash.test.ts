@@ -38,7 +38,15 @@ function runChild(dir: string, seed: number, killAfterMs: number): Promise<RunOu
     const child = spawn(process.execPath, [CHILD, dir, String(seed), String(TOTAL), String(SNAPSHOT_EVERY)], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const out: RunOutcome = { start: -1, snapshotSeq: 0, acked: -1, done: null, code: null, signal: null, stderr: '' };
+    const out: RunOutcome = {
+      start: -1,
+      snapshotSeq: 0,
+      acked: -1,
+      done: null,
+      code: null,
+      signal: null,
+      stderr: '',
+    };
     child.stderr.on('data', (b: Buffer) => (out.stderr += b.toString()));
     const lines = createInterface({ input: child.stdout });
     lines.on('line', (line) => {
