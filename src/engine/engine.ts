@@ -66,10 +66,21 @@ export class Engine {
   /** Recovers the state in `config.dir` (snapshot, then journal) and starts accepting commands. */
   static async start(config: EngineConfig): Promise<Engine> {
     const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: config });
+    // Listeners for the start only, removed one by one: Worker keeps internal listeners of its own.
+    let onMessage: (m: FromWorker) => void = () => undefined;
+    let onError: (e: Error) => void = () => undefined;
+    let onExit: (code: number) => void = () => undefined;
     const first = await new Promise<FromWorker>((resolve, reject) => {
-      worker.once('message', resolve);
-      worker.once('error', reject);
-      worker.once('exit', (code) => reject(new Error(`the engine worker exited (${code}) while starting`)));
+      onMessage = resolve;
+      onError = reject;
+      onExit = (code) => reject(new Error(`the engine worker exited (${code}) while starting`));
+      worker.once('message', onMessage);
+      worker.once('error', onError);
+      worker.once('exit', onExit);
+    }).finally(() => {
+      worker.off('message', onMessage);
+      worker.off('error', onError);
+      worker.off('exit', onExit);
     });
     if (first.type !== 'ready') {
       await worker.terminate();
@@ -77,7 +88,6 @@ export class Engine {
         first.type === 'startFailed' ? first.error : { code: 'ENGINE_ERROR', message: 'unexpected message' },
       );
     }
-    worker.removeAllListeners();
     return new Engine(worker, first.recovery);
   }
 
@@ -123,14 +133,17 @@ export class Engine {
   async close(): Promise<void> {
     if (this.closing) return this.exited;
     this.flush();
-    this.closing = true;
     if (this.failure === null) {
+      // Asked before `closing` is set, which refuses every later call; the worker answers, then exits.
+      const answered = this.call({ type: 'close', id: this.nextQuery++ });
+      this.closing = true;
       try {
-        await this.call({ type: 'close', id: this.nextQuery++ });
+        await answered;
       } finally {
         await this.exited;
       }
     } else {
+      this.closing = true;
       await this.worker.terminate();
     }
   }

@@ -48,7 +48,7 @@ async function main(): Promise<void> {
                   events,
                   ends: out.ends,
                 },
-                [events.buffer as ArrayBuffer, out.ends.buffer as ArrayBuffer],
+                [events.buffer, out.ends.buffer as ArrayBuffer],
               );
             },
             (e: unknown) => {

@@ -19,7 +19,7 @@ import { RandomCommands } from '../core/random-commands.js';
 
 const CHILD = fileURLToPath(new URL('./crash-child.js', import.meta.url));
 const KILLS = 22;
-const TOTAL = 400_000;
+const TOTAL = 150_000;
 const SNAPSHOT_EVERY = 1_500;
 
 interface RunOutcome {
