@@ -34,7 +34,7 @@ export function wallClockUs(): number {
 export interface BatchOutcome {
   firstSeq: number;
   timeUs: number;
-  /** The batch's records, and the record count after each command. */
+  /** The batch's records (a view at the start of a buffer of its own), and the record count after each command. */
   events: Float64Array;
   ends: Int32Array;
   /** Resolves when the batch is durable; rejects with the journal's error. */
@@ -147,9 +147,9 @@ export class EngineHost {
    */
   submit(commands: Command[]): BatchOutcome {
     if (this.closed) throw Object.assign(new Error('the engine is closing'), { code: 'ENGINE_CLOSED' });
-    const before = this.writer.stats().lastSeq;
+    const before = this.writer.sequencedSeq;
     const durable = this.writer.append(commands);
-    if (this.writer.stats().lastSeq === before) {
+    if (this.writer.sequencedSeq === before) {
       // Refused before sequencing: the promise is already rejected with the reason.
       durable.catch(() => undefined);
       throw new RefusedBatch(durable);
@@ -216,14 +216,8 @@ export class EngineHost {
     if (this.closed) return;
     this.closed = true;
     await this.writer.close();
-    if (this.writer.failed === null && this.executedSeq > 0) {
-      this.closed = false; // snapshot() reads the state, which is still whole
-      try {
-        await this.snapshot();
-      } finally {
-        this.closed = true;
-      }
-    }
+    // The state is still whole: only new batches are refused.
+    if (this.writer.failed === null && this.executedSeq > 0) await this.snapshot();
   }
 
   private snapshotDue(): boolean {

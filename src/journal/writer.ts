@@ -146,6 +146,11 @@ export class JournalWriter {
     return this.failure;
   }
 
+  /** The last sequence number given out (an append that returns without raising it sequenced nothing). */
+  get sequencedSeq(): number {
+    return this.lastSeq;
+  }
+
   stats(): WriterStats {
     return { lastSeq: this.lastSeq, ackedSeq: this.ackedSeq, ...this.counters };
   }
