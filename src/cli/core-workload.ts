@@ -151,42 +151,52 @@ export function makeCoreReplayer(
     qty: 0,
     triggerPrice: 0,
   };
-  const { type, side, id, price, qty } = w;
+  // One record of six int32 per operation (the file's five and the owner): the replay reads one stream.
+  const ops = new Int32Array(w.count * 6);
+  for (let i = 0; i < w.count; i++) {
+    ops[6 * i] = w.type[i];
+    ops[6 * i + 1] = w.side[i];
+    ops[6 * i + 2] = w.id[i];
+    ops[6 * i + 3] = w.price[i];
+    ops[6 * i + 4] = w.qty[i];
+    ops[6 * i + 5] = owners[i];
+  }
 
-  function placeOp(i: number, orderType: OrderType, tif: TimeInForce, px: number): void {
+  function placeOp(i: number, o: number, orderType: OrderType, tif: TimeInForce, px: number): void {
     place.timeUs = t0 + i;
-    place.accountId = owners[i];
-    place.orderId = id[i];
-    place.side = side[i] as Side;
+    place.accountId = ops[o + 5];
+    place.orderId = ops[o + 2];
+    place.side = ops[o + 1] as Side;
     place.type = orderType;
     place.tif = tif;
     place.price = px;
-    place.qty = qty[i];
+    place.qty = ops[o + 4];
     core.execute(place);
   }
 
   function step(i: number): void {
     core.events.clear();
-    switch (type[i]) {
+    const o = 6 * i;
+    switch (ops[o]) {
       case OpType.Limit:
-        return placeOp(i, OrderType.Limit, TimeInForce.GTC, price[i]);
+        return placeOp(i, o, OrderType.Limit, TimeInForce.GTC, ops[o + 3]);
       case OpType.Market:
-        return placeOp(i, OrderType.Market, TimeInForce.IOC, 0);
+        return placeOp(i, o, OrderType.Market, TimeInForce.IOC, 0);
       case OpType.LimitIoc:
-        return placeOp(i, OrderType.Limit, TimeInForce.IOC, price[i]);
+        return placeOp(i, o, OrderType.Limit, TimeInForce.IOC, ops[o + 3]);
       case OpType.Cancel:
         cancel.timeUs = t0 + i;
-        cancel.accountId = owners[i];
-        cancel.orderId = id[i];
+        cancel.accountId = ops[o + 5];
+        cancel.orderId = ops[o + 2];
         return core.execute(cancel);
       case OpType.Move:
         amend.timeUs = t0 + i;
-        amend.accountId = owners[i];
-        amend.orderId = id[i];
-        amend.price = price[i];
+        amend.accountId = ops[o + 5];
+        amend.orderId = ops[o + 2];
+        amend.price = ops[o + 3];
         return core.execute(amend);
       default:
-        throw new Error(`operation ${i}: unknown type ${type[i]}`);
+        throw new Error(`operation ${i}: unknown type ${ops[o]}`);
     }
   }
   return { core, step };

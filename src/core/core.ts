@@ -179,6 +179,14 @@ export class ExchangeCore {
   private accountOpenOrders = new Int32Array(1024);
   private readonly accountLimits: (RiskLimits | undefined)[] = [];
   private readonly accountPositions: (number[] | undefined)[] = [];
+  /**
+   * The account's first position slot (-1: none) and whether it has more: most accounts trade one instrument,
+   * and these two small typed tables answer the order path without touching the account's list.
+   */
+  private accountFirstPosition = new Int32Array(1024).fill(-1);
+  private accountManyPositions = new Uint8Array(1024);
+  /** Which costly inputs the account's limits read (RISK_READS bits), derived from its limits. */
+  private accountRiskReads = new Uint8Array(1024);
   /** Equity per quote asset at the start of the day, for accounts whose limits are fractions of it. */
   private readonly accountDayEquity: (Map<number, number> | undefined)[] = [];
   private accountCount = 0;
@@ -384,7 +392,7 @@ export class ExchangeCore {
     x.position = found === -1 ? 0 : this.positions.qty[found];
     x.openSameSide = found === -1 ? 0 : buy ? this.posOpenBuy[found] : this.posOpenSell[found];
     const limits = this.accountLimits[account] ?? NO_LIMITS;
-    this.fillRiskContext(account, spec.quoteAsset, limits);
+    this.fillRiskContext(account, spec.quoteAsset);
     const code = checkOrder(x, limits);
     if (code !== 0) return code;
     const pos = found === -1 ? this.positionSlot(account, spec) : found;
@@ -400,13 +408,13 @@ export class ExchangeCore {
   }
 
   /** Equity and the day's loss, only when the account's limits read them. */
-  private fillRiskContext(account: number, quote: number, limits: RiskLimits): void {
+  private fillRiskContext(account: number, quote: number): void {
     const x = this.exposure;
-    x.equity = needsEquity(limits) ? this.equityOf(account, quote) : 0;
+    const reads = this.accountRiskReads[account];
+    x.equity = (reads & RISK_READS.equity) !== 0 ? this.equityOf(account, quote) : 0;
     // The day's loss only refuses orders that add exposure, so the others skip marking every position.
-    const daily = limits.dailyLossMax > 0 || limits.dailyLossEquityPpm > 0;
-    x.dayLoss = daily && addsExposure(x) ? this.dayLossOf(account, quote) : 0;
-    x.dayStartEquity = limits.dailyLossEquityPpm > 0 ? this.dayStartEquityOf(account, quote) : 0;
+    x.dayLoss = (reads & RISK_READS.dayLoss) !== 0 && addsExposure(x) ? this.dayLossOf(account, quote) : 0;
+    x.dayStartEquity = (reads & RISK_READS.dayStartEquity) !== 0 ? this.dayStartEquityOf(account, quote) : 0;
   }
 
   private cancelOrder(c: CancelOrder): void {
@@ -492,7 +500,7 @@ export class ExchangeCore {
     x.position = this.positions.qty[pos];
     x.openSameSide = (buy ? this.posOpenBuy[pos] : this.posOpenSell[pos]) - o.left[s];
     const limits = this.accountLimits[account] ?? NO_LIMITS;
-    this.fillRiskContext(account, spec.quoteAsset, limits);
+    this.fillRiskContext(account, spec.quoteAsset);
     return checkOrder(x, limits);
   }
 
@@ -901,6 +909,7 @@ export class ExchangeCore {
     const limits: RiskLimits = { ...(this.accountLimits[c.accountId] ?? NO_LIMITS), ...c.limits };
     this.accountLimits[c.accountId] = limits;
     this.accountEmergency[c.accountId] = needsEmergencyCheck(limits) ? 1 : 0;
+    this.accountRiskReads[c.accountId] = riskReadsOf(limits);
     // Limits set during a day measure that day from now: equity now stands in for equity at its start.
     if (needsEquity(limits) && this.accountDayEquity[c.accountId] === undefined)
       this.snapshotDayEquity(c.accountId);
@@ -1021,8 +1030,11 @@ export class ExchangeCore {
 
   /** The loss since the day began over the account's positions quoted in `quote` (negative for a gain). */
   private dayLossOf(account: number, quote: number): number {
-    const slots = this.accountPositions[account];
-    if (slots === undefined) return 0;
+    const first = this.accountFirstPosition[account];
+    if (first === -1) return 0;
+    if (this.accountManyPositions[account] === 0)
+      return this.posQuoteAsset[first] === quote ? this.posDayStartPnl[first] - this.netPnlOf(first) : 0;
+    const slots = this.accountPositions[account] as number[];
     let loss = 0;
     for (let k = 0; k < slots.length; k++) {
       const s = slots[k];
@@ -1099,8 +1111,11 @@ export class ExchangeCore {
    * account's own positions beats hashing; an account with many goes to the index.
    */
   private findPosition(account: number, instrument: number): number {
-    const slots = this.accountPositions[account];
-    if (slots === undefined) return -1;
+    const first = this.accountFirstPosition[account];
+    if (first === -1) return -1;
+    if (this.accountManyPositions[account] === 0)
+      return this.positions.instrument[first] === instrument ? first : -1;
+    const slots = this.accountPositions[account] as number[];
     if (slots.length > POSITION_SCAN_MAX) return this.positions.find(account, instrument);
     const ins = this.positions.instrument;
     for (let k = 0; k < slots.length; k++) if (ins[slots[k]] === instrument) return slots[k];
@@ -1126,7 +1141,13 @@ export class ExchangeCore {
       this.accountPositions[account] = list;
     }
     list.push(s);
+    this.indexAccountPositions(account, list);
     return s;
+  }
+
+  private indexAccountPositions(account: number, list: readonly number[]): void {
+    this.accountFirstPosition[account] = list.length === 0 ? -1 : list[0];
+    this.accountManyPositions[account] = list.length > 1 ? 1 : 0;
   }
 
   private growPositionColumns(): void {
@@ -1188,6 +1209,11 @@ export class ExchangeCore {
     this.accountKill = growUint8(this.accountKill, n);
     this.accountOpenOrders = growInt32(this.accountOpenOrders, n);
     this.accountEmergency = growUint8(this.accountEmergency, n);
+    const first = this.accountFirstPosition.length;
+    this.accountFirstPosition = growInt32(this.accountFirstPosition, n);
+    this.accountFirstPosition.fill(-1, first);
+    this.accountManyPositions = growUint8(this.accountManyPositions, n);
+    this.accountRiskReads = growUint8(this.accountRiskReads, n);
   }
 
   // ---------------------------------------------------------------- records
@@ -1492,6 +1518,9 @@ export class ExchangeCore {
     this.accountKill = new Uint8Array(capacity);
     this.accountEmergency = new Uint8Array(capacity);
     this.accountOpenOrders = new Int32Array(capacity);
+    this.accountFirstPosition = new Int32Array(capacity).fill(-1);
+    this.accountManyPositions = new Uint8Array(capacity);
+    this.accountRiskReads = new Uint8Array(capacity);
     const used = r.u8sInto(this.accountType, 'account types');
     r.u8sExact(this.accountStatus, used, 'account statuses');
     r.u8sExact(this.accountKill, used, 'account kill switches');
@@ -1515,6 +1544,7 @@ export class ExchangeCore {
       if (limitsProblem(read) !== '' || this.accountEmergency[id] !== emergency || this.accountLimits[id])
         r.fail(`limits of account ${id}`);
       this.accountLimits[id] = l;
+      this.accountRiskReads[id] = riskReadsOf(l);
     }
     let flagged = 0;
     for (let id = 0; id < this.accountEmergency.length; id++) flagged += this.accountEmergency[id];
@@ -1541,6 +1571,7 @@ export class ExchangeCore {
       }
       if (this.accountPositions[id] !== undefined) r.fail(`positions of account ${id} twice`);
       this.accountPositions[id] = list;
+      this.indexAccountPositions(id, list);
       listed += n;
     }
     if (listed !== p.size) r.fail(`${listed} positions listed by account, ${p.size} held`);
@@ -1793,6 +1824,17 @@ function amountProblem(amount: unknown): number {
 
 function validAssetCode(code: unknown): boolean {
   return typeof code === 'string' && /^[A-Z0-9]{1,12}$/.test(code);
+}
+
+/** Bits of what an account's limits make the gate compute: equity, the day's loss, equity at day start. */
+const RISK_READS = Object.freeze({ equity: 1, dayLoss: 2, dayStartEquity: 4 });
+
+function riskReadsOf(l: RiskLimits): number {
+  return (
+    (needsEquity(l) ? RISK_READS.equity : 0) |
+    (l.dailyLossMax > 0 || l.dailyLossEquityPpm > 0 ? RISK_READS.dayLoss : 0) |
+    (l.dailyLossEquityPpm > 0 ? RISK_READS.dayStartEquity : 0)
+  );
 }
 
 /** Whether the account has an emergency loss threshold (so its trades queue it for a check). */
