@@ -46,15 +46,17 @@ import {
   type PositionView,
 } from '../ledger/index.js';
 import {
+  LIMITS_STRIDE,
   NO_LIMITS,
   RISK_LIMIT_KEYS,
   RiskReject,
   addsExposure,
-  checkOrder,
-  emergencyBreached,
+  checkOrderAt,
+  emergencyBreachedAt,
   limitsProblem,
   needsEquity,
   newOrderExposure,
+  packLimits,
   withinBand,
   type RiskLimits,
 } from '../risk/index.js';
@@ -187,6 +189,8 @@ export class ExchangeCore {
   private accountManyPositions = new Uint8Array(1024);
   /** Which costly inputs the account's limits read (RISK_READS bits), derived from its limits. */
   private accountRiskReads = new Uint8Array(1024);
+  /** Each account's limits packed for the gate (packLimits), LIMITS_STRIDE numbers an account. */
+  private accountLimitTable = new Float64Array(1024 * LIMITS_STRIDE);
   /** Equity per quote asset at the start of the day, for accounts whose limits are fractions of it. */
   private readonly accountDayEquity: (Map<number, number> | undefined)[] = [];
   private accountCount = 0;
@@ -391,9 +395,8 @@ export class ExchangeCore {
     x.openOrders = this.accountOpenOrders[account];
     x.position = found === -1 ? 0 : this.positions.qty[found];
     x.openSameSide = found === -1 ? 0 : buy ? this.posOpenBuy[found] : this.posOpenSell[found];
-    const limits = this.accountLimits[account] ?? NO_LIMITS;
     this.fillRiskContext(account, spec.quoteAsset);
-    const code = checkOrder(x, limits);
+    const code = checkOrderAt(x, this.accountLimitTable, account * LIMITS_STRIDE);
     if (code !== 0) return code;
     const pos = found === -1 ? this.positionSlot(account, spec) : found;
     const holdAccount = buy ? this.posQuoteAccount[pos] : this.posBaseAccount[pos];
@@ -499,9 +502,8 @@ export class ExchangeCore {
     x.openOrders = this.accountOpenOrders[account] - 1;
     x.position = this.positions.qty[pos];
     x.openSameSide = (buy ? this.posOpenBuy[pos] : this.posOpenSell[pos]) - o.left[s];
-    const limits = this.accountLimits[account] ?? NO_LIMITS;
     this.fillRiskContext(account, spec.quoteAsset);
-    return checkOrder(x, limits);
+    return checkOrderAt(x, this.accountLimitTable, account * LIMITS_STRIDE);
   }
 
   private massCancel(c: MassCancel): void {
@@ -910,6 +912,7 @@ export class ExchangeCore {
     this.accountLimits[c.accountId] = limits;
     this.accountEmergency[c.accountId] = needsEmergencyCheck(limits) ? 1 : 0;
     this.accountRiskReads[c.accountId] = riskReadsOf(limits);
+    packLimits(limits, this.accountLimitTable, c.accountId * LIMITS_STRIDE);
     // Limits set during a day measure that day from now: equity now stands in for equity at its start.
     if (needsEquity(limits) && this.accountDayEquity[c.accountId] === undefined)
       this.snapshotDayEquity(c.accountId);
@@ -992,10 +995,12 @@ export class ExchangeCore {
       const account = this.positions.account[q[i]];
       const quote = this.posQuoteAsset[q[i]];
       if (this.accountKill[account] === 1) continue;
-      const l = this.accountLimits[account] ?? NO_LIMITS;
       const loss = this.dayLossOf(account, quote);
-      const start = l.emergencyLossEquityPpm > 0 ? this.dayStartEquityOf(account, quote) : 0;
-      if (!emergencyBreached(loss, start, l)) continue;
+      const start =
+        (this.accountRiskReads[account] & RISK_READS.emergencyStartEquity) !== 0
+          ? this.dayStartEquityOf(account, quote)
+          : 0;
+      if (!emergencyBreachedAt(loss, start, this.accountLimitTable, account * LIMITS_STRIDE)) continue;
       const o = this.coreRecord(CoreEventType.EmergencyStop, account);
       this.events.data[o + C_A] = quote;
       this.events.data[o + C_B] = loss;
@@ -1214,6 +1219,7 @@ export class ExchangeCore {
     this.accountFirstPosition.fill(-1, first);
     this.accountManyPositions = growUint8(this.accountManyPositions, n);
     this.accountRiskReads = growUint8(this.accountRiskReads, n);
+    this.accountLimitTable = growFloat64(this.accountLimitTable, n * LIMITS_STRIDE);
   }
 
   // ---------------------------------------------------------------- records
@@ -1521,6 +1527,7 @@ export class ExchangeCore {
     this.accountFirstPosition = new Int32Array(capacity).fill(-1);
     this.accountManyPositions = new Uint8Array(capacity);
     this.accountRiskReads = new Uint8Array(capacity);
+    this.accountLimitTable = new Float64Array(capacity * LIMITS_STRIDE);
     const used = r.u8sInto(this.accountType, 'account types');
     r.u8sExact(this.accountStatus, used, 'account statuses');
     r.u8sExact(this.accountKill, used, 'account kill switches');
@@ -1545,6 +1552,7 @@ export class ExchangeCore {
         r.fail(`limits of account ${id}`);
       this.accountLimits[id] = l;
       this.accountRiskReads[id] = riskReadsOf(l);
+      packLimits(l, this.accountLimitTable, id * LIMITS_STRIDE);
     }
     let flagged = 0;
     for (let id = 0; id < this.accountEmergency.length; id++) flagged += this.accountEmergency[id];
@@ -1827,13 +1835,14 @@ function validAssetCode(code: unknown): boolean {
 }
 
 /** Bits of what an account's limits make the gate compute: equity, the day's loss, equity at day start. */
-const RISK_READS = Object.freeze({ equity: 1, dayLoss: 2, dayStartEquity: 4 });
+const RISK_READS = Object.freeze({ equity: 1, dayLoss: 2, dayStartEquity: 4, emergencyStartEquity: 8 });
 
 function riskReadsOf(l: RiskLimits): number {
   return (
     (needsEquity(l) ? RISK_READS.equity : 0) |
     (l.dailyLossMax > 0 || l.dailyLossEquityPpm > 0 ? RISK_READS.dayLoss : 0) |
-    (l.dailyLossEquityPpm > 0 ? RISK_READS.dayStartEquity : 0)
+    (l.dailyLossEquityPpm > 0 ? RISK_READS.dayStartEquity : 0) |
+    (l.emergencyLossEquityPpm > 0 ? RISK_READS.emergencyStartEquity : 0)
   );
 }
 
