@@ -102,6 +102,28 @@ import {
 import { OrderColumns } from './order-columns.js';
 import { coreStateHash } from './state-hash.js';
 
+// The core's position record (posRec): field numbers, module-local so that V8 compiles them to immediates.
+const POS_STRIDE = 8;
+const P_OPEN_BUY = 0;
+const P_OPEN_SELL = 1;
+const P_BASE_ACCOUNT = 2;
+const P_QUOTE_ACCOUNT = 3;
+const P_DAY_START_PNL = 4;
+const P_QUOTE_ASSET = 5;
+const P_QUOTE_SCALE = 6;
+const P_QUEUED_AT = 7;
+/** The record's fields in the order the snapshot writes them as columns. */
+const POSITION_COLUMNS: readonly { field: number; ints: boolean; what: string }[] = [
+  { field: P_OPEN_BUY, ints: false, what: 'open buy quantities' },
+  { field: P_OPEN_SELL, ints: false, what: 'open sell quantities' },
+  { field: P_BASE_ACCOUNT, ints: true, what: 'position base accounts' },
+  { field: P_QUOTE_ACCOUNT, ints: true, what: 'position quote accounts' },
+  { field: P_DAY_START_PNL, ints: false, what: 'day-start PnL' },
+  { field: P_QUOTE_ASSET, ints: true, what: 'position quote assets' },
+  { field: P_QUOTE_SCALE, ints: false, what: 'position quote scales' },
+  { field: P_QUEUED_AT, ints: false, what: 'position queue marks' },
+];
+
 export const CORE_LIMITS = Object.freeze({
   /** Account ids are 1 .. accountsMax. */
   accountsMax: 1 << 20,
@@ -196,17 +218,13 @@ export class ExchangeCore {
   private accountCount = 0;
 
   // Per position slot (Positions), what the core adds: open quantities, ledger accounts, day-start PnL.
-  private posOpenBuy = new Float64Array(1024);
-  private posOpenSell = new Float64Array(1024);
-  private posBaseAccount = new Int32Array(1024);
-  private posQuoteAccount = new Int32Array(1024);
-  /** Net PnL (realized less fees plus unrealized) when the day began: the day's loss is measured from it. */
-  private posDayStartPnl = new Float64Array(1024);
-  private posQuoteAsset = new Int32Array(1024);
-  /** Quote minor units per lot per tick of the position's instrument. */
-  private posQuoteScale = new Float64Array(1024);
-  /** The command that last queued the position for an emergency check (each is checked once a command). */
-  private posQueuedAt = new Float64Array(1024);
+  /**
+   * Per position slot (Positions), what the core adds, as one record of POS_STRIDE numbers (a cache line):
+   * open buy and sell quantities, the base and quote ledger accounts, the net PnL (realized less fees plus
+   * unrealized) when the day began, from which the day's loss is measured, the quote asset, quote minor units
+   * per lot per tick, and the command that last queued the position for an emergency check.
+   */
+  private posRec = new Float64Array(1024 * POS_STRIDE);
 
   /** Each instrument's mark (last trade or mid, by its spec), refreshed after every command on its book. */
   private instrumentMark = new Float64Array(64);
@@ -391,15 +409,26 @@ export class ExchangeCore {
     x.available =
       found === -1
         ? this.ledger.available(account, holdAsset)
-        : -this.ledger.signedBalance(buy ? this.posQuoteAccount[found] : this.posBaseAccount[found]);
+        : -this.ledger.signedBalance(
+            buy
+              ? this.posRec[found * POS_STRIDE + P_QUOTE_ACCOUNT]
+              : this.posRec[found * POS_STRIDE + P_BASE_ACCOUNT],
+          );
     x.openOrders = this.accountOpenOrders[account];
     x.position = found === -1 ? 0 : this.positions.qty[found];
-    x.openSameSide = found === -1 ? 0 : buy ? this.posOpenBuy[found] : this.posOpenSell[found];
+    x.openSameSide =
+      found === -1
+        ? 0
+        : buy
+          ? this.posRec[found * POS_STRIDE + P_OPEN_BUY]
+          : this.posRec[found * POS_STRIDE + P_OPEN_SELL];
     this.fillRiskContext(account, spec.quoteAsset);
     const code = checkOrderAt(x, this.accountLimitTable, account * LIMITS_STRIDE);
     if (code !== 0) return code;
     const pos = found === -1 ? this.positionSlot(account, spec) : found;
-    const holdAccount = buy ? this.posQuoteAccount[pos] : this.posBaseAccount[pos];
+    const holdAccount = buy
+      ? this.posRec[pos * POS_STRIDE + P_QUOTE_ACCOUNT]
+      : this.posRec[pos * POS_STRIDE + P_BASE_ACCOUNT];
     this.pendingOrderId = c.orderId;
     this.pendingPerLot = perLot;
     this.pendingPosition = pos;
@@ -501,7 +530,9 @@ export class ExchangeCore {
     // The order counts as itself, not as one more open order or more open quantity.
     x.openOrders = this.accountOpenOrders[account] - 1;
     x.position = this.positions.qty[pos];
-    x.openSameSide = (buy ? this.posOpenBuy[pos] : this.posOpenSell[pos]) - o.left[s];
+    x.openSameSide =
+      (buy ? this.posRec[pos * POS_STRIDE + P_OPEN_BUY] : this.posRec[pos * POS_STRIDE + P_OPEN_SELL]) -
+      o.left[s];
     this.fillRiskContext(account, spec.quoteAsset);
     return checkOrderAt(x, this.accountLimitTable, account * LIMITS_STRIDE);
   }
@@ -600,8 +631,8 @@ export class ExchangeCore {
     o.position[s] = pos;
     o.holdAccount[s] = this.pendingHoldAccount;
     this.accountOpenOrders[account]++;
-    if (buy) this.posOpenBuy[pos] += qty;
-    else this.posOpenSell[pos] += qty;
+    if (buy) this.posRec[pos * POS_STRIDE + P_OPEN_BUY] += qty;
+    else this.posRec[pos * POS_STRIDE + P_OPEN_SELL] += qty;
     this.ledger.moveHeld(
       EntryKind.Hold,
       orderId,
@@ -646,11 +677,11 @@ export class ExchangeCore {
       ot.holdAccount[buyer],
       release,
       refund,
-      this.posQuoteAccount[sellerPos],
+      this.posRec[sellerPos * POS_STRIDE + P_QUOTE_ACCOUNT],
       value - sellerFee,
       ot.holdAccount[seller],
       base,
-      this.posBaseAccount[buyerPos],
+      this.posRec[buyerPos * POS_STRIDE + P_BASE_ACCOUNT],
       ins.feeIncomeAccount,
       income,
       rebates,
@@ -658,8 +689,8 @@ export class ExchangeCore {
     );
     this.positions.applyFill(buyerPos, true, qty, value, buyerFee);
     this.positions.applyFill(sellerPos, false, qty, value, sellerFee);
-    this.posOpenBuy[buyerPos] -= qty;
-    this.posOpenSell[sellerPos] -= qty;
+    this.posRec[buyerPos * POS_STRIDE + P_OPEN_BUY] -= qty;
+    this.posRec[sellerPos * POS_STRIDE + P_OPEN_SELL] -= qty;
     this.filled(ot, taker, qty, takerLeft);
     this.filled(ot, maker, qty, makerLeft);
     if (this.accountEmergency[ot.account[buyer]] === 1) this.queueEmergency(buyerPos);
@@ -691,8 +722,8 @@ export class ExchangeCore {
   /** Returns what `qty` lots of the order held to the customer's available balance. */
   private releaseHold(ot: OrderColumns, s: number, qty: number): void {
     const pos = ot.position[s];
-    if (ot.buy[s] === 1) this.posOpenBuy[pos] -= qty;
-    else this.posOpenSell[pos] -= qty;
+    if (ot.buy[s] === 1) this.posRec[pos * POS_STRIDE + P_OPEN_BUY] -= qty;
+    else this.posRec[pos * POS_STRIDE + P_OPEN_SELL] -= qty;
     if (qty > 0)
       this.ledger.moveHeld(
         EntryKind.Release,
@@ -714,8 +745,8 @@ export class ExchangeCore {
     const perLot = holdPerLot(buy, valuePerLot, ot.takerFeePpm[s], spec);
     const delta = left * perLot - ot.left[s] * ot.perLot[s];
     const pos = ot.position[s];
-    if (buy) this.posOpenBuy[pos] += left - ot.left[s];
-    else this.posOpenSell[pos] += left - ot.left[s];
+    if (buy) this.posRec[pos * POS_STRIDE + P_OPEN_BUY] += left - ot.left[s];
+    else this.posRec[pos * POS_STRIDE + P_OPEN_SELL] += left - ot.left[s];
     ot.perLot[s] = perLot;
     ot.left[s] = left;
     if (delta === 0) return;
@@ -980,8 +1011,8 @@ export class ExchangeCore {
   }
 
   private queueEmergency(pos: number): void {
-    if (this.posQueuedAt[pos] === this.commandSeq) return;
-    this.posQueuedAt[pos] = this.commandSeq;
+    if (this.posRec[pos * POS_STRIDE + P_QUEUED_AT] === this.commandSeq) return;
+    this.posRec[pos * POS_STRIDE + P_QUEUED_AT] = this.commandSeq;
     if (this.emergencyCount === this.emergencyQueue.length) {
       this.emergencyQueue = growInt32(this.emergencyQueue, this.emergencyCount * 2);
     }
@@ -993,7 +1024,7 @@ export class ExchangeCore {
     const q = this.emergencyQueue;
     for (let i = 0; i < this.emergencyCount; i++) {
       const account = this.positions.account[q[i]];
-      const quote = this.posQuoteAsset[q[i]];
+      const quote = this.posRec[q[i] * POS_STRIDE + P_QUOTE_ASSET];
       if (this.accountKill[account] === 1) continue;
       const loss = this.dayLossOf(account, quote);
       const start =
@@ -1016,7 +1047,7 @@ export class ExchangeCore {
     this.day = day;
     this.nextDayUs = (day + 1) * DAY_US;
     const p = this.positions;
-    for (let s = 0; s < p.size; s++) this.posDayStartPnl[s] = this.netPnlOf(s);
+    for (let s = 0; s < p.size; s++) this.posRec[s * POS_STRIDE + P_DAY_START_PNL] = this.netPnlOf(s);
     for (let account = 1; account < this.accountLimits.length; account++) {
       const l = this.accountLimits[account];
       if (l !== undefined && needsEquity(l)) this.snapshotDayEquity(account);
@@ -1038,12 +1069,15 @@ export class ExchangeCore {
     const first = this.accountFirstPosition[account];
     if (first === -1) return 0;
     if (this.accountManyPositions[account] === 0)
-      return this.posQuoteAsset[first] === quote ? this.posDayStartPnl[first] - this.netPnlOf(first) : 0;
+      return this.posRec[first * POS_STRIDE + P_QUOTE_ASSET] === quote
+        ? this.posRec[first * POS_STRIDE + P_DAY_START_PNL] - this.netPnlOf(first)
+        : 0;
     const slots = this.accountPositions[account] as number[];
     let loss = 0;
     for (let k = 0; k < slots.length; k++) {
       const s = slots[k];
-      if (this.posQuoteAsset[s] === quote) loss += this.posDayStartPnl[s] - this.netPnlOf(s);
+      if (this.posRec[s * POS_STRIDE + P_QUOTE_ASSET] === quote)
+        loss += this.posRec[s * POS_STRIDE + P_DAY_START_PNL] - this.netPnlOf(s);
     }
     return loss;
   }
@@ -1060,7 +1094,7 @@ export class ExchangeCore {
     const qty = p.qty[s];
     const mark = this.instrumentMark[p.instrument[s]];
     if (qty === 0 || mark === 0) return 0;
-    const value = Math.abs(qty) * mark * this.posQuoteScale[s];
+    const value = Math.abs(qty) * mark * this.posRec[s * POS_STRIDE + P_QUOTE_SCALE];
     if (!(value <= Number.MAX_SAFE_INTEGER)) return 0;
     return (qty > 0 ? value : -value) - p.cost[s];
   }
@@ -1133,13 +1167,13 @@ export class ExchangeCore {
     const found = p.find(account, spec.instrument);
     if (found !== -1) return found;
     const s = p.slot(account, spec.instrument);
-    if (s >= this.posOpenBuy.length) this.growPositionColumns();
-    this.posBaseAccount[s] = this.ledger.customerAccount(account, spec.baseAsset);
-    this.posQuoteAccount[s] = this.ledger.customerAccount(account, spec.quoteAsset);
-    this.posDayStartPnl[s] = 0;
-    this.posQuoteAsset[s] = spec.quoteAsset;
-    this.posQuoteScale[s] = spec.quoteScale;
-    this.posQueuedAt[s] = 0;
+    if ((s + 1) * POS_STRIDE > this.posRec.length) this.growPositionColumns();
+    this.posRec[s * POS_STRIDE + P_BASE_ACCOUNT] = this.ledger.customerAccount(account, spec.baseAsset);
+    this.posRec[s * POS_STRIDE + P_QUOTE_ACCOUNT] = this.ledger.customerAccount(account, spec.quoteAsset);
+    this.posRec[s * POS_STRIDE + P_DAY_START_PNL] = 0;
+    this.posRec[s * POS_STRIDE + P_QUOTE_ASSET] = spec.quoteAsset;
+    this.posRec[s * POS_STRIDE + P_QUOTE_SCALE] = spec.quoteScale;
+    this.posRec[s * POS_STRIDE + P_QUEUED_AT] = 0;
     let list = this.accountPositions[account];
     if (list === undefined) {
       list = [];
@@ -1156,15 +1190,7 @@ export class ExchangeCore {
   }
 
   private growPositionColumns(): void {
-    const n = this.posOpenBuy.length * 2;
-    this.posOpenBuy = growFloat64(this.posOpenBuy, n);
-    this.posOpenSell = growFloat64(this.posOpenSell, n);
-    this.posBaseAccount = growInt32(this.posBaseAccount, n);
-    this.posQuoteAccount = growInt32(this.posQuoteAccount, n);
-    this.posDayStartPnl = growFloat64(this.posDayStartPnl, n);
-    this.posQuoteAsset = growInt32(this.posQuoteAsset, n);
-    this.posQuoteScale = growFloat64(this.posQuoteScale, n);
-    this.posQueuedAt = growFloat64(this.posQueuedAt, n);
+    this.posRec = growFloat64(this.posRec, this.posRec.length * 2);
   }
 
   private instrumentOf(id: number): Instrument | undefined {
@@ -1350,8 +1376,8 @@ export class ExchangeCore {
         ...this.positions.view(s),
         markPrice: this.instrumentMark[ins.spec.instrument],
         unrealizedPnl: this.unrealizedOf(s),
-        openBuyQty: this.posOpenBuy[s],
-        openSellQty: this.posOpenSell[s],
+        openBuyQty: this.posRec[s * POS_STRIDE + P_OPEN_BUY],
+        openSellQty: this.posRec[s * POS_STRIDE + P_OPEN_SELL],
       };
     });
   }
@@ -1632,18 +1658,17 @@ export class ExchangeCore {
     return accounts === this.accountCount ? '' : `${accounts} accounts, ${this.accountCount} counted`;
   }
 
+  /** The position records, written column by column (the snapshot's layout predates the records). */
   private writePositionColumns(w: SnapshotWriter): void {
     const n = this.positions.size;
     w.tag('PCOL');
-    w.u32(this.posOpenBuy.length);
-    w.f64s(this.posOpenBuy, n);
-    w.f64s(this.posOpenSell, n);
-    w.i32s(this.posBaseAccount, n);
-    w.i32s(this.posQuoteAccount, n);
-    w.f64s(this.posDayStartPnl, n);
-    w.i32s(this.posQuoteAsset, n);
-    w.f64s(this.posQuoteScale, n);
-    w.f64s(this.posQueuedAt, n);
+    w.u32(this.posRec.length / POS_STRIDE);
+    for (const { field, ints } of POSITION_COLUMNS) {
+      const column = ints ? new Int32Array(n) : new Float64Array(n);
+      for (let s = 0; s < n; s++) column[s] = this.posRec[s * POS_STRIDE + field];
+      if (column instanceof Int32Array) w.i32s(column, n);
+      else w.f64s(column, n);
+    }
   }
 
   private readPositionColumns(r: SnapshotReader): void {
@@ -1651,31 +1676,23 @@ export class ExchangeCore {
     r.tag('PCOL');
     const capacity = r.count('position column capacity', 1 << 24);
     if (capacity < Math.max(1, n)) r.fail(`position columns of ${capacity} for ${n} positions`);
-    this.posOpenBuy = new Float64Array(capacity);
-    this.posOpenSell = new Float64Array(capacity);
-    this.posBaseAccount = new Int32Array(capacity);
-    this.posQuoteAccount = new Int32Array(capacity);
-    this.posDayStartPnl = new Float64Array(capacity);
-    this.posQuoteAsset = new Int32Array(capacity);
-    this.posQuoteScale = new Float64Array(capacity);
-    this.posQueuedAt = new Float64Array(capacity);
-    r.f64sExact(this.posOpenBuy, n, 'open buy quantities');
-    r.f64sExact(this.posOpenSell, n, 'open sell quantities');
-    r.i32sExact(this.posBaseAccount, n, 'position base accounts');
-    r.i32sExact(this.posQuoteAccount, n, 'position quote accounts');
-    r.f64sExact(this.posDayStartPnl, n, 'day-start PnL');
-    r.i32sExact(this.posQuoteAsset, n, 'position quote assets');
-    r.f64sExact(this.posQuoteScale, n, 'position quote scales');
-    r.f64sExact(this.posQueuedAt, n, 'position queue marks');
+    this.posRec = new Float64Array(capacity * POS_STRIDE);
+    for (const { field, ints, what } of POSITION_COLUMNS) {
+      const column = ints ? new Int32Array(n) : new Float64Array(n);
+      if (column instanceof Int32Array) r.i32sExact(column, n, what);
+      else r.f64sExact(column, n, what);
+      for (let s = 0; s < n; s++) this.posRec[s * POS_STRIDE + field] = column[s];
+    }
     for (let s = 0; s < n; s++) {
       const account = this.positions.account[s];
-      const baseAccount = this.posBaseAccount[s];
+      const baseAccount = this.posRec[s * POS_STRIDE + P_BASE_ACCOUNT];
       const base =
         baseAccount >= 0 && baseAccount < this.ledger.size
           ? this.ledger.findCustomerAccount(account, this.ledger.info(baseAccount).asset)
           : -1;
-      const quote = this.ledger.findCustomerAccount(account, this.posQuoteAsset[s]);
-      if (base !== baseAccount || quote !== this.posQuoteAccount[s]) r.fail(`position ${s}: ledger accounts`);
+      const quote = this.ledger.findCustomerAccount(account, this.posRec[s * POS_STRIDE + P_QUOTE_ASSET]);
+      if (base !== baseAccount || quote !== this.posRec[s * POS_STRIDE + P_QUOTE_ACCOUNT])
+        r.fail(`position ${s}: ledger accounts`);
     }
   }
 
@@ -1763,7 +1780,8 @@ export class ExchangeCore {
         this.accountExists(o.account[s]) &&
         o.position[s] >= 0 &&
         o.position[s] < this.positions.size &&
-        o.holdAccount[s] === (o.buy[s] === 1 ? this.posQuoteAccount : this.posBaseAccount)[o.position[s]];
+        o.holdAccount[s] ===
+          this.posRec[o.position[s] * POS_STRIDE + (o.buy[s] === 1 ? P_QUOTE_ACCOUNT : P_BASE_ACCOUNT)];
       if (!known && problem === '') problem = `order ${o.orderId[s]} in slot ${s}`;
     });
     return problem;
