@@ -415,7 +415,7 @@ export class ExchangeCore {
               : this.posRec[found * POS_STRIDE + P_BASE_ACCOUNT],
           );
     x.openOrders = this.accountOpenOrders[account];
-    x.position = found === -1 ? 0 : this.positions.qty[found];
+    x.position = found === -1 ? 0 : this.positions.qtyOf(found);
     x.openSameSide =
       found === -1
         ? 0
@@ -529,7 +529,7 @@ export class ExchangeCore {
     x.available = -this.ledger.signedBalance(o.holdAccount[s]);
     // The order counts as itself, not as one more open order or more open quantity.
     x.openOrders = this.accountOpenOrders[account] - 1;
-    x.position = this.positions.qty[pos];
+    x.position = this.positions.qtyOf(pos);
     x.openSameSide =
       (buy ? this.posRec[pos * POS_STRIDE + P_OPEN_BUY] : this.posRec[pos * POS_STRIDE + P_OPEN_SELL]) -
       o.left[s];
@@ -1023,7 +1023,7 @@ export class ExchangeCore {
   private runEmergencyChecks(): void {
     const q = this.emergencyQueue;
     for (let i = 0; i < this.emergencyCount; i++) {
-      const account = this.positions.account[q[i]];
+      const account = this.positions.accountOf(q[i]);
       const quote = this.posRec[q[i] * POS_STRIDE + P_QUOTE_ASSET];
       if (this.accountKill[account] === 1) continue;
       const loss = this.dayLossOf(account, quote);
@@ -1085,18 +1085,18 @@ export class ExchangeCore {
   /** Realized PnL less fees plus unrealized PnL at the instrument's mark. */
   private netPnlOf(s: number): number {
     const p = this.positions;
-    return p.realized[s] - p.fees[s] + this.unrealizedOf(s);
+    return p.realizedOf(s) - p.feesOf(s) + this.unrealizedOf(s);
   }
 
   /** The position marked at its instrument's mark less its cost; 0 when flat, unmarked or beyond 2^53. */
   private unrealizedOf(s: number): number {
     const p = this.positions;
-    const qty = p.qty[s];
-    const mark = this.instrumentMark[p.instrument[s]];
+    const qty = p.qtyOf(s);
+    const mark = this.instrumentMark[p.instrumentOf(s)];
     if (qty === 0 || mark === 0) return 0;
     const value = Math.abs(qty) * mark * this.posRec[s * POS_STRIDE + P_QUOTE_SCALE];
     if (!(value <= Number.MAX_SAFE_INTEGER)) return 0;
-    return (qty > 0 ? value : -value) - p.cost[s];
+    return (qty > 0 ? value : -value) - p.costOf(s);
   }
 
   /** The account's equity in `quote`: its balance of it plus every other asset it holds priced in it. */
@@ -1153,11 +1153,11 @@ export class ExchangeCore {
     const first = this.accountFirstPosition[account];
     if (first === -1) return -1;
     if (this.accountManyPositions[account] === 0)
-      return this.positions.instrument[first] === instrument ? first : -1;
+      return this.positions.instrumentOf(first) === instrument ? first : -1;
     const slots = this.accountPositions[account] as number[];
     if (slots.length > POSITION_SCAN_MAX) return this.positions.find(account, instrument);
-    const ins = this.positions.instrument;
-    for (let k = 0; k < slots.length; k++) if (ins[slots[k]] === instrument) return slots[k];
+    for (let k = 0; k < slots.length; k++)
+      if (this.positions.instrumentOf(slots[k]) === instrument) return slots[k];
     return -1;
   }
 
@@ -1371,7 +1371,7 @@ export class ExchangeCore {
 
   positionsOf(accountId: number): PositionReport[] {
     return (this.accountPositions[accountId] ?? []).map((s) => {
-      const ins = this.instruments[this.positions.instrument[s]] as Instrument;
+      const ins = this.instruments[this.positions.instrumentOf(s)] as Instrument;
       return {
         ...this.positions.view(s),
         markPrice: this.instrumentMark[ins.spec.instrument],
@@ -1599,7 +1599,7 @@ export class ExchangeCore {
       const n = r.i32sInto(slots, `positions of account ${id}`);
       const list = Array.from(slots.subarray(0, n));
       for (const s of list) {
-        if (!(s >= 0 && s < p.size) || p.account[s] !== id || seen[s] === 1)
+        if (!(s >= 0 && s < p.size) || p.accountOf(s) !== id || seen[s] === 1)
           r.fail(`position ${s} of account ${id}`);
         seen[s] = 1;
       }
@@ -1684,7 +1684,7 @@ export class ExchangeCore {
       for (let s = 0; s < n; s++) this.posRec[s * POS_STRIDE + field] = column[s];
     }
     for (let s = 0; s < n; s++) {
-      const account = this.positions.account[s];
+      const account = this.positions.accountOf(s);
       const baseAccount = this.posRec[s * POS_STRIDE + P_BASE_ACCOUNT];
       const base =
         baseAccount >= 0 && baseAccount < this.ledger.size

@@ -37,12 +37,12 @@ export function coreStateHash(s: CoreStateParts): string {
   const positions: number[] = [];
   p.forEach((slot) =>
     positions.push(
-      p.account[slot],
-      p.instrument[slot],
-      p.qty[slot],
-      p.cost[slot],
-      p.realized[slot],
-      p.fees[slot],
+      p.accountOf(slot),
+      p.instrumentOf(slot),
+      p.qtyOf(slot),
+      p.costOf(slot),
+      p.realizedOf(slot),
+      p.feesOf(slot),
     ),
   );
   numbers(positions);
