@@ -32,8 +32,18 @@ interface RunOutcome {
   stderr: string;
 }
 
-/** Runs the child once; kills it `killAfterMs` after it reports its start (never, with -1). */
-function runChild(dir: string, seed: number, killAfterMs: number): Promise<RunOutcome> {
+/**
+ * When to kill a run: once it has acknowledged `acks` more commands than it recovered, then `ms` later. The
+ * acknowledgements make the kill points depend on progress rather than on the machine's speed (a slow, busy
+ * machine still gets past snapshots); the delay puts them anywhere, in a batch or in a snapshot.
+ */
+interface KillPoint {
+  acks: number;
+  ms: number;
+}
+
+/** Runs the child once; kills it at `kill` (never, with null). */
+function runChild(dir: string, seed: number, kill: KillPoint | null): Promise<RunOutcome> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CHILD, dir, String(seed), String(TOTAL), String(SNAPSHOT_EVERY)], {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -55,9 +65,13 @@ function runChild(dir: string, seed: number, killAfterMs: number): Promise<RunOu
         out.start = Number(a);
         out.snapshotSeq = Number(b);
         out.acked = out.start;
-        if (killAfterMs >= 0) setTimeout(() => child.kill('SIGKILL'), killAfterMs);
-      } else if (word === 'ack') out.acked = Math.max(out.acked, Number(a));
-      else if (word === 'done') out.done = { hash: a, lastSeq: Number(b) };
+        if (kill !== null && kill.acks === 0) setTimeout(() => child.kill('SIGKILL'), kill.ms);
+      } else if (word === 'ack') {
+        const before = out.acked;
+        out.acked = Math.max(out.acked, Number(a));
+        const due = kill !== null && kill.acks > 0 && before - out.start < kill.acks;
+        if (due && out.acked - out.start >= kill.acks) setTimeout(() => child.kill('SIGKILL'), kill.ms);
+      } else if (word === 'done') out.done = { hash: a, lastSeq: Number(b) };
     });
     child.on('error', reject);
     child.on('close', (code, signal) => {
@@ -85,7 +99,9 @@ void describe('engine crash recovery', () => {
       for (let run = 0; final === null; run++) {
         ok(run < KILLS + 5, 'the stream should finish soon after the last kill');
         const killing = kills < KILLS;
-        const out = await runChild(dir, seed, killing ? 10 + random(140) : -1);
+        // A few kills right after start-up (during recovery or the first batches), the rest after progress.
+        const kill = killing ? { acks: run % 5 === 0 ? 0 : 200 + random(5_000), ms: random(30) } : null;
+        const out = await runChild(dir, seed, kill);
         ok(out.start >= 0, `run ${run} did not start: ${out.stderr}`);
         // Every command acknowledged before the kill is in the recovered journal.
         ok(out.start >= acked, `run ${run} recovered ${out.start} commands, ${acked} were acknowledged`);
