@@ -99,7 +99,7 @@ import {
   specProblem,
   type InstrumentSpec,
 } from './instruments.js';
-import { OrderColumns } from './order-columns.js';
+import { OrderRecords, type OrderOpening } from './order-records.js';
 import { coreStateHash } from './state-hash.js';
 
 // The core's position record (posRec): field numbers, module-local so that V8 compiles them to immediates.
@@ -150,7 +150,7 @@ interface Instrument {
   spec: InstrumentSpec;
   book: OrderBook;
   /** The core's columns for the book's live orders, by book slot. */
-  orders: OrderColumns;
+  orders: OrderRecords;
   halted: boolean;
   /** The quote asset's fee income ledger account (rebate expense is the next). */
   feeIncomeAccount: number;
@@ -237,13 +237,18 @@ export class ExchangeCore {
   private commandSeq = 0;
 
   // The order being placed, between the gate and the book's OrderAccepted.
-  private pendingOrderId = 0;
-  private pendingPerLot = 0;
-  private pendingPosition = -1;
-  private pendingHoldAccount = -1;
-  private pendingMarket = 0;
-  private pendingMakerFee = 0;
-  private pendingTakerFee = 0;
+  private readonly pending: OrderOpening = {
+    orderId: 0,
+    account: 0,
+    buy: true,
+    market: false,
+    perLot: 0,
+    qty: 0,
+    makerFeePpm: 0,
+    takerFeePpm: 0,
+    position: -1,
+    holdAccount: -1,
+  };
 
   private readonly bookPlace: BookPlace = newPlaceOrder();
   private readonly bookAmend: BookAmend = {
@@ -363,12 +368,12 @@ export class ExchangeCore {
         return;
       }
     } else {
-      this.pendingOrderId = 0;
+      this.pending.orderId = 0;
     }
     const from = this.events.count;
     ins.book.place(p);
     this.afterBook(ins, from);
-    this.pendingOrderId = 0;
+    this.pending.orderId = 0;
   }
 
   /**
@@ -429,13 +434,16 @@ export class ExchangeCore {
     const holdAccount = buy
       ? this.posRec[pos * POS_STRIDE + P_QUOTE_ACCOUNT]
       : this.posRec[pos * POS_STRIDE + P_BASE_ACCOUNT];
-    this.pendingOrderId = c.orderId;
-    this.pendingPerLot = perLot;
-    this.pendingPosition = pos;
-    this.pendingHoldAccount = holdAccount;
-    this.pendingMarket = marketType ? 1 : 0;
-    this.pendingMakerFee = spec.makerFeePpm;
-    this.pendingTakerFee = spec.takerFeePpm;
+    const pending = this.pending;
+    pending.orderId = c.orderId;
+    pending.account = account;
+    pending.buy = buy;
+    pending.market = marketType;
+    pending.perLot = perLot;
+    pending.makerFeePpm = spec.makerFeePpm;
+    pending.takerFeePpm = spec.takerFeePpm;
+    pending.position = pos;
+    pending.holdAccount = holdAccount;
     return 0;
   }
 
@@ -478,7 +486,7 @@ export class ExchangeCore {
           ? BookReject.OrderNotFound
           : this.ownerProblem(ins.orders, s, c.accountId);
     if (code === 0) code = this.venueKill ? RiskReject.VenueKillSwitch : this.tradingInstrumentProblem(ins);
-    if (code === 0 && ins !== undefined) code = this.tradingAccountProblem(ins.orders.account[s]);
+    if (code === 0 && ins !== undefined) code = this.tradingAccountProblem(ins.orders.accountOf(s));
     if (code === 0 && ins !== undefined) code = this.gateAmend(c, s, ins);
     if (code !== 0 || ins === undefined) {
       this.rejectOrder(c.instrument, c.orderId, c.accountId, 0, c.price, c.qty, code, CommandKind.Amend);
@@ -502,37 +510,37 @@ export class ExchangeCore {
     a.timeUs = this.clockUs;
     // Malformed numbers go to the book, which rejects them with its own codes.
     if (!isNonNegativeInt(c.price) || !isNonNegativeInt(c.qty) || !isNonNegativeInt(c.triggerPrice)) return 0;
-    const buy = o.buy[s] === 1;
-    if (o.market[s] === 1 && c.triggerPrice !== 0 && c.price === 0) {
+    const buy = o.isBuy(s);
+    if (o.isMarket(s) && c.triggerPrice !== 0 && c.price === 0) {
       a.price = protectionPrice(c.triggerPrice, buy, spec);
     }
     const view = ins.book.order(c.orderId);
     const price = a.price === 0 ? (view?.price ?? 0) : a.price;
-    if (c.price !== 0 && o.market[s] === 0 && view !== undefined && view.triggerPrice === 0) {
+    if (c.price !== 0 && !o.isMarket(s) && view !== undefined && view.triggerPrice === 0) {
       if (!withinBand(price, this.bandReferenceOf(ins), spec.priceBandBps))
         return RiskReject.PriceOutsideBand;
     }
-    const newLeft = c.qty === 0 ? o.left[s] : c.qty - o.filled[s];
+    const newLeft = c.qty === 0 ? o.leftOf(s) : c.qty - o.filledOf(s);
     if (newLeft <= 0) return 0; // the book rejects it (AmendQuantityNotAboveFilled)
     const valuePerLot = mulExact(price, spec.quoteScale);
-    const perLot = holdPerLot(buy, valuePerLot, o.takerFeePpm[s], spec);
+    const perLot = holdPerLot(buy, valuePerLot, o.takerFeeOf(s), spec);
     const x = this.exposure;
-    const account = o.account[s];
-    const pos = o.position[s];
+    const account = o.accountOf(s);
+    const pos = o.positionOf(s);
     x.buy = buy;
     x.qty = newLeft;
     x.price = price;
     x.quoteScale = spec.quoteScale;
     x.notional = mulExact(newLeft, valuePerLot);
     const newHold = mulExact(newLeft, perLot);
-    x.holdNeeded = newHold - o.left[s] * o.perLot[s];
-    x.available = -this.ledger.signedBalance(o.holdAccount[s]);
+    x.holdNeeded = newHold - o.leftOf(s) * o.perLotOf(s);
+    x.available = -this.ledger.signedBalance(o.holdAccountOf(s));
     // The order counts as itself, not as one more open order or more open quantity.
     x.openOrders = this.accountOpenOrders[account] - 1;
     x.position = this.positions.qtyOf(pos);
     x.openSameSide =
       (buy ? this.posRec[pos * POS_STRIDE + P_OPEN_BUY] : this.posRec[pos * POS_STRIDE + P_OPEN_SELL]) -
-      o.left[s];
+      o.leftOf(s);
     this.fillRiskContext(account, spec.quoteAsset);
     return checkOrderAt(x, this.accountLimitTable, account * LIMITS_STRIDE);
   }
@@ -586,8 +594,7 @@ export class ExchangeCore {
       d[o + F_INSTRUMENT] = instrument;
       switch (d[o]) {
         case EventType.OrderAccepted:
-          if (d[o + 3] === this.pendingOrderId)
-            this.openOrder(ins.orders, d[o + F_SLOT], d[o + 3], d[o + 4], d[o + 5], d[o + 7]);
+          if (d[o + 3] === this.pending.orderId) this.openOrder(ins.orders, d[o + F_SLOT], d[o + 7]);
           break;
         case EventType.TradeExecuted:
           this.settle(ins, o);
@@ -609,37 +616,16 @@ export class ExchangeCore {
     this.instrumentMark[instrument] = this.markOf(ins);
   }
 
-  private openOrder(
-    o: OrderColumns,
-    s: number,
-    orderId: number,
-    account: number,
-    side: number,
-    qty: number,
-  ): void {
-    o.open(s, orderId);
-    const buy = side === Side.Buy;
-    const pos = this.pendingPosition;
-    o.account[s] = account;
-    o.buy[s] = buy ? 1 : 0;
-    o.market[s] = this.pendingMarket;
-    o.perLot[s] = this.pendingPerLot;
-    o.left[s] = qty;
-    o.filled[s] = 0;
-    o.makerFeePpm[s] = this.pendingMakerFee;
-    o.takerFeePpm[s] = this.pendingTakerFee;
-    o.position[s] = pos;
-    o.holdAccount[s] = this.pendingHoldAccount;
-    this.accountOpenOrders[account]++;
-    if (buy) this.posRec[pos * POS_STRIDE + P_OPEN_BUY] += qty;
+  /** The pending order was accepted into book slot `s` with `qty` lots: its record and its hold. */
+  private openOrder(o: OrderRecords, s: number, qty: number): void {
+    const p = this.pending;
+    p.qty = qty;
+    o.open(s, p);
+    const pos = p.position;
+    this.accountOpenOrders[p.account]++;
+    if (p.buy) this.posRec[pos * POS_STRIDE + P_OPEN_BUY] += qty;
     else this.posRec[pos * POS_STRIDE + P_OPEN_SELL] += qty;
-    this.ledger.moveHeld(
-      EntryKind.Hold,
-      orderId,
-      this.pendingHoldAccount,
-      qty * this.pendingPerLot,
-      this.clockUs,
-    );
+    this.ledger.moveHeld(EntryKind.Hold, p.orderId, p.holdAccount, qty * p.perLot, this.clockUs);
   }
 
   /** One trade: base and quote between the customers, fees and rebates, from the two holds: one entry. */
@@ -654,32 +640,32 @@ export class ExchangeCore {
     const ot = ins.orders;
     const taker = d[o + F_SLOT];
     const maker = d[o + F_MAKER_SLOT];
-    if (ot.live[taker] !== 1 || ot.live[maker] !== 1)
+    if (!ot.isLive(taker) || !ot.isLive(maker))
       throw new Error(`trade ${tradeId}: an order unknown to the core`);
     const buyer = takerBuys ? taker : maker;
     const seller = takerBuys ? maker : taker;
     const spec = ins.spec;
     const value = price * qty * spec.quoteScale;
     const base = qty * spec.baseScale;
-    const buyerFee = feeOf(value, takerBuys ? ot.takerFeePpm[taker] : ot.makerFeePpm[maker]);
-    const sellerFee = feeOf(value, takerBuys ? ot.makerFeePpm[maker] : ot.takerFeePpm[taker]);
-    const release = qty * ot.perLot[buyer];
+    const buyerFee = feeOf(value, takerBuys ? ot.takerFeeOf(taker) : ot.makerFeeOf(maker));
+    const sellerFee = feeOf(value, takerBuys ? ot.makerFeeOf(maker) : ot.takerFeeOf(taker));
+    const release = qty * ot.perLotOf(buyer);
     const refund = release - value - buyerFee;
     if (!(refund >= 0 && Number.isSafeInteger(value)))
       throw new Error(`trade ${tradeId}: hold does not cover it`);
-    const buyerPos = ot.position[buyer];
-    const sellerPos = ot.position[seller];
+    const buyerPos = ot.positionOf(buyer);
+    const sellerPos = ot.positionOf(seller);
     const income = (buyerFee > 0 ? buyerFee : 0) + (sellerFee > 0 ? sellerFee : 0);
     const rebates = (buyerFee < 0 ? -buyerFee : 0) + (sellerFee < 0 ? -sellerFee : 0);
     this.ledger.settle(
-      ot.orderId[buyer],
-      ot.orderId[seller],
-      ot.holdAccount[buyer],
+      ot.orderIdOf(buyer),
+      ot.orderIdOf(seller),
+      ot.holdAccountOf(buyer),
       release,
       refund,
       this.posRec[sellerPos * POS_STRIDE + P_QUOTE_ACCOUNT],
       value - sellerFee,
-      ot.holdAccount[seller],
+      ot.holdAccountOf(seller),
       base,
       this.posRec[buyerPos * POS_STRIDE + P_BASE_ACCOUNT],
       ins.feeIncomeAccount,
@@ -693,43 +679,42 @@ export class ExchangeCore {
     this.posRec[sellerPos * POS_STRIDE + P_OPEN_SELL] -= qty;
     this.filled(ot, taker, qty, takerLeft);
     this.filled(ot, maker, qty, makerLeft);
-    if (this.accountEmergency[ot.account[buyer]] === 1) this.queueEmergency(buyerPos);
-    if (this.accountEmergency[ot.account[seller]] === 1) this.queueEmergency(sellerPos);
+    if (this.accountEmergency[ot.accountOf(buyer)] === 1) this.queueEmergency(buyerPos);
+    if (this.accountEmergency[ot.accountOf(seller)] === 1) this.queueEmergency(sellerPos);
   }
 
-  private filled(ot: OrderColumns, s: number, qty: number, left: number): void {
-    ot.filled[s] += qty;
-    ot.left[s] = left;
+  private filled(ot: OrderRecords, s: number, qty: number, left: number): void {
+    ot.fill(s, qty, left);
     if (left === 0) {
-      this.accountOpenOrders[ot.account[s]]--;
+      this.accountOpenOrders[ot.accountOf(s)]--;
       ot.close(s);
     }
   }
 
-  private closeOrder(ot: OrderColumns, s: number, left: number): void {
-    if (ot.live[s] !== 1) throw new Error(`slot ${s} closed by the book is unknown to the core`);
+  private closeOrder(ot: OrderRecords, s: number, left: number): void {
+    if (!ot.isLive(s)) throw new Error(`slot ${s} closed by the book is unknown to the core`);
     this.releaseHold(ot, s, left);
-    this.accountOpenOrders[ot.account[s]]--;
+    this.accountOpenOrders[ot.accountOf(s)]--;
     ot.close(s);
   }
 
-  private reduceOrder(ot: OrderColumns, s: number, cut: number): void {
-    if (ot.live[s] !== 1) throw new Error(`slot ${s} reduced by the book is unknown to the core`);
+  private reduceOrder(ot: OrderRecords, s: number, cut: number): void {
+    if (!ot.isLive(s)) throw new Error(`slot ${s} reduced by the book is unknown to the core`);
     this.releaseHold(ot, s, cut);
-    ot.left[s] -= cut;
+    ot.setLeft(s, ot.leftOf(s) - cut);
   }
 
   /** Returns what `qty` lots of the order held to the customer's available balance. */
-  private releaseHold(ot: OrderColumns, s: number, qty: number): void {
-    const pos = ot.position[s];
-    if (ot.buy[s] === 1) this.posRec[pos * POS_STRIDE + P_OPEN_BUY] -= qty;
+  private releaseHold(ot: OrderRecords, s: number, qty: number): void {
+    const pos = ot.positionOf(s);
+    if (ot.isBuy(s)) this.posRec[pos * POS_STRIDE + P_OPEN_BUY] -= qty;
     else this.posRec[pos * POS_STRIDE + P_OPEN_SELL] -= qty;
     if (qty > 0)
       this.ledger.moveHeld(
         EntryKind.Release,
-        ot.orderId[s],
-        ot.holdAccount[s],
-        qty * ot.perLot[s],
+        ot.orderIdOf(s),
+        ot.holdAccountOf(s),
+        qty * ot.perLotOf(s),
         this.clockUs,
       );
   }
@@ -737,21 +722,20 @@ export class ExchangeCore {
   /** An amend went through: the hold follows the new price and remaining quantity. */
   private amended(ins: Instrument, s: number, price: number, left: number): void {
     const ot = ins.orders;
-    if (ot.live[s] !== 1) throw new Error(`slot ${s} amended by the book is unknown to the core`);
+    if (!ot.isLive(s)) throw new Error(`slot ${s} amended by the book is unknown to the core`);
     const spec = ins.spec;
-    const orderId = ot.orderId[s];
-    const buy = ot.buy[s] === 1;
+    const orderId = ot.orderIdOf(s);
+    const buy = ot.isBuy(s);
     const valuePerLot = price * spec.quoteScale;
-    const perLot = holdPerLot(buy, valuePerLot, ot.takerFeePpm[s], spec);
-    const delta = left * perLot - ot.left[s] * ot.perLot[s];
-    const pos = ot.position[s];
-    if (buy) this.posRec[pos * POS_STRIDE + P_OPEN_BUY] += left - ot.left[s];
-    else this.posRec[pos * POS_STRIDE + P_OPEN_SELL] += left - ot.left[s];
-    ot.perLot[s] = perLot;
-    ot.left[s] = left;
+    const perLot = holdPerLot(buy, valuePerLot, ot.takerFeeOf(s), spec);
+    const delta = left * perLot - ot.leftOf(s) * ot.perLotOf(s);
+    const pos = ot.positionOf(s);
+    if (buy) this.posRec[pos * POS_STRIDE + P_OPEN_BUY] += left - ot.leftOf(s);
+    else this.posRec[pos * POS_STRIDE + P_OPEN_SELL] += left - ot.leftOf(s);
+    ot.reprice(s, perLot, left);
     if (delta === 0) return;
     const kind = delta > 0 ? EntryKind.Hold : EntryKind.Release;
-    this.ledger.moveHeld(kind, orderId, ot.holdAccount[s], Math.abs(delta), this.clockUs);
+    this.ledger.moveHeld(kind, orderId, ot.holdAccountOf(s), Math.abs(delta), this.clockUs);
   }
 
   // ---------------------------------------------------------------- money
@@ -868,7 +852,7 @@ export class ExchangeCore {
     } else {
       const book = new OrderBook(this.events, { rules, capacityOrders: this.options.bookCapacityOrders });
       const feeIncomeAccount = this.ledger.venueAccount(LedgerAccountKind.FeeIncome, spec.quoteAsset);
-      const orders = new OrderColumns(this.options.bookCapacityOrders);
+      const orders = new OrderRecords(this.options.bookCapacityOrders);
       this.instruments[id] = { spec, book, orders, halted: false, feeIncomeAccount };
       this.instrumentIds.push(id);
       if (id >= this.instrumentMark.length) {
@@ -1223,8 +1207,8 @@ export class ExchangeCore {
     return ins.halted ? RiskReject.InstrumentHalted : 0;
   }
 
-  private ownerProblem(o: OrderColumns, s: number, accountId: number): number {
-    return accountId === 0 || o.account[s] === accountId ? 0 : BookReject.NotOrderOwner;
+  private ownerProblem(o: OrderRecords, s: number, accountId: number): number {
+    return accountId === 0 || o.accountOf(s) === accountId ? 0 : BookReject.NotOrderOwner;
   }
 
   private assetProblem(asset: number): number {
@@ -1388,8 +1372,8 @@ export class ExchangeCore {
     for (const id of this.instrumentIds) {
       const o = (this.instruments[id] as Instrument).orders;
       o.forEach((s) => {
-        const key = `${o.account[s]}:${this.ledger.info(o.holdAccount[s]).asset}`;
-        sums.set(key, (sums.get(key) ?? 0) + o.left[s] * o.perLot[s]);
+        const key = `${o.accountOf(s)}:${this.ledger.info(o.holdAccountOf(s)).asset}`;
+        sums.set(key, (sums.get(key) ?? 0) + o.leftOf(s) * o.perLotOf(s));
       });
     }
     return sums;
@@ -1439,7 +1423,7 @@ export class ExchangeCore {
    * `events` are not state and are not written.
    */
   writeSnapshot(w: SnapshotWriter): void {
-    if (this.emergencyCount !== 0 || this.pendingOrderId !== 0)
+    if (this.emergencyCount !== 0 || this.pending.orderId !== 0)
       throw new Error('core: snapshot inside a command');
     w.tag('CORE');
     w.f64(this.clockUs);
@@ -1728,7 +1712,7 @@ export class ExchangeCore {
         r.fail(`instrument ${id}: fee income account`);
       const book = new OrderBook(this.events, { capacityOrders: 16 });
       book.readSnapshot(r);
-      const orders = new OrderColumns(16);
+      const orders = new OrderRecords(16);
       orders.readSnapshot(r);
       const ins: Instrument = { spec, book, orders, halted, feeIncomeAccount };
       const problem = this.restoredInstrumentProblem(ins);
@@ -1776,13 +1760,13 @@ export class ExchangeCore {
     let problem = '';
     o.forEach((s) => {
       const known =
-        ins.book.slotOf(o.orderId[s]) === s &&
-        this.accountExists(o.account[s]) &&
-        o.position[s] >= 0 &&
-        o.position[s] < this.positions.size &&
-        o.holdAccount[s] ===
-          this.posRec[o.position[s] * POS_STRIDE + (o.buy[s] === 1 ? P_QUOTE_ACCOUNT : P_BASE_ACCOUNT)];
-      if (!known && problem === '') problem = `order ${o.orderId[s]} in slot ${s}`;
+        ins.book.slotOf(o.orderIdOf(s)) === s &&
+        this.accountExists(o.accountOf(s)) &&
+        o.positionOf(s) >= 0 &&
+        o.positionOf(s) < this.positions.size &&
+        o.holdAccountOf(s) ===
+          this.posRec[o.positionOf(s) * POS_STRIDE + (o.isBuy(s) ? P_QUOTE_ACCOUNT : P_BASE_ACCOUNT)];
+      if (!known && problem === '') problem = `order ${o.orderIdOf(s)} in slot ${s}`;
     });
     return problem;
   }
@@ -1792,7 +1776,7 @@ export class ExchangeCore {
     const counts = new Int32Array(this.accountOpenOrders.length);
     for (const id of this.instrumentIds) {
       const o = (this.instruments[id] as Instrument).orders;
-      o.forEach((s) => counts[o.account[s]]++);
+      o.forEach((s) => counts[o.accountOf(s)]++);
     }
     for (let id = 0; id < counts.length; id++) {
       if (counts[id] !== this.accountOpenOrders[id])
@@ -1808,10 +1792,19 @@ export class ExchangeCore {
       const o = (this.instruments[id] as Instrument).orders;
       const slots: number[] = [];
       o.forEach((s) => slots.push(s));
-      slots.sort((a, b) => o.orderId[a] - o.orderId[b]);
+      slots.sort((a, b) => o.orderIdOf(a) - o.orderIdOf(b));
       for (const s of slots) {
-        out.push(o.orderId[s], o.account[s], id, o.buy[s], o.market[s], o.perLot[s], o.left[s], o.filled[s]);
-        out.push(o.makerFeePpm[s], o.takerFeePpm[s]);
+        out.push(
+          o.orderIdOf(s),
+          o.accountOf(s),
+          id,
+          o.isBuy(s) ? 1 : 0,
+          o.isMarket(s) ? 1 : 0,
+          o.perLotOf(s),
+          o.leftOf(s),
+          o.filledOf(s),
+        );
+        out.push(o.makerFeeOf(s), o.takerFeeOf(s));
       }
     }
     return out;
