@@ -149,7 +149,7 @@ export interface CoreOptions {
 interface Instrument {
   spec: InstrumentSpec;
   book: OrderBook;
-  /** The core's columns for the book's live orders, by book slot. */
+  /** The core's records of the book's live orders, by book slot. */
   orders: OrderRecords;
   halted: boolean;
   /** The quote asset's fee income ledger account (rebate expense is the next). */
@@ -217,7 +217,6 @@ export class ExchangeCore {
   private readonly accountDayEquity: (Map<number, number> | undefined)[] = [];
   private accountCount = 0;
 
-  // Per position slot (Positions), what the core adds: open quantities, ledger accounts, day-start PnL.
   /**
    * Per position slot (Positions), what the core adds, as one record of POS_STRIDE numbers (a cache line):
    * open buy and sell quantities, the base and quote ledger accounts, the net PnL (realized less fees plus
