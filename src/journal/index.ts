@@ -45,3 +45,4 @@ export {
 export { nodeFs, readOnlyFs, type JournalFs, type OpenMode } from './fs-port.js';
 export { JOURNAL_LIMITS } from './limits.js';
 export { segmentFileName, snapshotFileName } from './format.js';
+export { DirLock, LOCK_FILE_NAME, readLockHolder, type LockHolder } from './dir-lock.js';
