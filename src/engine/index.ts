@@ -14,6 +14,7 @@ export {
 export {
   recoverState,
   loadCoreSnapshot,
+  decodeCoreOrWhyNot,
   type RecoverOptions,
   type RecoveredState,
   type CoreSnapshotLoad,

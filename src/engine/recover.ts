@@ -28,6 +28,15 @@ export interface CoreSnapshotLoad {
   rejected: SnapshotRejection[];
 }
 
+/** The core in a snapshot's payload (whose checksums held), or why recovery would pass it over. */
+export function decodeCoreOrWhyNot(payload: Uint8Array, options: CoreOptions = {}): ExchangeCore | string {
+  try {
+    return decodeCoreSnapshot(payload, options);
+  } catch (e) {
+    return `does not decode: ${errorInfo(e).message}`;
+  }
+}
+
 /** The newest snapshot in `store` whose file verifies and whose payload decodes into a core. */
 export async function loadCoreSnapshot(
   store: SnapshotStore,
@@ -35,12 +44,10 @@ export async function loadCoreSnapshot(
 ): Promise<CoreSnapshotLoad> {
   let restored: ExchangeCore | null = null;
   const load = await store.loadNewestValid((candidate) => {
-    try {
-      restored = decodeCoreSnapshot(candidate.payload, options);
-      return '';
-    } catch (e) {
-      return `does not decode: ${errorInfo(e).message}`;
-    }
+    const decoded = decodeCoreOrWhyNot(candidate.payload, options);
+    if (typeof decoded === 'string') return decoded;
+    restored = decoded;
+    return '';
   });
   return { core: restored, snapshot: load.snapshot, rejected: load.rejected };
 }
@@ -50,7 +57,7 @@ export interface RecoverOptions {
   bookCapacityOrders?: number;
   /** Default: node's file system, read only. */
   fs?: JournalFs;
-  /** Told how many of the records after the snapshot were replayed, now and then and at the end. */
+  /** Told how many of the records after the snapshot were replayed: at 0, now and then, and at the end. */
   onProgress?: (replayed: number, total: number) => void;
 }
 
@@ -84,6 +91,7 @@ export async function recoverState(dir: string, options: RecoverOptions = {}): P
   const checked = await reader.scan(fromSeq, null);
   const total = checked.lastSeq - fromSeq + 1;
   const progress = options.onProgress;
+  progress?.(0, total);
   let replayed = 0;
   const scan = await reader.scan(fromSeq, (_seq, _timeUs, command) => {
     core.events.clear();
