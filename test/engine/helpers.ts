@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ExchangeCore, type Command } from '../../src/core/index.js';
 import { EngineHost } from '../../src/engine/index.js';
-import type { EngineConfig } from '../../src/engine/index.js';
+import type { BatchOutcome, EngineConfig } from '../../src/engine/index.js';
 import { RandomCommands } from '../core/random-commands.js';
 import { testClock } from '../journal/helpers.js';
 
@@ -53,6 +53,16 @@ export function cleanReplayHash(commands: readonly Command[]): string {
   return core.stateHash();
 }
 
+/**
+ * Submits a batch to the host and gives the commands the time the sequencer stamped on the batch (what a
+ * replay of the journal executes them with), without relying on the host to write it into the caller's objects.
+ */
+export function submitStamped(host: EngineHost, commands: Command[]): BatchOutcome {
+  const out = host.submit(commands);
+  for (const c of commands) c.timeUs = out.timeUs;
+  return out;
+}
+
 export interface Written {
   /** The commands, stamped with their times by the sequencer, in sequence order. */
   commands: Command[];
@@ -78,7 +88,7 @@ export async function writeThroughHost(
   );
   for (let at = 0; at < commands.length; at += batch) {
     const part = commands.slice(at, at + batch);
-    await host.submit(part).durable;
+    await submitStamped(host, part).durable;
     if (snapshotsAt.has(at + part.length)) await host.snapshot();
   }
   const hash = host.stateHash();

@@ -15,7 +15,7 @@ import type { Command } from '../../src/core/index.js';
 import { EngineHost, RefusedBatch } from '../../src/engine/index.js';
 import { JournalError, JournalNoticeCode, JournalReader, LOCK_FILE_NAME } from '../../src/journal/index.js';
 import { TestFs, testClock } from '../journal/helpers.js';
-import { TempDirs, cleanReplayHash, snapshotPaths, stream } from './helpers.js';
+import { TempDirs, cleanReplayHash, snapshotPaths, stream, submitStamped } from './helpers.js';
 
 const temp = new TempDirs();
 after(() => temp.cleanup());
@@ -78,13 +78,15 @@ describe('engine on a failing disk', () => {
         testClock().clockUs,
         { fs },
       );
-      for (let at = 0; at < ACKED; at += BATCH) await host.submit(commands.slice(at, at + BATCH)).durable;
+      for (let at = 0; at < ACKED; at += BATCH) {
+        await submitStamped(host, commands.slice(at, at + BATCH)).durable;
+      }
       const acked: Command[] = commands.slice(0, ACKED);
       const ackedHash = host.stateHash();
       equal(ackedHash, cleanReplayHash(acked));
 
       fault.arm(fs);
-      const failing = host.submit(commands.slice(ACKED, ACKED + BATCH));
+      const failing = submitStamped(host, commands.slice(ACKED, ACKED + BATCH));
       let acknowledged = false;
       const settled = failing.durable.then(() => (acknowledged = true));
       await rejects(settled, isFailed(fault.errno));
@@ -132,10 +134,11 @@ describe('engine on a failing disk', () => {
       testClock().clockUs,
       { fs },
     );
-    for (let at = 0; at < ACKED; at += BATCH) await host.submit(commands.slice(at, at + BATCH)).durable;
+    for (let at = 0; at < ACKED; at += BATCH)
+      await submitStamped(host, commands.slice(at, at + BATCH)).durable;
     fs.failWritesAfterBytes = 200; // a few whole records of the next batch, then part of one
     refuseTruncate(fs);
-    await rejects(host.submit(commands.slice(ACKED)).durable, isFailed('ENOSPC'));
+    await rejects(submitStamped(host, commands.slice(ACKED)).durable, isFailed('ENOSPC'));
     await host.close();
 
     const restarted = await EngineHost.open({ dir, snapshotEveryCommands: 0, snapshotEveryMs: 0 });
