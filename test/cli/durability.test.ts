@@ -347,6 +347,19 @@ describe('rialto journal and snapshot (built CLI)', () => {
       );
     });
 
+    it('stops quietly (exit 0, nothing on stderr) when the reader closes the pipe', async () => {
+      const child = startRialto(['journal', 'inspect', '--dir', base, '--limit', '600']);
+      const killer = setTimeout(() => child.kill('SIGKILL'), CHILD_TIMEOUT_MS);
+      let stderr = '';
+      child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+      // Like `| head -c 1`: read one chunk, then close the reading end.
+      child.stdout.once('data', () => child.stdout.destroy());
+      const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+      clearTimeout(killer);
+      assert.equal(stderr, '');
+      assert.equal(code, 0);
+    });
+
     it('--follow prints records as an engine appends them, until SIGINT (exit 0)', async () => {
       const dir = temp.copy(base);
       const child = startRialto(['journal', 'tail', '--dir', dir, '-n', '1', '--follow', '--interval', '20']);
