@@ -66,8 +66,9 @@ export function addJournalCommands(program: Command, io: ProgramIo): void {
         'sequence number, record count, bytes) and any torn tail; records are checked but not decoded ' +
         '(verify does that). With --from or --limit: instead, up to --limit records from --from (default: ' +
         'the first), one JSON object per line: {"seq", "timeUs", "command"}, the command as the core takes ' +
-        'it without its time (NaN, Infinity and -0, which a rejected command may hold, as strings). Exits 1 ' +
-        'on damage or when --from is outside the journal.',
+        'it without its time (NaN, Infinity and -0, which a rejected command may hold, as strings); the ' +
+        'scan stops once it has them. Exits 1 on damage it meets, or when --from is before the first record ' +
+        'or more than one past the last.',
     )
     .addOption(dirOption())
     .option(
@@ -156,12 +157,13 @@ export function addSnapshotCommands(program: Command, io: ProgramIo): void {
     .summary('rebuild the state offline and write a snapshot of it')
     .description(
       'Rebuild the state as an engine starting on the data directory would (the newest valid snapshot, ' +
-        'then the journal after it, checked first) and write a snapshot of the state after the last record, ' +
+        'then the journal after it, which is checked whole before it is replayed) and write a snapshot of ' +
+        'the state after the last record, ' +
         'atomically (temporary file, fsync, rename, fsync of the directory), keeping the newest --keep ' +
         'snapshots. Prints the file and the state hash; writes nothing when the newest valid snapshot ' +
         'already covers the last record. Changes no journal file: a torn tail is reported and left for the ' +
-        "engine to cut. Takes the directory's lock, so it fails (exit 1, naming the holder) while an engine " +
-        'or another tool works on it. Exits 1 on a damaged journal or one without records.',
+        "engine to cut. Takes the directory's LOCK, so it fails (exit 1, naming the holder) while an engine " +
+        'or another snapshot create holds it. Exits 1 on a damaged journal or one without records.',
     )
     .addOption(dirOption())
     .option(
