@@ -8,6 +8,7 @@ import { JOURNAL_LIMITS } from '../journal/index.js';
 import { ENGINE_DEFAULTS } from '../engine/index.js';
 import { CliError, type ProgramIo } from './cli-io.js';
 import {
+  asCliError,
   followJournal,
   inspectJournal,
   inspectText,
@@ -26,6 +27,17 @@ const TAIL_DEFAULT = 10;
 const POLL_MS_MIN = 10;
 const POLL_MS_MAX = 60_000;
 const POLL_MS_DEFAULT = 500;
+
+/** An action whose file-system and journal errors end as one line and exit 1 (asCliError). */
+function guarded<A extends unknown[]>(action: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+  return async (...args) => {
+    try {
+      await action(...args);
+    } catch (e) {
+      throw asCliError(e);
+    }
+  };
+}
 
 const print = (io: ProgramIo, json: boolean | undefined, report: unknown, text: (r: never) => string): void =>
   io.stdout(json === true ? JSON.stringify(report) + '\n' : text(report as never));
@@ -51,12 +63,14 @@ export function addJournalCommands(program: Command, io: ProgramIo): void {
     )
     .addOption(dirOption())
     .option('--json', 'print one JSON object instead of text')
-    .action(async (opts: { dir: string; json?: boolean }) => {
-      requireDataDir(opts.dir);
-      const report = await verifyJournal(opts.dir, io);
-      print(io, opts.json, report, verifyText);
-      if (report.corruption !== null) throw new CliError(report.corruption.message);
-    });
+    .action(
+      guarded(async (opts: { dir: string; json?: boolean }) => {
+        requireDataDir(opts.dir);
+        const report = await verifyJournal(opts.dir, io);
+        print(io, opts.json, report, verifyText);
+        if (report.corruption !== null) throw new CliError(report.corruption.message);
+      }),
+    );
 
   journal
     .command('inspect')
@@ -82,16 +96,18 @@ export function addJournalCommands(program: Command, io: ProgramIo): void {
       wholeNumber('N', 1, RECORDS_PRINTED_MAX),
     )
     .option('--json', 'print the summary as one JSON object instead of text')
-    .action(async (opts: { dir: string; from?: number; limit?: number; json?: boolean }) => {
-      requireDataDir(opts.dir);
-      if (opts.from !== undefined || opts.limit !== undefined) {
-        await printRecords(opts.dir, opts.from ?? null, opts.limit ?? RECORDS_PRINTED_DEFAULT, io);
-        return;
-      }
-      const report = await inspectJournal(opts.dir);
-      print(io, opts.json, report, inspectText);
-      if (report.corruption !== null) throw new CliError(report.corruption.message);
-    });
+    .action(
+      guarded(async (opts: { dir: string; from?: number; limit?: number; json?: boolean }) => {
+        requireDataDir(opts.dir);
+        if (opts.from !== undefined || opts.limit !== undefined) {
+          await printRecords(opts.dir, opts.from ?? null, opts.limit ?? RECORDS_PRINTED_DEFAULT, io);
+          return;
+        }
+        const report = await inspectJournal(opts.dir);
+        print(io, opts.json, report, inspectText);
+        if (report.corruption !== null) throw new CliError(report.corruption.message);
+      }),
+    );
 
   journal
     .command('tail')
@@ -114,21 +130,23 @@ export function addJournalCommands(program: Command, io: ProgramIo): void {
       `milliseconds between polls with --follow (default ${POLL_MS_DEFAULT})`,
       wholeNumber('MS', POLL_MS_MIN, POLL_MS_MAX),
     )
-    .action(async (opts: { dir: string; lines?: number; follow?: boolean; interval?: number }) => {
-      requireDataDir(opts.dir);
-      const next = await printTail(opts.dir, opts.lines ?? TAIL_DEFAULT, io);
-      if (opts.follow !== true) return;
-      const stop = new AbortController();
-      const abort = (): void => stop.abort();
-      process.once('SIGINT', abort);
-      process.once('SIGTERM', abort);
-      try {
-        await followJournal(opts.dir, next, opts.interval ?? POLL_MS_DEFAULT, io, stop.signal);
-      } finally {
-        process.off('SIGINT', abort);
-        process.off('SIGTERM', abort);
-      }
-    });
+    .action(
+      guarded(async (opts: { dir: string; lines?: number; follow?: boolean; interval?: number }) => {
+        requireDataDir(opts.dir);
+        const next = await printTail(opts.dir, opts.lines ?? TAIL_DEFAULT, io);
+        if (opts.follow !== true) return;
+        const stop = new AbortController();
+        const abort = (): void => stop.abort();
+        process.once('SIGINT', abort);
+        process.once('SIGTERM', abort);
+        try {
+          await followJournal(opts.dir, next, opts.interval ?? POLL_MS_DEFAULT, io, stop.signal);
+        } finally {
+          process.off('SIGINT', abort);
+          process.off('SIGTERM', abort);
+        }
+      }),
+    );
 }
 
 export function addSnapshotCommands(program: Command, io: ProgramIo): void {
@@ -147,10 +165,12 @@ export function addSnapshotCommands(program: Command, io: ProgramIo): void {
     )
     .addOption(dirOption())
     .option('--json', 'print one JSON object instead of text')
-    .action(async (opts: { dir: string; json?: boolean }) => {
-      requireDataDir(opts.dir);
-      print(io, opts.json, await listSnapshots(opts.dir), listText);
-    });
+    .action(
+      guarded(async (opts: { dir: string; json?: boolean }) => {
+        requireDataDir(opts.dir);
+        print(io, opts.json, await listSnapshots(opts.dir), listText);
+      }),
+    );
 
   snapshot
     .command('create')
@@ -172,10 +192,12 @@ export function addSnapshotCommands(program: Command, io: ProgramIo): void {
       wholeNumber('N', 1, JOURNAL_LIMITS.snapshotsKeptMax),
     )
     .option('--json', 'print one JSON object instead of text')
-    .action(async (opts: { dir: string; keep?: number; json?: boolean }) => {
-      requireDataDir(opts.dir);
-      const report = await createSnapshot(opts.dir, opts.keep ?? ENGINE_DEFAULTS.snapshotsKept, io);
-      io.stderr(createNotices(report));
-      print(io, opts.json, report, createText);
-    });
+    .action(
+      guarded(async (opts: { dir: string; keep?: number; json?: boolean }) => {
+        requireDataDir(opts.dir);
+        const report = await createSnapshot(opts.dir, opts.keep ?? ENGINE_DEFAULTS.snapshotsKept, io);
+        io.stderr(createNotices(report));
+        print(io, opts.json, report, createText);
+      }),
+    );
 }

@@ -88,9 +88,17 @@ function damageOf(e: unknown): DamageReport | null {
   return { code: e.code, file: e.file ?? null, offset: e.offset ?? null, message: e.message };
 }
 
-/** The journal's own errors become one-line failures; anything else is a bug and keeps its stack. */
-function asCliError(e: unknown): unknown {
-  return e instanceof JournalError ? new CliError(e.message) : e;
+/**
+ * The journal's own errors and the file system's (EACCES, ENOENT: `e.code` and `e.syscall` set) become
+ * one-line failures; anything else is a bug and keeps its stack.
+ */
+export function asCliError(e: unknown): unknown {
+  if (e instanceof JournalError) return new CliError(e.message);
+  const io = e as NodeJS.ErrnoException | null;
+  if (e instanceof Error && typeof io?.code === 'string' && typeof io.syscall === 'string') {
+    return new CliError(e.message);
+  }
+  return e;
 }
 
 /** Scans the whole journal (null when it has no segment), passing each record and each segment on. */
@@ -234,6 +242,15 @@ function journalShape(dir: string): string {
   return `${names.join(',')}:${size}`;
 }
 
+/**
+ * What may pass by the next poll while an engine works: a write in flight that looks damaged, a segment
+ * removed between the listing and its reading (a torn new segment dropped at an engine's start).
+ */
+function passing(e: unknown): boolean {
+  if (e instanceof JournalError) return e.code === JournalErrorCode.Corrupt;
+  return (e as NodeJS.ErrnoException | null)?.code === 'ENOENT';
+}
+
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve();
@@ -249,8 +266,8 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 
 /**
  * Polls every `intervalMs` and prints records from `nextSeq` on as they arrive, until `signal` aborts. A poll
- * rescans only when the segment files or the last one's size changed. Damage seen once is looked at again at
- * the next poll (a write in flight may look torn or damaged for a moment); seen twice in a row, it fails.
+ * rescans only when the segment files or the last one's size changed. Damage (or a segment gone) seen once is
+ * looked at again at the next poll (a write in flight may look damaged for a moment); twice in a row, it fails.
  */
 export async function followJournal(
   dir: string,
@@ -276,7 +293,7 @@ export async function followJournal(
       shape = now;
       damaged = 0;
     } catch (e) {
-      if (e instanceof JournalError && e.code === JournalErrorCode.Corrupt && ++damaged < 2) continue;
+      if (passing(e) && ++damaged < 2) continue;
       throw asCliError(e);
     }
   }

@@ -9,9 +9,9 @@ import { readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { encodeCoreSnapshot } from '../core/index.js';
 import { decodeCoreOrWhyNot, recoverState } from '../engine/index.js';
-import { DirLock, JournalError, SnapshotStore, readOnlyFs } from '../journal/index.js';
+import { DirLock, SnapshotStore, readOnlyFs } from '../journal/index.js';
 import { CliError, type ProgramIo, type Progress } from './cli-io.js';
-import { tailText, type TailReport } from './journal-tools.js';
+import { asCliError, tailText, type TailReport } from './journal-tools.js';
 
 export interface SnapshotEntry {
   file: string;
@@ -57,10 +57,12 @@ export async function listSnapshots(dir: string): Promise<SnapshotListReport> {
   const snapshots: SnapshotEntry[] = [];
   let recoveryStartsAfterSeq: number | null = null;
   for (const { seq, file } of await store.list()) {
+    const bytes = sizeOf(file);
+    if (bytes < 0) continue; // removed since the listing (an engine pruning old snapshots)
     const entry: SnapshotEntry = {
       file: basename(file),
       seq,
-      bytes: statSync(file).size,
+      bytes,
       valid: false,
       problem: '',
       stateHash: null,
@@ -77,17 +79,28 @@ export async function listSnapshots(dir: string): Promise<SnapshotListReport> {
   }
   for (const name of readdirSync(dir).sort()) {
     const match = TEMP_NAME.exec(name);
-    if (match === null) continue;
+    const bytes = match === null ? -1 : sizeOf(join(dir, name));
+    if (match === null || bytes < 0) continue; // not a temporary file, or renamed into place meanwhile
     snapshots.push({
       file: name,
       seq: Number(match[1]),
-      bytes: statSync(join(dir, name)).size,
+      bytes,
       valid: false,
       problem: 'temporary file: a snapshot write in progress or interrupted (the next write removes it)',
       stateHash: null,
     });
   }
   return { dir, snapshots, recoveryStartsAfterSeq };
+}
+
+/** The file's size, or -1 when it is gone (the tools that list take no lock: an engine may be at work). */
+function sizeOf(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return -1;
+    throw e;
+  }
 }
 
 export async function createSnapshot(
@@ -99,7 +112,7 @@ export async function createSnapshot(
   try {
     lock = await DirLock.acquire(dir, 'rialto snapshot create');
   } catch (e) {
-    throw e instanceof JournalError ? new CliError(e.message) : e;
+    throw asCliError(e);
   }
   // The bar starts when recovery knows how many records it will replay.
   let progress: Progress | null = null;
@@ -114,7 +127,7 @@ export async function createSnapshot(
         progress.update(done);
       },
     }).catch((e: unknown) => {
-      throw e instanceof JournalError ? new CliError(e.message) : e;
+      throw asCliError(e);
     });
     stopProgress();
     if (state.lastSeq === 0)
