@@ -22,7 +22,7 @@ import {
   writeThroughHost,
   type Written,
 } from '../engine/helpers.js';
-import { CHILD_TIMEOUT_MS, assertCleanFailure, rialto, run, startRialto } from './helpers.js';
+import { CHILD_TIMEOUT_MS, MAIN, assertCleanFailure, rialto, run, startRialto } from './helpers.js';
 
 const temp = new TempDirs();
 after(() => temp.cleanup());
@@ -97,6 +97,31 @@ describe('rialto journal and snapshot (built CLI)', () => {
       assert.match(tail.stdout, /-n, --lines <n>/);
       assert.match(tail.stdout, /-f, --follow/);
       assert.match(rialto('snapshot', 'create', '--help').stdout, /--keep <n>/);
+    });
+  });
+
+  describe('progress', () => {
+    it('draws a bar on stderr when it is a terminal (under script(1)), and clears it', (t) => {
+      const script = spawnSync('script', ['--version'], { encoding: 'utf8' });
+      if (script.error !== undefined || script.status !== 0) {
+        t.skip('script(1) is not installed: no pseudo-terminal to run the CLI in');
+        return;
+      }
+      const dir = temp.copy(base);
+      unlinkSync(join(dir, snapshotFileName(600)));
+      for (const [args, label] of [
+        [['journal', 'verify', '--dir', dir], 'verifying'],
+        [['snapshot', 'create', '--dir', dir], 'replaying'],
+      ] as const) {
+        const command = [process.execPath, MAIN, ...args].join(' ');
+        const r = spawnSync('script', ['-qec', command, '/dev/null'], {
+          encoding: 'utf8',
+          timeout: CHILD_TIMEOUT_MS,
+        });
+        assert.equal(r.status, 0, r.stdout);
+        assert.match(r.stdout, new RegExp(`${label} \\[[=-]{30}\\] \\d+%`), 'a bar was drawn');
+        assert.ok(r.stdout.includes('\u001b[2K'), 'and cleared (erase line)');
+      }
     });
   });
 
