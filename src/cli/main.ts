@@ -10,6 +10,13 @@ import { CliError, createProgram, ExitCode } from './program.js';
 // Before any hot code runs: the engine lives in this process (see src/ops/v8-tuning.ts).
 tuneV8ForMatching();
 
+// A reader that closed the pipe (`rialto journal tail -f | head`) has what it wanted: stop quietly, as
+// command-line tools do, rather than die of an unhandled EPIPE with a stack trace.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') throw err;
+  process.exit(ExitCode.Ok);
+});
+
 try {
   await createProgram().parseAsync(process.argv);
 } catch (err) {

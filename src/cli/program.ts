@@ -1,23 +1,20 @@
 /**
  * The `rialto` command tree. Commands print their results to stdout; a failure they expect (a missing or
- * malformed input file, a replay that disagrees with its expected results) is a CliError, which main prints
- * as one line on stderr with exit code 1. Usage errors (unknown command or option) exit with 2.
+ * malformed input file, a replay that disagrees with its expected results, a damaged journal) is a CliError,
+ * which main prints as one line on stderr with exit code 1. Usage errors (unknown command or option, an option
+ * value out of its range) exit with 2.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
+import { CliError, defaultIo, type ProgramIo } from './cli-io.js';
 import { runDemo } from './demo.js';
+import { addJournalCommands, addSnapshotCommands } from './durability-commands.js';
 import { replayFile } from './replay.js';
 import { WorkloadError } from './workload.js';
 
-/** Exit codes of the command line. */
-export const ExitCode = { Ok: 0, Failure: 1, Usage: 2 } as const;
-
-/** A failure the command expected and explains in its message; printed without a stack trace. */
-export class CliError extends Error {
-  override name = 'CliError';
-}
+export { CliError, ExitCode, type ProgramIo } from './cli-io.js';
 
 /** The version in the package.json nearest above this file (dist/src/cli when built). */
 export function packageVersion(): string {
@@ -34,12 +31,6 @@ export function packageVersion(): string {
     dir = parent;
   }
 }
-
-export interface ProgramIo {
-  stdout(text: string): void;
-}
-
-const defaultIo: ProgramIo = { stdout: (text) => void process.stdout.write(text) };
 
 /**
  * Builds the command tree. Parsing throws a CommanderError for usage errors and after --help or --version (with
@@ -106,6 +97,9 @@ export function createProgram(io: ProgramIo = defaultIo): Command {
         throw new CliError(`${report.mismatches} of ${report.ops} results differ from ${against}`);
       }
     });
+
+  addJournalCommands(program, io);
+  addSnapshotCommands(program, io);
 
   return program;
 }

@@ -8,6 +8,7 @@
 import { Worker } from 'node:worker_threads';
 import { EVENT_STRIDE } from '../book/index.js';
 import type { Command } from '../core/index.js';
+import { DirLock } from '../journal/index.js';
 import type {
   EngineConfig,
   EngineQuery,
@@ -54,18 +55,36 @@ export class Engine {
   private closing = false;
   private exited: Promise<void>;
 
-  private constructor(worker: Worker, recovery: RecoveryReport) {
+  /** `exited` resolves once the worker has exited and the data directory's lock is released. */
+  private constructor(worker: Worker, recovery: RecoveryReport, exited: Promise<void>) {
     this.worker = worker;
     this.recovery = recovery;
-    this.exited = new Promise((resolve) => worker.once('exit', () => resolve()));
+    this.exited = exited;
     worker.on('message', (m: FromWorker) => this.receive(m));
     worker.on('error', (e) => this.fail({ code: 'ENGINE_WORKER_ERROR', message: e.message }));
     worker.once('exit', () => this.fail({ code: 'ENGINE_CLOSED', message: 'the engine has stopped' }));
   }
 
-  /** Recovers the state in `config.dir` (snapshot, then journal) and starts accepting commands. */
+  /**
+   * Takes the data directory's lock (DATA_DIR_LOCKED when another engine or tool holds it), recovers the state
+   * in `config.dir` (snapshot, then journal) and starts accepting commands. The lock is taken here, on the
+   * main thread, and released when the worker has exited, however it ends.
+   */
   static async start(config: EngineConfig): Promise<Engine> {
-    const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: config });
+    const lock = await DirLock.acquire(config.dir, 'engine');
+    let worker: Worker;
+    try {
+      worker = new Worker(new URL('./worker.js', import.meta.url), {
+        workerData: { ...config, lockToken: lock.token } satisfies EngineConfig,
+      });
+    } catch (e) {
+      await lock.release();
+      throw e;
+    }
+    // A lock file that cannot be removed is found stale once this process is gone; nothing to do here.
+    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()))
+      .then(() => lock.release())
+      .catch(() => undefined);
     // Listeners for the start only, removed one by one: Worker keeps internal listeners of its own.
     let onMessage: (m: FromWorker) => void = () => undefined;
     let onError: (e: Error) => void = () => undefined;
@@ -77,18 +96,25 @@ export class Engine {
       worker.once('message', onMessage);
       worker.once('error', onError);
       worker.once('exit', onExit);
-    }).finally(() => {
-      worker.off('message', onMessage);
-      worker.off('error', onError);
-      worker.off('exit', onExit);
-    });
+    })
+      .finally(() => {
+        worker.off('message', onMessage);
+        worker.off('error', onError);
+        worker.off('exit', onExit);
+      })
+      .catch(async (e: unknown) => {
+        await worker.terminate();
+        await exited;
+        throw e;
+      });
     if (first.type !== 'ready') {
       await worker.terminate();
+      await exited;
       throw new EngineError(
         first.type === 'startFailed' ? first.error : { code: 'ENGINE_ERROR', message: 'unexpected message' },
       );
     }
-    return new Engine(worker, first.recovery);
+    return new Engine(worker, first.recovery, exited);
   }
 
   /** The error that stopped the engine, or null. */

@@ -13,12 +13,23 @@
  * every N commands or T milliseconds and on a clean close: the state is captured at once (after sequence
  * number S) and written (atomically, by the SnapshotStore) only once S is durable, so a snapshot never covers
  * a command the journal could lose.
+ *
+ * The data directory is locked (journal/dir-lock.ts) from open to close, so that no second engine or offline
+ * tool writes it meanwhile.
  */
 import { performance } from 'node:perf_hooks';
 import { EVENT_STRIDE } from '../book/index.js';
-import { ExchangeCore, decodeCoreSnapshot, encodeCoreSnapshot, type Command } from '../core/index.js';
-import { SnapshotStore, openJournal, type JournalWriter } from '../journal/index.js';
-import { errorInfo, type EngineConfig, type RecoveryReport } from './protocol.js';
+import { ExchangeCore, encodeCoreSnapshot, type Command } from '../core/index.js';
+import {
+  DirLock,
+  SnapshotStore,
+  nodeFs,
+  openJournal,
+  type JournalFs,
+  type JournalWriter,
+} from '../journal/index.js';
+import type { EngineConfig, RecoveryReport } from './protocol.js';
+import { loadCoreSnapshot } from './recover.js';
 
 export const ENGINE_DEFAULTS = Object.freeze({
   snapshotEveryCommands: 1_000_000,
@@ -29,6 +40,12 @@ export const ENGINE_DEFAULTS = Object.freeze({
 /** The sequencer's clock: microseconds since the epoch. */
 export function wallClockUs(): number {
   return Math.floor((performance.timeOrigin + performance.now()) * 1000);
+}
+
+/** What only a host on the caller's own thread can be given (it does not cross to a worker). */
+export interface EngineHostOptions {
+  /** The file system under the journal and the snapshots; default node's. Tests inject failures here. */
+  fs?: JournalFs;
 }
 
 export interface BatchOutcome {
@@ -54,6 +71,7 @@ export class EngineHost {
   private lastDurable: Promise<unknown> = Promise.resolve();
   private snapshotting: Promise<unknown> | null = null;
   private closed = false;
+  private readonly lock: DirLock;
 
   private constructor(
     core: ExchangeCore,
@@ -61,37 +79,55 @@ export class EngineHost {
     store: SnapshotStore,
     config: EngineConfig,
     lastSeq: number,
+    lock: DirLock,
   ) {
     this.core = core;
     this.writer = writer;
     this.store = store;
+    this.lock = lock;
     this.everyCommands = config.snapshotEveryCommands ?? ENGINE_DEFAULTS.snapshotEveryCommands;
     this.everyMs = config.snapshotEveryMs ?? ENGINE_DEFAULTS.snapshotEveryMs;
     this.executedSeq = lastSeq;
   }
 
-  /** Recovers the state from the directory and opens the journal for appending. */
+  /**
+   * Takes the data directory's lock (DATA_DIR_LOCKED if another holds it; under `config.lockToken`, checks
+   * the one its owner took), recovers the state from the directory and opens the journal for appending. The
+   * lock is held until close, or released here if the start fails.
+   */
   static async open(
     config: EngineConfig,
     clockUs: () => number = wallClockUs,
+    options: EngineHostOptions = {},
+  ): Promise<{ host: EngineHost; recovery: RecoveryReport }> {
+    const lock =
+      config.lockToken === undefined
+        ? await DirLock.acquire(config.dir, 'engine')
+        : await DirLock.confirm(config.dir, config.lockToken);
+    try {
+      return await EngineHost.recover(config, clockUs, options.fs ?? nodeFs, lock);
+    } catch (e) {
+      await lock.release();
+      throw e;
+    }
+  }
+
+  private static async recover(
+    config: EngineConfig,
+    clockUs: () => number,
+    io: JournalFs,
+    lock: DirLock,
   ): Promise<{ host: EngineHost; recovery: RecoveryReport }> {
     const t0 = performance.now();
     const options = { bookCapacityOrders: config.bookCapacityOrders };
     const store = new SnapshotStore({
       dir: config.dir,
       keep: config.snapshotsKept ?? ENGINE_DEFAULTS.snapshotsKept,
+      fs: io,
     });
     // Newest first; a snapshot whose checksum holds but whose payload does not decode falls back too.
-    let restored: ExchangeCore | null = null;
-    const load = await store.loadNewestValid((candidate) => {
-      try {
-        restored = decodeCoreSnapshot(candidate.payload, options);
-        return '';
-      } catch (e) {
-        return `does not decode: ${errorInfo(e).message}`;
-      }
-    });
-    const start = { core: restored ?? new ExchangeCore(options), snapshot: load.snapshot };
+    const load = await loadCoreSnapshot(store, options);
+    const start = { core: load.core ?? new ExchangeCore(options), snapshot: load.snapshot };
     const rejected = load.rejected.map((r) => ({ file: r.file, reason: r.reason }));
     const core = start.core;
     const opened = await openJournal(
@@ -100,6 +136,7 @@ export class EngineHost {
         clockUs,
         durability: config.durability,
         segmentBytes: config.segmentBytes,
+        fs: io,
       },
       {
         fromSeq: (start.snapshot?.seq ?? 0) + 1,
@@ -110,7 +147,7 @@ export class EngineHost {
       },
     );
     core.events.clear();
-    const host = new EngineHost(core, opened.writer, store, config, opened.lastSeq);
+    const host = new EngineHost(core, opened.writer, store, config, opened.lastSeq, lock);
     return {
       host,
       recovery: {
@@ -211,13 +248,20 @@ export class EngineHost {
     return seq;
   }
 
-  /** Waits for the journal, closes it, and writes a last snapshot (when the journal is sound). */
+  /**
+   * Waits for the journal, closes it, writes a last snapshot (when the journal is sound), and releases the
+   * data directory's lock.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.writer.close();
-    // The state is still whole: only new batches are refused.
-    if (this.writer.failed === null && this.executedSeq > 0) await this.snapshot();
+    try {
+      await this.writer.close();
+      // The state is still whole: only new batches are refused.
+      if (this.writer.failed === null && this.executedSeq > 0) await this.snapshot();
+    } finally {
+      await this.lock.release();
+    }
   }
 
   private snapshotDue(): boolean {

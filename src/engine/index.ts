@@ -3,5 +3,20 @@
  * commands, and the main thread's handle on it. Recovery, group commit and snapshots live here.
  */
 export { Engine, EngineError, type CommandResult } from './engine.js';
-export { EngineHost, ENGINE_DEFAULTS, wallClockUs, type BatchOutcome } from './host.js';
+export {
+  EngineHost,
+  ENGINE_DEFAULTS,
+  RefusedBatch,
+  wallClockUs,
+  type BatchOutcome,
+  type EngineHostOptions,
+} from './host.js';
+export {
+  recoverState,
+  loadCoreSnapshot,
+  decodeCoreOrWhyNot,
+  type RecoverOptions,
+  type RecoveredState,
+  type CoreSnapshotLoad,
+} from './recover.js';
 export type { EngineConfig, RecoveryReport } from './protocol.js';

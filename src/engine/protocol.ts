@@ -21,6 +21,11 @@ export interface EngineConfig {
   snapshotsKept?: number;
   /** Order slots each new book allocates up front. */
   bookCapacityOrders?: number;
+  /**
+   * Set by Engine.start, which takes the data directory's lock on the main thread (so that it is released
+   * whatever becomes of the worker): the host checks the lock is this one instead of taking its own.
+   */
+  lockToken?: string;
 }
 
 export interface ErrorInfo {

@@ -23,6 +23,10 @@ export const JournalErrorCode = {
   Closed: 'JOURNAL_CLOSED',
   /** An option or an argument out of its range (including a clock that returns a non-integer). */
   InvalidArgument: 'JOURNAL_INVALID_ARGUMENT',
+  /** Another live process (or another engine in this one) holds the data directory's LOCK file. */
+  DataDirLocked: 'DATA_DIR_LOCKED',
+  /** A write was attempted through a read-only file-system port (a bug in a read-only path). */
+  ReadOnly: 'JOURNAL_READ_ONLY',
 } as const;
 export type JournalErrorCode = (typeof JournalErrorCode)[keyof typeof JournalErrorCode];
 

@@ -4,6 +4,7 @@
  * explicit on every read and write (pread/pwrite), so no call depends on a file position left by another.
  */
 import * as fs from 'node:fs';
+import { JournalError, JournalErrorCode } from './errors.js';
 
 /** 'r' reads; 'r+' reads and writes an existing file; 'wx' creates a new file (failing if it exists); 'w' creates or empties. */
 export type OpenMode = 'r' | 'r+' | 'wx' | 'w';
@@ -102,4 +103,31 @@ export async function readFully(
     got += n;
   }
   return got;
+}
+
+/**
+ * A port that reads through `io` and refuses every change (writes, truncation, renames, removals, syncs and
+ * opening for writing) with JOURNAL_READ_ONLY. The read-only tools (`rialto journal verify`, `inspect`,
+ * `tail`, `snapshot list`) read through it, so that a path meant to look never repairs, whatever it calls.
+ */
+export function readOnlyFs(io: JournalFs = nodeFs): JournalFs {
+  const refuse = (what: string) => (): Promise<never> =>
+    Promise.reject(
+      new JournalError(JournalErrorCode.ReadOnly, `${what} through a read-only view of the data directory`),
+    );
+  return {
+    mkdir: refuse('mkdir'),
+    readdir: (path) => io.readdir(path),
+    open: (path, mode) => (mode === 'r' ? io.open(path, mode) : refuse(`open for '${mode}'`)()),
+    close: (fd) => io.close(fd),
+    size: (fd) => io.size(fd),
+    read: (fd, buffer, offset, length, position) => io.read(fd, buffer, offset, length, position),
+    write: refuse('write'),
+    fdatasync: refuse('fdatasync'),
+    fsync: refuse('fsync'),
+    truncate: refuse('truncate'),
+    rename: refuse('rename'),
+    unlink: refuse('unlink'),
+    syncDir: refuse('syncDir'),
+  };
 }

@@ -16,6 +16,8 @@ export {
   type RecordVisitor,
   type ScanResult,
   type SegmentFile,
+  type SegmentSummary,
+  type SegmentVisitor,
   type TornTail,
 } from './reader.js';
 export {
@@ -40,6 +42,7 @@ export {
   type JournalNotice,
   type NoticeSink,
 } from './errors.js';
-export { nodeFs, type JournalFs, type OpenMode } from './fs-port.js';
+export { nodeFs, readOnlyFs, type JournalFs, type OpenMode } from './fs-port.js';
 export { JOURNAL_LIMITS } from './limits.js';
 export { segmentFileName, snapshotFileName } from './format.js';
+export { DirLock, LOCK_FILE_NAME, readLockHolder, type LockHolder } from './dir-lock.js';

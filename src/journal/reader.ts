@@ -42,6 +42,25 @@ export interface SegmentFile {
   firstSeq: number;
 }
 
+/** One segment whose header is valid, as the scan finished it (a torn tail, if any, is in the scan's result). */
+export interface SegmentSummary {
+  file: string;
+  /** The format version in its header. */
+  version: number;
+  firstSeq: number;
+  /** Its last valid record's sequence number; firstSeq - 1 when it holds none. */
+  lastSeq: number;
+  records: number;
+  /** The file's size, a torn tail included. */
+  bytes: number;
+  /** The time of the record before the segment (its header's time floor), and of its last valid record. */
+  timeFloorUs: number;
+  lastTimeUs: number;
+}
+
+/** Called once per segment whose header is valid, after its records were checked (for tools and progress). */
+export type SegmentVisitor = (segment: SegmentSummary) => void;
+
 /** A damaged end of the last segment that holds nothing acknowledged: what the caller should cut. */
 export interface TornTail {
   file: string;
@@ -104,9 +123,14 @@ export class JournalReader {
    * Validates the journal from the segment holding `fromSeq` to the end and passes every record with a
    * sequence number of `fromSeq` or more to `visit` (null: validate only). Throws JOURNAL_CORRUPT for damage
    * that is not a torn tail, JOURNAL_VERSION for a segment of another format, JOURNAL_MISSING when `fromSeq`
-   * is before the first segment or more than one past the last record. Changes no file.
+   * is before the first segment or more than one past the last record. `onSegment` hears of each segment
+   * once it checked out. Changes no file.
    */
-  async scan(fromSeq: number, visit: RecordVisitor | null): Promise<ScanResult> {
+  async scan(
+    fromSeq: number,
+    visit: RecordVisitor | null,
+    onSegment: SegmentVisitor | null = null,
+  ): Promise<ScanResult> {
     if (!Number.isSafeInteger(fromSeq) || fromSeq < 1) {
       throw new JournalError(JournalErrorCode.InvalidArgument, `fromSeq ${fromSeq} is not a sequence number`);
     }
@@ -133,7 +157,8 @@ export class JournalReader {
       tail: null,
     };
     for (let i = first; i < segments.length; i++) {
-      await this.scanSegment(segments[i], i === first, i === segments.length - 1, fromSeq, visit, result);
+      const isLast = i === segments.length - 1;
+      await this.scanSegment(segments[i], i === first, isLast, fromSeq, visit, result, onSegment);
     }
     if (fromSeq > result.lastSeq + 1) {
       throw new JournalError(
@@ -186,6 +211,7 @@ export class JournalReader {
     fromSeq: number,
     visit: RecordVisitor | null,
     result: ScanResult,
+    onSegment: SegmentVisitor | null,
   ): Promise<void> {
     const size = await this.readWhole(segment.path);
     const bytes = this.buffer;
@@ -223,11 +249,28 @@ export class JournalReader {
     result.lastSeq = walk.lastSeq;
     result.lastTimeUs = walk.lastTimeUs;
     result.end = { file, firstSeq: header.seq, offset: walk.pos };
-    if (walk.problem === '') return;
-    if (!isLast || walk.intact) throw corrupt(walk.pos, walk.problem);
-    const found = findValidRecord(bytes, walk.pos + 1, size, walk.lastSeq);
-    if (found >= 0) throw corrupt(walk.pos, `${walk.problem} (valid records follow at byte ${found})`);
-    result.tail = { file, offset: walk.pos, bytes: size - walk.pos, reason: walk.problem, wholeFile: false };
+    if (walk.problem !== '') {
+      if (!isLast || walk.intact) throw corrupt(walk.pos, walk.problem);
+      const found = findValidRecord(bytes, walk.pos + 1, size, walk.lastSeq);
+      if (found >= 0) throw corrupt(walk.pos, `${walk.problem} (valid records follow at byte ${found})`);
+      result.tail = {
+        file,
+        offset: walk.pos,
+        bytes: size - walk.pos,
+        reason: walk.problem,
+        wholeFile: false,
+      };
+    }
+    onSegment?.({
+      file,
+      version: SEGMENT_VERSION,
+      firstSeq: header.seq,
+      lastSeq: walk.lastSeq,
+      records: walk.lastSeq - header.seq + 1,
+      bytes: size,
+      timeFloorUs: header.word,
+      lastTimeUs: walk.lastTimeUs,
+    });
   }
 }
 

@@ -124,14 +124,9 @@ export class SnapshotStore {
   async loadNewestValid(accept: (s: LoadedSnapshot) => string = () => ''): Promise<SnapshotLoad> {
     const rejected: SnapshotRejection[] = [];
     for (const { seq, file } of await this.list()) {
-      let reason: string;
-      try {
-        const loaded = await this.read(file, seq);
-        reason = typeof loaded === 'string' ? loaded : accept(loaded);
-        if (typeof loaded !== 'string' && reason === '') return { snapshot: loaded, rejected };
-      } catch (e) {
-        reason = `unreadable: ${errnoCode(e) || describeError(e)}`;
-      }
+      const loaded = await this.check(file, seq);
+      const reason = typeof loaded === 'string' ? loaded : accept(loaded);
+      if (typeof loaded !== 'string' && reason === '') return { snapshot: loaded, rejected };
       rejected.push({ file, reason });
       this.notify({
         code: JournalNoticeCode.SnapshotRejected,
@@ -142,6 +137,18 @@ export class SnapshotStore {
       });
     }
     return { snapshot: null, rejected };
+  }
+
+  /**
+   * The snapshot in `file` (covering `seq`, the number in its name) with its payload, or why it does not
+   * verify: the checks loading makes, for tools that list snapshots. Never throws for a bad or unreadable file.
+   */
+  async check(file: string, seq: number): Promise<LoadedSnapshot | string> {
+    try {
+      return await this.read(file, seq);
+    } catch (e) {
+      return `unreadable: ${errnoCode(e) || describeError(e)}`;
+    }
   }
 
   /** The snapshot in `file`, or why it does not verify. */

@@ -113,6 +113,8 @@ export class JournalWriter {
 
   private running: Promise<void> | null = null;
   private failure: JournalError | null = null;
+  /** After a failure: the cut back to the acknowledged bytes, which close waits for. */
+  private cutting: Promise<void> = Promise.resolve();
   private closed = false;
   /** 'interval' only: written bytes not yet synced, when the last sync ran, and the timer for the next. */
   private dirty = false;
@@ -182,14 +184,18 @@ export class JournalWriter {
     return promise;
   }
 
-  /** Waits for everything appended so far to be written and synced, then closes the segment. */
+  /**
+   * Waits for everything appended so far to be written and synced, then closes the segment. After a failure
+   * it waits for the cut back and the close of the segment instead, so that once it returns this writer
+   * touches no file again (the next owner of the directory may open it).
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     while (this.running !== null) await this.running;
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
-    if (this.failure !== null) return;
+    if (this.failure !== null) return this.cutting;
     try {
       if (this.dirty) await this.sync();
       await this.io.close(this.fd);
@@ -402,7 +408,7 @@ export class JournalWriter {
         { file: this.segmentPath, offset: this.ackedEnd, cause },
       );
       this.failure = failure;
-      void this.cutBack();
+      this.cutting = this.cutBack();
     }
     this.rejectAll(inFlight);
     this.rejectAll(this.waiters);

@@ -3,49 +3,14 @@
  * process from the repository root, as a user would, and checks its output and exit code.
  */
 import { strict as assert } from 'node:assert';
-import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
+import { MAIN, ROOT, assertCleanFailure, rialto, run } from './helpers.js';
 
-/** The repository root: this file runs as dist/test/cli/cli.test.js. */
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const MAIN = join(ROOT, 'dist', 'src', 'cli', 'main.js');
 const GENERATOR = join(ROOT, '..', 'shared', 'bench', 'orderbook', 'gen-workload.js');
 const WORKLOAD_OPS = 20000;
-/** Child processes that take longer than this have hung. */
-const CHILD_TIMEOUT_MS = 60_000;
-
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(args: string[], file = MAIN): Run {
-  const r = spawnSync(process.execPath, [file, ...args], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    timeout: CHILD_TIMEOUT_MS,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  if (r.error) throw r.error;
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function rialto(...args: string[]): Run {
-  return run(args);
-}
-
-/** An expected failure: a non-zero exit, one clear line on stderr, no stack trace. */
-function assertCleanFailure(r: Run, status: number, message: RegExp): void {
-  assert.equal(r.status, status, `exit code; stderr: ${r.stderr}`);
-  assert.match(r.stderr, message);
-  assert.doesNotMatch(r.stderr, /^\s+at /m, 'no stack trace');
-  assert.equal(r.stdout, '');
-}
 
 describe('rialto (built CLI)', () => {
   before(() => {
@@ -65,6 +30,8 @@ describe('rialto (built CLI)', () => {
     assert.match(r.stdout, /^Usage: rialto /);
     assert.match(r.stdout, /^\s+demo\s/m);
     assert.match(r.stdout, /^\s+book\s/m);
+    assert.match(r.stdout, /^\s+journal\s/m);
+    assert.match(r.stdout, /^\s+snapshot\s/m);
     assert.match(r.stdout, /--version/);
   });
 

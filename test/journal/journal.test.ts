@@ -21,6 +21,7 @@ import {
   JournalError,
   JournalErrorCode,
   JournalNoticeCode,
+  nodeFs,
   openJournal,
   segmentFileName,
   type JournalOptions,
@@ -421,6 +422,33 @@ describe('journal writer and recovery', () => {
       'the two complete records of the unacknowledged batch survive; the torn third goes',
     );
     equal(reopened.notices[0].code, JournalNoticeCode.TailTruncated);
+    await reopened.writer.close();
+  });
+
+  void it('after a failure, close returns only once the cut back is done (the next owner may open the file)', async () => {
+    const dir = temp.make();
+    const io = new TestFs();
+    const { writer } = await openJournal(options(dir, { fs: io }));
+    await writer.append(orders(1, 20));
+    let letTruncate: () => void = () => undefined;
+    let truncated = false;
+    io.truncate = async (fd, length) => {
+      await new Promise<void>((resolve) => (letTruncate = resolve));
+      await nodeFs.truncate(fd, length);
+      truncated = true;
+    };
+    io.failWritesAfterBytes = 150;
+    await rejects(writer.append(orders(21, 20)), isCode(JournalErrorCode.Failed));
+    let closed = false;
+    const closing = writer.close().then(() => (closed = true));
+    await settle();
+    equal(closed, false, 'close waits for the cut back');
+    letTruncate();
+    await closing;
+    ok(truncated, 'the cut back finished before close returned');
+    const [records, reopened] = await replay(dir);
+    equal(records.length, 20);
+    equal(reopened.notices.length, 0, 'nothing left to repair');
     await reopened.writer.close();
   });
 

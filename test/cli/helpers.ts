@@ -1,0 +1,62 @@
+/**
+ * Running the built `rialto` command line (dist/src/cli/main.js) in a child process, as a user would, for the
+ * end-to-end tests of test/cli.
+ */
+import { strict as assert } from 'node:assert';
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root: these files run as dist/test/cli/*.js. */
+export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+export const MAIN = join(ROOT, 'dist', 'src', 'cli', 'main.js');
+/** Child processes that take longer than this have hung. */
+export const CHILD_TIMEOUT_MS = 60_000;
+
+export interface Run {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  cwd?: string;
+  /** Variables added to (or, when undefined, removed from) the environment. */
+  env?: Record<string, string | undefined>;
+}
+
+function environment(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  // The data directory's variable of whoever runs the tests must not leak into them.
+  const env: NodeJS.ProcessEnv = { ...process.env, RIALTO_DATA_DIR: undefined };
+  for (const [k, v] of Object.entries(extra)) env[k] = v;
+  return env;
+}
+
+export function run(args: string[], file = MAIN, options: RunOptions = {}): Run {
+  const r = spawnSync(process.execPath, [file, ...args], {
+    cwd: options.cwd ?? ROOT,
+    env: environment(options.env),
+    encoding: 'utf8',
+    timeout: CHILD_TIMEOUT_MS,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  if (r.error) throw r.error;
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+export function rialto(...args: string[]): Run {
+  return run(args);
+}
+
+/** Starts the CLI without waiting for it (for commands that run until interrupted). */
+export function startRialto(args: string[]): ChildProcessWithoutNullStreams {
+  return spawn(process.execPath, [MAIN, ...args], { cwd: ROOT, env: environment(), stdio: 'pipe' });
+}
+
+/** An expected failure: a non-zero exit, one clear line on stderr, no stack trace. */
+export function assertCleanFailure(r: Run, status: number, message: RegExp): void {
+  assert.equal(r.status, status, `exit code; stderr: ${r.stderr}`);
+  assert.match(r.stderr, message);
+  assert.doesNotMatch(r.stderr, /^\s+at /m, 'no stack trace');
+  assert.equal(r.stdout, '');
+}
