@@ -46,17 +46,15 @@ import {
   type PositionView,
 } from '../ledger/index.js';
 import {
-  LIMITS_STRIDE,
   NO_LIMITS,
   RISK_LIMIT_KEYS,
   RiskReject,
   addsExposure,
-  checkOrderAt,
-  emergencyBreachedAt,
+  checkOrder,
+  emergencyBreached,
   limitsProblem,
   needsEquity,
   newOrderExposure,
-  packLimits,
   withinBand,
   type RiskLimits,
 } from '../risk/index.js';
@@ -99,30 +97,8 @@ import {
   specProblem,
   type InstrumentSpec,
 } from './instruments.js';
-import { OrderRecords, type OrderOpening } from './order-records.js';
+import { OrderColumns } from './order-columns.js';
 import { coreStateHash } from './state-hash.js';
-
-// The core's position record (posRec): field numbers, module-local so that V8 compiles them to immediates.
-const POS_STRIDE = 8;
-const P_OPEN_BUY = 0;
-const P_OPEN_SELL = 1;
-const P_BASE_ACCOUNT = 2;
-const P_QUOTE_ACCOUNT = 3;
-const P_DAY_START_PNL = 4;
-const P_QUOTE_ASSET = 5;
-const P_QUOTE_SCALE = 6;
-const P_QUEUED_AT = 7;
-/** The record's fields in the order the snapshot writes them as columns. */
-const POSITION_COLUMNS: readonly { field: number; ints: boolean; what: string }[] = [
-  { field: P_OPEN_BUY, ints: false, what: 'open buy quantities' },
-  { field: P_OPEN_SELL, ints: false, what: 'open sell quantities' },
-  { field: P_BASE_ACCOUNT, ints: true, what: 'position base accounts' },
-  { field: P_QUOTE_ACCOUNT, ints: true, what: 'position quote accounts' },
-  { field: P_DAY_START_PNL, ints: false, what: 'day-start PnL' },
-  { field: P_QUOTE_ASSET, ints: true, what: 'position quote assets' },
-  { field: P_QUOTE_SCALE, ints: false, what: 'position quote scales' },
-  { field: P_QUEUED_AT, ints: false, what: 'position queue marks' },
-];
 
 export const CORE_LIMITS = Object.freeze({
   /** Account ids are 1 .. accountsMax. */
@@ -149,8 +125,8 @@ export interface CoreOptions {
 interface Instrument {
   spec: InstrumentSpec;
   book: OrderBook;
-  /** The core's records of the book's live orders, by book slot. */
-  orders: OrderRecords;
+  /** The core's columns for the book's live orders, by book slot. */
+  orders: OrderColumns;
   halted: boolean;
   /** The quote asset's fee income ledger account (rebate expense is the next). */
   feeIncomeAccount: number;
@@ -211,19 +187,22 @@ export class ExchangeCore {
   private accountManyPositions = new Uint8Array(1024);
   /** Which costly inputs the account's limits read (RISK_READS bits), derived from its limits. */
   private accountRiskReads = new Uint8Array(1024);
-  /** Each account's limits packed for the gate (packLimits), LIMITS_STRIDE numbers an account. */
-  private accountLimitTable = new Float64Array(1024 * LIMITS_STRIDE);
   /** Equity per quote asset at the start of the day, for accounts whose limits are fractions of it. */
   private readonly accountDayEquity: (Map<number, number> | undefined)[] = [];
   private accountCount = 0;
 
-  /**
-   * Per position slot (Positions), what the core adds, as one record of POS_STRIDE numbers (a cache line):
-   * open buy and sell quantities, the base and quote ledger accounts, the net PnL (realized less fees plus
-   * unrealized) when the day began, from which the day's loss is measured, the quote asset, quote minor units
-   * per lot per tick, and the command that last queued the position for an emergency check.
-   */
-  private posRec = new Float64Array(1024 * POS_STRIDE);
+  // Per position slot (Positions), what the core adds: open quantities, ledger accounts, day-start PnL.
+  private posOpenBuy = new Float64Array(1024);
+  private posOpenSell = new Float64Array(1024);
+  private posBaseAccount = new Int32Array(1024);
+  private posQuoteAccount = new Int32Array(1024);
+  /** Net PnL (realized less fees plus unrealized) when the day began: the day's loss is measured from it. */
+  private posDayStartPnl = new Float64Array(1024);
+  private posQuoteAsset = new Int32Array(1024);
+  /** Quote minor units per lot per tick of the position's instrument. */
+  private posQuoteScale = new Float64Array(1024);
+  /** The command that last queued the position for an emergency check (each is checked once a command). */
+  private posQueuedAt = new Float64Array(1024);
 
   /** Each instrument's mark (last trade or mid, by its spec), refreshed after every command on its book. */
   private instrumentMark = new Float64Array(64);
@@ -236,18 +215,13 @@ export class ExchangeCore {
   private commandSeq = 0;
 
   // The order being placed, between the gate and the book's OrderAccepted.
-  private readonly pending: OrderOpening = {
-    orderId: 0,
-    account: 0,
-    buy: true,
-    market: false,
-    perLot: 0,
-    qty: 0,
-    makerFeePpm: 0,
-    takerFeePpm: 0,
-    position: -1,
-    holdAccount: -1,
-  };
+  private pendingOrderId = 0;
+  private pendingPerLot = 0;
+  private pendingPosition = -1;
+  private pendingHoldAccount = -1;
+  private pendingMarket = 0;
+  private pendingMakerFee = 0;
+  private pendingTakerFee = 0;
 
   private readonly bookPlace: BookPlace = newPlaceOrder();
   private readonly bookAmend: BookAmend = {
@@ -367,12 +341,12 @@ export class ExchangeCore {
         return;
       }
     } else {
-      this.pending.orderId = 0;
+      this.pendingOrderId = 0;
     }
     const from = this.events.count;
     ins.book.place(p);
     this.afterBook(ins, from);
-    this.pending.orderId = 0;
+    this.pendingOrderId = 0;
   }
 
   /**
@@ -413,36 +387,23 @@ export class ExchangeCore {
     x.available =
       found === -1
         ? this.ledger.available(account, holdAsset)
-        : -this.ledger.signedBalance(
-            buy
-              ? this.posRec[found * POS_STRIDE + P_QUOTE_ACCOUNT]
-              : this.posRec[found * POS_STRIDE + P_BASE_ACCOUNT],
-          );
+        : -this.ledger.signedBalance(buy ? this.posQuoteAccount[found] : this.posBaseAccount[found]);
     x.openOrders = this.accountOpenOrders[account];
-    x.position = found === -1 ? 0 : this.positions.qtyOf(found);
-    x.openSameSide =
-      found === -1
-        ? 0
-        : buy
-          ? this.posRec[found * POS_STRIDE + P_OPEN_BUY]
-          : this.posRec[found * POS_STRIDE + P_OPEN_SELL];
+    x.position = found === -1 ? 0 : this.positions.qty[found];
+    x.openSameSide = found === -1 ? 0 : buy ? this.posOpenBuy[found] : this.posOpenSell[found];
+    const limits = this.accountLimits[account] ?? NO_LIMITS;
     this.fillRiskContext(account, spec.quoteAsset);
-    const code = checkOrderAt(x, this.accountLimitTable, account * LIMITS_STRIDE);
+    const code = checkOrder(x, limits);
     if (code !== 0) return code;
     const pos = found === -1 ? this.positionSlot(account, spec) : found;
-    const holdAccount = buy
-      ? this.posRec[pos * POS_STRIDE + P_QUOTE_ACCOUNT]
-      : this.posRec[pos * POS_STRIDE + P_BASE_ACCOUNT];
-    const pending = this.pending;
-    pending.orderId = c.orderId;
-    pending.account = account;
-    pending.buy = buy;
-    pending.market = marketType;
-    pending.perLot = perLot;
-    pending.makerFeePpm = spec.makerFeePpm;
-    pending.takerFeePpm = spec.takerFeePpm;
-    pending.position = pos;
-    pending.holdAccount = holdAccount;
+    const holdAccount = buy ? this.posQuoteAccount[pos] : this.posBaseAccount[pos];
+    this.pendingOrderId = c.orderId;
+    this.pendingPerLot = perLot;
+    this.pendingPosition = pos;
+    this.pendingHoldAccount = holdAccount;
+    this.pendingMarket = marketType ? 1 : 0;
+    this.pendingMakerFee = spec.makerFeePpm;
+    this.pendingTakerFee = spec.takerFeePpm;
     return 0;
   }
 
@@ -485,7 +446,7 @@ export class ExchangeCore {
           ? BookReject.OrderNotFound
           : this.ownerProblem(ins.orders, s, c.accountId);
     if (code === 0) code = this.venueKill ? RiskReject.VenueKillSwitch : this.tradingInstrumentProblem(ins);
-    if (code === 0 && ins !== undefined) code = this.tradingAccountProblem(ins.orders.accountOf(s));
+    if (code === 0 && ins !== undefined) code = this.tradingAccountProblem(ins.orders.account[s]);
     if (code === 0 && ins !== undefined) code = this.gateAmend(c, s, ins);
     if (code !== 0 || ins === undefined) {
       this.rejectOrder(c.instrument, c.orderId, c.accountId, 0, c.price, c.qty, code, CommandKind.Amend);
@@ -509,39 +470,38 @@ export class ExchangeCore {
     a.timeUs = this.clockUs;
     // Malformed numbers go to the book, which rejects them with its own codes.
     if (!isNonNegativeInt(c.price) || !isNonNegativeInt(c.qty) || !isNonNegativeInt(c.triggerPrice)) return 0;
-    const buy = o.isBuy(s);
-    if (o.isMarket(s) && c.triggerPrice !== 0 && c.price === 0) {
+    const buy = o.buy[s] === 1;
+    if (o.market[s] === 1 && c.triggerPrice !== 0 && c.price === 0) {
       a.price = protectionPrice(c.triggerPrice, buy, spec);
     }
     const view = ins.book.order(c.orderId);
     const price = a.price === 0 ? (view?.price ?? 0) : a.price;
-    if (c.price !== 0 && !o.isMarket(s) && view !== undefined && view.triggerPrice === 0) {
+    if (c.price !== 0 && o.market[s] === 0 && view !== undefined && view.triggerPrice === 0) {
       if (!withinBand(price, this.bandReferenceOf(ins), spec.priceBandBps))
         return RiskReject.PriceOutsideBand;
     }
-    const newLeft = c.qty === 0 ? o.leftOf(s) : c.qty - o.filledOf(s);
+    const newLeft = c.qty === 0 ? o.left[s] : c.qty - o.filled[s];
     if (newLeft <= 0) return 0; // the book rejects it (AmendQuantityNotAboveFilled)
     const valuePerLot = mulExact(price, spec.quoteScale);
-    const perLot = holdPerLot(buy, valuePerLot, o.takerFeeOf(s), spec);
+    const perLot = holdPerLot(buy, valuePerLot, o.takerFeePpm[s], spec);
     const x = this.exposure;
-    const account = o.accountOf(s);
-    const pos = o.positionOf(s);
+    const account = o.account[s];
+    const pos = o.position[s];
     x.buy = buy;
     x.qty = newLeft;
     x.price = price;
     x.quoteScale = spec.quoteScale;
     x.notional = mulExact(newLeft, valuePerLot);
     const newHold = mulExact(newLeft, perLot);
-    x.holdNeeded = newHold - o.leftOf(s) * o.perLotOf(s);
-    x.available = -this.ledger.signedBalance(o.holdAccountOf(s));
+    x.holdNeeded = newHold - o.left[s] * o.perLot[s];
+    x.available = -this.ledger.signedBalance(o.holdAccount[s]);
     // The order counts as itself, not as one more open order or more open quantity.
     x.openOrders = this.accountOpenOrders[account] - 1;
-    x.position = this.positions.qtyOf(pos);
-    x.openSameSide =
-      (buy ? this.posRec[pos * POS_STRIDE + P_OPEN_BUY] : this.posRec[pos * POS_STRIDE + P_OPEN_SELL]) -
-      o.leftOf(s);
+    x.position = this.positions.qty[pos];
+    x.openSameSide = (buy ? this.posOpenBuy[pos] : this.posOpenSell[pos]) - o.left[s];
+    const limits = this.accountLimits[account] ?? NO_LIMITS;
     this.fillRiskContext(account, spec.quoteAsset);
-    return checkOrderAt(x, this.accountLimitTable, account * LIMITS_STRIDE);
+    return checkOrder(x, limits);
   }
 
   private massCancel(c: MassCancel): void {
@@ -593,7 +553,8 @@ export class ExchangeCore {
       d[o + F_INSTRUMENT] = instrument;
       switch (d[o]) {
         case EventType.OrderAccepted:
-          if (d[o + 3] === this.pending.orderId) this.openOrder(ins.orders, d[o + F_SLOT], d[o + 7]);
+          if (d[o + 3] === this.pendingOrderId)
+            this.openOrder(ins.orders, d[o + F_SLOT], d[o + 3], d[o + 4], d[o + 5], d[o + 7]);
           break;
         case EventType.TradeExecuted:
           this.settle(ins, o);
@@ -615,16 +576,37 @@ export class ExchangeCore {
     this.instrumentMark[instrument] = this.markOf(ins);
   }
 
-  /** The pending order was accepted into book slot `s` with `qty` lots: its record and its hold. */
-  private openOrder(o: OrderRecords, s: number, qty: number): void {
-    const p = this.pending;
-    p.qty = qty;
-    o.open(s, p);
-    const pos = p.position;
-    this.accountOpenOrders[p.account]++;
-    if (p.buy) this.posRec[pos * POS_STRIDE + P_OPEN_BUY] += qty;
-    else this.posRec[pos * POS_STRIDE + P_OPEN_SELL] += qty;
-    this.ledger.moveHeld(EntryKind.Hold, p.orderId, p.holdAccount, qty * p.perLot, this.clockUs);
+  private openOrder(
+    o: OrderColumns,
+    s: number,
+    orderId: number,
+    account: number,
+    side: number,
+    qty: number,
+  ): void {
+    o.open(s, orderId);
+    const buy = side === Side.Buy;
+    const pos = this.pendingPosition;
+    o.account[s] = account;
+    o.buy[s] = buy ? 1 : 0;
+    o.market[s] = this.pendingMarket;
+    o.perLot[s] = this.pendingPerLot;
+    o.left[s] = qty;
+    o.filled[s] = 0;
+    o.makerFeePpm[s] = this.pendingMakerFee;
+    o.takerFeePpm[s] = this.pendingTakerFee;
+    o.position[s] = pos;
+    o.holdAccount[s] = this.pendingHoldAccount;
+    this.accountOpenOrders[account]++;
+    if (buy) this.posOpenBuy[pos] += qty;
+    else this.posOpenSell[pos] += qty;
+    this.ledger.moveHeld(
+      EntryKind.Hold,
+      orderId,
+      this.pendingHoldAccount,
+      qty * this.pendingPerLot,
+      this.clockUs,
+    );
   }
 
   /** One trade: base and quote between the customers, fees and rebates, from the two holds: one entry. */
@@ -639,34 +621,34 @@ export class ExchangeCore {
     const ot = ins.orders;
     const taker = d[o + F_SLOT];
     const maker = d[o + F_MAKER_SLOT];
-    if (!ot.isLive(taker) || !ot.isLive(maker))
+    if (ot.live[taker] !== 1 || ot.live[maker] !== 1)
       throw new Error(`trade ${tradeId}: an order unknown to the core`);
     const buyer = takerBuys ? taker : maker;
     const seller = takerBuys ? maker : taker;
     const spec = ins.spec;
     const value = price * qty * spec.quoteScale;
     const base = qty * spec.baseScale;
-    const buyerFee = feeOf(value, takerBuys ? ot.takerFeeOf(taker) : ot.makerFeeOf(maker));
-    const sellerFee = feeOf(value, takerBuys ? ot.makerFeeOf(maker) : ot.takerFeeOf(taker));
-    const release = qty * ot.perLotOf(buyer);
+    const buyerFee = feeOf(value, takerBuys ? ot.takerFeePpm[taker] : ot.makerFeePpm[maker]);
+    const sellerFee = feeOf(value, takerBuys ? ot.makerFeePpm[maker] : ot.takerFeePpm[taker]);
+    const release = qty * ot.perLot[buyer];
     const refund = release - value - buyerFee;
     if (!(refund >= 0 && Number.isSafeInteger(value)))
       throw new Error(`trade ${tradeId}: hold does not cover it`);
-    const buyerPos = ot.positionOf(buyer);
-    const sellerPos = ot.positionOf(seller);
+    const buyerPos = ot.position[buyer];
+    const sellerPos = ot.position[seller];
     const income = (buyerFee > 0 ? buyerFee : 0) + (sellerFee > 0 ? sellerFee : 0);
     const rebates = (buyerFee < 0 ? -buyerFee : 0) + (sellerFee < 0 ? -sellerFee : 0);
     this.ledger.settle(
-      ot.orderIdOf(buyer),
-      ot.orderIdOf(seller),
-      ot.holdAccountOf(buyer),
+      ot.orderId[buyer],
+      ot.orderId[seller],
+      ot.holdAccount[buyer],
       release,
       refund,
-      this.posRec[sellerPos * POS_STRIDE + P_QUOTE_ACCOUNT],
+      this.posQuoteAccount[sellerPos],
       value - sellerFee,
-      ot.holdAccountOf(seller),
+      ot.holdAccount[seller],
       base,
-      this.posRec[buyerPos * POS_STRIDE + P_BASE_ACCOUNT],
+      this.posBaseAccount[buyerPos],
       ins.feeIncomeAccount,
       income,
       rebates,
@@ -674,46 +656,47 @@ export class ExchangeCore {
     );
     this.positions.applyFill(buyerPos, true, qty, value, buyerFee);
     this.positions.applyFill(sellerPos, false, qty, value, sellerFee);
-    this.posRec[buyerPos * POS_STRIDE + P_OPEN_BUY] -= qty;
-    this.posRec[sellerPos * POS_STRIDE + P_OPEN_SELL] -= qty;
+    this.posOpenBuy[buyerPos] -= qty;
+    this.posOpenSell[sellerPos] -= qty;
     this.filled(ot, taker, qty, takerLeft);
     this.filled(ot, maker, qty, makerLeft);
-    if (this.accountEmergency[ot.accountOf(buyer)] === 1) this.queueEmergency(buyerPos);
-    if (this.accountEmergency[ot.accountOf(seller)] === 1) this.queueEmergency(sellerPos);
+    if (this.accountEmergency[ot.account[buyer]] === 1) this.queueEmergency(buyerPos);
+    if (this.accountEmergency[ot.account[seller]] === 1) this.queueEmergency(sellerPos);
   }
 
-  private filled(ot: OrderRecords, s: number, qty: number, left: number): void {
-    ot.fill(s, qty, left);
+  private filled(ot: OrderColumns, s: number, qty: number, left: number): void {
+    ot.filled[s] += qty;
+    ot.left[s] = left;
     if (left === 0) {
-      this.accountOpenOrders[ot.accountOf(s)]--;
+      this.accountOpenOrders[ot.account[s]]--;
       ot.close(s);
     }
   }
 
-  private closeOrder(ot: OrderRecords, s: number, left: number): void {
-    if (!ot.isLive(s)) throw new Error(`slot ${s} closed by the book is unknown to the core`);
+  private closeOrder(ot: OrderColumns, s: number, left: number): void {
+    if (ot.live[s] !== 1) throw new Error(`slot ${s} closed by the book is unknown to the core`);
     this.releaseHold(ot, s, left);
-    this.accountOpenOrders[ot.accountOf(s)]--;
+    this.accountOpenOrders[ot.account[s]]--;
     ot.close(s);
   }
 
-  private reduceOrder(ot: OrderRecords, s: number, cut: number): void {
-    if (!ot.isLive(s)) throw new Error(`slot ${s} reduced by the book is unknown to the core`);
+  private reduceOrder(ot: OrderColumns, s: number, cut: number): void {
+    if (ot.live[s] !== 1) throw new Error(`slot ${s} reduced by the book is unknown to the core`);
     this.releaseHold(ot, s, cut);
-    ot.setLeft(s, ot.leftOf(s) - cut);
+    ot.left[s] -= cut;
   }
 
   /** Returns what `qty` lots of the order held to the customer's available balance. */
-  private releaseHold(ot: OrderRecords, s: number, qty: number): void {
-    const pos = ot.positionOf(s);
-    if (ot.isBuy(s)) this.posRec[pos * POS_STRIDE + P_OPEN_BUY] -= qty;
-    else this.posRec[pos * POS_STRIDE + P_OPEN_SELL] -= qty;
+  private releaseHold(ot: OrderColumns, s: number, qty: number): void {
+    const pos = ot.position[s];
+    if (ot.buy[s] === 1) this.posOpenBuy[pos] -= qty;
+    else this.posOpenSell[pos] -= qty;
     if (qty > 0)
       this.ledger.moveHeld(
         EntryKind.Release,
-        ot.orderIdOf(s),
-        ot.holdAccountOf(s),
-        qty * ot.perLotOf(s),
+        ot.orderId[s],
+        ot.holdAccount[s],
+        qty * ot.perLot[s],
         this.clockUs,
       );
   }
@@ -721,20 +704,21 @@ export class ExchangeCore {
   /** An amend went through: the hold follows the new price and remaining quantity. */
   private amended(ins: Instrument, s: number, price: number, left: number): void {
     const ot = ins.orders;
-    if (!ot.isLive(s)) throw new Error(`slot ${s} amended by the book is unknown to the core`);
+    if (ot.live[s] !== 1) throw new Error(`slot ${s} amended by the book is unknown to the core`);
     const spec = ins.spec;
-    const orderId = ot.orderIdOf(s);
-    const buy = ot.isBuy(s);
+    const orderId = ot.orderId[s];
+    const buy = ot.buy[s] === 1;
     const valuePerLot = price * spec.quoteScale;
-    const perLot = holdPerLot(buy, valuePerLot, ot.takerFeeOf(s), spec);
-    const delta = left * perLot - ot.leftOf(s) * ot.perLotOf(s);
-    const pos = ot.positionOf(s);
-    if (buy) this.posRec[pos * POS_STRIDE + P_OPEN_BUY] += left - ot.leftOf(s);
-    else this.posRec[pos * POS_STRIDE + P_OPEN_SELL] += left - ot.leftOf(s);
-    ot.reprice(s, perLot, left);
+    const perLot = holdPerLot(buy, valuePerLot, ot.takerFeePpm[s], spec);
+    const delta = left * perLot - ot.left[s] * ot.perLot[s];
+    const pos = ot.position[s];
+    if (buy) this.posOpenBuy[pos] += left - ot.left[s];
+    else this.posOpenSell[pos] += left - ot.left[s];
+    ot.perLot[s] = perLot;
+    ot.left[s] = left;
     if (delta === 0) return;
     const kind = delta > 0 ? EntryKind.Hold : EntryKind.Release;
-    this.ledger.moveHeld(kind, orderId, ot.holdAccountOf(s), Math.abs(delta), this.clockUs);
+    this.ledger.moveHeld(kind, orderId, ot.holdAccount[s], Math.abs(delta), this.clockUs);
   }
 
   // ---------------------------------------------------------------- money
@@ -851,7 +835,7 @@ export class ExchangeCore {
     } else {
       const book = new OrderBook(this.events, { rules, capacityOrders: this.options.bookCapacityOrders });
       const feeIncomeAccount = this.ledger.venueAccount(LedgerAccountKind.FeeIncome, spec.quoteAsset);
-      const orders = new OrderRecords(this.options.bookCapacityOrders);
+      const orders = new OrderColumns(this.options.bookCapacityOrders);
       this.instruments[id] = { spec, book, orders, halted: false, feeIncomeAccount };
       this.instrumentIds.push(id);
       if (id >= this.instrumentMark.length) {
@@ -926,7 +910,6 @@ export class ExchangeCore {
     this.accountLimits[c.accountId] = limits;
     this.accountEmergency[c.accountId] = needsEmergencyCheck(limits) ? 1 : 0;
     this.accountRiskReads[c.accountId] = riskReadsOf(limits);
-    packLimits(limits, this.accountLimitTable, c.accountId * LIMITS_STRIDE);
     // Limits set during a day measure that day from now: equity now stands in for equity at its start.
     if (needsEquity(limits) && this.accountDayEquity[c.accountId] === undefined)
       this.snapshotDayEquity(c.accountId);
@@ -994,8 +977,8 @@ export class ExchangeCore {
   }
 
   private queueEmergency(pos: number): void {
-    if (this.posRec[pos * POS_STRIDE + P_QUEUED_AT] === this.commandSeq) return;
-    this.posRec[pos * POS_STRIDE + P_QUEUED_AT] = this.commandSeq;
+    if (this.posQueuedAt[pos] === this.commandSeq) return;
+    this.posQueuedAt[pos] = this.commandSeq;
     if (this.emergencyCount === this.emergencyQueue.length) {
       this.emergencyQueue = growInt32(this.emergencyQueue, this.emergencyCount * 2);
     }
@@ -1006,15 +989,13 @@ export class ExchangeCore {
   private runEmergencyChecks(): void {
     const q = this.emergencyQueue;
     for (let i = 0; i < this.emergencyCount; i++) {
-      const account = this.positions.accountOf(q[i]);
-      const quote = this.posRec[q[i] * POS_STRIDE + P_QUOTE_ASSET];
+      const account = this.positions.account[q[i]];
+      const quote = this.posQuoteAsset[q[i]];
       if (this.accountKill[account] === 1) continue;
+      const l = this.accountLimits[account] ?? NO_LIMITS;
       const loss = this.dayLossOf(account, quote);
-      const start =
-        (this.accountRiskReads[account] & RISK_READS.emergencyStartEquity) !== 0
-          ? this.dayStartEquityOf(account, quote)
-          : 0;
-      if (!emergencyBreachedAt(loss, start, this.accountLimitTable, account * LIMITS_STRIDE)) continue;
+      const start = l.emergencyLossEquityPpm > 0 ? this.dayStartEquityOf(account, quote) : 0;
+      if (!emergencyBreached(loss, start, l)) continue;
       const o = this.coreRecord(CoreEventType.EmergencyStop, account);
       this.events.data[o + C_A] = quote;
       this.events.data[o + C_B] = loss;
@@ -1030,7 +1011,7 @@ export class ExchangeCore {
     this.day = day;
     this.nextDayUs = (day + 1) * DAY_US;
     const p = this.positions;
-    for (let s = 0; s < p.size; s++) this.posRec[s * POS_STRIDE + P_DAY_START_PNL] = this.netPnlOf(s);
+    for (let s = 0; s < p.size; s++) this.posDayStartPnl[s] = this.netPnlOf(s);
     for (let account = 1; account < this.accountLimits.length; account++) {
       const l = this.accountLimits[account];
       if (l !== undefined && needsEquity(l)) this.snapshotDayEquity(account);
@@ -1052,15 +1033,12 @@ export class ExchangeCore {
     const first = this.accountFirstPosition[account];
     if (first === -1) return 0;
     if (this.accountManyPositions[account] === 0)
-      return this.posRec[first * POS_STRIDE + P_QUOTE_ASSET] === quote
-        ? this.posRec[first * POS_STRIDE + P_DAY_START_PNL] - this.netPnlOf(first)
-        : 0;
+      return this.posQuoteAsset[first] === quote ? this.posDayStartPnl[first] - this.netPnlOf(first) : 0;
     const slots = this.accountPositions[account] as number[];
     let loss = 0;
     for (let k = 0; k < slots.length; k++) {
       const s = slots[k];
-      if (this.posRec[s * POS_STRIDE + P_QUOTE_ASSET] === quote)
-        loss += this.posRec[s * POS_STRIDE + P_DAY_START_PNL] - this.netPnlOf(s);
+      if (this.posQuoteAsset[s] === quote) loss += this.posDayStartPnl[s] - this.netPnlOf(s);
     }
     return loss;
   }
@@ -1068,18 +1046,18 @@ export class ExchangeCore {
   /** Realized PnL less fees plus unrealized PnL at the instrument's mark. */
   private netPnlOf(s: number): number {
     const p = this.positions;
-    return p.realizedOf(s) - p.feesOf(s) + this.unrealizedOf(s);
+    return p.realized[s] - p.fees[s] + this.unrealizedOf(s);
   }
 
   /** The position marked at its instrument's mark less its cost; 0 when flat, unmarked or beyond 2^53. */
   private unrealizedOf(s: number): number {
     const p = this.positions;
-    const qty = p.qtyOf(s);
-    const mark = this.instrumentMark[p.instrumentOf(s)];
+    const qty = p.qty[s];
+    const mark = this.instrumentMark[p.instrument[s]];
     if (qty === 0 || mark === 0) return 0;
-    const value = Math.abs(qty) * mark * this.posRec[s * POS_STRIDE + P_QUOTE_SCALE];
+    const value = Math.abs(qty) * mark * this.posQuoteScale[s];
     if (!(value <= Number.MAX_SAFE_INTEGER)) return 0;
-    return (qty > 0 ? value : -value) - p.costOf(s);
+    return (qty > 0 ? value : -value) - p.cost[s];
   }
 
   /** The account's equity in `quote`: its balance of it plus every other asset it holds priced in it. */
@@ -1136,11 +1114,11 @@ export class ExchangeCore {
     const first = this.accountFirstPosition[account];
     if (first === -1) return -1;
     if (this.accountManyPositions[account] === 0)
-      return this.positions.instrumentOf(first) === instrument ? first : -1;
+      return this.positions.instrument[first] === instrument ? first : -1;
     const slots = this.accountPositions[account] as number[];
     if (slots.length > POSITION_SCAN_MAX) return this.positions.find(account, instrument);
-    for (let k = 0; k < slots.length; k++)
-      if (this.positions.instrumentOf(slots[k]) === instrument) return slots[k];
+    const ins = this.positions.instrument;
+    for (let k = 0; k < slots.length; k++) if (ins[slots[k]] === instrument) return slots[k];
     return -1;
   }
 
@@ -1150,13 +1128,13 @@ export class ExchangeCore {
     const found = p.find(account, spec.instrument);
     if (found !== -1) return found;
     const s = p.slot(account, spec.instrument);
-    if ((s + 1) * POS_STRIDE > this.posRec.length) this.growPositionColumns();
-    this.posRec[s * POS_STRIDE + P_BASE_ACCOUNT] = this.ledger.customerAccount(account, spec.baseAsset);
-    this.posRec[s * POS_STRIDE + P_QUOTE_ACCOUNT] = this.ledger.customerAccount(account, spec.quoteAsset);
-    this.posRec[s * POS_STRIDE + P_DAY_START_PNL] = 0;
-    this.posRec[s * POS_STRIDE + P_QUOTE_ASSET] = spec.quoteAsset;
-    this.posRec[s * POS_STRIDE + P_QUOTE_SCALE] = spec.quoteScale;
-    this.posRec[s * POS_STRIDE + P_QUEUED_AT] = 0;
+    if (s >= this.posOpenBuy.length) this.growPositionColumns();
+    this.posBaseAccount[s] = this.ledger.customerAccount(account, spec.baseAsset);
+    this.posQuoteAccount[s] = this.ledger.customerAccount(account, spec.quoteAsset);
+    this.posDayStartPnl[s] = 0;
+    this.posQuoteAsset[s] = spec.quoteAsset;
+    this.posQuoteScale[s] = spec.quoteScale;
+    this.posQueuedAt[s] = 0;
     let list = this.accountPositions[account];
     if (list === undefined) {
       list = [];
@@ -1173,7 +1151,15 @@ export class ExchangeCore {
   }
 
   private growPositionColumns(): void {
-    this.posRec = growFloat64(this.posRec, this.posRec.length * 2);
+    const n = this.posOpenBuy.length * 2;
+    this.posOpenBuy = growFloat64(this.posOpenBuy, n);
+    this.posOpenSell = growFloat64(this.posOpenSell, n);
+    this.posBaseAccount = growInt32(this.posBaseAccount, n);
+    this.posQuoteAccount = growInt32(this.posQuoteAccount, n);
+    this.posDayStartPnl = growFloat64(this.posDayStartPnl, n);
+    this.posQuoteAsset = growInt32(this.posQuoteAsset, n);
+    this.posQuoteScale = growFloat64(this.posQuoteScale, n);
+    this.posQueuedAt = growFloat64(this.posQueuedAt, n);
   }
 
   private instrumentOf(id: number): Instrument | undefined {
@@ -1206,8 +1192,8 @@ export class ExchangeCore {
     return ins.halted ? RiskReject.InstrumentHalted : 0;
   }
 
-  private ownerProblem(o: OrderRecords, s: number, accountId: number): number {
-    return accountId === 0 || o.accountOf(s) === accountId ? 0 : BookReject.NotOrderOwner;
+  private ownerProblem(o: OrderColumns, s: number, accountId: number): number {
+    return accountId === 0 || o.account[s] === accountId ? 0 : BookReject.NotOrderOwner;
   }
 
   private assetProblem(asset: number): number {
@@ -1228,7 +1214,6 @@ export class ExchangeCore {
     this.accountFirstPosition.fill(-1, first);
     this.accountManyPositions = growUint8(this.accountManyPositions, n);
     this.accountRiskReads = growUint8(this.accountRiskReads, n);
-    this.accountLimitTable = growFloat64(this.accountLimitTable, n * LIMITS_STRIDE);
   }
 
   // ---------------------------------------------------------------- records
@@ -1354,13 +1339,13 @@ export class ExchangeCore {
 
   positionsOf(accountId: number): PositionReport[] {
     return (this.accountPositions[accountId] ?? []).map((s) => {
-      const ins = this.instruments[this.positions.instrumentOf(s)] as Instrument;
+      const ins = this.instruments[this.positions.instrument[s]] as Instrument;
       return {
         ...this.positions.view(s),
         markPrice: this.instrumentMark[ins.spec.instrument],
         unrealizedPnl: this.unrealizedOf(s),
-        openBuyQty: this.posRec[s * POS_STRIDE + P_OPEN_BUY],
-        openSellQty: this.posRec[s * POS_STRIDE + P_OPEN_SELL],
+        openBuyQty: this.posOpenBuy[s],
+        openSellQty: this.posOpenSell[s],
       };
     });
   }
@@ -1371,8 +1356,8 @@ export class ExchangeCore {
     for (const id of this.instrumentIds) {
       const o = (this.instruments[id] as Instrument).orders;
       o.forEach((s) => {
-        const key = `${o.accountOf(s)}:${this.ledger.info(o.holdAccountOf(s)).asset}`;
-        sums.set(key, (sums.get(key) ?? 0) + o.leftOf(s) * o.perLotOf(s));
+        const key = `${o.account[s]}:${this.ledger.info(o.holdAccount[s]).asset}`;
+        sums.set(key, (sums.get(key) ?? 0) + o.left[s] * o.perLot[s]);
       });
     }
     return sums;
@@ -1422,7 +1407,7 @@ export class ExchangeCore {
    * `events` are not state and are not written.
    */
   writeSnapshot(w: SnapshotWriter): void {
-    if (this.emergencyCount !== 0 || this.pending.orderId !== 0)
+    if (this.emergencyCount !== 0 || this.pendingOrderId !== 0)
       throw new Error('core: snapshot inside a command');
     w.tag('CORE');
     w.f64(this.clockUs);
@@ -1536,7 +1521,6 @@ export class ExchangeCore {
     this.accountFirstPosition = new Int32Array(capacity).fill(-1);
     this.accountManyPositions = new Uint8Array(capacity);
     this.accountRiskReads = new Uint8Array(capacity);
-    this.accountLimitTable = new Float64Array(capacity * LIMITS_STRIDE);
     const used = r.u8sInto(this.accountType, 'account types');
     r.u8sExact(this.accountStatus, used, 'account statuses');
     r.u8sExact(this.accountKill, used, 'account kill switches');
@@ -1561,7 +1545,6 @@ export class ExchangeCore {
         r.fail(`limits of account ${id}`);
       this.accountLimits[id] = l;
       this.accountRiskReads[id] = riskReadsOf(l);
-      packLimits(l, this.accountLimitTable, id * LIMITS_STRIDE);
     }
     let flagged = 0;
     for (let id = 0; id < this.accountEmergency.length; id++) flagged += this.accountEmergency[id];
@@ -1582,7 +1565,7 @@ export class ExchangeCore {
       const n = r.i32sInto(slots, `positions of account ${id}`);
       const list = Array.from(slots.subarray(0, n));
       for (const s of list) {
-        if (!(s >= 0 && s < p.size) || p.accountOf(s) !== id || seen[s] === 1)
+        if (!(s >= 0 && s < p.size) || p.account[s] !== id || seen[s] === 1)
           r.fail(`position ${s} of account ${id}`);
         seen[s] = 1;
       }
@@ -1641,17 +1624,18 @@ export class ExchangeCore {
     return accounts === this.accountCount ? '' : `${accounts} accounts, ${this.accountCount} counted`;
   }
 
-  /** The position records, written column by column (the snapshot's layout predates the records). */
   private writePositionColumns(w: SnapshotWriter): void {
     const n = this.positions.size;
     w.tag('PCOL');
-    w.u32(this.posRec.length / POS_STRIDE);
-    for (const { field, ints } of POSITION_COLUMNS) {
-      const column = ints ? new Int32Array(n) : new Float64Array(n);
-      for (let s = 0; s < n; s++) column[s] = this.posRec[s * POS_STRIDE + field];
-      if (column instanceof Int32Array) w.i32s(column, n);
-      else w.f64s(column, n);
-    }
+    w.u32(this.posOpenBuy.length);
+    w.f64s(this.posOpenBuy, n);
+    w.f64s(this.posOpenSell, n);
+    w.i32s(this.posBaseAccount, n);
+    w.i32s(this.posQuoteAccount, n);
+    w.f64s(this.posDayStartPnl, n);
+    w.i32s(this.posQuoteAsset, n);
+    w.f64s(this.posQuoteScale, n);
+    w.f64s(this.posQueuedAt, n);
   }
 
   private readPositionColumns(r: SnapshotReader): void {
@@ -1659,23 +1643,31 @@ export class ExchangeCore {
     r.tag('PCOL');
     const capacity = r.count('position column capacity', 1 << 24);
     if (capacity < Math.max(1, n)) r.fail(`position columns of ${capacity} for ${n} positions`);
-    this.posRec = new Float64Array(capacity * POS_STRIDE);
-    for (const { field, ints, what } of POSITION_COLUMNS) {
-      const column = ints ? new Int32Array(n) : new Float64Array(n);
-      if (column instanceof Int32Array) r.i32sExact(column, n, what);
-      else r.f64sExact(column, n, what);
-      for (let s = 0; s < n; s++) this.posRec[s * POS_STRIDE + field] = column[s];
-    }
+    this.posOpenBuy = new Float64Array(capacity);
+    this.posOpenSell = new Float64Array(capacity);
+    this.posBaseAccount = new Int32Array(capacity);
+    this.posQuoteAccount = new Int32Array(capacity);
+    this.posDayStartPnl = new Float64Array(capacity);
+    this.posQuoteAsset = new Int32Array(capacity);
+    this.posQuoteScale = new Float64Array(capacity);
+    this.posQueuedAt = new Float64Array(capacity);
+    r.f64sExact(this.posOpenBuy, n, 'open buy quantities');
+    r.f64sExact(this.posOpenSell, n, 'open sell quantities');
+    r.i32sExact(this.posBaseAccount, n, 'position base accounts');
+    r.i32sExact(this.posQuoteAccount, n, 'position quote accounts');
+    r.f64sExact(this.posDayStartPnl, n, 'day-start PnL');
+    r.i32sExact(this.posQuoteAsset, n, 'position quote assets');
+    r.f64sExact(this.posQuoteScale, n, 'position quote scales');
+    r.f64sExact(this.posQueuedAt, n, 'position queue marks');
     for (let s = 0; s < n; s++) {
-      const account = this.positions.accountOf(s);
-      const baseAccount = this.posRec[s * POS_STRIDE + P_BASE_ACCOUNT];
+      const account = this.positions.account[s];
+      const baseAccount = this.posBaseAccount[s];
       const base =
         baseAccount >= 0 && baseAccount < this.ledger.size
           ? this.ledger.findCustomerAccount(account, this.ledger.info(baseAccount).asset)
           : -1;
-      const quote = this.ledger.findCustomerAccount(account, this.posRec[s * POS_STRIDE + P_QUOTE_ASSET]);
-      if (base !== baseAccount || quote !== this.posRec[s * POS_STRIDE + P_QUOTE_ACCOUNT])
-        r.fail(`position ${s}: ledger accounts`);
+      const quote = this.ledger.findCustomerAccount(account, this.posQuoteAsset[s]);
+      if (base !== baseAccount || quote !== this.posQuoteAccount[s]) r.fail(`position ${s}: ledger accounts`);
     }
   }
 
@@ -1711,7 +1703,7 @@ export class ExchangeCore {
         r.fail(`instrument ${id}: fee income account`);
       const book = new OrderBook(this.events, { capacityOrders: 16 });
       book.readSnapshot(r);
-      const orders = new OrderRecords(16);
+      const orders = new OrderColumns(16);
       orders.readSnapshot(r);
       const ins: Instrument = { spec, book, orders, halted, feeIncomeAccount };
       const problem = this.restoredInstrumentProblem(ins);
@@ -1759,13 +1751,12 @@ export class ExchangeCore {
     let problem = '';
     o.forEach((s) => {
       const known =
-        ins.book.slotOf(o.orderIdOf(s)) === s &&
-        this.accountExists(o.accountOf(s)) &&
-        o.positionOf(s) >= 0 &&
-        o.positionOf(s) < this.positions.size &&
-        o.holdAccountOf(s) ===
-          this.posRec[o.positionOf(s) * POS_STRIDE + (o.isBuy(s) ? P_QUOTE_ACCOUNT : P_BASE_ACCOUNT)];
-      if (!known && problem === '') problem = `order ${o.orderIdOf(s)} in slot ${s}`;
+        ins.book.slotOf(o.orderId[s]) === s &&
+        this.accountExists(o.account[s]) &&
+        o.position[s] >= 0 &&
+        o.position[s] < this.positions.size &&
+        o.holdAccount[s] === (o.buy[s] === 1 ? this.posQuoteAccount : this.posBaseAccount)[o.position[s]];
+      if (!known && problem === '') problem = `order ${o.orderId[s]} in slot ${s}`;
     });
     return problem;
   }
@@ -1775,7 +1766,7 @@ export class ExchangeCore {
     const counts = new Int32Array(this.accountOpenOrders.length);
     for (const id of this.instrumentIds) {
       const o = (this.instruments[id] as Instrument).orders;
-      o.forEach((s) => counts[o.accountOf(s)]++);
+      o.forEach((s) => counts[o.account[s]]++);
     }
     for (let id = 0; id < counts.length; id++) {
       if (counts[id] !== this.accountOpenOrders[id])
@@ -1791,19 +1782,10 @@ export class ExchangeCore {
       const o = (this.instruments[id] as Instrument).orders;
       const slots: number[] = [];
       o.forEach((s) => slots.push(s));
-      slots.sort((a, b) => o.orderIdOf(a) - o.orderIdOf(b));
+      slots.sort((a, b) => o.orderId[a] - o.orderId[b]);
       for (const s of slots) {
-        out.push(
-          o.orderIdOf(s),
-          o.accountOf(s),
-          id,
-          o.isBuy(s) ? 1 : 0,
-          o.isMarket(s) ? 1 : 0,
-          o.perLotOf(s),
-          o.leftOf(s),
-          o.filledOf(s),
-        );
-        out.push(o.makerFeeOf(s), o.takerFeeOf(s));
+        out.push(o.orderId[s], o.account[s], id, o.buy[s], o.market[s], o.perLot[s], o.left[s], o.filled[s]);
+        out.push(o.makerFeePpm[s], o.takerFeePpm[s]);
       }
     }
     return out;
@@ -1845,14 +1827,13 @@ function validAssetCode(code: unknown): boolean {
 }
 
 /** Bits of what an account's limits make the gate compute: equity, the day's loss, equity at day start. */
-const RISK_READS = Object.freeze({ equity: 1, dayLoss: 2, dayStartEquity: 4, emergencyStartEquity: 8 });
+const RISK_READS = Object.freeze({ equity: 1, dayLoss: 2, dayStartEquity: 4 });
 
 function riskReadsOf(l: RiskLimits): number {
   return (
     (needsEquity(l) ? RISK_READS.equity : 0) |
     (l.dailyLossMax > 0 || l.dailyLossEquityPpm > 0 ? RISK_READS.dayLoss : 0) |
-    (l.dailyLossEquityPpm > 0 ? RISK_READS.dayStartEquity : 0) |
-    (l.emergencyLossEquityPpm > 0 ? RISK_READS.emergencyStartEquity : 0)
+    (l.dailyLossEquityPpm > 0 ? RISK_READS.dayStartEquity : 0)
   );
 }
 

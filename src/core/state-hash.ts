@@ -37,12 +37,12 @@ export function coreStateHash(s: CoreStateParts): string {
   const positions: number[] = [];
   p.forEach((slot) =>
     positions.push(
-      p.accountOf(slot),
-      p.instrumentOf(slot),
-      p.qtyOf(slot),
-      p.costOf(slot),
-      p.realizedOf(slot),
-      p.feesOf(slot),
+      p.account[slot],
+      p.instrument[slot],
+      p.qty[slot],
+      p.cost[slot],
+      p.realized[slot],
+      p.fees[slot],
     ),
   );
   numbers(positions);

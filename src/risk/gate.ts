@@ -3,21 +3,7 @@
  * reject code of the first check that fails, in the order a venue applies them; none changes anything.
  */
 import { RiskReject } from './codes.js';
-import { LIMITS_STRIDE, packLimits, type RiskLimits } from './limits.js';
-
-// Module-local copies of the record's field numbers: V8 compiles these to immediates.
-const QTY_MAX = 0;
-const NOTIONAL_MAX = 1;
-const OPEN_ORDERS_MAX = 2;
-const POSITION_MAX = 3;
-const POSITION_EQUITY_PPM = 4;
-const DAILY_LOSS_MAX = 5;
-const DAILY_LOSS_EQUITY_PPM = 6;
-const EMERGENCY_LOSS_MAX = 7;
-const EMERGENCY_LOSS_EQUITY_PPM = 8;
-
-/** A record for the object forms below. */
-const scratch = new Float64Array(LIMITS_STRIDE);
+import type { RiskLimits } from './limits.js';
 
 /** What the gate needs to know about an order and its account; the core fills one object and reuses it. */
 export interface OrderExposure {
@@ -68,41 +54,21 @@ export function newOrderExposure(): OrderExposure {
 
 /** Checks the limits and the funds of an order. */
 export function checkOrder(x: OrderExposure, l: RiskLimits): number {
-  packLimits(l, scratch, 0);
-  return checkOrderAt(x, scratch, 0);
-}
-
-/** checkOrder with the limits packed (packLimits) in the record at `at` of `table`. */
-export function checkOrderAt(x: OrderExposure, table: Float64Array, at: number): number {
   if (Number.isNaN(x.notional) || Number.isNaN(x.holdNeeded)) return RiskReject.AmountOverflow;
-  const qtyMax = table[at + QTY_MAX];
-  if (qtyMax > 0 && x.qty > qtyMax) return RiskReject.OrderQuantityAboveLimit;
-  const notionalMax = table[at + NOTIONAL_MAX];
-  if (notionalMax > 0 && x.notional > notionalMax) return RiskReject.OrderNotionalAboveLimit;
-  const openMax = table[at + OPEN_ORDERS_MAX];
-  if (openMax > 0 && x.openOrders + 1 > openMax) return RiskReject.OpenOrdersAboveLimit;
+  if (l.orderQtyMax > 0 && x.qty > l.orderQtyMax) return RiskReject.OrderQuantityAboveLimit;
+  if (l.orderNotionalMax > 0 && x.notional > l.orderNotionalMax) return RiskReject.OrderNotionalAboveLimit;
+  if (l.openOrdersMax > 0 && x.openOrders + 1 > l.openOrdersMax) return RiskReject.OpenOrdersAboveLimit;
   const exposure = exposureAfter(x);
-  const positionMax = table[at + POSITION_MAX];
-  if (positionMax > 0 && exposure > positionMax) return RiskReject.PositionAboveLimit;
-  const positionPpm = table[at + POSITION_EQUITY_PPM];
-  if (positionPpm > 0 && exposure > 0) {
+  if (l.positionQtyMax > 0 && exposure > l.positionQtyMax) return RiskReject.PositionAboveLimit;
+  if (l.positionEquityPpm > 0 && exposure > 0) {
     // exposure × price × scale ≤ equity × ppm / 1e6, compared without division.
     const value = exposure * x.price * x.quoteScale;
-    if (x.equity <= 0 || value * 1e6 > x.equity * positionPpm) return RiskReject.PositionAboveEquityFraction;
+    if (x.equity <= 0 || value * 1e6 > x.equity * l.positionEquityPpm)
+      return RiskReject.PositionAboveEquityFraction;
   }
-  if (
-    dayLossPast(x.dayLoss, x.dayStartEquity, table[at + DAILY_LOSS_MAX], table[at + DAILY_LOSS_EQUITY_PPM])
-  ) {
-    if (exposure > Math.abs(x.position)) return RiskReject.DailyLossLimitReached;
-  }
+  if (dailyLossBreached(x, l) && addsExposure(x)) return RiskReject.DailyLossLimitReached;
   if (x.holdNeeded > x.available) return RiskReject.InsufficientFunds;
   return 0;
-}
-
-/** Whether a loss is past an amount or a fraction (ppm) of equity at the day's start; 0 switches either off. */
-function dayLossPast(loss: number, dayStartEquity: number, max: number, equityPpm: number): boolean {
-  if (max > 0 && loss > max) return true;
-  return equityPpm > 0 && loss * 1e6 > Math.max(0, dayStartEquity) * equityPpm;
 }
 
 /** Net exposure in lots after the order and the open orders on its side all fill, as a magnitude. */
@@ -117,26 +83,15 @@ export function addsExposure(x: OrderExposure): boolean {
 }
 
 export function dailyLossBreached(x: OrderExposure, l: RiskLimits): boolean {
-  return dayLossPast(x.dayLoss, x.dayStartEquity, l.dailyLossMax, l.dailyLossEquityPpm);
+  if (l.dailyLossMax > 0 && x.dayLoss > l.dailyLossMax) return true;
+  return l.dailyLossEquityPpm > 0 && x.dayLoss * 1e6 > Math.max(0, x.dayStartEquity) * l.dailyLossEquityPpm;
 }
 
 /** Whether a day's loss is past the emergency threshold. */
 export function emergencyBreached(dayLoss: number, dayStartEquity: number, l: RiskLimits): boolean {
-  return dayLossPast(dayLoss, dayStartEquity, l.emergencyLossMax, l.emergencyLossEquityPpm);
-}
-
-/** emergencyBreached with the limits packed in the record at `at` of `table`. */
-export function emergencyBreachedAt(
-  dayLoss: number,
-  dayStartEquity: number,
-  table: Float64Array,
-  at: number,
-): boolean {
-  return dayLossPast(
-    dayLoss,
-    dayStartEquity,
-    table[at + EMERGENCY_LOSS_MAX],
-    table[at + EMERGENCY_LOSS_EQUITY_PPM],
+  if (l.emergencyLossMax > 0 && dayLoss > l.emergencyLossMax) return true;
+  return (
+    l.emergencyLossEquityPpm > 0 && dayLoss * 1e6 > Math.max(0, dayStartEquity) * l.emergencyLossEquityPpm
   );
 }
 

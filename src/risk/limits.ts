@@ -38,19 +38,6 @@ export const NO_LIMITS: Readonly<RiskLimits> = Object.freeze({
 
 export const RISK_LIMIT_KEYS: readonly (keyof RiskLimits)[] = Object.keys(NO_LIMITS) as (keyof RiskLimits)[];
 
-/**
- * Limits packed for the order path: one record of LIMITS_STRIDE numbers per account in a Float64Array, the
- * limits in RISK_LIMIT_KEYS order. An object's number fields are separate heap boxes, a cache miss each for
- * an account not seen lately; a record is two cache lines. All zeros is no limits.
- */
-export const LIMITS_STRIDE = 16;
-
-/** Writes `l` into the record at `at` of `table`. */
-export function packLimits(l: RiskLimits, table: Float64Array, at: number): void {
-  if (RISK_LIMIT_KEYS.length > LIMITS_STRIDE) throw new Error('risk: limits outgrew their record');
-  for (let k = 0; k < RISK_LIMIT_KEYS.length; k++) table[at + k] = l[RISK_LIMIT_KEYS[k]];
-}
-
 /** Why a set of limits is invalid, or '' when it is valid. */
 export function limitsProblem(limits: Partial<Record<string, unknown>>): string {
   for (const [key, value] of Object.entries(limits)) {
