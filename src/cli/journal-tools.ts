@@ -48,16 +48,8 @@ export interface VerifyReport {
   corruption: DamageReport | null;
 }
 
-export interface SegmentReport {
-  file: string;
-  version: number;
-  firstSeq: number;
-  lastSeq: number;
-  records: number;
-  bytes: number;
-  timeFloorUs: number;
-  lastTimeUs: number;
-}
+/** A segment as the tools report it: the journal's own summary of it. */
+export type SegmentReport = SegmentSummary;
 
 export interface InspectReport {
   dir: string;
