@@ -2,17 +2,21 @@
  * Durability benchmark: the engine end to end (worker thread, sequencer, journal with group commit and
  * fdatasync, the core executing every command) and recovery. Prints one JSON line.
  *
- *   npm run bench:journal [-- --ops FILE.bin] [--clients N] [--seconds S] [--recovery-commands N] [--dir DIR]
+ *   npm run bench:journal [-- --ops FILE.bin] [--clients N] [--seconds S] [--flush N] [--recovery-commands N]
+ *                          [--dir DIR] [--no-tune]
  *
  * 1. Durable throughput: N clients (default 1,000) each submit one command, wait for its acknowledgement
  *    (durable: its batch fsynced), and submit the next, for S seconds (default 5) after a one-second warm-up.
  *    Commands are the shared order-book workload through the core (src/cli/core-workload.ts: 1,000 funded
  *    accounts with limits, fees on). Reports durable commands per second, fsyncs per second, the mean batch
- *    size, and acknowledgement latency (submit to acknowledgement) percentiles.
+ *    size (commands per journal write and fsync), acknowledgement latency (submit to acknowledgement)
+ *    percentiles, and the process's CPU time per command (both threads). --flush sets the engine's
+ *    flushCommands (commands gathered before a batch goes to the worker; default the engine's, 256).
  * 2. Recovery: a journal of 10,000,000 commands (the workload, its ids shifted on each pass over the file)
  *    written with the journal writer, then recovered by the engine's start-up path (no snapshot: a full replay
  *    into the core). Reports commands recovered per second.
- * The default directory is under the system's temporary directory, on the disk it is on.
+ * The default directory is under the system's temporary directory, on the disk it is on. The process applies
+ * the matching V8 setting (src/ops/v8-tuning.ts) as `rialto` does; --no-tune leaves V8's defaults.
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,8 +26,9 @@ import { parseArgs } from 'node:util';
 import { coreCommandAt, ownersOf, setupCommands } from '../src/cli/core-workload.js';
 import { readWorkload, type Workload } from '../src/cli/workload.js';
 import type { Command } from '../src/core/index.js';
-import { Engine, EngineHost, wallClockUs } from '../src/engine/index.js';
+import { ENGINE_LIMITS, Engine, EngineHost, wallClockUs } from '../src/engine/index.js';
 import { openJournal } from '../src/journal/index.js';
+import { tuneV8ForMatching } from '../src/ops/index.js';
 import { peakRssMB } from './common.js';
 
 const DEFAULT_OPS = '/tmp/orderbook-bench/ops-1m-s42.bin';
@@ -51,8 +56,9 @@ async function durable(
   dir: string,
   clients: number,
   seconds: number,
+  flushCommands: number | undefined,
 ): Promise<Record<string, number>> {
-  const engine = await Engine.start({ dir, snapshotEveryCommands: 0, snapshotEveryMs: 0 });
+  const engine = await Engine.start({ dir, snapshotEveryCommands: 0, snapshotEveryMs: 0, flushCommands });
   await engine.submit(setupCommands(w));
   const next = commandSource(w);
   const latencies: number[] = [];
@@ -73,10 +79,12 @@ async function durable(
   await new Promise((r) => setTimeout(r, 1000));
   const before = await engine.stats();
   measuring = true;
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   await new Promise((r) => setTimeout(r, seconds * 1000));
   measuring = false;
   const elapsed = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
   const after = await engine.stats();
   stop = true;
   await Promise.all(running);
@@ -92,6 +100,7 @@ async function durable(
     meanBatchSize: batches === 0 ? 0 : Math.round(((after.records - before.records) / batches) * 10) / 10,
     ackP50Us: pct(0.5),
     ackP99Us: pct(0.99),
+    cpuUsPerCommand: Math.round(((cpu.user + cpu.system) / done) * 100) / 100,
   };
 }
 
@@ -129,9 +138,12 @@ async function main(): Promise<void> {
       clients: { type: 'string', default: '1000' },
       seconds: { type: 'string', default: '5' },
       'recovery-commands': { type: 'string', default: '10000000' },
+      flush: { type: 'string' },
       dir: { type: 'string' },
+      'no-tune': { type: 'boolean', default: false },
     },
   });
+  const v8Flags = values['no-tune'] ? [] : tuneV8ForMatching();
   if (!existsSync(values.ops)) {
     throw new Error(
       `${values.ops} is missing: node ../shared/bench/orderbook/gen-workload.js --ops=1000000 --seed=42 --out=/tmp/orderbook-bench/ops-1m-s42`,
@@ -140,7 +152,8 @@ async function main(): Promise<void> {
   const w = readWorkload(values.ops);
   const root = mkdtempSync(join(values.dir ?? tmpdir(), 'rialto-bench-journal-'));
   try {
-    const d = await durable(w, join(root, 'durable'), Number(values.clients), Number(values.seconds));
+    const flush = values.flush === undefined ? undefined : Number(values.flush);
+    const d = await durable(w, join(root, 'durable'), Number(values.clients), Number(values.seconds), flush);
     const r = await recovery(w, join(root, 'recovery'), Number(values['recovery-commands']));
     console.log(
       JSON.stringify({
@@ -148,6 +161,8 @@ async function main(): Promise<void> {
         node: process.version,
         durability: 'batch',
         clients: Number(values.clients),
+        flushCommands: flush ?? ENGINE_LIMITS.flushCommandsDefault,
+        v8Flags,
         ...d,
         ...r,
         peakRssMB: peakRssMB(),

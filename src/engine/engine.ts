@@ -1,21 +1,25 @@
 /**
  * The engine, as the main thread sees it: `Engine.start` recovers the state in a worker thread and
- * `submit` sends commands there. Commands submitted in the same turn of the event loop travel as one batch and
- * share one journal write and one fsync (group commit); each caller gets its commands' sequence numbers and
- * events once they are durable. The network and the callers stay on this thread, so they never stall
- * matching, and matching never stalls them.
+ * `submit` sends commands there. Each command is encoded into a journal record on this thread as it is
+ * submitted (a command that cannot be journaled is refused to its caller alone, at once); the records of one
+ * turn of the event loop, or of every `flushCommands` commands under load, travel to the worker as one
+ * transferred buffer, which it stamps, journals as it is and executes. Each caller gets one Receipt (its
+ * commands' sequence numbers and events) once they are durable. The network and the callers stay on this
+ * thread, so they never stall matching, and matching never stalls them.
  */
 import { Worker } from 'node:worker_threads';
 import { EVENT_STRIDE } from '../book/index.js';
 import type { Command } from '../core/index.js';
-import { DirLock } from '../journal/index.js';
-import type {
-  EngineConfig,
-  EngineQuery,
-  ErrorInfo,
-  FromWorker,
-  RecoveryReport,
-  ToWorker,
+import { DirLock, RECORD_BYTES_MAX, frameCommand } from '../journal/index.js';
+import { ENGINE_LIMITS, EngineErrorCode } from './limits.js';
+import {
+  errorInfo,
+  type EngineConfig,
+  type EngineQuery,
+  type ErrorInfo,
+  type FromWorker,
+  type RecoveryReport,
+  type ToWorker,
 } from './protocol.js';
 
 export interface CommandResult {
@@ -23,6 +27,59 @@ export interface CommandResult {
   timeUs: number;
   /** The command's event records (16 numbers each, as in the core's buffer). */
   events: Float64Array;
+}
+
+/**
+ * What one submit gets back once its commands are durable: their sequence numbers (firstSeq .. lastSeq, in
+ * the order given), the time the sequencer stamped on them, and each command's events, as views into the
+ * batch's event buffer (EVENT_STRIDE numbers per event, as in the core's buffer), made only when asked for.
+ */
+export class Receipt {
+  readonly firstSeq: number;
+  readonly count: number;
+  readonly timeUs: number;
+  private readonly batchEvents: Float64Array;
+  private readonly batchEnds: Int32Array;
+  private readonly offset: number;
+
+  constructor(
+    firstSeq: number,
+    count: number,
+    timeUs: number,
+    batchEvents: Float64Array,
+    batchEnds: Int32Array,
+    offset: number,
+  ) {
+    this.firstSeq = firstSeq;
+    this.count = count;
+    this.timeUs = timeUs;
+    this.batchEvents = batchEvents;
+    this.batchEnds = batchEnds;
+    this.offset = offset;
+  }
+
+  get lastSeq(): number {
+    return this.firstSeq + this.count - 1;
+  }
+
+  /** The events of the i-th command of the submit (0-based). */
+  events(i: number): Float64Array {
+    if (!Number.isInteger(i) || i < 0 || i >= this.count) {
+      throw new RangeError(`command ${i} of a receipt for ${this.count}`);
+    }
+    const k = this.offset + i;
+    const from = k === 0 ? 0 : this.batchEnds[k - 1];
+    return this.batchEvents.subarray(from * EVENT_STRIDE, this.batchEnds[k] * EVENT_STRIDE);
+  }
+
+  /** One result per command, for callers that want them as objects. */
+  results(): CommandResult[] {
+    const out: CommandResult[] = [];
+    for (let i = 0; i < this.count; i++) {
+      out.push({ seq: this.firstSeq + i, timeUs: this.timeUs, events: this.events(i) });
+    }
+    return out;
+  }
 }
 
 /** An engine error with a stable code (JOURNAL_FAILED, JOURNAL_BUSY, ENGINE_CLOSED, ...). */
@@ -38,16 +95,30 @@ export class EngineError extends Error {
   }
 }
 
-interface PendingBatch {
-  commands: Command[];
-  waiters: { from: number; to: number; resolve: (r: CommandResult[]) => void; reject: (e: Error) => void }[];
+interface Waiter {
+  count: number;
+  resolve: (r: Receipt) => void;
+  reject: (e: Error) => void;
 }
+
+/** The batch being gathered: framed records in `bytes` up to `end`, `count` of them, and who waits for them. */
+interface OpenBatch {
+  bytes: Uint8Array;
+  end: number;
+  count: number;
+  waiters: Waiter[];
+}
+
+const OPEN_BYTES_INITIAL = 64 * 1024;
 
 export class Engine {
   readonly recovery: RecoveryReport;
   private readonly worker: Worker;
-  private open: PendingBatch | null = null;
-  private readonly inFlight = new Map<number, PendingBatch>();
+  private readonly flushCommands: number;
+  /** Reused for each batch: what is sent is a copy of its used part. */
+  private open: OpenBatch = { bytes: new Uint8Array(OPEN_BYTES_INITIAL), end: 0, count: 0, waiters: [] };
+  private flushScheduled = false;
+  private readonly inFlight = new Map<number, Waiter[]>();
   private nextBatch = 1;
   private nextQuery = 1;
   private readonly answers = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
@@ -56,8 +127,14 @@ export class Engine {
   private exited: Promise<void>;
 
   /** `exited` resolves once the worker has exited and the data directory's lock is released. */
-  private constructor(worker: Worker, recovery: RecoveryReport, exited: Promise<void>) {
+  private constructor(
+    worker: Worker,
+    recovery: RecoveryReport,
+    exited: Promise<void>,
+    flushCommands: number,
+  ) {
     this.worker = worker;
+    this.flushCommands = flushCommands;
     this.recovery = recovery;
     this.exited = exited;
     worker.on('message', (m: FromWorker) => this.receive(m));
@@ -71,6 +148,17 @@ export class Engine {
    * main thread, and released when the worker has exited, however it ends.
    */
   static async start(config: EngineConfig): Promise<Engine> {
+    const flushCommands = config.flushCommands ?? ENGINE_LIMITS.flushCommandsDefault;
+    if (
+      !Number.isSafeInteger(flushCommands) ||
+      flushCommands < 1 ||
+      flushCommands > ENGINE_LIMITS.flushCommandsMax
+    ) {
+      throw new EngineError({
+        code: EngineErrorCode.InvalidArgument,
+        message: `flushCommands must be an integer from 1 to ${ENGINE_LIMITS.flushCommandsMax}, not ${flushCommands}`,
+      });
+    }
     const lock = await DirLock.acquire(config.dir, 'engine');
     let worker: Worker;
     try {
@@ -114,7 +202,7 @@ export class Engine {
         first.type === 'startFailed' ? first.error : { code: 'ENGINE_ERROR', message: 'unexpected message' },
       );
     }
-    return new Engine(worker, first.recovery, exited);
+    return new Engine(worker, first.recovery, exited, flushCommands);
   }
 
   /** The error that stopped the engine, or null. */
@@ -123,25 +211,59 @@ export class Engine {
   }
 
   /**
-   * Submits commands (their `timeUs` is set by the sequencer). Resolves with one result per command once they
-   * are durable; rejects with an EngineError when the journal refused or failed them.
+   * Submits commands; resolves with their Receipt once they are durable. The commands are encoded at once and
+   * not kept (nor changed: the receipt's `timeUs` is the time the sequencer gave them). Refused at once, with
+   * nothing sequenced: an empty submit (ENGINE_SUBMIT_EMPTY), one over ENGINE_LIMITS.submitBytesMax encoded
+   * (ENGINE_SUBMIT_TOO_LARGE), a command the journal cannot record (JOURNAL_COMMAND_UNENCODABLE), and any
+   * submit once the engine is closing or has failed. Rejects later, with the journal's error, when the
+   * journal refused or failed the batch.
    */
-  submit(commands: Command[]): Promise<CommandResult[]> {
+  submit(commands: readonly Command[]): Promise<Receipt> {
     if (this.failure !== null) return Promise.reject(this.failure);
-    if (this.closing)
-      return Promise.reject(new EngineError({ code: 'ENGINE_CLOSED', message: 'the engine is closing' }));
-    if (this.open === null) {
-      this.open = { commands: [], waiters: [] };
-      setImmediate(() => this.flush());
+    if (this.closing) return Promise.reject(closedError());
+    if (commands.length === 0) {
+      return Promise.reject(
+        new EngineError({
+          code: EngineErrorCode.SubmitEmpty,
+          message: 'a submit needs at least one command',
+        }),
+      );
     }
     const batch = this.open;
-    const from = batch.commands.length;
-    for (const c of commands) batch.commands.push(c);
-    return new Promise((resolve, reject) =>
-      batch.waiters.push({ from, to: batch.commands.length, resolve, reject }),
+    const start = batch.end;
+    try {
+      let at = start;
+      for (let i = 0; i < commands.length; i++) {
+        if (at + RECORD_BYTES_MAX > batch.bytes.length) {
+          if (at - start + RECORD_BYTES_MAX > ENGINE_LIMITS.submitBytesMax) throw tooLarge(commands.length);
+          const bigger = new Uint8Array(batch.bytes.length * 2);
+          bigger.set(batch.bytes.subarray(0, at));
+          batch.bytes = bigger;
+        }
+        at = frameCommand(commands[i], batch.bytes, at);
+      }
+      if (at - start > ENGINE_LIMITS.submitBytesMax) throw tooLarge(commands.length);
+      batch.end = at;
+    } catch (e) {
+      batch.end = start;
+      return Promise.reject(e instanceof EngineError ? e : new EngineError(errorInfo(e)));
+    }
+    batch.count += commands.length;
+    const receipt = new Promise<Receipt>((resolve, reject) =>
+      batch.waiters.push({ count: commands.length, resolve, reject }),
     );
+    if (batch.count >= this.flushCommands) this.flush();
+    else if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => {
+        this.flushScheduled = false;
+        this.flush();
+      });
+    }
+    return receipt;
   }
 
+  /** The core's state hash after every command submitted before this call. */
   stateHash(): Promise<string> {
     return this.ask('stateHash') as Promise<string>;
   }
@@ -178,55 +300,55 @@ export class Engine {
     return this.call({ type: 'query', id: this.nextQuery++, query });
   }
 
+  /** Sends a query or request after every command submitted before it (the gathered ones go first). */
   private call(m: Extract<ToWorker, { id: number }>): Promise<unknown> {
-    if (this.closing)
-      return Promise.reject(new EngineError({ code: 'ENGINE_CLOSED', message: 'the engine is closing' }));
+    if (this.closing) return Promise.reject(closedError());
+    this.flush();
     return new Promise((resolve, reject) => {
       this.answers.set(m.id, { resolve, reject });
       this.worker.postMessage(m);
     });
   }
 
+  /** Sends the gathered records to the worker as one batch (a copy of the used bytes, transferred). */
   private flush(): void {
     const batch = this.open;
-    this.open = null;
-    if (batch === null || batch.commands.length === 0) return;
+    if (batch.count === 0) return;
+    const waiters = batch.waiters;
+    const records = batch.bytes.slice(0, batch.end);
+    const count = batch.count;
+    batch.end = 0;
+    batch.count = 0;
+    batch.waiters = [];
     if (this.failure !== null) {
-      for (const w of batch.waiters) w.reject(this.failure);
+      for (const w of waiters) w.reject(this.failure);
       return;
     }
     const id = this.nextBatch++;
-    this.inFlight.set(id, batch);
-    const message: ToWorker = { type: 'submit', batch: id, commands: batch.commands };
-    this.worker.postMessage(message);
+    this.inFlight.set(id, waiters);
+    const message: ToWorker = { type: 'submit', batch: id, records, count };
+    this.worker.postMessage(message, [records.buffer]);
   }
 
   private receive(m: FromWorker): void {
     switch (m.type) {
       case 'done': {
-        const batch = this.inFlight.get(m.batch);
-        if (batch === undefined) return;
+        const waiters = this.inFlight.get(m.batch);
+        if (waiters === undefined) return;
         this.inFlight.delete(m.batch);
-        for (const w of batch.waiters) {
-          const results: CommandResult[] = [];
-          for (let i = w.from; i < w.to; i++) {
-            const start = i === 0 ? 0 : m.ends[i - 1];
-            results.push({
-              seq: m.firstSeq + i,
-              timeUs: m.timeUs,
-              events: m.events.subarray(start * EVENT_STRIDE, m.ends[i] * EVENT_STRIDE),
-            });
-          }
-          w.resolve(results);
+        let offset = 0;
+        for (const w of waiters) {
+          w.resolve(new Receipt(m.firstSeq + offset, w.count, m.timeUs, m.events, m.ends, offset));
+          offset += w.count;
         }
         return;
       }
       case 'refused': {
-        const batch = this.inFlight.get(m.batch);
-        if (batch === undefined) return;
+        const waiters = this.inFlight.get(m.batch);
+        if (waiters === undefined) return;
         this.inFlight.delete(m.batch);
         const e = new EngineError(m.error);
-        for (const w of batch.waiters) w.reject(e);
+        for (const w of waiters) w.reject(e);
         return;
       }
       case 'failed':
@@ -248,9 +370,20 @@ export class Engine {
   private fail(info: ErrorInfo): void {
     if (this.failure !== null) return;
     this.failure = new EngineError(info);
-    for (const batch of this.inFlight.values()) for (const w of batch.waiters) w.reject(this.failure);
+    for (const waiters of this.inFlight.values()) for (const w of waiters) w.reject(this.failure);
     this.inFlight.clear();
     for (const a of this.answers.values()) a.reject(this.failure);
     this.answers.clear();
   }
+}
+
+function closedError(): EngineError {
+  return new EngineError({ code: EngineErrorCode.Closed, message: 'the engine is closing' });
+}
+
+function tooLarge(commands: number): EngineError {
+  return new EngineError({
+    code: EngineErrorCode.SubmitTooLarge,
+    message: `a submit of ${commands} commands encodes to more than ${ENGINE_LIMITS.submitBytesMax} bytes; split it`,
+  });
 }

@@ -22,6 +22,7 @@ import { EVENT_STRIDE } from '../book/index.js';
 import { ExchangeCore, encodeCoreSnapshot, type Command } from '../core/index.js';
 import {
   DirLock,
+  decodeFramedCommands,
   SnapshotStore,
   nodeFs,
   openJournal,
@@ -51,7 +52,7 @@ export interface EngineHostOptions {
 export interface BatchOutcome {
   firstSeq: number;
   timeUs: number;
-  /** The batch's records (a view at the start of a buffer of its own), and the record count after each command. */
+  /** The batch's event records (in a buffer of their own), and the record count after each command. */
   events: Float64Array;
   ends: Int32Array;
   /** Resolves when the batch is durable; rejects with the journal's error. */
@@ -70,6 +71,8 @@ export class EngineHost {
   private executedSeq: number;
   private lastDurable: Promise<unknown> = Promise.resolve();
   private snapshotting: Promise<unknown> | null = null;
+  /** Where a batch's events are gathered (grown to the largest batch's). */
+  private eventScratch: Float64Array = new Float64Array(4096 * EVENT_STRIDE);
   private closed = false;
   private readonly lock: DirLock;
 
@@ -183,9 +186,31 @@ export class EngineHost {
    * it: failed, closed, busy, or a command it cannot encode.
    */
   submit(commands: Command[]): BatchOutcome {
-    if (this.closed) throw Object.assign(new Error('the engine is closing'), { code: 'ENGINE_CLOSED' });
+    this.refuseWhenClosed();
     const before = this.writer.sequencedSeq;
     const durable = this.writer.append(commands);
+    return this.executeSequenced(commands, before, durable);
+  }
+
+  /**
+   * The same for `count` records framed by the journal's frameCommand (what the engine's main thread sends):
+   * the commands are decoded first, so that bytes which do not decode are refused before anything is
+   * sequenced, then journaled as they are and executed.
+   */
+  submitRecords(records: Uint8Array, count: number): BatchOutcome {
+    this.refuseWhenClosed();
+    const commands = decodeFramedCommands(records, count);
+    const before = this.writer.sequencedSeq;
+    const durable = this.writer.appendRecords(records, count);
+    return this.executeSequenced(commands, before, durable);
+  }
+
+  private refuseWhenClosed(): void {
+    if (this.closed) throw Object.assign(new Error('the engine is closing'), { code: 'ENGINE_CLOSED' });
+  }
+
+  /** Executes commands the writer has just sequenced after `before` (or throws RefusedBatch if it did not). */
+  private executeSequenced(commands: Command[], before: number, durable: Promise<unknown>): BatchOutcome {
     if (this.writer.sequencedSeq === before) {
       // Refused before sequencing: the promise is already rejected with the reason.
       durable.catch(() => undefined);
@@ -193,32 +218,36 @@ export class EngineHost {
     }
     durable.catch(() => undefined); // the caller hears of a failure through its own handler
     const firstSeq = before + 1;
+    const timeUs = this.writer.sequencedTimeUs;
     const core = this.core;
     const ends = new Int32Array(commands.length);
-    let events = new Float64Array(Math.max(64, commands.length * 4) * EVENT_STRIDE);
-    let count = 0;
+    // Each command runs on a cleared event buffer, as in a replay, so that its records are the same bytes a
+    // replay gives (fields a record's type does not use keep what the buffer held); they are gathered in a
+    // scratch buffer kept between batches, and the batch's leave in one copy of the used part.
+    let out = this.eventScratch;
+    let used = 0;
     for (let i = 0; i < commands.length; i++) {
+      const command = commands[i];
+      command.timeUs = timeUs;
       core.events.clear();
-      core.execute(commands[i]);
-      const n = core.events.count;
-      if ((count + n) * EVENT_STRIDE > events.length) {
-        const bigger = new Float64Array(Math.max(events.length * 2, (count + n) * EVENT_STRIDE));
-        bigger.set(events.subarray(0, count * EVENT_STRIDE));
-        events = bigger;
-      }
-      events.set(core.events.data.subarray(0, n * EVENT_STRIDE), count * EVENT_STRIDE);
-      count += n;
-      ends[i] = count;
+      core.execute(command);
+      const n = core.events.count * EVENT_STRIDE;
+      if (used + n > out.length) out = this.growScratch(used, used + n);
+      const data = core.events.data;
+      for (let k = 0; k < n; k++) out[used + k] = data[k];
+      used += n;
+      ends[i] = used / EVENT_STRIDE;
     }
     core.events.clear();
+    const events = out.slice(0, used);
     this.executedSeq = firstSeq + commands.length - 1;
     this.lastDurable = durable;
     this.sinceSnapshot += commands.length;
     if (this.snapshotDue()) void this.snapshot().catch(() => undefined);
     return {
       firstSeq,
-      timeUs: commands[0].timeUs,
-      events: events.subarray(0, count * EVENT_STRIDE),
+      timeUs,
+      events,
       ends,
       durable,
     };
@@ -262,6 +291,13 @@ export class EngineHost {
     } finally {
       await this.lock.release();
     }
+  }
+
+  private growScratch(used: number, needed: number): Float64Array {
+    const bigger = new Float64Array(Math.max(needed, this.eventScratch.length * 2));
+    bigger.set(this.eventScratch.subarray(0, used));
+    this.eventScratch = bigger;
+    return bigger;
   }
 
   private snapshotDue(): boolean {

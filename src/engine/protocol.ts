@@ -1,9 +1,9 @@
 /**
  * Messages between the engine (main thread: network, callers) and its worker (the core and the journal).
- * Commands go over as plain objects in batches; events come back as one transferred Float64Array per batch,
- * the core's fixed-width records, with `ends[i]` the record count after command i.
+ * Commands go over in batches of journal records, framed on the main thread (journal/record.ts) in one
+ * transferred buffer, which the worker stamps and journals as they are; events come back as one transferred
+ * Float64Array per batch, the core's fixed-width records, with `ends[i]` the record count after command i.
  */
-import type { Command } from '../core/index.js';
 import type { DurabilityPolicy, JournalNotice } from '../journal/index.js';
 
 export interface EngineConfig {
@@ -19,6 +19,11 @@ export interface EngineConfig {
   snapshotEveryMs?: number;
   /** Snapshots kept on disk (default 3). */
   snapshotsKept?: number;
+  /**
+   * Commands the main thread gathers before it sends a batch without waiting for the end of the turn (default
+   * 256; see limits.ts).
+   */
+  flushCommands?: number;
   /** Order slots each new book allocates up front. */
   bookCapacityOrders?: number;
   /**
@@ -53,7 +58,7 @@ export interface RecoveryReport {
 export type EngineQuery = 'stateHash' | 'stats';
 
 export type ToWorker =
-  | { type: 'submit'; batch: number; commands: Command[] }
+  | { type: 'submit'; batch: number; records: Uint8Array; count: number }
   | { type: 'query'; id: number; query: EngineQuery }
   | { type: 'snapshot'; id: number }
   | { type: 'close'; id: number };

@@ -34,10 +34,10 @@ async function main(): Promise<void> {
     switch (m.type) {
       case 'submit': {
         try {
-          const out = host.submit(m.commands);
+          const out = host.submitRecords(m.records, m.count);
           out.durable.then(
             () => {
-              // The batch's own buffers (the events a view at its start): handed over, not copied.
+              // The batch's own buffers: handed over, not copied.
               const events = out.events;
               send(
                 {

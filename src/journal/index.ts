@@ -34,6 +34,7 @@ export {
   COMMAND_BYTES_MAX,
   COMMAND_KIND,
 } from './command-codec.js';
+export { frameCommand, stampRecord, decodeFramedCommands, RECORD_BYTES_MAX } from './record.js';
 export { crc32c, crc32cUpdate } from './crc32c.js';
 export {
   JournalError,

@@ -17,20 +17,18 @@
  * dropped the dirty pages and a retry could report success for data that is gone. Recovery is a restart.
  */
 import type { Command } from '../core/index.js';
-import { COMMAND_BYTES_MAX, encodeCommand } from './command-codec.js';
-import { crc32c } from './crc32c.js';
-import { JournalError, JournalErrorCode, assert, describeError, errnoCode } from './errors.js';
+import { JournalError, JournalErrorCode, describeError, errnoCode } from './errors.js';
 import {
   FRAME_BYTES,
   HEADER_BYTES,
   PAYLOAD_BYTES_MIN,
-  RECORD_HEAD_BYTES,
   segmentFileName,
   viewOf,
   writeSegmentHeader,
 } from './format.js';
 import { writeFully, type JournalFs } from './fs-port.js';
 import { JOURNAL_LIMITS } from './limits.js';
+import { RECORD_BYTES_MAX, frameCommand, stampRecord } from './record.js';
 import { join } from 'node:path';
 
 export type DurabilityPolicy = { fsync: 'batch' } | { fsync: 'interval'; intervalMs: number };
@@ -78,7 +76,6 @@ interface Waiter {
 
 /** Room kept at the start of every batch buffer for a segment header, so a batch that opens a segment is one write. */
 const RESERVE = HEADER_BYTES;
-const RECORD_BYTES_MAX = FRAME_BYTES + RECORD_HEAD_BYTES + COMMAND_BYTES_MAX;
 const BATCH_INITIAL = 64 * 1024;
 
 export class JournalWriter {
@@ -153,6 +150,11 @@ export class JournalWriter {
     return this.lastSeq;
   }
 
+  /** The time stamped on the last records sequenced. */
+  get sequencedTimeUs(): number {
+    return this.lastTimeUs;
+  }
+
   stats(): WriterStats {
     return { lastSeq: this.lastSeq, ackedSeq: this.ackedSeq, ...this.counters };
   }
@@ -174,6 +176,29 @@ export class JournalWriter {
     let result: AppendResult;
     try {
       result = this.sequence(commands);
+    } catch (e) {
+      return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+    }
+    const promise = new Promise<AppendResult>((resolve, reject) =>
+      this.waiters.push({ resolve, reject, result }),
+    );
+    this.kick();
+    return promise;
+  }
+
+  /**
+   * Sequences records framed elsewhere by frameCommand (`count` of them, back to back in `records`): stamps
+   * each one's sequence number and time, computes its checksum and adds it to the open batch. The same
+   * promise and the same refusals as `append`, plus JOURNAL_INVALID_ARGUMENT (nothing sequenced) when the
+   * bytes are not `count` well-framed records. The writer copies the bytes; the caller keeps `records`.
+   */
+  appendRecords(records: Uint8Array, count: number): Promise<AppendResult> {
+    if (this.failure !== null) return Promise.reject(this.failure);
+    if (this.closed)
+      return Promise.reject(new JournalError(JournalErrorCode.Closed, 'the journal writer is closed'));
+    let result: AppendResult;
+    try {
+      result = this.sequenceRecords(records, count);
     } catch (e) {
       return Promise.reject(e instanceof Error ? e : new Error(String(e)));
     }
@@ -231,6 +256,57 @@ export class JournalWriter {
     return { firstSeq, lastSeq, timeUs };
   }
 
+  /** Checks the frames, copies the records into the open batch and stamps them; all or nothing. */
+  private sequenceRecords(records: Uint8Array, count: number): AppendResult {
+    const bytes = records.length;
+    if (!Number.isSafeInteger(count) || count < 1) {
+      throw new JournalError(JournalErrorCode.InvalidArgument, `${count} records: at least one is needed`);
+    }
+    const view = viewOf(records);
+    let at = 0;
+    for (let i = 0; i < count; i++) {
+      if (at + FRAME_BYTES > bytes) {
+        throw new JournalError(JournalErrorCode.InvalidArgument, `${count} records announced, ${i} found`);
+      }
+      const length = view.getUint32(at, true);
+      if (length < PAYLOAD_BYTES_MIN || length > JOURNAL_LIMITS.recordPayloadBytesMax) {
+        throw new JournalError(
+          JournalErrorCode.InvalidArgument,
+          `record ${i} has a payload of ${length} bytes`,
+        );
+      }
+      at += FRAME_BYTES + length;
+    }
+    if (at !== bytes) {
+      throw new JournalError(
+        JournalErrorCode.InvalidArgument,
+        `${bytes} bytes are not ${count} framed records (${at} bytes for them)`,
+      );
+    }
+    const timeUs = this.stamp();
+    const firstSeq = this.lastSeq + 1;
+    const lastSeq = this.lastSeq + count;
+    if (lastSeq > Number.MAX_SAFE_INTEGER) {
+      throw new JournalError(JournalErrorCode.InvalidArgument, 'sequence numbers would pass 2^53');
+    }
+    const start = this.batchEnd;
+    if (start + bytes > this.batch.length) this.grow(start, bytes);
+    const batch = this.batch;
+    batch.set(records, start);
+    const batchView = this.view;
+    let p = start;
+    for (let i = 0; i < count; i++) {
+      const end = p + FRAME_BYTES + batchView.getUint32(p, true);
+      stampRecord(batch, batchView, p, end, firstSeq + i, timeUs);
+      p = end;
+    }
+    this.batchEnd = p;
+    this.lastSeq = lastSeq;
+    this.lastTimeUs = timeUs;
+    this.counters.records += count;
+    return { firstSeq, lastSeq, timeUs };
+  }
+
   /** The clock's time, or the last time given out if the clock went back (times never go backwards). */
   private stamp(): number {
     const now = this.clockUs();
@@ -242,32 +318,20 @@ export class JournalWriter {
 
   /** Writes one framed record at `at` in the open batch; returns the offset after it. */
   private frame(at: number, seq: number, timeUs: number, command: Command): number {
-    const bytes = this.batch;
-    const view = this.view;
-    const p = at + FRAME_BYTES;
-    view.setFloat64(p, seq, true);
-    view.setFloat64(p + 8, timeUs, true);
-    const end = encodeCommand(command, bytes, p + RECORD_HEAD_BYTES);
-    const length = end - p;
-    // The reader checks the same two bounds on every record it reads back.
-    assert(length >= PAYLOAD_BYTES_MIN, 'a record holds its head and a kind byte');
-    assert(length <= JOURNAL_LIMITS.recordPayloadBytesMax, 'a record fits the payload limit');
-    view.setUint32(at, length, true);
-    view.setUint32(at + 4, crc32c(bytes, p, end), true);
+    const end = frameCommand(command, this.batch, at);
+    stampRecord(this.batch, this.view, at, end, seq, timeUs);
     return end;
   }
 
-  private grow(at: number): void {
-    if (at - RESERVE + RECORD_BYTES_MAX > this.pendingBytesMax) {
+  /** Makes room for `needed` more bytes after `at` in the open batch, within the pending-bytes bound. */
+  private grow(at: number, needed: number = RECORD_BYTES_MAX): void {
+    if (at - RESERVE + needed > this.pendingBytesMax) {
       throw new JournalError(
         JournalErrorCode.Busy,
         `${at - RESERVE} bytes already wait for the next batch (limit ${this.pendingBytesMax})`,
       );
     }
-    const size = Math.min(
-      Math.max(this.batch.length * 2, at + RECORD_BYTES_MAX),
-      RESERVE + this.pendingBytesMax,
-    );
+    const size = Math.min(Math.max(this.batch.length * 2, at + needed), RESERVE + this.pendingBytesMax);
     const bigger = new Uint8Array(size);
     bigger.set(this.batch.subarray(0, at));
     this.batch = bigger;
@@ -275,11 +339,14 @@ export class JournalWriter {
   }
 
   /**
-   * Starts the I/O loop unless it runs. Through a microtask, not at once: appends made in the same tick (or
-   * woken by the same sync) share a batch, and `running` is set before the loop can clear it.
+   * Starts the I/O loop unless it runs, in the check phase of this turn of the event loop rather than at once:
+   * everything appended in the turn (every message a worker receives in it, every append woken by the same
+   * sync) shares one write and one sync, and `running` is set before the loop can clear it.
    */
   private kick(): void {
-    if (this.running === null) this.running = Promise.resolve().then(() => this.run());
+    if (this.running === null) {
+      this.running = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.run());
+    }
   }
 
   /** Writes batches while there are any, and syncs under 'interval' when due; one loop, so I/O never overlaps. */

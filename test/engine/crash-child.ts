@@ -45,8 +45,8 @@ async function main(): Promise<void> {
     const batch: Command[] = [];
     for (let i = 0; i < n; i++) batch.push(take());
     next += n;
-    const p = engine.submit(batch).then((results) => {
-      const last = results[results.length - 1].seq;
+    const p = engine.submit(batch).then((receipt) => {
+      const last = receipt.lastSeq;
       if (last > acked) acked = last;
       process.stdout.write(`ack ${last}\n`);
     });
