@@ -21,3 +21,50 @@ export function median(xs: readonly number[]): number {
 export function peakRssMB(): number {
   return +(process.resourceUsage().maxRSS / 1024).toFixed(1);
 }
+
+/**
+ * Latencies in whole microseconds, counted in log-linear buckets (as HdrHistogram does: 64 linear steps per
+ * power of two, so a percentile is within 1/64 of the truth), recorded without allocating: a benchmark's
+ * own bookkeeping must not be what it measures.
+ */
+export class LatencyHistogram {
+  private static readonly SUB = 64;
+  private readonly counts = new Float64Array(32 * LatencyHistogram.SUB);
+  private total = 0;
+
+  record(us: number): void {
+    const v = us < 1 ? 0 : Math.min(Math.floor(us), 2 ** 31 - 1);
+    this.counts[LatencyHistogram.bucket(v)]++;
+    this.total++;
+  }
+
+  get count(): number {
+    return this.total;
+  }
+
+  /** The p-quantile (0 < p ≤ 1): the upper edge of the bucket it falls in. */
+  percentile(p: number): number {
+    if (this.total === 0) return 0;
+    const rank = Math.max(1, Math.ceil(p * this.total));
+    let seen = 0;
+    for (let b = 0; b < this.counts.length; b++) {
+      seen += this.counts[b];
+      if (seen >= rank) return LatencyHistogram.upper(b);
+    }
+    return LatencyHistogram.upper(this.counts.length - 1);
+  }
+
+  private static bucket(v: number): number {
+    const SUB = LatencyHistogram.SUB;
+    if (v < SUB) return v;
+    const e = 31 - Math.clz32(v) - 6; // v >> e lies in [SUB, 2 * SUB)
+    return e * SUB + (v >> e);
+  }
+
+  private static upper(b: number): number {
+    const SUB = LatencyHistogram.SUB;
+    if (b < 2 * SUB) return b;
+    const e = Math.floor(b / SUB) - 1;
+    return ((b - e * SUB + 1) << e) - 1;
+  }
+}
