@@ -254,9 +254,12 @@ export class ConfigError extends Error {
     readonly file: string | null,
   ) {
     const n = problems.length;
+    const whole = n === 1 && problems[0].path === '';
     super(
-      `${file ?? 'the configuration'} is not valid (${n} problem${n === 1 ? '' : 's'}):\n` +
-        problems.map((p) => '  ' + formatProblem(p, file)).join('\n'),
+      whole
+        ? formatProblem(problems[0], file)
+        : `${file ?? 'the configuration'} is not valid (${n} problem${n === 1 ? '' : 's'}):\n` +
+            problems.map((p) => '  ' + formatProblem(p, file)).join('\n'),
     );
   }
 }
