@@ -5,6 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
+import { INT8_OID } from './int8.js';
 import { StoreError, StoreErrorCode, type Queryable, type Row, type SqlValue, type Store } from './port.js';
 
 export interface PgliteOptions {
@@ -67,7 +68,10 @@ export async function openPgliteStore(options: PgliteOptions): Promise<Store> {
   let db: PGlite;
   try {
     // Durability is asked for explicitly: each commit is flushed to the files before it returns.
-    db = new PGlite(dir ?? 'memory://', { relaxedDurability: false });
+    db = new PGlite(dir ?? 'memory://', {
+      relaxedDurability: false,
+      parsers: { [INT8_OID]: (text: string) => BigInt(text) },
+    });
     await db.waitReady;
   } catch (e) {
     const why = e instanceof Error ? e.message : String(e);

@@ -4,6 +4,7 @@
  * bigint, as PGlite returns it, not as pg's default string.
  */
 import pg from 'pg';
+import { INT8_ARRAY_OID, INT8_OID, parseInt8Array } from './int8.js';
 import { StoreError, StoreErrorCode, type Queryable, type Row, type SqlValue, type Store } from './port.js';
 
 export interface PostgresOptions {
@@ -27,8 +28,6 @@ export const POSTGRES_DEFAULTS = Object.freeze({
   statementTimeoutMs: 30_000,
 });
 
-const INT8_OID = 20;
-const INT8_ARRAY_OID = 1016;
 const SCHEMA_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
 
 /** pg's parsers, but int8 and int8[] as bigint. */
@@ -39,18 +38,6 @@ const types = {
     return pg.types.getTypeParser(oid, format ?? 'text') as (text: string) => unknown;
   }) as typeof pg.types.getTypeParser,
 };
-
-/** A one-dimensional int8[] in PostgreSQL's text form ({1,-2,NULL}): its elements need no quoting. */
-function parseInt8Array(text: string): (bigint | null)[] {
-  if (text === '{}') return [];
-  if (!text.startsWith('{') || !text.endsWith('}') || text.includes('{', 1)) {
-    throw new Error(`unexpected int8[] text: ${text.slice(0, 40)}`);
-  }
-  return text
-    .slice(1, -1)
-    .split(',')
-    .map((s) => (s === 'NULL' ? null : BigInt(s)));
-}
 
 function queryable(client: pg.Pool | pg.PoolClient): Queryable {
   return {
