@@ -34,7 +34,7 @@ export function pgliteFactory(): StoreFactory {
         query: (sql, params) => db.query(sql, params),
         exec: (sql) => db.exec(sql),
         transaction: (work) => db.transaction(work),
-        close: async () => undefined,
+        close: () => Promise.resolve(),
       };
     },
     async cleanup() {
