@@ -52,14 +52,16 @@ function readFile(file: string): { data: Json } | { problems: ConfigProblem[] } 
           : `cannot be read (${code ?? String(e)})`,
     );
   }
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, strict: true });
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true, strict: true });
   if (doc.errors.length > 0) {
     return {
-      problems: doc.errors.map((err) => {
-        const where = err.linePos?.[0];
-        const at = where === undefined ? '' : `line ${where.line}, column ${where.col}: `;
-        return { path: '', env: null, message: `is not valid YAML: ${at}${err.message.split('\n')[0]}` };
-      }),
+      // With prettyErrors, the first line of a message ends "at line L, column C:"; the context lines after
+      // it would repeat the file's text (a secret, perhaps) into logs.
+      problems: doc.errors.map((err) => ({
+        path: '',
+        env: null,
+        message: `is not valid YAML: ${err.message.split('\n')[0].replace(/:$/, '')}`,
+      })),
     };
   }
   let data: unknown;

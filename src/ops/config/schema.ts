@@ -99,24 +99,28 @@ export function redactUrl(text: string): string {
   }
 }
 
+/** A section or list entry: a mapping whose unknown keys are refused. */
+const section = <T extends z.ZodRawShape>(shape: T) =>
+  z.strictObject(shape, { error: expected('a mapping') });
+
 const nullable = <T extends z.ZodType>(schema: T) => schema.nullable().optional();
 
-export const ServerSchema = z.strictObject({
+export const ServerSchema = section({
   host: text('a host name or IP address', 1, L.hostLengthMax).optional(),
   /** 0 asks the system for a free port (tests). */
   port: wholeNumber(0, L.portMax).optional(),
 });
 
-export const DatabaseSchema = z.strictObject({
+export const DatabaseSchema = section({
   /** Null or absent: PGlite in the data directory. */
   url: nullable(url('PostgreSQL', ['postgres:', 'postgresql:'])),
 });
 
-export const RedisSchema = z.strictObject({ url: nullable(url('Redis', ['redis:', 'rediss:'])) });
-export const NatsSchema = z.strictObject({ url: nullable(url('NATS', ['nats:', 'tls:'])) });
-export const LogSchema = z.strictObject({ level: oneOf(LOG_LEVELS).optional() });
+export const RedisSchema = section({ url: nullable(url('Redis', ['redis:', 'rediss:'])) });
+export const NatsSchema = section({ url: nullable(url('NATS', ['nats:', 'tls:'])) });
+export const LogSchema = section({ level: oneOf(LOG_LEVELS).optional() });
 
-export const JwtSchema = z.strictObject({
+export const JwtSchema = section({
   /** HS256 shared secret. */
   secret: nullable(text('a secret', L.jwtSecretLengthMin, L.jwtSecretLengthMax)),
   /** EdDSA (Ed25519) public key, PEM: verifies tokens. */
@@ -127,21 +131,21 @@ export const JwtSchema = z.strictObject({
   audience: nullable(text('an audience name', 1, 256)),
 });
 
-export const AuthSchema = z.strictObject({
+export const AuthSchema = section({
   enabled: flag().optional(),
   jwt: JwtSchema.optional(),
 });
 
-export const RateLimitsSchema = z.strictObject({
+export const RateLimitsSchema = section({
   enabled: flag().optional(),
   requestsPerMinutePerIp: wholeNumber(1, L.requestsPerMinutePerIpMax).optional(),
   ordersPerSecondPerAccount: wholeNumber(1, L.ordersPerSecondPerAccountMax).optional(),
   wsConnectionsPerIp: wholeNumber(1, L.wsConnectionsPerIpMax).optional(),
 });
 
-export const MarketDataSchema = z.strictObject({ public: flag().optional() });
+export const MarketDataSchema = section({ public: flag().optional() });
 
-export const AssetSchema = z.strictObject({
+export const AssetSchema = section({
   id: wholeNumber(0, L.assetsMax - 1),
   code: z
     .string({ error: expected('an asset code such as "BTC"') })
@@ -149,7 +153,7 @@ export const AssetSchema = z.strictObject({
   decimals: wholeNumber(0, L.assetDecimalsMax),
 });
 
-export const InstrumentSchema = z.strictObject({
+export const InstrumentSchema = section({
   id: wholeNumber(0, L.instrumentsMax - 1),
   symbol: z
     .string({ error: expected('a symbol such as "BTC-USDT"') })
@@ -171,7 +175,7 @@ export const InstrumentSchema = z.strictObject({
   markMethod: oneOf(MARK_METHODS).optional(),
 });
 
-export const ConfigFileSchema = z.strictObject({
+export const ConfigFileSchema = section({
   mode: oneOf(MODES).optional(),
   dataDir: text('a directory path', 1, L.pathLengthMax).optional(),
   server: ServerSchema.optional(),
