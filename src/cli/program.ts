@@ -9,8 +9,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { CliError, defaultIo, type ProgramIo } from './cli-io.js';
+import { addConfigCommands } from './config-commands.js';
 import { runDemo } from './demo.js';
 import { addJournalCommands, addSnapshotCommands } from './durability-commands.js';
+import { addKeysCommands } from './keys-commands.js';
 import { replayFile } from './replay.js';
 import { WorkloadError } from './workload.js';
 
@@ -100,6 +102,8 @@ export function createProgram(io: ProgramIo = defaultIo): Command {
 
   addJournalCommands(program, io);
   addSnapshotCommands(program, io);
+  addConfigCommands(program, io);
+  addKeysCommands(program, io);
 
   return program;
 }

@@ -1,2 +1,3 @@
-/** Operations: process settings (later configuration, logs, metrics and health). */
+/** Operations: process settings and the venue's configuration (later logs, metrics and health). */
 export { MATCHING_V8_FLAGS, tuneV8ForMatching } from './v8-tuning.js';
+export * from './config/index.js';

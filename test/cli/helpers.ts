@@ -6,6 +6,7 @@ import { strict as assert } from 'node:assert';
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CONFIG_ENV_NAMES } from '../../src/ops/index.js';
 
 /** The repository root: these files run as dist/test/cli/*.js. */
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -26,9 +27,14 @@ export interface RunOptions {
 }
 
 function environment(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
-  // The data directory's variable of whoever runs the tests must not leak into them.
-  const env: NodeJS.ProcessEnv = { ...process.env, RIALTO_DATA_DIR: undefined };
-  for (const [k, v] of Object.entries(extra)) env[k] = v;
+  // The configuration's variables (the data directory's, PORT, DATABASE_URL, ...) of whoever runs the tests
+  // must not leak into them.
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const name of CONFIG_ENV_NAMES) delete env[name];
+  for (const [k, v] of Object.entries(extra)) {
+    if (v === undefined) delete env[k];
+    else env[k] = v;
+  }
   return env;
 }
 

@@ -1,0 +1,213 @@
+/**
+ * `rialto keys create | list | revoke`: API keys in the configured query store (--config FILE, else
+ * RIALTO_CONFIG, else ./rialto.yaml when present, else the defaults and the environment). With the embedded
+ * store (PGlite in the data directory), a command takes the data directory's LOCK, as every writer of it
+ * does, so it fails naming the holder while a venue runs there: PGlite allows one process at a time.
+ */
+import { existsSync } from 'node:fs';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import {
+  createKey,
+  keySettingsProblem,
+  listKeys,
+  ROLES,
+  KEY_LABEL_LENGTH_MAX,
+  ACCOUNT_ID_MAX,
+  revokeKey,
+  type ApiKeyRecord,
+  type Role,
+} from '../gateway/index.js';
+import { JournalError, DirLock } from '../journal/index.js';
+import { ConfigError, CONFIG_FILE_ENV, loadConfigOrThrow, type VenueConfig } from '../ops/index.js';
+import { migrate, openStore, StoreError, type Store } from '../store/index.js';
+import { CliError, type ProgramIo } from './cli-io.js';
+import { wholeNumber } from './options.js';
+import { configFileOf } from './venue.js';
+
+interface StoreOptions {
+  config?: string;
+}
+
+function configOption(): Option {
+  return new Option(
+    '-c, --config <file>',
+    'the configuration file (default: ./rialto.yaml when it exists, else defaults and environment)',
+  ).env(CONFIG_FILE_ENV);
+}
+
+function loadCliConfig(opts: StoreOptions, io: ProgramIo): VenueConfig {
+  try {
+    const r = loadConfigOrThrow({
+      file: configFileOf(opts.config, process.cwd()),
+      env: process.env,
+      cwd: process.cwd(),
+    });
+    for (const w of r.warnings) io.stderr(`rialto: warning: ${w}\n`);
+    return r.config;
+  } catch (e) {
+    if (e instanceof ConfigError) throw new CliError(e.message);
+    throw e;
+  }
+}
+
+/**
+ * Runs `work` with the migrated store of `config`, or with null when the embedded store does not exist and
+ * `create` is false (nothing to list or revoke). Closes the store and releases the lock whatever happens.
+ */
+async function withStore<T>(
+  config: VenueConfig,
+  purpose: string,
+  create: boolean,
+  work: (store: Store | null) => Promise<T>,
+): Promise<T> {
+  const db = config.database;
+  if (db.kind === 'pglite' && !create && !existsSync(db.dir)) return work(null);
+  let lock: DirLock | null = null;
+  let store: Store | null = null;
+  try {
+    if (db.kind === 'pglite') lock = await DirLock.acquire(config.dataDir, purpose);
+    store = await openStore(db, { create });
+    await migrate(store);
+    return await work(store);
+  } catch (e) {
+    if (e instanceof StoreError || e instanceof JournalError) throw new CliError(e.message);
+    throw e;
+  } finally {
+    await store?.close();
+    await lock?.release();
+  }
+}
+
+/** The store of a command that creates it: never null. */
+function created(store: Store | null): Store {
+  if (store === null) throw new Error('withStore(create: true) gave no store');
+  return store;
+}
+
+const accountId = wholeNumber('ID', 1, ACCOUNT_ID_MAX);
+const collectAccount = (value: string, previous: number[]): number[] => [...previous, accountId(value)];
+
+function label(value: string): string {
+  const problem = keySettingsProblem('viewer', [], value);
+  if (problem !== '') throw new InvalidArgumentError(problem.replace(/^a /, 'A ') + '.');
+  return value;
+}
+
+const iso = (d: Date | null): string => (d === null ? '-' : d.toISOString().replace(/\.\d{3}Z$/, 'Z'));
+
+function keysTable(keys: readonly ApiKeyRecord[]): string {
+  const rows = [
+    ['ID', 'ROLE', 'ACCOUNTS', 'CREATED', 'REVOKED', 'LABEL'],
+    ...keys.map((k) => [
+      k.id,
+      k.role,
+      k.accountIds.length === 0 ? '-' : k.accountIds.join(','),
+      iso(k.createdAt),
+      iso(k.revokedAt),
+      k.label,
+    ]),
+  ];
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  return (
+    rows
+      .map((r) =>
+        r
+          .map((cell, c) => cell.padEnd(widths[c]))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
+}
+
+const keyJson = (k: ApiKeyRecord) => ({
+  id: k.id,
+  role: k.role,
+  accountIds: k.accountIds,
+  label: k.label,
+  createdAt: k.createdAt.toISOString(),
+  revokedAt: k.revokedAt?.toISOString() ?? null,
+});
+
+export function addKeysCommands(program: Command, io: ProgramIo): void {
+  const keys = program
+    .command('keys')
+    .description('API keys in the configured store (secrets shown once, kept hashed)');
+
+  keys
+    .command('create')
+    .summary('create an API key and print it (the only time its secret is shown)')
+    .description(
+      'Create an API key and print it on stdout, alone on its line (rk_<id>.<secret>), or with --json as one ' +
+        'JSON object with its id, role, accounts, label and creation time. The secret is stored only as an ' +
+        'argon2id hash: it cannot be shown again. A trader key is bound to the accounts named with --account ' +
+        '(at least one); the other roles take none. Exits 1 when the store cannot be opened or the data ' +
+        'directory is locked by a running venue.',
+    )
+    .addOption(new Option('--role <role>', "the key's role").choices(ROLES).makeOptionMandatory())
+    .option('--account <id>', 'an account the trader key acts for (repeat for more)', collectAccount, [])
+    .option('--label <text>', `a note for lists (at most ${KEY_LABEL_LENGTH_MAX} characters)`, label, '')
+    .option('--json', 'print one JSON object instead of the key alone')
+    .addOption(configOption())
+    .action(
+      async (
+        opts: StoreOptions & { role: Role; account: number[]; label: string; json?: boolean },
+        cmd: Command,
+      ) => {
+        const problem = keySettingsProblem(opts.role, opts.account, opts.label);
+        if (problem !== '') cmd.error(`error: ${problem}`, { exitCode: 2, code: 'rialto.usage' });
+        const config = loadCliConfig(opts, io);
+        const made = await withStore(config, 'rialto keys create', true, (store) =>
+          createKey(created(store), { role: opts.role, accountIds: opts.account, label: opts.label }),
+        );
+        if (opts.json === true)
+          io.stdout(JSON.stringify({ ...keyJson(made.record), key: made.token }) + '\n');
+        else io.stdout(made.token + '\n');
+        io.stderr(`created ${made.record.role} key ${made.record.id}: its secret is shown only this once\n`);
+      },
+    );
+
+  keys
+    .command('list')
+    .summary('list the API keys (never their secrets or hashes)')
+    .description(
+      'List every API key, revoked ones included, oldest first: id, role, accounts, creation and revocation ' +
+        'time, label. Secrets and hashes are never printed. --json prints one JSON object {"keys": [...]}.',
+    )
+    .option('--json', 'print one JSON object instead of a table')
+    .addOption(configOption())
+    .action(async (opts: StoreOptions & { json?: boolean }) => {
+      const config = loadCliConfig(opts, io);
+      const list = await withStore(config, 'rialto keys list', false, async (store) =>
+        store === null ? [] : listKeys(store),
+      );
+      if (opts.json === true) io.stdout(JSON.stringify({ keys: list.map(keyJson) }) + '\n');
+      else if (list.length === 0) io.stderr('no API keys\n');
+      else io.stdout(keysTable(list));
+    });
+
+  keys
+    .command('revoke')
+    .summary('revoke an API key by its id')
+    .description(
+      'Revoke the API key with this id (the part between "rk_" and the dot): it is refused from then on ' +
+        '(a running venue on a shared PostgreSQL stops accepting it within its key cache time, 30 seconds). ' +
+        'The key stays listed, with the time of revocation. Revoking a revoked key changes nothing and exits ' +
+        '0; an unknown id exits 1.',
+    )
+    .argument('<id>', 'the key id, as `rialto keys list` shows it')
+    .addOption(configOption())
+    .action(async (id: string, opts: StoreOptions) => {
+      const config = loadCliConfig(opts, io);
+      const outcome = await withStore(config, 'rialto keys revoke', false, async (store) =>
+        store === null ? ({ status: 'unknown' } as const) : revokeKey(store, id),
+      );
+      if (outcome.status === 'unknown') throw new CliError(`no API key with id ${JSON.stringify(id)}`);
+      const when = iso(outcome.record.revokedAt);
+      io.stdout(
+        outcome.status === 'revoked'
+          ? `revoked ${outcome.record.role} key ${id} at ${when}\n`
+          : `key ${id} was already revoked at ${when}\n`,
+      );
+    });
+}

@@ -1,0 +1,51 @@
+/**
+ * Every bound the configuration checks, in one place. The domain's own limits (asset and instrument ids,
+ * symbol lengths, fee and band ranges) are repeated here because ops imports nothing of the domain; a test
+ * (test/ops/config/limits.test.ts) checks that each equals the core's.
+ */
+export const CONFIG_LIMITS = Object.freeze({
+  /** A configuration file larger than this is not a configuration file. */
+  fileBytesMax: 1 << 20,
+  /** YAML aliases expanded per file (a bound against alias bombs). */
+  yamlAliasesMax: 100,
+  /** Asset ids are 0 .. assetsMax - 1 (the ledger's bound). */
+  assetsMax: 1024,
+  assetCodePattern: /^[A-Z0-9]{1,12}$/,
+  assetDecimalsMax: 18,
+  /** Instrument ids are 0 .. instrumentsMax - 1 (the core's bound). */
+  instrumentsMax: 1 << 16,
+  /** Instruments one configuration file may define. */
+  instrumentsListedMax: 4096,
+  symbolLengthMax: 32,
+  symbolPattern: /^[A-Z0-9]+(?:[-/_.][A-Z0-9]+)*$/,
+  /** Fees are parts per million of the traded value; above 10% is a typing error, not a fee schedule. */
+  feePpmMax: 100_000,
+  bandBpsMax: 10_000,
+  protectionBpsMax: 10_000,
+  /** An HS256 secret shorter than the hash (32 bytes) weakens it (RFC 7518, section 3.2). */
+  jwtSecretLengthMin: 32,
+  jwtSecretLengthMax: 4096,
+  pemLengthMax: 16_384,
+  urlLengthMax: 2048,
+  pathLengthMax: 4096,
+  hostLengthMax: 255,
+  portMax: 65_535,
+  requestsPerMinutePerIpMax: 10_000_000,
+  ordersPerSecondPerAccountMax: 10_000_000,
+  wsConnectionsPerIpMax: 1_000_000,
+});
+
+/** What the venue runs with when neither the file nor the environment says otherwise. */
+export const CONFIG_DEFAULTS = Object.freeze({
+  mode: 'development',
+  dataDir: './data',
+  host: '0.0.0.0',
+  port: 8080,
+  logLevel: 'info',
+  requestsPerMinutePerIp: 1_000,
+  ordersPerSecondPerAccount: 10_000,
+  wsConnectionsPerIp: 100,
+  marketProtectionBps: 500,
+  /** The PGlite store's folder inside the data directory. */
+  pgliteDirName: 'pglite',
+} as const);

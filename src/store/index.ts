@@ -1,0 +1,14 @@
+/** The query store: one small port, PGlite and PostgreSQL adapters, one set of migrations. */
+export {
+  StoreError,
+  StoreErrorCode,
+  type Queryable,
+  type Row,
+  type SqlValue,
+  type Store,
+  type StoreKind,
+} from './port.js';
+export { openPgliteStore, type PgliteOptions } from './pglite.js';
+export { openPostgresStore, POSTGRES_DEFAULTS, type PostgresOptions } from './postgres.js';
+export { MIGRATIONS, checksum, migrate, type Migration, type MigrationReport } from './migrations.js';
+export { openStore, type OpenOptions } from './open.js';

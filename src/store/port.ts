@@ -1,0 +1,66 @@
+/**
+ * The query store's port: the small interface every adapter implements (PGlite in-process, PostgreSQL over
+ * the network), with one SQL dialect (PostgreSQL's) and one set of migrations for both. No ORM: callers write
+ * SQL with numbered parameters ($1, $2, ...) and read rows as plain objects, checking their fields.
+ *
+ * Values come back alike from both adapters: int4 as number, int8 as bigint, numeric as string, timestamptz
+ * as Date, bytea as Uint8Array, json and jsonb parsed, arrays as arrays, SQL NULL as null.
+ */
+
+/** What a query parameter may be. */
+export type SqlValue =
+  | string
+  | number
+  | bigint
+  | boolean
+  | null
+  | Date
+  | Uint8Array
+  | readonly number[]
+  | readonly string[]
+  | readonly bigint[];
+
+/** One row: column name to value (see above for the types). */
+export type Row = Readonly<Record<string, unknown>>;
+
+/** Statements inside or outside a transaction. */
+export interface Queryable {
+  /** One statement with parameters; its rows (none for a statement that returns none). */
+  query(sql: string, params?: readonly SqlValue[]): Promise<Row[]>;
+  /** One or more statements without parameters (a migration, a script). */
+  exec(sql: string): Promise<void>;
+}
+
+export type StoreKind = 'pglite' | 'postgres';
+
+export interface Store extends Queryable {
+  readonly kind: StoreKind;
+  /**
+   * Runs `work` in one transaction: committed when it resolves, rolled back when it throws (and the error
+   * rethrown). Statements inside must go through `tx`, not the store.
+   */
+  transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
+  /** Closes the connections (PGlite: flushes and closes its files). The store is unusable afterwards. */
+  close(): Promise<void>;
+}
+
+export const StoreErrorCode = {
+  /** The database cannot be reached or opened. */
+  Unavailable: 'STORE_UNAVAILABLE',
+  /** The schema in the database is not one this code knows (a newer version, a changed migration). */
+  SchemaMismatch: 'STORE_SCHEMA_MISMATCH',
+  Closed: 'STORE_CLOSED',
+} as const;
+export type StoreErrorCode = (typeof StoreErrorCode)[keyof typeof StoreErrorCode];
+
+/** A failure of the store that callers handle by its code (a bad query is an ordinary driver error). */
+export class StoreError extends Error {
+  override name = 'StoreError';
+  constructor(
+    readonly code: StoreErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

@@ -1,0 +1,231 @@
+/**
+ * API keys: the format, storage (only an argon2id hash), create, list, revoke, the first run's admin key,
+ * verification (every failure UNAUTHORIZED, revoked keys refused, the cache bounded and honouring
+ * revocation) and the role checks. Storage runs against PGlite and PostgreSQL alike.
+ */
+import { strict as assert } from 'node:assert';
+import { after, before, describe, it } from 'node:test';
+import {
+  ACCOUNT_ID_MAX,
+  AuthErrorCode,
+  KEY_LENGTH,
+  KeySettingsError,
+  KeyVerifier,
+  createKey,
+  ensureAdminKey,
+  findKey,
+  generateKey,
+  keySettingsProblem,
+  listKeys,
+  mayActFor,
+  parseKey,
+  requireAccount,
+  requireRole,
+  revokeKey,
+  type Principal,
+} from '../../src/gateway/index.js';
+import { migrate, type Store } from '../../src/store/index.js';
+import { storeFactories } from '../store/helpers.js';
+
+describe('API key format', () => {
+  it('is rk_<16 base64url>.<43 base64url>, 32 random bytes of secret, parsed back exactly', () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 50; i++) {
+      const k = generateKey();
+      assert.match(k.token, /^rk_[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]{43}$/);
+      assert.equal(k.token.length, KEY_LENGTH);
+      assert.equal(Buffer.from(k.secret, 'base64url').length, 32);
+      assert.deepEqual(parseKey(k.token), { id: k.id, secret: k.secret });
+      seen.add(k.id);
+    }
+    assert.equal(seen.size, 50);
+  });
+
+  it('refuses anything else', () => {
+    const { token } = generateKey();
+    for (const bad of [
+      '',
+      'rk_',
+      token + 'x',
+      token.slice(1),
+      'xk' + token.slice(2),
+      token.replace('.', '_'),
+      token.slice(0, -1) + '=',
+      token.slice(0, -1) + '+',
+      `Bearer ${token}`,
+      token.toUpperCase().replace('RK_', 'rk_') + ' ',
+    ]) {
+      assert.equal(parseKey(bad), null, JSON.stringify(bad));
+    }
+  });
+});
+
+describe('key settings and roles', () => {
+  it('traders need accounts, other roles take none; labels are bounded and printable', () => {
+    assert.equal(keySettingsProblem('trader', [1, 2], 'bot'), '');
+    assert.match(keySettingsProblem('trader', [], ''), /at least one account/);
+    assert.match(keySettingsProblem('admin', [1], ''), /bound to no account/);
+    assert.match(keySettingsProblem('trader', [0], ''), /account ids are 1 to/);
+    assert.match(keySettingsProblem('trader', [ACCOUNT_ID_MAX + 1], ''), /account ids are 1 to/);
+    assert.match(keySettingsProblem('trader', [3, 3], ''), /listed twice/);
+    assert.match(keySettingsProblem('viewer', [], 'x'.repeat(101)), /at most 100/);
+    assert.match(keySettingsProblem('viewer', [], 'a\nb'), /control characters/);
+    assert.match(keySettingsProblem('viewer', [], 'a\u001b[2Jb'), /control characters/);
+  });
+
+  it('admin and risk act for any account, a trader for its own, a viewer for none', () => {
+    const p = (role: Principal['role'], accountIds: number[] = []): Principal => ({
+      keyId: 'k',
+      role,
+      accountIds,
+    });
+    assert.ok(mayActFor(p('admin'), 5));
+    assert.ok(mayActFor(p('risk'), 5));
+    assert.ok(mayActFor(p('trader', [5]), 5));
+    assert.ok(!mayActFor(p('trader', [4]), 5));
+    assert.ok(!mayActFor(p('viewer'), 5));
+    assert.equal(requireAccount(p('trader', [5]), 5), null);
+    assert.equal(requireAccount(p('trader', [4]), 5)?.code, AuthErrorCode.Forbidden);
+    assert.equal(requireRole(p('viewer'), ['admin', 'risk'])?.code, 'FORBIDDEN');
+    assert.equal(requireRole(p('risk'), ['admin', 'risk']), null);
+  });
+});
+
+for (const factory of storeFactories()) {
+  describe(`API keys in the store: ${factory.name}`, () => {
+    let store: Store;
+
+    before(async () => {
+      store = await factory.fresh();
+      await migrate(store);
+    });
+    after(async () => {
+      await store.close();
+      await factory.cleanup();
+    });
+
+    it('ensureAdminKey creates one admin key on an empty store, and nothing after', async () => {
+      const first = await ensureAdminKey(store);
+      assert.ok(first !== null);
+      assert.equal(first.record.role, 'admin');
+      assert.deepEqual(first.record.accountIds, []);
+      assert.equal((await new KeyVerifier(store).verify(first.token)).ok, true);
+      assert.equal(await ensureAdminKey(store), null);
+      assert.equal((await listKeys(store)).length, 1);
+    });
+
+    it('creates keys whose secret is stored only as an argon2id hash, and lists them without it', async () => {
+      const { record, token } = await createKey(store, { role: 'trader', accountIds: [7, 9], label: 'bot' });
+      const parts = parseKey(token);
+      assert.ok(parts !== null);
+      assert.equal(parts.id, record.id);
+      assert.deepEqual(record.accountIds, [7, 9]);
+      assert.equal(record.label, 'bot');
+      assert.equal(record.revokedAt, null);
+      assert.ok(record.createdAt instanceof Date);
+      const stored = await findKey(store, record.id);
+      assert.ok(stored !== null);
+      assert.match(stored.secretHash, /^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+      assert.ok(!stored.secretHash.includes(parts.secret));
+      const rows = await store.query('SELECT * FROM api_keys');
+      assert.ok(!JSON.stringify(rows).includes(parts.secret));
+      const listed = (await listKeys(store)).find((k) => k.id === record.id);
+      assert.deepEqual(listed, record);
+      assert.ok(!('secretHash' in (listed as object)));
+    });
+
+    it('refuses invalid settings before touching the store', async () => {
+      const before = (await listKeys(store)).length;
+      await assert.rejects(createKey(store, { role: 'trader' }), KeySettingsError);
+      await assert.rejects(createKey(store, { role: 'viewer', accountIds: [1] }), KeySettingsError);
+      assert.equal((await listKeys(store)).length, before);
+    });
+
+    it('verifies a key, refuses every other string as UNAUTHORIZED, and a revoked key from then on', async () => {
+      const { record, token } = await createKey(store, { role: 'risk' });
+      const verifier = new KeyVerifier(store);
+      const good = await verifier.verify(token);
+      assert.deepEqual(good, { ok: true, principal: { keyId: record.id, role: 'risk', accountIds: [] } });
+
+      const other = generateKey();
+      const wrongSecret = `rk_${record.id}.${other.secret}`;
+      const failures: [string, string][] = [
+        ['', 'malformed key'],
+        ['rk_nope', 'malformed key'],
+        [other.token, 'unknown key'],
+        [wrongSecret, 'wrong secret'],
+      ];
+      for (const [t, reason] of failures) {
+        const r = await verifier.verify(t);
+        assert.deepEqual(r, { ok: false, code: 'UNAUTHORIZED', reason }, t);
+      }
+      // A wrong secret for a cached key is refused too, and does not evict the right one for good.
+      assert.equal((await verifier.verify(token)).ok, true);
+
+      assert.equal((await verifier.revoke(record.id)).status, 'revoked');
+      assert.deepEqual(await verifier.verify(token), {
+        ok: false,
+        code: 'UNAUTHORIZED',
+        reason: 'revoked key',
+      });
+      assert.equal((await verifier.revoke(record.id)).status, 'already-revoked');
+      assert.equal((await revokeKey(store, 'no-such-key-id00')).status, 'unknown');
+      assert.equal((await revokeKey(store, '../etc')).status, 'unknown');
+      const listed = (await listKeys(store)).find((k) => k.id === record.id);
+      assert.ok(listed?.revokedAt instanceof Date);
+    });
+
+    it('the cache spares argon2 on later requests and honours revocation elsewhere once it expires', async () => {
+      let now = 1_000;
+      const verifier = new KeyVerifier(store, { cacheTtlMs: 500, nowMs: () => now });
+      const { record, token } = await createKey(store, { role: 'viewer' });
+      const t0 = performance.now();
+      assert.equal((await verifier.verify(token)).ok, true);
+      const firstMs = performance.now() - t0;
+      const t1 = performance.now();
+      for (let i = 0; i < 20; i++) assert.equal((await verifier.verify(token)).ok, true);
+      const cachedMs = (performance.now() - t1) / 20;
+      assert.ok(cachedMs < firstMs / 5, `cached ${cachedMs} ms vs first ${firstMs} ms`);
+
+      // Revoked by another process (straight in the store): trusted until the entry expires, then refused.
+      await revokeKey(store, record.id);
+      assert.equal((await verifier.verify(token)).ok, true);
+      now += 501;
+      assert.deepEqual(await verifier.verify(token), {
+        ok: false,
+        code: 'UNAUTHORIZED',
+        reason: 'revoked key',
+      });
+    });
+
+    it('the cache holds at most cacheEntriesMax keys', async () => {
+      const verifier = new KeyVerifier(store, { cacheEntriesMax: 2 });
+      const keys = [];
+      for (let i = 0; i < 3; i++) keys.push(await createKey(store, { role: 'viewer', label: `k${i}` }));
+      for (const k of keys) assert.equal((await verifier.verify(k.token)).ok, true);
+      assert.equal(verifier.cachedKeys, 2);
+      for (const k of keys) assert.equal((await verifier.verify(k.token)).ok, true);
+      assert.equal(verifier.cachedKeys, 2);
+    });
+  });
+}
+
+describe('API keys: racing first runs', () => {
+  it('two ensureAdminKey at once on PostgreSQL create one key', async () => {
+    const [factory] = storeFactories().filter((f) => f.name === 'postgres');
+    const store = await factory.fresh();
+    try {
+      await migrate(store);
+      const results = await Promise.all([
+        ensureAdminKey(store),
+        ensureAdminKey(store),
+        ensureAdminKey(store),
+      ]);
+      assert.equal(results.filter((r) => r !== null).length, 1);
+      assert.equal((await listKeys(store)).length, 1);
+    } finally {
+      await store.close();
+      await factory.cleanup();
+    }
+  });
+});

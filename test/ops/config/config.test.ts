@@ -1,0 +1,582 @@
+/**
+ * Loading the venue's configuration: defaults, the file, the environment over it, and every kind of bad
+ * input giving a problem that names its field, without throwing.
+ */
+import { strict as assert } from 'node:assert';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import {
+  CONFIG_ENV,
+  ConfigError,
+  EXAMPLE_JWT_SECRET,
+  loadConfig,
+  loadConfigOrThrow,
+  type ConfigProblem,
+  type Env,
+  type Mode,
+  type VenueConfig,
+} from '../../../src/ops/index.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'rialto-config-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+let fileCount = 0;
+
+function file(yaml: string): string {
+  const path = join(dir, `c${fileCount++}.yaml`);
+  writeFileSync(path, yaml);
+  return path;
+}
+
+const SECRET = 'a-test-secret-that-is-long-enough-for-hs256';
+
+function load(yaml: string | null, env: Env = {}, mode?: Mode) {
+  return loadConfig({ file: yaml === null ? null : file(yaml), env, cwd: dir, mode });
+}
+
+function ok(yaml: string | null, env: Env = {}, mode?: Mode): VenueConfig {
+  const r = load(yaml, env, mode);
+  assert.ok(r.ok, r.ok ? '' : new ConfigError(r.problems, r.file).message);
+  return r.config;
+}
+
+function problems(yaml: string | null, env: Env = {}, mode?: Mode): readonly ConfigProblem[] {
+  const r = load(yaml, env, mode);
+  assert.equal(r.ok, false, 'expected problems');
+  return r.ok ? [] : r.problems;
+}
+
+/** Exactly one problem, at `path`, whose message matches. */
+function oneProblem(yaml: string | null, path: string, message: RegExp, env: Env = {}, mode?: Mode): void {
+  const found = problems(yaml, env, mode);
+  assert.equal(found.length, 1, JSON.stringify(found));
+  assert.equal(found[0].path, path);
+  assert.match(found[0].message, message);
+}
+
+describe('configuration: defaults', () => {
+  it('with no file and no environment: development, ./data, port 8080, PGlite, BTC-USDT and ETH-USDT', () => {
+    const c = ok(null);
+    assert.equal(c.mode, 'development');
+    assert.equal(c.dataDir, join(dir, 'data'));
+    assert.deepEqual(c.server, { host: '0.0.0.0', port: 8080 });
+    assert.deepEqual(c.database, { kind: 'pglite', dir: join(dir, 'data', 'pglite') });
+    assert.equal(c.redisUrl, null);
+    assert.equal(c.natsUrl, null);
+    assert.equal(c.logLevel, 'info');
+    assert.equal(c.auth.enabled, true);
+    assert.deepEqual(c.rateLimits, {
+      enabled: true,
+      requestsPerMinutePerIp: 1000,
+      ordersPerSecondPerAccount: 10_000,
+      wsConnectionsPerIp: 100,
+    });
+    assert.equal(c.marketData.public, true);
+    assert.deepEqual(
+      c.instruments.map((i) => i.spec.symbol),
+      ['BTC-USDT', 'ETH-USDT'],
+    );
+  });
+
+  it('converts the example instruments to integers exactly', () => {
+    const [btc, eth] = ok(null).instruments;
+    assert.deepEqual(btc.spec, {
+      instrument: 1,
+      symbol: 'BTC-USDT',
+      baseAsset: 1,
+      quoteAsset: 0,
+      baseScale: 10_000, // 0.0001 BTC = 10,000 satoshi
+      quoteScale: 1, // 0.0001 BTC × 0.01 USDT = 0.000001 USDT = 1 minor unit
+      tickSize: 1,
+      lotSize: 1,
+      qtyMin: 1,
+      qtyMax: 1_000_000,
+      priceBandBps: 0,
+      referencePrice: 0,
+      marketProtectionBps: 500,
+      makerFeePpm: 100,
+      takerFeePpm: 500,
+      markMethod: 1,
+    });
+    assert.equal(btc.priceUnit, '0.01');
+    assert.equal(btc.qtyUnit, '0.0001');
+    assert.equal(btc.priceDecimals, 2);
+    assert.equal(btc.qtyDecimals, 4);
+    assert.equal(eth.spec.baseScale, 100_000);
+    assert.equal(eth.spec.quoteScale, 10);
+  });
+
+  it('an empty file is the defaults', () => {
+    assert.deepEqual(ok(''), ok(null));
+  });
+});
+
+describe('configuration: the file and the environment', () => {
+  it('reads every section of a file', () => {
+    const c = ok(`
+mode: development
+dataDir: /var/lib/rialto
+server: { host: 127.0.0.1, port: 9000 }
+database: { url: "postgres://u:p@db:5432/rialto" }
+redis: { url: "redis://cache:6379" }
+nats: { url: "nats://bus:4222" }
+log: { level: warn }
+auth: { enabled: true, jwt: { secret: ${SECRET}, issuer: rialto, audience: traders } }
+rateLimits: { requestsPerMinutePerIp: 50, ordersPerSecondPerAccount: 5, wsConnectionsPerIp: 2 }
+marketData: { public: false }
+assets: [{ id: 0, code: USD, decimals: 2 }, { id: 7, code: BTC, decimals: 8 }]
+instruments:
+  - { id: 9, symbol: BTC-USD, base: BTC, quote: USD, tickSize: "1", lotSize: "0.04", maxQty: "10",
+      priceUnit: "0.5", qtyUnit: "0.02", referencePrice: "65000", priceBandBps: 1000, marketProtectionBps: 300,
+      makerFee: "-0.0001", takerFee: "0.0002", markMethod: mid }
+`);
+    assert.equal(c.dataDir, '/var/lib/rialto');
+    assert.deepEqual(c.server, { host: '127.0.0.1', port: 9000 });
+    assert.deepEqual(c.database, { kind: 'postgres', url: 'postgres://u:p@db:5432/rialto' });
+    assert.equal(c.redisUrl, 'redis://cache:6379');
+    assert.equal(c.natsUrl, 'nats://bus:4222');
+    assert.equal(c.logLevel, 'warn');
+    assert.deepEqual(c.auth.jwt, {
+      secret: SECRET,
+      publicKey: null,
+      privateKey: null,
+      issuer: 'rialto',
+      audience: 'traders',
+    });
+    assert.equal(c.rateLimits.ordersPerSecondPerAccount, 5);
+    assert.equal(c.marketData.public, false);
+    const [i] = c.instruments;
+    assert.deepEqual(i.spec, {
+      instrument: 9,
+      symbol: 'BTC-USD',
+      baseAsset: 7,
+      quoteAsset: 0,
+      baseScale: 2_000_000, // 0.02 BTC in satoshis
+      quoteScale: 1, // 0.02 BTC × 0.5 USD = 0.01 USD: one cent
+      tickSize: 2, // 1 USD in units of 0.5
+      lotSize: 2, // 0.04 BTC in units of 0.02
+      qtyMin: 2,
+      qtyMax: 500,
+      priceBandBps: 1000,
+      referencePrice: 130_000,
+      marketProtectionBps: 300,
+      makerFeePpm: -100,
+      takerFeePpm: 200,
+      markMethod: 2,
+    });
+  });
+
+  it('lets every environment variable override the file', () => {
+    const env: Env = {
+      RIALTO_MODE: 'production',
+      RIALTO_DATA_DIR: 'elsewhere',
+      HOST: '::1',
+      PORT: '0',
+      DATABASE_URL: 'postgresql://localhost/x',
+      REDIS_URL: 'rediss://r:6380',
+      NATS_URL: 'tls://n:4222',
+      LOG_LEVEL: 'error',
+      RIALTO_AUTH_ENABLED: 'true',
+      RIALTO_JWT_SECRET: SECRET,
+      RIALTO_JWT_ISSUER: 'iss',
+      RIALTO_JWT_AUDIENCE: 'aud',
+      RIALTO_RATE_LIMITS_ENABLED: '1',
+      RIALTO_REQUESTS_PER_MINUTE_PER_IP: '7',
+      MAX_ORDERS_PER_SECOND: '3',
+      RIALTO_WS_CONNECTIONS_PER_IP: '4',
+      RIALTO_MARKET_DATA_PUBLIC: 'false',
+    };
+    const r = load('server: { port: 1234 }\nlog: { level: debug }\n', env);
+    assert.ok(r.ok, r.ok ? '' : JSON.stringify(r.problems));
+    const c = r.config;
+    assert.equal(c.mode, 'production');
+    assert.equal(c.dataDir, join(dir, 'elsewhere'));
+    assert.deepEqual(c.server, { host: '::1', port: 0 });
+    assert.deepEqual(c.database, { kind: 'postgres', url: 'postgresql://localhost/x' });
+    assert.equal(c.redisUrl, 'rediss://r:6380');
+    assert.equal(c.natsUrl, 'tls://n:4222');
+    assert.equal(c.logLevel, 'error');
+    assert.equal(c.auth.jwt.secret, SECRET);
+    assert.deepEqual(c.rateLimits, {
+      enabled: true,
+      requestsPerMinutePerIp: 7,
+      ordersPerSecondPerAccount: 3,
+      wsConnectionsPerIp: 4,
+    });
+    assert.equal(c.marketData.public, false);
+    // Every variable of the table was used.
+    const envOnlyKeys = ['RIALTO_JWT_PUBLIC_KEY', 'RIALTO_JWT_PRIVATE_KEY'];
+    assert.deepEqual(
+      [...r.envApplied].sort(),
+      CONFIG_ENV.map((v) => v.name)
+        .filter((n) => !envOnlyKeys.includes(n))
+        .sort(),
+    );
+  });
+
+  it('treats an empty variable as unset', () => {
+    const c = ok('database: { url: "postgres://h/db" }\n', { DATABASE_URL: '', PORT: '' });
+    assert.equal(c.database.kind, 'postgres');
+    assert.equal(c.server.port, 8080);
+  });
+
+  it('--mode wins over the file and the environment', () => {
+    assert.equal(ok('mode: production\n', { RIALTO_MODE: 'production' }, 'development').mode, 'development');
+  });
+
+  it('warns of RIALTO_ variables that are not settings, without failing', () => {
+    const r = load(null, { RIALTO_JWT_SECRT: 'x' });
+    assert.ok(r.ok);
+    assert.match(r.warnings.join('\n'), /RIALTO_JWT_SECRT is set but is not a Rialto setting/);
+  });
+
+  it('accepts a matching Ed25519 key pair and says which keys are wrong', () => {
+    const pair = generateKeyPairSync('ed25519');
+    const pub = pair.publicKey.export({ format: 'pem', type: 'spki' }).toString();
+    const priv = pair.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+    const c = ok(null, { RIALTO_JWT_PUBLIC_KEY: pub, RIALTO_JWT_PRIVATE_KEY: priv });
+    assert.equal(c.auth.jwt.publicKey, pub);
+    const other = generateKeyPairSync('ed25519').publicKey.export({ format: 'pem', type: 'spki' }).toString();
+    oneProblem(null, 'auth.jwt.privateKey', /does not belong to auth.jwt.publicKey/, {
+      RIALTO_JWT_PUBLIC_KEY: other,
+      RIALTO_JWT_PRIVATE_KEY: priv,
+    });
+    oneProblem(null, 'auth.jwt.publicKey', /is required with a private key/, {
+      RIALTO_JWT_PRIVATE_KEY: priv,
+    });
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({
+      format: 'pem',
+      type: 'spki',
+    });
+    const found = problems(null, { RIALTO_JWT_PUBLIC_KEY: rsa.toString() });
+    assert.deepEqual(found, [
+      {
+        path: 'auth.jwt.publicKey',
+        env: 'RIALTO_JWT_PUBLIC_KEY',
+        message: 'is a rsa key, not Ed25519 (EdDSA)',
+      },
+    ]);
+    oneProblem(null, 'auth.jwt.publicKey', /not a PEM key/, { RIALTO_JWT_PUBLIC_KEY: 'garbage' });
+  });
+});
+
+describe('configuration: bad input gives a problem naming the field', () => {
+  const cases: [string, string, string, RegExp][] = [
+    ['unknown top-level key', 'prot: 1\n', 'prot', /unknown key \(allowed here: mode, dataDir, server/],
+    [
+      'unknown nested key',
+      'server: { hots: x }\n',
+      'server.hots',
+      /unknown key \(allowed here: host, port\)/,
+    ],
+    ['unknown instrument key', instr('tikSize: "1"'), 'instruments[0].tikSize', /unknown key/],
+    ['bad mode', 'mode: prod\n', 'mode', /must be one of development, production, got the string "prod"/],
+    [
+      'port as string',
+      'server: { port: "80" }\n',
+      'server.port',
+      /whole number from 0 to 65535, got the string "80"/,
+    ],
+    [
+      'port too big',
+      'server: { port: 70000 }\n',
+      'server.port',
+      /whole number from 0 to 65535, got number 70000/,
+    ],
+    ['port fractional', 'server: { port: 80.5 }\n', 'server.port', /whole number/],
+    ['empty host', 'server: { host: "" }\n', 'server.host', /host name or IP address/],
+    ['section not a mapping', 'server: 8080\n', 'server', /mapping/],
+    [
+      'bad database URL',
+      'database: { url: "mysql://x" }\n',
+      'database.url',
+      /postgres:\/\/ or postgresql:\/\/ URL/,
+    ],
+    ['bad redis URL', 'redis: { url: "http://x" }\n', 'redis.url', /redis:\/\/ or rediss:\/\/ URL/],
+    ['bad nats URL', 'nats: { url: "nats://a:1,ftp://b" }\n', 'nats.url', /nats:\/\/ or tls:\/\/ URL/],
+    [
+      'bad log level',
+      'log: { level: verbose }\n',
+      'log.level',
+      /one of fatal, error, warn, info, debug, trace, silent/,
+    ],
+    ['flag not boolean', 'auth: { enabled: "yes" }\n', 'auth.enabled', /true or false/],
+    ['short JWT secret', 'auth: { jwt: { secret: short } }\n', 'auth.jwt.secret', /32 to 4096 characters/],
+    [
+      'zero rate limit',
+      'rateLimits: { ordersPerSecondPerAccount: 0 }\n',
+      'rateLimits.ordersPerSecondPerAccount',
+      /from 1 to/,
+    ],
+    ['assets not a list', 'assets: { id: 0 }\n', 'assets', /must be a list of assets/],
+    ['empty assets', 'assets: []\n', 'assets', /at least one asset/],
+    [
+      'lower-case asset code',
+      'assets: [{ id: 0, code: usd, decimals: 2 }]\ninstruments: []\n',
+      'assets[0].code',
+      /capital letters/,
+    ],
+    [
+      'asset decimals',
+      'assets: [{ id: 0, code: USD, decimals: 19 }]\ninstruments: []\n',
+      'assets[0].decimals',
+      /0 to 18/,
+    ],
+    [
+      'asset id',
+      'assets: [{ id: 1024, code: USD, decimals: 2 }]\ninstruments: []\n',
+      'assets[0].id',
+      /0 to 1023/,
+    ],
+    [
+      'missing field',
+      'assets: [{ id: 0, code: USD }]\ninstruments: []\n',
+      'assets[0].decimals',
+      /is required/,
+    ],
+    [
+      'float size',
+      instr('tickSize: 0.01'),
+      'instruments[0].tickSize',
+      /string in quotes \("0.01"\): YAML reads an unquoted number as a float/,
+    ],
+    [
+      'bad decimal',
+      instr('tickSize: "1e-2"'),
+      'instruments[0].tickSize',
+      /decimal number written as a string/,
+    ],
+    ['zero size', instr('lotSize: "0"'), 'instruments[0].lotSize', /greater than zero/],
+    ['bad symbol', instr('symbol: "btc usd"'), 'instruments[0].symbol', /capital letters and digits/],
+    [
+      'unknown asset',
+      instr('base: DOGE'),
+      'instruments[0].base',
+      /"DOGE" is not an asset of this configuration \(assets: USD, BTC\)/,
+    ],
+    ['same base and quote', instr('base: USD'), 'instruments[0].quote', /must differ from the base asset/],
+    [
+      'tick not a multiple of the unit',
+      instr('priceUnit: "0.3"'),
+      'instruments[0].tickSize',
+      /1 is not a whole multiple of the price unit 0.3/,
+    ],
+    [
+      'lot finer than satoshi',
+      instr('lotSize: "0.000000001"'),
+      'instruments[0].qtyUnit',
+      /finer than BTC's minor unit \(8 decimals\)/,
+    ],
+    [
+      'lot × tick finer than a cent',
+      instr('tickSize: "0.01"'),
+      'instruments[0]',
+      /0.0001 USD, not a whole number of USD's minor units/,
+    ],
+    [
+      'minQty not a multiple',
+      instr('minQty: "0.015"'),
+      'instruments[0].minQty',
+      /not a whole multiple of the quantity unit 0.01/,
+    ],
+    ['minQty above maxQty', instr('minQty: "20"'), 'instruments[0].minQty', /is above maxQty 10/],
+    [
+      'maxQty beyond 2^53',
+      instr('maxQty: "100000000000000000"'),
+      'instruments[0].maxQty',
+      /more than 2\^53 - 1/,
+    ],
+    [
+      'fee too fine',
+      instr('takerFee: "0.0000001"'),
+      'instruments[0].takerFee',
+      /finer than one part per million/,
+    ],
+    ['fee too high', instr('takerFee: "0.2"'), 'instruments[0].takerFee', /from 0 to 0.1/],
+    ['negative taker fee', instr('takerFee: "-0.001"'), 'instruments[0].takerFee', /from 0 to 0.1/],
+    [
+      'rebate above taker fee',
+      instr('makerFee: "-0.001"'),
+      'instruments[0].makerFee',
+      /within -takerFee .. takerFee/,
+    ],
+    ['band out of range', instr('priceBandBps: 10001'), 'instruments[0].priceBandBps', /0 to 10000/],
+    ['mark method', instr('markMethod: last'), 'instruments[0].markMethod', /one of last_trade, mid/],
+  ];
+  for (const [name, yaml, path, message] of cases) {
+    it(name, () => {
+      const found = problems(yaml);
+      const hit = found.find((p) => p.path === path && message.test(p.message));
+      assert.ok(hit, `no problem at ${path} matching ${String(message)} in ${JSON.stringify(found)}`);
+    });
+  }
+
+  it('duplicate ids and symbols', () => {
+    const found = problems(`
+assets: [{ id: 0, code: USD, decimals: 2 }, { id: 0, code: USD, decimals: 2 }]
+instruments:
+  - { id: 1, symbol: X, base: USD, quote: USD, tickSize: "1", lotSize: "1", maxQty: "1" }
+  - { id: 1, symbol: X, base: USD, quote: USD, tickSize: "1", lotSize: "1", maxQty: "1" }
+`);
+    const paths = found.map((p) => p.path);
+    assert.ok(paths.includes('assets[1].id'), paths.join());
+    assert.ok(paths.includes('assets[1].code'));
+    assert.ok(paths.includes('instruments[1].id'));
+    assert.ok(paths.includes('instruments[1].symbol'));
+  });
+
+  it('a bad environment variable names the variable', () => {
+    assert.deepEqual(problems(null, { PORT: 'http' }), [
+      { path: 'server.port', env: 'PORT', message: 'must be a whole number, got "http"' },
+    ]);
+    assert.deepEqual(problems(null, { RIALTO_AUTH_ENABLED: 'yes' }), [
+      {
+        path: 'auth.enabled',
+        env: 'RIALTO_AUTH_ENABLED',
+        message: 'must be true or false (or 1 or 0), got "yes"',
+      },
+    ]);
+    oneProblem(null, 'database.url', /postgres:\/\/ or postgresql:\/\/ URL/, { DATABASE_URL: 'nonsense' });
+    assert.equal(problems(null, { LOG_LEVEL: 'loud' })[0].env, 'LOG_LEVEL');
+  });
+
+  it('never shows a password of a bad URL', () => {
+    const [p] = problems('database: { url: "mysql://user:hunter2@db/x" }\n');
+    assert.doesNotMatch(p.message, /hunter2/);
+  });
+
+  it('file-level problems: missing, a directory, not YAML, not a mapping, duplicate keys, too big', () => {
+    const missing = loadConfig({ file: join(dir, 'nope.yaml'), env: {}, cwd: dir });
+    assert.ok(!missing.ok);
+    assert.deepEqual(missing.problems, [{ path: '', env: null, message: 'no such file' }]);
+    const folder = loadConfig({ file: dir, env: {}, cwd: dir });
+    assert.ok(!folder.ok && /is a directory/.test(folder.problems[0].message));
+    assert.match(problems('server: { port: 1\n')[0].message, /is not valid YAML: .*at line \d+, column \d+$/);
+    assert.match(problems('- a\n- b\n')[0].message, /must be a mapping of sections/);
+    assert.match(problems('42\n')[0].message, /must be a mapping of sections/);
+    assert.match(
+      problems('mode: development\nmode: production\n')[0].message,
+      /not valid YAML.*[Uu]nique|duplicate/i,
+    );
+    assert.match(problems('x: ' + 'y'.repeat(1 << 20) + '\n')[0].message, /a configuration file has at most/);
+  });
+
+  it('an alias bomb is refused, not expanded', () => {
+    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
+    for (let i = 0; i < 8; i++)
+      bomb.push(
+        `${'b' + i}: &b${i} [${Array(10)
+          .fill(i === 0 ? '*a' : `*b${i - 1}`)
+          .join(', ')}]`,
+      );
+    const found = problems(bomb.join('\n') + '\n');
+    assert.ok(found.length >= 1);
+    assert.ok(found.every((p) => p.path === '' || typeof p.path === 'string'));
+  });
+
+  it('lists every problem at once, production rules included, from sections the schema accepted', () => {
+    const found = problems(
+      'mode: production\nserver: { port: -1 }\nauth: { enabled: false }\nrateLimits: { enabled: false }\n',
+      { LOG_LEVEL: 'trace' },
+    );
+    assert.deepEqual(
+      found.map((p) => p.path),
+      ['server.port', 'auth.enabled', 'auth.jwt', 'log.level', 'rateLimits.enabled'],
+    );
+  });
+
+  it('never throws for any input: each problem names a path and says something', () => {
+    const inputs = [
+      '',
+      '~',
+      '[]',
+      '"x"',
+      'a: b: c',
+      'server: [1, 2]',
+      'instruments: [1, "x", null]',
+      '\t-',
+      '{{{',
+      'assets: [null]',
+    ];
+    for (const yaml of inputs) {
+      const r = load(yaml);
+      if (r.ok) continue;
+      for (const p of r.problems) assert.ok(p.message.length > 0, yaml);
+    }
+  });
+
+  it('loadConfigOrThrow throws a ConfigError listing every problem', () => {
+    assert.throws(
+      () => loadConfigOrThrow({ file: file('server: { port: x }\nlog: { level: y }\n'), env: {}, cwd: dir }),
+      (e: unknown) => {
+        assert.ok(e instanceof ConfigError);
+        assert.equal(e.problems.length, 2);
+        assert.match(e.message, /is not valid \(2 problems\):\n {2}server\.port: .*\n {2}log\.level: /);
+        return true;
+      },
+    );
+  });
+});
+
+describe('configuration: production mode', () => {
+  const good = `mode: production\nauth: { jwt: { secret: ${SECRET} } }\n`;
+
+  it('accepts a configuration with a secret, auth, rate limits and info logging', () => {
+    assert.equal(ok(good).mode, 'production');
+    const pub = generateKeyPairSync('ed25519').publicKey.export({ format: 'pem', type: 'spki' }).toString();
+    assert.equal(ok('mode: production\n', { RIALTO_JWT_PUBLIC_KEY: pub }).auth.jwt.publicKey, pub);
+  });
+
+  it('refuses missing secrets', () => {
+    oneProblem('mode: production\n', 'auth.jwt', /needs a secret to verify tokens.*RIALTO_JWT_SECRET/);
+    oneProblem(null, 'auth.jwt', /needs a secret/, {}, 'production');
+  });
+
+  it("refuses the example file's placeholder secret", () => {
+    oneProblem(
+      `mode: production\nauth: { jwt: { secret: ${EXAMPLE_JWT_SECRET} } }\n`,
+      'auth.jwt.secret',
+      /placeholder/,
+    );
+  });
+
+  it('refuses authentication disabled', () => {
+    oneProblem(good, 'auth.enabled', /without authentication/, { RIALTO_AUTH_ENABLED: 'false' });
+  });
+
+  it('refuses debug and trace logging', () => {
+    oneProblem(good + 'log: { level: debug }\n', 'log.level', /refuses debug logging/);
+    const [p] = problems(good, { LOG_LEVEL: 'trace' });
+    assert.deepEqual(p, { path: 'log.level', env: 'LOG_LEVEL', message: p.message });
+    assert.match(p.message, /refuses trace logging/);
+  });
+
+  it('refuses rate limits disabled', () => {
+    oneProblem(good + 'rateLimits: { enabled: false }\n', 'rateLimits.enabled', /without rate limits/);
+  });
+
+  it('development mode allows all of it', () => {
+    ok('auth: { enabled: false }\nlog: { level: trace }\nrateLimits: { enabled: false }\n');
+  });
+});
+
+/** A file with one instrument (USD cents, BTC satoshis), one field replaced or added. */
+function instr(field: string): string {
+  const fields: Record<string, string> = {
+    id: '1',
+    symbol: 'BTC-USD',
+    base: 'BTC',
+    quote: 'USD',
+    tickSize: '"1"',
+    lotSize: '"0.01"',
+    maxQty: '"10"',
+  };
+  const [key, ...rest] = field.split(':');
+  fields[key.trim()] = rest.join(':').trim();
+  const body = Object.entries(fields)
+    .map(([k, v]) => `    ${k}: ${v}`)
+    .join('\n');
+  return `assets:\n  - { id: 0, code: USD, decimals: 2 }\n  - { id: 1, code: BTC, decimals: 8 }\ninstruments:\n  -\n${body}\n`;
+}

@@ -1,0 +1,57 @@
+/**
+ * The configuration repeats the domain's limits (ops imports nothing of the domain): they must stay equal,
+ * a configured instrument must be a valid core InstrumentSpec, and a fresh core must accept the venue's setup.
+ */
+import { strict as assert } from 'node:assert';
+import { describe, it } from 'node:test';
+import { venueSetupCommands, venueSetupProblems } from '../../../src/cli/venue.js';
+import {
+  CORE_LIMITS,
+  INSTRUMENT_DEFAULTS,
+  INSTRUMENT_LIMITS,
+  MarkMethod,
+  type InstrumentSpec,
+} from '../../../src/core/index.js';
+import { ACCOUNT_ID_MAX } from '../../../src/gateway/index.js';
+import { LEDGER_LIMITS } from '../../../src/ledger/index.js';
+import {
+  CONFIG_DEFAULTS,
+  CONFIG_LIMITS,
+  loadConfig,
+  type InstrumentSpecConfig,
+} from '../../../src/ops/index.js';
+
+// A configured spec is a core spec, field for field (a compile-time check both ways).
+const asCore = (s: InstrumentSpecConfig): InstrumentSpec => s;
+const asConfig = (s: InstrumentSpec): Omit<InstrumentSpecConfig, 'markMethod'> => s;
+
+describe('configuration limits', () => {
+  it("equal the core's, the ledger's and the book's", () => {
+    assert.equal(CONFIG_LIMITS.assetsMax, LEDGER_LIMITS.assetsMax);
+    assert.equal(CONFIG_LIMITS.assetDecimalsMax, CORE_LIMITS.assetDecimalsMax);
+    assert.equal(CONFIG_LIMITS.instrumentsMax, INSTRUMENT_LIMITS.instrumentsMax);
+    assert.equal(CONFIG_LIMITS.instrumentsMax, CORE_LIMITS.instrumentsMax);
+    assert.equal(CONFIG_LIMITS.symbolLengthMax, INSTRUMENT_LIMITS.symbolLengthMax);
+    assert.equal(CONFIG_LIMITS.feePpmMax, INSTRUMENT_LIMITS.feePpmMax);
+    assert.equal(CONFIG_LIMITS.bandBpsMax, INSTRUMENT_LIMITS.bandBpsMax);
+    assert.equal(CONFIG_LIMITS.protectionBpsMax, INSTRUMENT_LIMITS.protectionBpsMax);
+    assert.equal(CONFIG_DEFAULTS.marketProtectionBps, INSTRUMENT_DEFAULTS.marketProtectionBps);
+    assert.equal(ACCOUNT_ID_MAX, CORE_LIMITS.accountsMax);
+    assert.equal(MarkMethod.LastTrade, 1);
+    assert.equal(MarkMethod.Mid, 2);
+    assert.equal(typeof asCore, 'function');
+    assert.equal(typeof asConfig, 'function');
+  });
+
+  it('a fresh core accepts the default venue, and refuses nothing of it', () => {
+    const r = loadConfig({ file: null, env: {}, cwd: '/' });
+    assert.ok(r.ok);
+    assert.deepEqual(venueSetupProblems(r.config), []);
+    const cmds = venueSetupCommands(r.config, 5);
+    assert.deepEqual(
+      cmds.map((c) => c.kind),
+      ['addAsset', 'addAsset', 'addAsset', 'defineInstrument', 'defineInstrument'],
+    );
+    assert.ok(cmds.every((c) => c.timeUs === 5));
+  });
+});
