@@ -213,6 +213,11 @@ export class ExchangeCore {
   private clockUs = 0;
   private day = -1;
   private commandSeq = 0;
+  /**
+   * The highest order id any place command carried (a positive safe integer, accepted or not): a gateway that
+   * assigns order ids starts above it after a restart, so that no id of the journal is given out again.
+   */
+  private orderIdHigh = 0;
 
   // The order being placed, between the gate and the book's OrderAccepted.
   private pendingOrderId = 0;
@@ -302,6 +307,7 @@ export class ExchangeCore {
   // ---------------------------------------------------------------- orders
 
   private placeOrder(c: PlaceOrder): void {
+    if (c.orderId > this.orderIdHigh && Number.isSafeInteger(c.orderId)) this.orderIdHigh = c.orderId;
     const ins = this.instrumentOf(c.instrument);
     const code = this.venueKill
       ? RiskReject.VenueKillSwitch
@@ -1273,6 +1279,10 @@ export class ExchangeCore {
   get commandCount(): number {
     return this.commandSeq;
   }
+  /** The highest order id any place command carried so far (0 before the first). */
+  get highestOrderId(): number {
+    return this.orderIdHigh;
+  }
   get openOrderCount(): number {
     let n = 0;
     for (const id of this.instrumentIds) n += (this.instruments[id] as Instrument).orders.size;
@@ -1369,6 +1379,7 @@ export class ExchangeCore {
       clockUs: this.clockUs,
       day: this.day,
       venueKill: this.venueKill,
+      orderIdHigh: this.orderIdHigh,
       accounts: this.accountSnapshot(),
       instruments: this.instrumentIds.map((id) => {
         const ins = this.instruments[id] as Instrument;
@@ -1415,6 +1426,7 @@ export class ExchangeCore {
     w.f64(this.nextDayUs);
     w.f64(this.commandSeq);
     w.bool(this.venueKill);
+    w.f64(this.orderIdHigh);
     this.events.writeSnapshot(w);
     w.u32(this.assets.size);
     for (const a of this.assets.values()) {
@@ -1443,6 +1455,7 @@ export class ExchangeCore {
     this.nextDayUs = r.f64();
     this.commandSeq = r.safeInt('command sequence', 0);
     this.venueKill = r.bool();
+    this.orderIdHigh = r.safeInt('highest order id', 0);
     this.events.readSnapshot(r);
     const assets = r.count('assets', 1024);
     for (let i = 0; i < assets; i++) {

@@ -15,7 +15,7 @@ import { SnapshotError, SnapshotReader, SnapshotWriter } from '../collections/in
 import { ExchangeCore, type CoreOptions } from './core.js';
 
 /** The payload format; a reader accepts only its own. Bump it with any change to what a part writes. */
-export const CORE_SNAPSHOT_VERSION = 1;
+export const CORE_SNAPSHOT_VERSION = 2;
 const MAGIC = 'RLCS';
 /** Magic, version and total length. */
 const HEADER_BYTES = 12;

@@ -95,6 +95,21 @@ export class EngineError extends Error {
   }
 }
 
+/**
+ * One durable batch as subscribers see it: what projections (order and trade views, book feeds, query tables)
+ * are built from. Commands firstSeq .. firstSeq + count - 1, all stamped `timeUs`; their event records
+ * (EVENT_STRIDE numbers each) back to back in `events`, with `ends[i]` the record count after command i.
+ */
+export interface DurableBatch {
+  readonly firstSeq: number;
+  readonly count: number;
+  readonly timeUs: number;
+  readonly events: Float64Array;
+  readonly ends: Int32Array;
+}
+
+export type BatchListener = (batch: DurableBatch) => void;
+
 interface Waiter {
   count: number;
   resolve: (r: Receipt) => void;
@@ -124,6 +139,7 @@ export class Engine {
   private readonly answers = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private failure: EngineError | null = null;
   private closing = false;
+  private listeners: BatchListener[] = [];
   private exited: Promise<void>;
 
   /** `exited` resolves once the worker has exited and the data directory's lock is released. */
@@ -263,9 +279,31 @@ export class Engine {
     return receipt;
   }
 
+  /**
+   * Calls `listener` with every batch that becomes durable from now on, in sequence order, before the
+   * batch's submitters get their receipts (so a view updated by it already shows a command when its submitter
+   * hears it is done). The events are views into the batch's buffer: copy what is kept. A listener must not
+   * throw: an exception from one is rethrown out of the event loop (an uncaught exception), because a view
+   * that missed a batch is wrong from then on. Returns a function that unsubscribes.
+   */
+  subscribe(listener: BatchListener): () => void {
+    this.listeners = [...this.listeners, listener];
+    return () => {
+      this.listeners = this.listeners.filter((l) => l !== listener);
+    };
+  }
+
   /** The core's state hash after every command submitted before this call. */
   stateHash(): Promise<string> {
     return this.ask('stateHash') as Promise<string>;
+  }
+
+  /**
+   * The highest order id any place command submitted before this call carried (0 for none): a gateway that
+   * assigns order ids starts above it, so that no id in the journal is given out twice across restarts.
+   */
+  highestOrderId(): Promise<number> {
+    return this.ask('highestOrderId') as Promise<number>;
   }
 
   stats(): Promise<Record<string, number>> {
@@ -336,6 +374,7 @@ export class Engine {
         const waiters = this.inFlight.get(m.batch);
         if (waiters === undefined) return;
         this.inFlight.delete(m.batch);
+        if (this.listeners.length > 0) this.publish(m.firstSeq, m.timeUs, m.events, m.ends);
         let offset = 0;
         for (const w of waiters) {
           w.resolve(new Receipt(m.firstSeq + offset, w.count, m.timeUs, m.events, m.ends, offset));
@@ -364,6 +403,19 @@ export class Engine {
       }
       default:
         return;
+    }
+  }
+
+  private publish(firstSeq: number, timeUs: number, events: Float64Array, ends: Int32Array): void {
+    const batch: DurableBatch = { firstSeq, count: ends.length, timeUs, events, ends };
+    for (const listener of this.listeners) {
+      try {
+        listener(batch);
+      } catch (e) {
+        setImmediate(() => {
+          throw e;
+        });
+      }
     }
   }
 

@@ -177,6 +177,11 @@ export class EngineHost {
     return this.core.stateHash();
   }
 
+  /** The highest order id any place command carried (a gateway assigns ids above it). */
+  highestOrderId(): number {
+    return this.core.highestOrderId;
+  }
+
   stats(): Record<string, number> {
     return { executedSeq: this.executedSeq, ...this.writer.stats() };
   }

@@ -2,7 +2,14 @@
  * The runtime that hosts the core and the journal: a worker thread that sequences, journals and executes
  * commands, and the main thread's handle on it. Recovery, group commit and snapshots live here.
  */
-export { Engine, EngineError, Receipt, type CommandResult } from './engine.js';
+export {
+  Engine,
+  EngineError,
+  Receipt,
+  type BatchListener,
+  type CommandResult,
+  type DurableBatch,
+} from './engine.js';
 export { ENGINE_LIMITS, EngineErrorCode } from './limits.js';
 export {
   EngineHost,

@@ -55,7 +55,7 @@ export interface RecoveryReport {
   ms: number;
 }
 
-export type EngineQuery = 'stateHash' | 'stats';
+export type EngineQuery = 'stateHash' | 'stats' | 'highestOrderId';
 
 export type ToWorker =
   | { type: 'submit'; batch: number; records: Uint8Array; count: number }

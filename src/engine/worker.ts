@@ -70,7 +70,12 @@ async function main(): Promise<void> {
       }
       case 'query': {
         try {
-          const value = m.query === 'stateHash' ? host.stateHash() : host.stats();
+          const value =
+            m.query === 'stateHash'
+              ? host.stateHash()
+              : m.query === 'highestOrderId'
+                ? host.highestOrderId()
+                : host.stats();
           send({ type: 'answer', id: m.id, value });
         } catch (e) {
           send({ type: 'answer', id: m.id, error: errorInfo(e) });

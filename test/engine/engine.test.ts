@@ -6,11 +6,12 @@
  */
 import { after, describe, it } from 'node:test';
 import { deepEqual, equal, ok, rejects, throws } from 'node:assert/strict';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { EVENT_STRIDE } from '../../src/book/index.js';
 import { ExchangeCore, type Command } from '../../src/core/index.js';
 import { ENGINE_LIMITS, Engine, type Receipt } from '../../src/engine/index.js';
-import { TempDirs, cleanReplayHash, stream } from './helpers.js';
+import { TempDirs, cleanReplayHash, snapshotPaths, stream } from './helpers.js';
 
 const temp = new TempDirs();
 after(() => temp.cleanup());
@@ -155,5 +156,62 @@ describe('engine submit', () => {
     await engine.close();
     await rejects(engine.submit(stream(1, 1)), isCode('ENGINE_CLOSED'));
     await rejects(engine.stateHash(), isCode('ENGINE_CLOSED'));
+  });
+
+  void it('shows subscribers every durable batch in sequence order, before the receipts', async () => {
+    const commands = stream(13, 1_500);
+    const engine = await start({ flushCommands: 64 });
+    const seen: { firstSeq: number; count: number; events: number }[] = [];
+    let lastSeen = 0;
+    const unsubscribe = engine.subscribe((b) => {
+      seen.push({ firstSeq: b.firstSeq, count: b.count, events: b.events.length });
+      equal(b.ends.length, b.count);
+      lastSeen = b.firstSeq + b.count - 1;
+    });
+    const receipts = await Promise.all(
+      submitAll(engine, commands, 17).map((p) =>
+        p.then((r) => {
+          ok(lastSeen >= r.lastSeq, `seq ${r.lastSeq} reached a subscriber before its receipt`);
+          return r;
+        }),
+      ),
+    );
+    let next = 1;
+    for (const b of seen) {
+      equal(b.firstSeq, next);
+      next += b.count;
+    }
+    equal(next - 1, commands.length);
+    const eventsSeen = seen.reduce((n, b) => n + b.events, 0);
+    let eventsReceived = 0;
+    for (const r of receipts) for (let k = 0; k < r.count; k++) eventsReceived += r.events(k).length;
+    equal(eventsSeen, eventsReceived);
+    unsubscribe();
+    const batches = seen.length;
+    await engine.submit(stream(13, 1));
+    equal(seen.length, batches, 'nothing after unsubscribing');
+    await engine.close();
+  });
+
+  void it('knows the highest order id placed, after a restart from a snapshot and from the journal alone', async () => {
+    const commands = stream(17, 800);
+    let high = 0;
+    for (const c of commands) if (c.kind === 'placeOrder' && c.orderId > high) high = c.orderId;
+    ok(high > 0, 'the stream places orders');
+    const dir = join(temp.make(), 'data');
+    const engine = await Engine.start({ dir, snapshotEveryCommands: 0, snapshotEveryMs: 0 });
+    equal(await engine.highestOrderId(), 0);
+    await engine.submit(commands);
+    equal(await engine.highestOrderId(), high);
+    await engine.close(); // writes a snapshot
+    const fromSnapshot = await Engine.start({ dir });
+    ok(fromSnapshot.recovery.snapshotSeq > 0, 'recovered from the snapshot');
+    equal(await fromSnapshot.highestOrderId(), high);
+    await fromSnapshot.close();
+    for (const f of snapshotPaths(dir)) rmSync(f);
+    const fromJournal = await Engine.start({ dir });
+    equal(fromJournal.recovery.snapshotSeq, 0);
+    equal(await fromJournal.highestOrderId(), high);
+    await fromJournal.close();
   });
 });
