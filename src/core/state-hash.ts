@@ -11,8 +11,6 @@ export interface CoreStateParts {
   clockUs: number;
   day: number;
   venueKill: boolean;
-  /** The highest order id any place command carried (see ExchangeCore.highestOrderId). */
-  orderIdHigh: number;
   accounts: number[];
   instruments: { spec: InstrumentSpec; halted: boolean; bookHash: string }[];
   ledger: Ledger;
@@ -25,7 +23,7 @@ export function coreStateHash(s: CoreStateParts): string {
   const numbers = (xs: ArrayLike<number>): void => {
     h.update(new Uint8Array(Float64Array.from(xs).buffer));
   };
-  numbers([s.clockUs, s.day, s.venueKill ? 1 : 0, s.orderIdHigh]);
+  numbers([s.clockUs, s.day, s.venueKill ? 1 : 0]);
   numbers(s.accounts);
   for (const i of s.instruments) {
     h.update(JSON.stringify(i.spec));

@@ -187,7 +187,7 @@ export class Ledger {
   }
 
   info(account: number): LedgerAccountInfo {
-    if (!(account >= 0 && account < this.accountCount)) throw new Error(`no such ledger account: ${account}`);
+    if (!(account >= 0 && account < this.accountCount)) throw ledgerError('no such ledger account:', account);
     const kind = this.kinds[account] as LedgerAccountKind;
     return {
       account,
@@ -361,8 +361,8 @@ export class Ledger {
     const b = this.balances;
     const from = kind === EntryKind.Hold ? available : available + 1;
     const to = kind === EntryKind.Hold ? available + 1 : available;
-    if (!(amount > 0 && Number.isSafeInteger(amount))) throw new Error(`ledger: hold amount ${amount}`);
-    if (b[from] + amount > 0) throw new Error(`ledger: account ${from} would go negative (order ${orderId})`);
+    if (!(amount > 0 && Number.isSafeInteger(amount))) throw ledgerError('hold amount', amount);
+    if (b[from] + amount > 0) throw ledgerError('account', from, 'would go negative (order', orderId, ')');
     b[from] += amount;
     b[to] -= amount;
     const id = ++this.entries;
@@ -404,11 +404,11 @@ export class Ledger {
     if (this.building) throw new Error('ledger: a settlement inside an open entry');
     // Quote: debits (release, rebates) equal credits (refund, seller's net, income). Base moves whole.
     if (release + rebates !== refund + sellerNet + income || refund < 0 || sellerNet < 0 || base <= 0) {
-      throw new Error(`ledger: settlement of orders ${buyOrderId}/${sellOrderId} does not balance`);
+      throw ledgerError('settlement of orders', buyOrderId, '/', sellOrderId, 'does not balance');
     }
     const b = this.balances;
     if (b[buyerQuote + 1] + release > 0 || b[sellerBase + 1] + base > 0) {
-      throw new Error(`ledger: settlement of orders ${buyOrderId}/${sellOrderId} exceeds the holds`);
+      throw ledgerError('settlement of orders', buyOrderId, '/', sellOrderId, 'exceeds the holds');
     }
     b[buyerQuote + 1] += release;
     b[buyerQuote] -= refund;
@@ -557,4 +557,13 @@ export class Ledger {
 
 function isAssetId(asset: number): boolean {
   return Number.isInteger(asset) && asset >= 0 && asset < LEDGER_LIMITS.assetsMax;
+}
+
+/**
+ * A broken invariant's error, built out of line from its parts (joined with spaces, '/' and ')' without), so
+ * that hot methods hold no template literal with a number: the optimizing compiler may convert the number on
+ * every call, thrown or not (see core.ts `broken`).
+ */
+function ledgerError(...parts: (string | number)[]): Error {
+  return new Error(`ledger: ${parts.join(' ').replaceAll(' / ', '/').replaceAll(' )', ')')}`);
 }
