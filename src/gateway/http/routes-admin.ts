@@ -72,7 +72,7 @@ export const adminRoutes =
 export const opsRoutes =
   (deps: ServerDeps): FastifyPluginCallbackTypebox =>
   (app, _opts, done) => {
-    app.get('/health', { schema: { summary: 'Liveness: the process answers' } }, async () => ({
+    app.get('/health', { schema: { summary: 'Liveness: the process answers' } }, () => ({
       status: 'ok',
     }));
     app.get(
