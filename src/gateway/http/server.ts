@@ -132,6 +132,10 @@ export async function buildServer(deps: ServerDeps) {
     keepAliveTimeout: HTTP_LIMITS.keepAliveTimeoutMs,
     routerOptions: { maxParamLength: HTTP_LIMITS.paramLengthMax },
     return503OnClosing: true,
+    // The router's own refusals (a path parameter too long, a malformed URL) in the same shape as the rest.
+    frameworkErrors: (err, _req, reply) => {
+      void sendError(reply, apiErrorOf(err));
+    },
     ajv: {
       customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false },
     },
