@@ -14,6 +14,7 @@ import { runDemo } from './demo.js';
 import { addJournalCommands, addSnapshotCommands } from './durability-commands.js';
 import { addKeysCommands } from './keys-commands.js';
 import { replayFile } from './replay.js';
+import { addStartCommand } from './start-command.js';
 import { WorkloadError } from './workload.js';
 
 export { CliError, ExitCode, type ProgramIo } from './cli-io.js';
@@ -100,6 +101,7 @@ export function createProgram(io: ProgramIo = defaultIo): Command {
       }
     });
 
+  addStartCommand(program, io);
   addJournalCommands(program, io);
   addSnapshotCommands(program, io);
   addConfigCommands(program, io);

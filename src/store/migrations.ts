@@ -34,6 +34,21 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       );
     `,
   },
+  {
+    // The gateway's client order ids: the core's commands have no field for them, so the mapping is kept here,
+    // written before the order is submitted (see src/gateway/trading/client-orders.ts).
+    version: 2,
+    name: 'client_orders',
+    sql: `
+      CREATE TABLE client_orders (
+        account_id      integer     NOT NULL CHECK (account_id > 0),
+        client_order_id text        NOT NULL CHECK (char_length(client_order_id) BETWEEN 1 AND 64),
+        order_id        bigint      NOT NULL UNIQUE CHECK (order_id > 0),
+        created_at      timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (account_id, client_order_id)
+      );
+    `,
+  },
 ]);
 
 /** The advisory lock that serializes migrations (an arbitrary constant: "RIALTO" in ASCII). */

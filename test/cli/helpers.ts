@@ -55,8 +55,11 @@ export function rialto(...args: string[]): Run {
 }
 
 /** Starts the CLI without waiting for it (for commands that run until interrupted). */
-export function startRialto(args: string[]): ChildProcessWithoutNullStreams {
-  return spawn(process.execPath, [MAIN, ...args], { cwd: ROOT, env: environment(), stdio: 'pipe' });
+export function startRialto(
+  args: string[],
+  env: Record<string, string | undefined> = {},
+): ChildProcessWithoutNullStreams {
+  return spawn(process.execPath, [MAIN, ...args], { cwd: ROOT, env: environment(env), stdio: 'pipe' });
 }
 
 /** An expected failure: a non-zero exit, one clear line on stderr, no stack trace. */

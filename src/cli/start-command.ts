@@ -1,0 +1,103 @@
+/**
+ * `rialto start`: runs the venue until SIGTERM or SIGINT. It loads and checks the configuration (--config
+ * FILE, else RIALTO_CONFIG, else ./rialto.yaml when present, else the defaults and the environment), starts
+ * the engine on the data directory (its journal, snapshots and LOCK), the query store, the views and the
+ * HTTP server (src/gateway/venue.ts), and prints the first admin key once, on a first run. A signal stops
+ * it gracefully: no new connections, requests in flight finish (their commands durable), the engine writes
+ * a snapshot, exit 0.
+ */
+import { Option, type Command } from 'commander';
+import { startVenue, type Venue } from '../gateway/index.js';
+import { JournalError } from '../journal/index.js';
+import { EngineError } from '../engine/index.js';
+import { CONFIG_FILE_ENV, ConfigError, loadConfigOrThrow, MODES, type Mode } from '../ops/index.js';
+import { StoreError } from '../store/index.js';
+import { CliError, type ProgramIo } from './cli-io.js';
+import { configFileOf, venueSetupCommands, venueSetupProblems } from './venue.js';
+
+interface StartOptions {
+  config?: string;
+  mode?: Mode;
+}
+
+/** Resolves with the signal that asked the venue to stop. */
+function stopSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const on = (s: NodeJS.Signals): void => {
+      process.off('SIGTERM', on);
+      process.off('SIGINT', on);
+      resolve(s);
+    };
+    process.on('SIGTERM', on);
+    process.on('SIGINT', on);
+  });
+}
+
+async function start(opts: StartOptions, io: ProgramIo): Promise<void> {
+  let venue: Venue;
+  try {
+    const loaded = loadConfigOrThrow({
+      file: configFileOf(opts.config, process.cwd()),
+      env: process.env,
+      cwd: process.cwd(),
+      mode: opts.mode,
+    });
+    for (const w of loaded.warnings) io.stderr(`rialto: warning: ${w}\n`);
+    const config = loaded.config;
+    const refused = venueSetupProblems(config);
+    if (refused.length > 0) throw new CliError(`the configuration is not valid:\n  ${refused.join('\n  ')}`);
+    const stopping = stopSignal();
+    venue = await startVenue(config, { setup: venueSetupCommands(config, 0), log: true });
+    if (venue.adminKey !== null) {
+      io.stdout(
+        `\nFirst run: an admin API key was created. It is shown only this once; keep it safe:\n\n` +
+          `  ${venue.adminKey}\n\n` +
+          `Send it as the X-API-Key header. Create trader keys with \`rialto keys create\` (venue stopped).\n\n`,
+      );
+    }
+    io.stdout(
+      `rialto: venue listening on ${venue.url} (data ${config.dataDir}, ` +
+        `${venue.replay.commands} journal records replayed in ${venue.replay.ms} ms)\n`,
+    );
+    const signal = await stopping;
+    io.stderr(`rialto: ${signal}: stopping (draining requests, writing a snapshot)\n`);
+    await venue.close();
+    io.stderr('rialto: stopped\n');
+  } catch (e) {
+    if (
+      e instanceof ConfigError ||
+      e instanceof JournalError ||
+      e instanceof StoreError ||
+      e instanceof EngineError
+    ) {
+      throw new CliError(e.message);
+    }
+    if (e instanceof Error && 'code' in e && e.code === 'EADDRINUSE') throw new CliError(e.message);
+    throw e;
+  }
+}
+
+export function addStartCommand(program: Command, io: ProgramIo): void {
+  program
+    .command('start')
+    .summary('run the venue: engine, query store and the REST API, until SIGTERM or SIGINT')
+    .description(
+      'Run the venue: the engine on the data directory (journal, snapshots and LOCK; RIALTO_DATA_DIR, default ' +
+        './data), the query store (PGlite in DATA_DIR/pglite, or PostgreSQL with DATABASE_URL), the views rebuilt ' +
+        'from the journal, and the REST API on HOST:PORT (default 0.0.0.0:8080; OpenAPI document at /docs, ' +
+        '/health and /ready). A first run sets up the configured assets and instruments and prints an admin API ' +
+        'key once; a later run sets up only what the journal does not have yet. SIGTERM or SIGINT stops it ' +
+        'gracefully: no new requests, those in flight finish, the engine writes a snapshot, exit 0. Logs are ' +
+        'JSON lines on stdout.',
+    )
+    .addOption(
+      new Option(
+        '-c, --config <file>',
+        'the configuration file (default: ./rialto.yaml when it exists, else defaults and environment)',
+      ).env(CONFIG_FILE_ENV),
+    )
+    .addOption(
+      new Option('--mode <mode>', "run in this mode (default: the file's, else RIALTO_MODE)").choices(MODES),
+    )
+    .action(async (opts: StartOptions) => start(opts, io));
+}

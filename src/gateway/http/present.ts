@@ -1,0 +1,118 @@
+/**
+ * How the gateway shows its values: orders, trades and levels with decimal strings for prices and
+ * quantities, lower-case names for enums, ISO 8601 times. The response schemas (schemas.ts) list exactly
+ * these fields, so nothing internal leaks.
+ */
+import { CancelReason, OrderType, Side, TimeInForce } from '../../book/index.js';
+import type { InstrumentConfig } from '../../ops/index.js';
+import { rejectName } from '../trading/errors.js';
+import { averagePrice, lotsToQty, ticksToPrice } from '../trading/units.js';
+import type { Level, OrderView, TradeView } from '../views/index.js';
+
+export const isoOfUs = (us: number): string => new Date(Math.floor(us / 1000)).toISOString();
+
+const TYPE_NAME: Readonly<Record<number, string>> = {
+  [OrderType.Limit]: 'limit',
+  [OrderType.Market]: 'market',
+  [OrderType.StopMarket]: 'stop',
+  [OrderType.StopLimit]: 'stop_limit',
+  [OrderType.TakeProfit]: 'take_profit',
+  [OrderType.TakeProfitLimit]: 'take_profit_limit',
+};
+const TIF_NAME: Readonly<Record<number, string>> = {
+  [TimeInForce.GTC]: 'gtc',
+  [TimeInForce.IOC]: 'ioc',
+  [TimeInForce.FOK]: 'fok',
+  [TimeInForce.DAY]: 'day',
+  [TimeInForce.GTD]: 'gtd',
+};
+const CANCEL_NAME: Readonly<Record<number, string>> = {
+  [CancelReason.Requested]: 'requested',
+  [CancelReason.MassCancel]: 'mass_cancel',
+  [CancelReason.ImmediateRemainder]: 'immediate_remainder',
+  [CancelReason.NoLiquidity]: 'no_liquidity',
+  [CancelReason.FillOrKill]: 'fill_or_kill',
+  [CancelReason.SelfTrade]: 'self_trade',
+  [CancelReason.PriceBand]: 'price_band',
+};
+
+export const sideName = (s: number): 'buy' | 'sell' => (s === Side.Buy ? 'buy' : 'sell');
+
+export interface OrderJson {
+  order_id: string;
+  client_order_id: string | null;
+  account_id: number;
+  symbol: string;
+  side: 'buy' | 'sell';
+  order_type: string | null;
+  time_in_force: string | null;
+  price: string | null;
+  trigger_price: string | null;
+  quantity: string;
+  filled_quantity: string;
+  remaining_quantity: string;
+  average_price: string | null;
+  status: string;
+  reject_reason: string | null;
+  cancel_reason: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export function orderJson(
+  o: Readonly<OrderView>,
+  inst: InstrumentConfig,
+  clientOrderId: string | null,
+): OrderJson {
+  return {
+    order_id: String(o.orderId),
+    client_order_id: clientOrderId,
+    account_id: o.accountId,
+    symbol: inst.spec.symbol,
+    side: sideName(o.side),
+    order_type: TYPE_NAME[o.type] ?? null,
+    time_in_force: TIF_NAME[o.tif] ?? null,
+    price: o.priceTicks > 0 ? ticksToPrice(o.priceTicks, inst) : null,
+    trigger_price: o.triggerPriceTicks > 0 ? ticksToPrice(o.triggerPriceTicks, inst) : null,
+    quantity: lotsToQty(o.qtyLots, inst),
+    filled_quantity: lotsToQty(o.filledLots, inst),
+    remaining_quantity: lotsToQty(o.remainingLots, inst),
+    average_price: averagePrice(o.notional, o.filledLots, inst),
+    status: o.status,
+    reject_reason: o.rejectCode === 0 ? null : rejectName(o.rejectCode),
+    cancel_reason: o.cancelReason === 0 ? null : (CANCEL_NAME[o.cancelReason] ?? null),
+    created_at: isoOfUs(o.createdUs),
+    updated_at: isoOfUs(o.updatedUs),
+  };
+}
+
+export interface TradeJson {
+  trade_id: string;
+  symbol: string;
+  price: string;
+  quantity: string;
+  aggressor_side: 'buy' | 'sell';
+  maker_order_id: string;
+  taker_order_id: string;
+  timestamp: string;
+  sequence: number;
+}
+
+export function tradeJson(t: TradeView, inst: InstrumentConfig): TradeJson {
+  return {
+    trade_id: String(t.tradeId),
+    symbol: inst.spec.symbol,
+    price: ticksToPrice(t.priceTicks, inst),
+    quantity: lotsToQty(t.qtyLots, inst),
+    aggressor_side: sideName(t.aggressorSide),
+    maker_order_id: String(t.makerOrderId),
+    taker_order_id: String(t.takerOrderId),
+    timestamp: isoOfUs(t.timeUs),
+    sequence: t.seq,
+  };
+}
+
+export const levelJson = (l: Level, inst: InstrumentConfig): [string, string] => [
+  ticksToPrice(l.priceTicks, inst),
+  lotsToQty(l.qtyLots, inst),
+];

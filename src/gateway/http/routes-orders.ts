@@ -1,0 +1,187 @@
+/**
+ * Orders: place (JSON body, or the same fields as query parameters), look up, cancel, amend, list the
+ * caller's open orders and history, mass cancel. Each trading answer comes after the command is durable.
+ */
+import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox';
+import { rejectError, validationError } from '../trading/errors.js';
+import type { PlaceRequest } from '../trading/trading.js';
+import type { OrderView } from '../views/index.js';
+import { HTTP_LIMITS } from './limits.js';
+import { orderJson, type OrderJson } from './present.js';
+import {
+  AmendBody,
+  ERRORS,
+  MassCancelQuery,
+  OrderIdParams,
+  OrderResponse,
+  OrdersQuery,
+  PlaceBody,
+} from './schemas.js';
+import { authenticate, principalOf, type ServerDeps } from './server.js';
+import { Type } from 'typebox';
+
+/** Query parameters of a place, turned into the body's types (the schema then checks them as a body). */
+function queryAsBody(query: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...query };
+  const account = out.account_id;
+  if (typeof account === 'string' && /^[0-9]{1,7}$/.test(account)) out.account_id = Number(account);
+  const postOnly = out.post_only;
+  if (postOnly === 'true' || postOnly === 'false') out.post_only = postOnly === 'true';
+  return out;
+}
+
+function placeRequest(b: PlaceBody): PlaceRequest {
+  return {
+    symbol: b.symbol,
+    side: b.side,
+    orderType: b.order_type,
+    quantity: b.quantity,
+    price: b.price,
+    triggerPrice: b.trigger_price,
+    timeInForce: b.time_in_force,
+    clientOrderId: b.client_order_id,
+    accountId: b.account_id,
+    postOnly: b.post_only,
+    displayQuantity: b.display_quantity,
+    expireTime: b.expire_time,
+    selfTradePrevention: b.self_trade_prevention,
+  };
+}
+
+const orderIdOf = (req: { params: { id: string } }): number => Number(req.params.id);
+
+export const orderRoutes =
+  (deps: ServerDeps): FastifyPluginCallbackTypebox =>
+  (app, _opts, done) => {
+    const { trading } = deps;
+    const nowUs = deps.nowUs ?? (() => Date.now() * 1000);
+    const present = (o: Readonly<OrderView>): OrderJson => {
+      const inst = trading.instrumentById(o.instrument);
+      if (inst === undefined) throw new Error(`order ${o.orderId} of unknown instrument ${o.instrument}`);
+      return orderJson(o, inst, trading.clientOrders.clientOrderIdOf(o.orderId));
+    };
+    const traders = authenticate(deps, ['trader', 'admin']);
+    const readers = authenticate(deps, ['trader', 'risk', 'admin']);
+    const cancellers = authenticate(deps, ['trader', 'risk', 'admin']);
+
+    app.post(
+      '/api/v1/orders',
+      {
+        schema: {
+          summary: 'Place an order (JSON body, or the same fields as query parameters)',
+          body: PlaceBody,
+          response: { 200: OrderResponse, 201: OrderResponse, ...ERRORS },
+        },
+        preValidation: (req, _reply, next) => {
+          const query = req.query as Record<string, unknown>;
+          const hasQuery = Object.keys(query).length > 0;
+          if (req.body === undefined || req.body === null) {
+            req.body = queryAsBody(query) as PlaceBody;
+          } else if (hasQuery) {
+            next(validationError('send the order in the body or in the query, not both'));
+            return;
+          }
+          next();
+        },
+        preHandler: traders,
+      },
+      async (req, reply) => {
+        const result = await trading.place(principalOf(req), placeRequest(req.body), nowUs());
+        const json = present(result.order);
+        if (result.order.status === 'rejected') {
+          throw rejectError(result.order.rejectCode, 'the order was rejected', { order: json });
+        }
+        return reply.code(result.created ? 201 : 200).send(json);
+      },
+    );
+
+    app.get(
+      '/api/v1/orders/:id',
+      {
+        schema: {
+          summary: 'An order of the caller',
+          params: OrderIdParams,
+          response: { 200: OrderResponse, ...ERRORS },
+        },
+        preHandler: readers,
+      },
+      (req) => present(trading.visibleOrder(principalOf(req), orderIdOf(req))),
+    );
+
+    app.delete(
+      '/api/v1/orders/:id',
+      {
+        schema: {
+          summary: 'Cancel an order',
+          params: OrderIdParams,
+          response: { 200: OrderResponse, ...ERRORS },
+        },
+        preHandler: cancellers,
+      },
+      async (req) => present(await trading.cancel(principalOf(req), orderIdOf(req))),
+    );
+
+    app.patch(
+      '/api/v1/orders/:id',
+      {
+        schema: {
+          summary: 'Amend an order: a new price, a new total quantity, or both',
+          params: OrderIdParams,
+          body: AmendBody,
+          response: { 200: OrderResponse, ...ERRORS },
+        },
+        preHandler: traders,
+      },
+      async (req) => present(await trading.amend(principalOf(req), orderIdOf(req), req.body)),
+    );
+
+    app.get(
+      '/api/v1/orders',
+      {
+        schema: {
+          summary: "The caller's open orders (status=open, the default) or recent orders of any status (all)",
+          querystring: OrdersQuery,
+          response: { 200: Type.Object({ orders: Type.Array(OrderResponse) }), ...ERRORS },
+        },
+        preHandler: readers,
+      },
+      (req) => {
+        const p = principalOf(req);
+        const limit = Math.min(Number(req.query.limit ?? HTTP_LIMITS.ordersDefault), HTTP_LIMITS.ordersMax);
+        const asked = req.query.account_id === undefined ? undefined : Number(req.query.account_id);
+        let accounts: readonly number[] | null;
+        if (asked !== undefined) accounts = [trading.accountFor(p, asked)];
+        else if (p.role === 'trader') accounts = p.accountIds;
+        else accounts = null;
+        if (req.query.status === 'all') {
+          return { orders: trading.views.orderHistory(accounts, limit).map(present) };
+        }
+        if (accounts === null)
+          throw validationError('account_id is required for open orders', { field: 'account_id' });
+        const open = accounts.flatMap((a) => trading.views.openOrders(a));
+        return { orders: open.slice(0, limit).map(present) };
+      },
+    );
+
+    app.delete(
+      '/api/v1/orders',
+      {
+        schema: {
+          summary: "Cancel the caller's open orders (of one symbol or side, if given)",
+          querystring: MassCancelQuery,
+          response: { 200: Type.Object({ cancelled: Type.Integer() }), ...ERRORS },
+        },
+        preHandler: cancellers,
+      },
+      async (req) => {
+        const q = req.query;
+        const cancelled = await trading.massCancel(principalOf(req), {
+          accountId: q.account_id === undefined ? undefined : Number(q.account_id),
+          symbol: q.symbol,
+          side: q.side,
+        });
+        return { cancelled };
+      },
+    );
+    done();
+  };

@@ -1,0 +1,175 @@
+/**
+ * The HTTP server: fastify with JSON schemas on every route (unknown fields refused, nothing coerced),
+ * one error shape for every failure, authentication by API key, and the feature plugins (orders, market
+ * data, admin, operations). `buildServer` only assembles: it neither listens nor owns the engine.
+ */
+import swagger from '@fastify/swagger';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
+import type { VenueConfig } from '../../ops/index.js';
+import { requireRole, type KeyVerifier, type Principal, type Role } from '../auth/index.js';
+import { ApiError, ErrorCode, errorBody, validationError } from '../trading/errors.js';
+import type { Trading } from '../trading/trading.js';
+import { HTTP_LIMITS } from './limits.js';
+import { adminRoutes, opsRoutes, type Readiness } from './routes-admin.js';
+import { marketRoutes } from './routes-market.js';
+import { orderRoutes } from './routes-orders.js';
+
+export interface ServerDeps {
+  readonly trading: Trading;
+  readonly verifier: KeyVerifier;
+  readonly config: VenueConfig;
+  readonly readiness: () => Promise<Readiness>;
+  /** The clock for response times, microseconds (tests pass their own). */
+  readonly nowUs?: () => number;
+  /** Fastify's logger on (pino, JSON lines, at the configuration's level); off in tests. */
+  readonly log?: boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+}
+
+/** Sends an ApiError in the gateway's shape. */
+export function sendError(reply: FastifyReply, e: ApiError): FastifyReply {
+  return reply.code(e.status).send(errorBody(e, Date.now()));
+}
+
+/** Who is calling: the API key of `X-API-Key` or `Authorization: Bearer`. Null without either. */
+function credential(req: FastifyRequest): string | null {
+  const key = req.headers['x-api-key'];
+  if (typeof key === 'string' && key !== '') return key;
+  const auth = req.headers.authorization;
+  if (typeof auth === 'string' && auth.startsWith('Bearer ')) return auth.slice('Bearer '.length).trim();
+  return null;
+}
+
+const ANONYMOUS_ADMIN: Principal = Object.freeze({ keyId: 'anonymous', role: 'admin', accountIds: [] });
+
+/**
+ * A preHandler that sets `req.principal` from the API key and checks its role. With authentication disabled
+ * (development only; production mode refuses it) every caller is an admin.
+ */
+export function authenticate(deps: ServerDeps, roles: readonly Role[]) {
+  return async (req: FastifyRequest): Promise<void> => {
+    if (!deps.config.auth.enabled) {
+      req.principal = ANONYMOUS_ADMIN;
+      return;
+    }
+    const token = credential(req);
+    if (token === null) throw new ApiError(401, ErrorCode.Unauthorized, 'an API key is required (X-API-Key)');
+    const r = await deps.verifier.verify(token);
+    if (!r.ok) throw new ApiError(401, ErrorCode.Unauthorized, 'the API key is not valid');
+    const refused = requireRole(r.principal, roles);
+    if (refused !== null)
+      throw new ApiError(403, ErrorCode.Forbidden, `this route needs the role ${roles.join(' or ')}`);
+    req.principal = r.principal;
+  };
+}
+
+/** The principal a preHandler set; a route without `authenticate` never calls this. */
+export function principalOf(req: FastifyRequest): Principal {
+  if (req.principal === null) throw new Error('route without authentication asked for the principal');
+  return req.principal;
+}
+
+/** Fastify's own errors (parsing, limits, validation) in the gateway's shape: never a 5xx for bad input. */
+function apiErrorOf(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  const e = err as {
+    validation?: unknown;
+    validationContext?: unknown;
+    statusCode?: unknown;
+    code?: unknown;
+    message?: unknown;
+  };
+  const message = typeof e.message === 'string' ? e.message : 'bad request';
+  if (Array.isArray(e.validation)) {
+    const issues = (e.validation as { instancePath?: string; message?: string; params?: unknown }[])
+      .slice(0, HTTP_LIMITS.validationIssuesMax)
+      .map((v) => ({ path: v.instancePath ?? '', message: v.message ?? '', params: v.params ?? {} }));
+    return validationError(
+      `invalid ${typeof e.validationContext === 'string' ? e.validationContext : 'request'}: ${message}`,
+      { issues },
+    );
+  }
+  const status = typeof e.statusCode === 'number' ? e.statusCode : 500;
+  switch (e.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new ApiError(
+        413,
+        ErrorCode.PayloadTooLarge,
+        `the body is over ${HTTP_LIMITS.bodyBytesMax} bytes`,
+      );
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new ApiError(415, ErrorCode.UnsupportedMediaType, 'send JSON (Content-Type: application/json)');
+    default:
+      break;
+  }
+  if (status >= 400 && status < 500) {
+    const code =
+      status === 404
+        ? ErrorCode.NotFound
+        : status === 405
+          ? ErrorCode.MethodNotAllowed
+          : ErrorCode.ValidationError;
+    return new ApiError(status, code, message);
+  }
+  return new ApiError(500, ErrorCode.InternalError, 'internal error');
+}
+
+export async function buildServer(deps: ServerDeps) {
+  const app = Fastify({
+    logger:
+      deps.log === true
+        ? { level: deps.config.logLevel, redact: ['req.headers["x-api-key"]', 'req.headers.authorization'] }
+        : false,
+    bodyLimit: HTTP_LIMITS.bodyBytesMax,
+    connectionTimeout: HTTP_LIMITS.connectionTimeoutMs,
+    requestTimeout: HTTP_LIMITS.requestTimeoutMs,
+    keepAliveTimeout: HTTP_LIMITS.keepAliveTimeoutMs,
+    routerOptions: { maxParamLength: HTTP_LIMITS.paramLengthMax },
+    return503OnClosing: true,
+    // The router's own refusals (a path parameter too long, a malformed URL) in the same shape as the rest.
+    frameworkErrors: (err, _req, reply) => {
+      void sendError(reply, apiErrorOf(err));
+    },
+    ajv: {
+      customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false },
+    },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  app.decorateRequest('principal', null);
+
+  app.setErrorHandler((err, req, reply) => {
+    const e = apiErrorOf(err);
+    if (e.status >= 500) req.log.error({ err }, 'request failed');
+    return sendError(reply, e);
+  });
+  app.setNotFoundHandler((req, reply) =>
+    sendError(
+      reply,
+      new ApiError(404, ErrorCode.NotFound, `no route ${req.method} ${req.url.split('?')[0]}`),
+    ),
+  );
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Rialto trading API', version: '1' },
+      components: {
+        securitySchemes: {
+          apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
+          bearer: { type: 'http', scheme: 'bearer' },
+        },
+      },
+    },
+  });
+
+  await app.register(orderRoutes(deps));
+  await app.register(marketRoutes(deps));
+  await app.register(adminRoutes(deps));
+  await app.register(opsRoutes(deps));
+  app.get('/docs', { schema: { hide: true } }, () => app.swagger());
+  return app;
+}

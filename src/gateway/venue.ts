@@ -1,0 +1,159 @@
+/**
+ * A running venue: the engine on the data directory, the query store, the views rebuilt from the journal,
+ * the trading service and the HTTP server, started in that order and stopped in the reverse. `rialto start`
+ * is this plus signals and printing; tests start it in-process.
+ *
+ * Start: the engine takes the data directory's lock and recovers; the store opens and migrates; the views
+ * replay the journal through a fresh core (and the state hash must equal the engine's, or the start stops);
+ * the setup commands of assets and instruments the journal does not have yet are submitted (none on a
+ * restart of an unchanged configuration); client order ids are reconciled; the first admin key is made on
+ * an empty store; the server listens.
+ *
+ * Stop: the server stops accepting and waits for requests in flight (their commands become durable), then
+ * the engine drains and writes a snapshot, then the store closes.
+ */
+import type { Command } from '../core/index.js';
+import { Engine, type EngineConfig } from '../engine/index.js';
+import type { VenueConfig } from '../ops/index.js';
+import { migrate, openStore, type Store } from '../store/index.js';
+import { ensureAdminKey, KeyVerifier } from './auth/index.js';
+import { HTTP_LIMITS } from './http/limits.js';
+import type { Readiness } from './http/routes-admin.js';
+import { buildServer } from './http/server.js';
+import { ClientOrders } from './trading/client-orders.js';
+import { Trading } from './trading/trading.js';
+import { Views, replayJournalInto, type ReplayReport } from './views/index.js';
+
+export interface VenueOptions {
+  /** The assets' and instruments' setup commands (cli/venue.ts makes them from the configuration). */
+  readonly setup: readonly Command[];
+  /** Engine settings beyond the directory (tests shorten snapshots, say). */
+  readonly engine?: Omit<EngineConfig, 'dir'>;
+  /** Fastify's JSON logs (default off). */
+  readonly log?: boolean;
+  /** Listen (default true); tests that use `inject` only may skip it. */
+  readonly listen?: boolean;
+}
+
+export interface Venue {
+  readonly config: VenueConfig;
+  readonly engine: Engine;
+  readonly store: Store;
+  readonly views: Views;
+  readonly trading: Trading;
+  readonly server: Awaited<ReturnType<typeof buildServer>>;
+  /** The first admin key, made by this start on an empty store (print it once), else null. */
+  readonly adminKey: string | null;
+  readonly replay: ReplayReport;
+  /** Setup commands submitted by this start (0 on a restart of an unchanged configuration). */
+  readonly setupSubmitted: number;
+  /** The address the server listens on ('' when not listening). */
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** The setup commands whose asset or instrument the journal does not have yet. */
+function missingSetup(setup: readonly Command[], replay: ReplayReport): Command[] {
+  const assets = new Set(replay.assets);
+  const instruments = new Set(replay.instruments);
+  return setup.filter((c) => {
+    if (c.kind === 'addAsset') return !assets.has(c.asset);
+    if (c.kind === 'defineInstrument') return !instruments.has(c.spec.instrument);
+    return true;
+  });
+}
+
+async function storeReady(store: Store): Promise<string> {
+  try {
+    const timeout = new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error('no answer within 2 s')), 2000).unref(),
+    );
+    await Promise.race([store.query('SELECT 1 AS one'), timeout]);
+    return 'ok';
+  } catch (e) {
+    return `unreachable: ${e instanceof Error ? e.message : String(e)}`;
+  }
+}
+
+export async function startVenue(config: VenueConfig, options: VenueOptions): Promise<Venue> {
+  const engine = await Engine.start({ ...options.engine, dir: config.dataDir });
+  let store: Store | null = null;
+  try {
+    store = await openStore(config.database, { create: true });
+    await migrate(store);
+    return await assemble(config, options, engine, store);
+  } catch (e) {
+    await engine.close().catch(() => undefined);
+    await store?.close().catch(() => undefined);
+    throw e;
+  }
+}
+
+async function assemble(
+  config: VenueConfig,
+  options: VenueOptions,
+  engine: Engine,
+  store: Store,
+): Promise<Venue> {
+  const views = new Views();
+  const replay = await replayJournalInto(config.dataDir, engine.recovery.lastSeq, views);
+  const engineHash = await engine.stateHash();
+  if (replay.stateHash !== engineHash) {
+    throw new Error(
+      `the views' replay reached state ${replay.stateHash}, the engine ${engineHash}: refusing to serve`,
+    );
+  }
+  // From here on every durable batch reaches the views, before its submitter hears of it.
+  const unsubscribe = engine.subscribe((b) => views.applyBatch(b.firstSeq, b.timeUs, b.events, b.ends));
+  const setup = missingSetup(options.setup, replay);
+  if (setup.length > 0) await engine.submit(setup);
+  const highestOrderId = Math.max(await engine.highestOrderId(), views.highestOrderId);
+  const clientOrders = await ClientOrders.open(store, highestOrderId);
+  const admin = await ensureAdminKey(store);
+  const trading = new Trading(engine, views, clientOrders, config, highestOrderId);
+  const verifier = new KeyVerifier(store);
+  let closing = false;
+  const readiness = async (): Promise<Readiness> => {
+    const failed = engine.failed;
+    const checks = {
+      engine: closing ? 'closing' : failed === null ? 'ok' : `failed: ${failed.code}`,
+      store: await storeReady(store),
+    };
+    return { ready: Object.values(checks).every((c) => c === 'ok'), checks };
+  };
+  const server = await buildServer({ trading, verifier, config, readiness, log: options.log });
+  let url = '';
+  if (options.listen ?? true) {
+    url = await server.listen({ host: config.server.host, port: config.server.port });
+  }
+  let closed: Promise<void> | null = null;
+  const close = (): Promise<void> => {
+    closed ??= (async () => {
+      closing = true;
+      // Stops accepting and waits for requests in flight; connections idle or stuck past the drain are cut.
+      const cut = setTimeout(() => server.server.closeAllConnections(), HTTP_LIMITS.drainMs);
+      try {
+        await server.close();
+      } finally {
+        clearTimeout(cut);
+      }
+      await engine.close();
+      unsubscribe();
+      await store.close();
+    })();
+    return closed;
+  };
+  return {
+    config,
+    engine,
+    store,
+    views,
+    trading,
+    server,
+    adminKey: admin?.token ?? null,
+    replay,
+    setupSubmitted: setup.length,
+    url,
+    close,
+  };
+}

@@ -1,0 +1,14 @@
+/** The gateway's read side, projected from the engine's durable events (pure, no I/O). */
+export {
+  Views,
+  isTerminal,
+  type InstrumentStats,
+  type Level,
+  type OrderStatus,
+  type OrderView,
+  type TradeView,
+  type VenueStats,
+  type ViewOptions,
+} from './views.js';
+export { VIEW_LIMITS } from './limits.js';
+export { replayJournalInto, type ReplayReport } from './replay.js';

@@ -1,0 +1,513 @@
+/**
+ * The gateway's read side: orders with their status, open orders per account, recent trades and the depth of
+ * every book, and a few statistics, all projected from the engine's durable event records. It is pure (no
+ * I/O, no clock): `applyCommand` takes one command's records as the engine publishes them (or as a replay of
+ * the journal through a fresh core makes them), so the same journal always gives the same views. The engine
+ * calls its subscribers before it resolves receipts, so a request that awaited its receipt finds its order here.
+ *
+ * Order ids are unique per instrument in the core; the gateway assigns them from one counter above the
+ * engine's highest, so here an id names one order. An order's life is one table (`NEXT`): an event that the
+ * table does not allow for the order's status is a broken invariant and throws, because a view that went
+ * wrong once is wrong from then on.
+ */
+import { CommandKind, EventBuffer, type OrderType, type Side, type TimeInForce } from '../../book/index.js';
+import { decodeRecord, type StreamEvent } from '../../core/index.js';
+import { VIEW_LIMITS } from './limits.js';
+
+export type OrderStatus = 'pending' | 'partially_filled' | 'filled' | 'cancelled' | 'rejected' | 'expired';
+
+/** One order as the gateway shows it. Integers are the core's units: price units (ticks) and quantity units (lots). */
+export interface OrderView {
+  readonly orderId: number;
+  readonly instrument: number;
+  readonly accountId: number;
+  readonly side: Side;
+  readonly type: OrderType;
+  readonly tif: TimeInForce;
+  /** The limit price (0 for market orders), as amended. */
+  priceTicks: number;
+  readonly triggerPriceTicks: number;
+  /** The order's total quantity: filled plus remaining (amends change it). */
+  qtyLots: number;
+  filledLots: number;
+  /** Live quantity; 0 once the order has ended. */
+  remainingLots: number;
+  /** Sum of fill price times fill quantity, exact: the average price is this over filledLots. */
+  notional: bigint;
+  status: OrderStatus;
+  /** The reject code (book 1000s, risk 3000s, core 5000s), 0 unless rejected. */
+  readonly rejectCode: number;
+  /** Why the rest was cancelled (the book's CancelReason), 0 unless cancelled. */
+  cancelReason: number;
+  readonly createdUs: number;
+  updatedUs: number;
+  /** The sequence number of the command that last changed it. */
+  updatedSeq: number;
+}
+
+export interface TradeView {
+  readonly tradeId: number;
+  readonly instrument: number;
+  readonly priceTicks: number;
+  readonly qtyLots: number;
+  readonly aggressorSide: Side;
+  readonly takerOrderId: number;
+  readonly makerOrderId: number;
+  readonly takerAccountId: number;
+  readonly makerAccountId: number;
+  readonly timeUs: number;
+  readonly seq: number;
+}
+
+export interface Level {
+  readonly priceTicks: number;
+  readonly qtyLots: number;
+  readonly orders: number;
+}
+
+export interface InstrumentStats {
+  readonly instrument: number;
+  lastPriceTicks: number;
+  trades: number;
+  volumeLots: number;
+  highTicks: number;
+  lowTicks: number;
+}
+
+export interface VenueStats {
+  /** The last command sequence number applied. */
+  lastSeq: number;
+  ordersPlaced: number;
+  ordersRejected: number;
+  trades: number;
+  openOrders: number;
+}
+
+type OrderChange = Extract<
+  StreamEvent,
+  {
+    type:
+      | 'OrderPartiallyFilled'
+      | 'OrderFilled'
+      | 'OrderCancelled'
+      | 'OrderReduced'
+      | 'OrderExpired'
+      | 'OrderTriggered'
+      | 'OrderAmended';
+  }
+>;
+
+/** The order life cycle: the events each status allows. Terminal statuses allow none. */
+const LIVE_EVENTS: ReadonlySet<string> = new Set<OrderChange['type']>([
+  'OrderPartiallyFilled',
+  'OrderFilled',
+  'OrderCancelled',
+  'OrderReduced',
+  'OrderExpired',
+  'OrderTriggered',
+  'OrderAmended',
+]);
+const NEXT: Readonly<Record<OrderStatus, ReadonlySet<string>>> = {
+  pending: LIVE_EVENTS,
+  partially_filled: LIVE_EVENTS,
+  filled: new Set(),
+  cancelled: new Set(),
+  rejected: new Set(),
+  expired: new Set(),
+};
+
+export const isTerminal = (s: OrderStatus): boolean => NEXT[s].size === 0;
+
+/** One side of one book: prices ascending, with their levels. */
+class BookSide {
+  private readonly prices: number[] = [];
+  private readonly levels = new Map<number, Level>();
+
+  set(priceTicks: number, qtyLots: number, orders: number): void {
+    const at = lowerBound(this.prices, priceTicks);
+    const present = this.prices[at] === priceTicks;
+    if (qtyLots === 0 && orders === 0) {
+      if (present) {
+        this.prices.splice(at, 1);
+        this.levels.delete(priceTicks);
+      }
+      return;
+    }
+    if (!present) this.prices.splice(at, 0, priceTicks);
+    this.levels.set(priceTicks, { priceTicks, qtyLots, orders });
+  }
+
+  /** The best `depth` levels: highest first when `descending` (bids), else lowest first. */
+  top(depth: number, descending: boolean): Level[] {
+    const n = Math.min(depth, this.prices.length);
+    const out: Level[] = [];
+    for (let k = 0; k < n; k++) {
+      const price = descending ? this.prices[this.prices.length - 1 - k] : this.prices[k];
+      out.push(this.levels.get(price) as Level);
+    }
+    return out;
+  }
+
+  get size(): number {
+    return this.prices.length;
+  }
+}
+
+function lowerBound(a: readonly number[], x: number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid] < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** A bounded ring of the latest trades of one instrument, oldest overwritten first. */
+class TradeRing {
+  private readonly items: (TradeView | undefined)[];
+  private next = 0;
+  private count = 0;
+
+  constructor(readonly capacity: number) {
+    this.items = new Array<TradeView | undefined>(capacity);
+  }
+
+  push(t: TradeView): void {
+    this.items[this.next] = t;
+    this.next = (this.next + 1) % this.capacity;
+    if (this.count < this.capacity) this.count++;
+  }
+
+  /** The newest `limit` trades with a trade id above `afterTradeId`, newest first. */
+  latest(limit: number, afterTradeId: number): TradeView[] {
+    const out: TradeView[] = [];
+    for (let k = 0; k < this.count && out.length < limit; k++) {
+      const t = this.items[(this.next - 1 - k + this.capacity) % this.capacity] as TradeView;
+      if (t.tradeId <= afterTradeId) break;
+      out.push(t);
+    }
+    return out;
+  }
+}
+
+class InstrumentView {
+  readonly bids = new BookSide();
+  readonly asks = new BookSide();
+  readonly trades: TradeRing;
+  readonly stats: InstrumentStats;
+
+  constructor(instrument: number, tradesKept: number) {
+    this.trades = new TradeRing(tradesKept);
+    this.stats = { instrument, lastPriceTicks: 0, trades: 0, volumeLots: 0, highTicks: 0, lowTicks: 0 };
+  }
+}
+
+export interface ViewOptions {
+  /** Trades kept per instrument (the ring's size). */
+  tradesKept: number;
+  /** Ended orders kept for lookups; the oldest ended ones are forgotten first. Live orders are always kept. */
+  endedOrdersKept: number;
+}
+
+export class Views {
+  private readonly orders = new Map<number, OrderView>();
+  /** Ended orders in the order they ended, for forgetting the oldest. */
+  private readonly ended: number[] = [];
+  private endedHead = 0;
+  private readonly openByAccount = new Map<number, Set<number>>();
+  private readonly instruments = new Map<number, InstrumentView>();
+  private readonly options: ViewOptions;
+  private highestOrderIdSeen = 0;
+  /** A buffer whose data is each applied command's records in turn, for the core's decoder. */
+  private readonly reader = new EventBuffer(1);
+  readonly venue: VenueStats = { lastSeq: 0, ordersPlaced: 0, ordersRejected: 0, trades: 0, openOrders: 0 };
+
+  constructor(options: Partial<ViewOptions> = {}) {
+    this.options = {
+      tradesKept: options.tradesKept ?? VIEW_LIMITS.tradesKeptDefault,
+      endedOrdersKept: options.endedOrdersKept ?? VIEW_LIMITS.endedOrdersKeptDefault,
+    };
+    if (!(this.options.tradesKept >= 1 && this.options.tradesKept <= VIEW_LIMITS.tradesKeptMax))
+      throw new RangeError(`tradesKept must be 1 to ${VIEW_LIMITS.tradesKeptMax}`);
+    if (!(this.options.endedOrdersKept >= 0)) throw new RangeError('endedOrdersKept must be 0 or more');
+  }
+
+  /**
+   * Applies the records of command `seq` (stamped `timeUs`): records `from` .. `to` - 1 of `data`. Commands
+   * must come in sequence order, each once.
+   */
+  applyCommand(seq: number, timeUs: number, data: Float64Array, from: number, to: number): void {
+    if (seq <= this.venue.lastSeq) throw new Error(`views: command ${seq} after ${this.venue.lastSeq}`);
+    this.reader.data = data;
+    for (let i = from; i < to; i++) {
+      const e = decodeRecord(this.reader, i);
+      if (e !== undefined) this.apply(seq, timeUs, e);
+    }
+    this.venue.lastSeq = seq;
+  }
+
+  /** Applies a durable batch as the engine publishes it. */
+  applyBatch(firstSeq: number, timeUs: number, events: Float64Array, ends: Int32Array): void {
+    let from = 0;
+    for (let k = 0; k < ends.length; k++) {
+      this.applyCommand(firstSeq + k, timeUs, events, from, ends[k]);
+      from = ends[k];
+    }
+  }
+
+  order(orderId: number): Readonly<OrderView> | undefined {
+    return this.orders.get(orderId);
+  }
+
+  /** The open orders of an account, oldest first. */
+  openOrders(accountId: number): Readonly<OrderView>[] {
+    const ids = this.openByAccount.get(accountId);
+    if (ids === undefined) return [];
+    return [...ids].sort((a, b) => a - b).map((id) => this.orders.get(id) as OrderView);
+  }
+
+  /** The newest orders (live and ended, as kept) of the given accounts, newest first, at most `limit`. */
+  orderHistory(accountIds: readonly number[] | null, limit: number): Readonly<OrderView>[] {
+    const out: OrderView[] = [];
+    const wanted = accountIds === null ? null : new Set(accountIds);
+    // Map iteration is insertion order, which is id order here: walk it backwards from a copy of the keys.
+    const ids = [...this.orders.keys()];
+    for (let k = ids.length - 1; k >= 0 && out.length < limit; k--) {
+      const o = this.orders.get(ids[k]) as OrderView;
+      if (wanted === null || wanted.has(o.accountId)) out.push(o);
+    }
+    return out;
+  }
+
+  depth(instrument: number, levels: number): { bids: Level[]; asks: Level[] } | undefined {
+    const v = this.instruments.get(instrument);
+    if (v === undefined) return undefined;
+    return { bids: v.bids.top(levels, true), asks: v.asks.top(levels, false) };
+  }
+
+  trades(instrument: number, limit: number, afterTradeId = 0): TradeView[] {
+    return this.instruments.get(instrument)?.trades.latest(limit, afterTradeId) ?? [];
+  }
+
+  stats(instrument: number): Readonly<InstrumentStats> | undefined {
+    return this.instruments.get(instrument)?.stats;
+  }
+
+  /** The highest order id any order event carried: ids at or below it have been used. */
+  get highestOrderId(): number {
+    return this.highestOrderIdSeen;
+  }
+
+  /** Every live order, for tests that compare views. */
+  liveOrderCount(): number {
+    let n = 0;
+    for (const s of this.openByAccount.values()) n += s.size;
+    return n;
+  }
+
+  private instrument(id: number): InstrumentView {
+    let v = this.instruments.get(id);
+    if (v === undefined) {
+      v = new InstrumentView(id, this.options.tradesKept);
+      this.instruments.set(id, v);
+    }
+    return v;
+  }
+
+  private apply(seq: number, timeUs: number, e: StreamEvent): void {
+    switch (e.type) {
+      case 'OrderAccepted':
+        this.accepted(seq, timeUs, e);
+        return;
+      case 'OrderRejected':
+        this.rejected(seq, timeUs, e);
+        return;
+      case 'TradeExecuted':
+        this.trade(seq, timeUs, e);
+        return;
+      case 'LevelChanged': {
+        const v = this.instrument(e.instrument);
+        (e.side === 0 ? v.bids : v.asks).set(e.price, e.qty, e.orders);
+        return;
+      }
+      case 'OrderPartiallyFilled':
+      case 'OrderFilled':
+      case 'OrderCancelled':
+      case 'OrderReduced':
+      case 'OrderExpired':
+      case 'OrderTriggered':
+      case 'OrderAmended':
+        this.changed(seq, timeUs, e);
+        return;
+      default:
+        // Ledger entries, core records and TopOfBookChanged (the depth gives the BBO) are not shown here.
+        return;
+    }
+  }
+
+  private accepted(seq: number, timeUs: number, e: Extract<StreamEvent, { type: 'OrderAccepted' }>): void {
+    const existing = this.orders.get(e.orderId);
+    if (existing !== undefined) {
+      throw new Error(
+        `views: order ${e.orderId} accepted twice (seq ${seq}, first at ${existing.updatedSeq})`,
+      );
+    }
+    this.orders.set(e.orderId, {
+      orderId: e.orderId,
+      instrument: e.instrument,
+      accountId: e.owner,
+      side: e.side,
+      type: e.orderType,
+      tif: e.tif,
+      priceTicks: e.price,
+      triggerPriceTicks: e.triggerPrice,
+      qtyLots: e.qty,
+      filledLots: 0,
+      remainingLots: e.qty,
+      notional: 0n,
+      status: 'pending',
+      rejectCode: 0,
+      cancelReason: 0,
+      createdUs: timeUs,
+      updatedUs: timeUs,
+      updatedSeq: seq,
+    });
+    this.noteId(e.orderId);
+    let open = this.openByAccount.get(e.owner);
+    if (open === undefined) {
+      open = new Set();
+      this.openByAccount.set(e.owner, open);
+    }
+    open.add(e.orderId);
+    this.venue.ordersPlaced++;
+    this.venue.openOrders++;
+  }
+
+  /** A refused place becomes a rejected order; a refused cancel or amend changes nothing here. */
+  private rejected(seq: number, timeUs: number, e: Extract<StreamEvent, { type: 'OrderRejected' }>): void {
+    if (e.command !== CommandKind.Place) return;
+    this.venue.ordersRejected++;
+    // A place refused for reusing a live id (DuplicateOrderId) must not replace the live order.
+    if (this.orders.has(e.orderId) || !Number.isSafeInteger(e.orderId) || e.orderId <= 0) return;
+    this.orders.set(e.orderId, {
+      orderId: e.orderId,
+      instrument: e.instrument,
+      accountId: e.owner,
+      side: e.side,
+      type: 0 as OrderType,
+      tif: 0 as TimeInForce,
+      priceTicks: e.price,
+      triggerPriceTicks: 0,
+      qtyLots: e.qty,
+      filledLots: 0,
+      remainingLots: 0,
+      notional: 0n,
+      status: 'rejected',
+      rejectCode: e.code,
+      cancelReason: 0,
+      createdUs: timeUs,
+      updatedUs: timeUs,
+      updatedSeq: seq,
+    });
+    this.noteId(e.orderId);
+    this.noteEnded(e.orderId);
+  }
+
+  private trade(seq: number, timeUs: number, e: Extract<StreamEvent, { type: 'TradeExecuted' }>): void {
+    const v = this.instrument(e.instrument);
+    v.trades.push({
+      tradeId: e.tradeId,
+      instrument: e.instrument,
+      priceTicks: e.price,
+      qtyLots: e.qty,
+      aggressorSide: e.aggressorSide,
+      takerOrderId: e.takerOrderId,
+      takerAccountId: e.takerOwner,
+      makerOrderId: e.makerOrderId,
+      makerAccountId: e.makerOwner,
+      timeUs,
+      seq,
+    });
+    const s = v.stats;
+    s.lastPriceTicks = e.price;
+    s.trades++;
+    s.volumeLots += e.qty;
+    s.highTicks = s.trades === 1 ? e.price : Math.max(s.highTicks, e.price);
+    s.lowTicks = s.trades === 1 ? e.price : Math.min(s.lowTicks, e.price);
+    this.venue.trades++;
+  }
+
+  private changed(seq: number, timeUs: number, e: OrderChange): void {
+    const v = this.orders.get(e.orderId);
+    if (v === undefined) {
+      // An order forgotten after it ended cannot change again; one never seen is a gap in the stream.
+      throw new Error(`views: ${e.type} at seq ${seq} for unknown order ${e.orderId}`);
+    }
+    if (!NEXT[v.status].has(e.type)) {
+      throw new Error(`views: ${e.type} at seq ${seq} for order ${e.orderId}, which is ${v.status}`);
+    }
+    v.updatedUs = timeUs;
+    v.updatedSeq = seq;
+    switch (e.type) {
+      case 'OrderPartiallyFilled':
+      case 'OrderFilled':
+        v.filledLots = e.qtyFilled;
+        v.remainingLots = e.qtyLeft;
+        v.notional += BigInt(e.price) * BigInt(e.qty);
+        if (e.type === 'OrderFilled') this.end(v, 'filled');
+        else v.status = 'partially_filled';
+        return;
+      case 'OrderCancelled':
+        v.cancelReason = e.reason;
+        this.end(v, 'cancelled');
+        return;
+      case 'OrderExpired':
+        this.end(v, 'expired');
+        return;
+      case 'OrderReduced':
+        v.remainingLots = e.qtyLeft;
+        v.qtyLots = v.filledLots + v.remainingLots;
+        return;
+      case 'OrderAmended':
+        v.priceTicks = e.price;
+        v.remainingLots = e.qty;
+        v.qtyLots = v.filledLots + v.remainingLots;
+        return;
+      case 'OrderTriggered':
+        // A stop became a live order; its status stays what it was.
+        return;
+    }
+  }
+
+  private end(v: OrderView, status: OrderStatus): void {
+    v.status = status;
+    v.remainingLots = 0;
+    const open = this.openByAccount.get(v.accountId);
+    if (open === undefined || !open.delete(v.orderId)) {
+      throw new Error(`views: order ${v.orderId} ended but was not open`);
+    }
+    if (open.size === 0) this.openByAccount.delete(v.accountId);
+    this.venue.openOrders--;
+    this.noteEnded(v.orderId);
+  }
+
+  private noteId(orderId: number): void {
+    if (orderId > this.highestOrderIdSeen) this.highestOrderIdSeen = orderId;
+  }
+
+  /** Remembers that an order ended, and forgets the oldest ended orders beyond the bound. */
+  private noteEnded(orderId: number): void {
+    this.ended.push(orderId);
+    while (this.ended.length - this.endedHead > this.options.endedOrdersKept) {
+      this.orders.delete(this.ended[this.endedHead]);
+      this.endedHead++;
+    }
+    // Compact the queue now and then so it does not grow with every order ever ended.
+    if (this.endedHead > 4096 && this.endedHead * 2 > this.ended.length) {
+      this.ended.splice(0, this.endedHead);
+      this.endedHead = 0;
+    }
+  }
+}

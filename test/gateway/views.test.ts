@@ -1,0 +1,115 @@
+/**
+ * The views, pure: a core executes commands, and the views fed its records show each order's status,
+ * fills and average, the open orders, the depth, the trades and the statistics; an event the life cycle does
+ * not allow throws.
+ */
+import { strict as assert } from 'node:assert';
+import { describe, it } from 'node:test';
+import { OrderType, SelfTradePrevention, Side, TimeInForce } from '../../src/book/index.js';
+import { venueSetupCommands } from '../../src/cli/venue.js';
+import { AccountType, ExchangeCore, type Command } from '../../src/core/index.js';
+import { Views } from '../../src/gateway/index.js';
+import { testConfig, tempDir } from './helpers.js';
+
+function harness(): { run: (c: Command) => void; views: Views } {
+  const core = new ExchangeCore();
+  const views = new Views({ tradesKept: 3 });
+  let seq = 0;
+  const run = (c: Command): void => {
+    core.events.clear();
+    core.execute(c);
+    views.applyCommand(++seq, c.timeUs, core.events.data, 0, core.events.count);
+  };
+  for (const c of venueSetupCommands(testConfig(tempDir()), 1)) run(c);
+  for (const accountId of [1, 2]) {
+    run({ kind: 'createAccount', timeUs: 1, accountId, accountType: AccountType.Customer });
+    run({ kind: 'deposit', timeUs: 1, accountId, asset: 0, amount: 1e12, ref: 0 });
+    run({ kind: 'deposit', timeUs: 1, accountId, asset: 1, amount: 1e10, ref: 0 });
+  }
+  return { run, views };
+}
+
+const place = (
+  accountId: number,
+  orderId: number,
+  side: Side,
+  price: number,
+  qty: number,
+  tif: TimeInForce = TimeInForce.GTC,
+): Command => ({
+  kind: 'placeOrder',
+  timeUs: 2,
+  accountId,
+  instrument: 1,
+  orderId,
+  side,
+  type: OrderType.Limit,
+  tif,
+  price,
+  triggerPrice: 0,
+  qty,
+  displayQty: 0,
+  postOnly: false,
+  stp: SelfTradePrevention.None,
+  expireTimeUs: 0,
+});
+
+describe('views', () => {
+  it('follow an order through partial fill, fill, cancel and reject', () => {
+    const { run, views } = harness();
+    run(place(1, 1, Side.Sell, 6_000_000, 10));
+    run(place(1, 2, Side.Sell, 6_000_100, 10));
+    assert.equal(views.order(1)?.status, 'pending');
+    assert.deepEqual(
+      views.depth(1, 5)?.asks.map((l) => [l.priceTicks, l.qtyLots, l.orders]),
+      [
+        [6_000_000, 10, 1],
+        [6_000_100, 10, 1],
+      ],
+    );
+    run(place(2, 3, Side.Buy, 6_000_100, 15, TimeInForce.IOC));
+    const o1 = views.order(1);
+    const o2 = views.order(2);
+    const o3 = views.order(3);
+    assert.equal(o1?.status, 'filled');
+    assert.equal(o2?.status, 'partially_filled');
+    assert.equal(o2?.filledLots, 5);
+    assert.equal(o3?.status, 'filled');
+    assert.equal(o3?.notional, 6_000_000n * 10n + 6_000_100n * 5n);
+    assert.deepEqual(
+      views.openOrders(1).map((o) => o.orderId),
+      [2],
+    );
+    assert.deepEqual(views.openOrders(2), []);
+    assert.deepEqual(
+      views.trades(1, 10).map((t) => [t.priceTicks, t.qtyLots, t.takerOrderId, t.makerOrderId]),
+      [
+        [6_000_100, 5, 3, 2],
+        [6_000_000, 10, 3, 1],
+      ],
+    );
+    assert.equal(views.stats(1)?.volumeLots, 15);
+    run({ kind: 'cancelOrder', timeUs: 3, accountId: 1, instrument: 1, orderId: 2 });
+    assert.equal(views.order(2)?.status, 'cancelled');
+    assert.equal(views.order(2)?.remainingLots, 0);
+    assert.deepEqual(views.depth(1, 5), { bids: [], asks: [] });
+    run(place(1, 4, Side.Buy, 6_000_000, 1e9));
+    assert.equal(views.order(4)?.status, 'rejected');
+    assert.ok((views.order(4)?.rejectCode ?? 0) > 0);
+    assert.equal(views.venue.openOrders, 0);
+    assert.equal(views.highestOrderId, 4);
+  });
+
+  it('keep a bounded ring of trades and refuse commands out of order', () => {
+    const { run, views } = harness();
+    for (let i = 0; i < 5; i++) {
+      run(place(1, 10 + 2 * i, Side.Sell, 6_000_000, 1));
+      run(place(2, 11 + 2 * i, Side.Buy, 6_000_000, 1));
+    }
+    assert.equal(views.trades(1, 100).length, 3);
+    assert.equal(views.stats(1)?.trades, 5);
+    const last = views.trades(1, 1)[0].tradeId;
+    assert.deepEqual(views.trades(1, 100, last), []);
+    assert.throws(() => views.applyCommand(1, 0, new Float64Array(0), 0, 0), /after/);
+  });
+});
