@@ -1,0 +1,100 @@
+/**
+ * The venue's Prometheus metrics, on a registry the venue owns (never prom-client's global default, so two
+ * venues in one process, or tests, do not mix their figures). Every label has a bounded set of values:
+ * order types and results, status classes, route patterns (never raw URLs), reject codes.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { registerJournalStats, type JournalStatsSource } from './journal.js';
+
+/** Seconds: from half a millisecond (a cached read) to five seconds. */
+export const HTTP_DURATION_BUCKETS = [
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
+];
+/** Seconds: fine around the issue's target (p99 at most 2 ms at 10,000 orders a second). */
+export const ACK_LATENCY_BUCKETS = [
+  0.0001, 0.00025, 0.0005, 0.00075, 0.001, 0.0015, 0.002, 0.003, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1,
+];
+
+export type StatusClass = '1xx' | '2xx' | '3xx' | '4xx' | '5xx';
+export const statusClassOf = (status: number): StatusClass =>
+  status >= 500 ? '5xx' : status >= 400 ? '4xx' : status >= 300 ? '3xx' : status >= 200 ? '2xx' : '1xx';
+
+export interface VenueMetricsOptions {
+  /** Process metrics (CPU, memory, event loop lag, GC, handles) from prom-client. */
+  readonly processMetrics: boolean;
+  /** The journal's stats, read on each scrape (`() => engine.stats()`); null: no journal metrics. */
+  readonly journalStats: JournalStatsSource | null;
+}
+
+export interface VenueMetrics {
+  readonly registry: Registry;
+  /** Orders by type (limit, market, ...) and result (accepted, rejected, ...). */
+  readonly orders: Counter<'type' | 'result'>;
+  /** Trades by instrument symbol. */
+  readonly trades: Counter<'symbol'>;
+  /** HTTP request duration by method, route pattern and status class. */
+  readonly httpDuration: Histogram<'method' | 'route' | 'status_class'>;
+  /** From an order's arrival to its acknowledgement (durable in the journal), seconds, by transport. */
+  readonly orderAckLatency: Histogram<'transport'>;
+  readonly wsClients: Gauge;
+  readonly wsSlowConsumersDropped: Counter;
+  /** Orders the risk gate refused, by reject code. */
+  readonly riskRejects: Counter<'code'>;
+  /** Requests refused by a rate limit, by policy. */
+  readonly rateLimited: Counter<'policy'>;
+}
+
+export function createVenueMetrics(options: Partial<VenueMetricsOptions> = {}): VenueMetrics {
+  const o: VenueMetricsOptions = { processMetrics: true, journalStats: null, ...options };
+  const registry = new Registry();
+  const registers = [registry];
+  if (o.processMetrics) collectDefaultMetrics({ register: registry });
+  if (o.journalStats !== null) registerJournalStats(registry, o.journalStats);
+  return {
+    registry,
+    orders: new Counter({
+      name: 'rialto_orders_total',
+      help: 'Orders received, by order type and result',
+      labelNames: ['type', 'result'],
+      registers,
+    }),
+    trades: new Counter({
+      name: 'rialto_trades_total',
+      help: 'Trades executed',
+      labelNames: ['symbol'],
+      registers,
+    }),
+    httpDuration: new Histogram({
+      name: 'rialto_http_request_duration_seconds',
+      help: 'HTTP request duration, by method, route pattern and status class',
+      labelNames: ['method', 'route', 'status_class'],
+      buckets: HTTP_DURATION_BUCKETS,
+      registers,
+    }),
+    orderAckLatency: new Histogram({
+      name: 'rialto_order_ack_latency_seconds',
+      help: 'From an order received to its acknowledgement (durable in the journal)',
+      labelNames: ['transport'],
+      buckets: ACK_LATENCY_BUCKETS,
+      registers,
+    }),
+    wsClients: new Gauge({ name: 'rialto_ws_clients', help: 'Open WebSocket connections', registers }),
+    wsSlowConsumersDropped: new Counter({
+      name: 'rialto_ws_slow_consumers_dropped_total',
+      help: 'WebSocket connections closed because their send buffer was full',
+      registers,
+    }),
+    riskRejects: new Counter({
+      name: 'rialto_risk_rejects_total',
+      help: 'Orders refused by the risk gate, by reject code',
+      labelNames: ['code'],
+      registers,
+    }),
+    rateLimited: new Counter({
+      name: 'rialto_rate_limited_total',
+      help: 'Requests refused by a rate limit, by policy',
+      labelNames: ['policy'],
+      registers,
+    }),
+  };
+}
