@@ -1,0 +1,113 @@
+/**
+ * The gateway's cross-cutting plugins as `rialto start` wires them: security headers and the request id on
+ * every answer (errors included), the per-IP rate limit from the configuration, and `/metrics`.
+ */
+import { strict as assert } from 'node:assert';
+import { after, before, describe, it } from 'node:test';
+import type { Venue } from '../../src/gateway/index.js';
+import { openVenue, tempDir, testConfig } from './helpers.js';
+
+const errorCode = (body: unknown): string => (body as { error: { code: string } }).error.code;
+
+function assertSecurityHeaders(headers: Record<string, unknown>): void {
+  assert.equal(headers['x-content-type-options'], 'nosniff');
+  assert.equal(headers['x-frame-options'], 'DENY');
+  assert.equal(headers['referrer-policy'], 'no-referrer');
+  assert.equal(headers['cache-control'], 'no-store');
+  assert.ok(typeof headers['content-security-policy'] === 'string');
+  assert.match(String(headers['x-request-id']), /^[A-Za-z0-9\-_.:+=@]{1,128}$/);
+}
+
+describe('gateway wiring: headers, request id, metrics', () => {
+  let venue: Venue;
+  before(async () => {
+    venue = await openVenue(testConfig(tempDir()), false);
+  });
+  after(async () => {
+    await venue.close();
+  });
+
+  it('sets the security headers and the request id on a REST answer', async () => {
+    const r = await venue.server.inject({ method: 'GET', url: '/api/v1/instruments' });
+    assert.equal(r.statusCode, 200);
+    assertSecurityHeaders(r.headers);
+    assert.ok(r.headers['x-ratelimit-limit'] !== undefined, 'the per-IP budget is on every answer');
+  });
+
+  it('sets them on errors too: 401, 404 and a router refusal', async () => {
+    const unauthorized = await venue.server.inject({ method: 'GET', url: '/api/v1/orders' });
+    assert.equal(unauthorized.statusCode, 401);
+    assert.equal(errorCode(unauthorized.json()), 'UNAUTHORIZED');
+    assertSecurityHeaders(unauthorized.headers);
+    const missing = await venue.server.inject({ method: 'GET', url: '/nowhere' });
+    assert.equal(missing.statusCode, 404);
+    assert.equal(errorCode(missing.json()), 'NOT_FOUND');
+    assertSecurityHeaders(missing.headers);
+    const longParam = await venue.server.inject({ method: 'GET', url: `/api/v1/orders/${'9'.repeat(5000)}` });
+    assert.ok(longParam.statusCode >= 400 && longParam.statusCode < 500);
+    assertSecurityHeaders(longParam.headers);
+  });
+
+  it("keeps a client's sane request id and replaces a bad one", async () => {
+    const kept = await venue.server.inject({
+      method: 'GET',
+      url: '/health',
+      headers: { 'x-request-id': 'abc-123' },
+    });
+    assert.equal(kept.headers['x-request-id'], 'abc-123');
+    const replaced = await venue.server.inject({
+      method: 'GET',
+      url: '/health',
+      headers: { 'x-request-id': 'bad id\nforged' },
+    });
+    assert.notEqual(replaced.headers['x-request-id'], 'bad id\nforged');
+  });
+
+  it('serves /metrics in Prometheus text with the HTTP request histogram', async () => {
+    await venue.server.inject({ method: 'GET', url: '/api/v1/instruments' });
+    const r = await venue.server.inject({ method: 'GET', url: '/metrics' });
+    assert.equal(r.statusCode, 200);
+    assert.match(String(r.headers['content-type']), /^text\/plain/);
+    assert.match(r.body, /# TYPE rialto_http_request_duration_seconds histogram/);
+    assert.match(
+      r.body,
+      /rialto_http_request_duration_seconds_count\{method="GET",route="\/api\/v1\/instruments",status_class="2xx"\} [1-9]/,
+    );
+    assert.match(r.body, /rialto_journal_records_total \d+/);
+  });
+});
+
+describe('gateway wiring: the per-IP rate limit', () => {
+  let venue: Venue;
+  before(async () => {
+    venue = await openVenue(testConfig(tempDir(), { RIALTO_REQUESTS_PER_MINUTE_PER_IP: '3' }), false);
+  });
+  after(async () => {
+    await venue.close();
+  });
+
+  it('answers 429 RATE_LIMITED with X-RateLimit headers past the budget, and counts it', async () => {
+    const answers = [];
+    for (let i = 0; i < 4; i++)
+      answers.push(await venue.server.inject({ method: 'GET', url: '/api/v1/instruments' }));
+    assert.deepEqual(
+      answers.map((a) => a.statusCode),
+      [200, 200, 200, 429],
+    );
+    assert.deepEqual(
+      answers.map((a) => a.headers['x-ratelimit-remaining']),
+      ['2', '1', '0', '0'],
+    );
+    const refused = answers[3];
+    assert.equal(errorCode(refused.json()), 'RATE_LIMITED');
+    assert.equal(refused.headers['x-ratelimit-limit'], '3');
+    assert.ok(Number(refused.headers['x-ratelimit-reset']) > 0);
+    assert.ok(Number(refused.headers['retry-after']) >= 1);
+    assertSecurityHeaders(refused.headers);
+    // Probes and scrapes take nothing from the budget.
+    assert.equal((await venue.server.inject({ method: 'GET', url: '/health' })).statusCode, 200);
+    const metrics = await venue.server.inject({ method: 'GET', url: '/metrics' });
+    assert.equal(metrics.statusCode, 200);
+    assert.match(metrics.body, /rialto_rate_limited_total\{policy="ip"\} 1/);
+  });
+});
