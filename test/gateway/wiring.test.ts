@@ -5,7 +5,7 @@
 import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
 import type { Venue } from '../../src/gateway/index.js';
-import { openVenue, tempDir, testConfig } from './helpers.js';
+import { call, openVenue, order, tempDir, testConfig, traders } from './helpers.js';
 
 const errorCode = (body: unknown): string => (body as { error: { code: string } }).error.code;
 
@@ -109,5 +109,31 @@ describe('gateway wiring: the per-IP rate limit', () => {
     const metrics = await venue.server.inject({ method: 'GET', url: '/metrics' });
     assert.equal(metrics.statusCode, 200);
     assert.match(metrics.body, /rialto_rate_limited_total\{policy="ip"\} 1/);
+  });
+});
+
+describe('gateway wiring: the per-account order limit', () => {
+  let venue: Venue;
+  before(async () => {
+    venue = await openVenue(testConfig(tempDir(), { MAX_ORDERS_PER_SECOND: '1' }), false);
+  });
+  after(async () => {
+    await venue.close();
+  });
+
+  it("answers 429 RATE_LIMITED past an account's orders per second, other accounts unaffected", async () => {
+    assert.ok(venue.adminKey !== null);
+    const { t1, t2 } = await traders(venue, venue.adminKey);
+    const buy = order({ side: 'buy', quantity: '0.1', price: '100' });
+    const first = await call(venue, 'POST', '/api/v1/orders', t1, buy);
+    assert.equal(first.status, 201, JSON.stringify(first.body));
+    const second = await call(venue, 'POST', '/api/v1/orders', t1, buy);
+    assert.equal(second.status, 429, JSON.stringify(second.body));
+    assert.equal(errorCode(second.body), 'RATE_LIMITED');
+    assert.equal((second.body.error as { details: { limit: number } }).details.limit, 1);
+    const other = await call(venue, 'POST', '/api/v1/orders', t2, buy);
+    assert.equal(other.status, 201, 'the limit is per account');
+    const metrics = await venue.server.inject({ method: 'GET', url: '/metrics' });
+    assert.match(metrics.body, /rialto_rate_limited_total\{policy="orders"\} 1/);
   });
 });

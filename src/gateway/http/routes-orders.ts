@@ -3,6 +3,12 @@
  * caller's open orders and history, mass cancel. Each trading answer comes after the command is durable.
  */
 import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox';
+import {
+  LimiterUnavailableError,
+  limiterUnavailableError,
+  rateLimitedError,
+  type RateDecision,
+} from '../limits/index.js';
 import { rejectError, validationError } from '../trading/errors.js';
 import type { PlaceRequest } from '../trading/trading.js';
 import type { OrderView } from '../views/index.js';
@@ -17,7 +23,7 @@ import {
   OrdersQuery,
   PlaceBody,
 } from './schemas.js';
-import { authenticate, principalOf, type ServerDeps } from './server.js';
+import { authenticate, countedLimiter, principalOf, type ServerDeps } from './server.js';
 import { Type } from 'typebox';
 
 /** Query parameters of a place, turned into the body's types (the schema then checks them as a body). */
@@ -61,6 +67,19 @@ export const orderRoutes =
       return orderJson(o, inst, trading.clientOrders.clientOrderIdOf(o.orderId));
     };
     const traders = authenticate(deps, ['trader', 'admin']);
+    const orderLimiter = deps.limiters ? countedLimiter(deps.limiters.orders, deps.metrics) : null;
+    /** One unit of the account's order budget (MAX_ORDERS_PER_SECOND), or 429 RATE_LIMITED. */
+    const takeOrderBudget = async (accountId: number): Promise<void> => {
+      if (orderLimiter === null) return;
+      let d: RateDecision;
+      try {
+        d = await orderLimiter.consume(String(accountId));
+      } catch (e) {
+        if (e instanceof LimiterUnavailableError) throw limiterUnavailableError();
+        throw e;
+      }
+      if (!d.allowed) throw rateLimitedError(d, 'too many orders for this account');
+    };
     const readers = authenticate(deps, ['trader', 'risk', 'admin']);
     const cancellers = authenticate(deps, ['trader', 'risk', 'admin']);
 
@@ -86,7 +105,10 @@ export const orderRoutes =
         preHandler: traders,
       },
       async (req, reply) => {
-        const result = await trading.place(principalOf(req), placeRequest(req.body), nowUs());
+        const principal = principalOf(req);
+        const request = placeRequest(req.body);
+        await takeOrderBudget(trading.accountFor(principal, request.accountId));
+        const result = await trading.place(principal, request, nowUs());
         const json = present(result.order);
         if (result.order.status === 'rejected') {
           throw rejectError(result.order.rejectCode, 'the order was rejected', { order: json });
