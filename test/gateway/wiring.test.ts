@@ -4,6 +4,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
+import { SignJWT } from 'jose';
 import type { Venue } from '../../src/gateway/index.js';
 import { call, openVenue, order, tempDir, testConfig, traders } from './helpers.js';
 
@@ -135,5 +136,70 @@ describe('gateway wiring: the per-account order limit', () => {
     assert.equal(other.status, 201, 'the limit is per account');
     const metrics = await venue.server.inject({ method: 'GET', url: '/metrics' });
     assert.match(metrics.body, /rialto_rate_limited_total\{policy="orders"\} 1/);
+  });
+});
+
+describe('gateway wiring: JWTs besides API keys', () => {
+  const secret = 'a-test-secret-of-at-least-thirty-two-characters';
+  let venue: Venue;
+  const hs256 = (claims: Record<string, unknown>, key = secret): Promise<string> =>
+    new SignJWT(claims)
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setSubject('alice')
+      .setIssuedAt()
+      .setExpirationTime('5m')
+      .sign(new TextEncoder().encode(key));
+  const bearer = (url: string, token: string, method: 'GET' | 'POST' = 'GET', payload?: object) =>
+    venue.server.inject({
+      method,
+      url,
+      headers: { authorization: `Bearer ${token}` },
+      ...(payload === undefined ? {} : { payload }),
+    });
+
+  before(async () => {
+    venue = await openVenue(testConfig(tempDir(), { RIALTO_JWT_SECRET: secret }), false);
+    assert.ok(venue.adminKey !== null);
+    await traders(venue, venue.adminKey);
+  });
+  after(async () => {
+    await venue.close();
+  });
+
+  it("accepts an HS256 token as the trader it names, within the token's accounts", async () => {
+    const token = await hs256({ role: 'trader', accounts: [1] });
+    const placed = await bearer(
+      '/api/v1/orders',
+      token,
+      'POST',
+      order({ side: 'buy', quantity: '0.1', price: '100' }),
+    );
+    assert.equal(placed.statusCode, 201, placed.body);
+    assert.equal(placed.json<{ account_id: number }>().account_id, 1);
+    const elsewhere = await bearer(
+      '/api/v1/orders',
+      token,
+      'POST',
+      order({ side: 'buy', quantity: '0.1', price: '100', account_id: 2 }),
+    );
+    assert.equal(elsewhere.statusCode, 403);
+    assert.equal(errorCode(elsewhere.json()), 'FORBIDDEN');
+  });
+
+  it('refuses a token signed with another secret, or in X-API-Key, and still takes API keys as bearer', async () => {
+    const forged = await hs256({ role: 'admin' }, 'another-secret-of-at-least-thirty-two-chars!');
+    const refused = await bearer('/api/v1/orders', forged);
+    assert.equal(refused.statusCode, 401);
+    assert.equal(errorCode(refused.json()), 'UNAUTHORIZED');
+    const good = await hs256({ role: 'trader', accounts: [1] });
+    const asKey = await venue.server.inject({
+      method: 'GET',
+      url: '/api/v1/orders',
+      headers: { 'x-api-key': good },
+    });
+    assert.equal(asKey.statusCode, 401, 'a JWT is a bearer credential only');
+    assert.ok(venue.adminKey !== null);
+    const apiKey = await bearer('/api/v1/orders?account_id=1', venue.adminKey);
+    assert.equal(apiKey.statusCode, 200, apiKey.body);
   });
 });

@@ -74,12 +74,14 @@ export function countedLimiter(limiter: RateLimiter, metrics: VenueMetrics | nul
   };
 }
 
-/** Who is calling: the API key of `X-API-Key` or `Authorization: Bearer`. Null without either. */
-function credential(req: FastifyRequest): string | null {
+/** Who is calling: the API key of `X-API-Key`, or the API key or JWT of `Authorization: Bearer`. */
+function credential(req: FastifyRequest): { token: string; bearer: boolean } | null {
   const key = req.headers['x-api-key'];
-  if (typeof key === 'string' && key !== '') return key;
+  if (typeof key === 'string' && key !== '') return { token: key, bearer: false };
   const auth = req.headers.authorization;
-  if (typeof auth === 'string' && auth.startsWith('Bearer ')) return auth.slice('Bearer '.length).trim();
+  if (typeof auth === 'string' && auth.startsWith('Bearer ')) {
+    return { token: auth.slice('Bearer '.length).trim(), bearer: true };
+  }
   return null;
 }
 
@@ -99,10 +101,13 @@ export function authenticate(deps: ServerDeps, roles: readonly Role[]) {
       req.principal = ANONYMOUS_ADMIN;
       return;
     }
-    const token = credential(req);
-    if (token === null) throw new ApiError(401, ErrorCode.Unauthorized, 'an API key is required (X-API-Key)');
-    const r =
-      looksLikeJwt(token) && deps.jwt ? await deps.jwt.verify(token) : await deps.verifier.verify(token);
+    const given = credential(req);
+    if (given === null) {
+      throw new ApiError(401, ErrorCode.Unauthorized, 'an API key (X-API-Key) or a bearer token is required');
+    }
+    // A JWT only as a bearer token, and only when the venue has JWT keys; anything else is an API key.
+    const jwt = given.bearer && looksLikeJwt(given.token) ? (deps.jwt ?? null) : null;
+    const r = jwt !== null ? await jwt.verify(given.token) : await deps.verifier.verify(given.token);
     if (!r.ok) throw new ApiError(401, ErrorCode.Unauthorized, 'the credential is not valid');
     const refused = requireRole(r.principal, roles);
     if (refused !== null)
