@@ -66,6 +66,25 @@ const jsonLinesLog: LimitsLog = {
     process.stdout.write(JSON.stringify({ level: 30, time: Date.now(), ...fields, msg }) + '\n'),
 };
 
+/**
+ * Counts the trades of each durable batch into `rialto_trades_total{symbol}`, from the views' per-instrument
+ * trade counts (the trades replayed at start are not counted: the counter starts with the process).
+ */
+function tradeCounter(config: VenueConfig, views: Views, metrics: VenueMetrics): () => void {
+  const seen = new Map<number, number>();
+  for (const i of config.instruments)
+    seen.set(i.spec.instrument, views.stats(i.spec.instrument)?.trades ?? 0);
+  return () => {
+    for (const i of config.instruments) {
+      const id = i.spec.instrument;
+      const now = views.stats(id)?.trades ?? 0;
+      const added = now - (seen.get(id) ?? 0);
+      if (added > 0) metrics.trades.inc({ symbol: i.spec.symbol }, added);
+      seen.set(id, now);
+    }
+  };
+}
+
 /** The setup commands whose asset or instrument the journal does not have yet. */
 function missingSetup(setup: readonly Command[], replay: ReplayReport): Command[] {
   const assets = new Set(replay.assets);
@@ -117,8 +136,16 @@ async function assemble(
       `the views' replay reached state ${replay.stateHash}, the engine ${engineHash}: refusing to serve`,
     );
   }
+  const metrics = createVenueMetrics({
+    processMetrics: options.processMetrics ?? true,
+    journalStats: () => engine.stats(),
+  });
+  const countTrades = tradeCounter(config, views, metrics);
   // From here on every durable batch reaches the views, before its submitter hears of it.
-  const unsubscribe = engine.subscribe((b) => views.applyBatch(b.firstSeq, b.timeUs, b.events, b.ends));
+  const unsubscribe = engine.subscribe((b) => {
+    views.applyBatch(b.firstSeq, b.timeUs, b.events, b.ends);
+    countTrades();
+  });
   const setup = missingSetup(options.setup, replay);
   if (setup.length > 0) await engine.submit(setup);
   const highestOrderId = Math.max(await engine.highestOrderId(), views.highestOrderId);
@@ -127,10 +154,6 @@ async function assemble(
   const trading = new Trading(engine, views, clientOrders, config, highestOrderId);
   const verifier = new KeyVerifier(store);
   const jwt = config.auth.enabled ? await JwtVerifier.create(config.auth.jwt) : null;
-  const metrics = createVenueMetrics({
-    processMetrics: options.processMetrics ?? true,
-    journalStats: () => engine.stats(),
-  });
   // Rate limits in this process's memory, or shared through Redis when the venue has one.
   const limitsLog: LimitsLog = options.log === true ? jsonLinesLog : silentLog;
   const redis =

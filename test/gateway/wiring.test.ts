@@ -203,3 +203,61 @@ describe('gateway wiring: JWTs besides API keys', () => {
     assert.equal(apiKey.statusCode, 200, apiKey.body);
   });
 });
+
+describe('gateway wiring: trading metrics', () => {
+  let venue: Venue;
+  before(async () => {
+    venue = await openVenue(testConfig(tempDir()), false);
+  });
+  after(async () => {
+    await venue.close();
+  });
+
+  it('counts orders by type and result, trades by symbol and risk rejects by code', async () => {
+    assert.ok(venue.adminKey !== null);
+    const { t1, t2 } = await traders(venue, venue.adminKey);
+    const sell = await call(
+      venue,
+      'POST',
+      '/api/v1/orders',
+      t2,
+      order({ side: 'sell', quantity: '0.5', price: '60000' }),
+    );
+    assert.equal(sell.status, 201, JSON.stringify(sell.body));
+    const buy = await call(
+      venue,
+      'POST',
+      '/api/v1/orders',
+      t1,
+      order({ side: 'buy', quantity: '0.5', price: '60000' }),
+    );
+    assert.equal(buy.status, 201, JSON.stringify(buy.body));
+    const tooBig = await call(
+      venue,
+      'POST',
+      '/api/v1/orders',
+      t1,
+      order({ side: 'buy', quantity: '100', price: '60000' }),
+    );
+    assert.ok(tooBig.status >= 400, JSON.stringify(tooBig.body));
+    const details = (tooBig.body.error as { details: { reject_code?: number; reason?: string } }).details;
+    const refused = await call(
+      venue,
+      'POST',
+      '/api/v1/orders',
+      t1,
+      order({ side: 'buy', quantity: '1', price: '1', account_id: 2 }),
+    );
+    assert.equal(refused.status, 403);
+
+    const text = (await venue.server.inject({ method: 'GET', url: '/metrics' })).body;
+    assert.match(text, /rialto_orders_total\{type="limit",result="accepted"\} 2/);
+    assert.match(text, /rialto_orders_total\{type="limit",result="refused"\} 1/);
+    assert.match(text, /rialto_trades_total\{symbol="BTC-USDT"\} 1/);
+    assert.ok(details.reject_code !== undefined && details.reason !== undefined, JSON.stringify(tooBig.body));
+    assert.match(text, /rialto_orders_total\{type="limit",result="rejected"\} 1/);
+    // 100 BTC at 60,000 is more than the account's 1,000,000 USDT: the risk gate refuses it.
+    assert.equal(details.reason, 'InsufficientFunds');
+    assert.match(text, /rialto_risk_rejects_total\{code="InsufficientFunds"\} 1/);
+  });
+});

@@ -9,7 +9,8 @@ import {
   rateLimitedError,
   type RateDecision,
 } from '../limits/index.js';
-import { rejectError, validationError } from '../trading/errors.js';
+import { ApiError, rejectError, rejectName, validationError } from '../trading/errors.js';
+import { GatewayError } from './plugins/index.js';
 import type { PlaceRequest } from '../trading/trading.js';
 import type { OrderView } from '../views/index.js';
 import { HTTP_LIMITS } from './limits.js';
@@ -53,6 +54,12 @@ function placeRequest(b: PlaceBody): PlaceRequest {
     selfTradePrevention: b.self_trade_prevention,
   };
 }
+
+/**
+ * How a placement ended, for `rialto_orders_total{result}`: accepted or rejected by the core, a retry of a
+ * client order id already placed, refused by the gateway (rights, fields), rate limited, or a failure.
+ */
+type OrderResult = 'accepted' | 'rejected' | 'retried' | 'refused' | 'rate_limited' | 'error';
 
 const orderIdOf = (req: { params: { id: string } }): number => Number(req.params.id);
 
@@ -107,9 +114,32 @@ export const orderRoutes =
       async (req, reply) => {
         const principal = principalOf(req);
         const request = placeRequest(req.body);
-        await takeOrderBudget(trading.accountFor(principal, request.accountId));
-        const result = await trading.place(principal, request, nowUs());
+        const count = (result: OrderResult): void => {
+          deps.metrics?.orders.inc({ type: request.orderType, result });
+        };
+        let result;
+        try {
+          await takeOrderBudget(trading.accountFor(principal, request.accountId));
+          result = await trading.place(principal, request, nowUs());
+        } catch (e) {
+          // Refused before the core saw it: the caller's rights, a limit, a bad field.
+          const limited = e instanceof GatewayError && e.statusCode === 429;
+          count(
+            limited
+              ? 'rate_limited'
+              : e instanceof ApiError || e instanceof GatewayError
+                ? 'refused'
+                : 'error',
+          );
+          throw e;
+        }
         const json = present(result.order);
+        if (!result.created) count('retried');
+        else if (result.order.status === 'rejected') {
+          count('rejected');
+          const code = result.order.rejectCode;
+          if (code >= 3000 && code < 4000) deps.metrics?.riskRejects.inc({ code: rejectName(code) });
+        } else count('accepted');
         if (result.order.status === 'rejected') {
           throw rejectError(result.order.rejectCode, 'the order was rejected', { order: json });
         }
