@@ -18,6 +18,9 @@ import type { VenueConfig } from '../ops/index.js';
 import { migrate, openStore, type Store } from '../store/index.js';
 import { ensureAdminKey, KeyVerifier } from './auth/index.js';
 import { HTTP_LIMITS } from './http/limits.js';
+import { JwtVerifier } from './jwt/index.js';
+import { createRedisClient, silentLog, venueLimiters, type LimitsLog } from './limits/index.js';
+import { createVenueMetrics, type VenueMetrics } from './metrics/index.js';
 import type { Readiness } from './http/routes-admin.js';
 import { buildServer } from './http/server.js';
 import { ClientOrders } from './trading/client-orders.js';
@@ -33,6 +36,8 @@ export interface VenueOptions {
   readonly log?: boolean;
   /** Listen (default true); tests that use `inject` only may skip it. */
   readonly listen?: boolean;
+  /** Process metrics (CPU, memory, GC) in `/metrics` (default true; tests with many venues turn them off). */
+  readonly processMetrics?: boolean;
 }
 
 export interface Venue {
@@ -42,6 +47,7 @@ export interface Venue {
   readonly views: Views;
   readonly trading: Trading;
   readonly server: Awaited<ReturnType<typeof buildServer>>;
+  readonly metrics: VenueMetrics;
   /** The first admin key, made by this start on an empty store (print it once), else null. */
   readonly adminKey: string | null;
   readonly replay: ReplayReport;
@@ -50,6 +56,33 @@ export interface Venue {
   /** The address the server listens on ('' when not listening). */
   readonly url: string;
   close(): Promise<void>;
+}
+
+/** The rate limiters' few lines (Redis down, back), as JSON lines on stdout like fastify's. */
+const jsonLinesLog: LimitsLog = {
+  warn: (fields, msg) =>
+    process.stdout.write(JSON.stringify({ level: 40, time: Date.now(), ...fields, msg }) + '\n'),
+  info: (fields, msg) =>
+    process.stdout.write(JSON.stringify({ level: 30, time: Date.now(), ...fields, msg }) + '\n'),
+};
+
+/**
+ * Counts the trades of each durable batch into `rialto_trades_total{symbol}`, from the views' per-instrument
+ * trade counts (the trades replayed at start are not counted: the counter starts with the process).
+ */
+function tradeCounter(config: VenueConfig, views: Views, metrics: VenueMetrics): () => void {
+  const seen = new Map<number, number>();
+  for (const i of config.instruments)
+    seen.set(i.spec.instrument, views.stats(i.spec.instrument)?.trades ?? 0);
+  return () => {
+    for (const i of config.instruments) {
+      const id = i.spec.instrument;
+      const now = views.stats(id)?.trades ?? 0;
+      const added = now - (seen.get(id) ?? 0);
+      if (added > 0) metrics.trades.inc({ symbol: i.spec.symbol }, added);
+      seen.set(id, now);
+    }
+  };
 }
 
 /** The setup commands whose asset or instrument the journal does not have yet. */
@@ -103,8 +136,16 @@ async function assemble(
       `the views' replay reached state ${replay.stateHash}, the engine ${engineHash}: refusing to serve`,
     );
   }
+  const metrics = createVenueMetrics({
+    processMetrics: options.processMetrics ?? true,
+    journalStats: () => engine.stats(),
+  });
+  const countTrades = tradeCounter(config, views, metrics);
   // From here on every durable batch reaches the views, before its submitter hears of it.
-  const unsubscribe = engine.subscribe((b) => views.applyBatch(b.firstSeq, b.timeUs, b.events, b.ends));
+  const unsubscribe = engine.subscribe((b) => {
+    views.applyBatch(b.firstSeq, b.timeUs, b.events, b.ends);
+    countTrades();
+  });
   const setup = missingSetup(options.setup, replay);
   if (setup.length > 0) await engine.submit(setup);
   const highestOrderId = Math.max(await engine.highestOrderId(), views.highestOrderId);
@@ -112,6 +153,14 @@ async function assemble(
   const admin = await ensureAdminKey(store);
   const trading = new Trading(engine, views, clientOrders, config, highestOrderId);
   const verifier = new KeyVerifier(store);
+  const jwt = config.auth.enabled ? await JwtVerifier.create(config.auth.jwt) : null;
+  // Rate limits in this process's memory, or shared through Redis when the venue has one.
+  const limitsLog: LimitsLog = options.log === true ? jsonLinesLog : silentLog;
+  const redis =
+    config.rateLimits.enabled && config.redisUrl !== null
+      ? createRedisClient(config.redisUrl, limitsLog)
+      : null;
+  const limiters = venueLimiters(config.rateLimits, redis, { log: limitsLog });
   let closing = false;
   const readiness = async (): Promise<Readiness> => {
     const failed = engine.failed;
@@ -121,7 +170,16 @@ async function assemble(
     };
     return { ready: Object.values(checks).every((c) => c === 'ok'), checks };
   };
-  const server = await buildServer({ trading, verifier, config, readiness, log: options.log });
+  const server = await buildServer({
+    trading,
+    verifier,
+    config,
+    readiness,
+    log: options.log,
+    limiters,
+    metrics,
+    jwt,
+  });
   let url = '';
   if (options.listen ?? true) {
     url = await server.listen({ host: config.server.host, port: config.server.port });
@@ -139,6 +197,8 @@ async function assemble(
       }
       await engine.close();
       unsubscribe();
+      limiters?.close();
+      redis?.disconnect();
       await store.close();
     })();
     return closed;
@@ -150,6 +210,7 @@ async function assemble(
     views,
     trading,
     server,
+    metrics,
     adminKey: admin?.token ?? null,
     replay,
     setupSubmitted: setup.length,

@@ -3,7 +3,14 @@
  * caller's open orders and history, mass cancel. Each trading answer comes after the command is durable.
  */
 import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox';
-import { rejectError, validationError } from '../trading/errors.js';
+import {
+  LimiterUnavailableError,
+  limiterUnavailableError,
+  rateLimitedError,
+  type RateDecision,
+} from '../limits/index.js';
+import { ApiError, rejectError, rejectName, validationError } from '../trading/errors.js';
+import { GatewayError } from './plugins/index.js';
 import type { PlaceRequest } from '../trading/trading.js';
 import type { OrderView } from '../views/index.js';
 import { HTTP_LIMITS } from './limits.js';
@@ -17,7 +24,7 @@ import {
   OrdersQuery,
   PlaceBody,
 } from './schemas.js';
-import { authenticate, principalOf, type ServerDeps } from './server.js';
+import { authenticate, countedLimiter, principalOf, type ServerDeps } from './server.js';
 import { Type } from 'typebox';
 
 /** Query parameters of a place, turned into the body's types (the schema then checks them as a body). */
@@ -48,6 +55,12 @@ function placeRequest(b: PlaceBody): PlaceRequest {
   };
 }
 
+/**
+ * How a placement ended, for `rialto_orders_total{result}`: accepted or rejected by the core, a retry of a
+ * client order id already placed, refused by the gateway (rights, fields), rate limited, or a failure.
+ */
+type OrderResult = 'accepted' | 'rejected' | 'retried' | 'refused' | 'rate_limited' | 'error';
+
 const orderIdOf = (req: { params: { id: string } }): number => Number(req.params.id);
 
 export const orderRoutes =
@@ -61,6 +74,19 @@ export const orderRoutes =
       return orderJson(o, inst, trading.clientOrders.clientOrderIdOf(o.orderId));
     };
     const traders = authenticate(deps, ['trader', 'admin']);
+    const orderLimiter = deps.limiters ? countedLimiter(deps.limiters.orders, deps.metrics) : null;
+    /** One unit of the account's order budget (MAX_ORDERS_PER_SECOND), or 429 RATE_LIMITED. */
+    const takeOrderBudget = async (accountId: number): Promise<void> => {
+      if (orderLimiter === null) return;
+      let d: RateDecision;
+      try {
+        d = await orderLimiter.consume(String(accountId));
+      } catch (e) {
+        if (e instanceof LimiterUnavailableError) throw limiterUnavailableError();
+        throw e;
+      }
+      if (!d.allowed) throw rateLimitedError(d, 'too many orders for this account');
+    };
     const readers = authenticate(deps, ['trader', 'risk', 'admin']);
     const cancellers = authenticate(deps, ['trader', 'risk', 'admin']);
 
@@ -86,8 +112,34 @@ export const orderRoutes =
         preHandler: traders,
       },
       async (req, reply) => {
-        const result = await trading.place(principalOf(req), placeRequest(req.body), nowUs());
+        const principal = principalOf(req);
+        const request = placeRequest(req.body);
+        const count = (result: OrderResult): void => {
+          deps.metrics?.orders.inc({ type: request.orderType, result });
+        };
+        let result;
+        try {
+          await takeOrderBudget(trading.accountFor(principal, request.accountId));
+          result = await trading.place(principal, request, nowUs());
+        } catch (e) {
+          // Refused before the core saw it: the caller's rights, a limit, a bad field.
+          const limited = e instanceof GatewayError && e.statusCode === 429;
+          count(
+            limited
+              ? 'rate_limited'
+              : e instanceof ApiError || e instanceof GatewayError
+                ? 'refused'
+                : 'error',
+          );
+          throw e;
+        }
         const json = present(result.order);
+        if (!result.created) count('retried');
+        else if (result.order.status === 'rejected') {
+          count('rejected');
+          const code = result.order.rejectCode;
+          if (code >= 3000 && code < 4000) deps.metrics?.riskRejects.inc({ code: rejectName(code) });
+        } else count('accepted');
         if (result.order.status === 'rejected') {
           throw rejectError(result.order.rejectCode, 'the order was rejected', { order: json });
         }

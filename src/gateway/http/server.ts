@@ -8,9 +8,22 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import type { VenueConfig } from '../../ops/index.js';
 import { requireRole, type KeyVerifier, type Principal, type Role } from '../auth/index.js';
-import { ApiError, ErrorCode, errorBody, validationError } from '../trading/errors.js';
+import type { JwtVerifier } from '../jwt/index.js';
+import { rateLimit, type RateDecision, type RateLimiter, type VenueLimiters } from '../limits/index.js';
+import { metricsPlugin, type VenueMetrics } from '../metrics/index.js';
+import { ApiError, ErrorCode, validationError } from '../trading/errors.js';
 import type { Trading } from '../trading/trading.js';
 import { HTTP_LIMITS } from './limits.js';
+import {
+  GatewayError,
+  REQUEST_ID_HEADER,
+  allSecurityHeaders,
+  loggerOptions,
+  requestId,
+  requestIdOptions,
+  securityHeaders,
+  sendError as sendEnvelope,
+} from './plugins/index.js';
 import { adminRoutes, opsRoutes, type Readiness } from './routes-admin.js';
 import { marketRoutes } from './routes-market.js';
 import { orderRoutes } from './routes-orders.js';
@@ -24,6 +37,12 @@ export interface ServerDeps {
   readonly nowUs?: () => number;
   /** Fastify's logger on (pino, JSON lines, at the configuration's level); off in tests. */
   readonly log?: boolean;
+  /** The per-IP and per-account rate limits; null or absent: none (`rateLimits.enabled: false`). */
+  readonly limiters?: VenueLimiters | null;
+  /** The venue's Prometheus metrics: requests timed and `/metrics` served; absent: neither. */
+  readonly metrics?: VenueMetrics | null;
+  /** JWTs accepted as bearer credentials besides API keys; null or absent: API keys only. */
+  readonly jwt?: JwtVerifier | null;
 }
 
 declare module 'fastify' {
@@ -32,19 +51,43 @@ declare module 'fastify' {
   }
 }
 
-/** Sends an ApiError in the gateway's shape. */
-export function sendError(reply: FastifyReply, e: ApiError): FastifyReply {
-  return reply.code(e.status).send(errorBody(e, Date.now()));
+/** The envelope error for an ApiError (the trading service's errors): same code, status, message, details. */
+export function gatewayErrorOf(e: ApiError | GatewayError): GatewayError {
+  return e instanceof GatewayError ? e : new GatewayError(e.code, e.status, e.message, e.details);
 }
 
-/** Who is calling: the API key of `X-API-Key` or `Authorization: Bearer`. Null without either. */
-function credential(req: FastifyRequest): string | null {
+/** Sends an error in the gateway's one shape, through the plugins' envelope (with the error's headers). */
+export function sendError(reply: FastifyReply, e: ApiError | GatewayError): FastifyReply {
+  return sendEnvelope(reply, gatewayErrorOf(e));
+}
+
+/** A limiter that counts its refusals in `rialto_rate_limited_total{policy}`. */
+export function countedLimiter(limiter: RateLimiter, metrics: VenueMetrics | null | undefined): RateLimiter {
+  if (metrics === null || metrics === undefined) return limiter;
+  return {
+    policy: limiter.policy,
+    async consume(key: string, cost?: number): Promise<RateDecision> {
+      const d = await limiter.consume(key, cost);
+      if (!d.allowed) metrics.rateLimited.inc({ policy: limiter.policy.name });
+      return d;
+    },
+  };
+}
+
+/** Who is calling: the API key of `X-API-Key`, or the API key or JWT of `Authorization: Bearer`. */
+function credential(req: FastifyRequest): { token: string; bearer: boolean } | null {
   const key = req.headers['x-api-key'];
-  if (typeof key === 'string' && key !== '') return key;
+  if (typeof key === 'string' && key !== '') return { token: key, bearer: false };
   const auth = req.headers.authorization;
-  if (typeof auth === 'string' && auth.startsWith('Bearer ')) return auth.slice('Bearer '.length).trim();
+  if (typeof auth === 'string' && auth.startsWith('Bearer ')) {
+    return { token: auth.slice('Bearer '.length).trim(), bearer: true };
+  }
   return null;
 }
+
+/** Three base64url parts: a JWT (compact JWS). API keys never contain a dot. */
+const looksLikeJwt = (token: string): boolean =>
+  /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(token);
 
 const ANONYMOUS_ADMIN: Principal = Object.freeze({ keyId: 'anonymous', role: 'admin', accountIds: [] });
 
@@ -58,10 +101,14 @@ export function authenticate(deps: ServerDeps, roles: readonly Role[]) {
       req.principal = ANONYMOUS_ADMIN;
       return;
     }
-    const token = credential(req);
-    if (token === null) throw new ApiError(401, ErrorCode.Unauthorized, 'an API key is required (X-API-Key)');
-    const r = await deps.verifier.verify(token);
-    if (!r.ok) throw new ApiError(401, ErrorCode.Unauthorized, 'the API key is not valid');
+    const given = credential(req);
+    if (given === null) {
+      throw new ApiError(401, ErrorCode.Unauthorized, 'an API key (X-API-Key) or a bearer token is required');
+    }
+    // A JWT only as a bearer token, and only when the venue has JWT keys; anything else is an API key.
+    const jwt = given.bearer && looksLikeJwt(given.token) ? (deps.jwt ?? null) : null;
+    const r = jwt !== null ? await jwt.verify(given.token) : await deps.verifier.verify(given.token);
+    if (!r.ok) throw new ApiError(401, ErrorCode.Unauthorized, 'the credential is not valid');
     const refused = requireRole(r.principal, roles);
     if (refused !== null)
       throw new ApiError(403, ErrorCode.Forbidden, `this route needs the role ${roles.join(' or ')}`);
@@ -76,8 +123,8 @@ export function principalOf(req: FastifyRequest): Principal {
 }
 
 /** Fastify's own errors (parsing, limits, validation) in the gateway's shape: never a 5xx for bad input. */
-function apiErrorOf(err: unknown): ApiError {
-  if (err instanceof ApiError) return err;
+function apiErrorOf(err: unknown): ApiError | GatewayError {
+  if (err instanceof ApiError || err instanceof GatewayError) return err;
   const e = err as {
     validation?: unknown;
     validationContext?: unknown;
@@ -121,11 +168,10 @@ function apiErrorOf(err: unknown): ApiError {
 }
 
 export async function buildServer(deps: ServerDeps) {
+  const errorHeaders = allSecurityHeaders();
   const app = Fastify({
-    logger:
-      deps.log === true
-        ? { level: deps.config.logLevel, redact: ['req.headers["x-api-key"]', 'req.headers.authorization'] }
-        : false,
+    logger: deps.log === true ? loggerOptions(deps.config.logLevel) : false,
+    ...requestIdOptions(),
     bodyLimit: HTTP_LIMITS.bodyBytesMax,
     connectionTimeout: HTTP_LIMITS.connectionTimeoutMs,
     requestTimeout: HTTP_LIMITS.requestTimeoutMs,
@@ -133,7 +179,9 @@ export async function buildServer(deps: ServerDeps) {
     routerOptions: { maxParamLength: HTTP_LIMITS.paramLengthMax },
     return503OnClosing: true,
     // The router's own refusals (a path parameter too long, a malformed URL) in the same shape as the rest.
-    frameworkErrors: (err, _req, reply) => {
+    // The plugins' hooks do not run for these, so the security headers and request id are set here.
+    frameworkErrors: (err, req, reply) => {
+      reply.headers(errorHeaders).header(REQUEST_ID_HEADER, req.id);
       void sendError(reply, apiErrorOf(err));
     },
     ajv: {
@@ -141,10 +189,9 @@ export async function buildServer(deps: ServerDeps) {
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.decorateRequest('principal', null);
-
   app.setErrorHandler((err, req, reply) => {
-    const e = apiErrorOf(err);
-    if (e.status >= 500) req.log.error({ err }, 'request failed');
+    const e = gatewayErrorOf(apiErrorOf(err));
+    if (e.statusCode >= 500) req.log.error({ err }, 'request failed');
     return sendError(reply, e);
   });
   app.setNotFoundHandler((req, reply) =>
@@ -153,6 +200,19 @@ export async function buildServer(deps: ServerDeps) {
       new ApiError(404, ErrorCode.NotFound, `no route ${req.method} ${req.url.split('?')[0]}`),
     ),
   );
+
+  // Before the routes: the id and the headers are on every answer, refusals included.
+  await app.register(requestId);
+  await app.register(securityHeaders);
+  if (deps.metrics) await app.register(metricsPlugin, { metrics: deps.metrics });
+  if (deps.limiters) {
+    // Every request takes from its IP's budget, authentication included; probes and scrapes do not.
+    const unmetered = new Set(['/health', '/ready', '/metrics']);
+    await app.register(rateLimit, {
+      limiter: countedLimiter(deps.limiters.ip, deps.metrics),
+      skip: (req) => unmetered.has(req.url.split('?', 1)[0]),
+    });
+  }
 
   await app.register(swagger, {
     openapi: {
