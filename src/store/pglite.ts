@@ -6,7 +6,15 @@
 import { existsSync } from 'node:fs';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { INT8_OID } from './int8.js';
-import { StoreError, StoreErrorCode, type Queryable, type Row, type SqlValue, type Store } from './port.js';
+import {
+  GuardedStore,
+  StoreError,
+  StoreErrorCode,
+  type Queryable,
+  type Row,
+  type SqlValue,
+  type Store,
+} from './port.js';
 
 export interface PgliteOptions {
   /** The folder of the database files, or null for a database in memory (tests). */
@@ -24,27 +32,10 @@ function queryable(runner: Runner): Queryable {
   };
 }
 
-class PgliteStore implements Store {
+class PgliteStore extends GuardedStore {
   readonly kind = 'pglite';
-  private closed = false;
-  private readonly direct: Queryable;
-
   constructor(private readonly db: PGlite) {
-    this.direct = queryable(db);
-  }
-
-  private open(): void {
-    if (this.closed) throw new StoreError(StoreErrorCode.Closed, 'the store is closed');
-  }
-
-  async query(sql: string, params?: readonly SqlValue[]): Promise<Row[]> {
-    this.open();
-    return this.direct.query(sql, params);
-  }
-
-  async exec(sql: string): Promise<void> {
-    this.open();
-    return this.direct.exec(sql);
+    super(queryable(db));
   }
 
   async transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
@@ -53,10 +44,8 @@ class PgliteStore implements Store {
     return this.db.transaction((tx) => work(queryable(tx)));
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await this.db.close();
+  protected release(): Promise<void> {
+    return this.db.close();
   }
 }
 

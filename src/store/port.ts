@@ -64,3 +64,39 @@ export class StoreError extends Error {
     super(message, options);
   }
 }
+
+/**
+ * What both adapters share: statements outside a transaction go to `direct`, and every call after close is
+ * refused with STORE_CLOSED. An adapter supplies its transaction and how it releases its connections.
+ */
+export abstract class GuardedStore implements Store {
+  abstract readonly kind: StoreKind;
+  private closed = false;
+
+  constructor(private readonly direct: Queryable) {}
+
+  protected open(): void {
+    if (this.closed) throw new StoreError(StoreErrorCode.Closed, 'the store is closed');
+  }
+
+  async query(sql: string, params?: readonly SqlValue[]): Promise<Row[]> {
+    this.open();
+    return this.direct.query(sql, params);
+  }
+
+  async exec(sql: string): Promise<void> {
+    this.open();
+    return this.direct.exec(sql);
+  }
+
+  abstract transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.release();
+  }
+
+  /** Closes the adapter's connections or files, once. */
+  protected abstract release(): Promise<void>;
+}

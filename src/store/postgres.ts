@@ -5,7 +5,15 @@
  */
 import pg from 'pg';
 import { INT8_ARRAY_OID, INT8_OID, parseInt8Array } from './int8.js';
-import { StoreError, StoreErrorCode, type Queryable, type Row, type SqlValue, type Store } from './port.js';
+import {
+  GuardedStore,
+  StoreError,
+  StoreErrorCode,
+  type Queryable,
+  type Row,
+  type SqlValue,
+  type Store,
+} from './port.js';
 
 export interface PostgresOptions {
   url: string;
@@ -46,27 +54,10 @@ function queryable(client: pg.Pool | pg.PoolClient): Queryable {
   };
 }
 
-class PostgresStore implements Store {
+class PostgresStore extends GuardedStore {
   readonly kind = 'postgres';
-  private closed = false;
-  private readonly direct: Queryable;
-
   constructor(private readonly pool: pg.Pool) {
-    this.direct = queryable(pool);
-  }
-
-  private open(): void {
-    if (this.closed) throw new StoreError(StoreErrorCode.Closed, 'the store is closed');
-  }
-
-  async query(sql: string, params?: readonly SqlValue[]): Promise<Row[]> {
-    this.open();
-    return this.direct.query(sql, params);
-  }
-
-  async exec(sql: string): Promise<void> {
-    this.open();
-    return this.direct.exec(sql);
+    super(queryable(pool));
   }
 
   async transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
@@ -91,10 +82,8 @@ class PostgresStore implements Store {
     }
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await this.pool.end();
+  protected release(): Promise<void> {
+    return this.pool.end();
   }
 }
 
