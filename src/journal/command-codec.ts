@@ -210,12 +210,18 @@ class Decoder {
   wide = false;
 
   bind(bytes: Uint8Array, start: number, end: number): void {
+    this.viewFor(bytes);
+    this.at = start;
+    this.end = end;
+  }
+
+  /** A DataView over `bytes`, kept while the same array is read (a batch or a segment is many records). */
+  viewFor(bytes: Uint8Array): DataView {
     if (bytes !== this.bytes) {
       this.bytes = bytes;
       this.view = viewOf(bytes);
     }
-    this.at = start;
-    this.end = end;
+    return this.view;
   }
 
   need(n: number): void {
@@ -331,6 +337,8 @@ export function commandBytes(cmd: Command): Uint8Array {
 
 /** Reads the command in bytes[start, end), which must be exactly one command, with the record's time. */
 export function decodeCommand(bytes: Uint8Array, start: number, end: number, timeUs: number): Command {
+  const fast = decodeHotCompact(bytes, start, end, timeUs);
+  if (fast !== null) return fast;
   dec.bind(bytes, start, end);
   const kindByte = dec.byte();
   dec.wide = (kindByte & WIDE) !== 0;
@@ -339,6 +347,72 @@ export function decodeCommand(bytes: Uint8Array, start: number, end: number, tim
   const cmd = readFields(dec, kind, timeUs);
   if (dec.at !== end) throw malformed(`${end - dec.at} bytes after the command`);
   return cmd;
+}
+
+/** Bytes of the compact forms of the three order commands, kind byte included (see the header comment). */
+const PLACE_COMPACT_BYTES = 44;
+const CANCEL_COMPACT_BYTES = 15;
+const AMEND_COMPACT_BYTES = 27;
+
+/**
+ * The compact place, cancel and amend, read at fixed offsets: nearly every record is one of them, and with the
+ * length known up front the per-field bounds and width checks of the Decoder are one comparison. Returns null
+ * for anything else (another kind, a wide form, a length that does not match), which the Decoder then reads
+ * and judges; the bytes accepted here are exactly those the Decoder accepts for these kinds.
+ */
+function decodeHotCompact(bytes: Uint8Array, start: number, end: number, timeUs: number): Command | null {
+  const length = end - start;
+  if (length < CANCEL_COMPACT_BYTES) return null;
+  const kind = bytes[start];
+  if (kind === COMMAND_KIND.placeOrder && length === PLACE_COMPACT_BYTES) {
+    const postOnly = bytes[start + 34];
+    if (postOnly > 1) return null;
+    const v = dec.viewFor(bytes);
+    const p = start + 1;
+    return {
+      kind: 'placeOrder',
+      timeUs,
+      accountId: v.getInt32(p, true),
+      instrument: v.getUint16(p + 4, true),
+      orderId: v.getFloat64(p + 6, true),
+      side: bytes[p + 14] as never,
+      type: bytes[p + 15] as never,
+      tif: bytes[p + 16] as never,
+      price: v.getUint32(p + 17, true),
+      triggerPrice: v.getUint32(p + 21, true),
+      qty: v.getUint32(p + 25, true),
+      displayQty: v.getUint32(p + 29, true),
+      postOnly: postOnly === 1,
+      stp: bytes[p + 34] as never,
+      expireTimeUs: v.getFloat64(p + 35, true),
+    };
+  }
+  if (kind === COMMAND_KIND.cancelOrder && length === CANCEL_COMPACT_BYTES) {
+    const v = dec.viewFor(bytes);
+    const p = start + 1;
+    return {
+      kind: 'cancelOrder',
+      timeUs,
+      accountId: v.getInt32(p, true),
+      instrument: v.getUint16(p + 4, true),
+      orderId: v.getFloat64(p + 6, true),
+    };
+  }
+  if (kind === COMMAND_KIND.amendOrder && length === AMEND_COMPACT_BYTES) {
+    const v = dec.viewFor(bytes);
+    const p = start + 1;
+    return {
+      kind: 'amendOrder',
+      timeUs,
+      accountId: v.getInt32(p, true),
+      instrument: v.getUint16(p + 4, true),
+      orderId: v.getFloat64(p + 6, true),
+      price: v.getUint32(p + 14, true),
+      qty: v.getUint32(p + 18, true),
+      triggerPrice: v.getUint32(p + 22, true),
+    };
+  }
+  return null;
 }
 
 function writeFields(e: Encoder, c: Command): void {

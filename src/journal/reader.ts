@@ -16,7 +16,7 @@
  */
 import type { Command } from '../core/index.js';
 import { decodeCommand } from './command-codec.js';
-import { crc32c } from './crc32c.js';
+import { crc32c, crc32cOf } from './crc32c.js';
 import { JournalError, JournalErrorCode, assert, describeError } from './errors.js';
 import {
   FRAME_BYTES,
@@ -310,7 +310,7 @@ function walkRecords(
       problem = `record of ${length} bytes runs ${p + length - size} bytes past the end of the file`;
       break;
     }
-    if (crc32c(bytes, p, p + length) !== view.getUint32(pos + 4, true)) {
+    if (crc32cOf(bytes, view, p, p + length) !== view.getUint32(pos + 4, true)) {
       problem = 'record checksum mismatch';
       break;
     }

@@ -8,7 +8,7 @@
  */
 import type { Command } from '../core/index.js';
 import { COMMAND_BYTES_MAX, decodeCommand, encodeCommand } from './command-codec.js';
-import { crc32c } from './crc32c.js';
+import { crc32cOf } from './crc32c.js';
 import { JournalError, JournalErrorCode, assert } from './errors.js';
 import { FRAME_BYTES, PAYLOAD_BYTES_MIN, RECORD_HEAD_BYTES, viewOf } from './format.js';
 import { JOURNAL_LIMITS } from './limits.js';
@@ -48,7 +48,7 @@ export function stampRecord(
   const p = at + FRAME_BYTES;
   view.setFloat64(p, seq, true);
   view.setFloat64(p + 8, timeUs, true);
-  view.setUint32(at + 4, crc32c(bytes, p, end), true);
+  view.setUint32(at + 4, crc32cOf(bytes, view, p, end), true);
 }
 
 /**
