@@ -180,6 +180,7 @@ export class Engine {
     try {
       worker = new Worker(new URL('./worker.js', import.meta.url), {
         workerData: { ...config, lockToken: lock.token } satisfies EngineConfig,
+        resourceLimits: { maxYoungGenerationSizeMb: ENGINE_LIMITS.workerYoungGenerationMb },
       });
     } catch (e) {
       await lock.release();

@@ -238,8 +238,7 @@ export class EngineHost {
       core.execute(command);
       const n = core.events.count * EVENT_STRIDE;
       if (used + n > out.length) out = this.growScratch(used, used + n);
-      const data = core.events.data;
-      for (let k = 0; k < n; k++) out[used + k] = data[k];
+      out.set(core.events.data.subarray(0, n), used);
       used += n;
       ends[i] = used / EVENT_STRIDE;
     }

@@ -16,6 +16,11 @@ export const ENGINE_LIMITS = Object.freeze({
    */
   flushCommandsDefault: 256,
   flushCommandsMax: 1_000_000,
+  /**
+   * The worker's young generation. A batch's commands, decoded, live until it is executed and its events sent:
+   * with V8's default (16 MiB semi-spaces at most, fewer at first) scavenges come often enough to copy them.
+   */
+  workerYoungGenerationMb: 96,
 });
 
 /** The stable codes of the engine's own refusals (the journal's codes pass through as they are). */
