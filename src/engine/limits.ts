@@ -16,6 +16,8 @@ export const ENGINE_LIMITS = Object.freeze({
    */
   flushCommandsDefault: 256,
   flushCommandsMax: 1_000_000,
+  /** Accounts one page of the accounts report holds: an answer crosses threads as one structured clone. */
+  reportAccountsMax: 1000,
 });
 
 /** The stable codes of the engine's own refusals (the journal's codes pass through as they are). */
