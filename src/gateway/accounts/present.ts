@@ -101,7 +101,12 @@ export function positionJson(p: PositionReport, inst: InstrumentConfig, assets: 
 }
 
 /** One entry as the account sees it: its own lines summed into changes of available and held per asset. */
-export function entryJson(e: EntryView, page: EntriesPage, assets: AssetTable) {
+export function entryJson(
+  e: EntryView,
+  page: EntriesPage,
+  assets: AssetTable,
+  symbolOf: (instrument: number) => string | null,
+) {
   const changes = new Map<number, { available: number; held: number }>();
   for (const l of e.lines) {
     const mine = page.ledgerAccounts.get(l.ledgerAccount);
@@ -125,6 +130,7 @@ export function entryJson(e: EntryView, page: EntriesPage, assets: AssetTable) {
     })),
     order_id: external || settlement ? null : String(e.ref),
     trade_id: settlement ? String(e.tradeId) : null,
+    symbol: settlement ? symbolOf(e.instrument) : null,
     buy_order_id: settlement ? String(e.ref) : null,
     sell_order_id: settlement ? String(e.ref2) : null,
     reference: external ? e.ref2 : null,

@@ -88,6 +88,7 @@ const Entry = Type.Object({
   changes: Type.Array(Type.Object({ asset: Type.String(), available: Type.String(), held: Type.String() })),
   order_id: Nullable(Type.String()),
   trade_id: Nullable(Type.String()),
+  symbol: Nullable(Type.String()),
   buy_order_id: Nullable(Type.String()),
   sell_order_id: Nullable(Type.String()),
   reference: Nullable(Type.Integer()),
@@ -229,7 +230,8 @@ export const accountRoutes =
         const beforeId = q.before === undefined ? Number.MAX_SAFE_INTEGER : Number(q.before);
         const page = await accounts.entries(principalOf(req), id, { asset: q.asset, beforeId, limit });
         const assets = new AssetTable(page.assets);
-        const entries = page.entries.map((e) => entryJson(e, page, assets));
+        const symbolOf = (i: number): string | null => accounts.instrumentById(i)?.spec.symbol ?? null;
+        const entries = page.entries.map((e) => entryJson(e, page, assets, symbolOf));
         const last = page.entries[page.entries.length - 1];
         return {
           account_id: id,

@@ -15,6 +15,7 @@ import {
   type AccountService,
 } from '../accounts/index.js';
 import { ACCOUNT_ID_MAX } from '../auth/index.js';
+import { validationError } from '../trading/errors.js';
 import { AccountSummary, RiskLimitsObject, accountIdOf } from './routes-accounts.js';
 import { AccountParams, ERRORS, SymbolParams } from './schemas.js';
 import { authenticate, principalOf, type ServerDeps } from './server.js';
@@ -28,6 +29,15 @@ const ResetBody = Type.Object(
   { account_id: Type.Optional(AccountId), officer_account_id: AccountId },
   Strict,
 );
+/**
+ * Actions named by their path take no fields: a body, if sent, must be an empty object. Checked here rather
+ * than by a body schema, which would also refuse a request that sends no body at all.
+ */
+function noFields(body: unknown): void {
+  if (body === undefined || body === null) return;
+  if (typeof body === 'object' && !Array.isArray(body) && Object.keys(body).length === 0) return;
+  throw validationError('this action takes no fields: send no body or {}', { field: '' });
+}
 const RiskOfficerBody = Type.Object({ account_id: AccountId }, Strict);
 /** Risk limits to change: any of them, the others keep their values; 0 switches a limit off. */
 const LimitsPatch = Type.Partial(RiskLimitsObject, Strict);
@@ -113,6 +123,7 @@ export const riskRoutes =
           preHandler: staff,
         },
         async (req) => {
+          noFields(req.body);
           await accounts.setHalted(req.params.symbol, action === 'halt');
           return { symbol: req.params.symbol, status: action === 'halt' ? 'halted' : 'trading' };
         },
@@ -223,6 +234,7 @@ export const riskRoutes =
           preHandler: staff,
         },
         async (req) => {
+          noFields(req.body);
           const id = accountIdOf(req.params.id);
           await accounts.setStatus(id, action === 'suspend' ? 'suspended' : 'active');
           const r = await accounts.account(principalOf(req), id);

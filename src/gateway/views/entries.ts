@@ -26,8 +26,10 @@ export interface EntryView {
    *  settlement: the buy order and the sell order. */
   readonly ref: number;
   readonly ref2: number;
-  /** The trade a settlement settles, else 0. */
+  /** The trade a settlement settles, else 0 (trade ids are per instrument). */
   readonly tradeId: number;
+  /** The instrument of that trade, else -1. */
+  readonly instrument: number;
   readonly lines: readonly EntryLineView[];
 }
 
@@ -43,6 +45,7 @@ const COMPACT_AFTER = 1024;
 
 interface PendingTrade {
   tradeId: number;
+  instrument: number;
   buyOrderId: number;
   sellOrderId: number;
 }
@@ -82,6 +85,7 @@ export class EntryHistory {
       const takerBuys = e.aggressorSide === Side.Buy;
       this.trades.push({
         tradeId: e.tradeId,
+        instrument: e.instrument,
         buyOrderId: takerBuys ? e.takerOrderId : e.makerOrderId,
         sellOrderId: takerBuys ? e.makerOrderId : e.takerOrderId,
       });
@@ -89,6 +93,7 @@ export class EntryHistory {
     }
     if (e.type !== 'EntryPosted') return;
     let tradeId = 0;
+    let instrument = -1;
     if (e.kind === SETTLEMENT) {
       const t = this.trades[this.tradesHead++];
       if (t === undefined) throw new Error(`entries: settlement ${e.entryId} without a trade`);
@@ -96,6 +101,7 @@ export class EntryHistory {
         throw new Error(`entries: settlement ${e.entryId} does not settle trade ${t.tradeId}`);
       }
       tradeId = t.tradeId;
+      instrument = t.instrument;
     }
     this.add({
       entryId: e.entryId,
@@ -104,6 +110,7 @@ export class EntryHistory {
       ref: e.ref,
       ref2: e.ref2,
       tradeId,
+      instrument,
       lines: e.lines.map((l) => ({ ledgerAccount: l.account, amount: l.amount })),
     });
   }
