@@ -4,7 +4,7 @@
  * kill switch, and the venue's statements. They run between batches on the worker's thread, so each is a
  * consistent picture of the state after some command; the answers are plain data for a structured clone.
  */
-import { balanceSheet, incomeStatement, trialBalance, type ExchangeCore } from '../core/index.js';
+import { venueStatements, type ExchangeCore } from '../core/index.js';
 import { ENGINE_LIMITS } from './limits.js';
 import type {
   AccountReport,
@@ -60,13 +60,7 @@ function venueReport(core: ExchangeCore): VenueReport {
 }
 
 function statements(core: ExchangeCore): Statements {
-  const assets = core.ledger.assetIds();
-  return {
-    assets: core.assetList(),
-    trialBalance: trialBalance(core.ledger),
-    balanceSheets: assets.map((a) => balanceSheet(core.ledger, a)),
-    incomeStatements: assets.map((a) => incomeStatement(core.ledger, a)),
-  };
+  return { assets: core.assetList(), ...venueStatements(core.ledger) };
 }
 
 export function reportOf<Q extends ReportQuery>(core: ExchangeCore, query: Q): ReportAnswer<Q> {
