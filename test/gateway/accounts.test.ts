@@ -2,10 +2,12 @@
  * The account, risk and statement routes end to end on a venue in this process: balances through a deposit,
  * a resting order (held), its fill (settled, fees) and a cancel (released); positions and the entry history
  * of the fill; the statements after it; who may read and change what; halts, kill switches and their reset
- * by a risk officer's account, risk limits and suspension with the reject codes orders then get; bad input.
+ * by a risk officer's account, risk limits and suspension with the reject codes orders then get; bad input,
+ * given and fuzzed (never a 5xx); and the history, balances and controls after a restart.
  */
 import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
+import fc from 'fast-check';
 import { createKey, type Venue } from '../../src/gateway/index.js';
 import { call, openVenue, order, tempDir, testConfig, traders, type Answer } from './helpers.js';
 
@@ -402,6 +404,76 @@ describe('account, risk and statement routes', () => {
       headers: { 'x-api-key': admin },
     });
     assert.equal(bare.statusCode, 200, bare.body);
+  });
+
+  it('never answers a fuzzed request to these routes with a 5xx, and keeps serving', async () => {
+    const junk = fc.oneof(
+      fc.string({ maxLength: 20 }),
+      fc.integer(),
+      fc.double(),
+      fc.boolean(),
+      fc.constant(null),
+      fc.constant(2 ** 53),
+      fc.constant(-1),
+      fc.constant('9'.repeat(40)),
+      fc.array(fc.integer(), { maxLength: 3 }),
+    );
+    const fields = fc.constantFrom(
+      'account_id',
+      'officer_account_id',
+      'order_quantity_max_lots',
+      'open_orders_max',
+      'position_equity_ppm',
+      'daily_loss_max_minor',
+      'unknown',
+    );
+    const paths = fc.oneof(
+      fc.constantFrom(
+        '/api/v1/accounts',
+        '/api/v1/accounts/1',
+        '/api/v1/accounts/999/balances',
+        '/api/v1/accounts/1/positions',
+        '/api/v1/accounts/1/entries?limit=3&before=99',
+        '/api/v1/admin/instruments',
+        '/api/v1/admin/instruments/BTC-USDT/halt',
+        '/api/v1/admin/instruments/ETH-USDT/resume',
+        '/api/v1/admin/kill-switch',
+        '/api/v1/admin/kill-switch/reset',
+        '/api/v1/admin/accounts/1/risk-limits',
+        '/api/v1/admin/accounts/2/suspend',
+        '/api/v1/admin/accounts/2/reactivate',
+        '/api/v1/admin/risk-officers',
+        '/api/v1/admin/statements/trial-balance',
+      ),
+      fc
+        .tuple(fc.constantFrom('/api/v1/accounts/', '/api/v1/admin/accounts/'), fc.string({ maxLength: 12 }))
+        .map(([p, s]) => p + encodeURIComponent(s) + '/balances'),
+      fc.string({ maxLength: 20 }).map((s) => '/api/v1/accounts/1/entries?' + encodeURIComponent(s)),
+    );
+    const request = fc.record({
+      method: fc.constantFrom<'GET' | 'POST' | 'PATCH' | 'DELETE'>('GET', 'POST', 'PATCH', 'DELETE'),
+      path: paths,
+      key: fc.constantFrom(admin, risk, viewer, t1),
+      payload: fc.oneof(
+        fc.dictionary(fields, junk, { maxKeys: 4 }).map((b) => JSON.stringify(b)),
+        fc.constantFrom('{', '[]', 'null', '"x"', '{"account_id":1,}'),
+        fc.constant(undefined),
+      ),
+    });
+    await fc.assert(
+      fc.asyncProperty(request, async (r) => {
+        const headers: Record<string, string> = { 'x-api-key': r.key };
+        if (r.payload !== undefined) headers['content-type'] = 'application/json';
+        const res = await venue.server.inject({ method: r.method, url: r.path, headers, payload: r.payload });
+        if (res.statusCode >= 500) assert.fail(`${r.method} ${r.path} ${String(r.payload)}: ${res.body}`);
+        if (res.statusCode >= 400) {
+          assert.equal(typeof res.json<{ error?: { code?: unknown } }>().error?.code, 'string', res.body);
+        }
+      }),
+      { numRuns: 300, seed: 11 },
+    );
+    const tb = await call(venue, 'GET', '/api/v1/admin/statements/trial-balance', admin);
+    assert.ok(rows(tb, 'assets').every((a) => a.balanced === true));
   });
 
   it('keeps the entry history, balances and controls across a restart', async () => {
