@@ -1335,6 +1335,16 @@ export class ExchangeCore {
     return this.accountCount;
   }
 
+  /** Up to `limit` account ids above `afterId`, ascending (a page of the accounts for reports). */
+  accountIds(afterId: number, limit: number): number[] {
+    const out: number[] = [];
+    const from = Math.max(1, Math.floor(afterId) + 1);
+    for (let id = from; id < this.accountType.length && out.length < limit; id++) {
+      if (this.accountType[id] !== 0) out.push(id);
+    }
+    return out;
+  }
+
   /** Available and held per asset, for every asset the account has used. */
   balances(accountId: number): BalanceView[] {
     const out: BalanceView[] = [];

@@ -27,3 +27,15 @@ export type { CoreEvent, StreamEvent } from './events.js';
 export { MarkMethod, INSTRUMENT_DEFAULTS, INSTRUMENT_LIMITS, type InstrumentSpec } from './instruments.js';
 export { encodeCoreSnapshot, decodeCoreSnapshot, CORE_SNAPSHOT_VERSION } from './snapshot.js';
 export { SnapshotError } from '../collections/index.js';
+// The venue's statements read the core's ledger; callers outside the core reach them through here.
+export {
+  trialBalance,
+  balanceSheet,
+  incomeStatement,
+  venueStatements,
+  type VenueStatements,
+  type TrialBalance,
+  type TrialBalanceRow,
+  type BalanceSheet,
+  type IncomeStatement,
+} from '../ledger/index.js';

@@ -14,12 +14,18 @@ import { DirLock, RECORD_BYTES_MAX, frameCommand } from '../journal/index.js';
 import { ENGINE_LIMITS, EngineErrorCode } from './limits.js';
 import {
   errorInfo,
+  type AccountReport,
+  type AccountsPage,
   type EngineConfig,
   type EngineQuery,
   type ErrorInfo,
   type FromWorker,
   type RecoveryReport,
+  type ReportAnswer,
+  type ReportQuery,
+  type Statements,
   type ToWorker,
+  type VenueReport,
 } from './protocol.js';
 
 export interface CommandResult {
@@ -309,6 +315,34 @@ export class Engine {
 
   stats(): Promise<Record<string, number>> {
     return this.ask('stats') as Promise<Record<string, number>>;
+  }
+
+  /**
+   * A report read from the core after every command submitted before this call, answered once those
+   * commands are durable (so it never shows what the journal could still lose). Typed by its kind.
+   */
+  report<Q extends ReportQuery>(query: Q): Promise<ReportAnswer<Q>> {
+    return this.call({ type: 'report', id: this.nextQuery++, report: query }) as Promise<ReportAnswer<Q>>;
+  }
+
+  /** One account's balances (with their ledger accounts), positions, status and limits; null if unknown. */
+  accountReport(accountId: number): Promise<AccountReport | null> {
+    return this.report({ kind: 'account', accountId });
+  }
+
+  /** Up to `limit` accounts with ids above `afterId` (1 .. ENGINE_LIMITS.reportAccountsMax), and the total. */
+  accounts(afterId: number, limit: number): Promise<AccountsPage> {
+    return this.report({ kind: 'accounts', afterId, limit });
+  }
+
+  /** The instruments with their trading status, the assets and the venue's kill switch. */
+  venueReport(): Promise<VenueReport> {
+    return this.report({ kind: 'venue' });
+  }
+
+  /** The venue's trial balance, and its balance sheet and income statement per asset (minor units). */
+  statements(): Promise<Statements> {
+    return this.report({ kind: 'statements' });
   }
 
   /** Takes a snapshot now; resolves with the sequence number it covers once it is on disk. */

@@ -29,8 +29,9 @@ import {
   type JournalFs,
   type JournalWriter,
 } from '../journal/index.js';
-import type { EngineConfig, RecoveryReport } from './protocol.js';
+import type { EngineConfig, RecoveryReport, ReportAnswer, ReportQuery } from './protocol.js';
 import { loadCoreSnapshot } from './recover.js';
+import { reportOf } from './reports.js';
 
 export const ENGINE_DEFAULTS = Object.freeze({
   snapshotEveryCommands: 1_000_000,
@@ -184,6 +185,16 @@ export class EngineHost {
 
   stats(): Record<string, number> {
     return { executedSeq: this.executedSeq, ...this.writer.stats() };
+  }
+
+  /** A report read from the core now (after every command executed so far). */
+  report<Q extends ReportQuery>(query: Q): ReportAnswer<Q> {
+    return reportOf(this.core, query);
+  }
+
+  /** Resolves once every command executed so far is durable; rejects with the journal's error. */
+  whenDurable(): Promise<unknown> {
+    return this.lastDurable;
   }
 
   /**

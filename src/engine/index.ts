@@ -27,4 +27,15 @@ export {
   type RecoveredState,
   type CoreSnapshotLoad,
 } from './recover.js';
-export type { EngineConfig, RecoveryReport } from './protocol.js';
+export type {
+  EngineConfig,
+  RecoveryReport,
+  ReportQuery,
+  ReportAnswer,
+  AccountBalance,
+  AccountReport,
+  AccountsPage,
+  InstrumentState,
+  VenueReport,
+  Statements,
+} from './protocol.js';

@@ -21,6 +21,8 @@ export const ENGINE_LIMITS = Object.freeze({
    * with V8's default (16 MiB semi-spaces at most, fewer at first) scavenges come often enough to copy them.
    */
   workerYoungGenerationMb: 96,
+  /** Accounts one page of the accounts report holds: an answer crosses threads as one structured clone. */
+  reportAccountsMax: 1000,
 });
 
 /** The stable codes of the engine's own refusals (the journal's codes pass through as they are). */

@@ -4,6 +4,15 @@
  * transferred buffer, which the worker stamps and journals as they are; events come back as one transferred
  * Float64Array per batch, the core's fixed-width records, with `ends[i]` the record count after command i.
  */
+import type {
+  AccountView,
+  AssetInfo,
+  BalanceSheet,
+  BalanceView,
+  IncomeStatement,
+  PositionReport,
+  TrialBalance,
+} from '../core/index.js';
 import type { DurabilityPolicy, JournalNotice } from '../journal/index.js';
 
 export interface EngineConfig {
@@ -57,9 +66,73 @@ export interface RecoveryReport {
 
 export type EngineQuery = 'stateHash' | 'stats' | 'highestOrderId';
 
+/**
+ * Reports read from the core on the worker and answered once everything executed before them is durable,
+ * so that no answer shows a command the journal could still lose. Each answer is plain data (structured
+ * clone) and bounded: one account, one page of accounts, or one row per asset and instrument.
+ */
+export type ReportQuery =
+  | { kind: 'account'; accountId: number }
+  | { kind: 'accounts'; afterId: number; limit: number }
+  | { kind: 'venue' }
+  | { kind: 'statements' };
+
+/** One asset of an account: minor units, and the ledger account numbers its entries name. */
+export interface AccountBalance extends BalanceView {
+  /** The customer's available ledger account for the asset; its held account is the next number. */
+  ledgerAvailable: number;
+  ledgerHeld: number;
+}
+
+export interface AccountReport {
+  account: AccountView;
+  balances: AccountBalance[];
+  positions: PositionReport[];
+  /** The venue's assets (codes and decimals), to show the amounts with. */
+  assets: AssetInfo[];
+}
+
+export interface AccountsPage {
+  accounts: Omit<AccountView, 'limits'>[];
+  /** Accounts in the venue. */
+  total: number;
+}
+
+export interface InstrumentState {
+  instrument: number;
+  symbol: string;
+  baseAsset: number;
+  quoteAsset: number;
+  halted: boolean;
+}
+
+export interface VenueReport {
+  killSwitch: boolean;
+  instruments: InstrumentState[];
+  assets: AssetInfo[];
+}
+
+export interface Statements {
+  /** The venue's assets (codes and decimals), to show the amounts with. */
+  assets: AssetInfo[];
+  trialBalance: TrialBalance;
+  balanceSheets: BalanceSheet[];
+  incomeStatements: IncomeStatement[];
+}
+
+/** The answer each report query gets. */
+export type ReportAnswer<Q extends ReportQuery> = Q extends { kind: 'account' }
+  ? AccountReport | null
+  : Q extends { kind: 'accounts' }
+    ? AccountsPage
+    : Q extends { kind: 'venue' }
+      ? VenueReport
+      : Statements;
+
 export type ToWorker =
   | { type: 'submit'; batch: number; records: Uint8Array; count: number }
   | { type: 'query'; id: number; query: EngineQuery }
+  | { type: 'report'; id: number; report: ReportQuery }
   | { type: 'snapshot'; id: number }
   | { type: 'close'; id: number };
 

@@ -82,6 +82,21 @@ async function main(): Promise<void> {
         }
         return;
       }
+      case 'report': {
+        // Read now (after every batch executed so far), answered once those batches are durable.
+        let value: unknown;
+        try {
+          value = host.report(m.report);
+        } catch (e) {
+          send({ type: 'answer', id: m.id, error: errorInfo(e) });
+          return;
+        }
+        host.whenDurable().then(
+          () => send({ type: 'answer', id: m.id, value }),
+          (e: unknown) => send({ type: 'answer', id: m.id, error: errorInfo(e) }),
+        );
+        return;
+      }
       case 'snapshot': {
         host.snapshot().then(
           (seq) => send({ type: 'answer', id: m.id, value: seq }),

@@ -16,6 +16,7 @@ import type { Command } from '../core/index.js';
 import { Engine, type EngineConfig } from '../engine/index.js';
 import type { VenueConfig } from '../ops/index.js';
 import { migrate, openStore, type Store } from '../store/index.js';
+import { AccountService } from './accounts/index.js';
 import { ensureAdminKey, KeyVerifier } from './auth/index.js';
 import { HTTP_LIMITS } from './http/limits.js';
 import { JwtVerifier } from './jwt/index.js';
@@ -179,6 +180,7 @@ async function assemble(
     limiters,
     metrics,
     jwt,
+    accounts: new AccountService(engine, views, config),
   });
   let url = '';
   if (options.listen ?? true) {

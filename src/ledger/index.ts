@@ -23,6 +23,8 @@ export {
   trialBalance,
   balanceSheet,
   incomeStatement,
+  venueStatements,
+  type VenueStatements,
   type TrialBalance,
   type TrialBalanceRow,
   type BalanceSheet,

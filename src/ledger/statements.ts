@@ -65,7 +65,10 @@ export interface BalanceSheet {
 }
 
 export function balanceSheet(ledger: Ledger, asset: number): BalanceSheet {
-  const t = totalsByKind(ledger, asset);
+  return balanceSheetOf(asset, totalsByKind(ledger, asset));
+}
+
+function balanceSheetOf(asset: number, t: Readonly<Record<LedgerAccountKind, number>>): BalanceSheet {
   const custody = t[LedgerAccountKind.Custody];
   const clearing = t[LedgerAccountKind.Clearing];
   const available = -t[LedgerAccountKind.CustomerAvailable];
@@ -90,7 +93,10 @@ export interface IncomeStatement {
 }
 
 export function incomeStatement(ledger: Ledger, asset: number): IncomeStatement {
-  const t = totalsByKind(ledger, asset);
+  return incomeStatementOf(asset, totalsByKind(ledger, asset));
+}
+
+function incomeStatementOf(asset: number, t: Readonly<Record<LedgerAccountKind, number>>): IncomeStatement {
   const feeIncome = -t[LedgerAccountKind.FeeIncome] || 0;
   const rebateExpense = t[LedgerAccountKind.RebateExpense];
   return { asset, feeIncome, rebateExpense, netIncome: feeIncome - rebateExpense };
@@ -103,4 +109,34 @@ function totalsByKind(ledger: Ledger, asset: number): Record<LedgerAccountKind, 
     if (a === asset) t[kind] += b;
   });
   return t;
+}
+
+export interface VenueStatements {
+  trialBalance: TrialBalance;
+  /** One per asset, in the order the assets were added. */
+  balanceSheets: BalanceSheet[];
+  incomeStatements: IncomeStatement[];
+}
+
+/**
+ * All three statements from two passes over the ledger's balances (the trial balance's and one for the sums
+ * per asset and kind), where the separate functions take one pass each per asset: what a report on a running
+ * venue's thread should cost. Equal to the separate functions.
+ */
+export function venueStatements(ledger: Ledger): VenueStatements {
+  const signed = new Map<number, Record<LedgerAccountKind, number>>();
+  for (const asset of ledger.assetIds()) signed.set(asset, { 1: 0, 2: 0, 3: 0, 4: 0, 5: 0, 6: 0 });
+  ledger.forEachBalance((_a, kind, asset, _c, b) => {
+    const t = signed.get(asset);
+    if (t === undefined) throw new Error(`ledger account of asset ${asset}, which the ledger does not list`);
+    t[kind] += b;
+  });
+  const assets = ledger.assetIds();
+  return {
+    trialBalance: trialBalance(ledger),
+    balanceSheets: assets.map((a) => balanceSheetOf(a, signed.get(a) as Record<LedgerAccountKind, number>)),
+    incomeStatements: assets.map((a) =>
+      incomeStatementOf(a, signed.get(a) as Record<LedgerAccountKind, number>),
+    ),
+  };
 }

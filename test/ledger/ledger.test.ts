@@ -15,6 +15,7 @@ import {
   isEntryRecord,
   mulDivFloor,
   trialBalance,
+  venueStatements,
 } from '../../src/ledger/index.js';
 import { Rng } from '../book/helpers.js';
 
@@ -175,6 +176,12 @@ void describe('ledger entries', () => {
     equal(sheet.assets.total, 1_000);
     equal(sheet.liabilities.total, 1_000);
     equal(sheet.balances, true);
+    // The one-pass form gives the same statements as the separate functions.
+    deepEqual(venueStatements(ledger), {
+      trialBalance: tb,
+      balanceSheets: [sheet, balanceSheet(ledger, 1)],
+      incomeStatements: [incomeStatement(ledger, 0), incomeStatement(ledger, 1)],
+    });
   });
 
   void it('an entry with more than four lines spills into a continuation record', () => {

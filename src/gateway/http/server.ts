@@ -7,6 +7,7 @@ import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import type { VenueConfig } from '../../ops/index.js';
+import type { AccountService } from '../accounts/index.js';
 import { requireRole, type KeyVerifier, type Principal, type Role } from '../auth/index.js';
 import type { JwtVerifier } from '../jwt/index.js';
 import { rateLimit, type RateDecision, type RateLimiter, type VenueLimiters } from '../limits/index.js';
@@ -27,6 +28,8 @@ import {
 import { adminRoutes, opsRoutes, type Readiness } from './routes-admin.js';
 import { marketRoutes } from './routes-market.js';
 import { orderRoutes } from './routes-orders.js';
+import { accountRoutes } from './routes-accounts.js';
+import { riskRoutes } from './routes-risk.js';
 
 export interface ServerDeps {
   readonly trading: Trading;
@@ -43,6 +46,8 @@ export interface ServerDeps {
   readonly metrics?: VenueMetrics | null;
   /** JWTs accepted as bearer credentials besides API keys; null or absent: API keys only. */
   readonly jwt?: JwtVerifier | null;
+  /** Accounts, risk controls and the venue's statements; null or absent: those routes are not served. */
+  readonly accounts?: AccountService | null;
 }
 
 declare module 'fastify' {
@@ -229,6 +234,10 @@ export async function buildServer(deps: ServerDeps) {
   await app.register(orderRoutes(deps));
   await app.register(marketRoutes(deps));
   await app.register(adminRoutes(deps));
+  if (deps.accounts) {
+    await app.register(accountRoutes(deps, deps.accounts));
+    await app.register(riskRoutes(deps, deps.accounts));
+  }
   await app.register(opsRoutes(deps));
   app.get('/docs', { schema: { hide: true } }, () => app.swagger());
   return app;

@@ -18,6 +18,8 @@ export const ErrorCode = {
   AccountExists: 'ACCOUNT_EXISTS',
   TradingHalted: 'TRADING_HALTED',
   KillSwitchActive: 'KILL_SWITCH_ACTIVE',
+  KillSwitchNotSet: 'KILL_SWITCH_NOT_SET',
+  NotRiskOfficer: 'NOT_RISK_OFFICER',
   RiskLimitExceeded: 'RISK_LIMIT_EXCEEDED',
   PriceOutOfBand: 'PRICE_OUT_OF_BAND',
   NoReferencePrice: 'NO_REFERENCE_PRICE',
@@ -136,6 +138,8 @@ export function rejectError(code: number, message: string, details: ErrorDetails
   else if (code >= 2000 && code < 3000) mapped = LEDGER[code] ?? [422, ErrorCode.OrderRejected];
   else if (code >= 3000 && code < 4000) mapped = RISK[code] ?? [422, ErrorCode.OrderRejected];
   else if (code === CoreReject.AccountExists) mapped = [409, ErrorCode.AccountExists];
+  else if (code === CoreReject.KillSwitchNotSet) mapped = [409, ErrorCode.KillSwitchNotSet];
+  else if (code === CoreReject.NotRiskOfficer) mapped = [422, ErrorCode.NotRiskOfficer];
   else mapped = [400, ErrorCode.ValidationError];
   return new ApiError(mapped[0], mapped[1], message, {
     ...details,

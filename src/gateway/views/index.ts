@@ -11,4 +11,5 @@ export {
   type ViewOptions,
 } from './views.js';
 export { VIEW_LIMITS } from './limits.js';
+export { EntryHistory, type EntryView, type EntryLineView } from './entries.js';
 export { replayJournalInto, type ReplayReport } from './replay.js';

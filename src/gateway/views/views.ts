@@ -12,6 +12,7 @@
  */
 import { CommandKind, EventBuffer, type OrderType, type Side, type TimeInForce } from '../../book/index.js';
 import { decodeRecord, type StreamEvent } from '../../core/index.js';
+import { EntryHistory } from './entries.js';
 import { VIEW_LIMITS } from './limits.js';
 
 export type OrderStatus = 'pending' | 'partially_filled' | 'filled' | 'cancelled' | 'rejected' | 'expired';
@@ -209,6 +210,8 @@ export interface ViewOptions {
   tradesKept: number;
   /** Ended orders kept for lookups; the oldest ended ones are forgotten first. Live orders are always kept. */
   endedOrdersKept: number;
+  /** Ledger entries kept for the entry history; the oldest are forgotten first. */
+  entriesKept: number;
 }
 
 export class Views {
@@ -223,12 +226,16 @@ export class Views {
   /** A buffer whose data is each applied command's records in turn, for the core's decoder. */
   private readonly reader = new EventBuffer(1);
   readonly venue: VenueStats = { lastSeq: 0, ordersPlaced: 0, ordersRejected: 0, trades: 0, openOrders: 0 };
+  /** The ledger's entries per ledger account (the account routes' history). */
+  readonly entries: EntryHistory;
 
   constructor(options: Partial<ViewOptions> = {}) {
     this.options = {
       tradesKept: options.tradesKept ?? VIEW_LIMITS.tradesKeptDefault,
       endedOrdersKept: options.endedOrdersKept ?? VIEW_LIMITS.endedOrdersKeptDefault,
+      entriesKept: options.entriesKept ?? VIEW_LIMITS.entriesKeptDefault,
     };
+    this.entries = new EntryHistory(this.options.entriesKept);
     if (!(this.options.tradesKept >= 1 && this.options.tradesKept <= VIEW_LIMITS.tradesKeptMax))
       throw new RangeError(`tradesKept must be 1 to ${VIEW_LIMITS.tradesKeptMax}`);
     if (!(this.options.endedOrdersKept >= 0)) throw new RangeError('endedOrdersKept must be 0 or more');
@@ -241,9 +248,12 @@ export class Views {
   applyCommand(seq: number, timeUs: number, data: Float64Array, from: number, to: number): void {
     if (seq <= this.venue.lastSeq) throw new Error(`views: command ${seq} after ${this.venue.lastSeq}`);
     this.reader.data = data;
+    this.entries.beginCommand();
     for (let i = from; i < to; i++) {
       const e = decodeRecord(this.reader, i);
-      if (e !== undefined) this.apply(seq, timeUs, e);
+      if (e === undefined) continue;
+      this.apply(seq, timeUs, e);
+      this.entries.apply(e);
     }
     this.venue.lastSeq = seq;
   }
