@@ -48,6 +48,10 @@ export const COMMAND_KIND: Readonly<Record<CommandName, number>> = Object.freeze
 const KIND_MAX = 15;
 /** Bit 7 of the kind byte: every number field is a float64. */
 const WIDE = 0x80;
+/** Bytes of the compact forms of the three order commands, kind byte included (see the header comment). */
+const PLACE_COMPACT_BYTES = 44;
+const CANCEL_COMPACT_BYTES = 15;
+const AMEND_COMPACT_BYTES = 27;
 
 /** The optional fields of a defineInstrument, in the order of their presence bits and of their bytes. */
 const SPEC_KEYS = [
@@ -121,13 +125,19 @@ class Encoder {
   misfit = false;
 
   bind(out: Uint8Array, at: number, wide: boolean): void {
+    this.viewFor(out);
+    this.at = at;
+    this.wide = wide;
+    this.misfit = false;
+  }
+
+  /** A DataView over `out`, kept while the same buffer is written (a batch is many records). */
+  viewFor(out: Uint8Array): DataView {
     if (out !== this.bytes) {
       this.bytes = out;
       this.view = viewOf(out);
     }
-    this.at = at;
-    this.wide = wide;
-    this.misfit = false;
+    return this.view;
   }
 
   byte(v: number): void {
@@ -316,6 +326,8 @@ export function encodeCommand(cmd: Command, out: Uint8Array, at: number): number
   // An own-property lookup in effect: a kind like 'toString' finds a function on the prototype, not a number.
   const kind: unknown = COMMAND_KIND[cmd.kind];
   if (typeof kind !== 'number') throw unencodable(`unknown command kind ${String(cmd.kind)}`);
+  const fast = encodeHotCompact(cmd, out, at);
+  if (fast >= 0) return fast;
   enc.bind(out, at, false);
   enc.byte(kind);
   writeFields(enc, cmd);
@@ -327,6 +339,91 @@ export function encodeCommand(cmd: Command, out: Uint8Array, at: number): number
   const end = enc.at;
   assert(end - at <= COMMAND_BYTES_MAX, 'an encoded command fits COMMAND_BYTES_MAX');
   return end;
+}
+
+const isU8 = (v: number): boolean => v === (v & 0xff) && !negativeZero(v);
+const isU16 = (v: number): boolean => v === (v & 0xffff) && !negativeZero(v);
+const isI32 = (v: number): boolean => v === (v | 0) && !negativeZero(v);
+const isU32 = (v: number): boolean => v === v >>> 0 && !negativeZero(v);
+const isF64 = (v: number): boolean => typeof v === 'number';
+
+/**
+ * The compact place, cancel and amend written at fixed offsets (the layout decodeHotCompact reads) when
+ * every field fits its compact type; returns the offset after the command, or -1 to leave the command to
+ * the Encoder, which writes the wide form or refuses it. The bytes are the Encoder's for the same command.
+ */
+function encodeHotCompact(cmd: Command, out: Uint8Array, at: number): number {
+  switch (cmd.kind) {
+    case 'placeOrder': {
+      if (!(
+        isI32(cmd.accountId) &&
+        isU16(cmd.instrument) &&
+        isF64(cmd.orderId) &&
+        isU8(cmd.side) &&
+        isU8(cmd.type) &&
+        isU8(cmd.tif) &&
+        isU32(cmd.price) &&
+        isU32(cmd.triggerPrice) &&
+        isU32(cmd.qty) &&
+        isU32(cmd.displayQty) &&
+        (cmd.postOnly === true || cmd.postOnly === false) &&
+        isU8(cmd.stp) &&
+        isF64(cmd.expireTimeUs)
+      )) {
+        return -1;
+      }
+      const v = enc.viewFor(out);
+      out[at] = COMMAND_KIND.placeOrder;
+      const p = at + 1;
+      v.setInt32(p, cmd.accountId, true);
+      v.setUint16(p + 4, cmd.instrument, true);
+      v.setFloat64(p + 6, cmd.orderId, true);
+      out[p + 14] = cmd.side;
+      out[p + 15] = cmd.type;
+      out[p + 16] = cmd.tif;
+      v.setUint32(p + 17, cmd.price, true);
+      v.setUint32(p + 21, cmd.triggerPrice, true);
+      v.setUint32(p + 25, cmd.qty, true);
+      v.setUint32(p + 29, cmd.displayQty, true);
+      out[p + 33] = cmd.postOnly ? 1 : 0;
+      out[p + 34] = cmd.stp;
+      v.setFloat64(p + 35, cmd.expireTimeUs, true);
+      return at + PLACE_COMPACT_BYTES;
+    }
+    case 'cancelOrder': {
+      if (!(isI32(cmd.accountId) && isU16(cmd.instrument) && isF64(cmd.orderId))) return -1;
+      const v = enc.viewFor(out);
+      out[at] = COMMAND_KIND.cancelOrder;
+      v.setInt32(at + 1, cmd.accountId, true);
+      v.setUint16(at + 5, cmd.instrument, true);
+      v.setFloat64(at + 7, cmd.orderId, true);
+      return at + CANCEL_COMPACT_BYTES;
+    }
+    case 'amendOrder': {
+      if (!(
+        isI32(cmd.accountId) &&
+        isU16(cmd.instrument) &&
+        isF64(cmd.orderId) &&
+        isU32(cmd.price) &&
+        isU32(cmd.qty) &&
+        isU32(cmd.triggerPrice)
+      )) {
+        return -1;
+      }
+      const v = enc.viewFor(out);
+      out[at] = COMMAND_KIND.amendOrder;
+      const p = at + 1;
+      v.setInt32(p, cmd.accountId, true);
+      v.setUint16(p + 4, cmd.instrument, true);
+      v.setFloat64(p + 6, cmd.orderId, true);
+      v.setUint32(p + 14, cmd.price, true);
+      v.setUint32(p + 18, cmd.qty, true);
+      v.setUint32(p + 22, cmd.triggerPrice, true);
+      return at + AMEND_COMPACT_BYTES;
+    }
+    default:
+      return -1;
+  }
 }
 
 /** The encoded bytes of one command, in a new array (for tests and tools; the writer encodes in place). */
@@ -348,11 +445,6 @@ export function decodeCommand(bytes: Uint8Array, start: number, end: number, tim
   if (dec.at !== end) throw malformed(`${end - dec.at} bytes after the command`);
   return cmd;
 }
-
-/** Bytes of the compact forms of the three order commands, kind byte included (see the header comment). */
-const PLACE_COMPACT_BYTES = 44;
-const CANCEL_COMPACT_BYTES = 15;
-const AMEND_COMPACT_BYTES = 27;
 
 /**
  * The compact place, cancel and amend, read at fixed offsets: nearly every record is one of them, and with the

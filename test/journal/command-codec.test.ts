@@ -53,6 +53,93 @@ describe('command codec', () => {
     equal(commandBytes(placeOrder(2 ** 40)).length, 44, 'order ids are float64 even when compact');
   });
 
+  void it('lays out the compact place, cancel and amend as the format says, byte for byte', () => {
+    // Written field by field here, independently of the codec: journals already on disk have these bytes.
+    const layout = (kind: number, fields: [string, number][]): Uint8Array => {
+      const out = new Uint8Array(64);
+      const v = new DataView(out.buffer);
+      out[0] = kind;
+      let at = 1;
+      for (const [type, value] of fields) {
+        if (type === 'u8') v.setUint8(at, value);
+        if (type === 'u16') v.setUint16(at, value, true);
+        if (type === 'i32') v.setInt32(at, value, true);
+        if (type === 'u32') v.setUint32(at, value, true);
+        if (type === 'f64') v.setFloat64(at, value, true);
+        at += { u8: 1, u16: 2, i32: 4, u32: 4, f64: 8 }[type] as number;
+      }
+      return out.slice(0, at);
+    };
+    const place: Command = {
+      kind: 'placeOrder',
+      timeUs: T,
+      accountId: -7,
+      instrument: 513,
+      orderId: 2 ** 40 + 3,
+      side: 1,
+      type: 2,
+      tif: 3,
+      price: 4_000_000_001,
+      triggerPrice: 17,
+      qty: 65_537,
+      displayQty: 9,
+      postOnly: true,
+      stp: 2,
+      expireTimeUs: T + 5,
+    };
+    const placeBytes = layout(7, [
+      ['i32', -7],
+      ['u16', 513],
+      ['f64', 2 ** 40 + 3],
+      ['u8', 1],
+      ['u8', 2],
+      ['u8', 3],
+      ['u32', 4_000_000_001],
+      ['u32', 17],
+      ['u32', 65_537],
+      ['u32', 9],
+      ['u8', 1],
+      ['u8', 2],
+      ['f64', T + 5],
+    ]);
+    const cancel: Command = { kind: 'cancelOrder', timeUs: T, accountId: 5, instrument: 2, orderId: 99 };
+    const cancelBytes = layout(8, [
+      ['i32', 5],
+      ['u16', 2],
+      ['f64', 99],
+    ]);
+    const amend: Command = {
+      kind: 'amendOrder',
+      timeUs: T,
+      accountId: 5,
+      instrument: 2,
+      orderId: 99,
+      price: 101,
+      qty: 0,
+      triggerPrice: 3,
+    };
+    const amendBytes = layout(9, [
+      ['i32', 5],
+      ['u16', 2],
+      ['f64', 99],
+      ['u32', 101],
+      ['u32', 0],
+      ['u32', 3],
+    ]);
+    for (const [cmd, bytes] of [
+      [place, placeBytes],
+      [cancel, cancelBytes],
+      [amend, amendBytes],
+    ] as const) {
+      deepEqual(commandBytes(cmd), bytes, cmd.kind);
+      deepEqual(decodeCommand(bytes, 0, bytes.length, T), cmd, cmd.kind);
+    }
+    // A boolean byte other than 0 or 1 is refused on the fixed-offset path too.
+    const bad = placeBytes.slice();
+    bad[34] = 2;
+    throws(() => decodeCommand(bad, 0, bad.length, T), isCode(JournalErrorCode.CommandMalformed));
+  });
+
   void it('writes values outside the compact types in the wide form, exactly', () => {
     for (const price of [-1, 0.5, 2 ** 32, NaN, -0, Infinity, Number.MAX_SAFE_INTEGER]) {
       const cmd = { ...placeOrder(7), price };
