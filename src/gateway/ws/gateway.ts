@@ -124,6 +124,8 @@ export class WsGateway {
   private readonly connections = new Set<Connection>();
   private readonly orderLimiter: RateLimiter | null;
   private readonly ipLimiter: RateLimiter | null;
+  /** `rialto_order_ack_latency_seconds{transport="ws"}`, its child looked up once. */
+  private readonly ackLatency: { observe(seconds: number): void } | null;
   private readonly sendBufferBytesMax: number;
   private readonly connectionsMax: number;
   private readonly nowUs: () => number;
@@ -151,6 +153,7 @@ export class WsGateway {
     this.counts = deps.metrics?.wsMessageCounts ?? { in: 0, out: 0 };
     this.orderLimiter = deps.limiters ? countedLimiter(deps.limiters.orders, deps.metrics) : null;
     this.ipLimiter = deps.limiters ? countedLimiter(deps.limiters.ip, deps.metrics) : null;
+    this.ackLatency = deps.metrics?.orderAckLatency.labels({ transport: 'ws' }) ?? null;
     this.feeds = new Feeds(deps.trading.views, deps.trading.clientOrders, (id) =>
       deps.trading.instrumentById(id),
     );
@@ -650,7 +653,7 @@ export class WsGateway {
         result = placed.created ? 'accepted' : 'retried';
         this.answer(conn, { type: 'ack', id: m.id, op: 'place', created: placed.created, order: json });
       }
-      this.deps.metrics?.orderAckLatency.observe({ transport: 'ws' }, (performance.now() - startedMs) / 1000);
+      this.ackLatency?.observe((performance.now() - startedMs) / 1000);
     } catch (e) {
       const limited = e instanceof GatewayError && e.statusCode === 429;
       result = limited

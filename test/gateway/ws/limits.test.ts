@@ -157,7 +157,7 @@ describe('WebSocket slow consumers and closing', { timeout: 180_000 }, () => {
     await maker.close();
   });
 
-  it('counts messages in and out', async () => {
+  it('counts messages in and out, WebSocket placements and their ack latency', async () => {
     const text = await metricsText(venue);
     const count = (direction: string): number =>
       Number(
@@ -165,6 +165,9 @@ describe('WebSocket slow consumers and closing', { timeout: 180_000 }, () => {
       );
     assert.ok(count('in') > 200, `in ${count('in')}`);
     assert.ok(count('out') > 200, `out ${count('out')}`);
+    const acks = /^rialto_order_ack_latency_seconds_count\{transport="ws"\} (\d+)$/m.exec(text)?.[1];
+    assert.equal(acks, '200', 'each WebSocket place timed once');
+    assert.match(text, /^rialto_orders_total\{type="limit",result="accepted"\} 200$/m);
   });
 
   it('closes its clients with 1001 when the venue closes, after answering requests in flight', async () => {
