@@ -1,5 +1,5 @@
 /**
- * The gateway: the HTTP server (REST, OpenAPI at /docs), authentication by API key and roles, the trading
+ * The gateway: the HTTP server (REST, OpenAPI at /docs) and the WebSocket gateway on its port, authentication by API key and roles, the trading
  * service between requests and the engine, and the read side (views) fed by the engine's durable events.
  */
 export * from './auth/index.js';
@@ -26,3 +26,4 @@ export {
   ticksToPrice,
 } from './trading/units.js';
 export * from './views/index.js';
+export { WsGateway, WS_LIMITS, WsCloseCode, WsErrorCode, type WsDeps, type WsStats } from './ws/index.js';

@@ -9,8 +9,9 @@
  * restart of an unchanged configuration); client order ids are reconciled; the first admin key is made on
  * an empty store; the server listens.
  *
- * Stop: the server stops accepting and waits for requests in flight (their commands become durable), then
- * the engine drains and writes a snapshot, then the store closes.
+ * Stop: the WebSocket gateway answers its requests in flight and closes its clients (1001), the server stops
+ * accepting and waits for requests in flight (their commands become durable), then the engine drains and
+ * writes a snapshot, then the store closes.
  */
 import type { Command } from '../core/index.js';
 import { Engine, type EngineConfig } from '../engine/index.js';
@@ -27,6 +28,7 @@ import { buildServer } from './http/server.js';
 import { ClientOrders } from './trading/client-orders.js';
 import { Trading } from './trading/trading.js';
 import { Views, replayJournalInto, type ReplayReport } from './views/index.js';
+import { WsGateway, type WsDeps } from './ws/index.js';
 
 export interface VenueOptions {
   /** The assets' and instruments' setup commands (cli/venue.ts makes them from the configuration). */
@@ -39,6 +41,8 @@ export interface VenueOptions {
   readonly listen?: boolean;
   /** Process metrics (CPU, memory, GC) in `/metrics` (default true; tests with many venues turn them off). */
   readonly processMetrics?: boolean;
+  /** Overrides of the WebSocket gateway's limits (tests shrink the send buffer). */
+  readonly wsLimits?: WsDeps['limits'];
 }
 
 export interface Venue {
@@ -48,6 +52,8 @@ export interface Venue {
   readonly views: Views;
   readonly trading: Trading;
   readonly server: Awaited<ReturnType<typeof buildServer>>;
+  /** The WebSocket gateway on the server's port (`/ws`, `/ws/market-data/...`, `/ws/trades/...`). */
+  readonly ws: WsGateway;
   readonly metrics: VenueMetrics;
   /** The first admin key, made by this start on an empty store (print it once), else null. */
   readonly adminKey: string | null;
@@ -142,10 +148,13 @@ async function assemble(
     journalStats: () => engine.stats(),
   });
   const countTrades = tradeCounter(config, views, metrics);
-  // From here on every durable batch reaches the views, before its submitter hears of it.
+  let ws: WsGateway | null = null;
+  // From here on every durable batch reaches the views, then the WebSocket feeds, before its submitter hears
+  // of it.
   const unsubscribe = engine.subscribe((b) => {
     views.applyBatch(b.firstSeq, b.timeUs, b.events, b.ends);
     countTrades();
+    ws?.publish(views.changes);
   });
   const setup = missingSetup(options.setup, replay);
   if (setup.length > 0) await engine.submit(setup);
@@ -182,6 +191,16 @@ async function assemble(
     jwt,
     accounts: new AccountService(engine, views, config),
   });
+  const wsGateway = WsGateway.attach(server.server, {
+    trading,
+    verifier,
+    config,
+    jwt,
+    limiters,
+    metrics,
+    limits: options.wsLimits,
+  });
+  ws = wsGateway;
   let url = '';
   if (options.listen ?? true) {
     url = await server.listen({ host: config.server.host, port: config.server.port });
@@ -190,6 +209,8 @@ async function assemble(
   const close = (): Promise<void> => {
     closed ??= (async () => {
       closing = true;
+      // WebSocket clients first: their requests in flight are answered, then they are closed with 1001.
+      await wsGateway.close();
       // Stops accepting and waits for requests in flight; connections idle or stuck past the drain are cut.
       const cut = setTimeout(() => server.server.closeAllConnections(), HTTP_LIMITS.drainMs);
       try {
@@ -212,6 +233,7 @@ async function assemble(
     views,
     trading,
     server,
+    ws: wsGateway,
     metrics,
     adminKey: admin?.token ?? null,
     replay,

@@ -11,7 +11,7 @@ import { AccountType, ExchangeCore, type Command } from '../../src/core/index.js
 import { Views } from '../../src/gateway/index.js';
 import { testConfig, tempDir } from './helpers.js';
 
-function harness(): { run: (c: Command) => void; views: Views } {
+function harness(): { run: (c: Command) => void; batch: (cs: Command[]) => void; views: Views } {
   const core = new ExchangeCore();
   const views = new Views({ tradesKept: 3 });
   let seq = 0;
@@ -20,13 +20,24 @@ function harness(): { run: (c: Command) => void; views: Views } {
     core.execute(c);
     views.applyCommand(++seq, c.timeUs, core.events.data, 0, core.events.count);
   };
+  /** Commands as one durable batch, as the engine publishes it. */
+  const batch = (cs: Command[]): void => {
+    core.events.clear();
+    const ends = new Int32Array(cs.length);
+    cs.forEach((c, k) => {
+      core.execute(c);
+      ends[k] = core.events.count;
+    });
+    views.applyBatch(seq + 1, 7, core.events.data, ends);
+    seq += cs.length;
+  };
   for (const c of venueSetupCommands(testConfig(tempDir()), 1)) run(c);
   for (const accountId of [1, 2]) {
     run({ kind: 'createAccount', timeUs: 1, accountId, accountType: AccountType.Customer });
     run({ kind: 'deposit', timeUs: 1, accountId, asset: 0, amount: 1e12, ref: 0 });
     run({ kind: 'deposit', timeUs: 1, accountId, asset: 1, amount: 1e10, ref: 0 });
   }
-  return { run, views };
+  return { run, batch, views };
 }
 
 const place = (
@@ -55,6 +66,45 @@ const place = (
 });
 
 describe('views', () => {
+  it('record what each batch changed: the best changed price per side, the trades, each order once', () => {
+    const { run, batch, views } = harness();
+    assert.equal(views.changes.books.length, 0, 'replayed commands record nothing');
+    run(place(1, 1, Side.Sell, 6_000_000, 10));
+    assert.equal(views.changes.orders.length, 0);
+    batch([
+      place(1, 2, Side.Sell, 6_000_300, 10),
+      place(1, 3, Side.Sell, 6_000_200, 10),
+      place(2, 4, Side.Buy, 5_999_000, 10),
+      place(2, 5, Side.Buy, 6_000_000, 4),
+      place(2, 6, Side.Buy, 6_000_000, 3),
+    ]);
+    const c = views.changes;
+    assert.deepEqual([c.firstSeq, c.lastSeq, c.timeUs], [views.venue.lastSeq - 4, views.venue.lastSeq, 7]);
+    assert.deepEqual(c.books, [{ instrument: 1, bidBestTicks: 5_999_000, askBestTicks: 6_000_000 }]);
+    assert.deepEqual(
+      c.trades.map((t) => [t.makerOrderId, t.takerOrderId, t.qtyLots]),
+      [
+        [1, 5, 4],
+        [1, 6, 3],
+      ],
+    );
+    // Order 1 changed twice and is listed once, where it first changed, as it stands after the batch.
+    assert.deepEqual(
+      c.orders.map((o) => [o.orderId, o.status]),
+      [
+        [2, 'pending'],
+        [3, 'pending'],
+        [4, 'pending'],
+        [5, 'filled'],
+        [1, 'partially_filled'],
+        [6, 'filled'],
+      ],
+    );
+    batch([place(2, 7, Side.Buy, 5_000_000, 1)]);
+    assert.deepEqual(views.changes.books, [{ instrument: 1, bidBestTicks: 5_000_000, askBestTicks: NaN }]);
+    assert.deepEqual([views.changes.trades.length, views.changes.orders.length], [0, 1]);
+  });
+
   it('follow an order through partial fill, fill, cancel and reject', () => {
     const { run, views } = harness();
     run(place(1, 1, Side.Sell, 6_000_000, 10));

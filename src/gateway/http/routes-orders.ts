@@ -37,7 +37,8 @@ function queryAsBody(query: Record<string, unknown>): Record<string, unknown> {
   return out;
 }
 
-function placeRequest(b: PlaceBody): PlaceRequest {
+/** A validated place body as the trading service takes it (the WebSocket gateway's `place` too). */
+export function placeRequest(b: PlaceBody): PlaceRequest {
   return {
     symbol: b.symbol,
     side: b.side,

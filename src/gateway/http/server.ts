@@ -3,6 +3,7 @@
  * one error shape for every failure, authentication by API key, and the feature plugins (orders, market
  * data, admin, operations). `buildServer` only assembles: it neither listens nor owns the engine.
  */
+import type { IncomingHttpHeaders } from 'node:http';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
@@ -80,10 +81,10 @@ export function countedLimiter(limiter: RateLimiter, metrics: VenueMetrics | nul
 }
 
 /** Who is calling: the API key of `X-API-Key`, or the API key or JWT of `Authorization: Bearer`. */
-function credential(req: FastifyRequest): { token: string; bearer: boolean } | null {
-  const key = req.headers['x-api-key'];
+function credential(headers: IncomingHttpHeaders): { token: string; bearer: boolean } | null {
+  const key = headers['x-api-key'];
   if (typeof key === 'string' && key !== '') return { token: key, bearer: false };
-  const auth = req.headers.authorization;
+  const auth = headers.authorization;
   if (typeof auth === 'string' && auth.startsWith('Bearer ')) {
     return { token: auth.slice('Bearer '.length).trim(), bearer: true };
   }
@@ -96,29 +97,43 @@ const looksLikeJwt = (token: string): boolean =>
 
 const ANONYMOUS_ADMIN: Principal = Object.freeze({ keyId: 'anonymous', role: 'admin', accountIds: [] });
 
-/**
- * A preHandler that sets `req.principal` from the API key and checks its role. With authentication disabled
- * (development only; production mode refuses it) every caller is an admin.
- */
+/** A preHandler that sets `req.principal` from the credential (see principalOfHeaders) and checks its role. */
 export function authenticate(deps: ServerDeps, roles: readonly Role[]) {
   return async (req: FastifyRequest): Promise<void> => {
-    if (!deps.config.auth.enabled) {
-      req.principal = ANONYMOUS_ADMIN;
-      return;
-    }
-    const given = credential(req);
-    if (given === null) {
-      throw new ApiError(401, ErrorCode.Unauthorized, 'an API key (X-API-Key) or a bearer token is required');
-    }
-    // A JWT only as a bearer token, and only when the venue has JWT keys; anything else is an API key.
-    const jwt = given.bearer && looksLikeJwt(given.token) ? (deps.jwt ?? null) : null;
-    const r = jwt !== null ? await jwt.verify(given.token) : await deps.verifier.verify(given.token);
-    if (!r.ok) throw new ApiError(401, ErrorCode.Unauthorized, 'the credential is not valid');
-    const refused = requireRole(r.principal, roles);
+    const principal = await principalOfHeaders(deps, req.headers);
+    const refused = requireRole(principal, roles);
     if (refused !== null)
       throw new ApiError(403, ErrorCode.Forbidden, `this route needs the role ${roles.join(' or ')}`);
-    req.principal = r.principal;
+    req.principal = principal;
   };
+}
+
+/**
+ * The principal of a request's credential headers (the WebSocket upgrade uses it too), or 401 UNAUTHORIZED.
+ * With authentication disabled (development only; production mode refuses it) every caller is an admin.
+ */
+export async function principalOfHeaders(
+  deps: Pick<ServerDeps, 'config' | 'verifier' | 'jwt'>,
+  headers: IncomingHttpHeaders,
+): Promise<Principal> {
+  if (!deps.config.auth.enabled) return ANONYMOUS_ADMIN;
+  const given = credential(headers);
+  if (given === null) {
+    throw new ApiError(401, ErrorCode.Unauthorized, 'an API key (X-API-Key) or a bearer token is required');
+  }
+  return principalOfToken(deps, given.token, given.bearer);
+}
+
+/** The principal of one credential: a JWT only as a bearer token and when the venue has JWT keys, else an API key. */
+export async function principalOfToken(
+  deps: Pick<ServerDeps, 'verifier' | 'jwt'>,
+  token: string,
+  bearer: boolean,
+): Promise<Principal> {
+  const jwt = bearer && looksLikeJwt(token) ? (deps.jwt ?? null) : null;
+  const r = jwt !== null ? await jwt.verify(token) : await deps.verifier.verify(token);
+  if (!r.ok) throw new ApiError(401, ErrorCode.Unauthorized, 'the credential is not valid');
+  return r.principal;
 }
 
 /** The principal a preHandler set; a route without `authenticate` never calls this. */

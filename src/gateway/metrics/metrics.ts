@@ -38,6 +38,13 @@ export interface VenueMetrics {
   readonly orderAckLatency: Histogram<'transport'>;
   readonly wsClients: Gauge;
   readonly wsSlowConsumersDropped: Counter;
+  /**
+   * WebSocket messages received (`in`) and sent (`out`, one per client a message reached), as plain numbers
+   * the gateway adds to on its hot path; `rialto_ws_messages_total{direction}` reads them on each scrape.
+   */
+  readonly wsMessageCounts: { in: number; out: number };
+  /** Read-only here: filled from `wsMessageCounts` on each scrape. */
+  readonly wsMessages: Counter<'direction'>;
   /** Orders the risk gate refused, by reject code. */
   readonly riskRejects: Counter<'code'>;
   /** Requests refused by a rate limit, by policy. */
@@ -48,6 +55,7 @@ export function createVenueMetrics(options: Partial<VenueMetricsOptions> = {}): 
   const o: VenueMetricsOptions = { processMetrics: true, journalStats: null, ...options };
   const registry = new Registry();
   const registers = [registry];
+  const wsMessageCounts = { in: 0, out: 0 };
   if (o.processMetrics) collectDefaultMetrics({ register: registry });
   if (o.journalStats !== null) registerJournalStats(registry, o.journalStats);
   return {
@@ -83,6 +91,18 @@ export function createVenueMetrics(options: Partial<VenueMetricsOptions> = {}): 
       name: 'rialto_ws_slow_consumers_dropped_total',
       help: 'WebSocket connections closed because their send buffer was full',
       registers,
+    }),
+    wsMessageCounts,
+    wsMessages: new Counter({
+      name: 'rialto_ws_messages_total',
+      help: 'WebSocket messages received (in) and sent (out, one per client reached)',
+      labelNames: ['direction'],
+      registers,
+      collect() {
+        this.reset();
+        this.inc({ direction: 'in' }, wsMessageCounts.in);
+        this.inc({ direction: 'out' }, wsMessageCounts.out);
+      },
     }),
     riskRejects: new Counter({
       name: 'rialto_risk_rejects_total',

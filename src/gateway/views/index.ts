@@ -1,6 +1,8 @@
 /** The gateway's read side, projected from the engine's durable events (pure, no I/O). */
 export {
   Views,
+  type BatchChanges,
+  type BookChange,
   isTerminal,
   type InstrumentStats,
   type Level,

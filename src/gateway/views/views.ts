@@ -84,6 +84,30 @@ export interface VenueStats {
   openOrders: number;
 }
 
+/** The best price a batch changed on each side of one book (NaN: none on that side). */
+export interface BookChange {
+  readonly instrument: number;
+  /** The highest bid price whose level changed. */
+  bidBestTicks: number;
+  /** The lowest ask price whose level changed. */
+  askBestTicks: number;
+}
+
+/**
+ * What the last durable batch changed, for the feeds: the books whose levels changed (with the best changed
+ * price per side, so that a feed showing the top N levels can tell a change beyond them), the trades in the
+ * order they happened, and each order that changed, once, as it stands after the batch. Reset at the start of
+ * every `applyBatch`; its arrays and objects are reused, so a reader copies what it keeps.
+ */
+export interface BatchChanges {
+  firstSeq: number;
+  lastSeq: number;
+  timeUs: number;
+  readonly books: BookChange[];
+  readonly trades: TradeView[];
+  readonly orders: OrderView[];
+}
+
 type OrderChange = Extract<
   StreamEvent,
   {
@@ -198,8 +222,12 @@ class InstrumentView {
   readonly asks = new BookSide();
   readonly trades: TradeRing;
   readonly stats: InstrumentStats;
+  /** This book's entry in the batch's changes, reused; `changedInBatch` says whether it is listed now. */
+  readonly change: BookChange;
+  changedInBatch = false;
 
   constructor(instrument: number, tradesKept: number) {
+    this.change = { instrument, bidBestTicks: NaN, askBestTicks: NaN };
     this.trades = new TradeRing(tradesKept);
     this.stats = { instrument, lastPriceTicks: 0, trades: 0, volumeLots: 0, highTicks: 0, lowTicks: 0 };
   }
@@ -228,6 +256,12 @@ export class Views {
   readonly venue: VenueStats = { lastSeq: 0, ordersPlaced: 0, ordersRejected: 0, trades: 0, openOrders: 0 };
   /** The ledger's entries per ledger account (the account routes' history). */
   readonly entries: EntryHistory;
+  /** What the last `applyBatch` changed (empty before the first, and after replays through applyCommand). */
+  readonly changes: BatchChanges = { firstSeq: 0, lastSeq: 0, timeUs: 0, books: [], trades: [], orders: [] };
+  /** Orders listed in `changes.orders` during the batch being applied (cleared with it). */
+  private readonly changedOrders = new Set<OrderView>();
+  /** True only inside `applyBatch`: replays at start record nothing. */
+  private recording = false;
 
   constructor(options: Partial<ViewOptions> = {}) {
     this.options = {
@@ -260,11 +294,54 @@ export class Views {
 
   /** Applies a durable batch as the engine publishes it. */
   applyBatch(firstSeq: number, timeUs: number, events: Float64Array, ends: Int32Array): void {
-    let from = 0;
-    for (let k = 0; k < ends.length; k++) {
-      this.applyCommand(firstSeq + k, timeUs, events, from, ends[k]);
-      from = ends[k];
+    this.clearChanges(firstSeq, timeUs);
+    this.recording = true;
+    try {
+      let from = 0;
+      for (let k = 0; k < ends.length; k++) {
+        this.applyCommand(firstSeq + k, timeUs, events, from, ends[k]);
+        from = ends[k];
+      }
+    } finally {
+      this.recording = false;
     }
+    this.changes.lastSeq = firstSeq + ends.length - 1;
+  }
+
+  private clearChanges(firstSeq: number, timeUs: number): void {
+    const c = this.changes;
+    for (const b of c.books) {
+      const v = this.instruments.get(b.instrument) as InstrumentView;
+      v.changedInBatch = false;
+      b.bidBestTicks = NaN;
+      b.askBestTicks = NaN;
+    }
+    c.books.length = 0;
+    c.trades.length = 0;
+    c.orders.length = 0;
+    this.changedOrders.clear();
+    c.firstSeq = firstSeq;
+    c.lastSeq = firstSeq - 1;
+    c.timeUs = timeUs;
+  }
+
+  private noteOrder(v: OrderView): void {
+    if (!this.recording || this.changedOrders.has(v)) return;
+    this.changedOrders.add(v);
+    this.changes.orders.push(v);
+  }
+
+  private noteLevel(v: InstrumentView, side: number, priceTicks: number): void {
+    if (!this.recording) return;
+    const b = v.change;
+    if (!v.changedInBatch) {
+      v.changedInBatch = true;
+      this.changes.books.push(b);
+    }
+    // NaN compares false: the first change on a side always takes.
+    if (side === 0) {
+      if (!(priceTicks <= b.bidBestTicks)) b.bidBestTicks = priceTicks;
+    } else if (!(priceTicks >= b.askBestTicks)) b.askBestTicks = priceTicks;
   }
 
   order(orderId: number): Readonly<OrderView> | undefined {
@@ -340,6 +417,7 @@ export class Views {
       case 'LevelChanged': {
         const v = this.instrument(e.instrument);
         (e.side === 0 ? v.bids : v.asks).set(e.price, e.qty, e.orders);
+        this.noteLevel(v, e.side, e.price);
         return;
       }
       case 'OrderPartiallyFilled':
@@ -364,7 +442,7 @@ export class Views {
         `views: order ${e.orderId} accepted twice (seq ${seq}, first at ${existing.updatedSeq})`,
       );
     }
-    this.orders.set(e.orderId, {
+    const v: OrderView = {
       orderId: e.orderId,
       instrument: e.instrument,
       accountId: e.owner,
@@ -383,7 +461,9 @@ export class Views {
       createdUs: timeUs,
       updatedUs: timeUs,
       updatedSeq: seq,
-    });
+    };
+    this.orders.set(e.orderId, v);
+    this.noteOrder(v);
     this.noteId(e.orderId);
     let open = this.openByAccount.get(e.owner);
     if (open === undefined) {
@@ -401,7 +481,7 @@ export class Views {
     this.venue.ordersRejected++;
     // A place refused for reusing a live id (DuplicateOrderId) must not replace the live order.
     if (this.orders.has(e.orderId) || !Number.isSafeInteger(e.orderId) || e.orderId <= 0) return;
-    this.orders.set(e.orderId, {
+    const v: OrderView = {
       orderId: e.orderId,
       instrument: e.instrument,
       accountId: e.owner,
@@ -420,14 +500,16 @@ export class Views {
       createdUs: timeUs,
       updatedUs: timeUs,
       updatedSeq: seq,
-    });
+    };
+    this.orders.set(e.orderId, v);
+    this.noteOrder(v);
     this.noteId(e.orderId);
     this.noteEnded(e.orderId);
   }
 
   private trade(seq: number, timeUs: number, e: Extract<StreamEvent, { type: 'TradeExecuted' }>): void {
     const v = this.instrument(e.instrument);
-    v.trades.push({
+    const t: TradeView = {
       tradeId: e.tradeId,
       instrument: e.instrument,
       priceTicks: e.price,
@@ -439,7 +521,9 @@ export class Views {
       makerAccountId: e.makerOwner,
       timeUs,
       seq,
-    });
+    };
+    v.trades.push(t);
+    if (this.recording) this.changes.trades.push(t);
     const s = v.stats;
     s.lastPriceTicks = e.price;
     s.trades++;
@@ -460,6 +544,7 @@ export class Views {
     }
     v.updatedUs = timeUs;
     v.updatedSeq = seq;
+    this.noteOrder(v);
     switch (e.type) {
       case 'OrderPartiallyFilled':
       case 'OrderFilled':

@@ -1,0 +1,745 @@
+/**
+ * The WebSocket gateway, on the HTTP server's own port: `/ws` (subscribe to channels, authenticate, place
+ * and cancel orders) and the GoQuant-style feeds `/ws/market-data/{symbol}` and `/ws/trades/{symbol}`.
+ *
+ * It takes the HTTP server's `upgrade` events itself (`ws` in noServer mode) so that every refusal is a plain
+ * HTTP answer in the gateway's error shape before any upgrade: an unknown path (404), a bad credential (401),
+ * too many connections from one address (429) or in all (503), a venue closing (503). Orders go through the
+ * same trading service, rights, per-account order budget and error codes as REST.
+ *
+ * Every send goes through one bounded path: a message that would take a client's unsent bytes past
+ * `sendBufferBytesMax` is not queued; the client is closed as a slow consumer (4008) and gets nothing more,
+ * so one stuck client holds at most that many bytes of the server's memory.
+ */
+import type { IncomingMessage, Server } from 'node:http';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocket, WebSocketServer, type RawData, type ServerOptions } from 'ws';
+import type { InstrumentConfig, VenueConfig } from '../../ops/index.js';
+import { requireRole, type KeyVerifier, type Principal, type Role } from '../auth/index.js';
+import { placeRequest } from '../http/routes-orders.js';
+import { countedLimiter, gatewayErrorOf, principalOfHeaders, principalOfToken } from '../http/server.js';
+import { GatewayError } from '../http/plugins/index.js';
+import type { JwtVerifier } from '../jwt/index.js';
+import {
+  LimiterUnavailableError,
+  limiterUnavailableError,
+  rateLimitedError,
+  type Acquired,
+  type RateLimiter,
+  type VenueLimiters,
+} from '../limits/index.js';
+import type { VenueMetrics } from '../metrics/index.js';
+import { ApiError, ErrorCode, rejectError, rejectName } from '../trading/errors.js';
+import type { Trading } from '../trading/trading.js';
+import type { BatchChanges, OrderView } from '../views/index.js';
+import { orderJson, type OrderJson } from '../http/present.js';
+import { Feeds, type Channel, type Subscriber } from './feed.js';
+import { WS_LIMITS, WsCloseCode } from './limits.js';
+import {
+  WsErrorCode,
+  parseChannel,
+  parseRequest,
+  type CancelMessage,
+  type PlaceMessage,
+  type RequestId,
+  type SubscribeMessage,
+  type UnsubscribeMessage,
+} from './protocol.js';
+
+export interface WsDeps {
+  readonly trading: Trading;
+  readonly verifier: KeyVerifier;
+  readonly config: VenueConfig;
+  readonly jwt?: JwtVerifier | null;
+  readonly limiters?: VenueLimiters | null;
+  readonly metrics?: VenueMetrics | null;
+  /** The clock for order expiry (DAY, GTD), microseconds. */
+  readonly nowUs?: () => number;
+  /** Overrides of WS_LIMITS for tests (a small send buffer, a low process-wide connection limit). */
+  readonly limits?: Partial<Pick<typeof WS_LIMITS, 'sendBufferBytesMax' | 'connectionsMax'>>;
+}
+
+export interface WsStats {
+  readonly connections: number;
+  readonly channels: number;
+  readonly slowConsumersDropped: number;
+  /** The most bytes any client had waiting right after a send: at most `sendBufferBytesMax`. */
+  readonly sendBufferPeakBytes: number;
+  readonly requestsInFlight: number;
+}
+
+type Route =
+  | { readonly kind: 'ws' }
+  | { readonly kind: 'market-data'; readonly inst: InstrumentConfig; readonly depth: number }
+  | { readonly kind: 'trades'; readonly inst: InstrumentConfig };
+
+/** One client: its socket, principal, channels and requests awaiting an answer. */
+class Connection implements Subscriber {
+  principal: Principal | null;
+  /** Channels of the `/ws` protocol by name (`orders` and `fills` hold one channel per account). */
+  readonly subscriptions = new Map<string, readonly Channel[]>();
+  /** Feeds of the GoQuant-style paths, detached on close. */
+  readonly fixed: Channel[] = [];
+  inFlight = 0;
+  authFailures = 0;
+  /** Answered the last ping. */
+  alive = true;
+  /** Closed, or being closed: nothing more is sent. */
+  done = false;
+
+  constructor(
+    readonly ws: WebSocket,
+    readonly gateway: WsGateway,
+    readonly address: string,
+    principal: Principal | null,
+    readonly lease: Lease | null,
+  ) {
+    this.principal = principal;
+  }
+
+  deliver(message: Buffer): void {
+    this.gateway.send(this, message);
+  }
+}
+
+const SEND_OPTIONS = Object.freeze({ binary: false, compress: false, fin: true });
+const ANSWER_HEADERS =
+  'Connection: close\r\nContent-Type: application/json; charset=utf-8\r\n' +
+  'X-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\n';
+const PATH_MARKET = '/ws/market-data/';
+const PATH_TRADES = '/ws/trades/';
+
+type Lease = Extract<Acquired, { ok: true }>;
+
+/** The roles of REST's order routes: placing as POST /api/v1/orders, cancelling as DELETE. */
+const PLACERS: readonly Role[] = ['trader', 'admin'];
+const CANCELLERS: readonly Role[] = ['trader', 'risk', 'admin'];
+
+type OrderResult = 'accepted' | 'rejected' | 'retried' | 'refused' | 'rate_limited' | 'error';
+
+export class WsGateway {
+  private readonly wss: WebSocketServer;
+  private readonly feeds: Feeds;
+  private readonly connections = new Set<Connection>();
+  private readonly orderLimiter: RateLimiter | null;
+  private readonly ipLimiter: RateLimiter | null;
+  /** `rialto_order_ack_latency_seconds{transport="ws"}`, its child looked up once. */
+  private readonly ackLatency: { observe(seconds: number): void } | null;
+  private readonly sendBufferBytesMax: number;
+  private readonly connectionsMax: number;
+  private readonly nowUs: () => number;
+  private readonly counts: { in: number; out: number };
+  private readonly ping: NodeJS.Timeout;
+  private readonly onUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+  private admitting = 0;
+  private requestsInFlight = 0;
+  private drained: (() => void) | null = null;
+  private closing: Promise<void> | null = null;
+  private slowDropped = 0;
+  private sendBufferPeak = 0;
+
+  private constructor(
+    private readonly server: Server,
+    private readonly deps: WsDeps,
+  ) {
+    const limits = { ...WS_LIMITS, ...deps.limits };
+    if (!(limits.sendBufferBytesMax >= WS_LIMITS.framePayloadBytesMax)) {
+      throw new RangeError(`sendBufferBytesMax must be at least ${WS_LIMITS.framePayloadBytesMax}`);
+    }
+    this.sendBufferBytesMax = limits.sendBufferBytesMax;
+    this.connectionsMax = limits.connectionsMax;
+    this.nowUs = deps.nowUs ?? (() => Date.now() * 1000);
+    this.counts = deps.metrics?.wsMessageCounts ?? { in: 0, out: 0 };
+    this.orderLimiter = deps.limiters ? countedLimiter(deps.limiters.orders, deps.metrics) : null;
+    this.ipLimiter = deps.limiters ? countedLimiter(deps.limiters.ip, deps.metrics) : null;
+    this.ackLatency = deps.metrics?.orderAckLatency.labels({ transport: 'ws' }) ?? null;
+    this.feeds = new Feeds(deps.trading.views, deps.trading.clientOrders, (id) =>
+      deps.trading.instrumentById(id),
+    );
+    // `closeTimeout` is ws 8.23's, newer than its type definitions.
+    const options: ServerOptions & { closeTimeout: number } = {
+      noServer: true,
+      maxPayload: WS_LIMITS.framePayloadBytesMax,
+      clientTracking: false,
+      perMessageDeflate: false,
+      allowSynchronousEvents: true,
+      autoPong: true,
+      skipUTF8Validation: false,
+      closeTimeout: WS_LIMITS.closeTimeoutMs,
+    };
+    this.wss = new WebSocketServer(options);
+    this.onUpgrade = (req, socket, head) => {
+      // A socket error before the upgrade (the client went away) must not crash the process.
+      socket.on('error', () => socket.destroy());
+      void this.admit(req, socket, head);
+    };
+    server.on('upgrade', this.onUpgrade);
+    this.ping = setInterval(() => this.pingAll(), WS_LIMITS.pingIntervalMs);
+    this.ping.unref();
+  }
+
+  /** Takes `server`'s upgrade requests from now on. */
+  static attach(server: Server, deps: WsDeps): WsGateway {
+    return new WsGateway(server, deps);
+  }
+
+  stats(): WsStats {
+    return {
+      connections: this.connections.size,
+      channels: this.feeds.channelCount,
+      slowConsumersDropped: this.slowDropped,
+      sendBufferPeakBytes: this.sendBufferPeak,
+      requestsInFlight: this.requestsInFlight,
+    };
+  }
+
+  /** Fans the views' latest batch out to the channels (called right after `views.applyBatch`). */
+  publish(changes: BatchChanges): void {
+    this.feeds.publish(changes);
+  }
+
+  /**
+   * Stops taking connections and requests, waits for the answers of requests in flight (at most `drainMs`),
+   * then closes every client with 1001 and waits for their closing handshakes (at most `closeTimeoutMs`).
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      clearInterval(this.ping);
+      if (this.requestsInFlight > 0) {
+        await new Promise<void>((resolve) => {
+          const cut = setTimeout(resolve, WS_LIMITS.drainMs);
+          this.drained = () => {
+            clearTimeout(cut);
+            resolve();
+          };
+        });
+      }
+      const closed = [...this.connections].map(
+        (c) => new Promise<void>((resolve) => c.ws.once('close', () => resolve())),
+      );
+      for (const c of this.connections) {
+        c.done = true;
+        c.ws.close(WsCloseCode.GoingAway, 'the venue is closing');
+      }
+      await Promise.all(closed);
+      this.server.off('upgrade', this.onUpgrade);
+      this.wss.close();
+    })();
+    return this.closing;
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // Connections
+
+  private async admit(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    this.admitting++;
+    let lease: Lease | null = null;
+    try {
+      if (this.closing !== null) throw unavailable('the venue is closing');
+      if (this.connections.size + this.admitting > this.connectionsMax) {
+        throw unavailable('the server has no room for more WebSocket connections');
+      }
+      const route = this.route(req.url ?? '/');
+      // An upgrade is an HTTP request: it takes from its address's request budget, as every other does.
+      await this.takeIpBudget(addressOf(req));
+      const principal = await this.principalAt(req, route);
+      lease = await this.leaseFor(req);
+      if (this.closing !== null) throw unavailable('the venue is closing');
+      if (socket.destroyed) {
+        await lease?.release();
+        return;
+      }
+      const held = lease;
+      this.wss.handleUpgrade(req, socket, head, (ws) =>
+        this.open(ws, addressOf(req), route, principal, held),
+      );
+    } catch (e) {
+      await lease?.release();
+      refuse(socket, e);
+    } finally {
+      this.admitting--;
+    }
+  }
+
+  private route(url: string): Route {
+    const path = url.split('?', 1)[0];
+    if (path === '/ws') return { kind: 'ws' };
+    const query = new URLSearchParams(url.slice(path.length + 1));
+    if (path.startsWith(PATH_MARKET)) {
+      const inst = this.deps.trading.instrumentBySymbol(decodeSymbol(path.slice(PATH_MARKET.length)));
+      const depthText = query.get('depth');
+      const depth = depthText === null ? WS_LIMITS.marketDataDepthDefault : Number(depthText);
+      if (!(/^[1-9][0-9]{0,2}$/.test(depthText ?? '1') && depth <= WS_LIMITS.bookDepthMax)) {
+        throw new ApiError(400, ErrorCode.ValidationError, `depth must be 1 to ${WS_LIMITS.bookDepthMax}`, {
+          field: 'depth',
+        });
+      }
+      return { kind: 'market-data', inst, depth };
+    }
+    if (path.startsWith(PATH_TRADES)) {
+      const inst = this.deps.trading.instrumentBySymbol(decodeSymbol(path.slice(PATH_TRADES.length)));
+      return { kind: 'trades', inst };
+    }
+    throw new ApiError(404, ErrorCode.NotFound, `no WebSocket endpoint ${path}`);
+  }
+
+  /** The upgrade's principal: from its credential headers if any (a bad one is refused), else none. */
+  private async principalAt(req: IncomingMessage, route: Route): Promise<Principal | null> {
+    const h = req.headers;
+    const given = h['x-api-key'] !== undefined || h.authorization !== undefined;
+    const needed = route.kind !== 'ws' && !this.deps.config.marketData.public;
+    if (!given && !needed && this.deps.config.auth.enabled) return null;
+    return principalOfHeaders(this.deps, h);
+  }
+
+  private async leaseFor(req: IncomingMessage): Promise<Lease | null> {
+    const limiter = this.deps.limiters?.wsConnections;
+    if (limiter === undefined) return null;
+    let lease: Acquired;
+    try {
+      lease = await limiter.acquire(addressOf(req));
+    } catch (e) {
+      if (e instanceof LimiterUnavailableError) throw limiterUnavailableError();
+      throw e;
+    }
+    if (!lease.ok) {
+      this.deps.metrics?.rateLimited.inc({ policy: 'ws_connections' });
+      throw new GatewayError(
+        ErrorCode.RateLimited,
+        429,
+        `at most ${lease.limit} WebSocket connections from one address`,
+        { limit: lease.limit },
+        { 'retry-after': '1' },
+      );
+    }
+    return lease;
+  }
+
+  private open(
+    ws: WebSocket,
+    address: string,
+    route: Route,
+    principal: Principal | null,
+    lease: Lease | null,
+  ): void {
+    ws.binaryType = 'nodebuffer';
+    const conn = new Connection(ws, this, address, principal, lease);
+    this.connections.add(conn);
+    this.deps.metrics?.wsClients.inc();
+    ws.on('message', (data, isBinary) => this.receive(conn, data, isBinary));
+    ws.on('pong', () => {
+      conn.alive = true;
+    });
+    // Protocol errors (an oversized or malformed frame) close the connection inside `ws` with their code.
+    ws.on('error', () => undefined);
+    ws.once('close', () => this.closed(conn));
+    if (route.kind === 'market-data') {
+      const top = this.feeds.book(route.inst, route.depth);
+      const bbo = this.feeds.bbo(route.inst);
+      top.full.add(conn);
+      bbo.legacy.add(conn);
+      conn.fixed.push(top, bbo);
+      const views = this.deps.trading.views;
+      this.send(conn, top.fullUpdate(views.venue.lastSeq, this.nowUs()));
+      this.send(conn, bbo.message('bbo_update', views.venue.lastSeq, this.nowUs()));
+    } else if (route.kind === 'trades') {
+      const trades = this.feeds.trades(route.inst);
+      trades.legacy.add(conn);
+      conn.fixed.push(trades);
+    }
+  }
+
+  private closed(conn: Connection): void {
+    conn.done = true;
+    this.connections.delete(conn);
+    this.deps.metrics?.wsClients.dec();
+    for (const chs of conn.subscriptions.values()) for (const ch of chs) this.detach(conn, ch);
+    for (const ch of conn.fixed) this.detach(conn, ch);
+    conn.subscriptions.clear();
+    if (conn.lease !== null) void conn.lease.release().catch(() => undefined);
+  }
+
+  private detach(conn: Connection, ch: Channel): void {
+    ch.detach(conn);
+    this.feeds.release(ch);
+  }
+
+  private pingAll(): void {
+    for (const c of this.connections) {
+      if (!c.alive) {
+        c.ws.terminate();
+        continue;
+      }
+      c.alive = false;
+      c.ws.ping();
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // Sending
+
+  /** Sends one message, or closes the client as a slow consumer if it would pass its send buffer. */
+  send(conn: Connection, message: Buffer): void {
+    if (conn.done) return;
+    const ws = conn.ws;
+    if (ws.readyState !== WebSocket.OPEN) return;
+    if (ws.bufferedAmount + message.length > this.sendBufferBytesMax) {
+      this.dropSlow(conn);
+      return;
+    }
+    ws.send(message, SEND_OPTIONS);
+    this.counts.out++;
+    const buffered = ws.bufferedAmount;
+    if (buffered > this.sendBufferPeak) this.sendBufferPeak = buffered;
+  }
+
+  private dropSlow(conn: Connection): void {
+    conn.done = true;
+    this.slowDropped++;
+    this.deps.metrics?.wsSlowConsumersDropped.inc();
+    // Nothing more is queued; the close frame waits behind what is, and `ws` cuts the socket after
+    // closeTimeoutMs if the client never reads it.
+    for (const chs of conn.subscriptions.values()) for (const ch of chs) this.detach(conn, ch);
+    conn.subscriptions.clear();
+    conn.ws.close(WsCloseCode.SlowConsumer, 'slow consumer: send buffer full');
+  }
+
+  private answer(conn: Connection, value: unknown): void {
+    this.send(conn, Buffer.from(JSON.stringify(value)));
+  }
+
+  private error(
+    conn: Connection,
+    id: RequestId | null,
+    code: string,
+    message: string,
+    details: Readonly<Record<string, unknown>> = {},
+  ): void {
+    this.answer(conn, { type: 'error', id, error: { code, message, details } });
+  }
+
+  private errorOf(conn: Connection, id: RequestId | null, e: unknown): void {
+    if (e instanceof ApiError || e instanceof GatewayError) {
+      const g = gatewayErrorOf(e);
+      this.error(conn, id, g.code, g.message, g.details);
+      return;
+    }
+    this.error(conn, id, ErrorCode.InternalError, 'internal error', {});
+  }
+
+  // ---------------------------------------------------------------------------------------------------------
+  // Requests
+
+  private receive(conn: Connection, data: RawData, isBinary: boolean): void {
+    this.counts.in++;
+    if (conn.done) return;
+    if (isBinary) {
+      this.error(conn, null, WsErrorCode.BinaryNotSupported, 'send JSON text frames, not binary ones');
+      return;
+    }
+    const bytes = data as Buffer;
+    if (bytes.length > WS_LIMITS.messageBytesMax) {
+      this.error(
+        conn,
+        null,
+        ErrorCode.PayloadTooLarge,
+        `a message is at most ${WS_LIMITS.messageBytesMax} bytes`,
+        {
+          limitBytes: WS_LIMITS.messageBytesMax,
+        },
+      );
+      return;
+    }
+    const parsed = parseRequest(bytes.toString('utf8'));
+    if (!parsed.ok) {
+      this.error(conn, parsed.id, parsed.code, parsed.message, parsed.details);
+      return;
+    }
+    const m = parsed.request;
+    switch (m.op) {
+      case 'ping':
+        this.answer(conn, { type: 'pong', id: m.id ?? null });
+        return;
+      case 'auth':
+        void this.auth(conn, m.id ?? null, m.token);
+        return;
+      case 'subscribe':
+        this.subscribe(conn, m);
+        return;
+      case 'unsubscribe':
+        this.unsubscribe(conn, m);
+        return;
+      case 'place':
+        if (this.admitRequest(conn, m.id)) void this.place(conn, m);
+        return;
+      case 'cancel':
+        if (this.admitRequest(conn, m.id)) void this.cancel(conn, m);
+        return;
+    }
+  }
+
+  private async auth(conn: Connection, id: RequestId | null, token: string): Promise<void> {
+    if (conn.principal !== null) {
+      this.error(conn, id, WsErrorCode.AlreadyAuthenticated, 'this connection is authenticated already');
+      return;
+    }
+    try {
+      // Each try takes from the address's request budget, like an HTTP request with a credential.
+      await this.takeIpBudget(conn.address);
+      const p = await principalOfToken(this.deps, token, true);
+      if (conn.done) return;
+      conn.principal = p;
+      this.answer(conn, { type: 'authenticated', id, role: p.role, account_ids: p.accountIds });
+    } catch (e) {
+      if (conn.done) return;
+      conn.authFailures++;
+      this.errorOf(conn, id, e);
+      if (conn.authFailures >= WS_LIMITS.authFailuresMax) {
+        conn.done = true;
+        conn.ws.close(WsCloseCode.AuthFailed, 'too many failed auth messages');
+      }
+    }
+  }
+
+  private subscribe(conn: Connection, m: SubscribeMessage): void {
+    const id = m.id ?? null;
+    const spec = parseChannel(m.channel);
+    if (spec === null) {
+      this.error(
+        conn,
+        id,
+        WsErrorCode.InvalidChannel,
+        `channel must be book:SYMBOL:DEPTH (1 to ${WS_LIMITS.bookDepthMax}), trades:SYMBOL, bbo:SYMBOL, orders or fills`,
+        { channel: m.channel },
+      );
+      return;
+    }
+    if (conn.subscriptions.has(m.channel)) {
+      this.error(conn, id, WsErrorCode.AlreadySubscribed, `already subscribed to ${m.channel}`);
+      return;
+    }
+    if (conn.subscriptions.size >= WS_LIMITS.subscriptionsMax) {
+      this.error(
+        conn,
+        id,
+        WsErrorCode.TooManySubscriptions,
+        `at most ${WS_LIMITS.subscriptionsMax} channels`,
+        {
+          limit: WS_LIMITS.subscriptionsMax,
+        },
+      );
+      return;
+    }
+    try {
+      if (spec.kind === 'orders' || spec.kind === 'fills') {
+        const p = this.mustHavePrincipal(conn);
+        if (p.accountIds.length === 0) {
+          throw new ApiError(403, ErrorCode.Forbidden, `${spec.kind} are for keys bound to accounts`);
+        }
+        const kind = spec.kind;
+        const chs = p.accountIds.map((a) => this.feeds.account(kind, a));
+        for (const ch of chs) ch.subscribers.add(conn);
+        conn.subscriptions.set(m.channel, chs);
+        const accounts = chs.map((ch) => ({ account_id: ch.accountId, seq: ch.seq }));
+        this.answer(conn, { type: 'subscribed', id, channel: m.channel, accounts });
+        return;
+      }
+      if (!this.deps.config.marketData.public) this.mustHavePrincipal(conn);
+      const inst = this.deps.trading.instrumentBySymbol(spec.symbol);
+      if (spec.kind === 'book') {
+        const ch = this.feeds.book(inst, spec.depth);
+        ch.subscribers.add(conn);
+        conn.subscriptions.set(m.channel, [ch]);
+        this.answer(conn, { type: 'subscribed', id, channel: m.channel, seq: ch.seq });
+        this.send(conn, ch.snapshot());
+      } else if (spec.kind === 'bbo') {
+        const ch = this.feeds.bbo(inst);
+        ch.subscribers.add(conn);
+        conn.subscriptions.set(m.channel, [ch]);
+        this.answer(conn, { type: 'subscribed', id, channel: m.channel, seq: ch.seq });
+        const views = this.deps.trading.views;
+        this.send(conn, ch.message('bbo', views.venue.lastSeq, this.nowUs()));
+      } else {
+        const ch = this.feeds.trades(inst);
+        ch.subscribers.add(conn);
+        conn.subscriptions.set(m.channel, [ch]);
+        this.answer(conn, { type: 'subscribed', id, channel: m.channel, seq: ch.seq });
+      }
+    } catch (e) {
+      this.errorOf(conn, id, e);
+    }
+  }
+
+  private unsubscribe(conn: Connection, m: UnsubscribeMessage): void {
+    const id = m.id ?? null;
+    const chs = conn.subscriptions.get(m.channel);
+    if (chs === undefined) {
+      this.error(conn, id, WsErrorCode.NotSubscribed, `not subscribed to ${m.channel}`);
+      return;
+    }
+    conn.subscriptions.delete(m.channel);
+    for (const ch of chs) this.detach(conn, ch);
+    this.answer(conn, { type: 'unsubscribed', id, channel: m.channel });
+  }
+
+  private mustHavePrincipal(conn: Connection, roles: readonly Role[] | null = null): Principal {
+    const p = conn.principal;
+    if (p === null) {
+      throw new ApiError(
+        401,
+        ErrorCode.Unauthorized,
+        'authenticate first (an auth message or a credential header)',
+      );
+    }
+    if (roles !== null && requireRole(p, roles) !== null) {
+      throw new ApiError(403, ErrorCode.Forbidden, `this needs the role ${roles.join(' or ')}`);
+    }
+    return p;
+  }
+
+  /** Whether the connection may start another place or cancel; answers the refusal itself. */
+  private admitRequest(conn: Connection, id: RequestId): boolean {
+    if (this.closing !== null) {
+      this.error(conn, id, ErrorCode.ServiceUnavailable, 'the venue is closing');
+      return false;
+    }
+    if (conn.inFlight >= WS_LIMITS.requestsInFlightMax) {
+      this.error(
+        conn,
+        id,
+        ErrorCode.RateLimited,
+        `at most ${WS_LIMITS.requestsInFlightMax} requests in flight`,
+        {
+          limit: WS_LIMITS.requestsInFlightMax,
+        },
+      );
+      return false;
+    }
+    conn.inFlight++;
+    this.requestsInFlight++;
+    return true;
+  }
+
+  private requestDone(conn: Connection): void {
+    conn.inFlight--;
+    this.requestsInFlight--;
+    if (this.requestsInFlight === 0 && this.drained !== null) this.drained();
+  }
+
+  private present(o: Readonly<OrderView>): OrderJson {
+    const inst = this.deps.trading.instrumentById(o.instrument);
+    if (inst === undefined) throw new Error(`order ${o.orderId} of unknown instrument ${o.instrument}`);
+    return orderJson(o, inst, this.deps.trading.clientOrders.clientOrderIdOf(o.orderId));
+  }
+
+  private async place(conn: Connection, m: PlaceMessage): Promise<void> {
+    const startedMs = performance.now();
+    const trading = this.deps.trading;
+    let result: OrderResult = 'error';
+    try {
+      const p = this.mustHavePrincipal(conn, PLACERS);
+      const request = placeRequest(m);
+      await this.takeOrderBudget(trading.accountFor(p, request.accountId));
+      const placed = await trading.place(p, request, this.nowUs());
+      const order = placed.order;
+      const json = this.present(order);
+      if (order.status === 'rejected') {
+        result = 'rejected';
+        const code = order.rejectCode;
+        if (code >= 3000 && code < 4000) this.deps.metrics?.riskRejects.inc({ code: rejectName(code) });
+        this.errorOf(conn, m.id, rejectError(code, 'the order was rejected', { order: json }));
+      } else {
+        result = placed.created ? 'accepted' : 'retried';
+        this.answer(conn, { type: 'ack', id: m.id, op: 'place', created: placed.created, order: json });
+      }
+      this.ackLatency?.observe((performance.now() - startedMs) / 1000);
+    } catch (e) {
+      const limited = e instanceof GatewayError && e.statusCode === 429;
+      result = limited
+        ? 'rate_limited'
+        : e instanceof ApiError || e instanceof GatewayError
+          ? 'refused'
+          : 'error';
+      this.errorOf(conn, m.id, e);
+    } finally {
+      this.deps.metrics?.orders.inc({ type: m.order_type, result });
+      this.requestDone(conn);
+    }
+  }
+
+  private async cancel(conn: Connection, m: CancelMessage): Promise<void> {
+    try {
+      const p = this.mustHavePrincipal(conn, CANCELLERS);
+      const order = await this.deps.trading.cancel(p, Number(m.order_id));
+      this.answer(conn, { type: 'ack', id: m.id, op: 'cancel', order: this.present(order) });
+    } catch (e) {
+      this.errorOf(conn, m.id, e);
+    } finally {
+      this.requestDone(conn);
+    }
+  }
+
+  /** One unit of the address's HTTP request budget (`rateLimits.requestsPerMinutePerIp`), or RATE_LIMITED. */
+  private async takeIpBudget(address: string): Promise<void> {
+    if (this.ipLimiter === null) return;
+    let d;
+    try {
+      d = await this.ipLimiter.consume(address);
+    } catch (e) {
+      if (e instanceof LimiterUnavailableError) throw limiterUnavailableError();
+      throw e;
+    }
+    if (!d.allowed) throw rateLimitedError(d);
+  }
+
+  /** One unit of the account's order budget (MAX_ORDERS_PER_SECOND), as for REST, or RATE_LIMITED. */
+  private async takeOrderBudget(accountId: number): Promise<void> {
+    if (this.orderLimiter === null) return;
+    let d;
+    try {
+      d = await this.orderLimiter.consume(String(accountId));
+    } catch (e) {
+      if (e instanceof LimiterUnavailableError) throw limiterUnavailableError();
+      throw e;
+    }
+    if (!d.allowed) throw rateLimitedError(d, 'too many orders for this account');
+  }
+}
+
+const addressOf = (req: IncomingMessage): string => req.socket.remoteAddress ?? 'unknown';
+
+function unavailable(message: string): GatewayError {
+  return new GatewayError(ErrorCode.ServiceUnavailable, 503, message, {}, { 'retry-after': '1' });
+}
+
+function decodeSymbol(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+/** Answers an upgrade request with an HTTP error in the gateway's shape, and closes the socket. */
+function refuse(socket: Duplex, e: unknown): void {
+  if (socket.destroyed) return;
+  const g =
+    e instanceof ApiError || e instanceof GatewayError
+      ? gatewayErrorOf(e)
+      : new GatewayError(ErrorCode.InternalError, 500, 'internal error');
+  let body = JSON.stringify({
+    error: { code: g.code, message: g.message, details: g.details },
+    timestamp: new Date().toISOString(),
+  });
+  if (body.length > WS_LIMITS.refusalBytesMax) {
+    body = JSON.stringify({
+      error: { code: g.code, message: g.message, details: {} },
+      timestamp: new Date().toISOString(),
+    });
+  }
+  let head = `HTTP/1.1 ${g.statusCode} ${STATUS_CODES[g.statusCode] ?? 'Error'}\r\n${ANSWER_HEADERS}`;
+  for (const [name, value] of Object.entries(g.headers)) head += `${name}: ${value}\r\n`;
+  head += `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
+  socket.end(head + body);
+}
