@@ -1,14 +1,14 @@
 /**
  * Crash recovery through the real engine (worker thread, journal files, fsync, snapshots): a child process
  * feeds a seeded command stream and reports what was acknowledged; the parent kills it with SIGKILL at random
- * moments (snapshots are frequent, so some kills land in the middle of one), restarts it on the same
+ * moments (some the moment a snapshot's temporary file appears, so they land in the middle of its write), restarts it on the same
  * directory, and checks that every acknowledged command survived. At the end the recovered state's hash must
  * equal a clean replay of the whole journal, and the journal must hold exactly the stream, in order.
  */
 import { describe, it } from 'node:test';
 import { equal, ok } from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, watch } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -40,7 +40,12 @@ interface RunOutcome {
 interface KillPoint {
   acks: number;
   ms: number;
+  /** Also kill the moment a snapshot's temporary file appears (the acks and ms then only as a fallback). */
+  inSnapshot?: boolean;
 }
+
+/** The snapshot store's temporary files (src/journal/snapshots.ts): present only while a write is under way. */
+const isSnapshotTemp = (name: string): boolean => name.startsWith('snapshot-') && name.endsWith('.tmp');
 
 /** Runs the child once; kills it at `kill` (never, with null). */
 function runChild(dir: string, seed: number, kill: KillPoint | null): Promise<RunOutcome> {
@@ -58,6 +63,13 @@ function runChild(dir: string, seed: number, kill: KillPoint | null): Promise<Ru
       stderr: '',
     };
     child.stderr.on('data', (b: Buffer) => (out.stderr += b.toString()));
+    // inotify tells of the temporary file as it is created; the write and its fsync take longer than the kill.
+    const watcher =
+      kill?.inSnapshot === true
+        ? watch(dir, (_event, name) => {
+            if (name !== null && isSnapshotTemp(name)) child.kill('SIGKILL');
+          })
+        : null;
     const lines = createInterface({ input: child.stdout });
     lines.on('line', (line) => {
       const [word, a, b] = line.split(' ');
@@ -75,6 +87,7 @@ function runChild(dir: string, seed: number, kill: KillPoint | null): Promise<Ru
     });
     child.on('error', reject);
     child.on('close', (code, signal) => {
+      watcher?.close();
       out.code = code;
       out.signal = signal;
       resolve(out);
@@ -83,7 +96,7 @@ function runChild(dir: string, seed: number, kill: KillPoint | null): Promise<Ru
 }
 
 void describe('engine crash recovery', () => {
-  void it(`loses nothing acknowledged over ${KILLS} SIGKILLs and recovers to a clean replay's state`, async () => {
+  void it(`loses nothing acknowledged over ${KILLS} SIGKILLs and recovers to a clean replay's state`, async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'rialto-crash-'));
     try {
       const seed = 4242;
@@ -95,13 +108,25 @@ void describe('engine crash recovery', () => {
       let acked = 0;
       let kills = 0;
       let fromSnapshot = 0;
+      let inSnapshotKills = 0;
       let final: { hash: string; lastSeq: number } | null = null;
       for (let run = 0; final === null; run++) {
         ok(run < KILLS + 5, 'the stream should finish soon after the last kill');
         const killing = kills < KILLS;
         // A few kills right after start-up (during recovery or the first batches), the rest after progress.
-        const kill = killing ? { acks: run % 5 === 0 ? 0 : 200 + random(5_000), ms: random(30) } : null;
+        // A few kills right after start-up (during recovery or the first batches), some the moment a snapshot
+        // write begins, the rest after progress.
+        const inSnapshot = run % 4 === 1;
+        const kill = killing
+          ? inSnapshot
+            ? { acks: 4 * SNAPSHOT_EVERY, ms: 0, inSnapshot }
+            : { acks: run % 5 === 0 ? 0 : 200 + random(5_000), ms: random(30) }
+          : null;
+        const tempsBefore = new Set(readdirSync(dir).filter(isSnapshotTemp));
         const out = await runChild(dir, seed, kill);
+        // A new temporary snapshot file left behind: this kill landed in the middle of a snapshot's write.
+        const leftTemp = readdirSync(dir).some((n) => isSnapshotTemp(n) && !tempsBefore.has(n));
+        if (out.signal === 'SIGKILL' && leftTemp) inSnapshotKills++;
         ok(out.start >= 0, `run ${run} did not start: ${out.stderr}`);
         // Every command acknowledged before the kill is in the recovered journal.
         ok(out.start >= acked, `run ${run} recovered ${out.start} commands, ${acked} were acknowledged`);
@@ -115,6 +140,10 @@ void describe('engine crash recovery', () => {
       }
       ok(kills >= 20, `killed ${kills} times`);
       ok(fromSnapshot > 0, 'some restarts began from a snapshot');
+      t.diagnostic(
+        `${kills} kills, ${inSnapshotKills} in a snapshot's write, ${fromSnapshot} starts from a snapshot`,
+      );
+      ok(inSnapshotKills > 0, 'some kills landed in the middle of a snapshot write');
       ok(final !== null);
       equal(final.lastSeq, TOTAL);
 
