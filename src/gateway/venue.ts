@@ -27,6 +27,7 @@ import type { Readiness } from './http/routes-admin.js';
 import { buildServer } from './http/server.js';
 import { ClientOrders } from './trading/client-orders.js';
 import { Trading } from './trading/trading.js';
+import { engineProbe, natsProbe, readinessOf, redisProbe, storeProbe, type Probe } from './readiness.js';
 import { Views, replayJournalInto, type ReplayReport } from './views/index.js';
 import { WsGateway, type WsDeps } from './ws/index.js';
 
@@ -103,18 +104,6 @@ function missingSetup(setup: readonly Command[], replay: ReplayReport): Command[
   });
 }
 
-async function storeReady(store: Store): Promise<string> {
-  try {
-    const timeout = new Promise<never>((_, reject) =>
-      setTimeout(() => reject(new Error('no answer within 2 s')), 2000).unref(),
-    );
-    await Promise.race([store.query('SELECT 1 AS one'), timeout]);
-    return 'ok';
-  } catch (e) {
-    return `unreachable: ${e instanceof Error ? e.message : String(e)}`;
-  }
-}
-
 export async function startVenue(config: VenueConfig, options: VenueOptions): Promise<Venue> {
   const engine = await Engine.start({ ...options.engine, dir: config.dataDir });
   let store: Store | null = null;
@@ -172,14 +161,13 @@ async function assemble(
       : null;
   const limiters = venueLimiters(config.rateLimits, redis, { log: limitsLog });
   let closing = false;
-  const readiness = async (): Promise<Readiness> => {
-    const failed = engine.failed;
-    const checks = {
-      engine: closing ? 'closing' : failed === null ? 'ok' : `failed: ${failed.code}`,
-      store: await storeReady(store),
-    };
-    return { ready: Object.values(checks).every((c) => c === 'ok'), checks };
+  const probes: Record<string, Probe> = {
+    engine: engineProbe(engine, () => closing),
+    store: storeProbe(store),
   };
+  if (redis !== null) probes.redis = redisProbe(redis);
+  if (config.natsUrl !== null) probes.nats = natsProbe(config.natsUrl);
+  const readiness = (): Promise<Readiness> => readinessOf(probes);
   const server = await buildServer({
     trading,
     verifier,
