@@ -17,6 +17,7 @@ import { HTTP_LIMITS } from './limits.js';
 import {
   GatewayError,
   REQUEST_ID_HEADER,
+  AccessLogController,
   allSecurityHeaders,
   loggerOptions,
   requestId,
@@ -178,6 +179,8 @@ export async function buildServer(deps: ServerDeps) {
     keepAliveTimeout: HTTP_LIMITS.keepAliveTimeoutMs,
     routerOptions: { maxParamLength: HTTP_LIMITS.paramLengthMax },
     return503OnClosing: true,
+    // One line per request, at info only when it needs a look (plugins/logging.ts).
+    logController: new AccessLogController(),
     // The router's own refusals (a path parameter too long, a malformed URL) in the same shape as the rest.
     // The plugins' hooks do not run for these, so the security headers and request id are set here.
     frameworkErrors: (err, req, reply) => {
