@@ -3,12 +3,13 @@
  * over loopback from this one. Prints one JSON line.
  *
  *   npm run bench:api [-- --seconds S] [--rate N] [--rate-seconds S] [--concurrency N] [--accounts N]
- *                      [--log-level L] [--no-client-ids] [--cpu-prof DIR] [--keep]
+ *                      [--log-level L] [--no-client-ids] [--postgres URL] [--cpu-prof DIR] [--keep]
  *
  * 1. Set-up: a fresh data directory; the admin key and one trader key per account written into its store
  *    before the venue starts (as `rialto keys create` would); then `node dist/src/cli/main.js start` with the
- *    configuration in its environment (PGlite, 127.0.0.1, a free port); accounts created and funded through
- *    the admin API.
+ *    configuration in its environment (127.0.0.1, a free port, PGlite; or PostgreSQL with `--postgres URL`:
+ *    a database made for the run through that URL's server, dropped after); accounts created and funded
+ *    through the admin API.
  * 2. Saturation (`restOrdersPerSec`): `--concurrency` requests in flight (closed loops, one keep-alive
  *    connection each) for `--seconds` after a warm-up; order operations answered per second.
  * 3. Fixed rate (`ackLatencyAt10kMs`): an open loop at `--rate` operations per second (default 10,000, the
@@ -32,6 +33,7 @@ import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, 
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import pg from 'pg';
 import { createKey } from '../src/gateway/index.js';
 import { DirLock } from '../src/journal/index.js';
 import { CONFIG_LIMITS, loadConfigOrThrow } from '../src/ops/index.js';
@@ -81,6 +83,8 @@ interface Args {
   clientOrderIds: boolean;
   cpuProfDir: string | null;
   keep: boolean;
+  /** A PostgreSQL server's URL (its database only to connect to): the run's own database is made there. */
+  postgres: string | null;
 }
 
 function args(): Args {
@@ -95,6 +99,7 @@ function args(): Args {
       'log-level': { type: 'string', default: 'info' },
       'no-client-ids': { type: 'boolean', default: false },
       'cpu-prof': { type: 'string' },
+      postgres: { type: 'string' },
       keep: { type: 'boolean', default: false },
     },
   });
@@ -114,12 +119,14 @@ function args(): Args {
     clientOrderIds: !values['no-client-ids'],
     cpuProfDir: values['cpu-prof'] === undefined ? null : resolve(values['cpu-prof']),
     keep: values.keep,
+    postgres: values.postgres ?? null,
   };
 }
 
 /** The venue's configuration, as environment variables (the same for the keys written here and the child). */
-function venueEnv(dataDir: string, a: Args): Record<string, string> {
+function venueEnv(dataDir: string, a: Args, databaseUrl: string | null): Record<string, string> {
   return {
+    ...(databaseUrl === null ? {} : { DATABASE_URL: databaseUrl }),
     RIALTO_DATA_DIR: dataDir,
     HOST: '127.0.0.1',
     PORT: '0',
@@ -279,13 +286,32 @@ async function measure(driver: OrderDriver, pid: number, a: Args) {
   };
 }
 
+/** A fresh database on the server of `adminUrl` for this run; `drop` removes it. */
+async function benchDatabase(adminUrl: string): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `rialto_bench_${process.pid}_${Date.now()}`;
+  const admin = async (sql: string): Promise<void> => {
+    const c = new pg.Client({ connectionString: adminUrl });
+    await c.connect();
+    try {
+      await c.query(sql);
+    } finally {
+      await c.end();
+    }
+  };
+  await admin(`CREATE DATABASE ${name}`);
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+}
+
 async function main(): Promise<void> {
   const a = args();
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: npm run build`);
   const root = mkdtempSync(join(tmpdir(), 'rialto-bench-api-'));
   const dataDir = join(root, 'data');
   mkdirSync(dataDir);
-  const env = venueEnv(dataDir, a);
+  const db = a.postgres === null ? null : await benchDatabase(a.postgres);
+  const env = venueEnv(dataDir, a, db?.url ?? null);
   let server: Server | null = null;
   try {
     const { admin, sessions, config } = await writeKeys(dataDir, env, a.accounts);
@@ -334,6 +360,7 @@ async function main(): Promise<void> {
     );
   } finally {
     if (server !== null) await stopServer(server).catch(() => undefined);
+    await db?.drop();
     if (a.keep) process.stderr.write(`bench:api: kept ${root}\n`);
     else rmSync(root, { recursive: true, force: true });
   }
