@@ -3,6 +3,7 @@
  * one error shape for every failure, authentication by API key, and the feature plugins (orders, market
  * data, admin, operations). `buildServer` only assembles: it neither listens nor owns the engine.
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
@@ -18,6 +19,7 @@ import {
   GatewayError,
   REQUEST_ID_HEADER,
   AccessLogController,
+  SECURITY_HEADERS_DEFAULTS,
   allSecurityHeaders,
   loggerOptions,
   requestId,
@@ -168,8 +170,24 @@ function apiErrorOf(err: unknown): ApiError | GatewayError {
   return new ApiError(500, ErrorCode.InternalError, 'internal error');
 }
 
+/**
+ * Who may read `/metrics`: anyone who reaches it, or with `metrics.token` set, a request with
+ * `Authorization: Bearer TOKEN` (compared in constant time, through SHA-256 digests of equal length).
+ */
+export function metricsAuthorizer(token: string | null): (req: FastifyRequest) => boolean {
+  if (token === null) return () => true;
+  const expected = createHash('sha256').update(token).digest();
+  return (req) => {
+    const auth = req.headers.authorization;
+    if (typeof auth !== 'string' || !auth.startsWith('Bearer ')) return false;
+    const given = createHash('sha256').update(auth.slice('Bearer '.length)).digest();
+    return timingSafeEqual(given, expected);
+  };
+}
+
 export async function buildServer(deps: ServerDeps) {
-  const errorHeaders = allSecurityHeaders();
+  const headerOptions = { ...SECURITY_HEADERS_DEFAULTS, hsts: deps.config.server.hsts };
+  const errorHeaders = allSecurityHeaders(headerOptions);
   const app = Fastify({
     logger: deps.log === true ? loggerOptions(deps.config.logLevel) : false,
     ...requestIdOptions(),
@@ -206,8 +224,11 @@ export async function buildServer(deps: ServerDeps) {
 
   // Before the routes: the id and the headers are on every answer, refusals included.
   await app.register(requestId);
-  await app.register(securityHeaders);
-  if (deps.metrics) await app.register(metricsPlugin, { metrics: deps.metrics });
+  await app.register(securityHeaders, headerOptions);
+  if (deps.metrics) {
+    const authorize = metricsAuthorizer(deps.config.metrics.token);
+    await app.register(metricsPlugin, { metrics: deps.metrics, authorize });
+  }
   if (deps.limiters) {
     // Every request takes from its IP's budget, authentication included; probes and scrapes do not.
     const unmetered = new Set(['/health', '/ready', '/metrics']);
