@@ -19,7 +19,13 @@ import { migrate, openStore, type Store } from '../store/index.js';
 import { ensureAdminKey, KeyVerifier } from './auth/index.js';
 import { HTTP_LIMITS } from './http/limits.js';
 import { JwtVerifier } from './jwt/index.js';
-import { createRedisClient, silentLog, venueLimiters, type LimitsLog } from './limits/index.js';
+import {
+  createRedisClient,
+  silentLog,
+  venueLimiters,
+  type LimitsLog,
+  type VenueLimiters,
+} from './limits/index.js';
 import { createVenueMetrics, type VenueMetrics } from './metrics/index.js';
 import type { Readiness } from './http/routes-admin.js';
 import { buildServer } from './http/server.js';
@@ -38,6 +44,8 @@ export interface VenueOptions {
   readonly listen?: boolean;
   /** Process metrics (CPU, memory, GC) in `/metrics` (default true; tests with many venues turn them off). */
   readonly processMetrics?: boolean;
+  /** Makes the rate limits' Redis client (default createRedisClient; tests watch what it made). */
+  readonly redisClient?: typeof createRedisClient;
 }
 
 export interface Venue {
@@ -158,9 +166,8 @@ async function assemble(
   const limitsLog: LimitsLog = options.log === true ? jsonLinesLog : silentLog;
   const redis =
     config.rateLimits.enabled && config.redisUrl !== null
-      ? createRedisClient(config.redisUrl, limitsLog)
+      ? (options.redisClient ?? createRedisClient)(config.redisUrl, limitsLog)
       : null;
-  const limiters = venueLimiters(config.rateLimits, redis, { log: limitsLog });
   let closing = false;
   const readiness = async (): Promise<Readiness> => {
     const failed = engine.failed;
@@ -170,19 +177,32 @@ async function assemble(
     };
     return { ready: Object.values(checks).every((c) => c === 'ok'), checks };
   };
-  const server = await buildServer({
-    trading,
-    verifier,
-    config,
-    readiness,
-    log: options.log,
-    limiters,
-    metrics,
-    jwt,
-  });
+  // From the Redis client on, a failed start (a port in use, say) releases what it made before it throws;
+  // startVenue then closes the engine and the store.
+  let limiters: VenueLimiters | null = null;
+  let server: Awaited<ReturnType<typeof buildServer>> | null = null;
   let url = '';
-  if (options.listen ?? true) {
-    url = await server.listen({ host: config.server.host, port: config.server.port });
+  try {
+    limiters = venueLimiters(config.rateLimits, redis, { log: limitsLog });
+    server = await buildServer({
+      trading,
+      verifier,
+      config,
+      readiness,
+      log: options.log,
+      limiters,
+      metrics,
+      jwt,
+    });
+    if (options.listen ?? true) {
+      url = await server.listen({ host: config.server.host, port: config.server.port });
+    }
+  } catch (e) {
+    await server?.close().catch(() => undefined);
+    limiters?.close();
+    redis?.disconnect();
+    unsubscribe();
+    throw e;
   }
   let closed: Promise<void> | null = null;
   const close = (): Promise<void> => {
