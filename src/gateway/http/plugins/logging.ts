@@ -100,6 +100,9 @@ export class AccessLogController extends LogController {
     request.log.debug({ req: request }, 'incoming request');
   }
 
+  /** fastify's own 404 line has the raw URL, query and all: the access line (redacted) says it instead. */
+  override routeNotFound(): void {}
+
   override requestCompleted(
     error: Error | null | undefined,
     request: FastifyRequest,
