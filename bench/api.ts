@@ -3,7 +3,8 @@
  * over loopback from this one. Prints one JSON line.
  *
  *   npm run bench:api [-- --seconds S] [--rate N] [--rate-seconds S] [--concurrency N] [--accounts N]
- *                      [--log-level L] [--no-client-ids] [--postgres URL] [--cpu-prof DIR] [--keep]
+ *                      [--log-level L] [--no-client-ids] [--postgres URL] [--server-flags "FLAGS"]
+ *                      [--cpu-prof DIR] [--keep]
  *
  * 1. Set-up: a fresh data directory; the admin key and one trader key per account written into its store
  *    before the venue starts (as `rialto keys create` would); then `node dist/src/cli/main.js start` with the
@@ -82,6 +83,8 @@ interface Args {
   logLevel: string;
   clientOrderIds: boolean;
   cpuProfDir: string | null;
+  /** Node flags for the venue's process (`--single-threaded-gc`, say), space-separated. */
+  serverFlags: string[];
   keep: boolean;
   /** A PostgreSQL server's URL (its database only to connect to): the run's own database is made there. */
   postgres: string | null;
@@ -100,6 +103,7 @@ function args(): Args {
       'no-client-ids': { type: 'boolean', default: false },
       'cpu-prof': { type: 'string' },
       postgres: { type: 'string' },
+      'server-flags': { type: 'string', default: '' },
       keep: { type: 'boolean', default: false },
     },
   });
@@ -120,6 +124,7 @@ function args(): Args {
     cpuProfDir: values['cpu-prof'] === undefined ? null : resolve(values['cpu-prof']),
     keep: values.keep,
     postgres: values.postgres ?? null,
+    serverFlags: values['server-flags'].split(' ').filter((f) => f !== ''),
   };
 }
 
@@ -162,7 +167,7 @@ interface Server {
 
 /** Starts `rialto start` with its output in files of the data directory; resolves with its URL. */
 async function startServer(root: string, env: Record<string, string>, a: Args): Promise<Server> {
-  const nodeArgs: string[] = [];
+  const nodeArgs: string[] = [...a.serverFlags];
   if (a.cpuProfDir !== null) {
     mkdirSync(a.cpuProfDir, { recursive: true });
     nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${a.cpuProfDir}`);
@@ -348,6 +353,7 @@ async function main(): Promise<void> {
           mix: { ...mixOptions(a, 0), instruments: INSTRUMENTS.map((i) => i.symbol), seed: undefined },
           store: config.database.kind,
           logLevel: a.logLevel,
+          serverFlags: a.serverFlags,
           rateLimits: {
             enabled: config.rateLimits.enabled,
             ordersPerSecondPerAccount: config.rateLimits.ordersPerSecondPerAccount,
