@@ -21,7 +21,13 @@ import { AccountService } from './accounts/index.js';
 import { ensureAdminKey, KeyVerifier } from './auth/index.js';
 import { HTTP_LIMITS } from './http/limits.js';
 import { JwtVerifier } from './jwt/index.js';
-import { createRedisClient, silentLog, venueLimiters, type LimitsLog } from './limits/index.js';
+import {
+  createRedisClient,
+  silentLog,
+  venueLimiters,
+  type LimitsLog,
+  type VenueLimiters,
+} from './limits/index.js';
 import { createVenueMetrics, type VenueMetrics } from './metrics/index.js';
 import type { Readiness } from './http/routes-admin.js';
 import { buildServer } from './http/server.js';
@@ -44,6 +50,8 @@ export interface VenueOptions {
   readonly processMetrics?: boolean;
   /** Overrides of the WebSocket gateway's limits (tests shrink the send buffer). */
   readonly wsLimits?: WsDeps['limits'];
+  /** Makes the rate limits' Redis client (default createRedisClient; tests watch what it made). */
+  readonly redisClient?: typeof createRedisClient;
 }
 
 export interface Venue {
@@ -157,9 +165,8 @@ async function assemble(
   const limitsLog: LimitsLog = options.log === true ? jsonLinesLog : silentLog;
   const redis =
     config.rateLimits.enabled && config.redisUrl !== null
-      ? createRedisClient(config.redisUrl, limitsLog)
+      ? (options.redisClient ?? createRedisClient)(config.redisUrl, limitsLog)
       : null;
-  const limiters = venueLimiters(config.rateLimits, redis, { log: limitsLog });
   let closing = false;
   const probes: Record<string, Probe> = {
     engine: engineProbe(engine, () => closing),
@@ -168,30 +175,46 @@ async function assemble(
   if (redis !== null) probes.redis = redisProbe(redis);
   if (config.natsUrl !== null) probes.nats = natsProbe(config.natsUrl);
   const readiness = (): Promise<Readiness> => readinessOf(probes);
-  const server = await buildServer({
-    trading,
-    verifier,
-    config,
-    readiness,
-    log: options.log,
-    limiters,
-    metrics,
-    jwt,
-    accounts: new AccountService(engine, views, config),
-  });
-  const wsGateway = WsGateway.attach(server.server, {
-    trading,
-    verifier,
-    config,
-    jwt,
-    limiters,
-    metrics,
-    limits: options.wsLimits,
-  });
-  ws = wsGateway;
+  // From the Redis client on, a failed start (a port in use, say) releases what it made before it throws;
+  // startVenue then closes the engine and the store.
+  let limiters: VenueLimiters | null = null;
+  let server: Awaited<ReturnType<typeof buildServer>> | null = null;
+  let wsGateway: WsGateway | null = null;
   let url = '';
-  if (options.listen ?? true) {
-    url = await server.listen({ host: config.server.host, port: config.server.port });
+  try {
+    limiters = venueLimiters(config.rateLimits, redis, { log: limitsLog });
+    server = await buildServer({
+      trading,
+      verifier,
+      config,
+      readiness,
+      log: options.log,
+      limiters,
+      metrics,
+      jwt,
+      accounts: new AccountService(engine, views, config),
+    });
+    wsGateway = WsGateway.attach(server.server, {
+      trading,
+      verifier,
+      config,
+      jwt,
+      limiters,
+      metrics,
+      limits: options.wsLimits,
+    });
+    ws = wsGateway;
+    if (options.listen ?? true) {
+      url = await server.listen({ host: config.server.host, port: config.server.port });
+    }
+  } catch (e) {
+    ws = null;
+    await wsGateway?.close().catch(() => undefined);
+    await server?.close().catch(() => undefined);
+    limiters?.close();
+    redis?.disconnect();
+    unsubscribe();
+    throw e;
   }
   let closed: Promise<void> | null = null;
   const close = (): Promise<void> => {

@@ -15,6 +15,7 @@ import {
   ensureAdminKey,
   findKey,
   generateKey,
+  hashSecret,
   keySettingsProblem,
   listKeys,
   mayActFor,
@@ -196,6 +197,52 @@ for (const factory of storeFactories()) {
         code: 'UNAUTHORIZED',
         reason: 'revoked key',
       });
+    });
+
+    it('concurrent checks of one key share one lookup (and one argon2)', async () => {
+      let lookups = 0;
+      const counted: Store = {
+        kind: store.kind,
+        query: (sql, params) => {
+          if (sql.includes('FROM api_keys')) lookups++;
+          return store.query(sql, params);
+        },
+        exec: (sql) => store.exec(sql),
+        transaction: (work) => store.transaction(work),
+        close: () => store.close(),
+      };
+      const verifier = new KeyVerifier(counted);
+      const { token } = await createKey(store, { role: 'viewer', label: 'burst' });
+      const results = await Promise.all(Array.from({ length: 20 }, () => verifier.verify(token)));
+      assert.ok(results.every((r) => r.ok));
+      assert.equal(lookups, 1);
+      const wrong = `${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}`;
+      const refused = await Promise.all([verifier.verify(wrong), verifier.verify(wrong)]);
+      assert.ok(refused.every((r) => !r.ok));
+      assert.equal(lookups, 2, 'a wrong secret is checked once for the burst too');
+    });
+
+    it('renews an expired entry from its row: a changed hash refuses the old secret', async () => {
+      let now = 1_000;
+      const verifier = new KeyVerifier(store, { cacheTtlMs: 500, nowMs: () => now });
+      const { record, token } = await createKey(store, { role: 'viewer', label: 'rotated' });
+      assert.equal((await verifier.verify(token)).ok, true);
+      now += 501;
+      assert.equal((await verifier.verify(token)).ok, true, 'renewed: the row is unchanged');
+      // The key's secret replaced in the store (by another process): the old secret no longer verifies.
+      const other = generateKey();
+      await store.query('UPDATE api_keys SET secret_hash = $1 WHERE id = $2', [
+        await hashSecret(other.secret),
+        record.id,
+      ]);
+      assert.equal((await verifier.verify(token)).ok, true, 'trusted until the entry expires');
+      now += 501;
+      assert.deepEqual(await verifier.verify(token), {
+        ok: false,
+        code: 'UNAUTHORIZED',
+        reason: 'wrong secret',
+      });
+      assert.equal((await verifier.verify(`rk_${record.id}.${other.secret}`)).ok, true);
     });
 
     it('the cache holds at most cacheEntriesMax keys', async () => {

@@ -3,10 +3,17 @@
  * every answer (errors included), the per-IP rate limit from the configuration, and `/metrics`.
  */
 import { strict as assert } from 'node:assert';
+import { once } from 'node:events';
+import { createServer, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import type { Redis } from 'ioredis';
 import { SignJWT } from 'jose';
-import type { Venue } from '../../src/gateway/index.js';
+import { venueSetupCommands } from '../../src/cli/venue.js';
+import { startVenue, type Venue } from '../../src/gateway/index.js';
+import { createRedisClient } from '../../src/gateway/limits/index.js';
 import { call, openVenue, order, tempDir, testConfig, traders } from './helpers.js';
+
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 const errorCode = (body: unknown): string => (body as { error: { code: string } }).error.code;
 
@@ -259,5 +266,110 @@ describe('gateway wiring: trading metrics', () => {
     // 100 BTC at 60,000 is more than the account's 1,000,000 USDT: the risk gate refuses it.
     assert.equal(details.reason, 'InsufficientFunds');
     assert.match(text, /rialto_risk_rejects_total\{code="InsufficientFunds"\} 1/);
+    // Acknowledgements: the two accepted and the one rejected by the core; the refused one never reached it.
+    assert.match(text, /rialto_order_ack_latency_seconds_count\{transport="rest"\} 3\n/);
+    assert.match(text, /rialto_order_ack_latency_seconds_bucket\{le="\+Inf",transport="rest"\} 3\n/);
   });
+});
+
+describe('gateway wiring: amends, /metrics token, HSTS', () => {
+  const METRICS_TOKEN = 'scrape-token-0123456789';
+  let venue: Venue;
+  before(async () => {
+    const env = {
+      MAX_ORDERS_PER_SECOND: '1',
+      RIALTO_METRICS_TOKEN: METRICS_TOKEN,
+      RIALTO_HSTS_ENABLED: 'true',
+    };
+    venue = await openVenue(testConfig(tempDir(), env), false);
+  });
+  after(async () => {
+    await venue.close();
+  });
+
+  it("counts an amend against the account's order budget like a placement", async () => {
+    assert.ok(venue.adminKey !== null);
+    const { t1 } = await traders(venue, venue.adminKey);
+    const placed = await call(
+      venue,
+      'POST',
+      '/api/v1/orders',
+      t1,
+      order({ side: 'buy', quantity: '0.1', price: '100' }),
+    );
+    assert.equal(placed.status, 201, JSON.stringify(placed.body));
+    const id = String(placed.body.order_id);
+    const amended = await call(venue, 'PATCH', `/api/v1/orders/${id}`, t1, { price: '101' });
+    assert.equal(amended.status, 429, JSON.stringify(amended.body));
+    assert.equal(errorCode(amended.body), 'RATE_LIMITED');
+    const seen = await call(venue, 'GET', `/api/v1/orders/${id}`, t1);
+    assert.equal(seen.body.price, '100.00', 'the refused amend changed nothing');
+    // An order that is not the caller's is not found before any budget is asked for.
+    const unknown = await call(venue, 'PATCH', '/api/v1/orders/999999', t1, { price: '101' });
+    assert.equal(unknown.status, 404, JSON.stringify(unknown.body));
+  });
+
+  it('serves /metrics only with the bearer token', async () => {
+    const scrape = (authorization?: string) =>
+      venue.server.inject({
+        method: 'GET',
+        url: '/metrics',
+        headers: authorization === undefined ? {} : { authorization },
+      });
+    const none = await scrape();
+    assert.equal(none.statusCode, 403);
+    assert.equal(errorCode(none.json()), 'FORBIDDEN');
+    assert.equal((await scrape(`Bearer ${METRICS_TOKEN}x`)).statusCode, 403);
+    assert.equal((await scrape(METRICS_TOKEN)).statusCode, 403, 'the Bearer scheme is required');
+    const ok = await scrape(`Bearer ${METRICS_TOKEN}`);
+    assert.equal(ok.statusCode, 200);
+    assert.match(ok.body, /rialto_orders_total/);
+  });
+
+  it('sends Strict-Transport-Security when configured, on errors too', async () => {
+    const r = await venue.server.inject({ method: 'GET', url: '/api/v1/instruments' });
+    assert.equal(r.headers['strict-transport-security'], 'max-age=31536000');
+    const missing = await venue.server.inject({ method: 'GET', url: '/nowhere' });
+    assert.equal(missing.headers['strict-transport-security'], 'max-age=31536000');
+    const longParam = await venue.server.inject({ method: 'GET', url: `/api/v1/orders/${'9'.repeat(5000)}` });
+    assert.equal(longParam.headers['strict-transport-security'], 'max-age=31536000');
+  });
+});
+
+describe('gateway wiring: a failed start', () => {
+  it(
+    'releases the Redis client it made when a later step throws (the port is taken)',
+    { timeout: 60_000 },
+    async () => {
+      const taken = createServer();
+      await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+      const port = (taken.address() as AddressInfo).port;
+      const made: Redis[] = [];
+      const config = testConfig(tempDir(), { PORT: String(port), REDIS_URL: REDIS_URL });
+      try {
+        await assert.rejects(
+          startVenue(config, {
+            setup: venueSetupCommands(config, 0),
+            processMetrics: false,
+            redisClient: (url, log) => {
+              const client = createRedisClient(url, log);
+              made.push(client);
+              return client;
+            },
+          }),
+          /EADDRINUSE/,
+        );
+      } finally {
+        taken.close();
+      }
+      assert.equal(made.length, 1, 'the start made its Redis client before it failed');
+      const client = made[0];
+      // disconnect() ends the client ('end'); a client left open would stay 'ready' (or reconnect) for ever.
+      if (client.status !== 'end') await once(client, 'end');
+      assert.equal(client.status, 'end');
+      // The data directory is free again: the engine and the store were closed too.
+      const again = await openVenue(testConfig(config.dataDir), false);
+      await again.close();
+    },
+  );
 });

@@ -8,6 +8,11 @@
  * Every failure of a well-formed key takes the same path: a key that is unknown, revoked or wrong is checked
  * against a hash (a dummy one for an unknown id) before it is refused, so the time taken does not tell which.
  * Only a string that is not a key at all is refused at once. Failures are never cached.
+ *
+ * Under load, many requests carry the same key at once. Concurrent checks of one key string share one
+ * verification (a burst of a client's first requests costs one argon2, not one per request), and an expired
+ * entry whose secret still matches is renewed by reading the key's row again (revoked? changed?) without
+ * argon2: the secret was proven when the entry was made, only the row can have changed since.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Store } from '../../store/index.js';
@@ -34,6 +39,8 @@ export type VerifyResult = { readonly ok: true; readonly principal: Principal } 
 
 interface Entry {
   digest: Buffer;
+  /** The stored hash the secret was verified against: a renewal needs the row to still have it. */
+  secretHash: string;
   principal: Principal;
   expiresAtMs: number;
 }
@@ -47,6 +54,10 @@ const digestOf = (secret: string): Buffer => createHash('sha256').update(secret)
 
 export class KeyVerifier {
   private readonly cache = new Map<string, Entry>();
+  /** Checks under way, by key string: concurrent requests with one key wait for the same one. */
+  private readonly inFlight = new Map<string, Promise<VerifyResult>>();
+  /** Counts `forget` calls: a check that saw one happen while it read the store does not cache its row. */
+  private forgotten = 0;
   private readonly options: VerifierOptions;
   private dummyHash: Promise<string> | null = null;
 
@@ -67,17 +78,34 @@ export class KeyVerifier {
   async verify(token: string): Promise<VerifyResult> {
     const parts = parseKey(token);
     if (parts === null) return unauthorized('malformed key');
-    const now = this.options.nowMs();
     const entry = this.cache.get(parts.id);
-    if (entry !== undefined) {
-      if (entry.expiresAtMs > now && timingSafeEqual(entry.digest, digestOf(parts.secret))) {
+    if (entry !== undefined && entry.expiresAtMs > this.options.nowMs()) {
+      if (timingSafeEqual(entry.digest, digestOf(parts.secret)))
         return { ok: true, principal: entry.principal };
-      }
-      this.cache.delete(parts.id);
     }
-    const stored = await findKey(this.store, parts.id);
-    // The same work whether or not the id exists: verify against a dummy hash for an unknown one.
-    const matches = await secretMatches(stored?.secretHash ?? (await this.dummy()), parts.secret);
+    const pending = this.inFlight.get(token);
+    if (pending !== undefined) return pending;
+    const checking = this.check(parts.id, parts.secret).finally(() => this.inFlight.delete(token));
+    this.inFlight.set(token, checking);
+    return checking;
+  }
+
+  /** A key not answered from the cache: renewed from its row, or verified with argon2. */
+  private async check(id: string, secret: string): Promise<VerifyResult> {
+    const now = this.options.nowMs();
+    const digest = digestOf(secret);
+    const entry = this.cache.get(id);
+    // The hash this secret was proven against, when an entry (expired) holds the same secret.
+    const provenHash = entry !== undefined && timingSafeEqual(entry.digest, digest) ? entry.secretHash : null;
+    if (entry !== undefined) this.cache.delete(id);
+    const forgotten = this.forgotten;
+    const stored = await findKey(this.store, id);
+    let matches: boolean;
+    if (provenHash !== null && stored !== null && stored.secretHash === provenHash) matches = true;
+    else {
+      // The same work whether or not the id exists: verify against a dummy hash for an unknown one.
+      matches = await secretMatches(stored?.secretHash ?? (await this.dummy()), secret);
+    }
     if (stored === null) return unauthorized('unknown key');
     if (!matches) return unauthorized('wrong secret');
     if (stored.revokedAt !== null) return unauthorized('revoked key');
@@ -86,8 +114,11 @@ export class KeyVerifier {
       role: stored.role,
       accountIds: Object.freeze([...stored.accountIds]),
     });
-    this.remember(parts.id, {
-      digest: digestOf(parts.secret),
+    // A revocation through this verifier while the row was read: answer, but do not cache the old row.
+    if (forgotten !== this.forgotten) return { ok: true, principal };
+    this.remember(id, {
+      digest,
+      secretHash: stored.secretHash,
       principal,
       expiresAtMs: now + this.options.cacheTtlMs,
     });
@@ -104,6 +135,7 @@ export class KeyVerifier {
 
   /** Drops a key from the cache (after a change made elsewhere). */
   forget(id: string): void {
+    this.forgotten++;
     this.cache.delete(id);
   }
 

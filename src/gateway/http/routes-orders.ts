@@ -134,6 +134,10 @@ export const orderRoutes =
           );
           throw e;
         }
+        // Acknowledged: the core accepted or rejected it, durably. From the request's arrival (fastify's
+        // clock, `reply.elapsedTime`) to here; a retry answered from the views is no acknowledgement.
+        if (result.created)
+          deps.metrics?.orderAckLatency.observe({ transport: 'rest' }, reply.elapsedTime / 1000);
         const json = present(result.order);
         if (!result.created) count('retried');
         else if (result.order.status === 'rejected') {
@@ -185,7 +189,14 @@ export const orderRoutes =
         },
         preHandler: traders,
       },
-      async (req) => present(await trading.amend(principalOf(req), orderIdOf(req), req.body)),
+      async (req) => {
+        const principal = principalOf(req);
+        const orderId = orderIdOf(req);
+        // An amend is an order command like a placement: it takes one unit of the order's account's budget
+        // (after the caller's right to see the order is checked, so a refusal tells nothing of others').
+        await takeOrderBudget(trading.visibleOrder(principal, orderId).accountId);
+        return present(await trading.amend(principal, orderId, req.body));
+      },
     );
 
     app.get(

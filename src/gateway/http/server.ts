@@ -3,6 +3,7 @@
  * one error shape for every failure, authentication by API key, and the feature plugins (orders, market
  * data, admin, operations). `buildServer` only assembles: it neither listens nor owns the engine.
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -19,6 +20,8 @@ import { HTTP_LIMITS } from './limits.js';
 import {
   GatewayError,
   REQUEST_ID_HEADER,
+  AccessLogController,
+  SECURITY_HEADERS_DEFAULTS,
   allSecurityHeaders,
   loggerOptions,
   requestId,
@@ -187,8 +190,24 @@ function apiErrorOf(err: unknown): ApiError | GatewayError {
   return new ApiError(500, ErrorCode.InternalError, 'internal error');
 }
 
+/**
+ * Who may read `/metrics`: anyone who reaches it, or with `metrics.token` set, a request with
+ * `Authorization: Bearer TOKEN` (compared in constant time, through SHA-256 digests of equal length).
+ */
+export function metricsAuthorizer(token: string | null): (req: FastifyRequest) => boolean {
+  if (token === null) return () => true;
+  const expected = createHash('sha256').update(token).digest();
+  return (req) => {
+    const auth = req.headers.authorization;
+    if (typeof auth !== 'string' || !auth.startsWith('Bearer ')) return false;
+    const given = createHash('sha256').update(auth.slice('Bearer '.length)).digest();
+    return timingSafeEqual(given, expected);
+  };
+}
+
 export async function buildServer(deps: ServerDeps) {
-  const errorHeaders = allSecurityHeaders();
+  const headerOptions = { ...SECURITY_HEADERS_DEFAULTS, hsts: deps.config.server.hsts };
+  const errorHeaders = allSecurityHeaders(headerOptions);
   const app = Fastify({
     logger: deps.log === true ? loggerOptions(deps.config.logLevel) : false,
     ...requestIdOptions(),
@@ -198,6 +217,8 @@ export async function buildServer(deps: ServerDeps) {
     keepAliveTimeout: HTTP_LIMITS.keepAliveTimeoutMs,
     routerOptions: { maxParamLength: HTTP_LIMITS.paramLengthMax },
     return503OnClosing: true,
+    // One line per request, at info only when it needs a look (plugins/logging.ts).
+    logController: new AccessLogController(),
     // The router's own refusals (a path parameter too long, a malformed URL) in the same shape as the rest.
     // The plugins' hooks do not run for these, so the security headers and request id are set here.
     frameworkErrors: (err, req, reply) => {
@@ -223,8 +244,11 @@ export async function buildServer(deps: ServerDeps) {
 
   // Before the routes: the id and the headers are on every answer, refusals included.
   await app.register(requestId);
-  await app.register(securityHeaders);
-  if (deps.metrics) await app.register(metricsPlugin, { metrics: deps.metrics });
+  await app.register(securityHeaders, headerOptions);
+  if (deps.metrics) {
+    const authorize = metricsAuthorizer(deps.config.metrics.token);
+    await app.register(metricsPlugin, { metrics: deps.metrics, authorize });
+  }
   if (deps.limiters) {
     // Every request takes from its IP's budget, authentication included; probes and scrapes do not.
     const unmetered = new Set(['/health', '/ready', '/metrics']);

@@ -21,6 +21,7 @@ export const CONFIG_ENV: readonly EnvVar[] = Object.freeze([
   { name: 'RIALTO_DATA_DIR', path: ['dataDir'], kind: 'string' },
   { name: 'HOST', path: ['server', 'host'], kind: 'string' },
   { name: 'PORT', path: ['server', 'port'], kind: 'int' },
+  { name: 'RIALTO_HSTS_ENABLED', path: ['server', 'hsts', 'enabled'], kind: 'bool' },
   { name: 'DATABASE_URL', path: ['database', 'url'], kind: 'string' },
   { name: 'REDIS_URL', path: ['redis', 'url'], kind: 'string' },
   { name: 'NATS_URL', path: ['nats', 'url'], kind: 'string' },
@@ -36,6 +37,7 @@ export const CONFIG_ENV: readonly EnvVar[] = Object.freeze([
   { name: 'MAX_ORDERS_PER_SECOND', path: ['rateLimits', 'ordersPerSecondPerAccount'], kind: 'int' },
   { name: 'RIALTO_WS_CONNECTIONS_PER_IP', path: ['rateLimits', 'wsConnectionsPerIp'], kind: 'int' },
   { name: 'RIALTO_MARKET_DATA_PUBLIC', path: ['marketData', 'public'], kind: 'bool' },
+  { name: 'RIALTO_METRICS_TOKEN', path: ['metrics', 'token'], kind: 'string' },
 ]);
 
 /** Every variable the configuration reads, the file's location included. */

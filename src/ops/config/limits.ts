@@ -33,6 +33,11 @@ export const CONFIG_LIMITS = Object.freeze({
   requestsPerMinutePerIpMax: 10_000_000,
   ordersPerSecondPerAccountMax: 10_000_000,
   wsConnectionsPerIpMax: 1_000_000,
+  /** Two years: browsers' preload lists ask for one year at least; more than two is a typing error. */
+  hstsMaxAgeSecondsMax: 63_072_000,
+  /** A metrics token shorter than this is guessable; longer than this is not a token. */
+  metricsTokenLengthMin: 16,
+  metricsTokenLengthMax: 4096,
 });
 
 /** What the venue runs with when neither the file nor the environment says otherwise. */
@@ -45,6 +50,8 @@ export const CONFIG_DEFAULTS = Object.freeze({
   requestsPerMinutePerIp: 1_000,
   ordersPerSecondPerAccount: 10_000,
   wsConnectionsPerIp: 100,
+  /** One year, the usual HSTS max-age. */
+  hstsMaxAgeSeconds: 31_536_000,
   marketProtectionBps: 500,
   /** The PGlite store's folder inside the data directory. */
   pgliteDirName: 'pglite',

@@ -140,12 +140,22 @@ function resolveConfig(file: ConfigFile, cwd: string, problems: ConfigProblem[])
   const instruments = resolveInstruments(file.instruments ?? DEFAULT_INSTRUMENTS, assets, problems);
   const jwt = file.auth?.jwt;
   const limits = file.rateLimits;
+  const mode = file.mode ?? CONFIG_DEFAULTS.mode;
+  const hsts = file.server?.hsts;
   return {
-    mode: file.mode ?? CONFIG_DEFAULTS.mode,
+    mode,
     dataDir,
     server: {
       host: file.server?.host ?? CONFIG_DEFAULTS.host,
       port: file.server?.port ?? CONFIG_DEFAULTS.port,
+      // On by default in production, where clients reach the venue over HTTPS through a proxy.
+      hsts:
+        (hsts?.enabled ?? mode === 'production')
+          ? {
+              maxAgeSeconds: hsts?.maxAgeSeconds ?? CONFIG_DEFAULTS.hstsMaxAgeSeconds,
+              includeSubDomains: hsts?.includeSubDomains ?? false,
+            }
+          : null,
     },
     database:
       url === null
@@ -172,6 +182,7 @@ function resolveConfig(file: ConfigFile, cwd: string, problems: ConfigProblem[])
       wsConnectionsPerIp: limits?.wsConnectionsPerIp ?? CONFIG_DEFAULTS.wsConnectionsPerIp,
     },
     marketData: { public: file.marketData?.public ?? true },
+    metrics: { token: file.metrics?.token ?? null },
     assets,
     instruments,
   };
@@ -227,6 +238,12 @@ export function loadConfig(options: LoadOptions): ConfigResult {
     const config = checked(parsed.data, options.cwd, problems);
     if (problems.length === 0) {
       const envApplied = [...(overrides?.values.values() ?? [])].map((o) => o.variable.name);
+      if (config.mode === 'production' && config.metrics.token === null) {
+        warnings.push(
+          '/metrics is served without a token: set metrics.token (RIALTO_METRICS_TOKEN) or keep /metrics ' +
+            'off the public network (block it at the proxy)',
+        );
+      }
       return { ok: true, config, file, envApplied, warnings };
     }
   } else {

@@ -105,10 +105,18 @@ const section = <T extends z.ZodRawShape>(shape: T) =>
 
 const nullable = <T extends z.ZodType>(schema: T) => schema.nullable().optional();
 
+export const HstsSchema = section({
+  /** Default: on in production mode (TLS ends at a proxy in front), off in development. */
+  enabled: flag().optional(),
+  maxAgeSeconds: wholeNumber(0, L.hstsMaxAgeSecondsMax).optional(),
+  includeSubDomains: flag().optional(),
+});
+
 export const ServerSchema = section({
   host: text('a host name or IP address', 1, L.hostLengthMax).optional(),
   /** 0 asks the system for a free port (tests). */
   port: wholeNumber(0, L.portMax).optional(),
+  hsts: HstsSchema.optional(),
 });
 
 export const DatabaseSchema = section({
@@ -144,6 +152,11 @@ export const RateLimitsSchema = section({
 });
 
 export const MarketDataSchema = section({ public: flag().optional() });
+
+/** `/metrics`: a bearer token that scrapes must send; null or absent: served to anyone who reaches it. */
+export const MetricsSchema = section({
+  token: nullable(text('a bearer token', L.metricsTokenLengthMin, L.metricsTokenLengthMax)),
+});
 
 export const AssetSchema = section({
   id: wholeNumber(0, L.assetsMax - 1),
@@ -186,6 +199,7 @@ export const ConfigFileSchema = section({
   auth: AuthSchema.optional(),
   rateLimits: RateLimitsSchema.optional(),
   marketData: MarketDataSchema.optional(),
+  metrics: MetricsSchema.optional(),
   assets: z
     .array(AssetSchema, { error: expected('a list of assets') })
     .min(1, { error: 'must list at least one asset' })

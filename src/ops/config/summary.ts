@@ -33,6 +33,14 @@ export function configSummary(config: VenueConfig, envApplied: readonly string[]
         : 'OFF',
     ],
     ['market data', config.marketData.public ? 'public' : 'authenticated only'],
+    ['metrics', config.metrics.token === null ? '/metrics open (no token)' : '/metrics token set'],
+    [
+      'hsts',
+      config.server.hsts === null
+        ? 'off'
+        : `max-age ${config.server.hsts.maxAgeSeconds}` +
+          (config.server.hsts.includeSubDomains ? ', includeSubDomains' : ''),
+    ],
     ['assets', config.assets.map((a) => `${a.code} (id ${a.id}, ${a.decimals} decimals)`).join(', ')],
   ];
   for (const i of config.instruments) {

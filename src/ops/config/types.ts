@@ -81,7 +81,12 @@ export interface VenueConfig {
   readonly mode: Mode;
   /** Absolute. */
   readonly dataDir: string;
-  readonly server: { readonly host: string; readonly port: number };
+  readonly server: {
+    readonly host: string;
+    readonly port: number;
+    /** Strict-Transport-Security on every answer, or null: not sent. */
+    readonly hsts: { readonly maxAgeSeconds: number; readonly includeSubDomains: boolean } | null;
+  };
   readonly database: DatabaseConfig;
   readonly redisUrl: string | null;
   readonly natsUrl: string | null;
@@ -89,6 +94,8 @@ export interface VenueConfig {
   readonly auth: { readonly enabled: boolean; readonly jwt: JwtConfig };
   readonly rateLimits: RateLimitsConfig;
   readonly marketData: { readonly public: boolean };
+  /** `/metrics` asks for `Authorization: Bearer TOKEN` when a token is set. */
+  readonly metrics: { readonly token: string | null };
   readonly assets: readonly AssetConfig[];
   readonly instruments: readonly InstrumentConfig[];
 }

@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import Fastify, { type FastifyInstance, type InjectOptions, type LightMyRequestResponse } from 'fastify';
 import {
+  AccessLogController,
   ERROR_CODE_PATTERN,
   GatewayError,
   REDACTED,
@@ -416,6 +417,40 @@ describe('logging', () => {
     assert.ok(log.includes('symbol=BTC-USDT'));
     assert.ok(log.includes('"user":"ann"'));
     assert.ok(log.includes(`"reqId":"`));
+  });
+
+  it('logs one line per request, at info only for refusals and failures (debug for the rest)', async () => {
+    const linesAt = async (level: 'info' | 'debug'): Promise<Record<string, unknown>[]> => {
+      const lines: string[] = [];
+      const app = Fastify({
+        ...requestIdOptions(),
+        logger: loggerOptions(level, { stream: { write: (l) => void lines.push(l) } }),
+        logController: new AccessLogController(),
+      });
+      app.get('/ok', () => ({ ok: true }));
+      await app.ready();
+      assert.equal((await app.inject({ method: 'GET', url: '/ok?token=SECRET-1' })).statusCode, 200);
+      assert.equal((await app.inject({ method: 'GET', url: '/missing?token=SECRET-2' })).statusCode, 404);
+      await app.close();
+      const parsed = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+      assert.ok(!lines.join('').includes('SECRET'), lines.join(''));
+      return parsed.filter((l) => typeof l.msg === 'string' && /request/.test(l.msg));
+    };
+    const info = await linesAt('info');
+    assert.deepEqual(
+      info.map((l) => [l.msg, (l.res as { statusCode: number }).statusCode]),
+      [['request completed', 404]],
+    );
+    assert.equal((info[0].req as { method: string }).method, 'GET');
+    assert.equal(typeof info[0].responseTime, 'number');
+    assert.equal(typeof info[0].reqId, 'string');
+    const debug = await linesAt('debug');
+    assert.deepEqual(
+      debug
+        .filter((l) => l.msg === 'request completed')
+        .map((l) => (l.res as { statusCode: number }).statusCode),
+      [200, 404],
+    );
   });
 
   it('redactUrl keeps other parameters and the path as they are', () => {

@@ -61,7 +61,7 @@ describe('configuration: defaults', () => {
     const c = ok(null);
     assert.equal(c.mode, 'development');
     assert.equal(c.dataDir, join(dir, 'data'));
-    assert.deepEqual(c.server, { host: '0.0.0.0', port: 8080 });
+    assert.deepEqual(c.server, { host: '0.0.0.0', port: 8080, hsts: null });
     assert.deepEqual(c.database, { kind: 'pglite', dir: join(dir, 'data', 'pglite') });
     assert.equal(c.redisUrl, null);
     assert.equal(c.natsUrl, null);
@@ -133,7 +133,7 @@ instruments:
       makerFee: "-0.0001", takerFee: "0.0002", markMethod: mid }
 `);
     assert.equal(c.dataDir, '/var/lib/rialto');
-    assert.deepEqual(c.server, { host: '127.0.0.1', port: 9000 });
+    assert.deepEqual(c.server, { host: '127.0.0.1', port: 9000, hsts: null });
     assert.deepEqual(c.database, { kind: 'postgres', url: 'postgres://u:p@db:5432/rialto' });
     assert.equal(c.redisUrl, 'redis://cache:6379');
     assert.equal(c.natsUrl, 'nats://bus:4222');
@@ -187,13 +187,16 @@ instruments:
       MAX_ORDERS_PER_SECOND: '3',
       RIALTO_WS_CONNECTIONS_PER_IP: '4',
       RIALTO_MARKET_DATA_PUBLIC: 'false',
+      RIALTO_HSTS_ENABLED: 'false',
+      RIALTO_METRICS_TOKEN: 'm'.repeat(16),
     };
     const r = load('server: { port: 1234 }\nlog: { level: debug }\n', env);
     assert.ok(r.ok, r.ok ? '' : JSON.stringify(r.problems));
     const c = r.config;
     assert.equal(c.mode, 'production');
     assert.equal(c.dataDir, join(dir, 'elsewhere'));
-    assert.deepEqual(c.server, { host: '::1', port: 0 });
+    assert.deepEqual(c.server, { host: '::1', port: 0, hsts: null });
+    assert.equal(c.metrics.token, 'm'.repeat(16));
     assert.deepEqual(c.database, { kind: 'postgres', url: 'postgresql://localhost/x' });
     assert.equal(c.redisUrl, 'rediss://r:6380');
     assert.equal(c.natsUrl, 'tls://n:4222');
@@ -269,7 +272,7 @@ describe('configuration: bad input gives a problem naming the field', () => {
       'unknown nested key',
       'server: { hots: x }\n',
       'server.hots',
-      /unknown key \(allowed here: host, port\)/,
+      /unknown key \(allowed here: host, port, hsts\)/,
     ],
     ['unknown instrument key', instr('tikSize: "1"'), 'instruments[0].tikSize', /unknown key/],
     ['bad mode', 'mode: prod\n', 'mode', /must be one of development, production, got the string "prod"/],
@@ -580,3 +583,40 @@ function instr(field: string): string {
     .join('\n');
   return `assets:\n  - { id: 0, code: USD, decimals: 2 }\n  - { id: 1, code: BTC, decimals: 8 }\ninstruments:\n  -\n${body}\n`;
 }
+
+describe('configuration: HSTS and the /metrics token', () => {
+  const production = `mode: production\nauth: { jwt: { secret: ${SECRET} } }\n`;
+
+  it('sends HSTS by default in production only, and as configured', () => {
+    assert.equal(ok(null).server.hsts, null);
+    assert.deepEqual(ok(production).server.hsts, { maxAgeSeconds: 31_536_000, includeSubDomains: false });
+    assert.equal(ok(production + 'server: { hsts: { enabled: false } }\n').server.hsts, null);
+    assert.deepEqual(
+      ok('server: { hsts: { enabled: true, maxAgeSeconds: 600, includeSubDomains: true } }\n').server.hsts,
+      { maxAgeSeconds: 600, includeSubDomains: true },
+    );
+    assert.deepEqual(ok(null, { RIALTO_HSTS_ENABLED: 'true' }).server.hsts?.maxAgeSeconds, 31_536_000);
+    oneProblem(
+      'server: { hsts: { maxAgeSeconds: 63072001 } }\n',
+      'server.hsts.maxAgeSeconds',
+      /whole number/,
+    );
+  });
+
+  it('takes a metrics token of 16 characters or more, from the file or RIALTO_METRICS_TOKEN', () => {
+    assert.equal(ok(null).metrics.token, null);
+    assert.equal(ok('metrics: { token: abcdefghijklmnop }\n').metrics.token, 'abcdefghijklmnop');
+    assert.equal(ok(null, { RIALTO_METRICS_TOKEN: 'q'.repeat(20) }).metrics.token, 'q'.repeat(20));
+    oneProblem('metrics: { token: short }\n', 'metrics.token', /16 to 4096 characters/);
+  });
+
+  it('warns, without refusing, a production venue whose /metrics has no token', () => {
+    const open = load(production);
+    assert.ok(open.ok);
+    assert.ok(open.warnings.some((w) => w.includes('/metrics is served without a token')));
+    const closed = load(production, { RIALTO_METRICS_TOKEN: 'q'.repeat(20) });
+    assert.ok(closed.ok);
+    assert.deepEqual(closed.warnings, []);
+    assert.deepEqual(load(null).warnings, []);
+  });
+});

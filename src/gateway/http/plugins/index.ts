@@ -37,6 +37,8 @@ export {
   requestIdOptions,
 } from './request-id.js';
 export {
+  ACCESS_LOG,
+  AccessLogController,
   REDACTED,
   REDACT_PATHS,
   SECRET_FIELDS,

@@ -5,10 +5,15 @@
  * logs headers or a body, an error carrying a request). Query strings are logged with the values of
  * credential-like parameters replaced, since a browser WebSocket client can only send a token there.
  *
+ * Requests: one line each, when the answer is sent (`AccessLogController`, in place of fastify's two): at `info` for refusals, failures and slow answers (`ACCESS_LOG.slowMs`), at `debug` for the
+ * rest. The journal already records every order command; a line per accepted order at `info` cost the
+ * server as much as the order itself (pino and its redaction, at 10,000 orders a second: see
+ * docs/performance.md), and told an operator nothing the metrics do not.
+ *
  * Guidance: log objects by field, not interpolated into the message (redaction works on fields only); never
  * log a configuration object (`configSummary` from src/ops/config is the printable form).
  */
-import type { FastifyRequest, FastifyServerOptions } from 'fastify';
+import { LogController, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { LogLevel } from '../../../ops/config/index.js';
 
 /** fastify's logger options (pino's, plus fastify's serializers), as the server's `logger` option takes them. */
@@ -79,4 +84,37 @@ export function loggerOptions(level: LogLevel, extra: LoggerOptionsExtra = {}): 
     },
     ...(extra.stream === undefined ? {} : { stream: extra.stream }),
   };
+}
+
+/** The access log's threshold: an answer slower than this is logged at info whatever its status. */
+export const ACCESS_LOG = Object.freeze({ slowMs: 250 });
+
+/**
+ * fastify's request lines, one per request, when its answer is sent: method, URL (credentials redacted),
+ * client address, status and milliseconds; at `info` for a status of 400 or more, an error or a slow
+ * answer, else at `debug`. fastify's "incoming request" line is at `debug` too. Pass an instance as
+ * fastify's `logController`.
+ */
+export class AccessLogController extends LogController {
+  override incomingRequest(request: FastifyRequest): void {
+    request.log.debug({ req: request }, 'incoming request');
+  }
+
+  /** fastify's own 404 line has the raw URL, query and all: the access line (redacted) says it instead. */
+  override routeNotFound(): void {}
+
+  override requestCompleted(
+    error: Error | null | undefined,
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): void {
+    const fields = { req: request, res: reply, responseTime: reply.elapsedTime };
+    if (error !== null && error !== undefined) reply.log.error({ ...fields, err: error }, 'request errored');
+    else if (reply.statusCode >= 400 || reply.elapsedTime >= ACCESS_LOG.slowMs) {
+      reply.log.info(fields, 'request completed');
+    } else {
+      // pino's debug is a no-op below its level: the usual answer costs one small object.
+      reply.log.debug(fields, 'request completed');
+    }
+  }
 }
