@@ -26,8 +26,10 @@
  * limit is raised to its maximum (10,000,000 a minute), since every request of the bench comes from
  * 127.0.0.1. The line says so (`rateLimits`).
  *
- * `wsOrdersPerSec` needs a WebSocket driver (bench/api-driver.ts), which waits for order entry over
- * WebSocket; until then the line leaves it out rather than print a number that was not measured.
+ * 4. The same two runs over WebSocket (`wsOrdersPerSec`, `wsAckLatencyAt10kMs`; bench/api-ws-driver.ts): one
+ *    `/ws` connection per account, requests pipelined on it, `--ws-concurrency` operations in flight in all
+ *    (default 1,024), on a venue started afresh so that neither transport inherits the other's book.
+ * `ackLatencyAt10kMs` is REST's; the WebSocket figure has its own key.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
@@ -39,7 +41,8 @@ import { createKey } from '../src/gateway/index.js';
 import { DirLock } from '../src/journal/index.js';
 import { CONFIG_LIMITS, loadConfigOrThrow } from '../src/ops/index.js';
 import { migrate, openStore } from '../src/store/index.js';
-import { DRIVERS, type OrderDriver, type Session } from './api-driver.js';
+import { DRIVERS, type DriverFactory, type OrderDriver, type Session } from './api-driver.js';
+import { wsDriver } from './api-ws-driver.js';
 import { OrderMix, fixedRate, saturate, type InstrumentLoad, type MixOptions } from './api-load.js';
 
 /** The issue's targets on a 2-core machine. */
@@ -79,6 +82,8 @@ interface Args {
   rate: number;
   rateSeconds: number;
   concurrency: number;
+  /** Operations in flight over WebSocket (pipelined on one connection per account). */
+  wsConcurrency: number;
   accounts: number;
   logLevel: string;
   clientOrderIds: boolean;
@@ -98,6 +103,7 @@ function args(): Args {
       rate: { type: 'string', default: '10000' },
       'rate-seconds': { type: 'string', default: '5' },
       concurrency: { type: 'string', default: '128' },
+      'ws-concurrency': { type: 'string', default: '1024' },
       accounts: { type: 'string', default: '8' },
       'log-level': { type: 'string', default: 'info' },
       'no-client-ids': { type: 'boolean', default: false },
@@ -118,6 +124,7 @@ function args(): Args {
     rate: whole('rate', values.rate, 1),
     rateSeconds: whole('rate-seconds', values['rate-seconds'], 1),
     concurrency: whole('concurrency', values.concurrency, 1),
+    wsConcurrency: whole('ws-concurrency', values['ws-concurrency'], 1),
     accounts: whole('accounts', values.accounts, 1),
     logLevel: values['log-level'],
     clientOrderIds: !values['no-client-ids'],
@@ -265,12 +272,12 @@ function mixOptions(a: Args, seed: number): MixOptions {
   };
 }
 
-async function measure(driver: OrderDriver, pid: number, a: Args) {
+async function measure(driver: OrderDriver, pid: number, a: Args, concurrency: number) {
   const satCpu = cpuMeter(pid);
   const sat = await saturate(
     driver,
     new OrderMix(mixOptions(a, 1), 'sat'),
-    a.concurrency,
+    concurrency,
     a.warmupSeconds,
     a.seconds,
     satCpu.on,
@@ -282,7 +289,7 @@ async function measure(driver: OrderDriver, pid: number, a: Args) {
     a.rate,
     1,
     a.rateSeconds,
-    a.concurrency * 64,
+    concurrency * 64,
     rateCpu.on,
   );
   return {
@@ -313,43 +320,65 @@ async function main(): Promise<void> {
   const a = args();
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: npm run build`);
   const root = mkdtempSync(join(tmpdir(), 'rialto-bench-api-'));
-  const dataDir = join(root, 'data');
-  mkdirSync(dataDir);
-  const db = a.postgres === null ? null : await benchDatabase(a.postgres);
-  const env = venueEnv(dataDir, a, db?.url ?? null);
-  let server: Server | null = null;
-  try {
-    const { admin, sessions, config } = await writeKeys(dataDir, env, a.accounts);
-    server = await startServer(root, env, a);
-    await fund(server.url, admin, sessions);
+  // What a run has started, for the finally below to stop if the run throws.
+  const live: { server: Server | null; db: { url: string; drop: () => Promise<void> } | null } = {
+    server: null,
+    db: null,
+  };
+  // Each transport gets a venue of its own on an empty directory (and database): the same book and balances.
+  const run = async (name: string, factory: DriverFactory, concurrency: number, connections: number) => {
+    const dataDir = join(root, name);
+    mkdirSync(dataDir);
+    const db = a.postgres === null ? null : await benchDatabase(a.postgres);
+    live.db = db;
+    const env = venueEnv(dataDir, a, db?.url ?? null);
+    const keys = await writeKeys(dataDir, env, a.accounts);
+    const server = await startServer(dataDir, env, a);
+    live.server = server;
+    await fund(server.url, keys.admin, keys.sessions);
     const pid = server.child.pid;
     if (pid === undefined) throw new Error('the venue has no pid');
-    const factory = DRIVERS.rest;
-    if (factory === undefined) throw new Error('no REST driver');
-    const driver = await factory({ url: server.url, sessions, connections: a.concurrency });
-    const rest = await measure(driver, pid, a);
+    const driver = await factory({ url: server.url, sessions: keys.sessions, connections });
+    const result = await measure(driver, pid, a, concurrency);
     await driver.close();
     await stopServer(server);
+    live.server = null;
+    await db?.drop();
+    live.db = null;
+    return { ...result, config: keys.config };
+  };
+  try {
+    const restFactory = DRIVERS.rest;
+    if (restFactory === undefined) throw new Error('no REST driver');
+    const { config, ...rest } = await run('rest', restFactory, a.concurrency, a.concurrency);
+    const { config: _wsConfig, ...ws } = await run('ws', wsDriver, a.wsConcurrency, a.accounts);
     const latency = rest.fixedRate.latencyMs;
+    const wsLatency = ws.fixedRate.latencyMs;
     console.log(
       JSON.stringify({
         bench: 'api',
         node: process.version,
         cores: availableParallelism(),
+        wsOrdersPerSec: ws.saturation.opsPerSec,
         restOrdersPerSec: rest.saturation.opsPerSec,
         ackLatencyAt10kMs: { p50: latency.p50, p99: latency.p99, p999: latency.p999 },
         ackLatencyTransport: 'rest',
-        ws: 'not measured: no WebSocket order entry yet (wsOrdersPerSec left out)',
+        wsAckLatencyAt10kMs: { p50: wsLatency.p50, p99: wsLatency.p99, p999: wsLatency.p999 },
         targets: TARGETS,
         met: {
+          wsOrdersPerSec: ws.saturation.opsPerSec >= TARGETS.wsOrdersPerSec,
           restOrdersPerSec: rest.saturation.opsPerSec >= TARGETS.restOrdersPerSec,
           ackP99Ms: latency.p99 <= TARGETS.ackP99Ms && rest.fixedRate.answeredPerSec >= a.rate * 0.98,
+          wsAckP99Ms: wsLatency.p99 <= TARGETS.ackP99Ms && ws.fixedRate.answeredPerSec >= a.rate * 0.98,
         },
         rest,
+        ws,
         setup: {
           accounts: a.accounts,
           concurrency: a.concurrency,
           connections: a.concurrency,
+          wsConcurrency: a.wsConcurrency,
+          wsConnections: a.accounts,
           mix: { ...mixOptions(a, 0), instruments: INSTRUMENTS.map((i) => i.symbol), seed: undefined },
           store: config.database.kind,
           logLevel: a.logLevel,
@@ -365,8 +394,8 @@ async function main(): Promise<void> {
       }),
     );
   } finally {
-    if (server !== null) await stopServer(server).catch(() => undefined);
-    await db?.drop();
+    if (live.server !== null) await stopServer(live.server).catch(() => undefined);
+    await live.db?.drop().catch(() => undefined);
     if (a.keep) process.stderr.write(`bench:api: kept ${root}\n`);
     else rmSync(root, { recursive: true, force: true });
   }
