@@ -14,6 +14,11 @@ export class SideLevels {
   private totals = new Float64Array(INITIAL_LEVELS);
   private anons = new Float64Array(INITIAL_LEVELS);
   count = 0;
+  /**
+   * The smallest depth (0 = best) changed since the row encoder last looked: levels better than it are as
+   * they were, so a row that does not reach it is the same as the last one. Reset by the encoder.
+   */
+  touchedDepth = 0;
 
   /** `isAsk` flips the key's sign so that the best level is always the last one. */
   constructor(private readonly isAsk: boolean) {}
@@ -51,9 +56,17 @@ export class SideLevels {
     this.totals[at] = 0;
     this.anons[at] = 0;
     this.count = n + 1;
+    this.touch(at);
+  }
+
+  /** Notes a change at index `at` (whose depth is counted from the end). */
+  private touch(at: number): void {
+    const depth = this.count - 1 - at;
+    if (depth < this.touchedDepth) this.touchedDepth = depth;
   }
 
   private removeAt(at: number): void {
+    this.touch(at);
     const n = this.count;
     this.keys.copyWithin(at, at + 1, n);
     this.totals.copyWithin(at, at + 1, n);
@@ -71,6 +84,7 @@ export class SideLevels {
     }
     this.totals[i] += qty;
     if (anonymous) this.anons[i] += qty;
+    this.touch(i);
   }
 
   /** Removes `qty` of attributed (non-anonymous) quantity at `price`, which must be there. */
@@ -81,6 +95,7 @@ export class SideLevels {
     if (total < this.anons[i])
       throw new Error(`SideLevels: level ${price} has less than its orders' quantity`);
     this.totals[i] = total;
+    this.touch(i);
     if (total === 0) this.removeAt(i);
   }
 
@@ -92,6 +107,7 @@ export class SideLevels {
     if (taken === 0) return 0;
     this.anons[i] -= taken;
     this.totals[i] -= taken;
+    this.touch(i);
     if (this.totals[i] === 0) this.removeAt(i);
     return taken;
   }

@@ -69,6 +69,15 @@ describe('LOBSTER rebuild: a known book', () => {
     });
   }
 
+  it('matches the reference at 200 levels, through many full output buffers', () => {
+    // About 5 KiB a row: the 1 MiB output buffer fills every couple of hundred rows, and rows the message did
+    // not change are copied from the last row, which a flush has moved out of the buffer.
+    const day = generateDay(4, 2000);
+    const expected = referenceRows(day, 200);
+    const { rows } = rebuild(csv(day), 200);
+    for (let i = 0; i < rows.length; i++) assert.equal(rows[i], expected[i], `row ${i + 1}`);
+  });
+
   it('gives the same rows however the input is cut into chunks', () => {
     const text = csv(generateDay(9, 400));
     const whole = rebuild(text, 5).rows;
