@@ -13,6 +13,7 @@ import { addConfigCommands } from './config-commands.js';
 import { runDemo } from './demo.js';
 import { addJournalCommands, addSnapshotCommands } from './durability-commands.js';
 import { addKeysCommands } from './keys-commands.js';
+import { addMdCommands } from './md-commands.js';
 import { replayFile } from './replay.js';
 import { addStartCommand } from './start-command.js';
 import { WorkloadError } from './workload.js';
@@ -106,6 +107,7 @@ export function createProgram(io: ProgramIo = defaultIo): Command {
   addSnapshotCommands(program, io);
   addConfigCommands(program, io);
   addKeysCommands(program, io);
+  addMdCommands(program, io);
 
   return program;
 }

@@ -1,0 +1,32 @@
+/**
+ * Market data: bars today (src/marketdata/bars), and the boundary's text forms (decimal prices and sizes,
+ * event times, the CSV of `rialto md aggregate`). Everything here is pure: files and terminals are the CLI's.
+ */
+export * from './bars/index.js';
+export {
+  DECIMALS_MAX,
+  divRoundHalfEven,
+  formatScaled,
+  parseScaled,
+  parseScaledBig,
+  vwapText,
+} from './decimal.js';
+export {
+  formatTime,
+  parseDate,
+  parseIsoTime,
+  parseSecondsAfterMidnight,
+  type EventTime,
+} from './time-text.js';
+export {
+  BAR_CSV_HEADER,
+  VWAP_EXTRA_DIGITS,
+  barCsvRow,
+  parseBarSpec,
+  parseDuration,
+  parseTradeHeader,
+  parseTradeLine,
+  type TradeColumns,
+  type TradeFormat,
+  type TradeRow,
+} from './csv.js';
