@@ -181,7 +181,7 @@ export async function aggregateFile(opts: AggregateOptions, io: ProgramIo): Prom
   const sink = new RowSink(io, opts.output);
   const progress = io.progress('aggregating', bytes, 'bytes');
   try {
-    const report = await aggregateLines(opts.input, settings, sink, progress.update);
+    const report = await aggregateLines(opts.input, settings, sink, (done) => progress.update(done));
     sink.finish();
     return report;
   } catch (e) {
