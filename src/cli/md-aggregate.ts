@@ -95,13 +95,14 @@ class RowSink {
   }
 }
 
-interface Settings {
+export interface Settings {
   spec: BarSpec;
   format: TradeFormat;
   latenessUs: number;
 }
 
-function settingsOf(opts: AggregateOptions): Settings {
+/** The options' meaning, or a CliError naming the option that has none. */
+export function settingsOf(opts: AggregateOptions): Settings {
   const spec = parseBarSpec(opts.bar, opts.priceDecimals, opts.sizeDecimals);
   if (typeof spec === 'string') throw new CliError(spec);
   const latenessUs = parseDuration(opts.lateness, '--lateness');
@@ -167,8 +168,11 @@ class FinalBars {
   }
 }
 
-export async function aggregateFile(opts: AggregateOptions, io: ProgramIo): Promise<AggregateReport> {
-  const settings = settingsOf(opts);
+export async function aggregateFile(
+  opts: AggregateOptions,
+  settings: Settings,
+  io: ProgramIo,
+): Promise<AggregateReport> {
   let bytes: number;
   try {
     bytes = statSync(opts.input).size;

@@ -4,8 +4,8 @@
  */
 import type { Command } from 'commander';
 import { DECIMALS_MAX } from '../marketdata/index.js';
-import type { ProgramIo } from './cli-io.js';
-import { aggregateFile, type AggregateOptions } from './md-aggregate.js';
+import { CliError, type ProgramIo } from './cli-io.js';
+import { aggregateFile, settingsOf, type AggregateOptions, type Settings } from './md-aggregate.js';
 import { wholeNumber } from './options.js';
 
 const DECIMALS_DEFAULT = 8;
@@ -60,8 +60,17 @@ function addAggregateCommand(md: Command, io: ProgramIo): void {
         '  rialto md aggregate --input trades.csv --bar time:1m > bars-1m.csv\n' +
         '  rialto md aggregate --input lobster-trades.csv --date 2012-06-21 --bar volume:1000 --lateness 2s',
     )
-    .action(async (opts: AggregateOptions) => {
-      const report = await aggregateFile(opts, io);
+    .action(async (opts: AggregateOptions, cmd: Command) => {
+      let settings: Settings;
+      try {
+        settings = settingsOf(opts);
+      } catch (e) {
+        // A --bar, --lateness or --date without meaning is a usage error, as commander's own are (exit 2).
+        if (e instanceof CliError)
+          cmd.error(`error: ${e.message}`, { exitCode: 2, code: 'rialto.invalidOption' });
+        throw e;
+      }
+      const report = await aggregateFile(opts, settings, io);
       const dropped: string[] = [];
       if (report.late > 0) dropped.push(`${report.late} late (more than --lateness behind the newest trade)`);
       if (report.duplicates > 0) dropped.push(`${report.duplicates} duplicate (an id seen before)`);
