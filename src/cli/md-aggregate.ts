@@ -214,7 +214,8 @@ async function aggregateLines(
     lineNo++;
     const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     if (cols === null) {
-      const header = parseTradeHeader(line);
+      // A byte order mark, as some spreadsheets write, is not part of the first column's name.
+      const header = parseTradeHeader(line.startsWith('\uFEFF') ? line.slice(1) : line);
       if (typeof header === 'string') throw new CliError(`line 1: ${header}`);
       cols = header;
       continue;

@@ -125,6 +125,19 @@ describe('rialto md aggregate (built CLI)', () => {
     );
   });
 
+  it('takes CRLF line ends and a byte order mark', () => {
+    const input = file(
+      'crlf.csv',
+      '\uFEFFtime,price,size\r\n2024-01-02T09:30:00Z,1.5,2\r\n2024-01-02T09:30:01Z,2,1\r\n',
+    );
+    const r = rialto('md', 'aggregate', '-i', input, '-b', 'tick:2');
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(
+      r.stdout,
+      `${HEADER}\n2024-01-02T09:30:00Z,2024-01-02T09:30:01Z,1.5,2,1.5,2,3,1.666666666667,2\n`,
+    );
+  });
+
   it('a malformed trade exits 1 naming its line, and leaves no --output file', () => {
     const cases: [string, RegExp][] = [
       [
