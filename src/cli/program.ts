@@ -14,6 +14,7 @@ import { runDemo } from './demo.js';
 import { addJournalCommands, addSnapshotCommands } from './durability-commands.js';
 import { addKeysCommands } from './keys-commands.js';
 import { registerLobster } from './md-lobster-command.js';
+import { addMdCommands } from './md-commands.js';
 import { replayFile } from './replay.js';
 import { addStartCommand } from './start-command.js';
 import { WorkloadError } from './workload.js';
@@ -107,8 +108,7 @@ export function createProgram(io: ProgramIo = defaultIo): Command {
   addSnapshotCommands(program, io);
   addConfigCommands(program, io);
   addKeysCommands(program, io);
-
-  const md = program.command('md').description('market data tools');
+  const md = addMdCommands(program, io);
   registerLobster(md, io);
 
   return program;

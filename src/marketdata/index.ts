@@ -1,2 +1,33 @@
-/** Market data: projections and tools over trades and books (LOBSTER rebuild; bars on another branch). */
+/**
+ * Market data: bars (src/marketdata/bars), the LOBSTER book rebuild (src/marketdata/lobster), and the boundary's text forms (decimal prices and sizes,
+ * event times, the CSV of `rialto md aggregate`). Everything here is pure: files and terminals are the CLI's.
+ */
+export * from './bars/index.js';
+export {
+  DECIMALS_MAX,
+  divRoundHalfEven,
+  formatScaled,
+  parseScaled,
+  parseScaledBig,
+  vwapText,
+} from './decimal.js';
+export {
+  formatTime,
+  parseDate,
+  parseIsoTime,
+  parseSecondsAfterMidnight,
+  type EventTime,
+} from './time-text.js';
+export {
+  BAR_CSV_HEADER,
+  VWAP_EXTRA_DIGITS,
+  barCsvRow,
+  parseBarSpec,
+  parseDuration,
+  parseTradeHeader,
+  parseTradeLine,
+  type TradeColumns,
+  type TradeFormat,
+  type TradeRow,
+} from './csv.js';
 export * from './lobster/index.js';
