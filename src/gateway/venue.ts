@@ -13,6 +13,7 @@
  * accepting and waits for requests in flight (their commands become durable), then the engine drains and
  * writes a snapshot, then the store closes.
  */
+import { AuditLog, AuditWriter, type WriterLimits } from '../audit/index.js';
 import type { Command } from '../core/index.js';
 import { Engine, type EngineConfig } from '../engine/index.js';
 import type { VenueConfig } from '../ops/index.js';
@@ -43,6 +44,8 @@ export interface VenueOptions {
   readonly processMetrics?: boolean;
   /** Overrides of the WebSocket gateway's limits (tests shrink the send buffer). */
   readonly wsLimits?: WsDeps['limits'];
+  /** The audit queue's limits (capacity, batch size, admission and close timeouts); docs/audit.md. */
+  readonly audit?: Partial<WriterLimits>;
 }
 
 export interface Venue {
@@ -55,6 +58,8 @@ export interface Venue {
   /** The WebSocket gateway on the server's port (`/ws`, `/ws/market-data/...`, `/ws/trades/...`). */
   readonly ws: WsGateway;
   readonly metrics: VenueMetrics;
+  /** The audit trail's writer (REST and WebSocket events go through it). */
+  readonly audit: AuditWriter;
   /** The first admin key, made by this start on an empty store (print it once), else null. */
   readonly adminKey: string | null;
   readonly replay: ReplayReport;
@@ -171,12 +176,16 @@ async function assemble(
       ? createRedisClient(config.redisUrl, limitsLog)
       : null;
   const limiters = venueLimiters(config.rateLimits, redis, { log: limitsLog });
+  const audit = new AuditWriter(new AuditLog(store), options.audit, (e) =>
+    limitsLog.warn({ err: e.message }, 'audit: writing events failed, retrying'),
+  );
   let closing = false;
   const readiness = async (): Promise<Readiness> => {
     const failed = engine.failed;
     const checks = {
       engine: closing ? 'closing' : failed === null ? 'ok' : `failed: ${failed.code}`,
       store: await storeReady(store),
+      audit: audit.failure === null ? 'ok' : `failing: ${audit.failure.message}`,
     };
     return { ready: Object.values(checks).every((c) => c === 'ok'), checks };
   };
@@ -190,6 +199,7 @@ async function assemble(
     metrics,
     jwt,
     accounts: new AccountService(engine, views, config),
+    audit,
   });
   const wsGateway = WsGateway.attach(server.server, {
     trading,
@@ -199,6 +209,7 @@ async function assemble(
     limiters,
     metrics,
     limits: options.wsLimits,
+    audit,
   });
   ws = wsGateway;
   let url = '';
@@ -218,11 +229,19 @@ async function assemble(
       } finally {
         clearTimeout(cut);
       }
+      // Every answer is decided by now: the audit writer writes what it holds before the store closes, and a
+      // failure to is reported once the rest is closed.
+      const audited = audit.close().then(
+        () => null,
+        (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
+      );
       await engine.close();
       unsubscribe();
       limiters?.close();
       redis?.disconnect();
+      const auditFailure = await audited;
       await store.close();
+      if (auditFailure !== null) throw auditFailure;
     })();
     return closed;
   };
@@ -235,6 +254,7 @@ async function assemble(
     server,
     ws: wsGateway,
     metrics,
+    audit,
     adminKey: admin?.token ?? null,
     replay,
     setupSubmitted: setup.length,
