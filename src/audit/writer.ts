@@ -67,7 +67,11 @@ interface Flusher {
   resolve(): void;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms).unref());
+/**
+ * A pause that keeps the process alive: events not yet written must not be left behind by an exit, so a
+ * failing writer keeps retrying until it is closed (and close gives up after its timeout, saying so).
+ */
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 export class AuditWriter {
