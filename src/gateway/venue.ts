@@ -13,7 +13,8 @@
  * accepting and waits for requests in flight (their commands become durable), then the engine drains and
  * writes a snapshot, then the store closes.
  */
-import { AuditLog, AuditWriter, type WriterLimits } from '../audit/index.js';
+import { randomUUID } from 'node:crypto';
+import { AuditLog, AuditWriter, makeEvent, type WriterLimits } from '../audit/index.js';
 import type { Command } from '../core/index.js';
 import { Engine, type EngineConfig } from '../engine/index.js';
 import type { VenueConfig } from '../ops/index.js';
@@ -108,6 +109,21 @@ function missingSetup(setup: readonly Command[], replay: ReplayReport): Command[
   });
 }
 
+/** The first admin key, made by the venue itself at its first start, is recorded like any other key. */
+async function auditFirstAdminKey(store: Store, keyId: string): Promise<void> {
+  const event = makeEvent({
+    id: randomUUID(),
+    timeUs: Date.now() * 1000,
+    actor: { id: 'venue', role: 'system', ip: null },
+    action: 'key.create',
+    target: { kind: 'key', id: keyId },
+    result: { status: 'ok', code: null },
+    requestId: null,
+    details: { role: 'admin', reason: 'first start on an empty store' },
+  });
+  await new AuditLog(store).append([event]);
+}
+
 async function storeReady(store: Store): Promise<string> {
   try {
     const timeout = new Promise<never>((_, reject) =>
@@ -166,6 +182,7 @@ async function assemble(
   const highestOrderId = Math.max(await engine.highestOrderId(), views.highestOrderId);
   const clientOrders = await ClientOrders.open(store, highestOrderId);
   const admin = await ensureAdminKey(store);
+  if (admin !== null) await auditFirstAdminKey(store, admin.record.id);
   const trading = new Trading(engine, views, clientOrders, config, highestOrderId);
   const verifier = new KeyVerifier(store);
   const jwt = config.auth.enabled ? await JwtVerifier.create(config.auth.jwt) : null;
