@@ -4,7 +4,9 @@
  * store (PGlite in the data directory), a command takes the data directory's LOCK, as every writer of it
  * does, so it fails naming the holder while a venue runs there: PGlite allows one process at a time.
  */
+import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import {
   createKey,
@@ -20,22 +22,23 @@ import {
 import { JournalError, DirLock } from '../journal/index.js';
 import { ConfigError, CONFIG_FILE_ENV, loadConfigOrThrow, type VenueConfig } from '../ops/index.js';
 import { migrate, openStore, StoreError, type Store } from '../store/index.js';
+import { AuditLog, makeEvent, type Outcome } from '../audit/index.js';
 import { CliError, type ProgramIo } from './cli-io.js';
 import { wholeNumber } from './options.js';
 import { configFileOf } from './venue.js';
 
-interface StoreOptions {
+export interface StoreOptions {
   config?: string;
 }
 
-function configOption(): Option {
+export function configOption(): Option {
   return new Option(
     '-c, --config <file>',
     'the configuration file (default: ./rialto.yaml when it exists, else defaults and environment)',
   ).env(CONFIG_FILE_ENV);
 }
 
-function loadCliConfig(opts: StoreOptions, io: ProgramIo): VenueConfig {
+export function loadCliConfig(opts: StoreOptions, io: ProgramIo): VenueConfig {
   try {
     const r = loadConfigOrThrow({
       file: configFileOf(opts.config, process.cwd()),
@@ -54,7 +57,7 @@ function loadCliConfig(opts: StoreOptions, io: ProgramIo): VenueConfig {
  * Runs `work` with the migrated store of `config`, or with null when the embedded store does not exist and
  * `create` is false (nothing to list or revoke). Closes the store and releases the lock whatever happens.
  */
-async function withStore<T>(
+export async function withStore<T>(
   config: VenueConfig,
   purpose: string,
   create: boolean,
@@ -75,6 +78,47 @@ async function withStore<T>(
   } finally {
     await store?.close();
     await lock?.release();
+  }
+}
+
+const refusedUnknown: Outcome = { status: 'refused', code: 'KEY_NOT_FOUND' };
+
+/** Who runs the command line, for the audit trail: `cli:<user>` (the operating system's user name). */
+function cliActor(): string {
+  try {
+    return `cli:${userInfo().username}`;
+  } catch {
+    return 'cli:unknown';
+  }
+}
+
+/**
+ * Records a key command in the audit trail, written at once (no queue: one event, and a failure is the
+ * command's). Nothing is recorded without a store (a revoke on a data directory that has none).
+ */
+async function auditCli(
+  store: Store | null,
+  action: string,
+  keyId: string,
+  result: Outcome,
+  details: Readonly<Record<string, unknown>>,
+): Promise<void> {
+  if (store === null) return;
+  const event = makeEvent({
+    id: randomUUID(),
+    timeUs: Date.now() * 1000,
+    actor: { id: cliActor(), role: 'operator', ip: null },
+    action,
+    target: { kind: 'key', id: keyId },
+    result,
+    requestId: null,
+    details,
+  });
+  try {
+    await new AuditLog(store).append([event]);
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    throw new CliError(`${action} of key ${keyId} is done, but its audit event was not written: ${why}`);
   }
 }
 
@@ -157,9 +201,26 @@ export function addKeysCommands(program: Command, io: ProgramIo): void {
         const problem = keySettingsProblem(opts.role, opts.account, opts.label);
         if (problem !== '') cmd.error(`error: ${problem}`, { exitCode: 2, code: 'rialto.usage' });
         const config = loadCliConfig(opts, io);
-        const made = await withStore(config, 'rialto keys create', true, (store) =>
-          createKey(created(store), { role: opts.role, accountIds: opts.account, label: opts.label }),
-        );
+        const made = await withStore(config, 'rialto keys create', true, async (store) => {
+          const key = await createKey(created(store), {
+            role: opts.role,
+            accountIds: opts.account,
+            label: opts.label,
+          });
+          const r = key.record;
+          await auditCli(
+            store,
+            'key.create',
+            r.id,
+            { status: 'ok', code: null },
+            {
+              role: r.role,
+              accounts: [...r.accountIds],
+              label: r.label,
+            },
+          );
+          return key;
+        });
         if (opts.json === true)
           io.stdout(JSON.stringify({ ...keyJson(made.record), key: made.token }) + '\n');
         else io.stdout(made.token + '\n');
@@ -199,9 +260,12 @@ export function addKeysCommands(program: Command, io: ProgramIo): void {
     .addOption(configOption())
     .action(async (id: string, opts: StoreOptions) => {
       const config = loadCliConfig(opts, io);
-      const outcome = await withStore(config, 'rialto keys revoke', false, async (store) =>
-        store === null ? ({ status: 'unknown' } as const) : revokeKey(store, id),
-      );
+      const outcome = await withStore(config, 'rialto keys revoke', false, async (store) => {
+        const o = store === null ? ({ status: 'unknown' } as const) : await revokeKey(store, id);
+        const result = o.status === 'unknown' ? refusedUnknown : ({ status: 'ok', code: null } as const);
+        await auditCli(store, 'key.revoke', id, result, { before: o.status });
+        return o;
+      });
       if (outcome.status === 'unknown') throw new CliError(`no API key with id ${JSON.stringify(id)}`);
       const when = iso(outcome.record.revokedAt);
       io.stdout(

@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { CliError, defaultIo, type ProgramIo } from './cli-io.js';
+import { addAuditCommands } from './audit-commands.js';
 import { addConfigCommands } from './config-commands.js';
 import { runDemo } from './demo.js';
 import { addJournalCommands, addSnapshotCommands } from './durability-commands.js';
@@ -110,6 +111,7 @@ export function createProgram(io: ProgramIo = defaultIo): Command {
   addKeysCommands(program, io);
   const md = addMdCommands(program, io);
   registerLobster(md, io);
+  addAuditCommands(program, io);
 
   return program;
 }

@@ -13,6 +13,8 @@
  * accepting and waits for requests in flight (their commands become durable), then the engine drains and
  * writes a snapshot, then the store closes.
  */
+import { randomUUID } from 'node:crypto';
+import { AuditLog, AuditWriter, makeEvent, type WriterLimits } from '../audit/index.js';
 import type { Command } from '../core/index.js';
 import { Engine, type EngineConfig } from '../engine/index.js';
 import type { VenueConfig } from '../ops/index.js';
@@ -52,6 +54,8 @@ export interface VenueOptions {
   readonly wsLimits?: WsDeps['limits'];
   /** Makes the rate limits' Redis client (default createRedisClient; tests watch what it made). */
   readonly redisClient?: typeof createRedisClient;
+  /** The audit queue's limits (capacity, batch size, admission and close timeouts); docs/audit.md. */
+  readonly audit?: Partial<WriterLimits>;
 }
 
 export interface Venue {
@@ -64,6 +68,8 @@ export interface Venue {
   /** The WebSocket gateway on the server's port (`/ws`, `/ws/market-data/...`, `/ws/trades/...`). */
   readonly ws: WsGateway;
   readonly metrics: VenueMetrics;
+  /** The audit trail's writer (REST and WebSocket events go through it). */
+  readonly audit: AuditWriter;
   /** The first admin key, made by this start on an empty store (print it once), else null. */
   readonly adminKey: string | null;
   readonly replay: ReplayReport;
@@ -112,6 +118,21 @@ function missingSetup(setup: readonly Command[], replay: ReplayReport): Command[
   });
 }
 
+/** The first admin key, made by the venue itself at its first start, is recorded like any other key. */
+async function auditFirstAdminKey(store: Store, keyId: string): Promise<void> {
+  const event = makeEvent({
+    id: randomUUID(),
+    timeUs: Date.now() * 1000,
+    actor: { id: 'venue', role: 'system', ip: null },
+    action: 'key.create',
+    target: { kind: 'key', id: keyId },
+    result: { status: 'ok', code: null },
+    requestId: null,
+    details: { role: 'admin', reason: 'first start on an empty store' },
+  });
+  await new AuditLog(store).append([event]);
+}
+
 export async function startVenue(config: VenueConfig, options: VenueOptions): Promise<Venue> {
   const engine = await Engine.start({ ...options.engine, dir: config.dataDir });
   let store: Store | null = null;
@@ -158,6 +179,7 @@ async function assemble(
   const highestOrderId = Math.max(await engine.highestOrderId(), views.highestOrderId);
   const clientOrders = await ClientOrders.open(store, highestOrderId);
   const admin = await ensureAdminKey(store);
+  if (admin !== null) await auditFirstAdminKey(store, admin.record.id);
   const trading = new Trading(engine, views, clientOrders, config, highestOrderId);
   const verifier = new KeyVerifier(store);
   const jwt = config.auth.enabled ? await JwtVerifier.create(config.auth.jwt) : null;
@@ -168,9 +190,13 @@ async function assemble(
       ? (options.redisClient ?? createRedisClient)(config.redisUrl, limitsLog)
       : null;
   let closing = false;
+  const audit = new AuditWriter(new AuditLog(store), options.audit, (e) =>
+    limitsLog.warn({ err: e.message }, 'audit: writing events failed, retrying'),
+  );
   const probes: Record<string, Probe> = {
     engine: engineProbe(engine, () => closing),
     store: storeProbe(store),
+    audit: () => Promise.resolve(audit.failure === null ? 'ok' : `failing: ${audit.failure.message}`),
   };
   if (redis !== null) probes.redis = redisProbe(redis);
   if (config.natsUrl !== null) probes.nats = natsProbe(config.natsUrl);
@@ -193,6 +219,7 @@ async function assemble(
       metrics,
       jwt,
       accounts: new AccountService(engine, views, config),
+      audit,
     });
     wsGateway = WsGateway.attach(server.server, {
       trading,
@@ -202,6 +229,7 @@ async function assemble(
       limiters,
       metrics,
       limits: options.wsLimits,
+      audit,
     });
     ws = wsGateway;
     if (options.listen ?? true) {
@@ -211,6 +239,7 @@ async function assemble(
     ws = null;
     await wsGateway?.close().catch(() => undefined);
     await server?.close().catch(() => undefined);
+    await audit.close().catch(() => undefined);
     limiters?.close();
     redis?.disconnect();
     unsubscribe();
@@ -229,11 +258,19 @@ async function assemble(
       } finally {
         clearTimeout(cut);
       }
+      // Every answer is decided by now: the audit writer writes what it holds before the store closes, and a
+      // failure to is reported once the rest is closed.
+      const audited = audit.close().then(
+        () => null,
+        (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
+      );
       await engine.close();
       unsubscribe();
       limiters?.close();
       redis?.disconnect();
+      const auditFailure = await audited;
       await store.close();
+      if (auditFailure !== null) throw auditFailure;
     })();
     return closed;
   };
@@ -246,6 +283,7 @@ async function assemble(
     server,
     ws: wsGateway,
     metrics,
+    audit,
     adminKey: admin?.token ?? null,
     replay,
     setupSubmitted: setup.length,

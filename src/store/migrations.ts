@@ -49,6 +49,30 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       );
     `,
   },
+  {
+    // The audit trail's hash chain (see src/audit and docs/audit.md): one row per event, numbered from 1 without
+    // gaps, each hash covering the previous one. Details are kept as their canonical JSON text, exactly as hashed.
+    version: 3,
+    name: 'audit_events',
+    sql: `
+      CREATE TABLE audit_events (
+        seq         bigint  PRIMARY KEY CHECK (seq > 0),
+        event_id    text    NOT NULL UNIQUE CHECK (char_length(event_id) BETWEEN 1 AND 256),
+        time_us     bigint  NOT NULL CHECK (time_us >= 0),
+        actor_id    text,
+        actor_role  text,
+        actor_ip    text,
+        action      text    NOT NULL,
+        target_kind text    NOT NULL,
+        target_id   text,
+        result      text    NOT NULL CHECK (result IN ('ok', 'refused', 'failed')),
+        result_code text,
+        request_id  text,
+        details     text    NOT NULL,
+        hash        text    NOT NULL CHECK (hash ~ '^[0-9a-f]{64}$')
+      );
+    `,
+  },
 ]);
 
 /** The advisory lock that serializes migrations (an arbitrary constant: "RIALTO" in ASCII). */

@@ -206,7 +206,10 @@ describe('REST API on PGlite', () => {
     assert.equal(placed.status, 201);
     acknowledged.push(String(((await placed.json()) as { order_id: string }).order_id));
     const ready = await fetch(`${venue.url}/ready`);
-    assert.deepEqual(await ready.json(), { status: 'ready', checks: { engine: 'ok', store: 'ok' } });
+    assert.deepEqual(await ready.json(), {
+      status: 'ready',
+      checks: { engine: 'ok', store: 'ok', audit: 'ok' },
+    });
   });
 
   it('keeps every acknowledged order and the same views across a stop and restart', async () => {

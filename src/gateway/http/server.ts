@@ -9,7 +9,9 @@ import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import type { VenueConfig } from '../../ops/index.js';
+import type { AuditWriter } from '../../audit/index.js';
 import type { AccountService } from '../accounts/index.js';
+import { auditPlugin } from '../audit/index.js';
 import { requireRole, type KeyVerifier, type Principal, type Role } from '../auth/index.js';
 import type { JwtVerifier } from '../jwt/index.js';
 import { rateLimit, type RateDecision, type RateLimiter, type VenueLimiters } from '../limits/index.js';
@@ -52,6 +54,8 @@ export interface ServerDeps {
   readonly jwt?: JwtVerifier | null;
   /** Accounts, risk controls and the venue's statements; null or absent: those routes are not served. */
   readonly accounts?: AccountService | null;
+  /** The audit trail's writer: the routes of gateway/audit/actions.ts are recorded; null or absent: none. */
+  readonly audit?: AuditWriter | null;
 }
 
 declare module 'fastify' {
@@ -257,6 +261,9 @@ export async function buildServer(deps: ServerDeps) {
       skip: (req) => unmetered.has(req.url.split('?', 1)[0]),
     });
   }
+
+  // Before the routes, which it learns as they are added; after the rate limit, whose refusals change nothing.
+  if (deps.audit) await app.register(auditPlugin, { writer: deps.audit, nowUs: deps.nowUs });
 
   await app.register(swagger, {
     openapi: {

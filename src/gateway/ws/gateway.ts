@@ -17,6 +17,8 @@ import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData, type ServerOptions } from 'ws';
 import type { InstrumentConfig, VenueConfig } from '../../ops/index.js';
 import { requireRole, type KeyVerifier, type Principal, type Role } from '../auth/index.js';
+import type { AuditWriter } from '../../audit/index.js';
+import { WsAuditTicket } from '../audit/index.js';
 import { placeRequest } from '../http/routes-orders.js';
 import { countedLimiter, gatewayErrorOf, principalOfHeaders, principalOfToken } from '../http/server.js';
 import { GatewayError } from '../http/plugins/index.js';
@@ -56,6 +58,8 @@ export interface WsDeps {
   readonly metrics?: VenueMetrics | null;
   /** The clock for order expiry (DAY, GTD), microseconds. */
   readonly nowUs?: () => number;
+  /** The audit trail's writer: `place` and `cancel` are recorded; null or absent: not audited. */
+  readonly audit?: AuditWriter | null;
   /** Overrides of WS_LIMITS for tests (a small send buffer, a low process-wide connection limit). */
   readonly limits?: Partial<Pick<typeof WS_LIMITS, 'sendBufferBytesMax' | 'connectionsMax'>>;
 }
@@ -637,7 +641,15 @@ export class WsGateway {
     const startedMs = performance.now();
     const trading = this.deps.trading;
     let result: OrderResult = 'error';
+    let audit: WsAuditTicket | null = null;
     try {
+      audit = await WsAuditTicket.take(this.deps.audit, {
+        action: 'order.place',
+        requestId: m.id,
+        address: conn.address,
+        target: { kind: 'account', id: m.account_id === undefined ? null : String(m.account_id) },
+        details: placeDetails(m),
+      });
       const p = this.mustHavePrincipal(conn, PLACERS);
       const request = placeRequest(m);
       await this.takeOrderBudget(trading.accountFor(p, request.accountId));
@@ -648,9 +660,12 @@ export class WsGateway {
         result = 'rejected';
         const code = order.rejectCode;
         if (code >= 3000 && code < 4000) this.deps.metrics?.riskRejects.inc({ code: rejectName(code) });
-        this.errorOf(conn, m.id, rejectError(code, 'the order was rejected', { order: json }));
+        const refusal = rejectError(code, 'the order was rejected', { order: json });
+        audit?.error(refusal, order.orderId);
+        this.errorOf(conn, m.id, refusal);
       } else {
         result = placed.created ? 'accepted' : 'retried';
+        audit?.ok(order.orderId);
         this.answer(conn, { type: 'ack', id: m.id, op: 'place', created: placed.created, order: json });
       }
       this.ackLatency?.observe((performance.now() - startedMs) / 1000);
@@ -661,21 +676,34 @@ export class WsGateway {
         : e instanceof ApiError || e instanceof GatewayError
           ? 'refused'
           : 'error';
+      audit?.error(e);
       this.errorOf(conn, m.id, e);
     } finally {
+      audit?.commit(conn.principal);
       this.deps.metrics?.orders.inc({ type: m.order_type, result });
       this.requestDone(conn);
     }
   }
 
   private async cancel(conn: Connection, m: CancelMessage): Promise<void> {
+    let audit: WsAuditTicket | null = null;
     try {
+      audit = await WsAuditTicket.take(this.deps.audit, {
+        action: 'order.cancel',
+        requestId: m.id,
+        address: conn.address,
+        target: { kind: 'order', id: String(m.order_id) },
+        details: {},
+      });
       const p = this.mustHavePrincipal(conn, CANCELLERS);
       const order = await this.deps.trading.cancel(p, Number(m.order_id));
+      audit?.ok(null);
       this.answer(conn, { type: 'ack', id: m.id, op: 'cancel', order: this.present(order) });
     } catch (e) {
+      audit?.error(e);
       this.errorOf(conn, m.id, e);
     } finally {
+      audit?.commit(conn.principal);
       this.requestDone(conn);
     }
   }
@@ -706,6 +734,16 @@ export class WsGateway {
     if (!d.allowed) throw rateLimitedError(d, 'too many orders for this account');
   }
 }
+
+/** The fields of a placement kept in its audit event. */
+const placeDetails = (m: PlaceMessage): Record<string, unknown> => ({
+  symbol: m.symbol,
+  side: m.side,
+  order_type: m.order_type,
+  quantity: m.quantity,
+  price: m.price,
+  client_order_id: m.client_order_id,
+});
 
 const addressOf = (req: IncomingMessage): string => req.socket.remoteAddress ?? 'unknown';
 

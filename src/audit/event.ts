@@ -1,0 +1,195 @@
+/**
+ * The audit event and its hash chain. An event says who (actor: key id, role, address), did what (action), when
+ * (time in microseconds), to what (target: kind and id), with which result (ok, or refused or failed with a
+ * code), under which request id, with a few details. Events are numbered 1, 2, 3, ... and each one's hash is
+ * SHA-256 over the previous event's hash (32 bytes; the genesis hash, 32 zero bytes, before event 1) followed
+ * by the event's canonical bytes: the UTF-8 of its canonical JSON (keys sorted, no white space, integers only;
+ * docs/audit.md has the exact form). Changing, removing, reordering or inserting any event therefore changes
+ * the hash of every later one, unless all of them are recomputed.
+ */
+import { createHash } from 'node:crypto';
+import { AUDIT_LIMITS } from './limits.js';
+
+/** A value that details may hold: JSON without fractions (money is never a float, even here). */
+export type DetailValue = string | number | boolean | null | readonly DetailValue[] | DetailObject;
+export interface DetailObject {
+  readonly [key: string]: DetailValue;
+}
+
+export type ResultStatus = 'ok' | 'refused' | 'failed';
+export const RESULT_STATUSES: readonly ResultStatus[] = ['ok', 'refused', 'failed'];
+
+export interface Actor {
+  /** `key:<id>` for an API key, `jwt:<sub>`, `cli:<user>`, or null when the caller was not identified. */
+  readonly id: string | null;
+  readonly role: string | null;
+  readonly ip: string | null;
+}
+
+export interface Target {
+  /** `order`, `account`, `instrument`, `venue`, `key`, ... */
+  readonly kind: string;
+  readonly id: string | null;
+}
+
+export interface Outcome {
+  readonly status: ResultStatus;
+  /** The stable error code of a refusal or failure (`INSUFFICIENT_FUNDS`), null when ok. */
+  readonly code: string | null;
+}
+
+/** An event as the gateway or the command line makes it, before the chain numbers it. */
+export interface AuditEventInput {
+  /** A unique id (a UUID), so that a batch retried after an unclear failure is not written twice. */
+  readonly id: string;
+  readonly timeUs: number;
+  readonly actor: Actor;
+  /** `order.place`, `account.deposit`, `balances.read`, ... (docs/audit.md lists them). */
+  readonly action: string;
+  readonly target: Target;
+  readonly result: Outcome;
+  readonly requestId: string | null;
+  readonly details: DetailObject;
+}
+
+/** An event in the chain. */
+export interface AuditRecord extends AuditEventInput {
+  readonly seq: number;
+  /** SHA-256 of the previous hash and this event's canonical bytes, lower-case hex. */
+  readonly hash: string;
+}
+
+/** The version of the canonical form, inside every event's hashed bytes. */
+export const CANONICAL_VERSION = 1;
+/** The hash before event 1: 32 zero bytes. */
+export const GENESIS_HASH = '0'.repeat(64);
+export const HASH_PATTERN = /^[0-9a-f]{64}$/;
+
+/** Canonical JSON: object keys in ascending order of UTF-16 code units, no white space, safe integers only. */
+export function canonicalJson(value: unknown): string {
+  if (value === null) return 'null';
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value);
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'number':
+      if (!Number.isSafeInteger(value)) throw new TypeError(`not a safe integer: ${value}`);
+      return Object.is(value, -0) ? '0' : String(value);
+    case 'object': {
+      if (Array.isArray(value)) return '[' + value.map(canonicalJson).join(',') + ']';
+      const o = value as Record<string, unknown>;
+      const keys = Object.keys(o).sort();
+      return '{' + keys.map((k) => JSON.stringify(k) + ':' + canonicalJson(o[k])).join(',') + '}';
+    }
+    default:
+      throw new TypeError(`not a JSON value: ${typeof value}`);
+  }
+}
+
+/** The object whose canonical JSON is hashed: every field of the event, its number included. */
+function canonicalObject(seq: number, e: AuditEventInput): Record<string, unknown> {
+  return {
+    v: CANONICAL_VERSION,
+    seq,
+    id: e.id,
+    timeUs: e.timeUs,
+    actor: { id: e.actor.id, role: e.actor.role, ip: e.actor.ip },
+    action: e.action,
+    target: { kind: e.target.kind, id: e.target.id },
+    result: { status: e.result.status, code: e.result.code },
+    requestId: e.requestId,
+    details: e.details,
+  };
+}
+
+/** The bytes hashed for event `seq` (without the previous hash). */
+export function canonicalBytes(seq: number, e: AuditEventInput): Buffer {
+  return Buffer.from(canonicalJson(canonicalObject(seq, e)), 'utf8');
+}
+
+/** hash(n) = SHA-256(hash(n-1) as 32 bytes || canonical bytes of event n), in lower-case hex. */
+export function chainHash(prevHash: string, seq: number, e: AuditEventInput): string {
+  if (!HASH_PATTERN.test(prevHash)) throw new Error(`not a SHA-256 hex hash: ${prevHash}`);
+  return createHash('sha256')
+    .update(Buffer.from(prevHash, 'hex'))
+    .update(canonicalBytes(seq, e))
+    .digest('hex');
+}
+
+/** Numbers events after the head (`headSeq`, `headHash`) and chains their hashes. */
+export function chainEvents(
+  headSeq: number,
+  headHash: string,
+  events: readonly AuditEventInput[],
+): AuditRecord[] {
+  const out: AuditRecord[] = [];
+  let prev = headHash;
+  let seq = headSeq;
+  for (const e of events) {
+    seq++;
+    prev = chainHash(prev, seq, e);
+    out.push({ ...e, seq, hash: prev });
+  }
+  return out;
+}
+
+/** A short string field: control characters (NUL included) are replaced and the length is bounded. */
+export function cleanField(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  const clean = text.replace(/[\u0000-\u001f\u007f]/g, '?');
+  return clean.length > AUDIT_LIMITS.fieldCharsMax ? clean.slice(0, AUDIT_LIMITS.fieldCharsMax) : clean;
+}
+
+function detailValue(v: unknown, depth: number): DetailValue {
+  if (v === null || typeof v === 'boolean') return v;
+  if (typeof v === 'string') return cleanField(v);
+  if (typeof v === 'number') return Number.isSafeInteger(v) ? v : String(v);
+  if (typeof v === 'bigint') return v.toString();
+  if (v === undefined || typeof v === 'function' || typeof v === 'symbol') return null;
+  if (typeof v !== 'object') return null;
+  if (depth >= AUDIT_LIMITS.detailsDepthMax) return '(nested too deep)';
+  if (Array.isArray(v)) return v.slice(0, 64).map((x) => detailValue(x, depth + 1));
+  const out: Record<string, DetailValue> = {};
+  for (const [k, x] of Object.entries(v as Record<string, unknown>).slice(0, 64)) {
+    if (x !== undefined) out[cleanField(k)] = detailValue(x, depth + 1);
+  }
+  return out;
+}
+
+/**
+ * Details fit for the chain from any value: fractions and big integers become strings, strings are cleaned,
+ * depth and entries are bounded, and details longer than `detailsCharsMax` in canonical JSON are replaced by
+ * `{ "truncated": true, "chars": N }`.
+ */
+export function toDetails(v: Readonly<Record<string, unknown>>): DetailObject {
+  const d = detailValue(v, 0) as DetailObject;
+  const chars = canonicalJson(d).length;
+  return chars > AUDIT_LIMITS.detailsCharsMax ? { truncated: true, chars } : d;
+}
+
+const cleanOrNull = (t: string | null): string | null => (t === null ? null : cleanField(t));
+
+/** An event with every string field cleaned and its details made fit (see `toDetails`). */
+export function makeEvent(e: {
+  id: string;
+  timeUs: number;
+  actor: Actor;
+  action: string;
+  target: Target;
+  result: Outcome;
+  requestId: string | null;
+  details?: Readonly<Record<string, unknown>>;
+}): AuditEventInput {
+  if (!Number.isSafeInteger(e.timeUs) || e.timeUs < 0) throw new RangeError(`bad event time ${e.timeUs}`);
+  return {
+    id: cleanField(e.id),
+    timeUs: e.timeUs,
+    actor: { id: cleanOrNull(e.actor.id), role: cleanOrNull(e.actor.role), ip: cleanOrNull(e.actor.ip) },
+    action: cleanField(e.action),
+    target: { kind: cleanField(e.target.kind), id: cleanOrNull(e.target.id) },
+    result: { status: e.result.status, code: cleanOrNull(e.result.code) },
+    requestId: cleanOrNull(e.requestId),
+    details: toDetails(e.details ?? {}),
+  };
+}

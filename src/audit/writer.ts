@@ -1,0 +1,254 @@
+/**
+ * The audit writer: a bounded queue in front of the chain, written in batches by one loop, so that callers
+ * never wait for the database, yet no event is ever dropped.
+ *
+ * Room is taken before the audited action runs (`reserve`), and the event filled in once its result is known
+ * (`Ticket.commit`): an action never happens without room for its event. When the queue is full (the store is
+ * slow or down), `reserve` waits up to `admitTimeoutMs` for room and then throws AUDIT_UNAVAILABLE, which the
+ * gateway answers with 503: the venue refuses audited work rather than do it unrecorded. Dropping events is not
+ * an option for an audit trail.
+ *
+ * One loop writes: every event committed while a batch is being written joins the next batch (at most
+ * `batchEventsMax`), so a busy venue writes few large INSERTs. A failed batch stays at the head of the queue
+ * and is retried (doubling the delay up to `retryDelayMsMax`), with the events the failed attempt may have
+ * written left out; meanwhile `failure` says why, `onError` is told once per failure, and the queue fills up
+ * until callers are refused. `close` writes what is left and rejects with AUDIT_UNFLUSHED, naming the count,
+ * if it cannot within `closeTimeoutMs`.
+ */
+import type { AuditEventInput } from './event.js';
+import { AUDIT_LIMITS, writerLimits, type WriterLimits } from './limits.js';
+
+export const AuditErrorCode = {
+  /** The queue stayed full for `admitTimeoutMs`, or the writer is closing: the action must not go ahead. */
+  Unavailable: 'AUDIT_UNAVAILABLE',
+  /** The writer closed with events it could not write (the message says how many, and the last failure). */
+  Unflushed: 'AUDIT_UNFLUSHED',
+} as const;
+export type AuditErrorCode = (typeof AuditErrorCode)[keyof typeof AuditErrorCode];
+
+export class AuditError extends Error {
+  override name = 'AuditError';
+  constructor(
+    readonly code: AuditErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** Where batches go (an `AuditLog`; tests pass their own). */
+export interface AuditSink {
+  append(events: readonly AuditEventInput[], skipWritten: boolean): Promise<unknown>;
+}
+
+/** Room for one event, taken before the action; commit exactly once with the event. */
+export interface Ticket {
+  commit(event: AuditEventInput): void;
+}
+
+export interface AuditWriterStats {
+  readonly queued: number;
+  readonly reserved: number;
+  readonly written: number;
+  readonly batches: number;
+  readonly failedBatches: number;
+  readonly refused: number;
+}
+
+interface Waiter {
+  resolve(t: Ticket): void;
+  reject(e: Error): void;
+  timer: NodeJS.Timeout | null;
+}
+
+interface Flusher {
+  target: number;
+  resolve(): void;
+}
+
+/**
+ * A pause that keeps the process alive: events not yet written must not be left behind by an exit, so a
+ * failing writer keeps retrying until it is closed (and close gives up after its timeout, saying so).
+ */
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+export class AuditWriter {
+  readonly limits: WriterLimits;
+  private readonly queue: AuditEventInput[] = [];
+  private readonly waiters: Waiter[] = [];
+  private readonly flushers: Flusher[] = [];
+  private reserved = 0;
+  /** Events committed, and written, since the start: `committed - written` are in the queue. */
+  private committed = 0;
+  private written = 0;
+  private batches = 0;
+  private failedBatches = 0;
+  private refused = 0;
+  private running = false;
+  private closing = false;
+  private lastFailure: Error | null = null;
+  private closed: Promise<void> | null = null;
+  private closeDeadlineMs = 0;
+
+  constructor(
+    private readonly sink: AuditSink,
+    limits: Partial<WriterLimits> = {},
+    private readonly onError: (e: Error) => void = () => undefined,
+  ) {
+    this.limits = writerLimits(limits);
+  }
+
+  /** Why the last batch failed, while the writer is failing; null when the last write succeeded. */
+  get failure(): Error | null {
+    return this.lastFailure;
+  }
+
+  stats(): AuditWriterStats {
+    return {
+      queued: this.queue.length,
+      reserved: this.reserved,
+      written: this.written,
+      batches: this.batches,
+      failedBatches: this.failedBatches,
+      refused: this.refused,
+    };
+  }
+
+  private get used(): number {
+    return this.queue.length + this.reserved;
+  }
+
+  /** Room for one event: at once when there is some, else after waiting up to `admitTimeoutMs`. */
+  reserve(): Promise<Ticket> {
+    if (this.closing) return Promise.reject(this.unavailable('the audit writer is closing'));
+    if (this.used < this.limits.queueCapacity && this.waiters.length === 0) {
+      return Promise.resolve(this.ticket());
+    }
+    if (this.limits.admitTimeoutMs === 0 || this.waiters.length >= this.limits.queueCapacity) {
+      return Promise.reject(this.unavailable('the audit queue is full'));
+    }
+    return new Promise<Ticket>((resolve, reject) => {
+      const w: Waiter = { resolve, reject, timer: null };
+      w.timer = setTimeout(() => {
+        const i = this.waiters.indexOf(w);
+        if (i >= 0) this.waiters.splice(i, 1);
+        reject(this.unavailable(`the audit queue stayed full for ${this.limits.admitTimeoutMs} ms`));
+      }, this.limits.admitTimeoutMs);
+      this.waiters.push(w);
+    });
+  }
+
+  /** Resolves once every event committed before the call is written (never, while the store is down). */
+  flush(): Promise<void> {
+    if (this.written >= this.committed) return Promise.resolve();
+    return new Promise((resolve) => this.flushers.push({ target: this.committed, resolve }));
+  }
+
+  /**
+   * Stops taking reservations, waits for the ones outstanding to be committed and for every event to be
+   * written, within `closeTimeoutMs`; rejects with AUDIT_UNFLUSHED if events remain.
+   */
+  close(): Promise<void> {
+    this.closed ??= this.shut();
+    return this.closed;
+  }
+
+  private async shut(): Promise<void> {
+    this.closing = true;
+    this.closeDeadlineMs = Date.now() + this.limits.closeTimeoutMs;
+    for (const w of this.waiters.splice(0)) {
+      if (w.timer !== null) clearTimeout(w.timer);
+      w.reject(this.unavailable('the audit writer is closing'));
+    }
+    let pause = 1;
+    while ((this.used > 0 || this.running) && Date.now() < this.closeDeadlineMs) {
+      await sleep(pause);
+      pause = Math.min(pause * 2, 50);
+    }
+    const left = this.used;
+    if (left > 0) {
+      const why = this.lastFailure === null ? '' : `: ${this.lastFailure.message}`;
+      throw new AuditError(
+        AuditErrorCode.Unflushed,
+        `${left} audit events were not written within ${this.limits.closeTimeoutMs} ms${why}`,
+        { cause: this.lastFailure ?? undefined },
+      );
+    }
+  }
+
+  private unavailable(why: string): AuditError {
+    this.refused++;
+    return new AuditError(AuditErrorCode.Unavailable, why);
+  }
+
+  private ticket(): Ticket {
+    this.reserved++;
+    let spent = false;
+    return {
+      commit: (event) => {
+        if (spent) throw new Error('an audit ticket was committed twice');
+        spent = true;
+        this.reserved--;
+        this.queue.push(event);
+        this.committed++;
+        this.kick();
+      },
+    };
+  }
+
+  private kick(): void {
+    if (this.running) return;
+    this.running = true;
+    // The loop starts on a later turn, so that the events of this one share its first batch.
+    setImmediate(() => void this.run());
+  }
+
+  private async run(): Promise<void> {
+    let delay: number = AUDIT_LIMITS.retryDelayMsMin;
+    let skipWritten = false;
+    while (this.queue.length > 0) {
+      const batch = this.queue.slice(0, this.limits.batchEventsMax);
+      try {
+        await this.sink.append(batch, skipWritten);
+      } catch (e) {
+        const first = this.lastFailure === null;
+        this.lastFailure = e instanceof Error ? e : new Error(message(e));
+        this.failedBatches++;
+        if (first) this.onError(this.lastFailure);
+        // The batch may have been written before the failure was seen: the retry leaves out what was.
+        skipWritten = true;
+        if (this.closing && Date.now() >= this.closeDeadlineMs) break;
+        await sleep(delay);
+        delay = Math.min(delay * 2, AUDIT_LIMITS.retryDelayMsMax);
+        continue;
+      }
+      this.queue.splice(0, batch.length);
+      this.written += batch.length;
+      this.batches++;
+      this.lastFailure = null;
+      skipWritten = false;
+      delay = AUDIT_LIMITS.retryDelayMsMin;
+      this.wake();
+    }
+    this.running = false;
+  }
+
+  /** Hands freed room to waiters, oldest first, and resolves the flushes that are done. */
+  private wake(): void {
+    while (this.waiters.length > 0 && this.used < this.limits.queueCapacity) {
+      const w = this.waiters.shift();
+      if (w === undefined) break;
+      if (w.timer !== null) clearTimeout(w.timer);
+      w.resolve(this.ticket());
+    }
+    for (let i = this.flushers.length - 1; i >= 0; i--) {
+      const f = this.flushers[i];
+      if (this.written >= f.target) {
+        this.flushers.splice(i, 1);
+        f.resolve();
+      }
+    }
+  }
+}

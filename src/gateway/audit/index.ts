@@ -1,0 +1,10 @@
+/** The gateway's audit: which routes produce which events, and the hooks that record them. */
+export { ROUTE_AUDITS, STATE_CHANGING_METHODS, type RouteAudit } from './actions.js';
+export {
+  AUDIT_UNAVAILABLE,
+  auditPlugin,
+  auditUnavailableError,
+  outcomeOf,
+  type AuditPluginOptions,
+} from './plugin.js';
+export { WsAuditTicket, outcomeOfError, type WsAuditStart } from './ws.js';
