@@ -87,8 +87,52 @@ export function canonicalJson(value: unknown): string {
   }
 }
 
-/** The object whose canonical JSON is hashed: every field of the event, its number included. */
-function canonicalObject(seq: number, e: AuditEventInput): Record<string, unknown> {
+/** A string or null as canonical JSON. */
+const textOrNull = (v: string | null): string => (v === null ? 'null' : JSON.stringify(v));
+
+/**
+ * The canonical JSON of event `seq`: every field of the event, its number included, written directly in the
+ * canonical key order (action, actor{id, ip, role}, details, id, requestId, result{code, status}, seq,
+ * target{id, kind}, timeUs, v), which is what canonicalJson gives for the same object (a test holds them to
+ * each other): this runs for every audited request, and building the object to sort its keys cost more than
+ * the hash.
+ */
+function canonicalEventJson(seq: number, e: AuditEventInput): string {
+  return (
+    '{"action":' +
+    JSON.stringify(e.action) +
+    ',"actor":{"id":' +
+    textOrNull(e.actor.id) +
+    ',"ip":' +
+    textOrNull(e.actor.ip) +
+    ',"role":' +
+    textOrNull(e.actor.role) +
+    '},"details":' +
+    canonicalJson(e.details) +
+    ',"id":' +
+    JSON.stringify(e.id) +
+    ',"requestId":' +
+    textOrNull(e.requestId) +
+    ',"result":{"code":' +
+    textOrNull(e.result.code) +
+    ',"status":' +
+    JSON.stringify(e.result.status) +
+    '},"seq":' +
+    canonicalJson(seq) +
+    ',"target":{"id":' +
+    textOrNull(e.target.id) +
+    ',"kind":' +
+    JSON.stringify(e.target.kind) +
+    '},"timeUs":' +
+    canonicalJson(e.timeUs) +
+    ',"v":' +
+    String(CANONICAL_VERSION) +
+    '}'
+  );
+}
+
+/** The object whose canonical JSON is hashed (the definition canonicalEventJson follows; for tests). */
+export function canonicalObject(seq: number, e: AuditEventInput): Record<string, unknown> {
   return {
     v: CANONICAL_VERSION,
     seq,
@@ -105,16 +149,18 @@ function canonicalObject(seq: number, e: AuditEventInput): Record<string, unknow
 
 /** The bytes hashed for event `seq` (without the previous hash). */
 export function canonicalBytes(seq: number, e: AuditEventInput): Buffer {
-  return Buffer.from(canonicalJson(canonicalObject(seq, e)), 'utf8');
+  return Buffer.from(canonicalEventJson(seq, e), 'utf8');
+}
+
+/** SHA-256 of the previous hash's 32 bytes and the event's canonical bytes. */
+function chainDigest(prev: Buffer, seq: number, e: AuditEventInput): Buffer {
+  return createHash('sha256').update(prev).update(canonicalEventJson(seq, e), 'utf8').digest();
 }
 
 /** hash(n) = SHA-256(hash(n-1) as 32 bytes || canonical bytes of event n), in lower-case hex. */
 export function chainHash(prevHash: string, seq: number, e: AuditEventInput): string {
   if (!HASH_PATTERN.test(prevHash)) throw new Error(`not a SHA-256 hex hash: ${prevHash}`);
-  return createHash('sha256')
-    .update(Buffer.from(prevHash, 'hex'))
-    .update(canonicalBytes(seq, e))
-    .digest('hex');
+  return chainDigest(Buffer.from(prevHash, 'hex'), seq, e).toString('hex');
 }
 
 /** Numbers events after the head (`headSeq`, `headHash`) and chains their hashes. */
@@ -123,13 +169,15 @@ export function chainEvents(
   headHash: string,
   events: readonly AuditEventInput[],
 ): AuditRecord[] {
+  if (!HASH_PATTERN.test(headHash)) throw new Error(`not a SHA-256 hex hash: ${headHash}`);
   const out: AuditRecord[] = [];
-  let prev = headHash;
+  // The previous hash stays in bytes from one event to the next; hex only for the record.
+  let prev: Buffer = Buffer.from(headHash, 'hex');
   let seq = headSeq;
   for (const e of events) {
     seq++;
-    prev = chainHash(prev, seq, e);
-    out.push({ ...e, seq, hash: prev });
+    prev = chainDigest(prev, seq, e);
+    out.push({ ...e, seq, hash: prev.toString('hex') });
   }
   return out;
 }

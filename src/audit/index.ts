@@ -6,6 +6,7 @@ export {
   CANONICAL_VERSION,
   GENESIS_HASH,
   canonicalBytes,
+  canonicalObject,
   canonicalJson,
   chainEvents,
   chainHash,

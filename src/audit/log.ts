@@ -4,7 +4,7 @@
  * chains the batch onto it, so that several writers (a venue and `rialto keys` on one PostgreSQL) interleave
  * whole batches and never fork the chain.
  */
-import type { Queryable, Row, SqlValue, Store } from '../store/index.js';
+import type { Queryable, Row, Store } from '../store/index.js';
 import {
   GENESIS_HASH,
   RESULT_STATUSES,
@@ -21,7 +21,6 @@ const AUDIT_LOCK_KEY = 0x4155444954n;
 const COLUMNS =
   'seq, event_id, time_us, actor_id, actor_role, actor_ip, action, target_kind, target_id, result, ' +
   'result_code, request_id, details, hash';
-const COLUMN_COUNT = 14;
 
 export interface ChainHead {
   readonly seq: number;
@@ -87,23 +86,24 @@ export function recordOfRow(r: Row): AuditRecord {
   };
 }
 
-function rowValues(e: AuditRecord): SqlValue[] {
-  return [
-    e.seq,
-    e.id,
-    e.timeUs,
-    e.actor.id,
-    e.actor.role,
-    e.actor.ip,
-    e.action,
-    e.target.kind,
-    e.target.id,
-    e.result.status,
-    e.result.code,
-    e.requestId,
-    canonicalJson(e.details),
-    e.hash,
-  ];
+/** A record as a row of audit_events, keyed by column (for json_populate_recordset). */
+function rowObject(e: AuditRecord): Record<string, string | number | null> {
+  return {
+    seq: e.seq,
+    event_id: e.id,
+    time_us: e.timeUs,
+    actor_id: e.actor.id,
+    actor_role: e.actor.role,
+    actor_ip: e.actor.ip,
+    action: e.action,
+    target_kind: e.target.kind,
+    target_id: e.target.id,
+    result: e.result.status,
+    result_code: e.result.code,
+    request_id: e.requestId,
+    details: canonicalJson(e.details),
+    hash: e.hash,
+  };
 }
 
 async function headOf(q: Queryable): Promise<ChainHead> {
@@ -135,16 +135,13 @@ export class AuditLog {
       }
       const head = await headOf(tx);
       const records = chainEvents(head.seq, head.hash, todo);
-      const params: SqlValue[] = [];
-      const tuples: string[] = [];
-      for (const r of records) {
-        const base = params.length;
-        params.push(...rowValues(r));
-        tuples.push(
-          '(' + Array.from({ length: COLUMN_COUNT }, (_, i) => `$${base + i + 1}`).join(', ') + ')',
-        );
-      }
-      await tx.query(`INSERT INTO audit_events (${COLUMNS}) VALUES ${tuples.join(', ')}`, params);
+      // One JSON parameter for the whole batch, unpacked by the database: binding 14 parameters a row cost
+      // PGlite about twice as much per event as parsing the JSON does.
+      const rows = records.map(rowObject);
+      await tx.query(
+        `INSERT INTO audit_events (${COLUMNS}) SELECT ${COLUMNS} FROM json_populate_recordset(NULL::audit_events, $1::json)`,
+        [JSON.stringify(rows)],
+      );
       return records;
     });
   }

@@ -12,6 +12,7 @@ import {
   ChainChecker,
   canonicalBytes,
   canonicalJson,
+  canonicalObject,
   chainEvents,
   chainHash,
   makeEvent,
@@ -52,6 +53,36 @@ describe('audit canonical form', () => {
     assert.equal(canonicalBytes(1, e).toString('utf8'), expected);
     const h = createHash('sha256').update(Buffer.alloc(32)).update(expected, 'utf8').digest('hex');
     assert.equal(chainHash(GENESIS_HASH, 1, e), h, 'hash 1 = SHA-256(32 zero bytes || canonical bytes)');
+  });
+
+  it('writes every event exactly as canonicalJson writes its canonical object (property)', () => {
+    const text = fc.oneof(fc.constant(null), fc.string(), fc.string({ unit: 'grapheme' }));
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
+        fc.record({
+          id: fc.string({ minLength: 1 }),
+          timeUs: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+          actor: fc.record({ id: text, role: text, ip: text }),
+          action: fc.string({ minLength: 1 }),
+          target: fc.record({ kind: fc.string({ minLength: 1 }), id: text }),
+          result: fc.record({
+            status: fc.constantFrom('ok' as const, 'refused' as const, 'failed' as const),
+            code: text,
+          }),
+          requestId: text,
+          details: fc.dictionary(
+            fc.string(),
+            fc.oneof(fc.integer(), fc.string(), fc.boolean(), fc.constant(null)),
+          ),
+        }),
+        (seq, input) => {
+          const e = makeEvent(input);
+          assert.equal(canonicalBytes(seq, e).toString('utf8'), canonicalJson(canonicalObject(seq, e)));
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 
   it('makes details fit: fractions and big integers as strings, control characters replaced, size bounded', () => {
