@@ -65,6 +65,8 @@ export const venueBboSchema: SourceSchema = {
     if (timeUs === null) return 'a venue bbo needs an integer timeUs';
     const q = [p.bidTicks, p.bidLots, p.askTicks, p.askLots].map((v) => (v === null ? NaN : integer(v)));
     if (q.some((v) => v === null)) return 'a venue bbo has integer or null prices and sizes';
+    const bad = oneSided(q as number[]);
+    if (bad !== null) return bad;
     t.instrument = p.instrument;
     t.kind = 'quote';
     t.timeUs = timeUs;
@@ -73,6 +75,15 @@ export const venueBboSchema: SourceSchema = {
     return null;
   },
 };
+
+/** A quote side with a price and no size, or a size and no price, is not a quote. */
+function oneSided([bidPrice, bidSize, askPrice, askSize]: number[]): string | null {
+  if (Number.isNaN(bidPrice) !== Number.isNaN(bidSize))
+    return 'a bid needs both a price and a size, or neither';
+  if (Number.isNaN(askPrice) !== Number.isNaN(askSize))
+    return 'an ask needs both a price and a size, or neither';
+  return null;
+}
 
 /** A signed decimal string at `decimals`, as a safe integer of units; or the reason it is not one. */
 export function signedUnits(v: unknown, decimals: number, what: string): number | string {
@@ -153,6 +164,8 @@ export function quoteSchema(scale: DecimalScale, name = 'quote.v1'): SourceSchem
         units(p.ask_size, scale.sizeDecimals, 'ask_size'),
       ];
       for (const v of q) if (typeof v === 'string') return v;
+      const sided = oneSided(q as number[]);
+      if (sided !== null) return sided;
       t.instrument = p.symbol;
       t.kind = 'quote';
       [t.bidPrice, t.bidSize, t.askPrice, t.askSize] = q as number[];
