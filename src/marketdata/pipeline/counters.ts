@@ -13,11 +13,10 @@ export interface PipelineCounters {
   raw: StageCounters;
   normalize: StageCounters;
   enrich: StageCounters;
-  /** in: trades offered to the bars; out: accepted into them; skipped: kept out by a flag; late, duplicate: dropped by the aggregator. */
+  /** in: trades offered to the bars; out: accepted into them; skipped: kept out by a flag; late: dropped behind the horizon. */
   aggregate: StageCounters & {
     skipped: number;
     late: number;
-    duplicate: number;
     barsClosed: number;
     barsCorrected: number;
   };
@@ -40,7 +39,7 @@ export function newCounters(): PipelineCounters {
     raw: stage(),
     normalize: stage(),
     enrich: stage(),
-    aggregate: { ...stage(), skipped: 0, late: 0, duplicate: 0, barsClosed: 0, barsCorrected: 0 },
+    aggregate: { ...stage(), skipped: 0, late: 0, barsClosed: 0, barsCorrected: 0 },
     project: stage(),
     flags: {
       valid: 0,

@@ -315,8 +315,10 @@ export class MarketDataPipeline {
     const c = this.c.aggregate;
     for (const e of events) {
       if (e.type === 'LateTickDropped') c.late++;
-      else if (e.type === 'DuplicateTickDropped') c.duplicate++;
-      else {
+      else if (e.type === 'DuplicateTickDropped') {
+        // The aggregators run without duplicate detection: normalize recognizes duplicates.
+        throw new Error('pipeline: an aggregator reported a duplicate');
+      } else {
         if (e.type === 'BarClosed') c.barsClosed++;
         else c.barsCorrected++;
         this.bar(st, e.type, e.bar, t);

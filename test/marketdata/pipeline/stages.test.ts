@@ -249,3 +249,37 @@ describe('normalize: quotes', () => {
     assert.deepEqual([h.latest.get('X')?.bidPrice, h.latest.get('X')?.askPrice], [99, 101]);
   });
 });
+
+describe('aggregate: watermarks and failures', () => {
+  it('closes a quiet instrument’s bars when its watermark is advanced', async () => {
+    const h = await harness({ known: ['X'], bars: [{ kind: 'time', periodSec: 60 }] });
+    h.pipeline.ingest(venueTrade('X', T0_US + SEC, 100, 1, 1));
+    assert.equal(topic(h, barsTopic('1m')).length, 0);
+    h.pipeline.advanceWatermark('X', T0_US + 60 * SEC);
+    assert.equal(topic(h, barsTopic('1m')).length, 1);
+    h.pipeline.advanceWatermark('unknown', T0_US);
+    assert.equal(h.pipeline.counters().aggregate.barsClosed, 1);
+  });
+
+  it('dead-letters the trades of an instrument whose bars failed, and goes on with the others', async () => {
+    const h = await harness({ known: ['X', 'Y'], bars: [{ kind: 'time', periodSec: 60 }] });
+    const big = 2 ** 52;
+    h.pipeline.ingest(venueTrade('X', T0_US + 1, 100, big, 1));
+    h.pipeline.ingest(venueTrade('X', T0_US + 2, 100, big, 2)); // the bar's volume would pass 2^53 − 1
+    h.pipeline.ingest(venueTrade('X', T0_US + 3, 100, 1, 3));
+    h.pipeline.ingest(venueTrade('Y', T0_US + 3, 100, 1, 1));
+    const reasons = topic(h, TOPICS.deadLetter).map(
+      (m) => (m.payload as { stage: string; reason: string }).reason,
+    );
+    assert.equal(reasons.length, 2);
+    assert.match(reasons[0], /^VOLUME_OVERFLOW/);
+    assert.equal(reasons[1], reasons[0]);
+    const c = h.pipeline.counters();
+    assert.deepEqual([c.aggregate.in, c.aggregate.out, c.aggregate.deadLettered], [4, 2, 2]);
+    h.pipeline.flush();
+    assert.deepEqual(
+      topic(h, barsTopic('1m')).map((m) => (m.payload as { instrument: string }).instrument),
+      ['Y'],
+    );
+  });
+});
