@@ -23,6 +23,7 @@ import {
 } from '../bars/index.js';
 import { formatTime } from '../time-text.js';
 import { newCounters, snapshotCounters, type PipelineCounters } from './counters.js';
+import { PIPELINE_LIMITS } from './limits.js';
 import type { LatestProjection } from './projection.js';
 import type { RawEvent } from './raw.js';
 import type { ReferenceCache } from './reference.js';
@@ -67,8 +68,6 @@ export interface DeadLetter {
   readonly payload: unknown;
 }
 
-/** The last dead letters, kept for inspection whether or not the topic has subscribers. */
-const DEAD_LETTERS_KEPT = 100;
 /** The running mean size's weight of the newest trade (an exponential moving average). */
 const SPIKE_EWMA_ALPHA = 1 / 64;
 
@@ -143,7 +142,7 @@ export class MarketDataPipeline {
     return this.intervals;
   }
 
-  /** The last dead letters (at most DEAD_LETTERS_KEPT), oldest first. */
+  /** The last dead letters (at most PIPELINE_LIMITS.deadLettersKept), oldest first. */
   recentDeadLetters(): readonly DeadLetter[] {
     return this.deadLetters;
   }
@@ -209,6 +208,10 @@ export class MarketDataPipeline {
     }
     t.source = raw.source;
     t.eventId = raw.id;
+    if (this.instruments.size >= PIPELINE_LIMITS.instrumentsMax && !this.instruments.has(t.instrument)) {
+      this.deadLetter('normalize', `more than ${PIPELINE_LIMITS.instrumentsMax} instruments`, raw);
+      return null;
+    }
     if (t.kind === 'trade') this.checkTrade(this.stateOf(t.instrument), t);
     else this.checkQuote(t);
     c.normalize.out++;
@@ -398,7 +401,7 @@ export class MarketDataPipeline {
       payload: raw.payload,
     });
     this.deadLetters.push(letter);
-    if (this.deadLetters.length > DEAD_LETTERS_KEPT) this.deadLetters.shift();
+    if (this.deadLetters.length > PIPELINE_LIMITS.deadLettersKept) this.deadLetters.shift();
     const bus = this.o.bus;
     if (!bus.hasSubscribers(TOPICS.deadLetter)) return;
     bus.publish(
