@@ -31,3 +31,4 @@ export {
   type TradeRow,
 } from './csv.js';
 export * from './lobster/index.js';
+export * from './pipeline/index.js';

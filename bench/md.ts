@@ -1,0 +1,144 @@
+/**
+ * The market data pipeline in one process: raw venue trades through normalize (schema, quality flags,
+ * duplicates), enrich (reference data through the cache) and aggregate (the 1s, 1m, 5m, 1h and 1d bars), the
+ * latest-price projection included, and prints one JSON line with `inProcessTicksPerSec`.
+ *
+ *   npm run bench:md -- [--ticks N] [--instruments N] [--rate PER_SEC] [--subscribe-ticks]
+ *
+ * The raw events are made before the clock starts (a source's decoding of its wire format is not measured).
+ * Nobody subscribes to the tick topics unless --subscribe-ticks, so no per-tick envelope is built; the bars
+ * topics have a subscriber (counting bars). One warm-up pass, then three measured passes on fresh pipelines;
+ * the figure is their median. The PostgreSQL and JetStream figures of issue 6 are not measured yet and are
+ * left out rather than guessed.
+ */
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { InProcessBus } from '../src/bus/index.js';
+import {
+  DEFAULT_BAR_SPECS,
+  InMemoryLatest,
+  InMemoryReferenceData,
+  MarketDataPipeline,
+  ReferenceCache,
+  TOPICS,
+  barsTopic,
+  defaultSchemas,
+  intervalName,
+  type RawEvent,
+} from '../src/marketdata/index.js';
+import { median, peakRssMB } from './common.js';
+
+const { values } = parseArgs({
+  options: {
+    ticks: { type: 'string', default: '1000000' },
+    instruments: { type: 'string', default: '4' },
+    rate: { type: 'string', default: '20000' },
+    'subscribe-ticks': { type: 'boolean', default: false },
+  },
+});
+const TICKS = Number(values.ticks);
+const INSTRUMENTS = Number(values.instruments);
+const SUBSCRIBE_TICKS = values['subscribe-ticks'];
+const MEASURED_PASSES = 3;
+const T0_US = 1_704_186_000_000_000; // 2024-01-02T09:00:00Z
+const RATE = Number(values.rate); // trades per second of event time, all instruments
+
+/** A deterministic stream (xorshift): 1 % up to 50 ms out of order, 0.1 % duplicates of an earlier trade. */
+function makeStream(): RawEvent[] {
+  let x = 0x2545f491;
+  const next = (): number => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) / 2 ** 32;
+  };
+  const symbols = Array.from({ length: INSTRUMENTS }, (_, i) => `SYM${i}`);
+  const prices = symbols.map(() => 6_000_000);
+  const tradeIds = symbols.map(() => 0);
+  const out: RawEvent[] = [];
+  for (let i = 0; i < TICKS; i++) {
+    const k = i % INSTRUMENTS;
+    const onTime = T0_US + Math.floor((i * 1e6) / RATE);
+    const timeUs = next() < 0.01 ? Math.max(T0_US, onTime - Math.floor(next() * 50_000)) : onTime;
+    prices[k] = Math.max(1, prices[k] + Math.round((next() - 0.5) * 10));
+    const dup = next() < 0.001 && tradeIds[k] > 0;
+    const tradeId = dup ? tradeIds[k] : ++tradeIds[k];
+    out.push({
+      id: `venue:${i}:0`,
+      source: 'venue',
+      schema: 'venue.trade.v1',
+      receivedUs: timeUs,
+      payload: {
+        instrument: symbols[k],
+        timeUs,
+        priceTicks: prices[k],
+        qtyLots: 1 + Math.floor(next() * 1000),
+        side: next() < 0.5 ? 'buy' : 'sell',
+        tradeId,
+      },
+    });
+  }
+  return out;
+}
+
+async function pass(
+  stream: readonly RawEvent[],
+): Promise<{ seconds: number; bars: number; delivered: number }> {
+  const bus = new InProcessBus();
+  const refs = new InMemoryReferenceData();
+  for (let k = 0; k < INSTRUMENTS; k++) {
+    refs.set({
+      instrument: `SYM${k}`,
+      assetClass: 'crypto',
+      venue: 'rialto',
+      currency: 'USDT',
+      unit: 'BTC',
+      tickSize: 1,
+      lotSize: 1,
+      taxonomy: { path: ['crypto', 'spot'], confidence: 1, method: 'manual' },
+      revision: 1,
+    });
+  }
+  const reference = new ReferenceCache(refs, { ttlUs: 60_000_000, entriesMax: 10_000, clockUs: () => 0 });
+  await Promise.all(Array.from({ length: INSTRUMENTS }, (_, k) => reference.load(`SYM${k}`)));
+  let bars = 0;
+  for (const spec of DEFAULT_BAR_SPECS) bus.subscribe(barsTopic(intervalName(spec)), () => bars++);
+  let ticksSeen = 0;
+  if (SUBSCRIBE_TICKS) bus.subscribe(TOPICS.enriched, () => ticksSeen++);
+  const p = new MarketDataPipeline({
+    bus,
+    schemas: defaultSchemas({ priceDecimals: 2, sizeDecimals: 4 }),
+    reference,
+    projection: new InMemoryLatest(),
+    bars: DEFAULT_BAR_SPECS,
+    latenessUs: 100_000,
+  });
+  const t0 = performance.now();
+  for (let i = 0; i < stream.length; i++) p.ingest(stream[i]);
+  p.flush();
+  const seconds = (performance.now() - t0) / 1000;
+  const c = p.counters();
+  if (c.enrich.out + c.normalize.deadLettered !== stream.length) throw new Error('bench: ticks lost');
+  reference.close();
+  return { seconds, bars, delivered: c.aggregate.out };
+}
+
+const stream = makeStream();
+const warm = await pass(stream);
+const runs: Awaited<ReturnType<typeof pass>>[] = [];
+for (let k = 0; k < MEASURED_PASSES; k++) runs.push(await pass(stream));
+console.log(
+  JSON.stringify({
+    bench: 'md',
+    ticks: TICKS,
+    ratePerSec: RATE,
+    instruments: INSTRUMENTS,
+    bars: '1s,1m,5m,1h,1d',
+    tickTopicsSubscribed: SUBSCRIBE_TICKS,
+    inProcessTicksPerSec: Math.round(median(runs.map((r) => TICKS / r.seconds))),
+    coldTicksPerSec: Math.round(TICKS / warm.seconds),
+    ticksIntoBars: runs[0].delivered,
+    barsPerPass: runs[0].bars,
+    peakRssMB: peakRssMB(),
+  }),
+);
