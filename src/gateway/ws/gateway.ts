@@ -10,6 +10,12 @@
  * Every send goes through one bounded path: a message that would take a client's unsent bytes past
  * `sendBufferBytesMax` is not queued; the client is closed as a slow consumer (4008) and gets nothing more,
  * so one stuck client holds at most that many bytes of the server's memory.
+ *
+ * Sends are coalesced: the first send to a client in a turn of the event loop corks its socket, and the
+ * turn's end (`process.nextTick`, after the promise continuations that answer a whole batch of the engine's
+ * acknowledgements) uncorks every corked socket, so a turn's messages to one client leave in one `writev`
+ * instead of one system call each. Nothing waits longer than the turn that produced it; the corked bytes
+ * count in `bufferedAmount`, so the send buffer bound holds as before.
  */
 import type { IncomingMessage, Server } from 'node:http';
 import { STATUS_CODES } from 'node:http';
@@ -87,9 +93,13 @@ class Connection implements Subscriber {
   alive = true;
   /** Closed, or being closed: nothing more is sent. */
   done = false;
+  /** Its socket is corked until the end of this turn of the event loop (see `WsGateway.send`). */
+  corked = false;
 
   constructor(
     readonly ws: WebSocket,
+    /** The upgraded socket under `ws`, corked and uncorked around a turn's sends. */
+    readonly socket: Duplex,
     readonly gateway: WsGateway,
     readonly address: string,
     principal: Principal | null,
@@ -138,6 +148,17 @@ export class WsGateway {
   private closing: Promise<void> | null = null;
   private slowDropped = 0;
   private sendBufferPeak = 0;
+  /** Connections whose socket is corked until `uncorkAll` runs at the end of this turn. */
+  private readonly corked: Connection[] = [];
+  private readonly uncorkAll = (): void => {
+    const corked = this.corked;
+    for (let i = 0; i < corked.length; i++) {
+      const conn = corked[i];
+      conn.corked = false;
+      conn.socket.uncork();
+    }
+    corked.length = 0;
+  };
 
   private constructor(
     private readonly server: Server,
@@ -252,7 +273,7 @@ export class WsGateway {
       }
       const held = lease;
       this.wss.handleUpgrade(req, socket, head, (ws) =>
-        this.open(ws, addressOf(req), route, principal, held),
+        this.open(ws, socket, addressOf(req), route, principal, held),
       );
     } catch (e) {
       await lease?.release();
@@ -318,13 +339,14 @@ export class WsGateway {
 
   private open(
     ws: WebSocket,
+    socket: Duplex,
     address: string,
     route: Route,
     principal: Principal | null,
     lease: Lease | null,
   ): void {
     ws.binaryType = 'nodebuffer';
-    const conn = new Connection(ws, this, address, principal, lease);
+    const conn = new Connection(ws, socket, this, address, principal, lease);
     this.connections.add(conn);
     this.deps.metrics?.wsClients.inc();
     ws.on('message', (data, isBinary) => this.receive(conn, data, isBinary));
@@ -387,6 +409,12 @@ export class WsGateway {
     if (ws.bufferedAmount + message.length > this.sendBufferBytesMax) {
       this.dropSlow(conn);
       return;
+    }
+    if (!conn.corked) {
+      if (this.corked.length === 0) process.nextTick(this.uncorkAll);
+      conn.corked = true;
+      conn.socket.cork();
+      this.corked.push(conn);
     }
     ws.send(message, SEND_OPTIONS);
     this.counts.out++;
