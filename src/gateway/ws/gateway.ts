@@ -14,8 +14,9 @@
  * Sends are coalesced: the first send to a client in a turn of the event loop corks its socket, and the
  * turn's end (`process.nextTick`, after the promise continuations that answer a whole batch of the engine's
  * acknowledgements) uncorks every corked socket, so a turn's messages to one client leave in one `writev`
- * instead of one system call each. Nothing waits longer than the turn that produced it; the corked bytes
- * count in `bufferedAmount`, so the send buffer bound holds as before.
+ * (per `corkBytesMax`) instead of one system call each. Nothing waits longer than the turn that produced it,
+ * and a socket is uncorked as soon as it holds `corkBytesMax`, so the send buffer bound still measures what
+ * the client has not read.
  */
 import type { IncomingMessage, Server } from 'node:http';
 import { STATUS_CODES } from 'node:http';
@@ -95,6 +96,8 @@ class Connection implements Subscriber {
   done = false;
   /** Its socket is corked until the end of this turn of the event loop (see `WsGateway.send`). */
   corked = false;
+  /** Bytes sent since the socket was last corked: at most `corkBytesMax` before they are written out. */
+  corkedBytes = 0;
 
   constructor(
     readonly ws: WebSocket,
@@ -155,6 +158,7 @@ export class WsGateway {
     for (let i = 0; i < corked.length; i++) {
       const conn = corked[i];
       conn.corked = false;
+      conn.corkedBytes = 0;
       conn.socket.uncork();
     }
     corked.length = 0;
@@ -406,6 +410,12 @@ export class WsGateway {
     if (conn.done) return;
     const ws = conn.ws;
     if (ws.readyState !== WebSocket.OPEN) return;
+    if (conn.corked && conn.corkedBytes + message.length > WS_LIMITS.corkBytesMax) {
+      // Enough for one write: out it goes, so the check below sees only what the client has not read.
+      conn.socket.uncork();
+      conn.socket.cork();
+      conn.corkedBytes = 0;
+    }
     if (ws.bufferedAmount + message.length > this.sendBufferBytesMax) {
       this.dropSlow(conn);
       return;
@@ -416,6 +426,7 @@ export class WsGateway {
       conn.socket.cork();
       this.corked.push(conn);
     }
+    conn.corkedBytes += message.length;
     ws.send(message, SEND_OPTIONS);
     this.counts.out++;
     const buffered = ws.bufferedAmount;
