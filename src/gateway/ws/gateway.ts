@@ -40,7 +40,7 @@ import type { VenueMetrics } from '../metrics/index.js';
 import { ApiError, ErrorCode, rejectError, rejectName } from '../trading/errors.js';
 import type { Trading } from '../trading/trading.js';
 import type { BatchChanges, OrderView } from '../views/index.js';
-import { orderJson, type OrderJson } from '../http/present.js';
+import { orderJson, orderJsonText, type OrderJson } from '../http/present.js';
 import { Feeds, type Channel, type Subscriber } from './feed.js';
 import { WS_LIMITS, WsCloseCode } from './limits.js';
 import {
@@ -666,10 +666,20 @@ export class WsGateway {
     if (this.requestsInFlight === 0 && this.drained !== null) this.drained();
   }
 
-  private present(o: Readonly<OrderView>): OrderJson {
+  private instrumentOf(o: Readonly<OrderView>): InstrumentConfig {
     const inst = this.deps.trading.instrumentById(o.instrument);
     if (inst === undefined) throw new Error(`order ${o.orderId} of unknown instrument ${o.instrument}`);
-    return orderJson(o, inst, this.deps.trading.clientOrders.clientOrderIdOf(o.orderId));
+    return inst;
+  }
+
+  private present(o: Readonly<OrderView>): OrderJson {
+    return orderJson(o, this.instrumentOf(o), this.deps.trading.clientOrders.clientOrderIdOf(o.orderId));
+  }
+
+  /** An acknowledgement with its order, as text: written directly, the hottest message (see orderJsonText). */
+  private ack(conn: Connection, head: string, o: Readonly<OrderView>): void {
+    const cid = this.deps.trading.clientOrders.clientOrderIdOf(o.orderId);
+    this.send(conn, Buffer.from(`${head},"order":${orderJsonText(o, this.instrumentOf(o), cid)}}`));
   }
 
   private async place(conn: Connection, m: PlaceMessage): Promise<void> {
@@ -682,15 +692,16 @@ export class WsGateway {
       await this.takeOrderBudget(trading.accountFor(p, request.accountId));
       const placed = await trading.place(p, request, this.nowUs());
       const order = placed.order;
-      const json = this.present(order);
       if (order.status === 'rejected') {
         result = 'rejected';
         const code = order.rejectCode;
         if (code >= 3000 && code < 4000) this.deps.metrics?.riskRejects.inc({ code: rejectName(code) });
+        const json = this.present(order);
         this.errorOf(conn, m.id, rejectError(code, 'the order was rejected', { order: json }));
       } else {
         result = placed.created ? 'accepted' : 'retried';
-        this.answer(conn, { type: 'ack', id: m.id, op: 'place', created: placed.created, order: json });
+        const head = `{"type":"ack","id":${JSON.stringify(m.id)},"op":"place","created":${placed.created}`;
+        this.ack(conn, head, order);
       }
       this.ackLatency?.observe((performance.now() - startedMs) / 1000);
     } catch (e) {
@@ -711,7 +722,7 @@ export class WsGateway {
     try {
       const p = this.mustHavePrincipal(conn, CANCELLERS);
       const order = await this.deps.trading.cancel(p, Number(m.order_id));
-      this.answer(conn, { type: 'ack', id: m.id, op: 'cancel', order: this.present(order) });
+      this.ack(conn, `{"type":"ack","id":${JSON.stringify(m.id)},"op":"cancel"`, order);
     } catch (e) {
       this.errorOf(conn, m.id, e);
     } finally {
