@@ -6,7 +6,8 @@
  * Start: the engine takes the data directory's lock and recovers; the store opens and migrates; the views
  * replay the journal through a fresh core (and the state hash must equal the engine's, or the start stops);
  * the setup commands of assets and instruments the journal does not have yet are submitted (none on a
- * restart of an unchanged configuration); client order ids are reconciled; the first admin key is made on
+ * restart of an unchanged configuration); client order ids are reconciled (their log in the data
+ * directory); the first admin key is made on
  * an empty store; the server listens.
  *
  * Stop: the WebSocket gateway answers its requests in flight and closes its clients (1001), the server stops
@@ -177,7 +178,10 @@ async function assemble(
   const setup = missingSetup(options.setup, replay);
   if (setup.length > 0) await engine.submit(setup);
   const highestOrderId = Math.max(await engine.highestOrderId(), views.highestOrderId);
-  const clientOrders = await ClientOrders.open(store, highestOrderId);
+  const clientOrders = await ClientOrders.open(store, {
+    dir: config.dataDir,
+    highestJournaledOrderId: highestOrderId,
+  });
   const admin = await ensureAdminKey(store);
   if (admin !== null) await auditFirstAdminKey(store, admin.record.id);
   const trading = new Trading(engine, views, clientOrders, config, highestOrderId);
@@ -243,6 +247,7 @@ async function assemble(
     limiters?.close();
     redis?.disconnect();
     unsubscribe();
+    await clientOrders.close().catch(() => undefined);
     throw e;
   }
   let closed: Promise<void> | null = null;
@@ -265,6 +270,7 @@ async function assemble(
         (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
       );
       await engine.close();
+      await clientOrders.close();
       unsubscribe();
       limiters?.close();
       redis?.disconnect();

@@ -265,7 +265,7 @@ describe('REST API on PostgreSQL', () => {
     await db.close();
   });
 
-  it('keeps client order ids in PostgreSQL across a restart', async () => {
+  it('keeps client order ids across a restart on PostgreSQL', async () => {
     const config = testConfig(tempDir(), { DATABASE_URL: url });
     assert.equal(config.database.kind, 'postgres');
     let venue = await openVenue(config, false);

@@ -9,7 +9,18 @@ import { rejectName } from '../trading/errors.js';
 import { averagePrice, lotsToQty, ticksToPrice } from '../trading/units.js';
 import type { Level, OrderView, TradeView } from '../views/index.js';
 
-export const isoOfUs = (us: number): string => new Date(Math.floor(us / 1000)).toISOString();
+/** The last time formatted, and its millisecond: acks and feeds format the same few times over and over. */
+let isoMs = Number.NaN;
+let isoText = '';
+
+export function isoOfUs(us: number): string {
+  const ms = Math.floor(us / 1000);
+  if (ms !== isoMs) {
+    isoText = new Date(ms).toISOString();
+    isoMs = ms;
+  }
+  return isoText;
+}
 
 const TYPE_NAME: Readonly<Record<number, string>> = {
   [OrderType.Limit]: 'limit',
@@ -84,6 +95,49 @@ export function orderJson(
     created_at: isoOfUs(o.createdUs),
     updated_at: isoOfUs(o.updatedUs),
   };
+}
+
+/** The instruments' symbols as JSON strings, quoted once. */
+const quotedSymbols = new WeakMap<InstrumentConfig, string>();
+
+function quotedSymbol(inst: InstrumentConfig): string {
+  let q = quotedSymbols.get(inst);
+  if (q === undefined) {
+    q = JSON.stringify(inst.spec.symbol);
+    quotedSymbols.set(inst, q);
+  }
+  return q;
+}
+
+const quotedOrNull = (text: string | null): string => (text === null ? 'null' : `"${text}"`);
+
+/**
+ * `JSON.stringify(orderJson(o, inst, clientOrderId))`, written directly: the same text, field for field,
+ * without the object in between (an order rides on every acknowledgement, the API's hottest answer).
+ * Quoted without escaping are only texts made here: names from the tables above, decimal strings and ISO
+ * times; the client order id and the symbol go through JSON.stringify. test/gateway/present.test.ts checks
+ * the two against each other.
+ */
+export function orderJsonText(
+  o: Readonly<OrderView>,
+  inst: InstrumentConfig,
+  clientOrderId: string | null,
+): string {
+  const price = o.priceTicks > 0 ? ticksToPrice(o.priceTicks, inst) : null;
+  const trigger = o.triggerPriceTicks > 0 ? ticksToPrice(o.triggerPriceTicks, inst) : null;
+  const reject = o.rejectCode === 0 ? null : rejectName(o.rejectCode);
+  const cancel = o.cancelReason === 0 ? null : (CANCEL_NAME[o.cancelReason] ?? null);
+  return (
+    `{"order_id":"${o.orderId}","client_order_id":${clientOrderId === null ? 'null' : JSON.stringify(clientOrderId)}` +
+    `,"account_id":${o.accountId},"symbol":${quotedSymbol(inst)},"side":"${sideName(o.side)}"` +
+    `,"order_type":${quotedOrNull(TYPE_NAME[o.type] ?? null)},"time_in_force":${quotedOrNull(TIF_NAME[o.tif] ?? null)}` +
+    `,"price":${quotedOrNull(price)},"trigger_price":${quotedOrNull(trigger)}` +
+    `,"quantity":"${lotsToQty(o.qtyLots, inst)}","filled_quantity":"${lotsToQty(o.filledLots, inst)}"` +
+    `,"remaining_quantity":"${lotsToQty(o.remainingLots, inst)}"` +
+    `,"average_price":${quotedOrNull(averagePrice(o.notional, o.filledLots, inst))}` +
+    `,"status":"${o.status}","reject_reason":${reject === null ? 'null' : JSON.stringify(reject)},"cancel_reason":${quotedOrNull(cancel)}` +
+    `,"created_at":"${isoOfUs(o.createdUs)}","updated_at":"${isoOfUs(o.updatedUs)}"}`
+  );
 }
 
 export interface TradeJson {

@@ -10,6 +10,13 @@
  * Every send goes through one bounded path: a message that would take a client's unsent bytes past
  * `sendBufferBytesMax` is not queued; the client is closed as a slow consumer (4008) and gets nothing more,
  * so one stuck client holds at most that many bytes of the server's memory.
+ *
+ * Sends are coalesced: the first send to a client in a turn of the event loop corks its socket, and the
+ * turn's end (`process.nextTick`, after the promise continuations that answer a whole batch of the engine's
+ * acknowledgements) uncorks every corked socket, so a turn's messages to one client leave in one `writev`
+ * (per `corkBytesMax`) instead of one system call each. Nothing waits longer than the turn that produced it,
+ * and a socket is uncorked as soon as it holds `corkBytesMax`, so the send buffer bound still measures what
+ * the client has not read.
  */
 import type { IncomingMessage, Server } from 'node:http';
 import { STATUS_CODES } from 'node:http';
@@ -35,7 +42,7 @@ import type { VenueMetrics } from '../metrics/index.js';
 import { ApiError, ErrorCode, rejectError, rejectName } from '../trading/errors.js';
 import type { Trading } from '../trading/trading.js';
 import type { BatchChanges, OrderView } from '../views/index.js';
-import { orderJson, type OrderJson } from '../http/present.js';
+import { orderJson, orderJsonText, type OrderJson } from '../http/present.js';
 import { Feeds, type Channel, type Subscriber } from './feed.js';
 import { WS_LIMITS, WsCloseCode } from './limits.js';
 import {
@@ -91,9 +98,15 @@ class Connection implements Subscriber {
   alive = true;
   /** Closed, or being closed: nothing more is sent. */
   done = false;
+  /** Its socket is corked until the end of this turn of the event loop (see `WsGateway.send`). */
+  corked = false;
+  /** Bytes sent since the socket was last corked: at most `corkBytesMax` before they are written out. */
+  corkedBytes = 0;
 
   constructor(
     readonly ws: WebSocket,
+    /** The upgraded socket under `ws`, corked and uncorked around a turn's sends. */
+    readonly socket: Duplex,
     readonly gateway: WsGateway,
     readonly address: string,
     principal: Principal | null,
@@ -142,6 +155,18 @@ export class WsGateway {
   private closing: Promise<void> | null = null;
   private slowDropped = 0;
   private sendBufferPeak = 0;
+  /** Connections whose socket is corked until `uncorkAll` runs at the end of this turn. */
+  private readonly corked: Connection[] = [];
+  private readonly uncorkAll = (): void => {
+    const corked = this.corked;
+    for (let i = 0; i < corked.length; i++) {
+      const conn = corked[i];
+      conn.corked = false;
+      conn.corkedBytes = 0;
+      conn.socket.uncork();
+    }
+    corked.length = 0;
+  };
 
   private constructor(
     private readonly server: Server,
@@ -256,7 +281,7 @@ export class WsGateway {
       }
       const held = lease;
       this.wss.handleUpgrade(req, socket, head, (ws) =>
-        this.open(ws, addressOf(req), route, principal, held),
+        this.open(ws, socket, addressOf(req), route, principal, held),
       );
     } catch (e) {
       await lease?.release();
@@ -322,13 +347,14 @@ export class WsGateway {
 
   private open(
     ws: WebSocket,
+    socket: Duplex,
     address: string,
     route: Route,
     principal: Principal | null,
     lease: Lease | null,
   ): void {
     ws.binaryType = 'nodebuffer';
-    const conn = new Connection(ws, this, address, principal, lease);
+    const conn = new Connection(ws, socket, this, address, principal, lease);
     this.connections.add(conn);
     this.deps.metrics?.wsClients.inc();
     ws.on('message', (data, isBinary) => this.receive(conn, data, isBinary));
@@ -388,10 +414,23 @@ export class WsGateway {
     if (conn.done) return;
     const ws = conn.ws;
     if (ws.readyState !== WebSocket.OPEN) return;
+    if (conn.corked && conn.corkedBytes + message.length > WS_LIMITS.corkBytesMax) {
+      // Enough for one write: out it goes, so the check below sees only what the client has not read.
+      conn.socket.uncork();
+      conn.socket.cork();
+      conn.corkedBytes = 0;
+    }
     if (ws.bufferedAmount + message.length > this.sendBufferBytesMax) {
       this.dropSlow(conn);
       return;
     }
+    if (!conn.corked) {
+      if (this.corked.length === 0) process.nextTick(this.uncorkAll);
+      conn.corked = true;
+      conn.socket.cork();
+      this.corked.push(conn);
+    }
+    conn.corkedBytes += message.length;
     ws.send(message, SEND_OPTIONS);
     this.counts.out++;
     const buffered = ws.bufferedAmount;
@@ -631,10 +670,20 @@ export class WsGateway {
     if (this.requestsInFlight === 0 && this.drained !== null) this.drained();
   }
 
-  private present(o: Readonly<OrderView>): OrderJson {
+  private instrumentOf(o: Readonly<OrderView>): InstrumentConfig {
     const inst = this.deps.trading.instrumentById(o.instrument);
     if (inst === undefined) throw new Error(`order ${o.orderId} of unknown instrument ${o.instrument}`);
-    return orderJson(o, inst, this.deps.trading.clientOrders.clientOrderIdOf(o.orderId));
+    return inst;
+  }
+
+  private present(o: Readonly<OrderView>): OrderJson {
+    return orderJson(o, this.instrumentOf(o), this.deps.trading.clientOrders.clientOrderIdOf(o.orderId));
+  }
+
+  /** An acknowledgement with its order, as text: written directly, the hottest message (see orderJsonText). */
+  private ack(conn: Connection, head: string, o: Readonly<OrderView>): void {
+    const cid = this.deps.trading.clientOrders.clientOrderIdOf(o.orderId);
+    this.send(conn, Buffer.from(`${head},"order":${orderJsonText(o, this.instrumentOf(o), cid)}}`));
   }
 
   private async place(conn: Connection, m: PlaceMessage): Promise<void> {
@@ -655,18 +704,19 @@ export class WsGateway {
       await this.takeOrderBudget(trading.accountFor(p, request.accountId));
       const placed = await trading.place(p, request, this.nowUs());
       const order = placed.order;
-      const json = this.present(order);
       if (order.status === 'rejected') {
         result = 'rejected';
         const code = order.rejectCode;
         if (code >= 3000 && code < 4000) this.deps.metrics?.riskRejects.inc({ code: rejectName(code) });
+        const json = this.present(order);
         const refusal = rejectError(code, 'the order was rejected', { order: json });
         audit?.error(refusal, order.orderId);
         this.errorOf(conn, m.id, refusal);
       } else {
         result = placed.created ? 'accepted' : 'retried';
         audit?.ok(order.orderId);
-        this.answer(conn, { type: 'ack', id: m.id, op: 'place', created: placed.created, order: json });
+        const head = `{"type":"ack","id":${JSON.stringify(m.id)},"op":"place","created":${placed.created}`;
+        this.ack(conn, head, order);
       }
       this.ackLatency?.observe((performance.now() - startedMs) / 1000);
     } catch (e) {
@@ -698,7 +748,7 @@ export class WsGateway {
       const p = this.mustHavePrincipal(conn, CANCELLERS);
       const order = await this.deps.trading.cancel(p, Number(m.order_id));
       audit?.ok(null);
-      this.answer(conn, { type: 'ack', id: m.id, op: 'cancel', order: this.present(order) });
+      this.ack(conn, `{"type":"ack","id":${JSON.stringify(m.id)},"op":"cancel"`, order);
     } catch (e) {
       audit?.error(e);
       this.errorOf(conn, m.id, e);

@@ -13,6 +13,12 @@ export const WS_LIMITS = Object.freeze({
    * it closes the connection as a slow consumer (4008) instead of being queued.
    */
   sendBufferBytesMax: 4 * 1024 * 1024,
+  /**
+   * Bytes a client's socket may hold corked in one turn of the event loop before they are written out: the
+   * turn's messages leave in few system calls, and what counts against `sendBufferBytesMax` stays what the
+   * client has not read, not what this turn produced.
+   */
+  corkBytesMax: 16 * 1024,
   /** Channels one connection may hold at once. */
   subscriptionsMax: 64,
   /** Place and cancel requests of one connection awaiting their answer. */
@@ -56,6 +62,10 @@ check(WS_LIMITS.messageBytesMax < WS_LIMITS.framePayloadBytesMax, 'a message mus
 check(
   WS_LIMITS.sendBufferBytesMax >= 16 * WS_LIMITS.framePayloadBytesMax,
   'the send buffer must hold many of the largest messages (book snapshots)',
+);
+check(
+  WS_LIMITS.corkBytesMax * 4 <= WS_LIMITS.framePayloadBytesMax,
+  'a turn corks far less than the smallest send buffer allowed',
 );
 check(WS_LIMITS.marketDataDepthDefault <= WS_LIMITS.bookDepthMax, 'the default depth is a depth');
 check(WS_LIMITS.closeTimeoutMs < WS_LIMITS.drainMs, 'a closing handshake ends within the drain');

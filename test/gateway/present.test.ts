@@ -1,0 +1,86 @@
+/**
+ * The acknowledgement's order text (orderJsonText) is exactly `JSON.stringify(orderJson(...))`, for orders of
+ * every shape: with and without prices, fills, reject and cancel reasons, and client order ids that need
+ * escaping (quotes, backslashes).
+ */
+import { strict as assert } from 'node:assert';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { orderJson, orderJsonText } from '../../src/gateway/http/present.js';
+import type { OrderView } from '../../src/gateway/views/index.js';
+import type { OrderStatus } from '../../src/gateway/views/views.js';
+import { tempDir, testConfig } from './helpers.js';
+
+const STATUSES: readonly OrderStatus[] = [
+  'pending',
+  'partially_filled',
+  'filled',
+  'cancelled',
+  'rejected',
+  'expired',
+];
+const lots = fc.integer({ min: 0, max: 1e12 });
+const ticks = fc.integer({ min: 0, max: 1e12 });
+const timeUs = fc.integer({ min: 0, max: 4_102_444_800_000_000 });
+
+const orderView = fc.record({
+  orderId: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
+  instrument: fc.constant(0),
+  accountId: fc.integer({ min: 1, max: 1_000_000 }),
+  side: fc.constantFrom(0 as const, 1 as const),
+  type: fc.constantFrom(1 as const, 2 as const, 3 as const, 4 as const, 5 as const, 6 as const),
+  tif: fc.constantFrom(1 as const, 2 as const, 3 as const, 4 as const, 5 as const),
+  priceTicks: ticks,
+  triggerPriceTicks: ticks,
+  qtyLots: lots,
+  filledLots: lots,
+  remainingLots: lots,
+  notional: fc.bigInt({ min: 0n, max: 10n ** 24n }),
+  status: fc.constantFrom(...STATUSES),
+  rejectCode: fc.constantFrom(0, 1001, 3001, 5001, 9999),
+  cancelReason: fc.integer({ min: 0, max: 9 }),
+  createdUs: timeUs,
+  updatedUs: timeUs,
+  updatedSeq: fc.integer({ min: 0, max: 1e9 }),
+});
+const clientOrderId = fc.option(fc.stringMatching(/^[\x21-\x7e]{1,64}$/), { nil: null });
+
+describe('the acknowledgement order text', () => {
+  const instruments = testConfig(tempDir()).instruments;
+
+  it('is JSON.stringify of orderJson, field for field', () => {
+    fc.assert(
+      fc.property(orderView, clientOrderId, fc.constantFrom(...instruments), (o, cid, inst) => {
+        const view: OrderView = { ...o, instrument: inst.spec.instrument };
+        assert.equal(orderJsonText(view, inst, cid), JSON.stringify(orderJson(view, inst, cid)));
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
+  it('escapes what a client order id may hold', () => {
+    const inst = instruments[0];
+    const view: OrderView = {
+      orderId: 7,
+      instrument: inst.spec.instrument,
+      accountId: 1,
+      side: 0,
+      type: 1,
+      tif: 1,
+      priceTicks: 100,
+      triggerPriceTicks: 0,
+      qtyLots: 10,
+      filledLots: 0,
+      remainingLots: 10,
+      notional: 0n,
+      status: 'pending',
+      rejectCode: 0,
+      cancelReason: 0,
+      createdUs: 1_700_000_000_000_000,
+      updatedUs: 1_700_000_000_000_000,
+      updatedSeq: 1,
+    };
+    const text = orderJsonText(view, inst, 'a"b\\c');
+    assert.equal((JSON.parse(text) as { client_order_id: string }).client_order_id, 'a"b\\c');
+  });
+});
