@@ -3,12 +3,7 @@
  * caller's open orders and history, mass cancel. Each trading answer comes after the command is durable.
  */
 import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox';
-import {
-  LimiterUnavailableError,
-  limiterUnavailableError,
-  rateLimitedError,
-  type RateDecision,
-} from '../limits/index.js';
+import { ORDER_BUDGET_REFUSAL, takeBudget } from '../limits/index.js';
 import { ApiError, rejectError, rejectName, validationError } from '../trading/errors.js';
 import { GatewayError } from './plugins/index.js';
 import type { PlaceRequest } from '../trading/trading.js';
@@ -77,17 +72,10 @@ export const orderRoutes =
     const traders = authenticate(deps, ['trader', 'admin']);
     const orderLimiter = deps.limiters ? countedLimiter(deps.limiters.orders, deps.metrics) : null;
     /** One unit of the account's order budget (MAX_ORDERS_PER_SECOND), or 429 RATE_LIMITED. */
-    const takeOrderBudget = async (accountId: number): Promise<void> => {
-      if (orderLimiter === null) return;
-      let d: RateDecision;
-      try {
-        d = await orderLimiter.consume(String(accountId));
-      } catch (e) {
-        if (e instanceof LimiterUnavailableError) throw limiterUnavailableError();
-        throw e;
-      }
-      if (!d.allowed) throw rateLimitedError(d, 'too many orders for this account');
-    };
+    const takeOrderBudget = (accountId: number): Promise<void> =>
+      orderLimiter === null
+        ? Promise.resolve()
+        : takeBudget(orderLimiter, String(accountId), ORDER_BUDGET_REFUSAL);
     const readers = authenticate(deps, ['trader', 'risk', 'admin']);
     const cancellers = authenticate(deps, ['trader', 'risk', 'admin']);
 

@@ -40,10 +40,12 @@ export {
   type VenuePolicies,
 } from './policies.js';
 export {
+  ORDER_BUDGET_REFUSAL,
   RATE_LIMIT_HEADERS,
   limiterUnavailableError,
   rateLimit,
   rateLimitedError,
   setRateLimitHeaders,
+  takeBudget,
   type RateLimitPluginOptions,
 } from './plugin.js';

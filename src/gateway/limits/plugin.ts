@@ -60,6 +60,25 @@ export function limiterUnavailableError(): GatewayError {
   );
 }
 
+/** The message of a refusal by an account's order budget, over REST and WebSocket alike. */
+export const ORDER_BUDGET_REFUSAL = 'too many orders for this account';
+
+/**
+ * Takes one unit of `key`'s budget, or throws the refusal: 429 RATE_LIMITED (`what` as its message) past the
+ * budget, 503 when a limiter that fails closed cannot decide. The order budgets of REST and WebSocket and the
+ * WebSocket's per-IP budget go through here; the plugin below answers itself, since it sets headers too.
+ */
+export async function takeBudget(limiter: RateLimiter, key: string, what?: string): Promise<void> {
+  let d: RateDecision;
+  try {
+    d = await limiter.consume(key);
+  } catch (e) {
+    if (e instanceof LimiterUnavailableError) throw limiterUnavailableError();
+    throw e;
+  }
+  if (!d.allowed) throw rateLimitedError(d, what);
+}
+
 const plugin: FastifyPluginCallback<RateLimitPluginOptions> = (app, options, done) => {
   const { limiter } = options;
   const keyOf = options.keyOf ?? ((request: FastifyRequest) => request.ip);

@@ -33,7 +33,8 @@ import type { JwtVerifier } from '../jwt/index.js';
 import {
   LimiterUnavailableError,
   limiterUnavailableError,
-  rateLimitedError,
+  takeBudget,
+  ORDER_BUDGET_REFUSAL,
   type Acquired,
   type RateLimiter,
   type VenueLimiters,
@@ -759,29 +760,15 @@ export class WsGateway {
   }
 
   /** One unit of the address's HTTP request budget (`rateLimits.requestsPerMinutePerIp`), or RATE_LIMITED. */
-  private async takeIpBudget(address: string): Promise<void> {
-    if (this.ipLimiter === null) return;
-    let d;
-    try {
-      d = await this.ipLimiter.consume(address);
-    } catch (e) {
-      if (e instanceof LimiterUnavailableError) throw limiterUnavailableError();
-      throw e;
-    }
-    if (!d.allowed) throw rateLimitedError(d);
+  private takeIpBudget(address: string): Promise<void> {
+    return this.ipLimiter === null ? Promise.resolve() : takeBudget(this.ipLimiter, address);
   }
 
   /** One unit of the account's order budget (MAX_ORDERS_PER_SECOND), as for REST, or RATE_LIMITED. */
-  private async takeOrderBudget(accountId: number): Promise<void> {
-    if (this.orderLimiter === null) return;
-    let d;
-    try {
-      d = await this.orderLimiter.consume(String(accountId));
-    } catch (e) {
-      if (e instanceof LimiterUnavailableError) throw limiterUnavailableError();
-      throw e;
-    }
-    if (!d.allowed) throw rateLimitedError(d, 'too many orders for this account');
+  private takeOrderBudget(accountId: number): Promise<void> {
+    return this.orderLimiter === null
+      ? Promise.resolve()
+      : takeBudget(this.orderLimiter, String(accountId), ORDER_BUDGET_REFUSAL);
   }
 }
 
