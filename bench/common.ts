@@ -68,3 +68,17 @@ export class LatencyHistogram {
     return ((b - e * SUB + 1) << e) - 1;
   }
 }
+
+/**
+ * xorshift32 from `seed` (0 taken as 1): each call gives the next state, a whole number in 1 .. 2^32 - 1. Fast
+ * and good enough to shape a workload; the same seed gives the same workload on every run.
+ */
+export function xorshift32(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return x >>> 0;
+  };
+}

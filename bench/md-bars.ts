@@ -12,7 +12,7 @@
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { BarAggregator, type BarSpec } from '../src/marketdata/index.js';
-import { median, peakRssMB } from './common.js';
+import { median, peakRssMB, xorshift32 } from './common.js';
 
 const { values } = parseArgs({
   options: {
@@ -38,13 +38,8 @@ function makeStream(n: number): { timeUs: Float64Array; price: Float64Array; siz
   const timeUs = new Float64Array(n);
   const price = new Float64Array(n);
   const size = new Float64Array(n);
-  let x = 0x2545f491;
-  const next = (): number => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 2 ** 32;
-  };
+  const state = xorshift32(0x2545f491);
+  const next = (): number => state() / 2 ** 32;
   let p = 6_000_000;
   for (let i = 0; i < n; i++) {
     const onTime = T0_US + Math.floor((i * 1e6) / RATE);

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { replayLobsterFiles } from '../src/marketdata/index.js';
-import { peakRssMB } from './common.js';
+import { peakRssMB, xorshift32 } from './common.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -29,14 +29,8 @@ const TICK = 100;
 const BAND_TICKS = 50;
 
 function generate(path: string, count: number, seed: number): void {
-  let state = seed >>> 0 || 1;
-  // xorshift32: fast and good enough to shape a workload.
-  const int = (n: number): number => {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    return (state >>> 0) % n;
-  };
+  const state = xorshift32(seed);
+  const int = (n: number): number => state() % n;
   const ids: number[] = [];
   const prices: number[] = [];
   const dirs: number[] = [];

@@ -26,7 +26,7 @@ import {
   intervalName,
   type RawEvent,
 } from '../src/marketdata/index.js';
-import { median, peakRssMB } from './common.js';
+import { median, peakRssMB, xorshift32 } from './common.js';
 
 const { values } = parseArgs({
   options: {
@@ -45,13 +45,8 @@ const RATE = Number(values.rate); // trades per second of event time, all instru
 
 /** A deterministic stream (xorshift): 1 % up to 50 ms out of order, 0.1 % duplicates of an earlier trade. */
 function makeStream(): RawEvent[] {
-  let x = 0x2545f491;
-  const next = (): number => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 2 ** 32;
-  };
+  const state = xorshift32(0x2545f491);
+  const next = (): number => state() / 2 ** 32;
   const symbols = Array.from({ length: INSTRUMENTS }, (_, i) => `SYM${i}`);
   const prices = symbols.map(() => 6_000_000);
   const tradeIds = symbols.map(() => 0);
