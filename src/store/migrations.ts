@@ -73,6 +73,47 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       );
     `,
   },
+  {
+    // Reference data of the market data pipeline's enrich stage (src/marketdata/pipeline/reference-store.ts).
+    // Every change, by Rialto or by hand in SQL, bumps the revision and NOTIFYs the instrument, so that every
+    // process's cache drops its entry at once.
+    version: 4,
+    name: 'md_reference_data',
+    sql: `
+      CREATE TABLE md_reference_data (
+        instrument          text             PRIMARY KEY CHECK (char_length(instrument) BETWEEN 1 AND 64),
+        asset_class         text             NOT NULL CHECK (char_length(asset_class) BETWEEN 1 AND 64),
+        venue               text             NOT NULL CHECK (char_length(venue) BETWEEN 1 AND 64),
+        currency            text             NOT NULL CHECK (char_length(currency) BETWEEN 1 AND 16),
+        unit                text             NOT NULL CHECK (char_length(unit) BETWEEN 1 AND 32),
+        tick_size           bigint           NOT NULL CHECK (tick_size > 0),
+        lot_size            bigint           NOT NULL CHECK (lot_size > 0),
+        taxonomy_path       text[]           NOT NULL CHECK (cardinality(taxonomy_path) <= 16),
+        taxonomy_confidence double precision NOT NULL CHECK (taxonomy_confidence BETWEEN 0 AND 1),
+        taxonomy_method     text             NOT NULL CHECK (taxonomy_method IN ('manual', 'rule', 'model', 'vendor')),
+        revision            bigint           NOT NULL DEFAULT 1 CHECK (revision > 0),
+        updated_at          timestamptz      NOT NULL DEFAULT now()
+      );
+      CREATE FUNCTION md_reference_data_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF TG_OP = 'UPDATE' THEN
+          NEW.revision := OLD.revision + 1;
+          NEW.updated_at := now();
+          RETURN NEW;
+        END IF;
+        RETURN COALESCE(NEW, OLD);
+      END $$;
+      CREATE FUNCTION md_reference_data_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        PERFORM pg_notify('rialto_md_reference', COALESCE(NEW.instrument, OLD.instrument));
+        RETURN NULL;
+      END $$;
+      CREATE TRIGGER md_reference_data_revision BEFORE UPDATE ON md_reference_data
+        FOR EACH ROW EXECUTE FUNCTION md_reference_data_changed();
+      CREATE TRIGGER md_reference_data_notify AFTER INSERT OR UPDATE OR DELETE ON md_reference_data
+        FOR EACH ROW EXECUTE FUNCTION md_reference_data_notify();
+    `,
+  },
 ]);
 
 /** The advisory lock that serializes migrations (an arbitrary constant: "RIALTO" in ASCII). */
