@@ -4,6 +4,7 @@
  * bigint, as PGlite returns it, not as pg's default string.
  */
 import pg from 'pg';
+import { DependencyGuard, DependencyUnavailableError, POSTGRES_FAILURES } from '../ops/index.js';
 import { INT8_ARRAY_OID, INT8_OID, parseInt8Array } from './int8.js';
 import {
   CHANNEL_PATTERN,
@@ -29,6 +30,11 @@ export interface PostgresOptions {
   statementTimeoutMs?: number;
   /** Errors of idle connections (the server restarted, the network dropped); the next query fails too. */
   onIdleError?: (err: Error) => void;
+  /**
+   * Retries and the circuit breaker every call goes through (src/ops/resilience.ts); default: a guard of its
+   * own with the defaults. The venue passes one whose stats it exports in /metrics.
+   */
+  guard?: DependencyGuard;
 }
 
 export const POSTGRES_DEFAULTS = Object.freeze({
@@ -53,6 +59,26 @@ function queryable(client: pg.Pool | pg.PoolClient): Queryable {
   return {
     query: async (sql, params = []) => (await client.query<Row>(sql, params as SqlValue[] as unknown[])).rows,
     exec: async (sql) => void (await client.query(sql)),
+  };
+}
+
+/** Runs a call under the guard; the database being unavailable ends as STORE_UNAVAILABLE. */
+async function guarded<T>(guard: DependencyGuard, call: () => Promise<T>): Promise<T> {
+  try {
+    return await guard.execute(call);
+  } catch (e) {
+    if (e instanceof DependencyUnavailableError)
+      throw new StoreError(StoreErrorCode.Unavailable, e.message, { cause: e });
+    throw e;
+  }
+}
+
+/** The pool's statements, each under the guard (a statement outside a transaction is one call). */
+function guardedQueryable(pool: pg.Pool, guard: DependencyGuard): Queryable {
+  const direct = queryable(pool);
+  return {
+    query: (sql, params) => guarded(guard, () => direct.query(sql, params)),
+    exec: (sql) => guarded(guard, () => direct.exec(sql)),
   };
 }
 
@@ -139,8 +165,9 @@ class PostgresStore extends GuardedStore {
   constructor(
     private readonly pool: pg.Pool,
     private readonly clientConfig: pg.ClientConfig,
+    private readonly guard: DependencyGuard,
   ) {
-    super(queryable(pool));
+    super(guardedQueryable(pool, guard));
   }
 
   async listen(channel: string, handler: NotificationHandler): Promise<() => Promise<void>> {
@@ -163,6 +190,11 @@ class PostgresStore extends GuardedStore {
 
   async transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
     this.open();
+    // One call to the guard: getting the connection is retried when it fails, the work never is.
+    return guarded(this.guard, () => this.transactionOnce(work));
+  }
+
+  private async transactionOnce<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     let broken = false;
     try {
@@ -218,5 +250,9 @@ export async function openPostgresStore(options: PostgresOptions): Promise<Store
     const why = e instanceof Error ? e.message : String(e);
     throw new StoreError(StoreErrorCode.Unavailable, `cannot reach PostgreSQL: ${why}`, { cause: e });
   }
-  return new PostgresStore(pool, clientConfig);
+  return new PostgresStore(
+    pool,
+    clientConfig,
+    options.guard ?? new DependencyGuard('postgres', POSTGRES_FAILURES),
+  );
 }
