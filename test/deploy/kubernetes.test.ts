@@ -133,6 +133,12 @@ describe('deploy/kubernetes', () => {
   const dockerUser = numericUser(lastOf(image, 'USER')?.args[0] ?? 'root');
 
   before(() => {
+    const version = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' });
+    const kustomizeMajor = Number(/Kustomize Version: v(\d+)\./.exec(version.stdout ?? '')?.[1] ?? 0);
+    assert.ok(
+      kustomizeMajor >= 5,
+      `kubectl with kustomize v5 is needed (labels without selectors, components); found:\n${version.stdout ?? ''}${String(version.error ?? '')}`,
+    );
     // The tree as an operator has it: secrets.env written from the example for the overlays that read one.
     const tree = join(scratch, 'kubernetes');
     cpSync(KUBERNETES, tree, { recursive: true });
