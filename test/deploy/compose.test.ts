@@ -213,7 +213,7 @@ describe('deploy/compose.yaml', () => {
       { name: 'prometheus', source: './prometheus/prometheus.yml', target: '/etc/prometheus/prometheus.yml' },
       { name: 'prometheus', source: './prometheus/alerts.yml', target: '/etc/prometheus/alerts.yml' },
       { name: 'grafana', source: './grafana/provisioning', target: '/etc/grafana/provisioning' },
-      { name: 'grafana', source: './grafana/dashboards', target: '/etc/grafana/dashboards' },
+      { name: 'grafana', source: './grafana/dashboards', target: '/var/lib/grafana/dashboards/rialto' },
       { name: 'nginx', source: './nginx/nginx.conf', target: '/etc/nginx/nginx.conf' },
       { name: 'nginx', source: './tls', target: '/etc/nginx/tls' },
     ];
