@@ -11,9 +11,18 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:f
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, type TestContext } from 'node:test';
+import pg from 'pg';
 import { lastOf, readDockerfile, ROOT, startCommandOf } from './dockerfile-model.js';
-import { numericUser, ScratchBuilder, startContainer, type BuiltStage } from './scratch-image.js';
+import { TEST_DATABASE_URL } from '../store/helpers.js';
+import {
+  numericUser,
+  ScratchBuilder,
+  startContainer,
+  type BuiltStage,
+  type Exited,
+  type RunningContainer,
+} from './scratch-image.js';
 
 /** A first start (PGlite's first initialisation included) takes a few seconds here; this is a hang. */
 const READY_TIMEOUT_MS = 120_000;
@@ -90,14 +99,18 @@ describe('the image, built and run from the Dockerfile without Docker', { timeou
     }
   });
 
-  it('starts as a non-root PID 1 on a read-only root, serves /health and /ready, and stops on SIGTERM', async (t) => {
+  /** Starts the image with a deployment's additions to its ENV and waits for /health and /ready. */
+  async function runToReady(
+    t: TestContext,
+    overrides: Record<string, string>,
+  ): Promise<{ container: RunningContainer; base: string; key: string; stop: () => Promise<Exited> }> {
     const port = await freePort();
-    const secret = randomBytes(32).toString('base64url');
-    // What a deployment adds to the image's ENV: the port mapping, and the secrets production mode requires.
+    // What every deployment adds: the port mapping, and the secrets production mode requires.
     const container = await startContainer(image, scratch, startCommandOf(image.stage), {
       PORT: String(port),
-      RIALTO_JWT_SECRET: secret,
+      RIALTO_JWT_SECRET: randomBytes(32).toString('base64url'),
       RIALTO_METRICS_TOKEN: randomBytes(16).toString('hex'),
+      ...overrides,
     });
     let stopped = false;
     t.after(async () => {
@@ -106,11 +119,37 @@ describe('the image, built and run from the Dockerfile without Docker', { timeou
         await container.exited;
       }
     });
-
     const base = `http://127.0.0.1:${port}`;
     const output = (): string => container.output();
     await waitFor200(`${base}/health`, output);
     await waitFor200(`${base}/ready`, output);
+    const key = /^\s+(rk_\S+)$/m.exec(container.output())?.[1];
+    assert.ok(key !== undefined, `a first run prints an admin key:\n${container.output()}`);
+    const stop = async (): Promise<Exited> => {
+      process.kill(container.pid, 'SIGTERM');
+      const exit = await Promise.race([
+        container.exited,
+        new Promise<never>((_, reject) =>
+          setTimeout(() => reject(new Error(`no exit ${STOP_TIMEOUT_MS} ms after SIGTERM`)), STOP_TIMEOUT_MS),
+        ),
+      ]);
+      stopped = true;
+      return exit;
+    };
+    return { container, base, key, stop };
+  }
+
+  async function createAccount(base: string, key: string, accountId: number): Promise<void> {
+    const created = await fetch(`${base}/api/v1/admin/accounts`, {
+      method: 'POST',
+      headers: { 'x-api-key': key, 'content-type': 'application/json' },
+      body: JSON.stringify({ account_id: accountId }),
+    });
+    assert.equal(created.status, 201, await created.text());
+  }
+
+  it('starts as a non-root PID 1 on a read-only root, serves /health and /ready, and stops on SIGTERM', async (t) => {
+    const { container, base, key, stop } = await runToReady(t, {});
 
     // The process is PID 1 of its namespace, and runs as the image's user.
     const procStatus = readFileSync(`/proc/${container.pid}/status`, 'utf8');
@@ -120,15 +159,8 @@ describe('the image, built and run from the Dockerfile without Docker', { timeou
     assert.match(procStatus, new RegExp(`^Uid:\\s+${uid}\\s+${uid}\\s+${uid}\\s+${uid}$`, 'm'));
     assert.equal(container.env.get('RIALTO_MODE'), 'production', 'the image runs in production mode');
 
-    // A write through the API on the read-only root: the first run's admin key creates an account.
-    const key = /^\s+(rk_\S+)$/m.exec(container.output())?.[1];
-    assert.ok(key !== undefined, `a first run prints an admin key:\n${container.output()}`);
-    const created = await fetch(`${base}/api/v1/admin/accounts`, {
-      method: 'POST',
-      headers: { 'x-api-key': key, 'content-type': 'application/json' },
-      body: JSON.stringify({ account_id: 1 }),
-    });
-    assert.equal(created.status, 201, await created.text());
+    // A write through the API on the read-only root (the journal, PGlite's audit rows).
+    await createAccount(base, key, 1);
 
     // The image's HEALTHCHECK, run inside the container as Docker would.
     const healthcheck = lastOf(image.stage, 'HEALTHCHECK');
@@ -136,14 +168,7 @@ describe('the image, built and run from the Dockerfile without Docker', { timeou
     const healthy = await container.exec(healthcheck.exec);
     assert.equal(healthy.code, 0, `HEALTHCHECK: ${healthy.stdout}${healthy.stderr}`);
 
-    process.kill(container.pid, 'SIGTERM');
-    const exit = await Promise.race([
-      container.exited,
-      new Promise<never>((_, reject) =>
-        setTimeout(() => reject(new Error(`no exit ${STOP_TIMEOUT_MS} ms after SIGTERM`)), STOP_TIMEOUT_MS),
-      ),
-    ]);
-    stopped = true;
+    const exit = await stop();
     assert.equal(exit.code, 0, `exit after SIGTERM:\n${exit.stdout}`);
     assert.match(exit.stdout, /SIGTERM: stopping/);
     assert.match(exit.stdout, /rialto: stopped/);
@@ -166,5 +191,46 @@ describe('the image, built and run from the Dockerfile without Docker', { timeou
       'the embedded database',
     );
     for (const f of written) assert.equal(statSync(f).uid, uid, `${f} belongs to the image's user`);
+  });
+
+  it('runs with PostgreSQL, Redis and NATS as the compose stack does, ready only with all of them', async (t) => {
+    // The machine's services stand for the stack's; the store goes to a schema of its own.
+    const schema = `rialto_image_${process.pid}_${randomBytes(4).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
+    await admin.connect();
+    t.after(async () => {
+      await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await admin.end();
+    });
+    await admin.query(`CREATE SCHEMA ${schema}`);
+    const database = new URL(TEST_DATABASE_URL);
+    database.searchParams.set('options', `-c search_path=${schema}`);
+
+    const { container, base, key, stop } = await runToReady(t, {
+      DATABASE_URL: database.toString(),
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      NATS_URL: 'nats://127.0.0.1:4222',
+    });
+    const ready = (await (await fetch(`${base}/ready`)).json()) as { checks: Record<string, string> };
+    for (const part of ['engine', 'store', 'redis', 'nats']) assert.equal(ready.checks[part], 'ok', part);
+    assert.ok(
+      Object.values(ready.checks).every((c) => c === 'ok'),
+      JSON.stringify(ready.checks),
+    );
+    await createAccount(base, key, 7);
+
+    const exit = await stop();
+    assert.equal(exit.code, 0, `exit after SIGTERM:\n${exit.stdout}`);
+    // The query store is PostgreSQL's: the admin key and the audit of the account are there, not in PGlite.
+    const keys = await admin.query<{ n: string }>(`SELECT count(*) AS n FROM ${schema}.api_keys`);
+    assert.equal(keys.rows[0].n, '1');
+    const audit = await admin.query<{ n: string }>(`SELECT count(*) AS n FROM ${schema}.audit_events`);
+    assert.ok(Number(audit.rows[0].n) >= 1, 'the account creation is audited');
+    const written = filesUnder(container.volumes[0][0]);
+    assert.ok(!written.some((f) => f.endsWith('pglite')), 'no embedded database beside PostgreSQL');
+    assert.ok(
+      written.some((f) => /journal-\d+\.seg$/.test(f)),
+      'the journal stays on the volume',
+    );
   });
 });

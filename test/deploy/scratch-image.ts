@@ -28,6 +28,7 @@ import {
   existsSync,
   lstatSync,
   mkdirSync,
+  mkdtempSync,
   readdirSync,
   readFileSync,
   readlinkSync,
@@ -343,6 +344,11 @@ export interface Container {
   exec(command: readonly string[]): Promise<Exited>;
 }
 
+export interface RunningContainer extends Container {
+  /** Each VOLUME's host directory and where it is mounted in the container. */
+  readonly volumes: ReadonlyArray<readonly [string, string]>;
+}
+
 /** The volumes' host directories, each initialised from the image's directory (owner and mode). */
 function makeVolumes(image: BuiltStage, scratch: string): Array<[string, string]> {
   const volumes: Array<[string, string]> = [];
@@ -353,8 +359,7 @@ function makeVolumes(image: BuiltStage, scratch: string): Array<[string, string]
         existsSync(inImage),
         `VOLUME ${at}: the image has no such directory (a root-owned one would be made)`,
       );
-      const dir = join(scratch, `volume-${volumes.length}`);
-      mkdirSync(dir);
+      const dir = mkdtempSync(join(scratch, 'volume-'));
       cpSync(inImage, dir, { recursive: true });
       const st = statSync(inImage);
       chownSync(dir, st.uid, st.gid);
@@ -370,7 +375,7 @@ export async function startContainer(
   scratch: string,
   command: readonly string[],
   overrides: Readonly<Record<string, string>>,
-): Promise<Container & { readonly volumes: ReadonlyArray<readonly [string, string]> }> {
+): Promise<RunningContainer> {
   const volumes = makeVolumes(image, scratch);
   const env = homeOf(image.user, image.env);
   for (const [k, v] of Object.entries(overrides)) env.set(k, v);
