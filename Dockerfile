@@ -8,9 +8,10 @@
 # to /data (journal, snapshots, LOCK, client order ids and, without DATABASE_URL, the embedded PGlite database),
 # so it runs with a read-only root filesystem (`docker run --read-only -v rialto-data:/data ...`).
 #
-# The base image is pinned to an exact Node release on Debian bookworm; test/deploy/image-run.test.ts runs
-# these stages' commands on the same Node release. To pin a digest too, take it from the registry when
-# releasing (`docker buildx imagetools inspect node:20.20.2-bookworm-slim`) and append `@sha256:...`.
+# The base image is pinned to an exact Node release on Debian bookworm; test/deploy/image.test.ts runs these
+# stages' commands with the machine's Node of the same major release. To pin a digest too, take it from the
+# registry when releasing (`docker buildx imagetools inspect node:20.20.2-bookworm-slim`), then append
+# `@sha256:...` to both FROM lines.
 # docs/deployment.md explains each choice.
 
 FROM node:20.20.2-bookworm-slim AS build

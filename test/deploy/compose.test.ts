@@ -227,6 +227,33 @@ describe('deploy/compose.yaml', () => {
       const path = join(deploy, source);
       if (source !== './tls' && existsSync(dirname(path))) assert.ok(existsSync(path), `${path} exists`);
     }
+    // What those files say about the stack must be what compose runs (checked once they are in the tree).
+    const read = (source: string): string | null => {
+      const path = join(deploy, source);
+      return existsSync(path) ? readFileSync(path, 'utf8') : null;
+    };
+    const port = compose.services.rialto.environment?.PORT ?? '8080';
+    const prometheus = read('prometheus/prometheus.yml');
+    if (prometheus !== null) {
+      assert.ok(prometheus.includes(`'rialto:${port}'`), 'Prometheus scrapes the rialto service on its port');
+      const token = /credentials_file:\s*(\S+)/.exec(prometheus)?.[1];
+      assert.equal(token, '/run/secrets/rialto_metrics_token', "the scrape's token is the compose secret");
+      assert.ok(compose.services.prometheus.secrets?.includes('rialto_metrics_token'));
+    }
+    const nginx = read('nginx/nginx.conf');
+    if (nginx !== null) {
+      assert.match(nginx, new RegExp(`server rialto:${port}\\b`), 'nginx proxies to the rialto service');
+      assert.match(nginx, /ssl_certificate \/etc\/nginx\/tls\/tls\.crt;/);
+    }
+    const provider = read('grafana/provisioning/dashboards/rialto.yml');
+    if (provider !== null) {
+      assert.match(
+        provider,
+        /path: \/var\/lib\/grafana\/dashboards\/rialto\n/,
+        'Grafana reads the mounted dashboards',
+      );
+    }
+
     const ignored = readFileSync(join(deploy, '.gitignore'), 'utf8');
     assert.match(ignored, /^secrets\/$/m);
     assert.match(ignored, /^tls\/$/m);
