@@ -215,7 +215,13 @@ export class ScratchBuilder {
           mkdirSync(join(rootfs, workdir), { recursive: true });
           break;
         case 'ENV':
-          for (const [k, v] of envOf({ ...stage, instructions: [i] })) env.set(k, v);
+          for (const [k, v] of envOf({ ...stage, instructions: [i] })) {
+            assert.ok(
+              !v.includes('$'),
+              `line ${i.line}: ENV ${k}: the scratch build does not expand variables`,
+            );
+            env.set(k, v);
+          }
           break;
         case 'COPY':
           this.copy(i, rootfs, workdir);
