@@ -12,38 +12,42 @@
  */
 import { IntMap, type SnapshotReader, type SnapshotWriter } from '../collections/index.js';
 import { AccountClass, EntryKind, LedgerAccountKind, classOfKind, isDebitNormal } from './chart.js';
-import {
-  ENTRY_HEADER_LINES,
-  ENTRY_LINES_PER_RECORD,
-  ENTRY_LINES_MAX,
-  L_ENTRY_ID,
-  L_FIRST_LINE,
-  E_ENTRY_ID,
-  E_FIRST_LINE,
-  E_KIND,
-  E_LINE_COUNT,
-  E_REF,
-  E_REF2,
-  E_TIME,
-  H_AMOUNT,
-  H_AVAILABLE,
-  RecordType,
-  S_BASE,
-  S_BUYER_BASE,
-  S_BUYER_QUOTE,
-  S_BUY_ORDER,
-  S_ENTRY_ID,
-  S_FEE_INCOME,
-  S_INCOME,
-  S_REBATES,
-  S_REFUND,
-  S_RELEASE,
-  S_SELLER_BASE,
-  S_SELLER_NET,
-  S_SELLER_QUOTE,
-  S_SELL_ORDER,
-  S_TIME,
-} from './records.js';
+import * as records from './records.js';
+
+// Module-local copies of the record layout: V8 reads an imported binding through its module cell on every use
+// (a hole check, and a map check and a load for an object), and compiles a module-local constant to an
+// immediate. The order path's records use a dozen of them per entry.
+const ENTRY_HEADER_LINES = records.ENTRY_HEADER_LINES;
+const ENTRY_LINES_PER_RECORD = records.ENTRY_LINES_PER_RECORD;
+const ENTRY_LINES_MAX = records.ENTRY_LINES_MAX;
+const L_ENTRY_ID = records.L_ENTRY_ID;
+const L_FIRST_LINE = records.L_FIRST_LINE;
+const E_ENTRY_ID = records.E_ENTRY_ID;
+const E_FIRST_LINE = records.E_FIRST_LINE;
+const E_KIND = records.E_KIND;
+const E_LINE_COUNT = records.E_LINE_COUNT;
+const E_REF = records.E_REF;
+const E_REF2 = records.E_REF2;
+const E_TIME = records.E_TIME;
+const H_AMOUNT = records.H_AMOUNT;
+const H_AVAILABLE = records.H_AVAILABLE;
+const S_BASE = records.S_BASE;
+const S_BUYER_BASE = records.S_BUYER_BASE;
+const S_BUYER_QUOTE = records.S_BUYER_QUOTE;
+const S_BUY_ORDER = records.S_BUY_ORDER;
+const S_ENTRY_ID = records.S_ENTRY_ID;
+const S_FEE_INCOME = records.S_FEE_INCOME;
+const S_INCOME = records.S_INCOME;
+const S_REBATES = records.S_REBATES;
+const S_REFUND = records.S_REFUND;
+const S_RELEASE = records.S_RELEASE;
+const S_SELLER_BASE = records.S_SELLER_BASE;
+const S_SELLER_NET = records.S_SELLER_NET;
+const S_SELLER_QUOTE = records.S_SELLER_QUOTE;
+const S_SELL_ORDER = records.S_SELL_ORDER;
+const S_TIME = records.S_TIME;
+const RecordType = Object.freeze({ ...records.RecordType });
+const HOLD = EntryKind.Hold;
 
 /** Where committed entries go: the core's event buffer (structurally; the ledger does not import the book). */
 export interface EntrySink {
@@ -359,8 +363,8 @@ export class Ledger {
   moveHeld(kind: EntryKind, orderId: number, available: number, amount: number, timeUs: number): number {
     if (this.building) throw new Error('ledger: a hold inside an open entry');
     const b = this.balances;
-    const from = kind === EntryKind.Hold ? available : available + 1;
-    const to = kind === EntryKind.Hold ? available + 1 : available;
+    const from = kind === HOLD ? available : available + 1;
+    const to = kind === HOLD ? available + 1 : available;
     if (!(amount > 0 && Number.isSafeInteger(amount))) throw ledgerError('hold amount', amount);
     if (b[from] + amount > 0) throw ledgerError('account', from, 'would go negative (order', orderId, ')');
     b[from] += amount;
