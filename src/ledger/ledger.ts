@@ -405,15 +405,16 @@ export class Ledger {
     rebates: number,
     timeUs: number,
   ): number {
-    if (this.building) throw new Error('ledger: a settlement inside an open entry');
-    // Quote: debits (release, rebates) equal credits (refund, seller's net, income). Base moves whole.
+    // Quote: debits (release, rebates) equal credits (refund, seller's net, income). Base moves whole. The
+    // errors are built out of line, so that this method stays small enough for V8 to inline into its caller.
     if (release + rebates !== refund + sellerNet + income || refund < 0 || sellerNet < 0 || base <= 0) {
-      throw ledgerError('settlement of orders', buyOrderId, '/', sellOrderId, 'does not balance');
+      throw settlementError(buyOrderId, sellOrderId, 'does not balance');
     }
     const b = this.balances;
     if (b[buyerQuote + 1] + release > 0 || b[sellerBase + 1] + base > 0) {
-      throw ledgerError('settlement of orders', buyOrderId, '/', sellOrderId, 'exceeds the holds');
+      throw settlementError(buyOrderId, sellOrderId, 'exceeds the holds');
     }
+    if (this.building) throw settlementError(buyOrderId, sellOrderId, 'inside an open entry');
     b[buyerQuote + 1] += release;
     b[buyerQuote] -= refund;
     b[sellerQuote] -= sellerNet;
@@ -422,9 +423,47 @@ export class Ledger {
     b[feeIncome] -= income;
     b[feeIncome + 1] += rebates;
     if (!Number.isSafeInteger(b[feeIncome]) || !Number.isSafeInteger(b[feeIncome + 1])) {
-      throw new Error('ledger: fee income leaves the safe-integer range');
+      throw settlementError(buyOrderId, sellOrderId, 'takes fee income out of the safe-integer range');
     }
     const id = ++this.entries;
+    this.writeSettlement(
+      id,
+      buyOrderId,
+      sellOrderId,
+      buyerQuote,
+      release,
+      refund,
+      sellerQuote,
+      sellerNet,
+      sellerBase,
+      base,
+      buyerBase,
+      feeIncome,
+      income,
+      rebates,
+      timeUs,
+    );
+    return id;
+  }
+
+  /** A settlement's record (apart from settle, so that each of the two stays small enough to be inlined). */
+  private writeSettlement(
+    id: number,
+    buyOrderId: number,
+    sellOrderId: number,
+    buyerQuote: number,
+    release: number,
+    refund: number,
+    sellerQuote: number,
+    sellerNet: number,
+    sellerBase: number,
+    base: number,
+    buyerBase: number,
+    feeIncome: number,
+    income: number,
+    rebates: number,
+    timeUs: number,
+  ): void {
     const o = this.sink.reserve();
     const d = this.sink.data;
     d[o] = RecordType.SettlementPosted;
@@ -443,7 +482,6 @@ export class Ledger {
     d[o + S_FEE_INCOME] = feeIncome;
     d[o + S_INCOME] = income;
     d[o + S_REBATES] = rebates;
-    return id;
   }
 
   /**
@@ -568,6 +606,10 @@ function isAssetId(asset: number): boolean {
  * that hot methods hold no template literal with a number: the optimizing compiler may convert the number on
  * every call, thrown or not (see core.ts `broken`).
  */
+function settlementError(buyOrderId: number, sellOrderId: number, problem: string): Error {
+  return ledgerError('settlement of orders', buyOrderId, '/', sellOrderId, problem);
+}
+
 function ledgerError(...parts: (string | number)[]): Error {
   return new Error(`ledger: ${parts.join(' ').replaceAll(' / ', '/').replaceAll(' )', ')')}`);
 }
