@@ -402,6 +402,7 @@ export class ExchangeCore {
       this.bookPlace.price = price;
     } else if (
       c.type === OrderType.Limit &&
+      spec.priceBandBps !== 0 && // no band: no need to find its centre
       !withinBand(price, this.bandReferenceOf(ins), spec.priceBandBps)
     ) {
       return RiskReject.PriceOutsideBand;
