@@ -71,12 +71,7 @@ import {
 } from './commands.js';
 import * as coreEvents from './events.js';
 import * as instruments from './instruments.js';
-import {
-  FIXED_FIELDS,
-  INSTRUMENT_DEFAULTS,
-  specProblem,
-  type InstrumentSpec,
-} from './instruments.js';
+import { FIXED_FIELDS, INSTRUMENT_DEFAULTS, specProblem, type InstrumentSpec } from './instruments.js';
 import { OrderColumns } from './order-columns.js';
 import { coreStateHash } from './state-hash.js';
 
@@ -510,9 +505,9 @@ export class ExchangeCore {
     if (o.market[s] === 1 && c.triggerPrice !== 0 && c.price === 0) {
       a.price = protectionPrice(c.triggerPrice, buy, spec);
     }
-    const view = ins.book.order(c.orderId);
-    const price = a.price === 0 ? (view?.price ?? 0) : a.price;
-    if (c.price !== 0 && o.market[s] === 0 && view !== undefined && view.triggerPrice === 0) {
+    // Read by slot (the order is live: the caller found it), not through an OrderView made for the occasion.
+    const price = a.price === 0 ? ins.book.priceAt(s) : a.price;
+    if (c.price !== 0 && o.market[s] === 0 && ins.book.triggerAt(s) === 0) {
       if (!withinBand(price, this.bandReferenceOf(ins), spec.priceBandBps))
         return RiskReject.PriceOutsideBand;
     }
@@ -790,7 +785,13 @@ export class ExchangeCore {
    * A deposit or withdrawal: one entry moving the money between custody and the customer's available
    * balance through clearing, where payments in and out are matched to customers.
    */
-  private postExternal(kind: ledger.EntryKind, account: number, asset: number, amount: number, ref: number): void {
+  private postExternal(
+    kind: ledger.EntryKind,
+    account: number,
+    asset: number,
+    amount: number,
+    ref: number,
+  ): void {
     const l = this.ledger;
     const custody = l.venueAccount(LedgerAccountKind.Custody, asset);
     const clearing = l.venueAccount(LedgerAccountKind.Clearing, asset);

@@ -132,4 +132,3 @@ void describe('risk gate', () => {
     equal(refusals > 10, true);
   });
 });
-
