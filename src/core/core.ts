@@ -52,7 +52,7 @@ import * as coreCodes from './codes.js';
 import {
   AccountStatus,
   AccountType,
-  CommandCode as COMMAND_CODES,
+  CommandCode,
   type AddAsset,
   type AmendOrder,
   type CancelOrder,
@@ -104,7 +104,6 @@ const CoreEventType = Object.freeze({ ...coreEvents.CoreEventType });
 const F_INSTRUMENT = coreEvents.F_INSTRUMENT;
 const KillReason = Object.freeze({ ...coreEvents.KillReason });
 const MarkMethod = Object.freeze({ ...instruments.MarkMethod });
-const CommandCode = Object.freeze({ ...COMMAND_CODES });
 
 export const CORE_LIMITS = Object.freeze({
   /** Account ids are 1 .. accountsMax. */
@@ -267,38 +266,25 @@ export class ExchangeCore {
   /** Executes one command, appending its records to `events` (the caller reads and clears the buffer). */
   execute(cmd: Command): void {
     this.commandSeq++;
-    // Commands come in many shapes, so reading a field of `cmd` here is a megamorphic lookup: the order
-    // commands read their time in their own case, where only their shape is seen.
-    switch (cmd.kind) {
-      case 'placeOrder':
-        if (this.startCommand(cmd.timeUs, CommandCode.placeOrder)) this.placeOrder(cmd);
-        break;
-      case 'cancelOrder':
-        if (this.startCommand(cmd.timeUs, CommandCode.cancelOrder)) this.cancelOrder(cmd);
-        break;
-      case 'amendOrder':
-        if (this.startCommand(cmd.timeUs, CommandCode.amendOrder)) this.amendOrder(cmd);
-        break;
-      default:
-        if (this.startCommand(cmd.timeUs, CommandCode[cmd.kind] ?? 0)) this.dispatch(cmd);
-    }
-    if (this.emergencyCount !== 0) this.runEmergencyChecks();
-  }
-
-  /** Moves the clock to the command's time (a new day's start included); false, rejected, for a bad time. */
-  private startCommand(t: number, command: number): boolean {
+    const t = cmd.timeUs;
     if (!(Number.isSafeInteger(t) && t >= 0)) {
-      this.rejectCommand(command, CoreReject.InvalidTime, 0, 0);
-      return false;
+      this.rejectCommand(CommandCode[cmd.kind] ?? 0, CoreReject.InvalidTime, 0, 0);
+      return;
     }
     if (t > this.clockUs) this.clockUs = t;
     if (this.clockUs >= this.nextDayUs) this.startDay(Math.floor(this.clockUs / DAY_US));
-    return true;
+    this.dispatch(cmd);
+    if (this.emergencyCount !== 0) this.runEmergencyChecks();
   }
 
-  /** The commands other than the order commands. */
   private dispatch(cmd: Command): void {
     switch (cmd.kind) {
+      case 'placeOrder':
+        return this.placeOrder(cmd);
+      case 'cancelOrder':
+        return this.cancelOrder(cmd);
+      case 'amendOrder':
+        return this.amendOrder(cmd);
       case 'massCancel':
         return this.massCancel(cmd);
       case 'advanceTime':
