@@ -5,6 +5,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { registerJournalStats, type JournalStatsSource } from './journal.js';
+import { ProjectionGauges, registerVenueState, type VenueStateSource } from './state.js';
 
 /** Seconds: from half a millisecond (a cached read) to five seconds. */
 export const HTTP_DURATION_BUCKETS = [
@@ -24,6 +25,8 @@ export interface VenueMetricsOptions {
   readonly processMetrics: boolean;
   /** The journal's stats, read on each scrape (`() => engine.stats()`); null: no journal metrics. */
   readonly journalStats: JournalStatsSource | null;
+  /** The kill switches and halts, read on each scrape (the engine's venue report); null: no such gauges. */
+  readonly venueState: VenueStateSource | null;
 }
 
 export interface VenueMetrics {
@@ -49,15 +52,18 @@ export interface VenueMetrics {
   readonly riskRejects: Counter<'code'>;
   /** Requests refused by a rate limit, by policy. */
   readonly rateLimited: Counter<'policy'>;
+  /** The projections' backlog and lag; each projection registers its figures here. */
+  readonly projections: ProjectionGauges;
 }
 
 export function createVenueMetrics(options: Partial<VenueMetricsOptions> = {}): VenueMetrics {
-  const o: VenueMetricsOptions = { processMetrics: true, journalStats: null, ...options };
+  const o: VenueMetricsOptions = { processMetrics: true, journalStats: null, venueState: null, ...options };
   const registry = new Registry();
   const registers = [registry];
   const wsMessageCounts = { in: 0, out: 0 };
   if (o.processMetrics) collectDefaultMetrics({ register: registry });
   if (o.journalStats !== null) registerJournalStats(registry, o.journalStats);
+  if (o.venueState !== null) registerVenueState(registry, o.venueState);
   return {
     registry,
     orders: new Counter({
@@ -116,5 +122,6 @@ export function createVenueMetrics(options: Partial<VenueMetricsOptions> = {}): 
       labelNames: ['policy'],
       registers,
     }),
+    projections: new ProjectionGauges(registry),
   };
 }
