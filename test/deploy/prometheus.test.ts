@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { parse, stringify } from 'yaml';
 import type { Venue } from '../../src/gateway/index.js';
 import { openVenue, tempDir, testConfig } from '../gateway/helpers.js';
-import { Daemon, ROOT, freePort, output, run, waitFor } from './tools.js';
+import { Daemon, GiveUp, ROOT, freePort, output, run, waitFor } from './tools.js';
 
 const PROMETHEUS_DIR = join(ROOT, 'deploy/prometheus');
 
@@ -210,7 +210,7 @@ describe('deploy/prometheus: a real Prometheus scrapes a running venue and fires
     assert.ok(p !== null);
     const why = (): string => `prometheus says:\n${p.output}`;
     await waitFor(`Prometheus ready; ${why()}`, 60_000, async () => {
-      assert.ok(p.running, why());
+      if (!p.running) throw new GiveUp(`Prometheus exited; ${why()}`);
       return (await fetch(`${api}/-/ready`)).ok ? true : undefined;
     });
     interface Target {

@@ -50,6 +50,11 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/** Thrown by a probe to stop waiting at once (the process it waits for has exited). */
+export class GiveUp extends Error {
+  override name = 'GiveUp';
+}
+
 /** Polls `probe` until it returns a value other than undefined, or fails after `deadlineMs` with `what`. */
 export async function waitFor<T>(
   what: string,
@@ -63,6 +68,7 @@ export async function waitFor<T>(
       const v = await probe();
       if (v !== undefined) return v;
     } catch (e) {
+      if (e instanceof GiveUp) throw e;
       last = e instanceof Error ? e : new Error(String(e));
     }
     if (Date.now() > until) {
