@@ -3,7 +3,7 @@
  * pid and log files, run as the current user with `-p` and `-c`), then that copy run in front of a venue on
  * loopback with a certificate made by openssl at test time: HTTP to HTTPS, REST (health, an order) and the
  * WebSocket API (/ws and /ws/trades/{symbol}) over TLS, the security headers once each, the request id,
- * /metrics kept off, and the proxy's own refusals (body too large, rate limited) in the venue's envelope.
+ * /metrics kept off, a client's X-Forwarded-For not passed on, and the proxy's own refusals (body too large, rate limited) in the venue's envelope.
  */
 import { strict as assert } from 'node:assert';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,6 +13,7 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { WebSocket } from 'ws';
+import { AuditLog } from '../../src/audit/index.js';
 import type { Venue } from '../../src/gateway/index.js';
 import { call, openVenue, order, tempDir, testConfig, traders } from '../gateway/helpers.js';
 import { Daemon, GiveUp, ROOT, freePort, output, run, waitFor } from './tools.js';
@@ -128,7 +129,8 @@ describe('deploy/nginx: nginx -t, then a real nginx in front of a venue', () => 
   let keys: { admin: string; t1: string; t2: string };
 
   before(async () => {
-    venue = await openVenue(testConfig(tempDir()));
+    // The venue trusts nginx (loopback here), as a deployment behind it should (docs/deployment.md).
+    venue = await openVenue(testConfig(tempDir(), { RIALTO_TRUSTED_PROXIES: '127.0.0.1' }));
     const admin = venue.adminKey;
     assert.ok(admin !== null);
     keys = { admin, ...(await traders(venue, admin)) };
@@ -226,7 +228,8 @@ describe('deploy/nginx: nginx -t, then a real nginx in front of a venue', () => 
 
   it('proxies REST: an order placed and read back, errors from the venue as the venue sent them', async () => {
     const placed = await send('POST', '/api/v1/orders', {
-      headers: { 'x-api-key': keys.t1 },
+      // A client's claim to another address goes no further than nginx.
+      headers: { 'x-api-key': keys.t1, 'x-forwarded-for': '203.0.113.66', 'x-request-id': 'nginx-order-1' },
       body: JSON.stringify(
         order({ side: 'buy', quantity: '0.5', price: '60000', client_order_id: 'via-nginx' }),
       ),
@@ -241,6 +244,11 @@ describe('deploy/nginx: nginx -t, then a real nginx in front of a venue', () => 
     // The same order through the store directly: nginx changed nothing on the way.
     const direct = await call(venue, 'GET', `/api/v1/orders/${o.order_id}`, keys.t1);
     assert.deepEqual(JSON.parse(read.body), direct.body);
+
+    await venue.audit.flush();
+    const event = (await new AuditLog(venue.store).tail(50)).find((e) => e.requestId === 'nginx-order-1');
+    assert.equal(event?.action, 'order.place');
+    assert.equal(event.actor.ip, '127.0.0.1', 'the address nginx saw, not the one the client claimed');
 
     const refused = await send('GET', '/api/v1/orders');
     assert.equal(refused.status, 401);
