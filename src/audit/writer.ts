@@ -54,6 +54,8 @@ export interface AuditWriterStats {
   readonly batches: number;
   readonly failedBatches: number;
   readonly refused: number;
+  /** When the oldest event waiting to be written happened (its `timeUs`), or null when none waits. */
+  readonly oldestQueuedUs: number | null;
 }
 
 interface Waiter {
@@ -113,6 +115,7 @@ export class AuditWriter {
       batches: this.batches,
       failedBatches: this.failedBatches,
       refused: this.refused,
+      oldestQueuedUs: this.queue.length > 0 ? this.queue[0].timeUs : null,
     };
   }
 

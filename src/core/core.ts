@@ -1310,6 +1310,12 @@ export class ExchangeCore {
   get venueKillSwitch(): boolean {
     return this.venueKill;
   }
+  /** Accounts whose kill switch is set (a scan of one byte per account: for reports, not the order path). */
+  get accountKillSwitchCount(): number {
+    let n = 0;
+    for (let id = 0; id < this.accountKill.length; id++) n += this.accountKill[id] === 1 ? 1 : 0;
+    return n;
+  }
 
   asset(asset: number): AssetInfo | undefined {
     return this.assets.get(asset);

@@ -108,6 +108,8 @@ export interface InstrumentState {
 
 export interface VenueReport {
   killSwitch: boolean;
+  /** Accounts whose own kill switch is set. */
+  accountKillSwitches: number;
   instruments: InstrumentState[];
   assets: AssetInfo[];
 }

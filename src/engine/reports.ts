@@ -48,6 +48,7 @@ function accountsPage(core: ExchangeCore, afterId: number, limit: number): Accou
 function venueReport(core: ExchangeCore): VenueReport {
   return {
     killSwitch: core.venueKillSwitch,
+    accountKillSwitches: core.accountKillSwitchCount,
     instruments: core.instrumentList().map((s) => ({
       instrument: s.instrument,
       symbol: s.symbol,

@@ -188,6 +188,14 @@ async function assemble(
     processMetrics: options.processMetrics ?? true,
     journalStats: () => engine.stats(),
     dependencyStats: () => guards.map((g) => g.stats()),
+    venueState: async () => {
+      const v = await engine.venueReport();
+      return {
+        venueKillSwitch: v.killSwitch,
+        accountKillSwitches: v.accountKillSwitches,
+        instruments: v.instruments.map((i) => ({ symbol: i.symbol, halted: i.halted })),
+      };
+    },
   });
   const countTrades = tradeCounter(config, views, metrics);
   let ws: WsGateway | null = null;
@@ -220,6 +228,11 @@ async function assemble(
   const audit = new AuditWriter(new AuditLog(store), options.audit, (e) =>
     limitsLog.warn({ err: e.message }, 'audit: writing events failed, retrying'),
   );
+  // The audit trail is projected into the query store through the writer's queue: its lag is the queue's.
+  metrics.projections.register('audit', () => {
+    const a = audit.stats();
+    return { backlog: a.queued, oldestUs: a.oldestQueuedUs };
+  });
   const probes: Record<string, Probe> = {
     engine: engineProbe(engine, () => closing),
     store: storeProbe(store),

@@ -78,6 +78,7 @@ describe('audit writer', () => {
       batches: 3,
       failedBatches: 0,
       refused: 0,
+      oldestQueuedUs: null,
     });
     await w.close();
   });
@@ -90,6 +91,9 @@ describe('audit writer', () => {
     await commitMany(w, 1, 2);
     await assert.rejects(w.reserve(), isUnavailable);
     assert.equal(w.stats().refused, 1);
+    // What the projection-lag gauge reads: the queue, and the time of its oldest event.
+    assert.equal(w.stats().queued, 2);
+    assert.equal(w.stats().oldestQueuedUs, sampleEvent(1).timeUs);
     t.commit(sampleEvent(3));
     sink.open();
     await w.flush();

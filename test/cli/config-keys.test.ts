@@ -74,7 +74,7 @@ describe('rialto config validate', () => {
     for (const line of [
       /^ {2}server\.port \(from PORT\): must be a whole number, got "abc"$/m,
       /^ {2}server\.port: must be a whole number from 0 to 65535, got number 99999$/m,
-      /^ {2}server\.hots: unknown key \(allowed here: host, port, hsts\)$/m,
+      /^ {2}server\.hots: unknown key \(allowed here: host, port, hsts, trustedProxies\)$/m,
       /^ {2}instruments\[0\]\.tickSize: .*YAML reads an unquoted number as a float$/m,
       /^ {2}auth\.enabled: production mode refuses to run without authentication/m,
       /^ {2}auth\.jwt: production mode needs a secret/m,

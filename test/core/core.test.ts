@@ -396,12 +396,14 @@ void describe('core: the risk gate', () => {
     ok(events.some((e) => e.type === 'KillSwitchSet' && e.accountId === 1 && e.ordersCancelled === 1));
     equal(v.held(1, USD), 0);
     equal(v.core.account(1)?.killSwitch, true);
+    equal(v.core.accountKillSwitchCount, 1);
     equal(rejectCode(v.place(1, 13, Side.Sell, 9_000, 1)), RiskReject.AccountKillSwitch);
     equal(
       rejectCode(v.exec({ kind: 'resetKillSwitch', officerId: 3, accountId: 1 })),
       CoreReject.NotRiskOfficer,
     );
     deepEqual(types(v.exec({ kind: 'resetKillSwitch', officerId: 5, accountId: 1 })), ['KillSwitchReset']);
+    equal(v.core.accountKillSwitchCount, 0);
     equal(
       rejectCode(v.exec({ kind: 'resetKillSwitch', officerId: 5, accountId: 1 })),
       CoreReject.KillSwitchNotSet,
@@ -425,10 +427,16 @@ void describe('core: the risk gate', () => {
     const v = twoParty();
     v.place(1, 11, Side.Buy, 1_000, 10);
     v.place(2, 21, Side.Sell, 2_000, 10);
+    equal(v.core.accountKillSwitchCount, 0);
     v.exec({ kind: 'killSwitch', accountId: 1 });
     equal(v.core.openOrderCount, 1);
     equal(v.held(1, USD), 0);
     equal(v.held(2, BTC), 10);
+    equal(v.core.accountKillSwitchCount, 1);
+    // The venue's own switch is not an account's.
+    v.exec({ kind: 'killSwitch', accountId: 0 });
+    equal(v.core.accountKillSwitchCount, 1);
+    equal(v.core.venueKillSwitch, true);
   });
 });
 

@@ -115,6 +115,9 @@ describe('engine reports', () => {
     );
     const v = await engine.venueReport();
     equal(v.killSwitch, core.venueKillSwitch);
+    let killed = 0;
+    for (let id = 1; id <= OFFICER; id++) killed += core.account(id)?.killSwitch === true ? 1 : 0;
+    equal(v.accountKillSwitches, killed);
     deepEqual(
       v.instruments.map((i) => [i.instrument, i.symbol, i.halted]),
       core.instrumentList().map((i) => [i.instrument, i.symbol, core.isHalted(i.instrument)]),

@@ -376,3 +376,49 @@ describe('gateway wiring: a failed start', () => {
     },
   );
 });
+
+describe('gateway wiring: the venue state and projection gauges', () => {
+  let venue: Venue;
+  before(async () => {
+    venue = await openVenue(testConfig(tempDir()), false);
+  });
+  after(async () => {
+    await venue.close();
+  });
+
+  const scrape = async (): Promise<string> =>
+    (await venue.server.inject({ method: 'GET', url: '/metrics' })).body;
+
+  it('shows the kill switches and halts the admin API sets, from the engine state', async () => {
+    const admin = venue.adminKey;
+    assert.ok(admin !== null);
+    await traders(venue, admin);
+    let text = await scrape();
+    assert.match(text, /^rialto_venue_kill_switch_engaged 0$/m);
+    assert.match(text, /^rialto_account_kill_switches_engaged 0$/m);
+    assert.match(text, /^rialto_instrument_halted\{symbol="BTC-USDT"\} 0$/m);
+    assert.match(text, /^rialto_instrument_halted\{symbol="ETH-USDT"\} 0$/m);
+
+    const halted = await call(venue, 'POST', '/api/v1/admin/instruments/BTC-USDT/halt', admin, {});
+    assert.equal(halted.status, 200, JSON.stringify(halted.body));
+    const account = await call(venue, 'POST', '/api/v1/admin/kill-switch', admin, { account_id: 2 });
+    assert.equal(account.status, 200, JSON.stringify(account.body));
+    text = await scrape();
+    assert.match(text, /^rialto_instrument_halted\{symbol="BTC-USDT"\} 1$/m);
+    assert.match(text, /^rialto_instrument_halted\{symbol="ETH-USDT"\} 0$/m);
+    assert.match(text, /^rialto_account_kill_switches_engaged 1$/m);
+    assert.match(text, /^rialto_venue_kill_switch_engaged 0$/m);
+
+    const all = await call(venue, 'POST', '/api/v1/admin/kill-switch', admin, {});
+    assert.equal(all.status, 200, JSON.stringify(all.body));
+    text = await scrape();
+    assert.match(text, /^rialto_venue_kill_switch_engaged 1$/m);
+  });
+
+  it("shows the audit trail's projection into the store, caught up once the writer flushed", async () => {
+    await venue.audit.flush();
+    const text = await scrape();
+    assert.match(text, /^rialto_projection_backlog\{projection="audit"\} 0$/m);
+    assert.match(text, /^rialto_projection_lag_seconds\{projection="audit"\} 0$/m);
+  });
+});

@@ -19,6 +19,7 @@ import { rateLimit, type RateDecision, type RateLimiter, type VenueLimiters } fr
 import { metricsPlugin, type VenueMetrics } from '../metrics/index.js';
 import { ApiError, ErrorCode, validationError } from '../trading/errors.js';
 import type { Trading } from '../trading/trading.js';
+import { proxyTrust } from './client-address.js';
 import { HTTP_LIMITS } from './limits.js';
 import {
   GatewayError,
@@ -216,7 +217,10 @@ export function metricsAuthorizer(token: string | null): (req: FastifyRequest) =
 export async function buildServer(deps: ServerDeps) {
   const headerOptions = { ...SECURITY_HEADERS_DEFAULTS, hsts: deps.config.server.hsts };
   const errorHeaders = allSecurityHeaders(headerOptions);
+  // `request.ip` through the trusted proxies' X-Forwarded-For (http/client-address.ts), or the peer's.
+  const trust = proxyTrust(deps.config.server.trustedProxies);
   const app = Fastify({
+    trustProxy: trust === null ? false : (address: string) => trust(address),
     logger: deps.log === true ? loggerOptions(deps.config.logLevel) : false,
     ...requestIdOptions(),
     bodyLimit: HTTP_LIMITS.bodyBytesMax,

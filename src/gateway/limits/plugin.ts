@@ -10,7 +10,8 @@
  *
  * A refusal is 429 RATE_LIMITED with `Retry-After` (whole seconds, rounded up) and `details.retryAfterMs`.
  * When the limiter fails closed (Redis down), the answer is 503 SERVICE_UNAVAILABLE with `Retry-After: 1`.
- * `request.ip` is the client's address as fastify sees it: behind a proxy, set the server's `trustProxy`.
+ * `request.ip` is the client's address as fastify sees it: behind a proxy listed in `server.trustedProxies`, the
+ * address the proxy names in X-Forwarded-For (http/client-address.ts).
  */
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';

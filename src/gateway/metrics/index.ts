@@ -1,4 +1,7 @@
-/** Prometheus metrics: the venue's registry and metrics, the journal's stats read on scrape, the fastify plugin. */
+/**
+ * Prometheus metrics: the venue's registry and metrics, the journal's stats and the venue's state read on scrape,
+ * the projections' lag, the fastify plugin.
+ */
 export {
   ACK_LATENCY_BUCKETS,
   HTTP_DURATION_BUCKETS,
@@ -14,4 +17,13 @@ export {
   type JournalStats,
   type JournalStatsSource,
 } from './journal.js';
+export {
+  ProjectionGauges,
+  STATE_TIMEOUT_MS,
+  registerVenueState,
+  type ProjectionLag,
+  type ProjectionLagSource,
+  type VenueStateFigures,
+  type VenueStateSource,
+} from './state.js';
 export { UNMATCHED_ROUTE, metricsPlugin, type MetricsPluginOptions } from './plugin.js';

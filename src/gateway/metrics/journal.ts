@@ -10,6 +10,7 @@
  * `rialto_journal_records_total` over `rialto_journal_syncs_total` the mean batch.
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { ScrapeRead } from './scrape-read.js';
 
 export type JournalStats = Readonly<Record<string, number>>;
 export type JournalStatsSource = () => Promise<JournalStats> | JournalStats;
@@ -26,38 +27,9 @@ const COUNTED = [
   ['syncUs', 'rialto_journal_sync_seconds_total', 'Time spent in journal fsyncs'],
 ] as const;
 
-/** Shares one read among the metrics of one scrape, and bounds its wait. */
-class StatsReader {
-  private inFlight: Promise<JournalStats | null> | null = null;
-
-  constructor(private readonly source: JournalStatsSource) {}
-
-  read(): Promise<JournalStats | null> {
-    this.inFlight ??= this.readOnce().finally(() => {
-      this.inFlight = null;
-    });
-    return this.inFlight;
-  }
-
-  private async readOnce(): Promise<JournalStats | null> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<null>((resolve) => {
-      timer = setTimeout(() => resolve(null), STATS_TIMEOUT_MS);
-    });
-    try {
-      return await Promise.race([Promise.resolve(this.source()), timeout]);
-    } catch {
-      // A closed or failed engine: the scrape shows the last values rather than failing whole.
-      return null;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-}
-
 /** Registers the journal's counters and gauges on `registry`, read from `source` on each scrape. */
 export function registerJournalStats(registry: Registry, source: JournalStatsSource): void {
-  const reader = new StatsReader(source);
+  const reader = new ScrapeRead(source, STATS_TIMEOUT_MS);
   for (const [field, name, help] of COUNTED) {
     const scale = field === 'syncUs' ? 1e-6 : 1;
     let last = 0;

@@ -6,6 +6,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { registerDependencyStats, type DependencyStatsSource } from './dependencies.js';
 import { registerJournalStats, type JournalStatsSource } from './journal.js';
+import { ProjectionGauges, registerVenueState, type VenueStateSource } from './state.js';
 
 /** Seconds: from half a millisecond (a cached read) to five seconds. */
 export const HTTP_DURATION_BUCKETS = [
@@ -27,6 +28,8 @@ export interface VenueMetricsOptions {
   readonly journalStats: JournalStatsSource | null;
   /** The dependencies' circuit breakers (`() => guards.map((g) => g.stats())`); null: none. */
   readonly dependencyStats: DependencyStatsSource | null;
+  /** The kill switches and halts, read on each scrape (the engine's venue report); null: no such gauges. */
+  readonly venueState: VenueStateSource | null;
 }
 
 export interface VenueMetrics {
@@ -52,6 +55,8 @@ export interface VenueMetrics {
   readonly riskRejects: Counter<'code'>;
   /** Requests refused by a rate limit, by policy. */
   readonly rateLimited: Counter<'policy'>;
+  /** The projections' backlog and lag; each projection registers its figures here. */
+  readonly projections: ProjectionGauges;
 }
 
 export function createVenueMetrics(options: Partial<VenueMetricsOptions> = {}): VenueMetrics {
@@ -59,6 +64,7 @@ export function createVenueMetrics(options: Partial<VenueMetricsOptions> = {}): 
     processMetrics: true,
     journalStats: null,
     dependencyStats: null,
+    venueState: null,
     ...options,
   };
   const registry = new Registry();
@@ -67,6 +73,7 @@ export function createVenueMetrics(options: Partial<VenueMetricsOptions> = {}): 
   if (o.processMetrics) collectDefaultMetrics({ register: registry });
   if (o.journalStats !== null) registerJournalStats(registry, o.journalStats);
   if (o.dependencyStats !== null) registerDependencyStats(registry, o.dependencyStats);
+  if (o.venueState !== null) registerVenueState(registry, o.venueState);
   return {
     registry,
     orders: new Counter({
@@ -125,5 +132,6 @@ export function createVenueMetrics(options: Partial<VenueMetricsOptions> = {}): 
       labelNames: ['policy'],
       registers,
     }),
+    projections: new ProjectionGauges(registry),
   };
 }

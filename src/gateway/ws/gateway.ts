@@ -26,6 +26,7 @@ import type { InstrumentConfig, VenueConfig } from '../../ops/index.js';
 import { requireRole, type KeyVerifier, type Principal, type Role } from '../auth/index.js';
 import type { AuditWriter } from '../../audit/index.js';
 import { WsAuditTicket } from '../audit/index.js';
+import { clientAddress, proxyTrust, type ProxyTrust } from '../http/client-address.js';
 import { placeRequest } from '../http/routes-orders.js';
 import { countedLimiter, gatewayErrorOf, principalOfHeaders, principalOfToken } from '../http/server.js';
 import { GatewayError } from '../http/plugins/index.js';
@@ -142,6 +143,8 @@ export class WsGateway {
   private readonly connections = new Set<Connection>();
   private readonly orderLimiter: RateLimiter | null;
   private readonly ipLimiter: RateLimiter | null;
+  /** The trusted proxies (`server.trustedProxies`), whose X-Forwarded-For names the client; null: none. */
+  private readonly proxies: ProxyTrust | null;
   /** `rialto_order_ack_latency_seconds{transport="ws"}`, its child looked up once. */
   private readonly ackLatency: { observe(seconds: number): void } | null;
   private readonly sendBufferBytesMax: number;
@@ -169,6 +172,11 @@ export class WsGateway {
     corked.length = 0;
   };
 
+  /** The client's address, as fastify's `request.ip` has it (through the trusted proxies). */
+  private addressOf(req: IncomingMessage): string {
+    return clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], this.proxies);
+  }
+
   private constructor(
     private readonly server: Server,
     private readonly deps: WsDeps,
@@ -183,6 +191,7 @@ export class WsGateway {
     this.counts = deps.metrics?.wsMessageCounts ?? { in: 0, out: 0 };
     this.orderLimiter = deps.limiters ? countedLimiter(deps.limiters.orders, deps.metrics) : null;
     this.ipLimiter = deps.limiters ? countedLimiter(deps.limiters.ip, deps.metrics) : null;
+    this.proxies = proxyTrust(deps.config.server.trustedProxies);
     this.ackLatency = deps.metrics?.orderAckLatency.labels({ transport: 'ws' }) ?? null;
     this.feeds = new Feeds(deps.trading.views, deps.trading.clientOrders, (id) =>
       deps.trading.instrumentById(id),
@@ -272,7 +281,7 @@ export class WsGateway {
       }
       const route = this.route(req.url ?? '/');
       // An upgrade is an HTTP request: it takes from its address's request budget, as every other does.
-      await this.takeIpBudget(addressOf(req));
+      await this.takeIpBudget(this.addressOf(req));
       const principal = await this.principalAt(req, route);
       lease = await this.leaseFor(req);
       if (this.closing !== null) throw unavailable('the venue is closing');
@@ -282,7 +291,7 @@ export class WsGateway {
       }
       const held = lease;
       this.wss.handleUpgrade(req, socket, head, (ws) =>
-        this.open(ws, socket, addressOf(req), route, principal, held),
+        this.open(ws, socket, this.addressOf(req), route, principal, held),
       );
     } catch (e) {
       await lease?.release();
@@ -328,7 +337,7 @@ export class WsGateway {
     if (limiter === undefined) return null;
     let lease: Acquired;
     try {
-      lease = await limiter.acquire(addressOf(req));
+      lease = await limiter.acquire(this.addressOf(req));
     } catch (e) {
       if (e instanceof LimiterUnavailableError) throw limiterUnavailableError();
       throw e;
@@ -781,8 +790,6 @@ const placeDetails = (m: PlaceMessage): Record<string, unknown> => ({
   price: m.price,
   client_order_id: m.client_order_id,
 });
-
-const addressOf = (req: IncomingMessage): string => req.socket.remoteAddress ?? 'unknown';
 
 function unavailable(message: string): GatewayError {
   return new GatewayError(ErrorCode.ServiceUnavailable, 503, message, {}, { 'retry-after': '1' });

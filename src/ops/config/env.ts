@@ -5,7 +5,7 @@
  */
 import type { ConfigProblem } from './types.js';
 
-export type EnvKind = 'string' | 'int' | 'bool';
+export type EnvKind = 'string' | 'int' | 'bool' | 'list';
 
 export interface EnvVar {
   readonly name: string;
@@ -22,6 +22,7 @@ export const CONFIG_ENV: readonly EnvVar[] = Object.freeze([
   { name: 'HOST', path: ['server', 'host'], kind: 'string' },
   { name: 'PORT', path: ['server', 'port'], kind: 'int' },
   { name: 'RIALTO_HSTS_ENABLED', path: ['server', 'hsts', 'enabled'], kind: 'bool' },
+  { name: 'RIALTO_TRUSTED_PROXIES', path: ['server', 'trustedProxies'], kind: 'list' },
   { name: 'DATABASE_URL', path: ['database', 'url'], kind: 'string' },
   { name: 'REDIS_URL', path: ['redis', 'url'], kind: 'string' },
   { name: 'NATS_URL', path: ['nats', 'url'], kind: 'string' },
@@ -46,14 +47,14 @@ export const CONFIG_ENV_NAMES: readonly string[] = Object.freeze([
   ...CONFIG_ENV.map((v) => v.name),
 ]);
 
+/** A variable's value, typed by its kind (a list: comma-separated, blanks dropped). */
+export type EnvValue = string | number | boolean | readonly string[];
+
 export type Env = Readonly<Record<string, string | undefined>>;
 
 export interface EnvOverrides {
   /** Values by path (joined with '.'), already typed. */
-  readonly values: ReadonlyMap<
-    string,
-    { readonly variable: EnvVar; readonly value: string | number | boolean }
-  >;
+  readonly values: ReadonlyMap<string, { readonly variable: EnvVar; readonly value: EnvValue }>;
   readonly problems: readonly ConfigProblem[];
   /** RIALTO_* variables that are not ours: probably a typing error. */
   readonly unknown: readonly string[];
@@ -62,7 +63,10 @@ export interface EnvOverrides {
 const TRUE = new Set(['true', '1']);
 const FALSE = new Set(['false', '0']);
 
-function parse(v: EnvVar, raw: string): string | number | boolean | ConfigProblem {
+const isProblem = (v: EnvValue | ConfigProblem): v is ConfigProblem =>
+  typeof v === 'object' && !Array.isArray(v);
+
+function parse(v: EnvVar, raw: string): EnvValue | ConfigProblem {
   const problem = (message: string): ConfigProblem => ({ path: v.path.join('.'), env: v.name, message });
   switch (v.kind) {
     case 'string':
@@ -77,17 +81,22 @@ function parse(v: EnvVar, raw: string): string | number | boolean | ConfigProble
       if (FALSE.has(lower)) return false;
       return problem(`must be true or false (or 1 or 0), got ${JSON.stringify(raw)}`);
     }
+    case 'list':
+      return raw
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item !== '');
   }
 }
 
 export function readEnvOverrides(env: Env): EnvOverrides {
-  const values = new Map<string, { variable: EnvVar; value: string | number | boolean }>();
+  const values = new Map<string, { variable: EnvVar; value: EnvValue }>();
   const problems: ConfigProblem[] = [];
   for (const v of CONFIG_ENV) {
     const raw = env[v.name];
     if (raw === undefined || raw === '') continue;
     const value = parse(v, raw);
-    if (typeof value === 'object') problems.push(value);
+    if (isProblem(value)) problems.push(value);
     else values.set(v.path.join('.'), { variable: v, value });
   }
   const known = new Set(CONFIG_ENV_NAMES);

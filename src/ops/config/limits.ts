@@ -38,6 +38,8 @@ export const CONFIG_LIMITS = Object.freeze({
   /** A metrics token shorter than this is guessable; longer than this is not a token. */
   metricsTokenLengthMin: 16,
   metricsTokenLengthMax: 4096,
+  /** Addresses and networks listed as trusted proxies. */
+  trustedProxiesMax: 64,
 });
 
 /** What the venue runs with when neither the file nor the environment says otherwise. */

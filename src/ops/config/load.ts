@@ -156,6 +156,7 @@ function resolveConfig(file: ConfigFile, cwd: string, problems: ConfigProblem[])
               includeSubDomains: hsts?.includeSubDomains ?? false,
             }
           : null,
+      trustedProxies: file.server?.trustedProxies ?? [],
     },
     database:
       url === null

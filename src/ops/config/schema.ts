@@ -4,6 +4,7 @@
  * must be. This checks shape and ranges only; what needs several fields at once (an instrument's sizes against
  * its assets' decimals, unique ids, the production rules) is checked in resolve.ts and production.ts.
  */
+import { isIP } from 'node:net';
 import * as z from 'zod';
 import { decimalProblem } from './decimal.js';
 import { CONFIG_LIMITS as L } from './limits.js';
@@ -112,11 +113,36 @@ export const HstsSchema = section({
   includeSubDomains: flag().optional(),
 });
 
+/** An IP address, or a network as ADDRESS/PREFIX (`10.0.0.0/8`, `fd00::/8`). */
+export function proxyAddressProblem(value: string): string {
+  const [address, prefix, ...rest] = value.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return 'must be an IP address or a network such as 10.0.0.0/8';
+  if (prefix === undefined) return '';
+  const bits = family === 4 ? 32 : 128;
+  const n = /^[0-9]{1,3}$/.test(prefix) ? Number(prefix) : -1;
+  return n >= 0 && n <= bits ? '' : `must have a prefix length from 0 to ${bits} after the /`;
+}
+
+const proxyAddress = () =>
+  text('an IP address or network', 1, 64).superRefine((value, ctx) => {
+    const problem = proxyAddressProblem(value);
+    if (problem !== '') ctx.addIssue({ code: 'custom', message: `${problem}, got ${describe(value)}` });
+  });
+
 export const ServerSchema = section({
   host: text('a host name or IP address', 1, L.hostLengthMax).optional(),
   /** 0 asks the system for a free port (tests). */
   port: wholeNumber(0, L.portMax).optional(),
   hsts: HstsSchema.optional(),
+  /**
+   * The proxies in front of the venue (nginx): a request from one of them is taken to come from the address it
+   * names in X-Forwarded-For. Default none: the header is ignored.
+   */
+  trustedProxies: z
+    .array(proxyAddress(), { error: expected('a list of IP addresses or networks') })
+    .max(L.trustedProxiesMax, { error: `must list at most ${L.trustedProxiesMax} addresses or networks` })
+    .optional(),
 });
 
 export const DatabaseSchema = section({

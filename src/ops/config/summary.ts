@@ -41,6 +41,12 @@ export function configSummary(config: VenueConfig, envApplied: readonly string[]
         : `max-age ${config.server.hsts.maxAgeSeconds}` +
           (config.server.hsts.includeSubDomains ? ', includeSubDomains' : ''),
     ],
+    [
+      'trusted proxies',
+      config.server.trustedProxies.length === 0
+        ? 'none (X-Forwarded-For ignored)'
+        : config.server.trustedProxies.join(', '),
+    ],
     ['assets', config.assets.map((a) => `${a.code} (id ${a.id}, ${a.decimals} decimals)`).join(', ')],
   ];
   for (const i of config.instruments) {

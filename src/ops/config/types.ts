@@ -86,6 +86,8 @@ export interface VenueConfig {
     readonly port: number;
     /** Strict-Transport-Security on every answer, or null: not sent. */
     readonly hsts: { readonly maxAgeSeconds: number; readonly includeSubDomains: boolean } | null;
+    /** Addresses and networks (CIDR) of the proxies whose X-Forwarded-For is believed; empty: none. */
+    readonly trustedProxies: readonly string[];
   };
   readonly database: DatabaseConfig;
   readonly redisUrl: string | null;

@@ -7,14 +7,17 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { register as globalRegistry } from 'prom-client';
+import { Registry, register as globalRegistry } from 'prom-client';
 import { errorEnvelope } from '../../../src/gateway/http/plugins/index.js';
 import {
+  ProjectionGauges,
   createVenueMetrics,
   metricsPlugin,
   statusClassOf,
   type JournalStats,
+  type ProjectionLag,
   type VenueMetrics,
+  type VenueStateFigures,
 } from '../../../src/gateway/metrics/index.js';
 
 interface Sample {
@@ -180,6 +183,70 @@ describe('venue metrics', () => {
     assert.ok(Date.now() - started < 3000);
     assert.equal(value(s, 'rialto_journal_records_total'), 16);
     await app.close();
+  });
+
+  it('reads the kill switches and halts from the venue state on each scrape, once per scrape', async () => {
+    let state: VenueStateFigures | 'fail' = {
+      venueKillSwitch: false,
+      accountKillSwitches: 0,
+      instruments: [
+        { symbol: 'BTC-USDT', halted: false },
+        { symbol: 'ETH-USDT', halted: true },
+      ],
+    };
+    let reads = 0;
+    const metrics = createVenueMetrics({
+      processMetrics: false,
+      venueState: () => {
+        reads++;
+        return state === 'fail' ? Promise.reject(new Error('engine closed')) : state;
+      },
+    });
+    const app = await makeApp(metrics);
+    let s = await scrape(app);
+    assert.equal(reads, 1, 'one read shared by every state gauge of a scrape');
+    assert.equal(value(s, 'rialto_venue_kill_switch_engaged'), 0);
+    assert.equal(value(s, 'rialto_account_kill_switches_engaged'), 0);
+    assert.equal(value(s, 'rialto_instrument_halted', { symbol: 'BTC-USDT' }), 0);
+    assert.equal(value(s, 'rialto_instrument_halted', { symbol: 'ETH-USDT' }), 1);
+    assert.equal(s.types.get('rialto_venue_kill_switch_engaged'), 'gauge');
+    state = {
+      venueKillSwitch: true,
+      accountKillSwitches: 3,
+      instruments: [{ symbol: 'BTC-USDT', halted: true }],
+    };
+    s = await scrape(app);
+    assert.equal(value(s, 'rialto_venue_kill_switch_engaged'), 1);
+    assert.equal(value(s, 'rialto_account_kill_switches_engaged'), 3);
+    assert.equal(value(s, 'rialto_instrument_halted', { symbol: 'BTC-USDT' }), 1);
+    state = 'fail';
+    s = await scrape(app);
+    assert.equal(value(s, 'rialto_venue_kill_switch_engaged'), 1, 'a failed read keeps the last values');
+    await app.close();
+  });
+
+  it("shows each projection's backlog and the age of its oldest record, 0 when none waits", async () => {
+    const registry = new Registry();
+    let nowUs = 50_000_000;
+    const gauges = new ProjectionGauges(registry, () => nowUs);
+    let audit: ProjectionLag = { backlog: 0, oldestUs: null };
+    gauges.register('audit', () => audit);
+    gauges.register('other', () => ({ backlog: 7, oldestUs: 49_000_000 }));
+    assert.throws(() => gauges.register('audit', () => audit), /registered already/);
+    let s = parse(await registry.metrics());
+    assert.equal(value(s, 'rialto_projection_backlog', { projection: 'audit' }), 0);
+    assert.equal(value(s, 'rialto_projection_lag_seconds', { projection: 'audit' }), 0);
+    assert.equal(value(s, 'rialto_projection_backlog', { projection: 'other' }), 7);
+    assert.equal(value(s, 'rialto_projection_lag_seconds', { projection: 'other' }), 1);
+    audit = { backlog: 120, oldestUs: 47_500_000 };
+    nowUs = 52_000_000;
+    s = parse(await registry.metrics());
+    assert.equal(value(s, 'rialto_projection_backlog', { projection: 'audit' }), 120);
+    assert.equal(value(s, 'rialto_projection_lag_seconds', { projection: 'audit' }), 4.5);
+    // A clock behind the record's time (another host's) is no lag, never a negative one.
+    audit = { backlog: 1, oldestUs: nowUs + 10 };
+    s = parse(await registry.metrics());
+    assert.equal(value(s, 'rialto_projection_lag_seconds', { projection: 'audit' }), 0);
   });
 
   it('refuses /metrics to a client that authorize() turns away, in the error envelope', async () => {

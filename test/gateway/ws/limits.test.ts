@@ -2,7 +2,8 @@
  * The WebSocket gateway's limits and life cycle, on real sockets: connections per IP (429 on the upgrade,
  * room again once one closes), a slow consumer closed with 4008 while the server's send buffer for it stays
  * under its bound, refusals before the upgrade (unknown path, unknown symbol, market data behind a key), the
- * metrics, and closing the venue closing its clients with 1001.
+ * metrics, closing the venue closing its clients with 1001, and the per-IP budgets of clients behind a
+ * trusted proxy.
  */
 import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
@@ -191,5 +192,48 @@ describe('WebSocket slow consumers and closing', { timeout: 180_000 }, () => {
     assert.equal((await a.closed).code, 1001);
     assert.equal((await b.closed).code, 1001);
     await closing;
+  });
+});
+
+describe('per-IP budgets behind a trusted proxy (server.trustedProxies)', { timeout: 120_000 }, () => {
+  const env = { RIALTO_WS_CONNECTIONS_PER_IP: '1', RIALTO_REQUESTS_PER_MINUTE_PER_IP: '3' };
+  let trusting: Venue;
+  let plain: Venue;
+  before(async () => {
+    trusting = await openVenue(testConfig(tempDir(), { ...env, RIALTO_TRUSTED_PROXIES: '127.0.0.1' }));
+    plain = await openVenue(testConfig(tempDir(), env));
+  });
+  after(async () => {
+    await trusting.close();
+    await plain.close();
+  });
+
+  const remaining = async (venue: Venue, forwardedFor: string): Promise<string | null> =>
+    (
+      await fetch(`${venue.url}/api/v1/instruments`, { headers: { 'x-forwarded-for': forwardedFor } })
+    ).headers.get('x-ratelimit-remaining');
+
+  it('gives each client the proxy names its own request budget; without trust the header is ignored', async () => {
+    assert.equal(await remaining(trusting, '198.51.100.1'), '2');
+    assert.equal(await remaining(trusting, '198.51.100.1'), '1');
+    assert.equal(
+      await remaining(trusting, '203.0.113.5, 198.51.100.2'),
+      '2',
+      'the proxy appended the client',
+    );
+    assert.equal(await remaining(plain, '198.51.100.1'), '2');
+    assert.equal(await remaining(plain, '198.51.100.2'), '1', 'one budget: the peer, 127.0.0.1');
+  });
+
+  it('counts WebSocket connections per client the proxy names, as REST does', async () => {
+    const url = wsUrl(trusting.url, '/ws');
+    const a = await WsClient.open(url, { 'x-forwarded-for': '198.51.100.7' });
+    await assert.rejects(
+      WsClient.open(url, { 'x-forwarded-for': '198.51.100.7' }),
+      refusedWith(429, 'RATE_LIMITED'),
+    );
+    const b = await WsClient.open(url, { 'x-forwarded-for': '198.51.100.8' });
+    await a.close();
+    await b.close();
   });
 });

@@ -61,7 +61,7 @@ describe('configuration: defaults', () => {
     const c = ok(null);
     assert.equal(c.mode, 'development');
     assert.equal(c.dataDir, join(dir, 'data'));
-    assert.deepEqual(c.server, { host: '0.0.0.0', port: 8080, hsts: null });
+    assert.deepEqual(c.server, { host: '0.0.0.0', port: 8080, hsts: null, trustedProxies: [] });
     assert.deepEqual(c.database, { kind: 'pglite', dir: join(dir, 'data', 'pglite') });
     assert.equal(c.redisUrl, null);
     assert.equal(c.natsUrl, null);
@@ -133,7 +133,7 @@ instruments:
       makerFee: "-0.0001", takerFee: "0.0002", markMethod: mid }
 `);
     assert.equal(c.dataDir, '/var/lib/rialto');
-    assert.deepEqual(c.server, { host: '127.0.0.1', port: 9000, hsts: null });
+    assert.deepEqual(c.server, { host: '127.0.0.1', port: 9000, hsts: null, trustedProxies: [] });
     assert.deepEqual(c.database, { kind: 'postgres', url: 'postgres://u:p@db:5432/rialto' });
     assert.equal(c.redisUrl, 'redis://cache:6379');
     assert.equal(c.natsUrl, 'nats://bus:4222');
@@ -189,13 +189,14 @@ instruments:
       RIALTO_MARKET_DATA_PUBLIC: 'false',
       RIALTO_HSTS_ENABLED: 'false',
       RIALTO_METRICS_TOKEN: 'm'.repeat(16),
+      RIALTO_TRUSTED_PROXIES: ' 10.0.0.0/8, ,::1',
     };
     const r = load('server: { port: 1234 }\nlog: { level: debug }\n', env);
     assert.ok(r.ok, r.ok ? '' : JSON.stringify(r.problems));
     const c = r.config;
     assert.equal(c.mode, 'production');
     assert.equal(c.dataDir, join(dir, 'elsewhere'));
-    assert.deepEqual(c.server, { host: '::1', port: 0, hsts: null });
+    assert.deepEqual(c.server, { host: '::1', port: 0, hsts: null, trustedProxies: ['10.0.0.0/8', '::1'] });
     assert.equal(c.metrics.token, 'm'.repeat(16));
     assert.deepEqual(c.database, { kind: 'postgres', url: 'postgresql://localhost/x' });
     assert.equal(c.redisUrl, 'rediss://r:6380');
@@ -272,7 +273,7 @@ describe('configuration: bad input gives a problem naming the field', () => {
       'unknown nested key',
       'server: { hots: x }\n',
       'server.hots',
-      /unknown key \(allowed here: host, port, hsts\)/,
+      /unknown key \(allowed here: host, port, hsts, trustedProxies\)/,
     ],
     ['unknown instrument key', instr('tikSize: "1"'), 'instruments[0].tikSize', /unknown key/],
     ['bad mode', 'mode: prod\n', 'mode', /must be one of development, production, got the string "prod"/],
@@ -601,6 +602,32 @@ describe('configuration: HSTS and the /metrics token', () => {
       'server.hsts.maxAgeSeconds',
       /whole number/,
     );
+  });
+
+  it('takes trusted proxies as addresses and networks, from the file or RIALTO_TRUSTED_PROXIES', () => {
+    assert.deepEqual(ok(null).server.trustedProxies, []);
+    assert.deepEqual(
+      ok('server: { trustedProxies: [172.18.0.0/16, 127.0.0.1, "fd00::/8"] }\n').server.trustedProxies,
+      ['172.18.0.0/16', '127.0.0.1', 'fd00::/8'],
+    );
+    assert.deepEqual(ok(null, { RIALTO_TRUSTED_PROXIES: '10.1.2.3' }).server.trustedProxies, ['10.1.2.3']);
+    oneProblem(
+      'server: { trustedProxies: [nginx] }\n',
+      'server.trustedProxies[0]',
+      /IP address or a network/,
+    );
+    oneProblem(
+      'server: { trustedProxies: [10.0.0.0/33] }\n',
+      'server.trustedProxies[0]',
+      /prefix length from 0 to 32/,
+    );
+    oneProblem('server: { trustedProxies: ["::/129"] }\n', 'server.trustedProxies[0]', /0 to 128/);
+    oneProblem(
+      'server: { trustedProxies: [1.2.3.4/8/1] }\n',
+      'server.trustedProxies[0]',
+      /IP address or a network/,
+    );
+    oneProblem('server: { trustedProxies: 10.0.0.0/8 }\n', 'server.trustedProxies', /a list of IP addresses/);
   });
 
   it('takes a metrics token of 16 characters or more, from the file or RIALTO_METRICS_TOKEN', () => {
