@@ -11,6 +11,7 @@ import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import type { VenueConfig } from '../../ops/index.js';
 import type { AuditWriter } from '../../audit/index.js';
 import type { AccountService } from '../accounts/index.js';
+import type { InstrumentAdmin } from '../instruments/index.js';
 import { auditPlugin } from '../audit/index.js';
 import { requireRole, type KeyVerifier, type Principal, type Role } from '../auth/index.js';
 import type { JwtVerifier } from '../jwt/index.js';
@@ -36,6 +37,7 @@ import { marketRoutes } from './routes-market.js';
 import { orderRoutes } from './routes-orders.js';
 import { accountRoutes } from './routes-accounts.js';
 import { riskRoutes } from './routes-risk.js';
+import { instrumentRoutes } from './routes-instruments.js';
 
 export interface ServerDeps {
   readonly trading: Trading;
@@ -54,6 +56,8 @@ export interface ServerDeps {
   readonly jwt?: JwtVerifier | null;
   /** Accounts, risk controls and the venue's statements; null or absent: those routes are not served. */
   readonly accounts?: AccountService | null;
+  /** Instruments added and changed at runtime; null or absent: those routes are not served. */
+  readonly instruments?: InstrumentAdmin | null;
   /** The audit trail's writer: the routes of gateway/audit/actions.ts are recorded; null or absent: none. */
   readonly audit?: AuditWriter | null;
 }
@@ -284,6 +288,7 @@ export async function buildServer(deps: ServerDeps) {
     await app.register(accountRoutes(deps, deps.accounts));
     await app.register(riskRoutes(deps, deps.accounts));
   }
+  if (deps.instruments) await app.register(instrumentRoutes(deps, deps.instruments));
   await app.register(opsRoutes(deps));
   app.get('/docs', { schema: { hide: true } }, () => app.swagger());
   return app;

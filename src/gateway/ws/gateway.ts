@@ -1,6 +1,6 @@
 /**
- * The WebSocket gateway, on the HTTP server's own port: `/ws` (subscribe to channels, authenticate, place
- * and cancel orders) and the GoQuant-style feeds `/ws/market-data/{symbol}` and `/ws/trades/{symbol}`.
+ * The WebSocket gateway, on the HTTP server's own port: `/ws` (subscribe to channels, authenticate, place,
+ * cancel, amend and mass cancel orders) and the GoQuant-style feeds `/ws/market-data/{symbol}` and `/ws/trades/{symbol}`.
  *
  * It takes the HTTP server's `upgrade` events itself (`ws` in noServer mode) so that every refusal is a plain
  * HTTP answer in the gateway's error shape before any upgrade: an unknown path (404), a bad credential (401),
@@ -50,7 +50,9 @@ import {
   WsErrorCode,
   parseChannel,
   parseRequest,
+  type AmendMessage,
   type CancelMessage,
+  type MassCancelMessage,
   type PlaceMessage,
   type RequestId,
   type SubscribeMessage,
@@ -520,6 +522,12 @@ export class WsGateway {
       case 'cancel':
         if (this.admitRequest(conn, m.id)) void this.cancel(conn, m);
         return;
+      case 'amend':
+        if (this.admitRequest(conn, m.id)) void this.amend(conn, m);
+        return;
+      case 'mass_cancel':
+        if (this.admitRequest(conn, m.id)) void this.massCancel(conn, m);
+        return;
     }
   }
 
@@ -750,6 +758,62 @@ export class WsGateway {
       const order = await this.deps.trading.cancel(p, Number(m.order_id));
       audit?.ok(null);
       this.ack(conn, `{"type":"ack","id":${JSON.stringify(m.id)},"op":"cancel"`, order);
+    } catch (e) {
+      audit?.error(e);
+      this.errorOf(conn, m.id, e);
+    } finally {
+      audit?.commit(conn.principal);
+      this.requestDone(conn);
+    }
+  }
+
+  /** As PATCH /api/v1/orders/{id}: the placers' roles, one unit of the order's account's order budget. */
+  private async amend(conn: Connection, m: AmendMessage): Promise<void> {
+    let audit: WsAuditTicket | null = null;
+    try {
+      audit = await WsAuditTicket.take(this.deps.audit, {
+        action: 'order.amend',
+        requestId: m.id,
+        address: conn.address,
+        target: { kind: 'order', id: String(m.order_id) },
+        details: { price: m.price, quantity: m.quantity },
+      });
+      const p = this.mustHavePrincipal(conn, PLACERS);
+      const trading = this.deps.trading;
+      const orderId = Number(m.order_id);
+      // After the caller's right to see the order, so that a refusal tells nothing of others' orders.
+      await this.takeOrderBudget(trading.visibleOrder(p, orderId).accountId);
+      const order = await trading.amend(p, orderId, { price: m.price, quantity: m.quantity });
+      audit?.ok(null);
+      this.ack(conn, `{"type":"ack","id":${JSON.stringify(m.id)},"op":"amend"`, order);
+    } catch (e) {
+      audit?.error(e);
+      this.errorOf(conn, m.id, e);
+    } finally {
+      audit?.commit(conn.principal);
+      this.requestDone(conn);
+    }
+  }
+
+  /** As DELETE /api/v1/orders: the cancellers' roles; answers how many orders it cancelled. */
+  private async massCancel(conn: Connection, m: MassCancelMessage): Promise<void> {
+    let audit: WsAuditTicket | null = null;
+    try {
+      audit = await WsAuditTicket.take(this.deps.audit, {
+        action: 'order.mass_cancel',
+        requestId: m.id,
+        address: conn.address,
+        target: { kind: 'account', id: m.account_id === undefined ? null : String(m.account_id) },
+        details: { symbol: m.symbol, side: m.side },
+      });
+      const p = this.mustHavePrincipal(conn, CANCELLERS);
+      const cancelled = await this.deps.trading.massCancel(p, {
+        accountId: m.account_id,
+        symbol: m.symbol,
+        side: m.side,
+      });
+      audit?.ok(null);
+      this.answer(conn, { type: 'ack', id: m.id, op: 'mass_cancel', cancelled });
     } catch (e) {
       audit?.error(e);
       this.errorOf(conn, m.id, e);
