@@ -224,7 +224,9 @@ export async function buildServer(deps: ServerDeps) {
     requestTimeout: HTTP_LIMITS.requestTimeoutMs,
     keepAliveTimeout: HTTP_LIMITS.keepAliveTimeoutMs,
     routerOptions: { maxParamLength: HTTP_LIMITS.paramLengthMax },
-    return503OnClosing: true,
+    // Fastify's own 503 while closing is a bare answer (no security headers, no request id, not the error
+    // envelope): the closing hook below refuses in the gateway's shape instead.
+    return503OnClosing: false,
     // One line per request, at info only when it needs a look (plugins/logging.ts).
     logController: new AccessLogController(),
     // The router's own refusals (a path parameter too long, a malformed URL) in the same shape as the rest.
@@ -253,6 +255,23 @@ export async function buildServer(deps: ServerDeps) {
   // Before the routes: the id and the headers are on every answer, refusals included.
   await app.register(requestId);
   await app.register(securityHeaders, headerOptions);
+  // A request that arrives while the server drains (pipelined, or on a busy keep-alive connection) is
+  // refused with 503 SERVICE_UNAVAILABLE before anything runs, and its connection is not kept.
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  app.addHook('onRequest', (_req, reply, done) => {
+    if (!closing) {
+      done();
+      return;
+    }
+    reply.header('connection', 'close');
+    done(
+      new GatewayError(ErrorCode.ServiceUnavailable, 503, 'the venue is closing', {}, { 'retry-after': '1' }),
+    );
+  });
   if (deps.metrics) {
     const authorize = metricsAuthorizer(deps.config.metrics.token);
     await app.register(metricsPlugin, { metrics: deps.metrics, authorize });

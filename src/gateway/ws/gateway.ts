@@ -28,7 +28,7 @@ import type { AuditWriter } from '../../audit/index.js';
 import { WsAuditTicket } from '../audit/index.js';
 import { placeRequest } from '../http/routes-orders.js';
 import { countedLimiter, gatewayErrorOf, principalOfHeaders, principalOfToken } from '../http/server.js';
-import { GatewayError } from '../http/plugins/index.js';
+import { GatewayError, SECURITY_HEADERS_DEFAULTS, allSecurityHeaders } from '../http/plugins/index.js';
 import type { JwtVerifier } from '../jwt/index.js';
 import {
   LimiterUnavailableError,
@@ -124,9 +124,14 @@ class Connection implements Subscriber {
 }
 
 const SEND_OPTIONS = Object.freeze({ binary: false, compress: false, fin: true });
-const ANSWER_HEADERS =
-  'Connection: close\r\nContent-Type: application/json; charset=utf-8\r\n' +
-  'X-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\n';
+/** The head lines of an upgrade's refusal: the REST answers' security headers (HSTS when configured) too. */
+function answerHeaders(hsts: VenueConfig['server']['hsts']): string {
+  let head = 'Connection: close\r\nContent-Type: application/json; charset=utf-8\r\n';
+  for (const [name, value] of Object.entries(allSecurityHeaders({ ...SECURITY_HEADERS_DEFAULTS, hsts }))) {
+    head += `${name}: ${value}\r\n`;
+  }
+  return head;
+}
 const PATH_MARKET = '/ws/market-data/';
 const PATH_TRADES = '/ws/trades/';
 
@@ -149,6 +154,8 @@ export class WsGateway {
   private readonly sendBufferBytesMax: number;
   private readonly connectionsMax: number;
   private readonly nowUs: () => number;
+  /** The header lines of an upgrade's refusal. */
+  private readonly answerHeaders: string;
   private readonly counts: { in: number; out: number };
   private readonly ping: NodeJS.Timeout;
   private readonly onUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
@@ -182,6 +189,7 @@ export class WsGateway {
     this.sendBufferBytesMax = limits.sendBufferBytesMax;
     this.connectionsMax = limits.connectionsMax;
     this.nowUs = deps.nowUs ?? (() => Date.now() * 1000);
+    this.answerHeaders = answerHeaders(deps.config.server.hsts);
     this.counts = deps.metrics?.wsMessageCounts ?? { in: 0, out: 0 };
     this.orderLimiter = deps.limiters ? countedLimiter(deps.limiters.orders, deps.metrics) : null;
     this.ipLimiter = deps.limiters ? countedLimiter(deps.limiters.ip, deps.metrics) : null;
@@ -288,7 +296,7 @@ export class WsGateway {
       );
     } catch (e) {
       await lease?.release();
-      refuse(socket, e);
+      refuse(socket, e, this.answerHeaders);
     } finally {
       this.admitting--;
     }
@@ -861,7 +869,7 @@ function decodeSymbol(text: string): string {
 }
 
 /** Answers an upgrade request with an HTTP error in the gateway's shape, and closes the socket. */
-function refuse(socket: Duplex, e: unknown): void {
+function refuse(socket: Duplex, e: unknown, answerHeaders: string): void {
   if (socket.destroyed) return;
   const g =
     e instanceof ApiError || e instanceof GatewayError
@@ -877,7 +885,7 @@ function refuse(socket: Duplex, e: unknown): void {
       timestamp: new Date().toISOString(),
     });
   }
-  let head = `HTTP/1.1 ${g.statusCode} ${STATUS_CODES[g.statusCode] ?? 'Error'}\r\n${ANSWER_HEADERS}`;
+  let head = `HTTP/1.1 ${g.statusCode} ${STATUS_CODES[g.statusCode] ?? 'Error'}\r\n${answerHeaders}`;
   for (const [name, value] of Object.entries(g.headers)) head += `${name}: ${value}\r\n`;
   head += `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
   socket.end(head + body);
