@@ -56,6 +56,11 @@ export interface VenueOptions {
   readonly wsLimits?: WsDeps['limits'];
   /** Makes the rate limits' Redis client (default createRedisClient; tests watch what it made). */
   readonly redisClient?: typeof createRedisClient;
+  /**
+   * The rate limits' key prefix in Redis (default `rialto`): venues that share one budget share the prefix;
+   * tests on a shared Redis take one of their own.
+   */
+  readonly redisKeyPrefix?: string;
   /** The audit queue's limits (capacity, batch size, admission and close timeouts); docs/audit.md. */
   readonly audit?: Partial<WriterLimits>;
 }
@@ -235,7 +240,10 @@ async function assemble(
   let wsGateway: WsGateway | null = null;
   let url = '';
   try {
-    limiters = venueLimiters(config.rateLimits, redis, { log: limitsLog });
+    limiters = venueLimiters(config.rateLimits, redis, {
+      log: limitsLog,
+      ...(options.redisKeyPrefix === undefined ? {} : { prefix: options.redisKeyPrefix }),
+    });
     server = await buildServer({
       trading,
       verifier,
