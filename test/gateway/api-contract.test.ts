@@ -181,7 +181,7 @@ describe('the trading API issue’s lines, over a real socket', { timeout: 180_0
       });
       assert.equal(buy.body.status, 'filled');
       const latest = await call(venue, 'GET', '/api/v1/trades/BTC-USDT?limit=1', null);
-      ids.push(((latest.body.trades as Json[])[0]).trade_id as string);
+      ids.push((latest.body.trades as Json[])[0].trade_id as string);
     }
     const since = await call(venue, 'GET', `/api/v1/trades/BTC-USDT?since=${ids[0]}`, null);
     assert.deepEqual(
