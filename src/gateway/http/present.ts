@@ -74,8 +74,11 @@ export interface OrderJson {
 }
 
 /** The fee of an order's fills: what it paid beyond their value (a buy) or kept back of it (a sell). */
+/** "0.000000" and the like, by the asset's decimals: the fee of every order without fills, on every ack. */
+const zeroAmounts: string[] = [];
+
 export function orderFee(o: Readonly<OrderView>, inst: InstrumentConfig): string {
-  if (o.filledLots === 0) return minorToAmount(0, inst.quoteDecimals);
+  if (o.filledLots === 0) return (zeroAmounts[inst.quoteDecimals] ??= minorToAmount(0, inst.quoteDecimals));
   const value = o.notional * BigInt(inst.spec.quoteScale);
   const settled = BigInt(o.settledMinor);
   const fee = o.side === Side.Buy ? settled - value : value - settled;
