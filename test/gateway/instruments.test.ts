@@ -87,6 +87,10 @@ describe('instruments at runtime', { timeout: 180_000 }, () => {
     );
     assert.deepEqual([added.body.maker_fee, added.body.taker_fee], ['-0.0001', '0.0005']);
     assert.equal(added.body.id, 3, 'the next id after the configured instruments 1 and 2');
+    const docs = (await (await fetch(`${venue.url}/docs`)).json()) as { paths: Record<string, Json> };
+    assert.ok(docs.paths['/api/v1/instruments']?.post !== undefined, 'the OpenAPI document has the routes');
+    assert.ok(docs.paths['/api/v1/instruments/{symbol}']?.patch !== undefined);
+    assert.ok(docs.paths['/api/v1/fills']?.get !== undefined);
     const listed = await http(venue, 'GET', '/api/v1/instruments', null);
     const mine = (listed.body.instruments as Json[]).find((i) => i.symbol === 'ETH-BTC');
     assert.deepEqual(mine, added.body, 'the public list shows it as the answer did');
