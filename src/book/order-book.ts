@@ -436,6 +436,16 @@ export class OrderBook {
     return this.index.get(orderId, this.hf);
   }
 
+  /** The price of the live order in `slot` (as slotOf returns it). */
+  priceAt(slot: number): number {
+    return this.hf[(slot << HOT_SHIFT_F) + HF_PRICE];
+  }
+
+  /** The trigger price of the live order in `slot`, 0 when it has none. */
+  triggerAt(slot: number): number {
+    return this.triggerOf(slot);
+  }
+
   order(orderId: number): OrderView | undefined {
     const slot = this.index.get(orderId, this.hf);
     return slot === NONE ? undefined : this.view(slot);

@@ -9,19 +9,10 @@
  * its hold, each trade settles from the two holds in one balanced entry, and cancels, expiries and reductions
  * release what their quantity held. The core reads no clock and draws no ids: time and ids come with commands.
  */
+import * as book from '../book/index.js';
 import {
-  ANY_OWNER,
-  BookReject,
-  CommandKind,
-  EVENT_STRIDE,
   EventBuffer,
-  EventType,
-  F_MAKER_SLOT,
-  F_SLOT,
   OrderBook,
-  OrderType,
-  Side,
-  TimeInForce,
   newPlaceOrder,
   type AmendOrder as BookAmend,
   type PlaceOrder as BookPlace,
@@ -33,11 +24,9 @@ import {
   type SnapshotReader,
   type SnapshotWriter,
 } from '../collections/index.js';
+import * as ledger from '../ledger/index.js';
 import {
-  EntryKind,
   Ledger,
-  LedgerAccountKind,
-  LedgerReject,
   Positions,
   feeOf,
   isPositiveAmount,
@@ -45,20 +34,21 @@ import {
   mulExact,
   type PositionView,
 } from '../ledger/index.js';
+import * as risk from '../risk/index.js';
 import {
   NO_LIMITS,
   RISK_LIMIT_KEYS,
-  RiskReject,
+  RiskLimitTable,
   addsExposure,
-  checkOrder,
-  emergencyBreached,
+  checkOrderRow,
+  emergencyBreachedRow,
   limitsProblem,
   needsEquity,
   newOrderExposure,
   withinBand,
   type RiskLimits,
 } from '../risk/index.js';
-import { CoreReject } from './codes.js';
+import * as coreCodes from './codes.js';
 import {
   AccountStatus,
   AccountType,
@@ -79,26 +69,41 @@ import {
   type SetTradingStatus,
   type Withdraw,
 } from './commands.js';
-import {
-  C_A,
-  C_ACCOUNT,
-  C_B,
-  C_C,
-  C_SEQ,
-  C_TIME,
-  CoreEventType,
-  F_INSTRUMENT,
-  KillReason,
-} from './events.js';
-import {
-  FIXED_FIELDS,
-  INSTRUMENT_DEFAULTS,
-  MarkMethod,
-  specProblem,
-  type InstrumentSpec,
-} from './instruments.js';
+import * as coreEvents from './events.js';
+import * as instruments from './instruments.js';
+import { FIXED_FIELDS, INSTRUMENT_DEFAULTS, specProblem, type InstrumentSpec } from './instruments.js';
 import { OrderColumns } from './order-columns.js';
 import { coreStateHash } from './state-hash.js';
+
+// Module-local copies of imported constants. V8 reads an imported binding through its module cell on every use
+// (a hole check, and for an object a map check and a load), while it compiles a module-local constant, or a
+// property of a frozen module-local object, to an immediate; the order path uses dozens of them per command.
+const ANY_OWNER = book.ANY_OWNER;
+const BookReject = Object.freeze({ ...book.BookReject });
+const CommandKind = Object.freeze({ ...book.CommandKind });
+const EVENT_STRIDE = book.EVENT_STRIDE;
+const EventType = Object.freeze({ ...book.EventType });
+const F_MAKER_SLOT = book.F_MAKER_SLOT;
+const F_SLOT = book.F_SLOT;
+const OrderType = Object.freeze({ ...book.OrderType });
+const Side = Object.freeze({ ...book.Side });
+const TimeInForce = Object.freeze({ ...book.TimeInForce });
+const EntryKind = Object.freeze({ ...ledger.EntryKind });
+const LedgerAccountKind = Object.freeze({ ...ledger.LedgerAccountKind });
+const LedgerReject = Object.freeze({ ...ledger.LedgerReject });
+const RiskReject = Object.freeze({ ...risk.RiskReject });
+const RISK_LIMIT_FIELDS = risk.RISK_LIMIT_FIELDS;
+const CoreReject = Object.freeze({ ...coreCodes.CoreReject });
+const C_A = coreEvents.C_A;
+const C_ACCOUNT = coreEvents.C_ACCOUNT;
+const C_B = coreEvents.C_B;
+const C_C = coreEvents.C_C;
+const C_SEQ = coreEvents.C_SEQ;
+const C_TIME = coreEvents.C_TIME;
+const CoreEventType = Object.freeze({ ...coreEvents.CoreEventType });
+const F_INSTRUMENT = coreEvents.F_INSTRUMENT;
+const KillReason = Object.freeze({ ...coreEvents.KillReason });
+const MarkMethod = Object.freeze({ ...instruments.MarkMethod });
 
 export const CORE_LIMITS = Object.freeze({
   /** Account ids are 1 .. accountsMax. */
@@ -112,6 +117,8 @@ const DAY_US = 86_400_000_000;
 const TIF_MIN = Math.min(...Object.values(TimeInForce));
 const TIF_MAX = Math.max(...Object.values(TimeInForce));
 const BPS = 10_000;
+/** Where the emergency threshold as a fraction of equity sits in a limits row. */
+const EMERGENCY_PPM = RISK_LIMIT_KEYS.indexOf('emergencyLossEquityPpm');
 /** Up to this many positions, an account's are scanned rather than looked up in the index. */
 const POSITION_SCAN_MAX = 8;
 
@@ -178,6 +185,8 @@ export class ExchangeCore {
   private accountKill = new Uint8Array(1024);
   private accountOpenOrders = new Int32Array(1024);
   private readonly accountLimits: (RiskLimits | undefined)[] = [];
+  /** The same limits as rows of numbers (zeros for an account without), which the order path reads. */
+  private limitTable = new RiskLimitTable(1024);
   private readonly accountPositions: (number[] | undefined)[] = [];
   /**
    * The account's first position slot (-1: none) and whether it has more: most accounts trade one instrument,
@@ -374,6 +383,7 @@ export class ExchangeCore {
       this.bookPlace.price = price;
     } else if (
       c.type === OrderType.Limit &&
+      spec.priceBandBps !== 0 && // no band: no need to find its centre
       !withinBand(price, this.bandReferenceOf(ins), spec.priceBandBps)
     ) {
       return RiskReject.PriceOutsideBand;
@@ -399,9 +409,8 @@ export class ExchangeCore {
     x.openOrders = this.accountOpenOrders[account];
     x.position = found === -1 ? 0 : this.positions.qty[found];
     x.openSameSide = found === -1 ? 0 : buy ? this.posOpenBuy[found] : this.posOpenSell[found];
-    const limits = this.accountLimits[account] ?? NO_LIMITS;
     this.fillRiskContext(account, spec.quoteAsset);
-    const code = checkOrder(x, limits);
+    const code = checkOrderRow(x, this.limitTable.rows, account * RISK_LIMIT_FIELDS);
     if (code !== 0) return code;
     const pos = found === -1 ? this.positionSlot(account, spec) : found;
     const holdAccount = buy ? this.posQuoteAccount[pos] : this.posBaseAccount[pos];
@@ -482,9 +491,9 @@ export class ExchangeCore {
     if (o.market[s] === 1 && c.triggerPrice !== 0 && c.price === 0) {
       a.price = protectionPrice(c.triggerPrice, buy, spec);
     }
-    const view = ins.book.order(c.orderId);
-    const price = a.price === 0 ? (view?.price ?? 0) : a.price;
-    if (c.price !== 0 && o.market[s] === 0 && view !== undefined && view.triggerPrice === 0) {
+    // Read by slot (the order is live: the caller found it), not through an OrderView made for the occasion.
+    const price = a.price === 0 ? ins.book.priceAt(s) : a.price;
+    if (c.price !== 0 && o.market[s] === 0 && ins.book.triggerAt(s) === 0) {
       if (!withinBand(price, this.bandReferenceOf(ins), spec.priceBandBps))
         return RiskReject.PriceOutsideBand;
     }
@@ -507,9 +516,8 @@ export class ExchangeCore {
     x.openOrders = this.accountOpenOrders[account] - 1;
     x.position = this.positions.qty[pos];
     x.openSameSide = (buy ? this.posOpenBuy[pos] : this.posOpenSell[pos]) - o.left[s];
-    const limits = this.accountLimits[account] ?? NO_LIMITS;
     this.fillRiskContext(account, spec.quoteAsset);
-    return checkOrder(x, limits);
+    return checkOrderRow(x, this.limitTable.rows, account * RISK_LIMIT_FIELDS);
   }
 
   private massCancel(c: MassCancel): void {
@@ -763,7 +771,13 @@ export class ExchangeCore {
    * A deposit or withdrawal: one entry moving the money between custody and the customer's available
    * balance through clearing, where payments in and out are matched to customers.
    */
-  private postExternal(kind: EntryKind, account: number, asset: number, amount: number, ref: number): void {
+  private postExternal(
+    kind: ledger.EntryKind,
+    account: number,
+    asset: number,
+    amount: number,
+    ref: number,
+  ): void {
     const l = this.ledger;
     const custody = l.venueAccount(LedgerAccountKind.Custody, asset);
     const clearing = l.venueAccount(LedgerAccountKind.Clearing, asset);
@@ -916,6 +930,7 @@ export class ExchangeCore {
     }
     const limits: RiskLimits = { ...(this.accountLimits[c.accountId] ?? NO_LIMITS), ...c.limits };
     this.accountLimits[c.accountId] = limits;
+    this.limitTable.set(c.accountId, limits);
     this.accountEmergency[c.accountId] = needsEmergencyCheck(limits) ? 1 : 0;
     this.accountRiskReads[c.accountId] = riskReadsOf(limits);
     // Limits set during a day measure that day from now: equity now stands in for equity at its start.
@@ -939,13 +954,13 @@ export class ExchangeCore {
     this.killAccount(c.accountId, KillReason.Manual);
   }
 
-  private killAccount(account: number, reason: KillReason): void {
+  private killAccount(account: number, reason: coreEvents.KillReason): void {
     this.accountKill[account] = 1;
     const cancelled = this.cancelAll(account);
     this.killRecord(account, reason, cancelled);
   }
 
-  private killRecord(account: number, reason: KillReason, cancelled: number): void {
+  private killRecord(account: number, reason: coreEvents.KillReason, cancelled: number): void {
     const o = this.coreRecord(CoreEventType.KillSwitchSet, account);
     this.events.data[o + C_A] = reason;
     this.events.data[o + C_B] = cancelled;
@@ -1000,10 +1015,11 @@ export class ExchangeCore {
       const account = this.positions.account[q[i]];
       const quote = this.posQuoteAsset[q[i]];
       if (this.accountKill[account] === 1) continue;
-      const l = this.accountLimits[account] ?? NO_LIMITS;
+      const rows = this.limitTable.rows;
+      const row = account * RISK_LIMIT_FIELDS;
       const loss = this.dayLossOf(account, quote);
-      const start = l.emergencyLossEquityPpm > 0 ? this.dayStartEquityOf(account, quote) : 0;
-      if (!emergencyBreached(loss, start, l)) continue;
+      const start = rows[row + EMERGENCY_PPM] > 0 ? this.dayStartEquityOf(account, quote) : 0;
+      if (!emergencyBreachedRow(loss, start, rows, row)) continue;
       const o = this.coreRecord(CoreEventType.EmergencyStop, account);
       this.events.data[o + C_A] = quote;
       this.events.data[o + C_B] = loss;
@@ -1222,12 +1238,13 @@ export class ExchangeCore {
     this.accountFirstPosition.fill(-1, first);
     this.accountManyPositions = growUint8(this.accountManyPositions, n);
     this.accountRiskReads = growUint8(this.accountRiskReads, n);
+    this.limitTable.rowOf(n - 1);
   }
 
   // ---------------------------------------------------------------- records
 
   /** A core record with the common fields set; returns its offset. */
-  private coreRecord(type: CoreEventType, account: number): number {
+  private coreRecord(type: coreEvents.CoreEventType, account: number): number {
     const o = this.events.reserve();
     const d = this.events.data;
     d.fill(0, o, o + EVENT_STRIDE);
@@ -1255,7 +1272,7 @@ export class ExchangeCore {
     price: number,
     qty: number,
     code: number,
-    command: CommandKind,
+    command: book.CommandKind,
   ): void {
     const o = this.events.reserve();
     const d = this.events.data;
@@ -1545,6 +1562,7 @@ export class ExchangeCore {
     this.accountFirstPosition = new Int32Array(capacity).fill(-1);
     this.accountManyPositions = new Uint8Array(capacity);
     this.accountRiskReads = new Uint8Array(capacity);
+    this.limitTable = new RiskLimitTable(capacity);
     const used = r.u8sInto(this.accountType, 'account types');
     r.u8sExact(this.accountStatus, used, 'account statuses');
     r.u8sExact(this.accountKill, used, 'account kill switches');
@@ -1568,6 +1586,7 @@ export class ExchangeCore {
       if (limitsProblem(read) !== '' || this.accountEmergency[id] !== emergency || this.accountLimits[id])
         r.fail(`limits of account ${id}`);
       this.accountLimits[id] = l;
+      this.limitTable.set(id, l);
       this.accountRiskReads[id] = riskReadsOf(l);
     }
     let flagged = 0;

@@ -2,8 +2,16 @@
  * The pre-trade checks of an order, as pure functions over numbers the core gathers. Each returns 0 or the
  * reject code of the first check that fails, in the order a venue applies them; none changes anything.
  */
-import { RiskReject } from './codes.js';
+import * as codes from './codes.js';
+import * as limits from './limits.js';
 import type { RiskLimits } from './limits.js';
+
+// Module-local copies: V8 reads an imported binding through its module cell on every use, and compiles a
+// property of a frozen module-local object to an immediate.
+const RiskReject = Object.freeze({ ...codes.RiskReject });
+const LimitField = Object.freeze({ ...limits.LimitField });
+/** A row for the checks that take a limits object. */
+const scratchRow = new Float64Array(limits.RISK_LIMIT_FIELDS);
 
 /** What the gate needs to know about an order and its account; the core fills one object and reuses it. */
 export interface OrderExposure {
@@ -54,19 +62,28 @@ export function newOrderExposure(): OrderExposure {
 
 /** Checks the limits and the funds of an order. */
 export function checkOrder(x: OrderExposure, l: RiskLimits): number {
+  return checkOrderRow(x, rowOf(l), 0);
+}
+
+/** checkOrder with the limits read from `rows` at `at` (a RiskLimitTable row). */
+export function checkOrderRow(x: OrderExposure, rows: Float64Array, at: number): number {
   if (Number.isNaN(x.notional) || Number.isNaN(x.holdNeeded)) return RiskReject.AmountOverflow;
-  if (l.orderQtyMax > 0 && x.qty > l.orderQtyMax) return RiskReject.OrderQuantityAboveLimit;
-  if (l.orderNotionalMax > 0 && x.notional > l.orderNotionalMax) return RiskReject.OrderNotionalAboveLimit;
-  if (l.openOrdersMax > 0 && x.openOrders + 1 > l.openOrdersMax) return RiskReject.OpenOrdersAboveLimit;
+  const qtyMax = rows[at + LimitField.orderQtyMax];
+  if (qtyMax > 0 && x.qty > qtyMax) return RiskReject.OrderQuantityAboveLimit;
+  const notionalMax = rows[at + LimitField.orderNotionalMax];
+  if (notionalMax > 0 && x.notional > notionalMax) return RiskReject.OrderNotionalAboveLimit;
+  const openMax = rows[at + LimitField.openOrdersMax];
+  if (openMax > 0 && x.openOrders + 1 > openMax) return RiskReject.OpenOrdersAboveLimit;
   const exposure = exposureAfter(x);
-  if (l.positionQtyMax > 0 && exposure > l.positionQtyMax) return RiskReject.PositionAboveLimit;
-  if (l.positionEquityPpm > 0 && exposure > 0) {
+  const positionMax = rows[at + LimitField.positionQtyMax];
+  if (positionMax > 0 && exposure > positionMax) return RiskReject.PositionAboveLimit;
+  const positionPpm = rows[at + LimitField.positionEquityPpm];
+  if (positionPpm > 0 && exposure > 0) {
     // exposure × price × scale ≤ equity × ppm / 1e6, compared without division.
     const value = exposure * x.price * x.quoteScale;
-    if (x.equity <= 0 || value * 1e6 > x.equity * l.positionEquityPpm)
-      return RiskReject.PositionAboveEquityFraction;
+    if (x.equity <= 0 || value * 1e6 > x.equity * positionPpm) return RiskReject.PositionAboveEquityFraction;
   }
-  if (dailyLossBreached(x, l) && addsExposure(x)) return RiskReject.DailyLossLimitReached;
+  if (dailyLossBreachedRow(x, rows, at) && addsExposure(x)) return RiskReject.DailyLossLimitReached;
   if (x.holdNeeded > x.available) return RiskReject.InsufficientFunds;
   return 0;
 }
@@ -83,16 +100,38 @@ export function addsExposure(x: OrderExposure): boolean {
 }
 
 export function dailyLossBreached(x: OrderExposure, l: RiskLimits): boolean {
-  if (l.dailyLossMax > 0 && x.dayLoss > l.dailyLossMax) return true;
-  return l.dailyLossEquityPpm > 0 && x.dayLoss * 1e6 > Math.max(0, x.dayStartEquity) * l.dailyLossEquityPpm;
+  return dailyLossBreachedRow(x, rowOf(l), 0);
+}
+
+function dailyLossBreachedRow(x: OrderExposure, rows: Float64Array, at: number): boolean {
+  const max = rows[at + LimitField.dailyLossMax];
+  if (max > 0 && x.dayLoss > max) return true;
+  const ppm = rows[at + LimitField.dailyLossEquityPpm];
+  return ppm > 0 && x.dayLoss * 1e6 > Math.max(0, x.dayStartEquity) * ppm;
 }
 
 /** Whether a day's loss is past the emergency threshold. */
 export function emergencyBreached(dayLoss: number, dayStartEquity: number, l: RiskLimits): boolean {
-  if (l.emergencyLossMax > 0 && dayLoss > l.emergencyLossMax) return true;
-  return (
-    l.emergencyLossEquityPpm > 0 && dayLoss * 1e6 > Math.max(0, dayStartEquity) * l.emergencyLossEquityPpm
-  );
+  return emergencyBreachedRow(dayLoss, dayStartEquity, rowOf(l), 0);
+}
+
+/** emergencyBreached with the limits read from `rows` at `at`. */
+export function emergencyBreachedRow(
+  dayLoss: number,
+  dayStartEquity: number,
+  rows: Float64Array,
+  at: number,
+): boolean {
+  const max = rows[at + LimitField.emergencyLossMax];
+  if (max > 0 && dayLoss > max) return true;
+  const ppm = rows[at + LimitField.emergencyLossEquityPpm];
+  return ppm > 0 && dayLoss * 1e6 > Math.max(0, dayStartEquity) * ppm;
+}
+
+/** The limits as a row (in a scratch array the next call reuses). */
+function rowOf(l: RiskLimits): Float64Array {
+  for (let k = 0; k < limits.RISK_LIMIT_FIELDS; k++) scratchRow[k] = l[limits.RISK_LIMIT_KEYS[k]];
+  return scratchRow;
 }
 
 /** Whether `price` lies within `bandBps` basis points of `reference` (no band when either is 0). */

@@ -54,3 +54,50 @@ export function limitsProblem(limits: Partial<Record<string, unknown>>): string 
 export function needsEquity(l: RiskLimits): boolean {
   return l.positionEquityPpm > 0 || l.dailyLossEquityPpm > 0 || l.emergencyLossEquityPpm > 0;
 }
+
+/** Numbers per account in a limits table row: one per limit, in RISK_LIMIT_KEYS order. */
+export const RISK_LIMIT_FIELDS = 9;
+
+/** Where each limit sits in a row (the order of RISK_LIMIT_KEYS). */
+export const LimitField = Object.freeze({
+  orderQtyMax: 0,
+  orderNotionalMax: 1,
+  openOrdersMax: 2,
+  positionQtyMax: 3,
+  positionEquityPpm: 4,
+  dailyLossMax: 5,
+  dailyLossEquityPpm: 6,
+  emergencyLossMax: 7,
+  emergencyLossEquityPpm: 8,
+});
+
+/**
+ * Every account's limits in one Float64Array, a row of RISK_LIMIT_FIELDS numbers per account id (all 0, no
+ * limit, until set). The order path reads the few limits it needs from one row in a dense array instead of an
+ * object per account, whose fields, beyond the small-integer range, are each a separate boxed number.
+ */
+export class RiskLimitTable {
+  rows: Float64Array;
+
+  constructor(accounts = 1024) {
+    this.rows = new Float64Array(accounts * RISK_LIMIT_FIELDS);
+  }
+
+  /** The offset of the account's row, growing the table to hold it. */
+  rowOf(account: number): number {
+    const at = account * RISK_LIMIT_FIELDS;
+    if (at + RISK_LIMIT_FIELDS > this.rows.length) {
+      let n = this.rows.length;
+      while (n < at + RISK_LIMIT_FIELDS) n *= 2;
+      const rows = new Float64Array(n);
+      rows.set(this.rows);
+      this.rows = rows;
+    }
+    return at;
+  }
+
+  set(account: number, l: RiskLimits): void {
+    const at = this.rowOf(account);
+    for (let k = 0; k < RISK_LIMIT_FIELDS; k++) this.rows[at + k] = l[RISK_LIMIT_KEYS[k]];
+  }
+}
