@@ -22,11 +22,20 @@ export type {
   ResetKillSwitch,
 } from './commands.js';
 export { CoreReject, coreRejectName } from './codes.js';
-export { CoreEventType, KillReason, F_INSTRUMENT, decodeStream, decodeRecord } from './events.js';
+export { CoreEventType, KillReason, F_INSTRUMENT, C_A, C_B, decodeStream, decodeRecord } from './events.js';
 export type { CoreEvent, StreamEvent } from './events.js';
 export { MarkMethod, INSTRUMENT_DEFAULTS, INSTRUMENT_LIMITS, type InstrumentSpec } from './instruments.js';
 export { encodeCoreSnapshot, decodeCoreSnapshot, CORE_SNAPSHOT_VERSION } from './snapshot.js';
 export { SnapshotError } from '../collections/index.js';
+// A trade's settlement record, for projections that show what each side paid and received (fees included).
+export {
+  LedgerRecordType,
+  S_BUY_ORDER,
+  S_SELL_ORDER,
+  S_RELEASE,
+  S_REFUND,
+  S_SELLER_NET,
+} from '../ledger/index.js';
 // The venue's statements read the core's ledger; callers outside the core reach them through here.
 export {
   trialBalance,

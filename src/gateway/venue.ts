@@ -16,13 +16,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import { AuditLog, AuditWriter, makeEvent, type WriterLimits } from '../audit/index.js';
-import type { Command } from '../core/index.js';
+import { INSTRUMENT_DEFAULTS, type Command, type InstrumentSpec } from '../core/index.js';
 import { Engine, type EngineConfig } from '../engine/index.js';
 import { DependencyGuard, POSTGRES_FAILURES, type VenueConfig } from '../ops/index.js';
 import { migrate, openStore, type Store } from '../store/index.js';
 import { AccountService } from './accounts/index.js';
 import { ensureAdminKey, KeyVerifier } from './auth/index.js';
 import { HTTP_LIMITS } from './http/limits.js';
+import { InstrumentAdmin, InstrumentTable, toSpecConfig } from './instruments/index.js';
 import { JwtVerifier } from './jwt/index.js';
 import {
   REDIS_LIMITER_DEFAULTS,
@@ -57,6 +58,11 @@ export interface VenueOptions {
   readonly wsLimits?: WsDeps['limits'];
   /** Makes the rate limits' Redis client (default createRedisClient; tests watch what it made). */
   readonly redisClient?: typeof createRedisClient;
+  /**
+   * The rate limits' key prefix in Redis (default `rialto`): venues that share one budget share the prefix;
+   * tests on a shared Redis take one of their own.
+   */
+  readonly redisKeyPrefix?: string;
   /** The audit queue's limits (capacity, batch size, admission and close timeouts); docs/audit.md. */
   readonly audit?: Partial<WriterLimits>;
 }
@@ -95,12 +101,12 @@ const jsonLinesLog: LimitsLog = {
  * Counts the trades of each durable batch into `rialto_trades_total{symbol}`, from the views' per-instrument
  * trade counts (the trades replayed at start are not counted: the counter starts with the process).
  */
-function tradeCounter(config: VenueConfig, views: Views, metrics: VenueMetrics): () => void {
+function tradeCounter(table: InstrumentTable, views: Views, metrics: VenueMetrics): () => void {
   const seen = new Map<number, number>();
-  for (const i of config.instruments)
+  for (const i of table.instruments())
     seen.set(i.spec.instrument, views.stats(i.spec.instrument)?.trades ?? 0);
   return () => {
-    for (const i of config.instruments) {
+    for (const i of table.instruments()) {
       const id = i.spec.instrument;
       const now = views.stats(id)?.trades ?? 0;
       const added = now - (seen.get(id) ?? 0);
@@ -119,6 +125,25 @@ function missingSetup(setup: readonly Command[], replay: ReplayReport): Command[
     if (c.kind === 'defineInstrument') return !instruments.has(c.spec.instrument);
     return true;
   });
+}
+
+/** Submits the setup commands, the instrument table expecting what they define. */
+async function submitSetup(engine: Engine, table: InstrumentTable, setup: readonly Command[]): Promise<void> {
+  for (const c of setup) {
+    if (c.kind === 'addAsset') table.expectAsset({ id: c.asset, code: c.code, decimals: c.decimals });
+    else if (c.kind === 'defineInstrument') {
+      const known = table.instrumentById(c.spec.instrument)?.spec;
+      table.expectInstrument(toSpecConfig({ ...INSTRUMENT_DEFAULTS, ...known, ...c.spec } as InstrumentSpec));
+    }
+  }
+  try {
+    await engine.submit(setup);
+  } finally {
+    for (const c of setup) {
+      if (c.kind === 'addAsset') table.settled('asset', c.asset);
+      else if (c.kind === 'defineInstrument') table.settled('instrument', c.spec.instrument);
+    }
+  }
 }
 
 /** The first admin key, made by the venue itself at its first start, is recorded like any other key. */
@@ -197,17 +222,20 @@ async function assemble(
       };
     },
   });
-  const countTrades = tradeCounter(config, views, metrics);
+  // The instruments and assets as the journal left them; from here on they follow the core's events.
+  const table = InstrumentTable.of(replay.assetList, replay.instrumentSpecs);
+  const countTrades = tradeCounter(table, views, metrics);
   let ws: WsGateway | null = null;
-  // From here on every durable batch reaches the views, then the WebSocket feeds, before its submitter hears
-  // of it.
+  // From here on every durable batch reaches the instrument table (when it waits for a definition), the
+  // views, then the WebSocket feeds, before its submitter hears of it.
   const unsubscribe = engine.subscribe((b) => {
+    if (table.awaiting) table.applyBatch(b.events);
     views.applyBatch(b.firstSeq, b.timeUs, b.events, b.ends);
     countTrades();
     ws?.publish(views.changes);
   });
   const setup = missingSetup(options.setup, replay);
-  if (setup.length > 0) await engine.submit(setup);
+  if (setup.length > 0) await submitSetup(engine, table, setup);
   const highestOrderId = Math.max(await engine.highestOrderId(), views.highestOrderId);
   const clientOrders = await ClientOrders.open(store, {
     dir: config.dataDir,
@@ -215,7 +243,7 @@ async function assemble(
   });
   const admin = await ensureAdminKey(store);
   if (admin !== null) await auditFirstAdminKey(store, admin.record.id);
-  const trading = new Trading(engine, views, clientOrders, config, highestOrderId);
+  const trading = new Trading(engine, views, clientOrders, config, highestOrderId, table);
   const verifier = new KeyVerifier(store);
   const jwt = config.auth.enabled ? await JwtVerifier.create(config.auth.jwt) : null;
   // Rate limits in this process's memory, or shared through Redis when the venue has one.
@@ -252,6 +280,7 @@ async function assemble(
       log: limitsLog,
       guard:
         redis === null ? undefined : guard(redisLimiterGuard(REDIS_LIMITER_DEFAULTS.retryAfterFailureMs)),
+      ...(options.redisKeyPrefix === undefined ? {} : { prefix: options.redisKeyPrefix }),
     });
     server = await buildServer({
       trading,
@@ -262,7 +291,8 @@ async function assemble(
       limiters,
       metrics,
       jwt,
-      accounts: new AccountService(engine, views, config),
+      accounts: new AccountService(engine, views, config, table),
+      instruments: new InstrumentAdmin(engine, table),
       audit,
     });
     wsGateway = WsGateway.attach(server.server, {

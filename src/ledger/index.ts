@@ -9,7 +9,15 @@ export {
   kindName,
   entryKindName,
 } from './chart.js';
-export { RecordType as LedgerRecordType, RECORD_STRIDE } from './records.js';
+export {
+  RecordType as LedgerRecordType,
+  RECORD_STRIDE,
+  S_BUY_ORDER,
+  S_SELL_ORDER,
+  S_RELEASE,
+  S_REFUND,
+  S_SELLER_NET,
+} from './records.js';
 export {
   LedgerHistory,
   decodeEntry,

@@ -28,6 +28,7 @@ import { EventBuffer } from '../../book/index.js';
 import type { AssetConfig, InstrumentConfig, VenueConfig } from '../../ops/index.js';
 import { ACCOUNT_ID_MAX, type Principal } from '../auth/index.js';
 import { ApiError, ErrorCode, invalidSymbol, rejectError, validationError } from '../trading/errors.js';
+import type { InstrumentTable } from '../instruments/index.js';
 import type { EntryView, Views } from '../views/index.js';
 
 /** The bounds of the account routes' pages. */
@@ -77,28 +78,20 @@ const accountNotFound = (accountId: number): ApiError =>
   new ApiError(404, ErrorCode.AccountNotFound, `account ${accountId} not found`, { account_id: accountId });
 
 export class AccountService {
-  private readonly bySymbol = new Map<string, InstrumentConfig>();
-  private readonly byInstrument = new Map<number, InstrumentConfig>();
-  private readonly assetsById = new Map<number, AssetConfig>();
-
   constructor(
     private readonly engine: Engine,
     private readonly views: Views,
     readonly config: VenueConfig,
-  ) {
-    for (const i of config.instruments) {
-      this.bySymbol.set(i.spec.symbol, i);
-      this.byInstrument.set(i.spec.instrument, i);
-    }
-    for (const a of config.assets) this.assetsById.set(a.id, a);
-  }
+    /** The instruments and assets as the core has them (from its events, not the configuration). */
+    private readonly table: InstrumentTable,
+  ) {}
 
   instrumentById(id: number): InstrumentConfig | undefined {
-    return this.byInstrument.get(id);
+    return this.table.instrumentById(id);
   }
 
   assetById(id: number): AssetConfig | undefined {
-    return this.assetsById.get(id);
+    return this.table.assetById(id);
   }
 
   /** Refuses a trader another account's data (FORBIDDEN, existing or not); the other roles read any. */
@@ -149,7 +142,7 @@ export class AccountService {
     const report = await this.account(p, accountId);
     let assetId = -1;
     if (filter.asset !== undefined) {
-      const asset = this.config.assets.find((a) => a.code === filter.asset);
+      const asset = this.table.assetByCode(filter.asset);
       if (asset === undefined) {
         throw validationError(`unknown asset ${JSON.stringify(filter.asset)}`, { field: 'asset' });
       }
@@ -178,7 +171,7 @@ export class AccountService {
   // ------------------------------------------------------------ risk and admin commands
 
   async setHalted(symbol: string, halted: boolean): Promise<void> {
-    const inst = this.bySymbol.get(symbol);
+    const inst = this.table.instrumentBySymbol(symbol);
     if (inst === undefined) throw invalidSymbol(symbol);
     await this.command(
       { kind: 'setTradingStatus', timeUs: 0, instrument: inst.spec.instrument, halted },

@@ -126,6 +126,16 @@ export const ROUTE_AUDITS: Readonly<Record<string, RouteAudit>> = Object.freeze(
     action: 'instrument.resume',
     target: byParam('instrument', 'symbol'),
   },
+  'POST /api/v1/instruments': {
+    action: 'instrument.create',
+    target: (r) => ({ kind: 'instrument', id: idText(field(r.body, 'symbol')) }),
+    details: (r) => (typeof r.body === 'object' && r.body !== null ? { instrument: r.body } : {}),
+  },
+  'PATCH /api/v1/instruments/:symbol': {
+    action: 'instrument.change',
+    target: byParam('instrument', 'symbol'),
+    details: (r) => (typeof r.body === 'object' && r.body !== null ? { change: r.body } : {}),
+  },
   'POST /api/v1/admin/kill-switch': { action: 'kill_switch.set', target: switchTarget },
   'POST /api/v1/admin/kill-switch/reset': {
     action: 'kill_switch.reset',

@@ -1,6 +1,6 @@
 /**
- * Audit of the WebSocket gateway's `place` and `cancel`, the same events as REST's (`order.place`,
- * `order.cancel`) with `transport: "ws"` in the details and the message's id as the request id. Room is
+ * Audit of the WebSocket gateway's `place`, `cancel`, `amend` and `mass_cancel`, the same events as REST's
+ * (`order.place`, `order.cancel`, `order.amend`, `order.mass_cancel`) with `transport: "ws"` in the details and the message's id as the request id. Room is
  * reserved before the request is looked at (a full queue answers AUDIT_UNAVAILABLE), and the event is
  * committed once its answer is sent, whatever it was.
  */
@@ -19,7 +19,7 @@ export function outcomeOfError(e: unknown): Outcome {
 }
 
 export interface WsAuditStart {
-  readonly action: 'order.place' | 'order.cancel';
+  readonly action: 'order.place' | 'order.cancel' | 'order.amend' | 'order.mass_cancel';
   readonly requestId: string | number;
   readonly address: string;
   readonly target: { readonly kind: string; readonly id: string | null };

@@ -6,7 +6,7 @@
 import { CancelReason, OrderType, Side, TimeInForce } from '../../book/index.js';
 import type { InstrumentConfig } from '../../ops/index.js';
 import { rejectName } from '../trading/errors.js';
-import { averagePrice, lotsToQty, ticksToPrice } from '../trading/units.js';
+import { averagePrice, lotsToQty, minorToAmount, ticksToPrice } from '../trading/units.js';
 import type { Level, OrderView, TradeView } from '../views/index.js';
 
 /** The last time formatted, and its millisecond: acks and feeds format the same few times over and over. */
@@ -63,11 +63,32 @@ export interface OrderJson {
   filled_quantity: string;
   remaining_quantity: string;
   average_price: string | null;
+  /** The fees of its fills so far, in fee_asset (the quote asset); negative: a rebate received. */
+  fee: string;
+  fee_asset: string;
   status: string;
   reject_reason: string | null;
   cancel_reason: string | null;
   created_at: string;
   updated_at: string;
+}
+
+/** The fee of an order's fills: what it paid beyond their value (a buy) or kept back of it (a sell). */
+/** "0.000000" and the like, by the asset's decimals: the fee of every order without fills, on every ack. */
+const zeroAmounts: string[] = [];
+
+export function orderFee(o: Readonly<OrderView>, inst: InstrumentConfig): string {
+  if (o.filledLots === 0) return (zeroAmounts[inst.quoteDecimals] ??= minorToAmount(0, inst.quoteDecimals));
+  const value = o.notional * BigInt(inst.spec.quoteScale);
+  const settled = BigInt(o.settledMinor);
+  const fee = o.side === Side.Buy ? settled - value : value - settled;
+  return minorToAmount(Number(fee), inst.quoteDecimals);
+}
+
+/** The fee one side of a trade paid (negative: a rebate), in minor units of the quote asset. */
+export function tradeFeeMinor(t: TradeView, inst: InstrumentConfig, buyer: boolean): number {
+  const value = t.priceTicks * t.qtyLots * inst.spec.quoteScale;
+  return buyer ? t.buyerPaidMinor - value : value - t.sellerNetMinor;
 }
 
 export function orderJson(
@@ -89,6 +110,8 @@ export function orderJson(
     filled_quantity: lotsToQty(o.filledLots, inst),
     remaining_quantity: lotsToQty(o.remainingLots, inst),
     average_price: averagePrice(o.notional, o.filledLots, inst),
+    fee: orderFee(o, inst),
+    fee_asset: inst.quoteCode,
     status: o.status,
     reject_reason: o.rejectCode === 0 ? null : rejectName(o.rejectCode),
     cancel_reason: o.cancelReason === 0 ? null : (CANCEL_NAME[o.cancelReason] ?? null),
@@ -135,6 +158,7 @@ export function orderJsonText(
     `,"quantity":"${lotsToQty(o.qtyLots, inst)}","filled_quantity":"${lotsToQty(o.filledLots, inst)}"` +
     `,"remaining_quantity":"${lotsToQty(o.remainingLots, inst)}"` +
     `,"average_price":${quotedOrNull(averagePrice(o.notional, o.filledLots, inst))}` +
+    `,"fee":"${orderFee(o, inst)}","fee_asset":${JSON.stringify(inst.quoteCode)}` +
     `,"status":"${o.status}","reject_reason":${reject === null ? 'null' : JSON.stringify(reject)},"cancel_reason":${quotedOrNull(cancel)}` +
     `,"created_at":"${isoOfUs(o.createdUs)}","updated_at":"${isoOfUs(o.updatedUs)}"}`
   );
@@ -170,3 +194,38 @@ export const levelJson = (l: Level, inst: InstrumentConfig): [string, string] =>
   ticksToPrice(l.priceTicks, inst),
   lotsToQty(l.qtyLots, inst),
 ];
+
+/** One side of a trade, as the account on that side sees it: a fill, with the fee it paid. */
+export interface FillJson {
+  trade_id: string;
+  order_id: string;
+  account_id: number;
+  symbol: string;
+  side: 'buy' | 'sell';
+  price: string;
+  quantity: string;
+  liquidity: 'maker' | 'taker';
+  /** The fee of this fill in fee_asset (the quote asset), as the ledger settled it; negative: a rebate. */
+  fee: string;
+  fee_asset: string;
+  timestamp: string;
+}
+
+export function fillJson(t: TradeView, inst: InstrumentConfig, liquidity: 'maker' | 'taker'): FillJson {
+  const taker = liquidity === 'taker';
+  // The taker's side is the aggressor's; the maker was on the other side.
+  const side = taker ? t.aggressorSide : 1 - t.aggressorSide;
+  return {
+    trade_id: String(t.tradeId),
+    order_id: String(taker ? t.takerOrderId : t.makerOrderId),
+    account_id: taker ? t.takerAccountId : t.makerAccountId,
+    symbol: inst.spec.symbol,
+    side: sideName(side),
+    price: ticksToPrice(t.priceTicks, inst),
+    quantity: lotsToQty(t.qtyLots, inst),
+    liquidity,
+    fee: minorToAmount(tradeFeeMinor(t, inst, side === Side.Buy), inst.quoteDecimals),
+    fee_asset: inst.quoteCode,
+    timestamp: isoOfUs(t.timeUs),
+  };
+}

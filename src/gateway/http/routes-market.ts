@@ -7,6 +7,7 @@ import { Type } from 'typebox';
 import { validationError } from '../trading/errors.js';
 import { ticksToPrice, lotsToQty } from '../trading/units.js';
 import { HTTP_LIMITS } from './limits.js';
+import { InstrumentResponse, instrumentJson } from './routes-instruments.js';
 import { isoOfUs, levelJson, tradeJson } from './present.js';
 import { DepthQuery, ERRORS, SymbolParams, TradesQuery } from './schemas.js';
 import { authenticate, type ServerDeps } from './server.js';
@@ -26,18 +27,14 @@ export const marketRoutes =
 
     app.get(
       '/api/v1/instruments',
-      { schema: { summary: 'The instruments traded here' }, preHandler: guard },
-      () => ({
-        instruments: trading.instruments().map((i) => ({
-          symbol: i.spec.symbol,
-          base: i.baseCode,
-          quote: i.quoteCode,
-          tick_size: i.tickSize,
-          lot_size: i.lotSize,
-          min_quantity: lotsToQty(i.spec.qtyMin, i),
-          max_quantity: lotsToQty(i.spec.qtyMax, i),
-        })),
-      }),
+      {
+        schema: {
+          summary: 'The instruments traded here, with their steps, limits and fee rates',
+          response: { 200: Type.Object({ instruments: Type.Array(InstrumentResponse) }), ...ERRORS },
+        },
+        preHandler: guard,
+      },
+      () => ({ instruments: trading.instruments().map(instrumentJson) }),
     );
 
     app.get(

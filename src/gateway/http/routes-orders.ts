@@ -9,10 +9,12 @@ import { GatewayError } from './plugins/index.js';
 import type { PlaceRequest } from '../trading/trading.js';
 import type { OrderView } from '../views/index.js';
 import { HTTP_LIMITS } from './limits.js';
-import { orderJson, type OrderJson } from './present.js';
+import { fillJson, orderJson, type OrderJson } from './present.js';
 import {
   AmendBody,
   ERRORS,
+  FillResponse,
+  FillsQuery,
   MassCancelQuery,
   OrderIdParams,
   OrderResponse,
@@ -212,6 +214,40 @@ export const orderRoutes =
           throw validationError('account_id is required for open orders', { field: 'account_id' });
         const open = accounts.flatMap((a) => trading.views.openOrders(a));
         return { orders: open.slice(0, limit).map(present) };
+      },
+    );
+
+    app.get(
+      '/api/v1/fills',
+      {
+        schema: {
+          summary:
+            "The caller's recent fills, newest first (of one account, symbol or order, if given): price, " +
+            'quantity, liquidity (maker, taker), fee and fee asset as settled in the ledger',
+          querystring: FillsQuery,
+          response: { 200: Type.Object({ fills: Type.Array(FillResponse) }), ...ERRORS },
+        },
+        preHandler: readers,
+      },
+      (req) => {
+        const p = principalOf(req);
+        const q = req.query;
+        const limit = Math.min(Number(q.limit ?? HTTP_LIMITS.ordersDefault), HTTP_LIMITS.ordersMax);
+        let accounts: readonly number[] | null;
+        if (q.account_id !== undefined) accounts = [trading.accountFor(p, Number(q.account_id))];
+        else if (p.role === 'trader') accounts = p.accountIds;
+        else accounts = null;
+        const orderId = q.order_id === undefined ? undefined : Number(q.order_id);
+        // Another account's order is not found, as for GET /orders/{id}.
+        if (orderId !== undefined) trading.visibleOrder(p, orderId);
+        const instrument =
+          q.symbol === undefined ? undefined : trading.instrumentBySymbol(q.symbol).spec.instrument;
+        const fills = trading.views.fills(accounts, { instrument, orderId }, limit).map((f) => {
+          const inst = trading.instrumentById(f.trade.instrument);
+          if (inst === undefined) throw new Error(`trade ${f.trade.tradeId} of unknown instrument`);
+          return fillJson(f.trade, inst, f.liquidity);
+        });
+        return { fills };
       },
     );
 

@@ -59,6 +59,28 @@ export const OrdersQuery = Type.Object(
   },
   Strict,
 );
+export const FillsQuery = Type.Object(
+  {
+    account_id: Type.Optional(Digits(7)),
+    symbol: Type.Optional(Symbol),
+    order_id: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,15}$' })),
+    limit: Type.Optional(Digits(4)),
+  },
+  Strict,
+);
+export const FillResponse = Type.Object({
+  trade_id: Type.String(),
+  order_id: Type.String(),
+  account_id: Type.Integer(),
+  symbol: Type.String(),
+  side: Type.String(),
+  price: Type.String(),
+  quantity: Type.String(),
+  liquidity: Type.String(),
+  fee: Type.String(),
+  fee_asset: Type.String(),
+  timestamp: Type.String(),
+});
 export const MassCancelQuery = Type.Object(
   {
     symbol: Type.Optional(Symbol),
@@ -97,6 +119,8 @@ export const OrderResponse = Type.Object({
   filled_quantity: Type.String(),
   remaining_quantity: Type.String(),
   average_price: Nullable(Type.String()),
+  fee: Type.String(),
+  fee_asset: Type.String(),
   status: Type.String(),
   reject_reason: Nullable(Type.String()),
   cancel_reason: Nullable(Type.String()),

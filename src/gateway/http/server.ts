@@ -12,6 +12,7 @@ import type { VenueConfig } from '../../ops/index.js';
 import { StoreError, StoreErrorCode } from '../../store/index.js';
 import type { AuditWriter } from '../../audit/index.js';
 import type { AccountService } from '../accounts/index.js';
+import type { InstrumentAdmin } from '../instruments/index.js';
 import { auditPlugin } from '../audit/index.js';
 import { requireRole, type KeyVerifier, type Principal, type Role } from '../auth/index.js';
 import type { JwtVerifier } from '../jwt/index.js';
@@ -38,6 +39,7 @@ import { marketRoutes } from './routes-market.js';
 import { orderRoutes } from './routes-orders.js';
 import { accountRoutes } from './routes-accounts.js';
 import { riskRoutes } from './routes-risk.js';
+import { instrumentRoutes } from './routes-instruments.js';
 
 export interface ServerDeps {
   readonly trading: Trading;
@@ -56,6 +58,8 @@ export interface ServerDeps {
   readonly jwt?: JwtVerifier | null;
   /** Accounts, risk controls and the venue's statements; null or absent: those routes are not served. */
   readonly accounts?: AccountService | null;
+  /** Instruments added and changed at runtime; null or absent: those routes are not served. */
+  readonly instruments?: InstrumentAdmin | null;
   /** The audit trail's writer: the routes of gateway/audit/actions.ts are recorded; null or absent: none. */
   readonly audit?: AuditWriter | null;
 }
@@ -228,7 +232,9 @@ export async function buildServer(deps: ServerDeps) {
     requestTimeout: HTTP_LIMITS.requestTimeoutMs,
     keepAliveTimeout: HTTP_LIMITS.keepAliveTimeoutMs,
     routerOptions: { maxParamLength: HTTP_LIMITS.paramLengthMax },
-    return503OnClosing: true,
+    // Fastify's own 503 while closing is a bare answer (no security headers, no request id, not the error
+    // envelope): the closing hook below refuses in the gateway's shape instead.
+    return503OnClosing: false,
     // One line per request, at info only when it needs a look (plugins/logging.ts).
     logController: new AccessLogController(),
     // The router's own refusals (a path parameter too long, a malformed URL) in the same shape as the rest.
@@ -257,6 +263,23 @@ export async function buildServer(deps: ServerDeps) {
   // Before the routes: the id and the headers are on every answer, refusals included.
   await app.register(requestId);
   await app.register(securityHeaders, headerOptions);
+  // A request that arrives while the server drains (pipelined, or on a busy keep-alive connection) is
+  // refused with 503 SERVICE_UNAVAILABLE before anything runs, and its connection is not kept.
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  app.addHook('onRequest', (_req, reply, done) => {
+    if (!closing) {
+      done();
+      return;
+    }
+    reply.header('connection', 'close');
+    done(
+      new GatewayError(ErrorCode.ServiceUnavailable, 503, 'the venue is closing', {}, { 'retry-after': '1' }),
+    );
+  });
   if (deps.metrics) {
     const authorize = metricsAuthorizer(deps.config.metrics.token);
     await app.register(metricsPlugin, { metrics: deps.metrics, authorize });
@@ -292,6 +315,7 @@ export async function buildServer(deps: ServerDeps) {
     await app.register(accountRoutes(deps, deps.accounts));
     await app.register(riskRoutes(deps, deps.accounts));
   }
+  if (deps.instruments) await app.register(instrumentRoutes(deps, deps.instruments));
   await app.register(opsRoutes(deps));
   app.get('/docs', { schema: { hide: true } }, () => app.swagger());
   return app;

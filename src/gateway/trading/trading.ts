@@ -18,6 +18,7 @@ import { AccountType, decodeRecord, type Command, type PlaceOrder } from '../../
 import { EngineError, type Engine, type Receipt } from '../../engine/index.js';
 import type { AssetConfig, InstrumentConfig, VenueConfig } from '../../ops/index.js';
 import { ACCOUNT_ID_MAX, mayActFor, type Principal } from '../auth/index.js';
+import type { InstrumentTable } from '../instruments/index.js';
 import type { OrderView, Views } from '../views/index.js';
 import { ClientOrders } from './client-orders.js';
 import { ApiError, ErrorCode, invalidSymbol, orderNotFound, rejectError, validationError } from './errors.js';
@@ -128,9 +129,6 @@ function recordsOf(events: Float64Array): ReturnType<typeof decodeRecord>[] {
 export class Trading {
   private nextOrderId: number;
   private readonly inFlight = new Map<string, Promise<PlaceResult>>();
-  private readonly bySymbol = new Map<string, InstrumentConfig>();
-  private readonly byInstrument = new Map<number, InstrumentConfig>();
-  private readonly assetsByCode = new Map<string, AssetConfig>();
 
   constructor(
     private readonly engine: Engine,
@@ -138,27 +136,24 @@ export class Trading {
     readonly clientOrders: ClientOrders,
     readonly config: VenueConfig,
     highestOrderId: number,
+    /** The instruments and assets as the core has them (from its events, not the configuration). */
+    readonly table: InstrumentTable,
   ) {
     this.nextOrderId = highestOrderId + 1;
-    for (const i of config.instruments) {
-      this.bySymbol.set(i.spec.symbol, i);
-      this.byInstrument.set(i.spec.instrument, i);
-    }
-    for (const a of config.assets) this.assetsByCode.set(a.code, a);
   }
 
   instrumentBySymbol(symbol: string): InstrumentConfig {
-    const i = this.bySymbol.get(symbol);
+    const i = this.table.instrumentBySymbol(symbol);
     if (i === undefined) throw invalidSymbol(symbol);
     return i;
   }
 
   instrumentById(id: number): InstrumentConfig | undefined {
-    return this.byInstrument.get(id);
+    return this.table.instrumentById(id);
   }
 
   instruments(): readonly InstrumentConfig[] {
-    return this.config.instruments;
+    return this.table.instruments();
   }
 
   /** The account a request acts for: the one given (if the caller may act for it), or a trader's only one. */
@@ -231,7 +226,7 @@ export class Trading {
     change: { price?: string; quantity?: string },
   ): Promise<Readonly<OrderView>> {
     const o = this.visibleOrder(p, orderId);
-    const inst = this.byInstrument.get(o.instrument);
+    const inst = this.table.instrumentById(o.instrument);
     if (inst === undefined) throw orderNotFound(orderId);
     if (change.price === undefined && change.quantity === undefined) {
       throw validationError('an amend changes price, quantity or both');
@@ -301,7 +296,7 @@ export class Trading {
     amount: string,
     ref: number,
   ): Promise<number> {
-    const asset = this.assetsByCode.get(code);
+    const asset = this.table.assetByCode(code);
     if (asset === undefined)
       throw validationError(`unknown asset ${JSON.stringify(code)}`, { field: 'asset' });
     const minor = converted(amountToMinor(amount, asset.decimals), 'amount');
@@ -311,7 +306,7 @@ export class Trading {
   }
 
   assetById(id: number): AssetConfig | undefined {
-    return this.config.assets.find((a) => a.id === id);
+    return this.table.assetById(id);
   }
 
   private throwCommandReject(receipt: Receipt, message: string): void {

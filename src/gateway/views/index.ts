@@ -3,6 +3,7 @@ export {
   Views,
   type BatchChanges,
   type BookChange,
+  type FillView,
   isTerminal,
   type InstrumentStats,
   type Level,

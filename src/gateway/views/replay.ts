@@ -5,7 +5,7 @@
  * (ended orders, trades), so they replay the whole journal. This reads files only, takes no lock, and is
  * meant to run while the engine holds the data directory and before any command is submitted.
  */
-import { ExchangeCore } from '../../core/index.js';
+import { ExchangeCore, type AssetInfo, type InstrumentSpec } from '../../core/index.js';
 import { JournalReader } from '../../journal/index.js';
 import type { Views } from './views.js';
 
@@ -17,6 +17,9 @@ export interface ReplayReport {
   /** The assets and instruments the journal has set up (what a start need not submit again). */
   assets: readonly number[];
   instruments: readonly number[];
+  /** The same, whole: the gateway's instrument table starts from them (instruments/table.ts). */
+  assetList: readonly AssetInfo[];
+  instrumentSpecs: readonly Readonly<InstrumentSpec>[];
   ms: number;
 }
 
@@ -42,6 +45,8 @@ export async function replayJournalInto(dir: string, lastSeq: number, views: Vie
     stateHash: core.stateHash(),
     assets: core.assetList().map((a) => a.asset),
     instruments: core.instrumentList().map((i) => i.instrument),
+    assetList: core.assetList().map((a) => ({ ...a })),
+    instrumentSpecs: core.instrumentList().map((i) => ({ ...i })),
     ms: Math.round(performance.now() - started),
   };
 }

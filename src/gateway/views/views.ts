@@ -10,8 +10,24 @@
  * table does not allow for the order's status is a broken invariant and throws, because a view that went
  * wrong once is wrong from then on.
  */
-import { CommandKind, EventBuffer, type OrderType, type Side, type TimeInForce } from '../../book/index.js';
-import { decodeRecord, type StreamEvent } from '../../core/index.js';
+import {
+  CommandKind,
+  EVENT_STRIDE,
+  EventBuffer,
+  Side,
+  type OrderType,
+  type TimeInForce,
+} from '../../book/index.js';
+import {
+  LedgerRecordType,
+  S_BUY_ORDER,
+  S_REFUND,
+  S_RELEASE,
+  S_SELLER_NET,
+  S_SELL_ORDER,
+  decodeRecord,
+  type StreamEvent,
+} from '../../core/index.js';
 import { EntryHistory } from './entries.js';
 import { VIEW_LIMITS } from './limits.js';
 
@@ -35,6 +51,12 @@ export interface OrderView {
   remainingLots: number;
   /** Sum of fill price times fill quantity, exact: the average price is this over filledLots. */
   notional: bigint;
+  /**
+   * From the ledger's settlements of its fills, in minor units of the quote asset: what a buy order paid (the
+   * value and its fees), or what a sell order received (the value less its fees). The fees are the difference
+   * to notional × the instrument's quoteScale (http/present.ts).
+   */
+  settledMinor: number;
   status: OrderStatus;
   /** The reject code (book 1000s, risk 3000s, core 5000s), 0 unless rejected. */
   readonly rejectCode: number;
@@ -58,6 +80,13 @@ export interface TradeView {
   readonly makerAccountId: number;
   readonly timeUs: number;
   readonly seq: number;
+  /**
+   * From the trade's settlement (the ledger's record after it, in the same command), in minor units of the
+   * quote asset: what the buyer paid (value plus the buyer's fee) and what the seller received (value less
+   * the seller's fee). A negative fee, a rebate, makes the buyer pay less or the seller receive more.
+   */
+  buyerPaidMinor: number;
+  sellerNetMinor: number;
 }
 
 export interface Level {
@@ -217,6 +246,12 @@ class TradeRing {
   }
 }
 
+/** One side of a kept trade: the trade and whether that side provided liquidity. */
+export interface FillView {
+  readonly trade: TradeView;
+  readonly liquidity: 'maker' | 'taker';
+}
+
 class InstrumentView {
   readonly bids = new BookSide();
   readonly asks = new BookSide();
@@ -262,6 +297,12 @@ export class Views {
   private readonly changedOrders = new Set<OrderView>();
   /** True only inside `applyBatch`: replays at start record nothing. */
   private recording = false;
+  /**
+   * The trades of the command being applied, in order, and how many of them their settlement records (which
+   * the core writes after the book's records, one per trade, in trade order) have reached.
+   */
+  private readonly unsettled: TradeView[] = [];
+  private settledCount = 0;
 
   constructor(options: Partial<ViewOptions> = {}) {
     this.options = {
@@ -284,11 +325,19 @@ export class Views {
     this.reader.data = data;
     this.entries.beginCommand();
     for (let i = from; i < to; i++) {
+      if (data[i * EVENT_STRIDE] === LedgerRecordType.SettlementPosted) this.settled(data, i * EVENT_STRIDE);
       const e = decodeRecord(this.reader, i);
       if (e === undefined) continue;
       this.apply(seq, timeUs, e);
       this.entries.apply(e);
     }
+    if (this.settledCount !== this.unsettled.length) {
+      throw new Error(
+        `views: command ${seq} has ${this.unsettled.length} trades, ${this.settledCount} settled`,
+      );
+    }
+    this.unsettled.length = 0;
+    this.settledCount = 0;
     this.venue.lastSeq = seq;
   }
 
@@ -378,6 +427,30 @@ export class Views {
     return this.instruments.get(instrument)?.trades.latest(limit, afterTradeId) ?? [];
   }
 
+  /**
+   * The newest fills (sides of the kept trades) of the given accounts (null: any), of one instrument or all,
+   * of one order or any, newest first, at most `limit`. Only the trades each instrument keeps are searched.
+   */
+  fills(
+    accountIds: readonly number[] | null,
+    filter: { instrument?: number; orderId?: number },
+    limit: number,
+  ): FillView[] {
+    const wanted = accountIds === null ? null : new Set(accountIds);
+    const out: FillView[] = [];
+    const side = (account: number, order: number): boolean =>
+      (wanted === null || wanted.has(account)) && (filter.orderId === undefined || filter.orderId === order);
+    for (const [id, v] of this.instruments) {
+      if (filter.instrument !== undefined && filter.instrument !== id) continue;
+      for (const t of v.trades.latest(v.trades.capacity, 0)) {
+        if (side(t.takerAccountId, t.takerOrderId)) out.push({ trade: t, liquidity: 'taker' });
+        if (side(t.makerAccountId, t.makerOrderId)) out.push({ trade: t, liquidity: 'maker' });
+      }
+    }
+    out.sort((a, b) => b.trade.seq - a.trade.seq || b.trade.tradeId - a.trade.tradeId);
+    return out.slice(0, limit);
+  }
+
   stats(instrument: number): Readonly<InstrumentStats> | undefined {
     return this.instruments.get(instrument)?.stats;
   }
@@ -455,6 +528,7 @@ export class Views {
       filledLots: 0,
       remainingLots: e.qty,
       notional: 0n,
+      settledMinor: 0,
       status: 'pending',
       rejectCode: 0,
       cancelReason: 0,
@@ -494,6 +568,7 @@ export class Views {
       filledLots: 0,
       remainingLots: 0,
       notional: 0n,
+      settledMinor: 0,
       status: 'rejected',
       rejectCode: e.code,
       cancelReason: 0,
@@ -521,7 +596,10 @@ export class Views {
       makerAccountId: e.makerOwner,
       timeUs,
       seq,
+      buyerPaidMinor: 0,
+      sellerNetMinor: 0,
     };
+    this.unsettled.push(t);
     v.trades.push(t);
     if (this.recording) this.changes.trades.push(t);
     const s = v.stats;
@@ -531,6 +609,27 @@ export class Views {
     s.highTicks = s.trades === 1 ? e.price : Math.max(s.highTicks, e.price);
     s.lowTicks = s.trades === 1 ? e.price : Math.min(s.lowTicks, e.price);
     this.venue.trades++;
+  }
+
+  /** A settlement record at offset `o`: the amounts of the next unsettled trade of the command, and its orders'. */
+  private settled(data: Float64Array, o: number): void {
+    const t = this.unsettled[this.settledCount++];
+    const buyOrder = data[o + S_BUY_ORDER];
+    const sellOrder = data[o + S_SELL_ORDER];
+    const takerBuys = t !== undefined && t.aggressorSide === Side.Buy;
+    if (
+      t === undefined ||
+      buyOrder !== (takerBuys ? t.takerOrderId : t.makerOrderId) ||
+      sellOrder !== (takerBuys ? t.makerOrderId : t.takerOrderId)
+    ) {
+      throw new Error(`views: a settlement of orders ${buyOrder}/${sellOrder} does not follow its trade`);
+    }
+    t.buyerPaidMinor = data[o + S_RELEASE] - data[o + S_REFUND];
+    t.sellerNetMinor = data[o + S_SELLER_NET];
+    const buy = this.orders.get(buyOrder);
+    const sell = this.orders.get(sellOrder);
+    if (buy !== undefined) buy.settledMinor += t.buyerPaidMinor;
+    if (sell !== undefined) sell.settledMinor += t.sellerNetMinor;
   }
 
   private changed(seq: number, timeUs: number, e: OrderChange): void {

@@ -10,7 +10,7 @@
  * A channel exists while it has subscribers; it costs nothing per batch otherwise.
  */
 import type { InstrumentConfig } from '../../ops/index.js';
-import { isoOfUs, levelJson, orderJson, sideName, tradeJson } from '../http/present.js';
+import { fillJson, isoOfUs, levelJson, orderJson, tradeJson, type FillJson } from '../http/present.js';
 import type { ClientOrders } from '../trading/client-orders.js';
 import { lotsToQty, ticksToPrice } from '../trading/units.js';
 import type { BatchChanges, BookChange, Level, OrderView, TradeView, Views } from '../views/index.js';
@@ -288,18 +288,6 @@ export class AccountChannel extends Channel {
   }
 }
 
-export interface FillJson {
-  trade_id: string;
-  order_id: string;
-  account_id: number;
-  symbol: string;
-  side: 'buy' | 'sell';
-  price: string;
-  quantity: string;
-  liquidity: 'maker' | 'taker';
-  timestamp: string;
-}
-
 /** The channels of a venue, by name and by instrument, and the fan-out of each batch. */
 export class Feeds {
   private readonly books = new Map<number, Map<number, BookChannel>>();
@@ -418,22 +406,6 @@ export class Feeds {
     pending.clear();
     return sent;
   }
-}
-
-function fillJson(t: TradeView, inst: InstrumentConfig, liquidity: 'maker' | 'taker'): FillJson {
-  const taker = liquidity === 'taker';
-  return {
-    trade_id: String(t.tradeId),
-    order_id: String(taker ? t.takerOrderId : t.makerOrderId),
-    account_id: taker ? t.takerAccountId : t.makerAccountId,
-    symbol: inst.spec.symbol,
-    // The taker's side is the aggressor's; the maker was on the other side.
-    side: sideName(taker ? t.aggressorSide : 1 - t.aggressorSide),
-    price: ticksToPrice(t.priceTicks, inst),
-    quantity: lotsToQty(t.qtyLots, inst),
-    liquidity,
-    timestamp: isoOfUs(t.timeUs),
-  };
 }
 
 function getOr<K, V>(map: Map<K, V>, key: K, make: () => V): V {

@@ -1,6 +1,6 @@
 /**
- * The WebSocket gateway, on the HTTP server's own port: `/ws` (subscribe to channels, authenticate, place
- * and cancel orders) and the GoQuant-style feeds `/ws/market-data/{symbol}` and `/ws/trades/{symbol}`.
+ * The WebSocket gateway, on the HTTP server's own port: `/ws` (subscribe to channels, authenticate, place,
+ * cancel, amend and mass cancel orders) and the GoQuant-style feeds `/ws/market-data/{symbol}` and `/ws/trades/{symbol}`.
  *
  * It takes the HTTP server's `upgrade` events itself (`ws` in noServer mode) so that every refusal is a plain
  * HTTP answer in the gateway's error shape before any upgrade: an unknown path (404), a bad credential (401),
@@ -29,7 +29,7 @@ import { WsAuditTicket } from '../audit/index.js';
 import { clientAddress, proxyTrust, type ProxyTrust } from '../http/client-address.js';
 import { placeRequest } from '../http/routes-orders.js';
 import { countedLimiter, gatewayErrorOf, principalOfHeaders, principalOfToken } from '../http/server.js';
-import { GatewayError } from '../http/plugins/index.js';
+import { GatewayError, SECURITY_HEADERS_DEFAULTS, allSecurityHeaders } from '../http/plugins/index.js';
 import type { JwtVerifier } from '../jwt/index.js';
 import {
   LimiterUnavailableError,
@@ -51,7 +51,9 @@ import {
   WsErrorCode,
   parseChannel,
   parseRequest,
+  type AmendMessage,
   type CancelMessage,
+  type MassCancelMessage,
   type PlaceMessage,
   type RequestId,
   type SubscribeMessage,
@@ -123,9 +125,14 @@ class Connection implements Subscriber {
 }
 
 const SEND_OPTIONS = Object.freeze({ binary: false, compress: false, fin: true });
-const ANSWER_HEADERS =
-  'Connection: close\r\nContent-Type: application/json; charset=utf-8\r\n' +
-  'X-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\n';
+/** The head lines of an upgrade's refusal: the REST answers' security headers (HSTS when configured) too. */
+function answerHeaders(hsts: VenueConfig['server']['hsts']): string {
+  let head = 'Connection: close\r\nContent-Type: application/json; charset=utf-8\r\n';
+  for (const [name, value] of Object.entries(allSecurityHeaders({ ...SECURITY_HEADERS_DEFAULTS, hsts }))) {
+    head += `${name}: ${value}\r\n`;
+  }
+  return head;
+}
 const PATH_MARKET = '/ws/market-data/';
 const PATH_TRADES = '/ws/trades/';
 
@@ -150,6 +157,8 @@ export class WsGateway {
   private readonly sendBufferBytesMax: number;
   private readonly connectionsMax: number;
   private readonly nowUs: () => number;
+  /** The header lines of an upgrade's refusal. */
+  private readonly answerHeaders: string;
   private readonly counts: { in: number; out: number };
   private readonly ping: NodeJS.Timeout;
   private readonly onUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
@@ -188,6 +197,7 @@ export class WsGateway {
     this.sendBufferBytesMax = limits.sendBufferBytesMax;
     this.connectionsMax = limits.connectionsMax;
     this.nowUs = deps.nowUs ?? (() => Date.now() * 1000);
+    this.answerHeaders = answerHeaders(deps.config.server.hsts);
     this.counts = deps.metrics?.wsMessageCounts ?? { in: 0, out: 0 };
     this.orderLimiter = deps.limiters ? countedLimiter(deps.limiters.orders, deps.metrics) : null;
     this.ipLimiter = deps.limiters ? countedLimiter(deps.limiters.ip, deps.metrics) : null;
@@ -295,7 +305,7 @@ export class WsGateway {
       );
     } catch (e) {
       await lease?.release();
-      refuse(socket, e);
+      refuse(socket, e, this.answerHeaders);
     } finally {
       this.admitting--;
     }
@@ -528,6 +538,12 @@ export class WsGateway {
         return;
       case 'cancel':
         if (this.admitRequest(conn, m.id)) void this.cancel(conn, m);
+        return;
+      case 'amend':
+        if (this.admitRequest(conn, m.id)) void this.amend(conn, m);
+        return;
+      case 'mass_cancel':
+        if (this.admitRequest(conn, m.id)) void this.massCancel(conn, m);
         return;
     }
   }
@@ -768,6 +784,62 @@ export class WsGateway {
     }
   }
 
+  /** As PATCH /api/v1/orders/{id}: the placers' roles, one unit of the order's account's order budget. */
+  private async amend(conn: Connection, m: AmendMessage): Promise<void> {
+    let audit: WsAuditTicket | null = null;
+    try {
+      audit = await WsAuditTicket.take(this.deps.audit, {
+        action: 'order.amend',
+        requestId: m.id,
+        address: conn.address,
+        target: { kind: 'order', id: String(m.order_id) },
+        details: { price: m.price, quantity: m.quantity },
+      });
+      const p = this.mustHavePrincipal(conn, PLACERS);
+      const trading = this.deps.trading;
+      const orderId = Number(m.order_id);
+      // After the caller's right to see the order, so that a refusal tells nothing of others' orders.
+      await this.takeOrderBudget(trading.visibleOrder(p, orderId).accountId);
+      const order = await trading.amend(p, orderId, { price: m.price, quantity: m.quantity });
+      audit?.ok(null);
+      this.ack(conn, `{"type":"ack","id":${JSON.stringify(m.id)},"op":"amend"`, order);
+    } catch (e) {
+      audit?.error(e);
+      this.errorOf(conn, m.id, e);
+    } finally {
+      audit?.commit(conn.principal);
+      this.requestDone(conn);
+    }
+  }
+
+  /** As DELETE /api/v1/orders: the cancellers' roles; answers how many orders it cancelled. */
+  private async massCancel(conn: Connection, m: MassCancelMessage): Promise<void> {
+    let audit: WsAuditTicket | null = null;
+    try {
+      audit = await WsAuditTicket.take(this.deps.audit, {
+        action: 'order.mass_cancel',
+        requestId: m.id,
+        address: conn.address,
+        target: { kind: 'account', id: m.account_id === undefined ? null : String(m.account_id) },
+        details: { symbol: m.symbol, side: m.side },
+      });
+      const p = this.mustHavePrincipal(conn, CANCELLERS);
+      const cancelled = await this.deps.trading.massCancel(p, {
+        accountId: m.account_id,
+        symbol: m.symbol,
+        side: m.side,
+      });
+      audit?.ok(null);
+      this.answer(conn, { type: 'ack', id: m.id, op: 'mass_cancel', cancelled });
+    } catch (e) {
+      audit?.error(e);
+      this.errorOf(conn, m.id, e);
+    } finally {
+      audit?.commit(conn.principal);
+      this.requestDone(conn);
+    }
+  }
+
   /** One unit of the address's HTTP request budget (`rateLimits.requestsPerMinutePerIp`), or RATE_LIMITED. */
   private takeIpBudget(address: string): Promise<void> {
     return this.ipLimiter === null ? Promise.resolve() : takeBudget(this.ipLimiter, address);
@@ -804,7 +876,7 @@ function decodeSymbol(text: string): string {
 }
 
 /** Answers an upgrade request with an HTTP error in the gateway's shape, and closes the socket. */
-function refuse(socket: Duplex, e: unknown): void {
+function refuse(socket: Duplex, e: unknown, answerHeaders: string): void {
   if (socket.destroyed) return;
   const g =
     e instanceof ApiError || e instanceof GatewayError
@@ -820,7 +892,7 @@ function refuse(socket: Duplex, e: unknown): void {
       timestamp: new Date().toISOString(),
     });
   }
-  let head = `HTTP/1.1 ${g.statusCode} ${STATUS_CODES[g.statusCode] ?? 'Error'}\r\n${ANSWER_HEADERS}`;
+  let head = `HTTP/1.1 ${g.statusCode} ${STATUS_CODES[g.statusCode] ?? 'Error'}\r\n${answerHeaders}`;
   for (const [name, value] of Object.entries(g.headers)) head += `${name}: ${value}\r\n`;
   head += `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
   socket.end(head + body);

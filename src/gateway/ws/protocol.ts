@@ -1,12 +1,14 @@
 /**
  * The `/ws` protocol's requests: one JSON object per text frame, `{"op": ..., "id": ...}` plus the op's
  * fields, checked here with compiled schemas (unknown fields refused, nothing coerced) before anything acts
- * on them. A `place` takes exactly the fields of REST's POST /api/v1/orders body, through the same schema.
+ * on them. A `place` takes exactly the fields of REST's POST /api/v1/orders body, through the same schema;
+ * an `amend` those of PATCH /api/v1/orders/{id} and the order id, a `mass_cancel` those of DELETE /api/v1/orders.
  * docs/websocket.md describes every message.
  */
 import { Compile } from 'typebox/compile';
 import { Type, type Static, type TSchema } from 'typebox';
-import { PlaceBody } from '../http/schemas.js';
+import { ACCOUNT_ID_MAX } from '../auth/index.js';
+import { AmendBody, MassCancelQuery, PlaceBody } from '../http/schemas.js';
 import { WS_LIMITS } from './limits.js';
 
 /** The WebSocket gateway's own error codes, beside the REST ones it shares (VALIDATION_ERROR, ...). */
@@ -52,6 +54,10 @@ const UnsubscribeMessage = Type.Object(
   { op: Type.Literal('unsubscribe'), id: Type.Optional(RequestId), channel: ChannelName },
   Strict,
 );
+const OrderId = Type.Union([
+  Type.String({ pattern: '^[1-9][0-9]{0,15}$' }),
+  Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
+]);
 const PlaceMessage = Type.Object(
   { ...PlaceBody.properties, op: Type.Literal('place'), id: RequestId },
   Strict,
@@ -60,10 +66,23 @@ const CancelMessage = Type.Object(
   {
     op: Type.Literal('cancel'),
     id: RequestId,
-    order_id: Type.Union([
-      Type.String({ pattern: '^[1-9][0-9]{0,15}$' }),
-      Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
-    ]),
+    order_id: OrderId,
+  },
+  Strict,
+);
+
+const AmendMessage = Type.Object(
+  { ...AmendBody.properties, op: Type.Literal('amend'), id: RequestId, order_id: OrderId },
+  Strict,
+);
+/** The fields of REST's DELETE /api/v1/orders query, in their JSON types. */
+const MassCancelMessage = Type.Object(
+  {
+    op: Type.Literal('mass_cancel'),
+    id: RequestId,
+    symbol: Type.Optional(MassCancelQuery.properties.symbol),
+    side: Type.Optional(MassCancelQuery.properties.side),
+    account_id: Type.Optional(Type.Integer({ minimum: 1, maximum: ACCOUNT_ID_MAX })),
   },
   Strict,
 );
@@ -75,8 +94,17 @@ export type SubscribeMessage = Static<typeof SubscribeMessage>;
 export type UnsubscribeMessage = Static<typeof UnsubscribeMessage>;
 export type PlaceMessage = Static<typeof PlaceMessage>;
 export type CancelMessage = Static<typeof CancelMessage>;
+export type AmendMessage = Static<typeof AmendMessage>;
+export type MassCancelMessage = Static<typeof MassCancelMessage>;
 export type WsRequest =
-  PingMessage | AuthMessage | SubscribeMessage | UnsubscribeMessage | PlaceMessage | CancelMessage;
+  | PingMessage
+  | AuthMessage
+  | SubscribeMessage
+  | UnsubscribeMessage
+  | PlaceMessage
+  | CancelMessage
+  | AmendMessage
+  | MassCancelMessage;
 
 interface Checker {
   Check(value: unknown): boolean;
@@ -91,6 +119,8 @@ const CHECKERS: Readonly<Record<WsRequest['op'], Checker>> = {
   unsubscribe: compile(UnsubscribeMessage),
   place: compile(PlaceMessage),
   cancel: compile(CancelMessage),
+  amend: compile(AmendMessage),
+  mass_cancel: compile(MassCancelMessage),
 };
 const checkRequestId = compile(RequestId);
 

@@ -17,7 +17,7 @@ import {
 } from './decimal.js';
 import { CONFIG_DEFAULTS, CONFIG_LIMITS } from './limits.js';
 import type { AssetEntry, InstrumentEntry } from './schema.js';
-import type { AssetConfig, ConfigProblem, InstrumentConfig } from './types.js';
+import type { AssetConfig, ConfigProblem, InstrumentConfig, InstrumentSpecConfig } from './types.js';
 
 /** The example venue: what runs when the configuration lists no assets and instruments. */
 export const DEFAULT_ASSETS: readonly AssetEntry[] = Object.freeze([
@@ -170,7 +170,12 @@ function asset(code: string, path: string, byCode: ReadonlyMap<string, AssetConf
   return a ?? null;
 }
 
-function resolveInstrument(
+/**
+ * One instrument entry (the file's shape) against the assets by code: the instrument in the core's integers,
+ * or null with every problem pushed, each under `at` and the entry's field name. The configuration's
+ * instruments go through here, and so do the ones an administrator adds over the API.
+ */
+export function resolveInstrument(
   e: InstrumentEntry,
   at: string,
   byCode: ReadonlyMap<string, AssetConfig>,
@@ -260,6 +265,8 @@ function resolveInstrument(
     },
     baseCode: base.code,
     quoteCode: quote.code,
+    baseDecimals: base.decimals,
+    quoteDecimals: quote.decimals,
     priceUnit: formatDecimal(priceUnit),
     qtyUnit: formatDecimal(qtyUnit),
     priceDecimals: fractionDigits(priceUnit),
@@ -279,4 +286,70 @@ function scaleOf(value: Decimal, path: string, problems: Problems, finer: () => 
   const n = toSafeInteger(whole);
   if (n === null) problem(problems, path, `the unit is ${whole} minor units, more than 2^53 - 1`);
   return n;
+}
+
+/** The greatest common divisor of two positive bigints. */
+function gcd(a: bigint, b: bigint): bigint {
+  while (b !== 0n) [a, b] = [b, a % b];
+  return a;
+}
+
+/** n / d as a decimal when it has a finite expansion, else null (d > 0). */
+function finiteQuotient(n: bigint, d: bigint): Decimal | null {
+  const g = gcd(n < 0n ? -n : n, d);
+  let num = n / g;
+  let den = d / g;
+  let scale = 0;
+  // A fraction in lowest terms ends when its denominator has no prime factors but 2 and 5.
+  while (den % 10n === 0n) {
+    den /= 10n;
+    scale++;
+  }
+  while (den % 2n === 0n) {
+    den /= 2n;
+    num *= 5n;
+    scale++;
+  }
+  while (den % 5n === 0n) {
+    den /= 5n;
+    num *= 2n;
+    scale++;
+  }
+  return den === 1n ? { units: num, scale } : null;
+}
+
+/**
+ * The gateway's view of an instrument the core holds: its units as decimals, recovered from the spec's scales
+ * and the assets' decimals (one quantity unit is baseScale minor units of the base asset; one price unit is
+ * quoteScale minor units of the quote per quantity unit). Null when the price unit has no finite decimal
+ * expansion, which no instrument defined through a configuration or the API has.
+ */
+export function instrumentOfSpec(
+  spec: InstrumentSpecConfig,
+  base: AssetConfig,
+  quote: AssetConfig,
+): InstrumentConfig | null {
+  if (spec.baseAsset !== base.id || spec.quoteAsset !== quote.id) {
+    throw new Error(`instrument ${spec.symbol}: assets ${base.id}/${quote.id} are not its own`);
+  }
+  const qtyUnit: Decimal = { units: BigInt(spec.baseScale), scale: base.decimals };
+  // priceUnit = quoteScale × 10^-quoteDecimals / qtyUnit = quoteScale × 10^baseDecimals / (baseScale × 10^quoteDecimals)
+  const priceUnit = finiteQuotient(
+    BigInt(spec.quoteScale) * 10n ** BigInt(base.decimals),
+    BigInt(spec.baseScale) * 10n ** BigInt(quote.decimals),
+  );
+  if (priceUnit === null) return null;
+  return {
+    spec,
+    baseCode: base.code,
+    quoteCode: quote.code,
+    baseDecimals: base.decimals,
+    quoteDecimals: quote.decimals,
+    priceUnit: formatDecimal(priceUnit),
+    qtyUnit: formatDecimal(qtyUnit),
+    priceDecimals: fractionDigits(priceUnit),
+    qtyDecimals: fractionDigits(qtyUnit),
+    tickSize: formatDecimal(multiply(priceUnit, { units: BigInt(spec.tickSize), scale: 0 })),
+    lotSize: formatDecimal(multiply(qtyUnit, { units: BigInt(spec.lotSize), scale: 0 })),
+  };
 }

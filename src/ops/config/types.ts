@@ -44,6 +44,9 @@ export interface InstrumentConfig {
   readonly spec: InstrumentSpecConfig;
   readonly baseCode: string;
   readonly quoteCode: string;
+  /** The assets' decimals (of one minor unit): fees and amounts are shown with them. */
+  readonly baseDecimals: number;
+  readonly quoteDecimals: number;
   /**
    * The decimal value of one price unit (in the quote asset) and one quantity unit (in the base asset), in
    * canonical form: what the gateway multiplies integers by, and divides decimal strings by.

@@ -70,7 +70,9 @@ const frame: fc.Arbitrary<Frame> = fc
         (v) =>
           !(
             typeof v === 'string' &&
-            ['ping', 'auth', 'subscribe', 'unsubscribe', 'place', 'cancel'].includes(v)
+            ['ping', 'auth', 'subscribe', 'unsubscribe', 'place', 'cancel', 'amend', 'mass_cancel'].includes(
+              v,
+            )
           ),
       ),
     }),
@@ -87,12 +89,25 @@ const frame: fc.Arbitrary<Frame> = fc
     fc.record({ id: junk }).map(({ id }) => ({ op: 'cancel', id, order_id: 0 })),
     fc.record({ order_id: junk }).map(({ order_id }) => ({ op: 'cancel', id: 'c', order_id, more: 1 })),
     fc.record({ channel: junk }).map(({ channel }) => ({ op: 'subscribe', id: 's', channel })),
+    // Amend and mass cancel, each with an unknown field besides whatever the junk is.
+    fc
+      .record({ order_id: junk, price: junk })
+      .map(({ order_id, price }) => ({ op: 'amend', id: 'm', order_id, price, more: 1 })),
+    fc
+      .record({ side: junk, symbol: junk })
+      .map(({ side, symbol }) => ({ op: 'mass_cancel', id: 'k', side, symbol, more: 1 })),
     fc.constantFrom(
       { op: 'subscribe', id: 's', channel: 'book:BTC-USDT:0' },
       { op: 'subscribe', id: 's', channel: 'book:BTC-USDT:1000' },
       { op: 'subscribe', id: 's', channel: 'candles:BTC-USDT' },
       { op: 'unsubscribe', id: 'u', channel: 'trades:BTC-USDT' },
       { op: 'auth', id: 'a', token: '' },
+      { op: 'amend', id: 'm', order_id: '1' },
+      { op: 'amend', id: 'm', order_id: 0, price: '1' },
+      { op: 'amend', price: '1', order_id: '1' },
+      { op: 'mass_cancel', id: 'k', side: 'both' },
+      { op: 'mass_cancel', id: 'k', account_id: 0 },
+      { op: 'mass_cancel' },
       { op: 'ping', id: 'x'.repeat(65) },
       { op: 'ping', id: 2 ** 60 },
       { ...validPlace, quantity: '1'.repeat(30) },
