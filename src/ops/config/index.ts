@@ -21,6 +21,7 @@ export type {
   InstrumentConfig,
   InstrumentSpecConfig,
   JwtConfig,
+  PipelineConfig,
   RateLimitsConfig,
   VenueConfig,
 } from './types.js';
