@@ -234,6 +234,18 @@ export class VenueFeed {
     }
   }
 
+  /** Runs what is pending now and resolves once the writer has written it (tests, benchmarks). */
+  async settle(): Promise<void> {
+    this.drain();
+    await this.writer?.flush();
+  }
+
+  /** Closes the time bars the clock has passed: the watermark of every instrument to now − lateness. */
+  followClock(): void {
+    const watermarkUs = this.clockUs() - this.o.latenessUs;
+    for (const s of this.symbols) this.pipeline.advanceWatermark(s, watermarkUs);
+  }
+
   /** Stops the timer, runs what is pending, and writes what the writer holds. */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -255,11 +267,6 @@ export class VenueFeed {
     this.pending = [];
     for (const r of events) this.pipeline.ingest(r);
     if (this.pendingSeq > 0) this.writer?.mark(this.pendingSeq);
-  }
-
-  private followClock(): void {
-    const watermarkUs = this.clockUs() - this.o.latenessUs;
-    for (const s of this.symbols) this.pipeline.advanceWatermark(s, watermarkUs);
   }
 
   private onBar(m: Envelope): void {

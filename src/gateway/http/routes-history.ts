@@ -7,7 +7,13 @@
  */
 import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { flagNames, formatTime, parseIsoTime, type StoredTick, type VenueFeed } from '../../marketdata/index.js';
+import {
+  flagNames,
+  formatTime,
+  parseIsoTime,
+  type StoredTick,
+  type VenueFeed,
+} from '../../marketdata/index.js';
 import type { InstrumentConfig } from '../../ops/index.js';
 import { ApiError, ErrorCode, validationError } from '../trading/errors.js';
 import { averagePrice, lotsToQty, ticksToPrice } from '../trading/units.js';
@@ -73,7 +79,8 @@ export function candleJson(c: CandleView, inst: InstrumentConfig): CandleJson {
 
 const price = (v: number | null, inst: InstrumentConfig): string | null =>
   v === null ? null : ticksToPrice(v, inst);
-const qty = (v: number | null, inst: InstrumentConfig): string | null => (v === null ? null : lotsToQty(v, inst));
+const qty = (v: number | null, inst: InstrumentConfig): string | null =>
+  v === null ? null : lotsToQty(v, inst);
 
 function tickJson(t: StoredTick, inst: InstrumentConfig) {
   return {

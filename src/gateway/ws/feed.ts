@@ -413,7 +413,8 @@ export class Feeds {
     if (ch instanceof BookChannel) this.books.get(ch.inst.spec.instrument)?.delete(ch.depth);
     else if (ch instanceof BboChannel) this.bbos.delete(ch.inst.spec.instrument);
     else if (ch instanceof TradesChannel) this.tradeChannels.delete(ch.inst.spec.instrument);
-    else if (ch instanceof CandlesChannel) this.candleChannels.delete(`${ch.inst.spec.symbol}:${ch.interval}`);
+    else if (ch instanceof CandlesChannel)
+      this.candleChannels.delete(`${ch.inst.spec.symbol}:${ch.interval}`);
     else if (ch instanceof AccountChannel) {
       (ch.kind === 'orders' ? this.orderChannels : this.fillChannels).delete(ch.accountId);
     }

@@ -627,7 +627,12 @@ export class WsGateway {
     }
   }
 
-  private subscribeCandles(conn: Connection, m: SubscribeMessage, inst: InstrumentConfig, interval: string): void {
+  private subscribeCandles(
+    conn: Connection,
+    m: SubscribeMessage,
+    inst: InstrumentConfig,
+    interval: string,
+  ): void {
     const id = m.id ?? null;
     const source = this.deps.candles ?? null;
     if (source === null || !source.intervals.includes(interval)) {

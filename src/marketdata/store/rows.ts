@@ -103,7 +103,8 @@ function flagsOf(e: Envelope, v: unknown): number {
 }
 
 function text(e: Envelope, v: unknown, key: string, max: number): string {
-  if (typeof v !== 'string' || v.length === 0 || v.length > max) throw bad(e, `${key} must be 1 to ${max} characters`);
+  if (typeof v !== 'string' || v.length === 0 || v.length > max)
+    throw bad(e, `${key} must be 1 to ${max} characters`);
   return v;
 }
 

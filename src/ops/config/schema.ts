@@ -159,7 +159,7 @@ export function barSpecProblem(spec: string): string {
   const m = /^time:([0-9]+)([smhd])$/.exec(spec);
   if (m === null) return '';
   const sec = Number(m[1]) * SECONDS_OF[m[2] as keyof typeof SECONDS_OF];
-  return 86_400 % sec === 0 ? '' : 'a time bar\'s period must divide a day (1s, 1m, 5m, 1h, 1d, ...)';
+  return 86_400 % sec === 0 ? '' : "a time bar's period must divide a day (1s, 1m, 5m, 1h, 1d, ...)";
 }
 
 export const PipelineSchema = section({
