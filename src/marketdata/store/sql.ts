@@ -309,7 +309,7 @@ function storedBar(r: Row): StoredBar {
 }
 
 function storedTick(r: Row): StoredTick {
-  const side = r.side === null ? null : SIDE_NAME[String(r.side)];
+  const side = typeof r.side === 'string' ? SIDE_NAME[r.side] : null;
   return {
     timeUs: num(r.time_us),
     timeNs: num(r.ts_ns),
