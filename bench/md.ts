@@ -15,13 +15,14 @@
  * (--database-url, else BENCH_DATABASE_URL, else the local test database) in a schema of its own, dropped after:
  * the pipeline with the enriched ticks and the bars subscribed, the bounded writer (queue of --pg-queue rows)
  * writing ticks and bars in batches, its day partitions made on demand; the clock runs from the first tick in
- * to the last row committed, and every tick and bar must be in the store. The producer feeds 10,000 raw events
- * at a time and waits while the writer's queue is over half full (a bulk replay's back-pressure).
+ * to the last row committed, and every tick and bar must be in the store. The producer feeds 5,000 raw events
+ * at a time, each chunk once the writer's queue has room for it (a bulk replay's back-pressure).
  * `barWriteLatencyP99Ms`: from a bar's publication to the commit of the batch holding it, under that load.
  * Without a reachable server both are null and `postgresSkipped` says why. The JetStream figure of issue 6 is
  * not measured here.
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { InProcessBus } from '../src/bus/index.js';
@@ -120,6 +121,8 @@ async function referenceCache(): Promise<ReferenceCache> {
 interface PostgresFigures {
   postgresTicksPerSec: number | null;
   barWriteLatencyP99Ms: number | null;
+  /** CPU time per tick of this process (pipeline, envelopes, rows, the driver) and of the server's backend. */
+  postgresCpuUsPerTick?: { node: number; server: number | null };
   postgresTicks?: number;
   postgresBars?: number;
   postgresBatches?: number;
@@ -137,7 +140,8 @@ async function postgresPass(stream: readonly RawEvent[]): Promise<PostgresFigure
     return { postgresTicksPerSec: null, barWriteLatencyP99Ms: null, postgresSkipped: why };
   }
   await admin.exec(`CREATE SCHEMA ${schema}`);
-  const store = await openPostgresStore({ url: DATABASE_URL, schema, poolSize: 4 });
+  // One connection: the writer writes one batch at a time, and the server's CPU time is that backend's.
+  const store = await openPostgresStore({ url: DATABASE_URL, schema, poolSize: 1 });
   try {
     await migrate(store);
     return await writeIntoPostgres(stream.slice(0, PG_TICKS), store);
@@ -146,6 +150,25 @@ async function postgresPass(stream: readonly RawEvent[]): Promise<PostgresFigure
     await admin.exec(`DROP SCHEMA ${schema} CASCADE`);
     await admin.close();
   }
+}
+
+/**
+ * The CPU time (µs) the store's server backend has used so far, read from /proc when the server runs on this
+ * machine (else null): throughput on a shared machine says little, CPU time per tick says what it costs.
+ */
+async function backendCpu(store: Store): Promise<() => number | null> {
+  const [{ pid }] = await store.query('SELECT pg_backend_pid() AS pid');
+  const hz = 100; // USER_HZ: /proc counts CPU time in 1/100 s on Linux
+  return () => {
+    try {
+      const stat = readFileSync(`/proc/${String(pid)}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // utime and stime are fields 14 and 15 of the line, 12 and 13 after the command name.
+      return ((Number(fields[11]) + Number(fields[12])) * 1e6) / hz;
+    } catch {
+      return null;
+    }
+  };
 }
 
 async function writeIntoPostgres(stream: readonly RawEvent[], store: Store): Promise<PostgresFigures> {
@@ -165,16 +188,22 @@ async function writeIntoPostgres(stream: readonly RawEvent[], store: Store): Pro
     latenessUs: 100_000,
   });
   writer.attach(bus, p.barIntervals);
-  const chunk = 10_000;
+  const chunk = 5_000;
+  const backend = await backendCpu(store);
+  const server0 = backend();
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   for (let i = 0; i < stream.length; i += chunk) {
+    // Room for the chunk's ticks and as many bars again (a chunk closes far fewer).
+    await writer.waitForRoom(2 * chunk);
     const end = Math.min(stream.length, i + chunk);
     for (let k = i; k < end; k++) p.ingest(stream[k]);
-    await writer.waitForRoom();
   }
   p.flush();
   await writer.flush();
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const server1 = backend();
   await writer.close();
   reference.close();
   const c = p.counters();
@@ -190,6 +219,10 @@ async function writeIntoPostgres(stream: readonly RawEvent[], store: Store): Pro
   return {
     postgresTicksPerSec: Math.round(stream.length / seconds),
     barWriteLatencyP99Ms: +p99.toFixed(1),
+    postgresCpuUsPerTick: {
+      node: +((cpu.user + cpu.system) / stream.length).toFixed(2),
+      server: server0 === null || server1 === null ? null : +((server1 - server0) / stream.length).toFixed(2),
+    },
     postgresTicks: s.ticksWritten,
     postgresBars: s.barsWritten,
     postgresBatches: s.batches,

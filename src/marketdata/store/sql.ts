@@ -248,24 +248,44 @@ export class MarketDataStore {
   }
 }
 
+/** Text that stands in an array literal as it is: no quoting or escaping needed, and not the word NULL. */
+const PLAIN = /^[A-Za-z0-9_.:/@+-]+$/;
+
+/**
+ * A column as PostgreSQL's array literal (`{1,NULL,3}`, `{a,"b c"}`), passed as one text parameter and cast
+ * in SQL: made here in one pass, it costs a fraction of the driver's per-element conversion of a JS array.
+ */
+function arrayLiteral<T>(rows: readonly T[], value: (row: T) => string | number | null): string {
+  let out = '{';
+  for (let k = 0; k < rows.length; k++) {
+    if (k > 0) out += ',';
+    const v = value(rows[k]);
+    if (v === null) out += 'NULL';
+    else if (typeof v === 'number') out += String(v);
+    else if (PLAIN.test(v) && v.toUpperCase() !== 'NULL') out += v;
+    else out += `"${v.replace(/[\\"]/g, '\\$&')}"`;
+  }
+  return out + '}';
+}
+
 async function insertTicks(tx: Queryable, rows: readonly TickRow[]): Promise<number> {
   // One array per column: fifteen parameters, whatever the number of rows.
   const params: SqlValue[] = [
-    rows.map((r) => r.instrument),
-    rows.map((r) => r.timeUs),
-    rows.map((r) => r.timeNs),
-    rows.map((r) => r.eventId),
-    rows.map((r) => (r.kind === 'trade' ? 't' : 'q')),
-    rows.map((r) => r.price),
-    rows.map((r) => r.size),
-    rows.map((r) => (r.side === null ? null : SIDE_CODE[r.side])),
-    rows.map((r) => r.bidPrice),
-    rows.map((r) => r.bidSize),
-    rows.map((r) => r.askPrice),
-    rows.map((r) => r.askSize),
-    rows.map((r) => r.tradeId),
-    rows.map((r) => r.flags),
-    rows.map((r) => r.source),
+    arrayLiteral(rows, (r) => r.instrument),
+    arrayLiteral(rows, (r) => r.timeUs),
+    arrayLiteral(rows, (r) => r.timeNs),
+    arrayLiteral(rows, (r) => r.eventId),
+    arrayLiteral(rows, (r) => (r.kind === 'trade' ? 't' : 'q')),
+    arrayLiteral(rows, (r) => r.price),
+    arrayLiteral(rows, (r) => r.size),
+    arrayLiteral(rows, (r) => (r.side === null ? null : SIDE_CODE[r.side])),
+    arrayLiteral(rows, (r) => r.bidPrice),
+    arrayLiteral(rows, (r) => r.bidSize),
+    arrayLiteral(rows, (r) => r.askPrice),
+    arrayLiteral(rows, (r) => r.askSize),
+    arrayLiteral(rows, (r) => r.tradeId),
+    arrayLiteral(rows, (r) => r.flags),
+    arrayLiteral(rows, (r) => r.source),
   ];
   const [row] = await tx.query(INSERT_TICKS, params);
   return num(row.n);

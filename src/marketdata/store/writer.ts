@@ -82,7 +82,7 @@ export class MarketDataWriter {
   private closing = false;
   private closed: Promise<void> | null = null;
   private closeDeadlineMs = 0;
-  private roomWaiters: (() => void)[] = [];
+  private roomWaiters: { fits: () => boolean; resolve: () => void }[] = [];
   private flushWaiters: (() => void)[] = [];
 
   constructor(
@@ -142,10 +142,16 @@ export class MarketDataWriter {
     this.kick();
   }
 
-  /** Resolves when the queue is at most half full (a bulk producer's back-pressure). */
-  waitForRoom(): Promise<void> {
-    if (this.rows <= this.limits.queueRowsMax / 2) return Promise.resolve();
-    return new Promise((resolve) => this.roomWaiters.push(resolve));
+  /**
+   * Resolves when the queue has room for `rows` more (at least half of it is kept free): a bulk producer's
+   * back-pressure, asked before each chunk it offers.
+   */
+  waitForRoom(rows: number): Promise<void> {
+    const room = Math.max(rows, this.limits.queueRowsMax / 2);
+    if (room > this.limits.queueRowsMax) throw new Error(`md writer: ${rows} rows never fit the queue`);
+    const fits = (): boolean => this.rows + room <= this.limits.queueRowsMax;
+    if (fits()) return Promise.resolve();
+    return new Promise((resolve) => this.roomWaiters.push({ fits, resolve }));
   }
 
   /** Resolves once everything offered before the call is written (never, while the store is down). */
@@ -281,7 +287,11 @@ export class MarketDataWriter {
   }
 
   private wake(): void {
-    if (this.rows <= this.limits.queueRowsMax / 2) for (const w of this.roomWaiters.splice(0)) w();
+    if (this.roomWaiters.length > 0) {
+      const waiting = this.roomWaiters;
+      this.roomWaiters = waiting.filter((w) => !w.fits());
+      for (const w of waiting) if (w.fits()) w.resolve();
+    }
     if (this.queue.length === this.head) for (const w of this.flushWaiters.splice(0)) w();
   }
 

@@ -91,6 +91,20 @@ for (const factory of storeFactories()) {
       assert.equal((await md.ticks('RT-1', T0_US, T0_US + 123_457, 10)).length, 1);
     });
 
+    it('keeps text exactly, whatever its characters (quotes, commas, braces, backslashes, spaces, NULL)', async () => {
+      const odd = ['a "quoted", {odd} \\ id', 'NULL', 'null', ' spaced ', 'ünïcödé/é', 'x\ty'];
+      await md.writeTicks(
+        odd.map((id, i) =>
+          tickMessage(id, { instrument: 'TX-1', time_us: T0_US + i, source: odd[(i + 1) % odd.length] }),
+        ),
+      );
+      const rows = await md.ticks('TX-1', T0_US, T0_US + 100, 100);
+      assert.deepEqual(
+        rows.map((r) => [r.eventId, r.source]),
+        odd.map((id, i) => [id, odd[(i + 1) % odd.length]]),
+      );
+    });
+
     it('writes a redelivered batch once: same ids and times insert nothing', async () => {
       const batch = Array.from({ length: 500 }, (_, i) =>
         tickMessage(`venue:${i}:0`, { instrument: 'RD-1', time_us: T0_US + i * 1000, trade_id: i + 1 }),
