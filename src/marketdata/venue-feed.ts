@@ -116,6 +116,9 @@ export class VenueFeed {
   /** Commands up to this sequence number are in the store already: the replay does not write them again. */
   private writtenThrough = 0;
   private detachWriter: (() => void) | null = null;
+  /** The day whose partitions ahead were made last. */
+  private aheadFromDay = -1;
+  private ahead: Promise<void> = Promise.resolve();
   private closed = false;
 
   private constructor(private readonly o: VenueFeedOptions) {
@@ -159,6 +162,7 @@ export class VenueFeed {
     if (feed.mdStore !== null && feed.writer !== null) {
       const today = Math.floor(feed.clockUs() / DAY_US);
       await feed.mdStore.ensureDays(today, today + o.partitionsAheadDays);
+      feed.aheadFromDay = today;
       feed.writtenThrough = await feed.mdStore.progress(VENUE_FEED);
       feed.detachWriter = feed.writer.attach(feed.bus, feed.pipeline.barIntervals);
     }
@@ -238,12 +242,26 @@ export class VenueFeed {
   async settle(): Promise<void> {
     this.drain();
     await this.writer?.flush();
+    await this.ahead;
   }
 
-  /** Closes the time bars the clock has passed: the watermark of every instrument to now − lateness. */
+  /**
+   * Closes the time bars the clock has passed (the watermark of every instrument to now − lateness), and on a
+   * new day makes the partitions ahead again.
+   */
   followClock(): void {
-    const watermarkUs = this.clockUs() - this.o.latenessUs;
+    const nowUs = this.clockUs();
+    const watermarkUs = nowUs - this.o.latenessUs;
     for (const s of this.symbols) this.pipeline.advanceWatermark(s, watermarkUs);
+    const today = Math.floor(nowUs / DAY_US);
+    if (today !== this.aheadFromDay && this.mdStore !== null) {
+      this.aheadFromDay = today;
+      // A failure here costs nothing: the writer makes a missing day's partition before its rows anyway.
+      this.ahead = this.mdStore.ensureDays(today, today + this.o.partitionsAheadDays).then(
+        () => undefined,
+        (e: unknown) => this.o.onError?.(e instanceof Error ? e : new Error(String(e))),
+      );
+    }
   }
 
   /** Stops the timer, runs what is pending, and writes what the writer holds. */

@@ -12,6 +12,7 @@ import { after, describe, it } from 'node:test';
 import type { Venue } from '../../src/gateway/index.js';
 import { startVenue } from '../../src/gateway/index.js';
 import { venueSetupCommands } from '../../src/cli/venue.js';
+import { dayText } from '../../src/marketdata/index.js';
 import type { VenueConfig } from '../../src/ops/index.js';
 import { call, tempDir, testConfig, traders } from './helpers.js';
 import { WsClient, wsUrl, type Json } from './ws/client.js';
@@ -231,6 +232,10 @@ describe('market data history: REST candles and ticks, the candles: channel, acr
     await md.settle();
     md.followClock();
     await md.settle();
+    // A new day (on the clock) made the partitions ahead of it.
+    const aheadDay = Math.floor((Date.now() * 1000 + clock.offsetUs) / 86_400_000_000) + 2;
+    const parts = await (md.mdStore as NonNullable<typeof md.mdStore>).partitionDays('md_ticks');
+    assert.ok(parts.includes(dayText(aheadDay)), `${dayText(aheadDay)} in ${parts.join(', ')}`);
     const day = expectedCandles(trades, 86_400_000);
     assert.deepEqual(await candles(v, 'interval=1d'), day);
     assert.deepEqual(await candles(v, 'interval=1m'), expectedCandles(trades, 60_000));

@@ -16,7 +16,7 @@ export interface MdWriterLimits {
 export const MD_WRITER_DEFAULTS: MdWriterLimits = Object.freeze({
   queueRowsMax: 200_000,
   batchRowsMax: 5_000,
-  lingerMs: 5,
+  lingerMs: 50,
   retryDelayMsMin: 10,
   retryDelayMsMax: 5_000,
   closeTimeoutMs: 10_000,
