@@ -94,7 +94,7 @@ function tickJson(t: StoredTick, inst: InstrumentConfig) {
     ask_price: price(t.askPrice, inst),
     ask_size: qty(t.askSize, inst),
     trade_id: t.tradeId === null ? null : String(t.tradeId),
-    flags: flagNames(t.flags),
+    flags: [...flagNames(t.flags)],
     event_id: t.eventId,
   };
 }
