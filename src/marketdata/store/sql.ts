@@ -6,6 +6,9 @@
  * (same instrument, time and event id) is skipped, and a bar replaces the stored one of its key only with
  * a higher revision, so redelivered or replayed messages change nothing.
  *
+ * Ticks go in with a plain INSERT first, the usual case being that none is there yet; a unique violation
+ * (a redelivery) rolls back to a savepoint and inserts with ON CONFLICT DO NOTHING instead.
+ *
  * Every day a row lands in must have its partition first: `ensureDays` creates the missing ones through
  * `md_ensure_day` (idempotent, under an advisory lock) and remembers which exist, so a batch of a day seen
  * before costs nothing extra.
@@ -21,18 +24,23 @@ const ts = (param: string): string => `(timestamptz 'epoch' + ${param} * interva
 /** A timestamptz column as µs since the epoch (exact: extract returns numeric). */
 const us = (column: string): string => `(extract(epoch from ${column}) * 1000000)::int8`;
 
-const INSERT_TICKS = `
-  WITH written AS (
-    INSERT INTO md_ticks (instrument, ts, ts_ns, event_id, kind, price, size, side, bid_price, bid_size,
-                          ask_price, ask_size, trade_id, flags, source)
-    SELECT i, ${ts('t')}, n, e, k, p, s, sd, bp, bs, ap, az, tid, f, src
-      FROM unnest($1::text[], $2::int8[], $3::int2[], $4::text[], $5::"char"[], $6::int8[], $7::int8[],
-                  $8::"char"[], $9::int8[], $10::int8[], $11::int8[], $12::int8[], $13::int8[], $14::int4[],
-                  $15::text[]) AS u(i, t, n, e, k, p, s, sd, bp, bs, ap, az, tid, f, src)
-    ON CONFLICT DO NOTHING
-    RETURNING 1
-  )
+const TICK_ROWS = `
+  INSERT INTO md_ticks (instrument, ts, ts_ns, event_id, kind, price, size, side, bid_price, bid_size,
+                        ask_price, ask_size, trade_id, flags, source)
+  SELECT i, ${ts('t')}, n, e, k, p, s, sd, bp, bs, ap, az, tid, f, src
+    FROM unnest($1::text[], $2::int8[], $3::int2[], $4::text[], $5::"char"[], $6::int8[], $7::int8[],
+                $8::"char"[], $9::int8[], $10::int8[], $11::int8[], $12::int8[], $13::int8[], $14::int4[],
+                $15::text[]) AS u(i, t, n, e, k, p, s, sd, bp, bs, ap, az, tid, f, src)`;
+
+/** The usual case, no tick there yet: a plain insert (ON CONFLICT's speculative insertion costs a third more). */
+const INSERT_TICKS = TICK_ROWS;
+/** After a unique violation (a redelivery, a replay): the rows not there yet, counted. */
+const INSERT_NEW_TICKS = `
+  WITH written AS (${TICK_ROWS} ON CONFLICT DO NOTHING RETURNING 1)
   SELECT count(*)::int4 AS n FROM written`;
+
+/** PostgreSQL's unique_violation. */
+const UNIQUE_VIOLATION = '23505';
 
 const UPSERT_BARS = `
   WITH written AS (
@@ -287,7 +295,17 @@ async function insertTicks(tx: Queryable, rows: readonly TickRow[]): Promise<num
     arrayLiteral(rows, (r) => r.flags),
     arrayLiteral(rows, (r) => r.source),
   ];
-  const [row] = await tx.query(INSERT_TICKS, params);
+  // Inside the caller's transaction: a savepoint lets the plain insert fail alone when a tick is there already.
+  await tx.exec('SAVEPOINT md_ticks');
+  try {
+    await tx.query(INSERT_TICKS, params);
+    await tx.exec('RELEASE SAVEPOINT md_ticks');
+    return rows.length;
+  } catch (e) {
+    if ((e as { code?: unknown }).code !== UNIQUE_VIOLATION) throw e;
+  }
+  await tx.exec('ROLLBACK TO SAVEPOINT md_ticks');
+  const [row] = await tx.query(INSERT_NEW_TICKS, params);
   return num(row.n);
 }
 
