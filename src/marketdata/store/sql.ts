@@ -1,5 +1,5 @@
 /**
- * The market data store: ticks and bars in the query store's day-partitioned tables (migration 4), with the
+ * The market data store: ticks and bars in the query store's day-partitioned tables (migration 5), with the
  * same SQL on PGlite and PostgreSQL. Writes are one multi-row statement per table (`INSERT ... SELECT FROM
  * unnest($1, $2, ...)`: a handful of array parameters whatever the row count, so one statement carries
  * thousands of rows without PostgreSQL's 65,535-parameter limit) and idempotent: a tick already there
