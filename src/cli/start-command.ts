@@ -84,8 +84,8 @@ export function addStartCommand(program: Command, io: ProgramIo): void {
     .description(
       'Run the venue: the engine on the data directory (journal, snapshots and LOCK; RIALTO_DATA_DIR, default ' +
         './data), the query store (PGlite in DATA_DIR/pglite, or PostgreSQL with DATABASE_URL), the views rebuilt ' +
-        "from the journal, the market data pipeline (ticks and bars of the venue's trades into the store; " +
-        'RIALTO_MD_PIPELINE_ENABLED=false turns it off), and the REST API on HOST:PORT (default 0.0.0.0:8080; OpenAPI document at /docs, ' +
+        "from the journal, the market data pipeline (the trades' ticks and bars into the store; " +
+        'RIALTO_MD_PIPELINE_ENABLED=false: off), and the REST API on HOST:PORT (default 0.0.0.0:8080; OpenAPI document at /docs, ' +
         '/health and /ready). A first run sets up the configured assets and instruments and prints an admin API ' +
         'key once; a later run sets up only what the journal does not have yet. SIGTERM or SIGINT stops it ' +
         'gracefully: no new requests, those in flight finish, the engine writes a snapshot, exit 0. Logs are ' +

@@ -8,6 +8,9 @@
  * (the batch's buffer is not ours to keep) and queues them; the pipeline runs them on a later turn, so an
  * order's acknowledgement never waits for normalize, bars or envelopes.
  *
+ * Enrich reads each instrument's reference data from the store (md_reference_data, seeded from the
+ * configuration), through the cache that a change made anywhere invalidates.
+ *
  * A restart rebuilds everything from the journal, as the views do: the start-up replay runs every command
  * through the pipeline (the bars' state and the recent bars come back exactly), and the writer takes only
  * the commands after the progress the store recorded (the rest is written already; writes are idempotent
@@ -21,6 +24,7 @@ import {
   InMemoryReferenceData,
   MarketDataPipeline,
   ReferenceCache,
+  StoreReferenceData,
   VenueSource,
   barsTopic,
   defaultSchemas,
@@ -30,6 +34,7 @@ import {
   type PipelineCounters,
   type RawEvent,
   type ReferenceData,
+  type ReferenceDataPort,
 } from './pipeline/index.js';
 import {
   MarketDataStore,
@@ -56,7 +61,10 @@ export const VENUE_FEED_LIMITS = Object.freeze({
 export interface VenueFeedOptions {
   /** The query store; null: no storage (bars and recent bars in memory only). */
   readonly store: Store | null;
-  /** The venue's instruments: id, symbol, and the reference data enrich attaches. */
+  /**
+   * The venue's instruments: id, symbol, and the reference data enrich attaches (seeded into the store's
+   * md_reference_data where an instrument has none: an operator's edits there win, and reach the cache at once).
+   */
   readonly instruments: readonly { readonly id: number; readonly reference: ReferenceData }[];
   readonly bars: readonly BarSpec[];
   readonly latenessUs: number;
@@ -121,13 +129,13 @@ export class VenueFeed {
   private ahead: Promise<void> = Promise.resolve();
   private closed = false;
 
-  private constructor(private readonly o: VenueFeedOptions) {
-    const refs = new InMemoryReferenceData();
+  private constructor(
+    private readonly o: VenueFeedOptions,
+    refs: ReferenceDataPort,
+    private readonly closeRefs: () => Promise<void>,
+  ) {
     const byId = new Map<number, string>();
-    for (const i of o.instruments) {
-      refs.set(i.reference);
-      byId.set(i.id, i.reference.instrument);
-    }
+    for (const i of o.instruments) byId.set(i.id, i.reference.instrument);
     this.symbols = [...byId.values()];
     this.clockUs = o.clockUs ?? (() => Date.now() * 1000);
     this.reference = new ReferenceCache(refs, {
@@ -157,7 +165,21 @@ export class VenueFeed {
 
   /** Loads the reference data and the store's progress, and makes today's partitions and those ahead. */
   static async open(o: VenueFeedOptions): Promise<VenueFeed> {
-    const feed = new VenueFeed(o);
+    let feed: VenueFeed;
+    if (o.store === null) {
+      const refs = new InMemoryReferenceData();
+      for (const i of o.instruments) refs.set(i.reference);
+      feed = new VenueFeed(o, refs, () => Promise.resolve());
+    } else {
+      const refs = await StoreReferenceData.open(o.store);
+      try {
+        await refs.seed(o.instruments.map(({ reference: { revision: _, ...input } }) => input));
+      } catch (e) {
+        await refs.close();
+        throw e;
+      }
+      feed = new VenueFeed(o, refs, () => refs.close());
+    }
     await Promise.all(feed.symbols.map((s) => feed.reference.load(s)));
     if (feed.mdStore !== null && feed.writer !== null) {
       const today = Math.floor(feed.clockUs() / DAY_US);
@@ -275,6 +297,7 @@ export class VenueFeed {
       await this.writer?.close();
     } finally {
       this.reference.close();
+      await this.closeRefs();
       await this.bus.close();
     }
   }

@@ -26,7 +26,7 @@ describe('rialto start', () => {
   it('is in --help', () => {
     const r = rialto('start', '--help');
     assert.equal(r.status, 0);
-    assert.match(r.stdout, /SIGTERM or SIGINT stops it/);
+    assert.match(r.stdout, /SIGTERM\s+or\s+SIGINT\s+stops\s+it/);
     assert.match(rialto('--help').stdout, /start \[options\]\s+run the venue/);
   });
 

@@ -145,6 +145,14 @@ describe('market data history: REST candles and ticks, the candles: channel, acr
       tradeTicks.map((t) => [t.trade_id, t.price, t.size, t.flags]).sort(),
       trades.map((t) => [t.trade_id, t.price, t.quantity, ['valid']]).sort(),
     );
+    // Valid, not missing_metadata: enrich found each instrument's reference data, seeded into the store.
+    const refs = await v.store.query(
+      'SELECT instrument, currency FROM md_reference_data ORDER BY instrument',
+    );
+    assert.deepEqual(refs, [
+      { instrument: 'BTC-USDT', currency: 'USDT' },
+      { instrument: 'ETH-USDT', currency: 'USDT' },
+    ]);
     const quotes = (ticks.body.ticks as Json[]).filter((t) => t.kind === 'quote');
     assert.ok(quotes.length >= 3, 'the best bid and offer changes are ticks too');
     assert.equal(ticks.body.more, false);
