@@ -61,6 +61,8 @@ export class MarketDataWriter {
   accepting = true;
   private readonly queue: Item[] = [];
   private head = 0;
+  /** Items at the head that the batch being written took (they leave the queue when it commits). */
+  private taken = 0;
   /** Rows (not marks) in the queue. */
   private rows = 0;
   private readonly barOfferedMs: number[] = [];
@@ -136,8 +138,8 @@ export class MarketDataWriter {
   mark(seq: number): void {
     if (this.options.feed == null || !this.accepting || this.s.dropped > 0) return;
     const last = this.queue.length - 1;
-    // Consecutive marks collapse into one, so marks never outnumber rows.
-    if (last >= this.head && typeof this.queue[last] === 'number') this.queue[last] = seq;
+    // Consecutive marks collapse into one, so marks never outnumber rows; not one the batch being written took.
+    if (last >= this.head + this.taken && typeof this.queue[last] === 'number') this.queue[last] = seq;
     else this.queue.push(seq);
     this.kick();
   }
@@ -205,11 +207,14 @@ export class MarketDataWriter {
         await sleep(this.limits.lingerMs);
       }
       const taken = this.take();
+      this.taken = taken.count;
       try {
         const result = await this.store.write(taken.batch);
+        this.taken = 0;
         this.committed(taken, result);
         delay = this.limits.retryDelayMsMin;
       } catch (e) {
+        this.taken = 0;
         const first = this.lastFailure === null;
         this.lastFailure = asError(e);
         this.s.failedBatches++;

@@ -31,6 +31,28 @@ class FlakyStore extends MarketDataStore {
   }
 }
 
+/** A store whose writes wait until `open()` (so a test can act while a batch is being written). */
+class GatedStore extends MarketDataStore {
+  started = 0;
+  private gate: Promise<void> = new Promise(() => undefined);
+  private release: () => void = () => undefined;
+  constructor(store: Store) {
+    super(store);
+    this.close();
+  }
+  close(): void {
+    this.gate = new Promise((r) => (this.release = r));
+  }
+  open(): void {
+    this.release();
+  }
+  override async write(batch: WriteBatch): Promise<WriteResult> {
+    this.started++;
+    await this.gate;
+    return super.write(batch);
+  }
+}
+
 const count = async (store: Store, table: string, instrument: string): Promise<number> => {
   const [{ n }] = await store.query(`SELECT count(*)::int4 AS n FROM ${table} WHERE instrument = $1`, [
     instrument,
@@ -74,6 +96,19 @@ describe('market data writer (PGlite)', () => {
     assert.equal(s.progressSeq, 1_000);
     assert.equal(await md.progress('wr-test'), 1_000);
     assert.equal(writer.health(), 'ok');
+    await writer.close();
+  });
+
+  it('a mark made while a batch is written is kept for the next batch, not folded into the one in flight', async () => {
+    const md = new GatedStore(store);
+    const writer = new MarketDataWriter(md, { feed: 'inflight-test' });
+    writer.offerTick(tickMessage('if:1', { instrument: 'IF-1' }));
+    writer.mark(5);
+    while (md.started === 0) await new Promise((r) => setTimeout(r, 5));
+    writer.mark(7);
+    md.open();
+    await writer.flush();
+    assert.equal(await md.progress('inflight-test'), 7);
     await writer.close();
   });
 
