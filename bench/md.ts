@@ -4,13 +4,25 @@
  * latest-price projection included, and prints one JSON line with `inProcessTicksPerSec`.
  *
  *   npm run bench:md -- [--ticks N] [--instruments N] [--rate PER_SEC] [--subscribe-ticks]
+ *                       [--pg-ticks N] [--pg-queue ROWS] [--database-url URL]
  *
  * The raw events are made before the clock starts (a source's decoding of its wire format is not measured).
  * Nobody subscribes to the tick topics unless --subscribe-ticks, so no per-tick envelope is built; the bars
  * topics have a subscriber (counting bars). One warm-up pass, then three measured passes on fresh pipelines;
- * the figure is their median. The PostgreSQL and JetStream figures of issue 6 are not measured yet and are
- * left out rather than guessed.
+ * the figure is their median.
+ *
+ * `postgresTicksPerSec`: the same stream (its first --pg-ticks trades) end to end into a real PostgreSQL
+ * (--database-url, else BENCH_DATABASE_URL, else the local test database) in a schema of its own, dropped after:
+ * the pipeline with the enriched ticks and the bars subscribed, the bounded writer (queue of --pg-queue rows)
+ * writing ticks and bars in batches, its day partitions made on demand; the clock runs from the first tick in
+ * to the last row committed, and every tick and bar must be in the store. The producer feeds 5,000 raw events
+ * at a time, each chunk once the writer's queue has room for it (a bulk replay's back-pressure).
+ * `barWriteLatencyP99Ms`: from a bar's publication to the commit of the batch holding it, under that load.
+ * Without a reachable server both are null and `postgresSkipped` says why. The JetStream figure of issue 6 is
+ * not measured here.
  */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { InProcessBus } from '../src/bus/index.js';
@@ -22,10 +34,13 @@ import {
   ReferenceCache,
   TOPICS,
   barsTopic,
+  MarketDataStore,
+  MarketDataWriter,
   defaultSchemas,
   intervalName,
   type RawEvent,
 } from '../src/marketdata/index.js';
+import { migrate, openPostgresStore, type Store } from '../src/store/index.js';
 import { median, peakRssMB, xorshift32 } from './common.js';
 
 const { values } = parseArgs({
@@ -34,8 +49,15 @@ const { values } = parseArgs({
     instruments: { type: 'string', default: '4' },
     rate: { type: 'string', default: '20000' },
     'subscribe-ticks': { type: 'boolean', default: false },
+    'pg-ticks': { type: 'string', default: '300000' },
+    'pg-queue': { type: 'string', default: '20000' },
+    'database-url': { type: 'string' },
   },
 });
+const PG_TICKS = Number(values['pg-ticks']);
+const PG_QUEUE = Number(values['pg-queue']);
+const DATABASE_URL =
+  values['database-url'] ?? process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const TICKS = Number(values.ticks);
 const INSTRUMENTS = Number(values.instruments);
 const SUBSCRIBE_TICKS = values['subscribe-ticks'];
@@ -76,10 +98,7 @@ function makeStream(): RawEvent[] {
   return out;
 }
 
-async function pass(
-  stream: readonly RawEvent[],
-): Promise<{ seconds: number; bars: number; delivered: number }> {
-  const bus = new InProcessBus();
+async function referenceCache(): Promise<ReferenceCache> {
   const refs = new InMemoryReferenceData();
   for (let k = 0; k < INSTRUMENTS; k++) {
     refs.set({
@@ -96,6 +115,125 @@ async function pass(
   }
   const reference = new ReferenceCache(refs, { ttlUs: 60_000_000, entriesMax: 10_000, clockUs: () => 0 });
   await Promise.all(Array.from({ length: INSTRUMENTS }, (_, k) => reference.load(`SYM${k}`)));
+  return reference;
+}
+
+interface PostgresFigures {
+  postgresTicksPerSec: number | null;
+  barWriteLatencyP99Ms: number | null;
+  /** CPU time per tick of this process (pipeline, envelopes, rows, the driver) and of the server's backend. */
+  postgresCpuUsPerTick?: { node: number; server: number | null };
+  postgresTicks?: number;
+  postgresBars?: number;
+  postgresBatches?: number;
+  postgresSkipped?: string;
+}
+
+/** The stream's first `PG_TICKS` trades through the pipeline into PostgreSQL (see the header). */
+async function postgresPass(stream: readonly RawEvent[]): Promise<PostgresFigures> {
+  const schema = `rialto_bench_md_${randomBytes(4).toString('hex')}`;
+  let admin: Store;
+  try {
+    admin = await openPostgresStore({ url: DATABASE_URL, schema: null, connectTimeoutMs: 2_000 });
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    return { postgresTicksPerSec: null, barWriteLatencyP99Ms: null, postgresSkipped: why };
+  }
+  await admin.exec(`CREATE SCHEMA ${schema}`);
+  // One connection: the writer writes one batch at a time, and the server's CPU time is that backend's.
+  const store = await openPostgresStore({ url: DATABASE_URL, schema, poolSize: 1 });
+  try {
+    await migrate(store);
+    return await writeIntoPostgres(stream.slice(0, PG_TICKS), store);
+  } finally {
+    await store.close();
+    await admin.exec(`DROP SCHEMA ${schema} CASCADE`);
+    await admin.close();
+  }
+}
+
+/**
+ * The CPU time (µs) the store's server backend has used so far, read from /proc when the server runs on this
+ * machine (else null): throughput on a shared machine says little, CPU time per tick says what it costs.
+ */
+async function backendCpu(store: Store): Promise<() => number | null> {
+  const [{ pid }] = await store.query('SELECT pg_backend_pid() AS pid');
+  const hz = 100; // USER_HZ: /proc counts CPU time in 1/100 s on Linux
+  return () => {
+    try {
+      const stat = readFileSync(`/proc/${String(pid)}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // utime and stime are fields 14 and 15 of the line, 12 and 13 after the command name.
+      return ((Number(fields[11]) + Number(fields[12])) * 1e6) / hz;
+    } catch {
+      return null;
+    }
+  };
+}
+
+async function writeIntoPostgres(stream: readonly RawEvent[], store: Store): Promise<PostgresFigures> {
+  const bus = new InProcessBus();
+  const reference = await referenceCache();
+  const latencies: number[] = [];
+  const writer = new MarketDataWriter(new MarketDataStore(store), {
+    limits: { queueRowsMax: PG_QUEUE },
+    onBarsWritten: (ms) => latencies.push(...ms),
+  });
+  const p = new MarketDataPipeline({
+    bus,
+    schemas: defaultSchemas({ priceDecimals: 2, sizeDecimals: 4 }),
+    reference,
+    projection: new InMemoryLatest(),
+    bars: DEFAULT_BAR_SPECS,
+    latenessUs: 100_000,
+  });
+  writer.attach(bus, p.barIntervals);
+  const chunk = 5_000;
+  const backend = await backendCpu(store);
+  const server0 = backend();
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  for (let i = 0; i < stream.length; i += chunk) {
+    // Room for the chunk's ticks and as many bars again (a chunk closes far fewer).
+    await writer.waitForRoom(2 * chunk);
+    const end = Math.min(stream.length, i + chunk);
+    for (let k = i; k < end; k++) p.ingest(stream[k]);
+  }
+  p.flush();
+  await writer.flush();
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const server1 = backend();
+  await writer.close();
+  reference.close();
+  const c = p.counters();
+  const s = writer.stats();
+  const bars = c.aggregate.barsClosed + c.aggregate.barsCorrected;
+  if (s.ticksWritten !== c.enrich.out || s.barsWritten + s.barsExisting !== bars || s.dropped > 0) {
+    throw new Error(`bench: rows lost: ${JSON.stringify({ counters: c.aggregate, writer: s })}`);
+  }
+  const [{ n }] = await store.query('SELECT count(*)::int4 AS n FROM md_ticks');
+  if (n !== c.enrich.out) throw new Error(`bench: ${String(n)} ticks in the store, ${c.enrich.out} written`);
+  latencies.sort((a, b) => a - b);
+  const p99 = latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * 0.99))] ?? 0;
+  return {
+    postgresTicksPerSec: Math.round(stream.length / seconds),
+    barWriteLatencyP99Ms: +p99.toFixed(1),
+    postgresCpuUsPerTick: {
+      node: +((cpu.user + cpu.system) / stream.length).toFixed(2),
+      server: server0 === null || server1 === null ? null : +((server1 - server0) / stream.length).toFixed(2),
+    },
+    postgresTicks: s.ticksWritten,
+    postgresBars: s.barsWritten,
+    postgresBatches: s.batches,
+  };
+}
+
+async function pass(
+  stream: readonly RawEvent[],
+): Promise<{ seconds: number; bars: number; delivered: number }> {
+  const bus = new InProcessBus();
+  const reference = await referenceCache();
   let bars = 0;
   for (const spec of DEFAULT_BAR_SPECS) bus.subscribe(barsTopic(intervalName(spec)), () => bars++);
   let ticksSeen = 0;
@@ -122,6 +260,7 @@ const stream = makeStream();
 const warm = await pass(stream);
 const runs: Awaited<ReturnType<typeof pass>>[] = [];
 for (let k = 0; k < MEASURED_PASSES; k++) runs.push(await pass(stream));
+const pg = await postgresPass(stream);
 console.log(
   JSON.stringify({
     bench: 'md',
@@ -134,6 +273,7 @@ console.log(
     coldTicksPerSec: Math.round(TICKS / warm.seconds),
     ticksIntoBars: runs[0].delivered,
     barsPerPass: runs[0].bars,
+    ...pg,
     peakRssMB: peakRssMB(),
   }),
 );

@@ -1,8 +1,8 @@
 /**
  * `rialto start`: runs the venue until SIGTERM or SIGINT. It loads and checks the configuration (--config
  * FILE, else RIALTO_CONFIG, else ./rialto.yaml when present, else the defaults and the environment), starts
- * the engine on the data directory (its journal, snapshots and LOCK), the query store, the views and the
- * HTTP server (src/gateway/venue.ts), and prints the first admin key once, on a first run. A signal stops
+ * the engine on the data directory (its journal, snapshots and LOCK), the query store, the views, the market
+ * data pipeline and the HTTP server (src/gateway/venue.ts), and prints the first admin key once, on a first run. A signal stops
  * it gracefully: no new connections, requests in flight finish (their commands durable), the engine writes
  * a snapshot, exit 0.
  */
@@ -84,7 +84,8 @@ export function addStartCommand(program: Command, io: ProgramIo): void {
     .description(
       'Run the venue: the engine on the data directory (journal, snapshots and LOCK; RIALTO_DATA_DIR, default ' +
         './data), the query store (PGlite in DATA_DIR/pglite, or PostgreSQL with DATABASE_URL), the views rebuilt ' +
-        'from the journal, and the REST API on HOST:PORT (default 0.0.0.0:8080; OpenAPI document at /docs, ' +
+        "from the journal, the market data pipeline (the trades' ticks and bars into the store; " +
+        'RIALTO_MD_PIPELINE_ENABLED=false: off), and the REST API on HOST:PORT (default 0.0.0.0:8080; OpenAPI document at /docs, ' +
         '/health and /ready). A first run sets up the configured assets and instruments and prints an admin API ' +
         'key once; a later run sets up only what the journal does not have yet. SIGTERM or SIGINT stops it ' +
         'gracefully: no new requests, those in flight finish, the engine writes a snapshot, exit 0. Logs are ' +

@@ -18,6 +18,7 @@ import { randomUUID } from 'node:crypto';
 import { AuditLog, AuditWriter, makeEvent, type WriterLimits } from '../audit/index.js';
 import { INSTRUMENT_DEFAULTS, type Command, type InstrumentSpec } from '../core/index.js';
 import { Engine, type EngineConfig } from '../engine/index.js';
+import { VenueFeed, parseBarSpec, type BarSpec } from '../marketdata/index.js';
 import { DependencyGuard, POSTGRES_FAILURES, type VenueConfig } from '../ops/index.js';
 import { migrate, openStore, type Store } from '../store/index.js';
 import { AccountService } from './accounts/index.js';
@@ -65,6 +66,8 @@ export interface VenueOptions {
   readonly redisKeyPrefix?: string;
   /** The audit queue's limits (capacity, batch size, admission and close timeouts); docs/audit.md. */
   readonly audit?: Partial<WriterLimits>;
+  /** The market data pipeline's wall clock, µs (tests move it to close bars). */
+  readonly marketDataClockUs?: () => number;
 }
 
 export interface Venue {
@@ -79,6 +82,8 @@ export interface Venue {
   readonly metrics: VenueMetrics;
   /** The audit trail's writer (REST and WebSocket events go through it). */
   readonly audit: AuditWriter;
+  /** The market data pipeline and its storage, or null when `marketData.pipeline.enabled` is false. */
+  readonly marketData: VenueFeed | null;
   /** The first admin key, made by this start on an empty store (print it once), else null. */
   readonly adminKey: string | null;
   readonly replay: ReplayReport;
@@ -114,6 +119,44 @@ function tradeCounter(table: InstrumentTable, views: Views, metrics: VenueMetric
       seen.set(id, now);
     }
   };
+}
+
+/** The pipeline of `marketData.pipeline`, on the venue's instruments, storing into `store`. */
+async function openMarketData(
+  config: VenueConfig,
+  store: Store,
+  options: VenueOptions,
+  log: LimitsLog,
+): Promise<VenueFeed> {
+  const c = config.marketData.pipeline;
+  const bars = c.bars.map((text): BarSpec => {
+    // The configuration checked the text; sizes are the instruments' lots and ticks (no decimals).
+    const spec = parseBarSpec(text, 0, 0);
+    if (typeof spec === 'string') throw new Error(`marketData.pipeline.bars: ${spec}`);
+    return spec;
+  });
+  return VenueFeed.open({
+    store,
+    instruments: config.instruments.map((i) => ({
+      id: i.spec.instrument,
+      reference: {
+        instrument: i.spec.symbol,
+        assetClass: 'spot',
+        venue: 'rialto',
+        currency: i.quoteCode,
+        unit: i.baseCode,
+        tickSize: 1,
+        lotSize: 1,
+        taxonomy: { path: ['spot', i.baseCode, i.quoteCode], confidence: 1, method: 'manual' },
+        revision: 1,
+      },
+    })),
+    bars,
+    latenessUs: c.latenessMs * 1000,
+    partitionsAheadDays: c.partitionsAheadDays,
+    clockUs: options.marketDataClockUs,
+    onError: (e) => log.warn({ err: e.message }, 'market data: writing to the store failed, retrying'),
+  });
 }
 
 /** The setup commands whose asset or instrument the journal does not have yet. */
@@ -202,7 +245,35 @@ async function assemble(
   guard: (g: DependencyGuard) => DependencyGuard,
 ): Promise<Venue> {
   const views = new Views();
-  const replay = await replayJournalInto(config.dataDir, engine.recovery.lastSeq, views);
+  const limitsLog: LimitsLog = options.log === true ? jsonLinesLog : silentLog;
+  const md = config.marketData.pipeline.enabled
+    ? await openMarketData(config, store, options, limitsLog)
+    : null;
+  try {
+    return await assembleWith(config, options, engine, store, { guards, guard }, views, md, limitsLog);
+  } catch (e) {
+    await md?.close().catch(() => undefined);
+    throw e;
+  }
+}
+
+async function assembleWith(
+  config: VenueConfig,
+  options: VenueOptions,
+  engine: Engine,
+  store: Store,
+  { guards, guard }: { guards: readonly DependencyGuard[]; guard: (g: DependencyGuard) => DependencyGuard },
+  views: Views,
+  md: VenueFeed | null,
+  limitsLog: LimitsLog,
+): Promise<Venue> {
+  // The market data pipeline is rebuilt by the same replay as the views (its bars' state, its recent bars).
+  const replay = await replayJournalInto(
+    config.dataDir,
+    engine.recovery.lastSeq,
+    views,
+    md === null ? null : (seq, timeUs, events, count) => md.replayCommand(seq, timeUs, events, count),
+  );
   const engineHash = await engine.stateHash();
   if (replay.stateHash !== engineHash) {
     throw new Error(
@@ -228,11 +299,14 @@ async function assemble(
   let ws: WsGateway | null = null;
   // From here on every durable batch reaches the instrument table (when it waits for a definition), the
   // views, then the WebSocket feeds, before its submitter hears of it.
+  md?.goLive();
   const unsubscribe = engine.subscribe((b) => {
     if (table.awaiting) table.applyBatch(b.events);
     views.applyBatch(b.firstSeq, b.timeUs, b.events, b.ends);
     countTrades();
     ws?.publish(views.changes);
+    // Only picks the batch's trades and quotes out; the pipeline runs them on a later turn.
+    md?.applyBatch(b);
   });
   const setup = missingSetup(options.setup, replay);
   if (setup.length > 0) await submitSetup(engine, table, setup);
@@ -247,7 +321,6 @@ async function assemble(
   const verifier = new KeyVerifier(store);
   const jwt = config.auth.enabled ? await JwtVerifier.create(config.auth.jwt) : null;
   // Rate limits in this process's memory, or shared through Redis when the venue has one.
-  const limitsLog: LimitsLog = options.log === true ? jsonLinesLog : silentLog;
   const redis =
     config.rateLimits.enabled && config.redisUrl !== null
       ? (options.redisClient ?? createRedisClient)(config.redisUrl, limitsLog)
@@ -266,6 +339,7 @@ async function assemble(
     store: storeProbe(store),
     audit: () => Promise.resolve(audit.failure === null ? 'ok' : `failing: ${audit.failure.message}`),
   };
+  if (md !== null) probes.marketData = () => Promise.resolve(md.health());
   if (redis !== null) probes.redis = redisProbe(redis);
   if (config.natsUrl !== null) probes.nats = natsProbe(config.natsUrl);
   const readiness = (): Promise<Readiness> => readinessOf(probes);
@@ -294,6 +368,7 @@ async function assemble(
       accounts: new AccountService(engine, views, config, table),
       instruments: new InstrumentAdmin(engine, table),
       audit,
+      marketData: md,
     });
     wsGateway = WsGateway.attach(server.server, {
       trading,
@@ -304,8 +379,13 @@ async function assemble(
       metrics,
       limits: options.wsLimits,
       audit,
+      candles: md,
     });
     ws = wsGateway;
+    const gateway = wsGateway;
+    md?.onBars((symbol, interval, candle, corrected) =>
+      gateway.publishCandle(symbol, interval, candle, corrected),
+    );
     if (options.listen ?? true) {
       url = await server.listen({ host: config.server.host, port: config.server.port });
     }
@@ -340,13 +420,20 @@ async function assemble(
         (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
       );
       await engine.close();
+      // No batch comes any more: the pipeline runs what it holds and the writer writes it.
+      const mdClosed = (md?.close() ?? Promise.resolve()).then(
+        () => null,
+        (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
+      );
       await clientOrders.close();
       unsubscribe();
       limiters?.close();
       redis?.disconnect();
       const auditFailure = await audited;
+      const mdFailure = await mdClosed;
       await store.close();
       if (auditFailure !== null) throw auditFailure;
+      if (mdFailure !== null) throw mdFailure;
     })();
     return closed;
   };
@@ -360,6 +447,7 @@ async function assemble(
     ws: wsGateway,
     metrics,
     audit,
+    marketData: md,
     adminKey: admin?.token ?? null,
     replay,
     setupSubmitted: setup.length,

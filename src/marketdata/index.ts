@@ -32,3 +32,14 @@ export {
 } from './csv.js';
 export * from './lobster/index.js';
 export * from './pipeline/index.js';
+export * from './store/index.js';
+export {
+  VENUE_FEED,
+  VENUE_FEED_LIMITS,
+  VenueFeed,
+  intervalsOf,
+  type BarListener,
+  type Candle,
+  type VenueFeedOptions,
+  type VenueFeedStats,
+} from './venue-feed.js';

@@ -65,12 +65,20 @@ export function parseSecondsAfterMidnight(text: string, midnight: number): Event
   return fromSeconds(midnight + s, fractionNs(m[2]));
 }
 
+/** The last whole second formatted: a stream of ticks formats the same second over and over. */
+let wholeSec = Number.NaN;
+let wholeText = '';
+
 /** An ISO 8601 UTC timestamp: no fraction on a whole second, else 3, 6 or 9 digits, as few as exact. */
 export function formatTime(timeUs: number, timeNs: number): string {
   // `%` is exact on doubles, and the difference is a multiple of 10^6, so the division is exact too.
   const us = timeUs % US_PER_SEC;
   const sec = (timeUs - us) / US_PER_SEC;
-  const whole = new Date(sec * 1000).toISOString().slice(0, 19);
+  if (sec !== wholeSec) {
+    wholeText = new Date(sec * 1000).toISOString().slice(0, 19);
+    wholeSec = sec;
+  }
+  const whole = wholeText;
   if (us === 0 && timeNs === 0) return `${whole}Z`;
   let fraction = String(us).padStart(6, '0') + String(timeNs).padStart(3, '0');
   if (fraction.endsWith('000')) fraction = fraction.slice(0, 6);

@@ -115,6 +115,79 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
         FOR EACH ROW EXECUTE FUNCTION md_reference_data_notify();
     `,
   },
+  {
+    // The market data store (src/marketdata/store, docs/marketdata.md#storage): ticks and bars in tables
+    // partitioned by day of their event time, each day's partition made ahead of time or on demand by
+    // md_ensure_day (under an advisory lock, so two writers never race to create one). Prices and sizes are
+    // integers of the source's units (the venue's ticks and lots). A tick's key holds its event id, and a
+    // bar's its instrument, interval, start and number (0 for time bars): with the time in every key (a
+    // partitioned table's unique keys must hold the partition key), a redelivered message, whose id and time
+    // are the same, inserts nothing. A corrected bar (a higher revision) replaces the row of the same key.
+    version: 5,
+    name: 'market_data',
+    sql: `
+      CREATE TABLE md_ticks (
+        instrument text        NOT NULL CHECK (char_length(instrument) BETWEEN 1 AND 64),
+        ts         timestamptz NOT NULL,
+        ts_ns      smallint    NOT NULL CHECK (ts_ns BETWEEN 0 AND 999),
+        event_id   text        NOT NULL CHECK (char_length(event_id) BETWEEN 1 AND 256),
+        kind       "char"      NOT NULL CHECK (kind IN ('t', 'q')),
+        price      bigint,
+        size       bigint,
+        side       "char"      CHECK (side IN ('b', 's', 'u')),
+        bid_price  bigint,
+        bid_size   bigint,
+        ask_price  bigint,
+        ask_size   bigint,
+        trade_id   bigint,
+        flags      integer     NOT NULL CHECK (flags >= 0),
+        source     text        NOT NULL,
+        PRIMARY KEY (instrument, ts, event_id)
+      ) PARTITION BY RANGE (ts);
+
+      CREATE TABLE md_bars (
+        instrument text        NOT NULL CHECK (char_length(instrument) BETWEEN 1 AND 64),
+        interval   text        NOT NULL CHECK (char_length(interval) BETWEEN 1 AND 40),
+        start_ts   timestamptz NOT NULL,
+        number     bigint      NOT NULL CHECK (number >= 0),
+        end_ts     timestamptz NOT NULL,
+        open       bigint      NOT NULL,
+        high       bigint      NOT NULL,
+        low        bigint      NOT NULL,
+        close      bigint      NOT NULL,
+        volume     bigint      NOT NULL CHECK (volume >= 0),
+        notional   numeric     NOT NULL,
+        trades     integer     NOT NULL CHECK (trades > 0),
+        revision   integer     NOT NULL CHECK (revision >= 0),
+        event_id   text        NOT NULL,
+        PRIMARY KEY (instrument, interval, start_ts, number),
+        CHECK (end_ts >= start_ts),
+        CHECK (low <= high)
+      ) PARTITION BY RANGE (start_ts);
+
+      -- The journal sequence number up to which the venue's market data is written (one row per feed).
+      CREATE TABLE md_progress (
+        feed       text        PRIMARY KEY,
+        seq        bigint      NOT NULL CHECK (seq >= 0),
+        updated_at timestamptz NOT NULL DEFAULT now()
+      );
+
+      CREATE FUNCTION md_ensure_day(day date) RETURNS void LANGUAGE plpgsql AS $fn$
+      DECLARE
+        lo timestamptz := (day::timestamp AT TIME ZONE 'UTC');
+        hi timestamptz := ((day + 1)::timestamp AT TIME ZONE 'UTC');
+        suffix text := to_char(day, 'YYYYMMDD');
+      BEGIN
+        -- "RIALTOMD" in ASCII: partitions are made one at a time, whoever asks.
+        PERFORM pg_advisory_xact_lock(5929342180497771844);
+        EXECUTE format('CREATE TABLE IF NOT EXISTS %I PARTITION OF md_ticks FOR VALUES FROM (%L) TO (%L)',
+                       'md_ticks_' || suffix, lo, hi);
+        EXECUTE format('CREATE TABLE IF NOT EXISTS %I PARTITION OF md_bars FOR VALUES FROM (%L) TO (%L)',
+                       'md_bars_' || suffix, lo, hi);
+      END
+      $fn$;
+    `,
+  },
 ]);
 
 /** The advisory lock that serializes migrations (an arbitrary constant: "RIALTO" in ASCII). */

@@ -18,7 +18,9 @@ export type SqlValue =
   | Uint8Array
   | readonly number[]
   | readonly string[]
-  | readonly bigint[];
+  | readonly bigint[]
+  | readonly (number | null)[]
+  | readonly (string | null)[];
 
 /** One row: column name to value (see above for the types). */
 export type Row = Readonly<Record<string, unknown>>;

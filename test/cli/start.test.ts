@@ -11,10 +11,22 @@ import { describe, it } from 'node:test';
 import { postJson as post, rialto, startVenue as start, stopVenue as stop } from './helpers.js';
 
 describe('rialto start', () => {
+  /** The first quote tick of ETH-USDT, once the writer has written it (it batches for up to 50 ms). */
+  async function quoteTick(url: string): Promise<Record<string, unknown>> {
+    for (let attempt = 0; attempt < 200; attempt++) {
+      const r = await fetch(`${url}/api/v1/ticks/ETH-USDT`);
+      const body = (await r.json()) as { ticks: Record<string, unknown>[] };
+      const quote = body.ticks.find((t) => t.kind === 'quote');
+      if (quote !== undefined) return quote;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new Error('no quote tick was written');
+  }
+
   it('is in --help', () => {
     const r = rialto('start', '--help');
     assert.equal(r.status, 0);
-    assert.match(r.stdout, /SIGTERM or SIGINT stops it/);
+    assert.match(r.stdout, /SIGTERM\s+or\s+SIGINT\s+stops\s+it/);
     assert.match(rialto('--help').stdout, /start \[options\]\s+run the venue/);
   });
 
@@ -40,6 +52,9 @@ describe('rialto start', () => {
       client_order_id: 'cli-1',
     });
     assert.equal(placed.status, 201, JSON.stringify(placed.json));
+    // The market data pipeline runs in `rialto start`: the order's best bid is a quote tick in the store.
+    const quote = await quoteTick(first.url);
+    assert.deepEqual([quote.bid_price, quote.bid_size], [placed.json.price, placed.json.quantity]);
     assert.equal(await stop(first), 0, first.stderr());
     assert.ok(
       readdirSync(dataDir).some((f) => f.startsWith('snapshot-')),
@@ -53,6 +68,7 @@ describe('rialto start', () => {
         headers: { 'x-api-key': key },
       });
       assert.deepEqual(await again.json(), placed.json);
+      assert.deepEqual(await quoteTick(second.url), quote, 'the ticks outlive the process');
     } finally {
       assert.equal(await stop(second), 0, second.stderr());
     }

@@ -208,7 +208,7 @@ describe('REST API on PGlite', () => {
     const ready = await fetch(`${venue.url}/ready`);
     assert.deepEqual(await ready.json(), {
       status: 'ready',
-      checks: { engine: 'ok', store: 'ok', audit: 'ok' },
+      checks: { engine: 'ok', store: 'ok', audit: 'ok', marketData: 'ok' },
     });
   });
 

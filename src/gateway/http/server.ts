@@ -8,6 +8,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
+import type { VenueFeed } from '../../marketdata/index.js';
 import type { VenueConfig } from '../../ops/index.js';
 import { StoreError, StoreErrorCode } from '../../store/index.js';
 import type { AuditWriter } from '../../audit/index.js';
@@ -35,6 +36,7 @@ import {
   sendError as sendEnvelope,
 } from './plugins/index.js';
 import { adminRoutes, opsRoutes, type Readiness } from './routes-admin.js';
+import { historyRoutes } from './routes-history.js';
 import { marketRoutes } from './routes-market.js';
 import { orderRoutes } from './routes-orders.js';
 import { accountRoutes } from './routes-accounts.js';
@@ -62,6 +64,8 @@ export interface ServerDeps {
   readonly instruments?: InstrumentAdmin | null;
   /** The audit trail's writer: the routes of gateway/audit/actions.ts are recorded; null or absent: none. */
   readonly audit?: AuditWriter | null;
+  /** The market data pipeline and its store (candles and ticks); null or absent: those routes answer 503. */
+  readonly marketData?: VenueFeed | null;
 }
 
 declare module 'fastify' {
@@ -310,6 +314,7 @@ export async function buildServer(deps: ServerDeps) {
 
   await app.register(orderRoutes(deps));
   await app.register(marketRoutes(deps));
+  await app.register(historyRoutes(deps));
   await app.register(adminRoutes(deps));
   if (deps.accounts) {
     await app.register(accountRoutes(deps, deps.accounts));

@@ -23,8 +23,16 @@ export interface ReplayReport {
   ms: number;
 }
 
-/** Replays the journal in `dir` up to `lastSeq` into `views` (which must be new). */
-export async function replayJournalInto(dir: string, lastSeq: number, views: Views): Promise<ReplayReport> {
+/** Another projection rebuilt by the same replay: each command's records as the views get them. */
+export type ReplayListener = (seq: number, timeUs: number, events: Float64Array, count: number) => void;
+
+/** Replays the journal in `dir` up to `lastSeq` into `views` (which must be new), and into `also`. */
+export async function replayJournalInto(
+  dir: string,
+  lastSeq: number,
+  views: Views,
+  also: ReplayListener | null = null,
+): Promise<ReplayReport> {
   const started = performance.now();
   if (views.venue.lastSeq !== 0) throw new Error('views: replay into views that have seen commands');
   const core = new ExchangeCore();
@@ -35,6 +43,7 @@ export async function replayJournalInto(dir: string, lastSeq: number, views: Vie
       core.events.clear();
       core.execute(command);
       views.applyCommand(seq, timeUs, core.events.data, 0, core.events.count);
+      also?.(seq, timeUs, core.events.data, core.events.count);
       commands++;
     });
   }

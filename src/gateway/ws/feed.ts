@@ -11,6 +11,9 @@
  */
 import type { InstrumentConfig } from '../../ops/index.js';
 import { fillJson, isoOfUs, levelJson, orderJson, tradeJson, type FillJson } from '../http/present.js';
+import { candleJson, type CandleView } from '../http/routes-history.js';
+
+export type { CandleView };
 import type { ClientOrders } from '../trading/client-orders.js';
 import { lotsToQty, ticksToPrice } from '../trading/units.js';
 import type { BatchChanges, BookChange, Level, OrderView, TradeView, Views } from '../views/index.js';
@@ -266,6 +269,53 @@ export class TradesChannel extends Channel {
   }
 }
 
+/** Where `candles:` channels get their bars: the intervals the pipeline makes and each one's recent bars. */
+export interface CandleSource {
+  readonly intervals: readonly string[];
+  recentBars(symbol: string, interval: string): readonly CandleView[];
+}
+
+/**
+ * `candles:SYMBOL:INTERVAL`: the pipeline's bars of one interval. A subscriber gets the recent closed bars
+ * (`candles_snapshot`), then one `candle` per bar closed or corrected (a correction has the same start and a
+ * higher revision, and replaces the bar shown).
+ */
+export class CandlesChannel extends Channel {
+  constructor(
+    readonly inst: InstrumentConfig,
+    readonly interval: string,
+    private readonly source: CandleSource,
+  ) {
+    super(`candles:${inst.spec.symbol}:${interval}`);
+  }
+
+  snapshot(): Buffer {
+    const symbol = this.inst.spec.symbol;
+    return encode({
+      type: 'candles_snapshot',
+      channel: this.name,
+      seq: this.seq,
+      symbol,
+      interval: this.interval,
+      candles: this.source.recentBars(symbol, this.interval).map((c) => candleJson(c, this.inst)),
+    });
+  }
+
+  publish(candle: CandleView, corrected: boolean): number {
+    this.seq++;
+    const message = encode({
+      type: 'candle',
+      channel: this.name,
+      seq: this.seq,
+      symbol: this.inst.spec.symbol,
+      interval: this.interval,
+      corrected,
+      candle: candleJson(candle, this.inst),
+    });
+    return this.fanOut(message, this.subscribers);
+  }
+}
+
 /** `orders` or `fills` of one account: every connection of a principal that may act for it, subscribed. */
 export class AccountChannel extends Channel {
   constructor(
@@ -295,6 +345,8 @@ export class Feeds {
   private readonly tradeChannels = new Map<number, TradesChannel>();
   private readonly orderChannels = new Map<number, AccountChannel>();
   private readonly fillChannels = new Map<number, AccountChannel>();
+  /** By `SYMBOL:INTERVAL`. */
+  private readonly candleChannels = new Map<string, CandlesChannel>();
   /** Per batch, reused: each subscribed account's orders and fills. */
   private readonly pendingOrders = new Map<number, unknown[]>();
   private readonly pendingFills = new Map<number, FillJson[]>();
@@ -327,6 +379,17 @@ export class Feeds {
     return getOr(this.tradeChannels, inst.spec.instrument, () => new TradesChannel(inst));
   }
 
+  candles(inst: InstrumentConfig, interval: string, source: CandleSource): CandlesChannel {
+    const key = `${inst.spec.symbol}:${interval}`;
+    return getOr(this.candleChannels, key, () => new CandlesChannel(inst, interval, source));
+  }
+
+  /** Sends a bar to its channel, if anyone subscribed to it; returns the messages handed out. */
+  publishCandle(symbol: string, interval: string, candle: CandleView, corrected: boolean): number {
+    const ch = this.candleChannels.get(`${symbol}:${interval}`);
+    return ch === undefined ? 0 : ch.publish(candle, corrected);
+  }
+
   account(kind: 'orders' | 'fills', accountId: number): AccountChannel {
     const map = kind === 'orders' ? this.orderChannels : this.fillChannels;
     return getOr(map, accountId, () => new AccountChannel(kind, accountId));
@@ -338,6 +401,8 @@ export class Feeds {
     if (ch instanceof BookChannel) this.books.get(ch.inst.spec.instrument)?.delete(ch.depth);
     else if (ch instanceof BboChannel) this.bbos.delete(ch.inst.spec.instrument);
     else if (ch instanceof TradesChannel) this.tradeChannels.delete(ch.inst.spec.instrument);
+    else if (ch instanceof CandlesChannel)
+      this.candleChannels.delete(`${ch.inst.spec.symbol}:${ch.interval}`);
     else if (ch instanceof AccountChannel) {
       (ch.kind === 'orders' ? this.orderChannels : this.fillChannels).delete(ch.accountId);
     }
@@ -346,6 +411,7 @@ export class Feeds {
   /** Channels open now (for tests and stats). */
   get channelCount(): number {
     let n = this.bbos.size + this.tradeChannels.size + this.orderChannels.size + this.fillChannels.size;
+    n += this.candleChannels.size;
     for (const m of this.books.values()) n += m.size;
     return n;
   }

@@ -45,7 +45,7 @@ import { ApiError, ErrorCode, rejectError, rejectName } from '../trading/errors.
 import type { Trading } from '../trading/trading.js';
 import type { BatchChanges, OrderView } from '../views/index.js';
 import { orderJson, orderJsonText, type OrderJson } from '../http/present.js';
-import { Feeds, type Channel, type Subscriber } from './feed.js';
+import { Feeds, type CandleSource, type CandleView, type Channel, type Subscriber } from './feed.js';
 import { WS_LIMITS, WsCloseCode } from './limits.js';
 import {
   WsErrorCode,
@@ -71,6 +71,8 @@ export interface WsDeps {
   readonly nowUs?: () => number;
   /** The audit trail's writer: `place` and `cancel` are recorded; null or absent: not audited. */
   readonly audit?: AuditWriter | null;
+  /** The market data pipeline's bars for `candles:` channels; null or absent: those channels are refused. */
+  readonly candles?: CandleSource | null;
   /** Overrides of WS_LIMITS for tests (a small send buffer, a low process-wide connection limit). */
   readonly limits?: Partial<Pick<typeof WS_LIMITS, 'sendBufferBytesMax' | 'connectionsMax'>>;
 }
@@ -241,6 +243,11 @@ export class WsGateway {
       sendBufferPeakBytes: this.sendBufferPeak,
       requestsInFlight: this.requestsInFlight,
     };
+  }
+
+  /** Sends a bar the pipeline closed or corrected to its `candles:` channel. */
+  publishCandle(symbol: string, interval: string, candle: CandleView, corrected: boolean): void {
+    this.feeds.publishCandle(symbol, interval, candle, corrected);
   }
 
   /** Fans the views' latest batch out to the channels (called right after `views.applyBatch`). */
@@ -579,7 +586,8 @@ export class WsGateway {
         conn,
         id,
         WsErrorCode.InvalidChannel,
-        `channel must be book:SYMBOL:DEPTH (1 to ${WS_LIMITS.bookDepthMax}), trades:SYMBOL, bbo:SYMBOL, orders or fills`,
+        `channel must be book:SYMBOL:DEPTH (1 to ${WS_LIMITS.bookDepthMax}), trades:SYMBOL, bbo:SYMBOL, ` +
+          'candles:SYMBOL:INTERVAL, orders or fills',
         { channel: m.channel },
       );
       return;
@@ -616,6 +624,10 @@ export class WsGateway {
       }
       if (!this.deps.config.marketData.public) this.mustHavePrincipal(conn);
       const inst = this.deps.trading.instrumentBySymbol(spec.symbol);
+      if (spec.kind === 'candles') {
+        this.subscribeCandles(conn, m, inst, spec.interval);
+        return;
+      }
       if (spec.kind === 'book') {
         const ch = this.feeds.book(inst, spec.depth);
         ch.subscribers.add(conn);
@@ -638,6 +650,34 @@ export class WsGateway {
     } catch (e) {
       this.errorOf(conn, id, e);
     }
+  }
+
+  private subscribeCandles(
+    conn: Connection,
+    m: SubscribeMessage,
+    inst: InstrumentConfig,
+    interval: string,
+  ): void {
+    const id = m.id ?? null;
+    const source = this.deps.candles ?? null;
+    if (source === null || !source.intervals.includes(interval)) {
+      const intervals = source?.intervals ?? [];
+      this.error(
+        conn,
+        id,
+        WsErrorCode.InvalidChannel,
+        source === null
+          ? 'candles are off (marketData.pipeline.enabled is false)'
+          : `interval must be one of ${intervals.join(', ')}`,
+        { channel: m.channel, intervals },
+      );
+      return;
+    }
+    const ch = this.feeds.candles(inst, interval, source);
+    ch.subscribers.add(conn);
+    conn.subscriptions.set(m.channel, [ch]);
+    this.answer(conn, { type: 'subscribed', id, channel: m.channel, seq: ch.seq });
+    this.send(conn, ch.snapshot());
   }
 
   private unsubscribe(conn: Connection, m: UnsubscribeMessage): void {

@@ -179,16 +179,18 @@ export function parseRequest(text: string): Parsed {
   return { ok: true, request: value as unknown as WsRequest };
 }
 
-/** A parsed channel name: `book:SYMBOL:DEPTH`, `trades:SYMBOL`, `bbo:SYMBOL`, `orders`, `fills`. */
+/** A parsed channel name: `book:SYMBOL:DEPTH`, `trades:SYMBOL`, `bbo:SYMBOL`, `candles:SYMBOL:INTERVAL`, `orders`, `fills`. */
 export type ChannelSpec =
   | { readonly kind: 'book'; readonly symbol: string; readonly depth: number }
   | { readonly kind: 'trades'; readonly symbol: string }
   | { readonly kind: 'bbo'; readonly symbol: string }
+  | { readonly kind: 'candles'; readonly symbol: string; readonly interval: string }
   | { readonly kind: 'orders' }
   | { readonly kind: 'fills' };
 
 const BOOK = /^book:([A-Z0-9][A-Z0-9._/-]{0,31}):([1-9][0-9]{0,2})$/;
 const MARKET = /^(trades|bbo):([A-Z0-9][A-Z0-9._/-]{0,31})$/;
+const CANDLES = /^candles:([A-Z0-9][A-Z0-9._/-]{0,31}):([a-z0-9][a-z0-9-]{0,23})$/;
 
 /** The channel a name means, or null; the symbol is not looked up here. */
 export function parseChannel(name: string): ChannelSpec | null {
@@ -200,6 +202,8 @@ export function parseChannel(name: string): ChannelSpec | null {
     if (depth > WS_LIMITS.bookDepthMax) return null;
     return { kind: 'book', symbol: book[1], depth };
   }
+  const candles = CANDLES.exec(name);
+  if (candles !== null) return { kind: 'candles', symbol: candles[1], interval: candles[2] };
   const market = MARKET.exec(name);
   if (market !== null) {
     return market[1] === 'trades'

@@ -42,8 +42,11 @@ export const FLAG_NAMES: readonly [number, FlagName][] = [
  */
 export const FLAGS_EXCLUDED_FROM_BARS = Flag.PriceNegative | Flag.OutOfRange | Flag.Duplicate;
 
-export function flagNames(flags: number): FlagName[] {
-  if (flags === 0) return ['valid'];
+/** The flags of a valid tick, shared by every payload that has no other (most of them). */
+const VALID: readonly FlagName[] = Object.freeze(['valid']);
+
+export function flagNames(flags: number): readonly FlagName[] {
+  if (flags === 0) return VALID;
   return FLAG_NAMES.filter(([bit]) => (flags & bit) !== 0).map(([, name]) => name);
 }
 
@@ -121,7 +124,8 @@ const orNull = (n: number): number | null => (Number.isNaN(n) ? null : n);
 
 export function tickPayload(t: TickSlot, enriched: boolean): NormalizedTick {
   const trade = t.kind === 'trade';
-  const p: NormalizedTick = {
+  // One object either way (a spread to add the reference would build the payload twice).
+  return {
     instrument: t.instrument,
     source: t.source,
     kind: t.kind,
@@ -136,6 +140,6 @@ export function tickPayload(t: TickSlot, enriched: boolean): NormalizedTick {
     ask_size: trade ? null : orNull(t.askSize),
     trade_id: trade ? t.tradeId : null,
     flags: flagNames(t.flags),
+    reference: enriched ? t.ref : undefined,
   };
-  return enriched ? { ...p, reference: t.ref } : p;
 }

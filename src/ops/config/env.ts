@@ -38,6 +38,7 @@ export const CONFIG_ENV: readonly EnvVar[] = Object.freeze([
   { name: 'MAX_ORDERS_PER_SECOND', path: ['rateLimits', 'ordersPerSecondPerAccount'], kind: 'int' },
   { name: 'RIALTO_WS_CONNECTIONS_PER_IP', path: ['rateLimits', 'wsConnectionsPerIp'], kind: 'int' },
   { name: 'RIALTO_MARKET_DATA_PUBLIC', path: ['marketData', 'public'], kind: 'bool' },
+  { name: 'RIALTO_MD_PIPELINE_ENABLED', path: ['marketData', 'pipeline', 'enabled'], kind: 'bool' },
   { name: 'RIALTO_METRICS_TOKEN', path: ['metrics', 'token'], kind: 'string' },
 ]);
 

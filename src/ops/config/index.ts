@@ -30,6 +30,7 @@ export type {
   InstrumentConfig,
   InstrumentSpecConfig,
   JwtConfig,
+  PipelineConfig,
   RateLimitsConfig,
   VenueConfig,
 } from './types.js';

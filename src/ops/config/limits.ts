@@ -40,6 +40,12 @@ export const CONFIG_LIMITS = Object.freeze({
   metricsTokenLengthMax: 4096,
   /** Addresses and networks listed as trusted proxies. */
   trustedProxiesMax: 64,
+  /** Bar specs of the market data pipeline (the aggregator's bound). */
+  barSpecsMax: 16,
+  /** A bar spec: `time:N{s,m,h,d}` (dividing a day), `tick:N`, `volume:N` (lots) or `dollar:N` (ticks × lots). */
+  barSpecPattern: /^(time:[1-9][0-9]{0,4}[smhd]|(tick|volume|dollar):[1-9][0-9]{0,14})$/,
+  barLatenessMsMax: 3_600_000,
+  partitionsAheadDaysMax: 366,
 });
 
 /** What the venue runs with when neither the file nor the environment says otherwise. */
@@ -57,4 +63,8 @@ export const CONFIG_DEFAULTS = Object.freeze({
   marketProtectionBps: 500,
   /** The PGlite store's folder inside the data directory. */
   pgliteDirName: 'pglite',
+  /** The market data pipeline's bars, how late a trade may come, and the partitions made ahead. */
+  barSpecs: ['time:1s', 'time:1m', 'time:5m', 'time:1h', 'time:1d'],
+  barLatenessMs: 2_000,
+  partitionsAheadDays: 2,
 } as const);

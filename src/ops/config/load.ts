@@ -140,6 +140,7 @@ function resolveConfig(file: ConfigFile, cwd: string, problems: ConfigProblem[])
   const instruments = resolveInstruments(file.instruments ?? DEFAULT_INSTRUMENTS, assets, problems);
   const jwt = file.auth?.jwt;
   const limits = file.rateLimits;
+  const pipeline = file.marketData?.pipeline;
   const mode = file.mode ?? CONFIG_DEFAULTS.mode;
   const hsts = file.server?.hsts;
   return {
@@ -182,7 +183,15 @@ function resolveConfig(file: ConfigFile, cwd: string, problems: ConfigProblem[])
         limits?.ordersPerSecondPerAccount ?? CONFIG_DEFAULTS.ordersPerSecondPerAccount,
       wsConnectionsPerIp: limits?.wsConnectionsPerIp ?? CONFIG_DEFAULTS.wsConnectionsPerIp,
     },
-    marketData: { public: file.marketData?.public ?? true },
+    marketData: {
+      public: file.marketData?.public ?? true,
+      pipeline: {
+        enabled: pipeline?.enabled ?? true,
+        bars: pipeline?.bars ?? CONFIG_DEFAULTS.barSpecs,
+        latenessMs: pipeline?.latenessMs ?? CONFIG_DEFAULTS.barLatenessMs,
+        partitionsAheadDays: pipeline?.partitionsAheadDays ?? CONFIG_DEFAULTS.partitionsAheadDays,
+      },
+    },
     metrics: { token: file.metrics?.token ?? null },
     assets,
     instruments,

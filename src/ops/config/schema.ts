@@ -177,7 +177,37 @@ export const RateLimitsSchema = section({
   wsConnectionsPerIp: wholeNumber(1, L.wsConnectionsPerIpMax).optional(),
 });
 
-export const MarketDataSchema = section({ public: flag().optional() });
+const SECONDS_OF = { s: 1, m: 60, h: 3_600, d: 86_400 } as const;
+
+/** A bar spec's problem ('' when none): the pattern, and a time bar's period must divide a day. */
+export function barSpecProblem(spec: string): string {
+  if (!L.barSpecPattern.test(spec)) return 'must be time:N{s,m,h,d}, tick:N, volume:N or dollar:N';
+  const m = /^time:([0-9]+)([smhd])$/.exec(spec);
+  if (m === null) return '';
+  const sec = Number(m[1]) * SECONDS_OF[m[2] as keyof typeof SECONDS_OF];
+  return 86_400 % sec === 0 ? '' : "a time bar's period must divide a day (1s, 1m, 5m, 1h, 1d, ...)";
+}
+
+export const PipelineSchema = section({
+  /** Runs the venue's market data pipeline and its storage (default true). */
+  enabled: flag().optional(),
+  bars: z
+    .array(
+      z.string({ error: expected('a bar spec such as "time:1m"') }).superRefine((v, ctx) => {
+        const problem = barSpecProblem(v);
+        if (problem !== '') ctx.addIssue({ code: 'custom', message: `${problem}, got ${describe(v)}` });
+      }),
+      { error: expected('a list of bar specs') },
+    )
+    .min(1, { error: 'must list at least one bar spec' })
+    .max(L.barSpecsMax, { error: `must list at most ${L.barSpecsMax} bar specs` })
+    .refine((list) => new Set(list).size === list.length, { error: 'must not list a bar spec twice' })
+    .optional(),
+  latenessMs: wholeNumber(0, L.barLatenessMsMax).optional(),
+  partitionsAheadDays: wholeNumber(0, L.partitionsAheadDaysMax).optional(),
+});
+
+export const MarketDataSchema = section({ public: flag().optional(), pipeline: PipelineSchema.optional() });
 
 /** `/metrics`: a bearer token that scrapes must send; null or absent: served to anyone who reaches it. */
 export const MetricsSchema = section({

@@ -33,6 +33,12 @@ export function configSummary(config: VenueConfig, envApplied: readonly string[]
         : 'OFF',
     ],
     ['market data', config.marketData.public ? 'public' : 'authenticated only'],
+    [
+      'md pipeline',
+      config.marketData.pipeline.enabled
+        ? `on: bars ${config.marketData.pipeline.bars.join(', ')}, lateness ${config.marketData.pipeline.latenessMs} ms`
+        : 'off',
+    ],
     ['metrics', config.metrics.token === null ? '/metrics open (no token)' : '/metrics token set'],
     [
       'hsts',

@@ -73,6 +73,15 @@ export interface JwtConfig {
   readonly audience: string | null;
 }
 
+/** The venue's market data pipeline (docs/marketdata.md#in-rialto-start). */
+export interface PipelineConfig {
+  readonly enabled: boolean;
+  /** Bar specs as written (`time:1m`, `tick:500`), checked. */
+  readonly bars: readonly string[];
+  readonly latenessMs: number;
+  readonly partitionsAheadDays: number;
+}
+
 export interface RateLimitsConfig {
   readonly enabled: boolean;
   readonly requestsPerMinutePerIp: number;
@@ -98,7 +107,7 @@ export interface VenueConfig {
   readonly logLevel: LogLevel;
   readonly auth: { readonly enabled: boolean; readonly jwt: JwtConfig };
   readonly rateLimits: RateLimitsConfig;
-  readonly marketData: { readonly public: boolean };
+  readonly marketData: { readonly public: boolean; readonly pipeline: PipelineConfig };
   /** `/metrics` asks for `Authorization: Bearer TOKEN` when a token is set. */
   readonly metrics: { readonly token: string | null };
   readonly assets: readonly AssetConfig[];

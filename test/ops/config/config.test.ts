@@ -73,7 +73,15 @@ describe('configuration: defaults', () => {
       ordersPerSecondPerAccount: 10_000,
       wsConnectionsPerIp: 100,
     });
-    assert.equal(c.marketData.public, true);
+    assert.deepEqual(c.marketData, {
+      public: true,
+      pipeline: {
+        enabled: true,
+        bars: ['time:1s', 'time:1m', 'time:5m', 'time:1h', 'time:1d'],
+        latenessMs: 2000,
+        partitionsAheadDays: 2,
+      },
+    });
     assert.deepEqual(
       c.instruments.map((i) => i.spec.symbol),
       ['BTC-USDT', 'ETH-USDT'],
@@ -187,6 +195,7 @@ instruments:
       MAX_ORDERS_PER_SECOND: '3',
       RIALTO_WS_CONNECTIONS_PER_IP: '4',
       RIALTO_MARKET_DATA_PUBLIC: 'false',
+      RIALTO_MD_PIPELINE_ENABLED: '0',
       RIALTO_HSTS_ENABLED: 'false',
       RIALTO_METRICS_TOKEN: 'm'.repeat(16),
       RIALTO_TRUSTED_PROXIES: ' 10.0.0.0/8, ,::1',
@@ -210,6 +219,7 @@ instruments:
       wsConnectionsPerIp: 4,
     });
     assert.equal(c.marketData.public, false);
+    assert.equal(c.marketData.pipeline.enabled, false);
     // Every variable of the table was used.
     const envOnlyKeys = ['RIALTO_JWT_PUBLIC_KEY', 'RIALTO_JWT_PRIVATE_KEY'];
     assert.deepEqual(
@@ -218,6 +228,18 @@ instruments:
         .filter((n) => !envOnlyKeys.includes(n))
         .sort(),
     );
+  });
+
+  it('reads the market data pipeline section', () => {
+    const c = ok(
+      'marketData: { pipeline: { enabled: false, bars: [time:30s, tick:500, volume:100, dollar:5000], latenessMs: 0, partitionsAheadDays: 7 } }',
+    );
+    assert.deepEqual(c.marketData.pipeline, {
+      enabled: false,
+      bars: ['time:30s', 'tick:500', 'volume:100', 'dollar:5000'],
+      latenessMs: 0,
+      partitionsAheadDays: 7,
+    });
   });
 
   it('treats an empty variable as unset', () => {
@@ -408,6 +430,31 @@ describe('configuration: bad input gives a problem naming the field', () => {
     ],
     ['band out of range', instr('priceBandBps: 10001'), 'instruments[0].priceBandBps', /0 to 10000/],
     ['mark method', instr('markMethod: last'), 'instruments[0].markMethod', /one of last_trade, mid/],
+    [
+      'bar spec',
+      'marketData: { pipeline: { bars: [time:1m, minute] } }',
+      'marketData.pipeline.bars[1]',
+      /time:N/,
+    ],
+    [
+      'a period that does not divide a day',
+      'marketData: { pipeline: { bars: [time:7m] } }',
+      'marketData.pipeline.bars[0]',
+      /must divide a day/,
+    ],
+    [
+      'a bar spec twice',
+      'marketData: { pipeline: { bars: [tick:5, tick:5] } }',
+      'marketData.pipeline.bars',
+      /twice/,
+    ],
+    ['no bars', 'marketData: { pipeline: { bars: [] } }', 'marketData.pipeline.bars', /at least one/],
+    [
+      'lateness',
+      'marketData: { pipeline: { latenessMs: -1 } }',
+      'marketData.pipeline.latenessMs',
+      /0 to 3600000/,
+    ],
   ];
   for (const [name, yaml, path, message] of cases) {
     it(name, () => {

@@ -1,0 +1,39 @@
+/** The market data writer's bounds, in one place (docs/marketdata.md#storage). */
+export interface MdWriterLimits {
+  /** Rows (ticks and bars) waiting to be written; an offer past it is refused and counted as dropped. */
+  readonly queueRowsMax: number;
+  /** Rows one transaction writes at most. */
+  readonly batchRowsMax: number;
+  /** How long a batch smaller than `batchRowsMax` waits for more rows before it is written. */
+  readonly lingerMs: number;
+  /** A failed batch is retried after a delay doubling from the first to the second. */
+  readonly retryDelayMsMin: number;
+  readonly retryDelayMsMax: number;
+  /** `close` writes what is queued within this, else rejects naming what is left. */
+  readonly closeTimeoutMs: number;
+}
+
+export const MD_WRITER_DEFAULTS: MdWriterLimits = Object.freeze({
+  queueRowsMax: 200_000,
+  batchRowsMax: 5_000,
+  lingerMs: 50,
+  retryDelayMsMin: 10,
+  retryDelayMsMax: 5_000,
+  closeTimeoutMs: 10_000,
+});
+
+export function mdWriterLimits(given: Partial<MdWriterLimits> = {}): MdWriterLimits {
+  const l = { ...MD_WRITER_DEFAULTS, ...given };
+  const whole = (n: number, min: number): boolean => Number.isSafeInteger(n) && n >= min;
+  if (!whole(l.batchRowsMax, 1)) throw new Error('md writer: batchRowsMax must be a whole number ≥ 1');
+  if (!whole(l.queueRowsMax, l.batchRowsMax)) {
+    throw new Error('md writer: queueRowsMax must be a whole number ≥ batchRowsMax');
+  }
+  if (!whole(l.lingerMs, 0) || !whole(l.closeTimeoutMs, 0)) {
+    throw new Error('md writer: lingerMs and closeTimeoutMs must be whole numbers ≥ 0');
+  }
+  if (!whole(l.retryDelayMsMin, 1) || !whole(l.retryDelayMsMax, l.retryDelayMsMin)) {
+    throw new Error('md writer: retry delays must be whole numbers, 1 ≤ min ≤ max');
+  }
+  return Object.freeze(l);
+}

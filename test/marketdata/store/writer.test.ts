@@ -1,0 +1,182 @@
+/**
+ * The market data writer on PGlite: the pipeline's ticks and bars reach the store through the bounded queue,
+ * every one counted; a full queue refuses and counts (readiness says so, the progress stops); a failing store
+ * is retried until it works, with the failure shown meanwhile; close gives up after its timeout, saying how
+ * many rows are left; a message that is not a tick is refused and counted.
+ */
+import { strict as assert } from 'node:assert';
+import { after, before, describe, it } from 'node:test';
+import {
+  MarketDataStore,
+  MarketDataWriter,
+  type WriteBatch,
+  type WriteResult,
+} from '../../../src/marketdata/index.js';
+import { migrate, type Store } from '../../../src/store/index.js';
+import { pgliteFactory } from '../../store/helpers.js';
+import { harness, venueTrade } from '../pipeline/helpers.js';
+import { T0_US, barMessage, tickMessage } from './helpers.js';
+
+/** A store whose next `failures` writes throw. */
+class FlakyStore extends MarketDataStore {
+  failures = 0;
+  attempts = 0;
+  override async write(batch: WriteBatch): Promise<WriteResult> {
+    this.attempts++;
+    if (this.failures > 0) {
+      this.failures--;
+      throw new Error('the database went away');
+    }
+    return super.write(batch);
+  }
+}
+
+/** A store whose writes wait until `open()` (so a test can act while a batch is being written). */
+class GatedStore extends MarketDataStore {
+  started = 0;
+  private gate: Promise<void> = new Promise(() => undefined);
+  private release: () => void = () => undefined;
+  constructor(store: Store) {
+    super(store);
+    this.close();
+  }
+  close(): void {
+    this.gate = new Promise((r) => (this.release = r));
+  }
+  open(): void {
+    this.release();
+  }
+  override async write(batch: WriteBatch): Promise<WriteResult> {
+    this.started++;
+    await this.gate;
+    return super.write(batch);
+  }
+}
+
+const count = async (store: Store, table: string, instrument: string): Promise<number> => {
+  const [{ n }] = await store.query(`SELECT count(*)::int4 AS n FROM ${table} WHERE instrument = $1`, [
+    instrument,
+  ]);
+  return n as number;
+};
+
+describe('market data writer (PGlite)', () => {
+  const factory = pgliteFactory();
+  let store: Store;
+
+  before(async () => {
+    store = await factory.fresh();
+    await migrate(store);
+  });
+  after(async () => {
+    await store.close();
+    await factory.cleanup();
+  });
+
+  it('writes every tick and bar the pipeline publishes, with the progress of the last mark', async () => {
+    const h = await harness({ known: ['WR-1'], bars: [{ kind: 'time', periodSec: 1 }], subscribe: false });
+    const md = new MarketDataStore(store);
+    const writer = new MarketDataWriter(md, { feed: 'wr-test', limits: { batchRowsMax: 64 } });
+    writer.attach(h.bus, h.pipeline.barIntervals);
+    for (let i = 0; i < 1_000; i++) {
+      h.pipeline.ingest(venueTrade('WR-1', T0_US + i * 10_000, 100 + (i % 7), 1 + (i % 3), i + 1));
+      if (i % 100 === 99) writer.mark(i + 1);
+    }
+    h.pipeline.flush();
+    writer.mark(1_000);
+    await writer.flush();
+    const c = h.pipeline.counters();
+    const s = writer.stats();
+    assert.equal(s.ticksWritten, c.enrich.out);
+    assert.equal(s.barsWritten, c.aggregate.barsClosed + c.aggregate.barsCorrected);
+    assert.equal(s.barsWritten, 10, 'ten seconds of trades: ten 1s bars');
+    assert.ok(s.batches > 1000 / 64, `batches of at most 64 rows (${s.batches})`);
+    assert.equal(await count(store, 'md_ticks', 'WR-1'), 1_000);
+    assert.equal(await count(store, 'md_bars', 'WR-1'), 10);
+    assert.equal(s.progressSeq, 1_000);
+    assert.equal(await md.progress('wr-test'), 1_000);
+    assert.equal(writer.health(), 'ok');
+    await writer.close();
+  });
+
+  it('a mark made while a batch is written is kept for the next batch, not folded into the one in flight', async () => {
+    const md = new GatedStore(store);
+    const writer = new MarketDataWriter(md, { feed: 'inflight-test' });
+    writer.offerTick(tickMessage('if:1', { instrument: 'IF-1' }));
+    writer.mark(5);
+    while (md.started === 0) await new Promise((r) => setTimeout(r, 5));
+    writer.mark(7);
+    md.open();
+    await writer.flush();
+    assert.equal(await md.progress('inflight-test'), 7);
+    await writer.close();
+  });
+
+  it('refuses and counts rows past a full queue; the progress then stops advancing', async () => {
+    const md = new FlakyStore(store);
+    const writer = new MarketDataWriter(md, {
+      feed: 'full-test',
+      limits: { queueRowsMax: 10, batchRowsMax: 10 },
+    });
+    md.failures = 1; // the first batch fails, so the queue cannot drain at once
+    for (let i = 0; i < 15; i++)
+      writer.offerTick(tickMessage(`full:${i}`, { instrument: 'FQ-1', time_us: T0_US + i }));
+    assert.equal(writer.stats().dropped, 5);
+    writer.mark(15);
+    assert.match(writer.health(), /5 rows dropped/);
+    await writer.flush();
+    assert.equal(await count(store, 'md_ticks', 'FQ-1'), 10);
+    assert.equal(await md.progress('full-test'), 0, 'no progress past rows that were dropped');
+    assert.match(writer.health(), /dropped/);
+    await writer.close();
+  });
+
+  it('retries a failing store until it works, showing the failure meanwhile', async () => {
+    const md = new FlakyStore(store);
+    const errors: string[] = [];
+    const writer = new MarketDataWriter(md, {
+      limits: { retryDelayMsMin: 5, retryDelayMsMax: 20 },
+      onError: (e) => errors.push(e.message),
+    });
+    md.failures = 3;
+    writer.offerTick(tickMessage('retry:1', { instrument: 'RY-1' }));
+    writer.offerBar(barMessage({ instrument: 'RY-1' }));
+    while (md.attempts < 2) await new Promise((r) => setTimeout(r, 5));
+    assert.match(writer.health(), /^failing: the database went away/);
+    await writer.flush();
+    assert.equal(md.attempts, 4);
+    assert.deepEqual(errors, ['the database went away'], 'told once per run of failures');
+    assert.equal(writer.stats().failedBatches, 3);
+    assert.equal(writer.health(), 'ok');
+    assert.equal(await count(store, 'md_ticks', 'RY-1'), 1);
+    assert.equal(await count(store, 'md_bars', 'RY-1'), 1);
+    await writer.close();
+  });
+
+  it('close gives up after its timeout on a store that stays down, naming the rows left', async () => {
+    const md = new FlakyStore(store);
+    md.failures = Number.MAX_SAFE_INTEGER;
+    const writer = new MarketDataWriter(md, {
+      limits: { closeTimeoutMs: 50, retryDelayMsMin: 5, retryDelayMsMax: 10 },
+    });
+    writer.offerTick(tickMessage('down:1', { instrument: 'DN-1' }));
+    writer.offerTick(tickMessage('down:2', { instrument: 'DN-1' }));
+    await assert.rejects(
+      writer.close(),
+      /2 market data rows were not written within 50 ms: the database went away/,
+    );
+    assert.equal(
+      writer.offerTick(tickMessage('down:3', { instrument: 'DN-1' })),
+      false,
+      'nothing after close',
+    );
+  });
+
+  it('refuses a message that is not a tick, counting it and keeping the reason', async () => {
+    const writer = new MarketDataWriter(new MarketDataStore(store));
+    assert.equal(writer.offerTick(tickMessage('odd:1', { time_ns: 1000 })), false);
+    assert.equal(writer.stats().rejected, 1);
+    assert.match(writer.lastRejection ?? '', /time_ns must be 0 to 999/);
+    await writer.close();
+  });
+});
