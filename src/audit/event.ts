@@ -97,7 +97,7 @@ const textOrNull = (v: string | null): string => (v === null ? 'null' : JSON.str
  * each other): this runs for every audited request, and building the object to sort its keys cost more than
  * the hash.
  */
-function canonicalEventJson(seq: number, e: AuditEventInput): string {
+export function canonicalEventJson(seq: number, e: AuditEventInput): string {
   return (
     '{"action":' +
     JSON.stringify(e.action) +
@@ -155,6 +155,17 @@ export function canonicalBytes(seq: number, e: AuditEventInput): Buffer {
 /** SHA-256 of the previous hash's 32 bytes and the event's canonical bytes. */
 function chainDigest(prev: Buffer, seq: number, e: AuditEventInput): Buffer {
   return createHash('sha256').update(prev).update(canonicalEventJson(seq, e), 'utf8').digest();
+}
+
+/** One link of the chain: event `seq`'s canonical JSON and its hash, chained onto `prev` (32 bytes). */
+export function chainLink(
+  prev: Buffer,
+  seq: number,
+  e: AuditEventInput,
+): { readonly json: string; readonly hash: Buffer; readonly hashHex: string } {
+  const json = canonicalEventJson(seq, e);
+  const hash = createHash('sha256').update(prev).update(json, 'utf8').digest();
+  return { json, hash, hashHex: hash.toString('hex') };
 }
 
 /** hash(n) = SHA-256(hash(n-1) as 32 bytes || canonical bytes of event n), in lower-case hex. */

@@ -209,8 +209,9 @@ export class AuditWriter {
     let delay: number = AUDIT_LIMITS.retryDelayMsMin;
     let skipWritten = false;
     while (this.queue.length > 0) {
-      if (this.queue.length < this.limits.batchEventsMax && !this.closing && this.flushers.length === 0) {
-        await sleep(AUDIT_LIMITS.lingerMs);
+      const short = this.queue.length < this.limits.batchEventsMax;
+      if (this.limits.lingerMs > 0 && short && !this.closing && this.flushers.length === 0) {
+        await sleep(this.limits.lingerMs);
       }
       const batch = this.queue.slice(0, this.limits.batchEventsMax);
       try {

@@ -15,7 +15,16 @@
  * writes a snapshot, then the store closes.
  */
 import { randomUUID } from 'node:crypto';
-import { AuditLog, AuditWriter, makeEvent, type WriterLimits } from '../audit/index.js';
+import {
+  AuditFile,
+  AuditInbox,
+  AuditLog,
+  AuditProjection,
+  AuditWriter,
+  makeEvent,
+  seedFromTable,
+  type WriterLimits,
+} from '../audit/index.js';
 import type { Command } from '../core/index.js';
 import { Engine, type EngineConfig } from '../engine/index.js';
 import type { VenueConfig } from '../ops/index.js';
@@ -69,8 +78,12 @@ export interface Venue {
   /** The WebSocket gateway on the server's port (`/ws`, `/ws/market-data/...`, `/ws/trades/...`). */
   readonly ws: WsGateway;
   readonly metrics: VenueMetrics;
-  /** The audit trail's writer (REST and WebSocket events go through it). */
+  /** The audit trail's writer (REST and WebSocket events go through it, into `auditFile`). */
   readonly audit: AuditWriter;
+  /** The audit trail's file in the data directory, the truth. */
+  readonly auditFile: AuditFile;
+  /** `audit_events` kept as a projection of the file (it may lag: `catchUp` waits for it). */
+  readonly auditTable: AuditProjection;
   /** The first admin key, made by this start on an empty store (print it once), else null. */
   readonly adminKey: string | null;
   readonly replay: ReplayReport;
@@ -120,7 +133,7 @@ function missingSetup(setup: readonly Command[], replay: ReplayReport): Command[
 }
 
 /** The first admin key, made by the venue itself at its first start, is recorded like any other key. */
-async function auditFirstAdminKey(store: Store, keyId: string): Promise<void> {
+async function auditFirstAdminKey(file: AuditFile, keyId: string): Promise<void> {
   const event = makeEvent({
     id: randomUUID(),
     timeUs: Date.now() * 1000,
@@ -131,7 +144,22 @@ async function auditFirstAdminKey(store: Store, keyId: string): Promise<void> {
     requestId: null,
     details: { role: 'admin', reason: 'first start on an empty store' },
   });
-  await new AuditLog(store).append([event]);
+  await file.append([event]);
+}
+
+/**
+ * Opens the audit file of the data directory. A first start after an upgrade from a version that kept the
+ * chain in the table only (the file absent, the table not empty) copies the table into the file first.
+ */
+async function openAuditFile(dir: string, store: Store, log: LimitsLog): Promise<AuditFile> {
+  const file = await AuditFile.open(dir, { onRepair: (m) => log.warn({}, `audit: ${m}`) });
+  try {
+    await seedFromTable(file, new AuditLog(store));
+    return file;
+  } catch (e) {
+    await file.close();
+    throw e;
+  }
 }
 
 export async function startVenue(config: VenueConfig, options: VenueOptions): Promise<Venue> {
@@ -182,21 +210,34 @@ async function assemble(
     dir: config.dataDir,
     highestJournaledOrderId: highestOrderId,
   });
+  // Rate limits' log lines, and the audit trail's.
+  const limitsLog: LimitsLog = options.log === true ? jsonLinesLog : silentLog;
+  const auditFile = await openAuditFile(config.dataDir, store, limitsLog);
   const admin = await ensureAdminKey(store);
-  if (admin !== null) await auditFirstAdminKey(store, admin.record.id);
+  if (admin !== null) await auditFirstAdminKey(auditFile, admin.record.id);
   const trading = new Trading(engine, views, clientOrders, config, highestOrderId);
   const verifier = new KeyVerifier(store);
   const jwt = config.auth.enabled ? await JwtVerifier.create(config.auth.jwt) : null;
   // Rate limits in this process's memory, or shared through Redis when the venue has one.
-  const limitsLog: LimitsLog = options.log === true ? jsonLinesLog : silentLog;
   const redis =
     config.rateLimits.enabled && config.redisUrl !== null
       ? (options.redisClient ?? createRedisClient)(config.redisUrl, limitsLog)
       : null;
   let closing = false;
-  const audit = new AuditWriter(new AuditLog(store), options.audit, (e) =>
+  const audit = new AuditWriter({ append: (events) => auditFile.append(events) }, options.audit, (e) =>
     limitsLog.warn({ err: e.message }, 'audit: writing events failed, retrying'),
   );
+  const auditTable = new AuditProjection(new AuditLog(store), auditFile.path, {
+    durableSeq: () => auditFile.head.seq,
+    inbox: store.kind === 'postgres' ? new AuditInbox(store) : null,
+    chain: async (events) => {
+      const tickets = await Promise.all(events.map(() => audit.reserve()));
+      tickets.forEach((t, i) => t.commit(events[i]));
+      await audit.flush();
+    },
+    onError: (e) => limitsLog.warn({ err: e.message }, 'audit: projecting events into audit_events failed'),
+  });
+  auditTable.start();
   const probes: Record<string, Probe> = {
     engine: engineProbe(engine, () => closing),
     store: storeProbe(store),
@@ -244,6 +285,8 @@ async function assemble(
     await wsGateway?.close().catch(() => undefined);
     await server?.close().catch(() => undefined);
     await audit.close().catch(() => undefined);
+    await auditTable.close();
+    await auditFile.close().catch(() => undefined);
     limiters?.close();
     redis?.disconnect();
     unsubscribe();
@@ -275,6 +318,8 @@ async function assemble(
       limiters?.close();
       redis?.disconnect();
       const auditFailure = await audited;
+      await auditTable.close();
+      await auditFile.close();
       await store.close();
       if (auditFailure !== null) throw auditFailure;
     })();
@@ -290,6 +335,8 @@ async function assemble(
     ws: wsGateway,
     metrics,
     audit,
+    auditFile,
+    auditTable,
     adminKey: admin?.token ?? null,
     replay,
     setupSubmitted: setup.length,

@@ -73,6 +73,19 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       );
     `,
   },
+  {
+    // Audit events of \`rialto keys\` on PostgreSQL beside a running venue, waiting for the venue to chain them
+    // into its audit file (src/audit/log.ts, AuditInbox). The event is its canonical JSON (numbered 0).
+    version: 4,
+    name: 'audit_inbox',
+    sql: `
+      CREATE TABLE audit_inbox (
+        event_id    text        PRIMARY KEY CHECK (char_length(event_id) BETWEEN 1 AND 256),
+        event       text        NOT NULL,
+        added_at    timestamptz NOT NULL DEFAULT now()
+      );
+    `,
+  },
 ]);
 
 /** The advisory lock that serializes migrations (an arbitrary constant: "RIALTO" in ASCII). */
