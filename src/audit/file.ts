@@ -22,7 +22,7 @@ import {
   GENESIS_HASH,
   RESULT_STATUSES,
   canonicalEventJson,
-  chainLink,
+  chainDigestOf,
   type AuditEventInput,
   type AuditRecord,
   type DetailObject,
@@ -31,11 +31,16 @@ import {
 /** The file's name in the data directory. */
 export const AUDIT_FILE_NAME = 'audit.log';
 /** Bytes read from the file at a time. */
-const READ_CHUNK_BYTES = 1 << 20;
+const READ_CHUNK_BYTES = 1 << 16;
 /** A line longer than this is damage (an event's canonical JSON is at most about 6 KB: docs/audit.md). */
 export const AUDIT_LINE_BYTES_MAX = 64 * 1024;
 
 const NEWLINE = 0x0a;
+const HASH_BYTES = 32;
+/** `CRC ` before a line's body. */
+const CRC_FIELD_BYTES = 9;
+/** A line's bytes besides its JSON: `CRC SEQ HASH ` and the newline (a sequence number has at most 16 digits). */
+const LINE_OVERHEAD_BYTES_MAX = CRC_FIELD_BYTES + 16 + 1 + 64 + 1 + 1;
 const LINE = /^([0-9a-f]{8}) (([1-9][0-9]{0,15}) ([0-9a-f]{64}) (\{.*\}))$/s;
 
 export interface ChainHead {
@@ -97,9 +102,15 @@ export class AuditFileReader {
     readonly path: string,
     private readonly fromOffset = 0,
     private readonly firstSeq = 1,
+    /** A handle of the file kept open by the caller (the projection reads often), else one per read. */
+    private readonly handle: FileHandle | null = null,
   ) {}
 
   async *pages(pageLines: number): AsyncGenerator<AuditLine[]> {
+    if (this.handle !== null) {
+      yield* this.read(this.handle, pageLines);
+      return;
+    }
     let fh: FileHandle;
     try {
       fh = await open(this.path, constants.O_RDONLY);
@@ -248,6 +259,10 @@ export class AuditFile {
   private headHash: Buffer;
   private bytes: number;
   private appending = false;
+  /** The previous hash and an event's canonical bytes, hashed together (grown as needed). */
+  private scratch = Buffer.allocUnsafe(8 * 1024);
+  /** A group's lines, as written (grown as needed; not reused before the group's write is done). */
+  private out = Buffer.allocUnsafe(256 * 1024);
 
   private constructor(
     readonly path: string,
@@ -290,6 +305,39 @@ export class AuditFile {
     return this.bytes;
   }
 
+  /**
+   * Writes event `seq`'s line at `at` of the output buffer, chained onto `prev`; returns its hash and the end
+   * of the line. The canonical bytes are encoded once, after the previous hash in a scratch buffer, hashed
+   * there, copied into the line, and the line's CRC is computed over the line's bytes: a Hash object per
+   * event, and encoding the text again for the file, cost more than the rest of the line.
+   */
+  private link(prev: Buffer, seq: number, e: AuditEventInput, at: number): { hash: Buffer; end: number } {
+    const json = canonicalEventJson(seq, e);
+    const jsonBytesMax = json.length * 3;
+    if (this.scratch.length < HASH_BYTES + jsonBytesMax)
+      this.scratch = Buffer.allocUnsafe(HASH_BYTES + jsonBytesMax);
+    prev.copy(this.scratch, 0, 0, HASH_BYTES);
+    const jsonEnd = HASH_BYTES + this.scratch.write(json, HASH_BYTES, 'utf8');
+    const hash = chainDigestOf(this.scratch.subarray(0, jsonEnd));
+    this.reserve(at + LINE_OVERHEAD_BYTES_MAX + jsonBytesMax);
+    const out = this.out;
+    const bodyAt = at + CRC_FIELD_BYTES;
+    let end = bodyAt + out.write(`${seq} ${hash.toString('hex')} `, bodyAt, 'latin1');
+    end += this.scratch.copy(out, end, HASH_BYTES, jsonEnd);
+    const crc = crc32(out.subarray(bodyAt, end));
+    out.write(crc.toString(16).padStart(8, '0') + ' ', at, 'latin1');
+    out[end] = NEWLINE;
+    return { hash, end: end + 1 };
+  }
+
+  /** Grows the output buffer to hold `bytes`, keeping what it holds. */
+  private reserve(bytes: number): void {
+    if (this.out.length >= bytes) return;
+    const grown = Buffer.allocUnsafe(Math.max(bytes, this.out.length * 2));
+    this.out.copy(grown);
+    this.out = grown;
+  }
+
   /** Chains `events` onto the head and makes them durable; resolves with the new head. */
   async append(events: readonly AuditEventInput[]): Promise<ChainHead> {
     if (this.appending) throw new Error('AuditFile.append is not reentrant');
@@ -298,14 +346,14 @@ export class AuditFile {
     try {
       let seq = this.headSeq;
       let prev = this.headHash;
-      let text = '';
+      let end = 0;
       for (const e of events) {
         seq++;
-        const link = chainLink(prev, seq, e);
+        const link = this.link(prev, seq, e, end);
         prev = link.hash;
-        text += auditLineText(seq, link.hashHex, link.json);
+        end = link.end;
       }
-      const bytes = Buffer.from(text, 'utf8');
+      const bytes = this.out.subarray(0, end);
       try {
         await this.fh.write(bytes);
         await this.fh.sync();

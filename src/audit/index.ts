@@ -9,7 +9,7 @@ export {
   canonicalBytes,
   canonicalEventJson,
   canonicalObject,
-  chainLink,
+  chainDigestOf,
   canonicalJson,
   chainEvents,
   chainHash,

@@ -13,18 +13,23 @@ export const AUDIT_LIMITS = Object.freeze({
    * group is being synced form the next group, as in the journal). Answers never wait for the audit write.
    */
   lingerMsDefault: 0,
-  /** Lines of the audit file written to `audit_events` by one INSERT of the projection. */
-  projectionBatchRows: 500,
+  /**
+   * Lines of the audit file written to `audit_events` by one INSERT of the projection: many while the venue is
+   * idle; few while it is busy, since PGlite runs the INSERT on the venue's thread and every answer due
+   * meanwhile waits (500 rows cost it 20-100 ms, which showed as stalls in the answers' p99; 16 cost about 1).
+   */
+  projectionBatchRowsIdle: 500,
+  projectionBatchRowsBusy: 16,
   /** The projection's pause when the table holds every line of the file (it then also polls the inbox). */
   projectionIdleMs: 200,
   /**
-   * The share of the venue's thread the projection may take (PGlite runs its SQL on that thread): after a batch
-   * that took T ms it pauses T * (1 - share) / share, so a busy venue gives it a tenth, an idle one half.
-   * "Busy" is the event loop's utilization by other work during the pause before.
+   * The share of the venue's thread the projection may take: after a batch that took T ms it pauses
+   * T * (1 - share) / share, so a busy venue gives it a twentieth, an idle one half. "Busy" is the event loop's
+   * utilization by other work during the pause before.
    */
-  projectionShareBusy: 0.1,
+  projectionShareBusy: 0.05,
   projectionShareIdle: 0.5,
-  projectionBusyUtilization: 0.5,
+  projectionBusyUtilization: 0.3,
   projectionPauseMsMin: 5,
   /** How long a caller waits for room in a full queue before AUDIT_UNAVAILABLE (503). */
   admitTimeoutMsDefault: 1_000,

@@ -9,6 +9,8 @@
  * every line of the file, so that an inbox event chained before a crash, and not removed from the inbox yet, is
  * found in the table by its id and not chained twice.
  */
+import { constants } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import type { AuditEventInput } from './event.js';
 import { AuditFileReader, type AuditFile, type AuditLine } from './file.js';
@@ -25,11 +27,6 @@ export interface AuditProjectionOptions {
   readonly onError?: (e: Error) => void;
 }
 
-const sleep = (ms: number): Promise<void> =>
-  new Promise((r) => {
-    // The projection never keeps a process alive: what it has not written, the next start writes.
-    setTimeout(r, ms).unref();
-  });
 
 export class AuditProjection {
   /** Where the next line to project starts in the file, and its number. */
@@ -42,6 +39,10 @@ export class AuditProjection {
   private queue: Promise<unknown> = Promise.resolve();
   private failing = false;
   private inboxChained = 0;
+  /** Ends the loop's current pause (close). */
+  private wake: (() => void) | null = null;
+  /** The file, open for reading while the projection runs. */
+  private handle: FileHandle | null = null;
 
   constructor(
     private readonly log: AuditLog,
@@ -73,7 +74,7 @@ export class AuditProjection {
   async catchUp(): Promise<void> {
     const target = this.options.durableSeq();
     while (this.projectedSeq < target) {
-      if ((await this.serial(() => this.step())) === 0) break;
+      if ((await this.serial(() => this.step(AUDIT_LIMITS.projectionBatchRowsIdle))) === 0) break;
     }
     await this.serial(() => this.drainInbox());
   }
@@ -81,8 +82,27 @@ export class AuditProjection {
   /** Stops the loop after its current step; what is left is projected at the next start. */
   async close(): Promise<void> {
     this.stopped = true;
+    this.wake?.();
     await this.loop;
     await this.queue.catch(() => undefined);
+    await this.handle?.close();
+    this.handle = null;
+  }
+
+  /** A pause of the loop, which never keeps the process alive (what is not projected, the next start is). */
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.wake = null;
+        resolve();
+      }, ms);
+      timer.unref();
+      this.wake = () => {
+        clearTimeout(timer);
+        this.wake = null;
+        resolve();
+      };
+    });
   }
 
   private serial<T>(work: () => Promise<T>): Promise<T> {
@@ -97,31 +117,30 @@ export class AuditProjection {
     while (!this.stopped) {
       // How busy the thread was with other work while this projection waited: the share it takes follows.
       const busy = performance.eventLoopUtilization(elu).utilization;
+      const idle = busy < AUDIT_LIMITS.projectionBusyUtilization;
+      const rows = idle ? AUDIT_LIMITS.projectionBatchRowsIdle : AUDIT_LIMITS.projectionBatchRowsBusy;
       const t0 = performance.now();
       let projected: number;
       try {
-        projected = await this.serial(() => this.step());
+        projected = await this.serial(() => this.step(rows));
         if (projected === 0 && this.options.inbox) await this.serial(() => this.drainInbox());
         this.failing = false;
         delay = AUDIT_LIMITS.retryDelayMsMin;
       } catch (e) {
         if (!this.failing) this.options.onError?.(e instanceof Error ? e : new Error(String(e)));
         this.failing = true;
-        await sleep(delay);
+        await this.sleep(delay);
         delay = Math.min(delay * 2, AUDIT_LIMITS.retryDelayMsMax);
         continue;
       }
       const took = performance.now() - t0;
       elu = performance.eventLoopUtilization();
       if (projected === 0) {
-        await sleep(AUDIT_LIMITS.projectionIdleMs);
+        await this.sleep(AUDIT_LIMITS.projectionIdleMs);
         continue;
       }
-      const share =
-        busy > AUDIT_LIMITS.projectionBusyUtilization
-          ? AUDIT_LIMITS.projectionShareBusy
-          : AUDIT_LIMITS.projectionShareIdle;
-      await sleep(Math.max(AUDIT_LIMITS.projectionPauseMsMin, (took * (1 - share)) / share));
+      const share = idle ? AUDIT_LIMITS.projectionShareIdle : AUDIT_LIMITS.projectionShareBusy;
+      await this.sleep(Math.max(AUDIT_LIMITS.projectionPauseMsMin, (took * (1 - share)) / share));
     }
   }
 
@@ -137,7 +156,7 @@ export class AuditProjection {
     }
     if (head.seq > 0) {
       const reader = new AuditFileReader(this.path);
-      for await (const page of reader.pages(AUDIT_LIMITS.projectionBatchRows)) {
+      for await (const page of reader.pages(AUDIT_LIMITS.projectionBatchRowsIdle)) {
         const last = page[page.length - 1];
         if (last.seq < head.seq) continue;
         const found = page.find((l) => l.seq === head.seq);
@@ -150,14 +169,15 @@ export class AuditProjection {
     this.located = true;
   }
 
-  /** Projects the next batch of durable lines; resolves with how many. */
-  private async step(): Promise<number> {
+  /** Projects the next batch of at most `rows` durable lines; resolves with how many. */
+  private async step(rows: number): Promise<number> {
     if (!this.located) await this.locate();
     const durable = this.options.durableSeq();
     if (this.nextSeq > durable) return 0;
-    const reader = new AuditFileReader(this.path, this.offset, this.nextSeq);
+    this.handle ??= await open(this.path, constants.O_RDONLY);
+    const reader = new AuditFileReader(this.path, this.offset, this.nextSeq, this.handle);
     let lines: AuditLine[] = [];
-    for await (const page of reader.pages(AUDIT_LIMITS.projectionBatchRows)) {
+    for await (const page of reader.pages(rows)) {
       lines = page;
       break;
     }
@@ -178,7 +198,7 @@ export class AuditProjection {
     const { inbox, chain } = this.options;
     if (!inbox || chain === undefined) return;
     if (this.projectedSeq < this.options.durableSeq()) return;
-    const events = await inbox.peek(AUDIT_LIMITS.projectionBatchRows);
+    const events = await inbox.peek(AUDIT_LIMITS.projectionBatchRowsIdle);
     if (events.length === 0) return;
     const present = await this.log.idsPresent(events.map((e) => e.id));
     const todo = events.filter((e) => !present.has(e.id));

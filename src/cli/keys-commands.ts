@@ -143,7 +143,9 @@ async function appendUnderLock(dir: string, store: Store, event: AuditEventInput
   try {
     await seedFromTable(file, new AuditLog(store));
     await file.append([event]);
-    await new AuditProjection(new AuditLog(store), file.path, { durableSeq: () => file.head.seq }).catchUp();
+    const table = new AuditProjection(new AuditLog(store), file.path, { durableSeq: () => file.head.seq });
+    await table.catchUp();
+    await table.close();
   } finally {
     await file.close();
   }

@@ -30,8 +30,12 @@ for (const factory of storeFactories()) {
     let log: AuditLog;
     let file: AuditFile;
 
-    const projection = (extra: Partial<ConstructorParameters<typeof AuditProjection>[2]> = {}) =>
-      new AuditProjection(log, file.path, { durableSeq: () => file.head.seq, ...extra });
+    const made: AuditProjection[] = [];
+    const projection = (extra: Partial<ConstructorParameters<typeof AuditProjection>[2]> = {}) => {
+      const p = new AuditProjection(log, file.path, { durableSeq: () => file.head.seq, ...extra });
+      made.push(p);
+      return p;
+    };
 
     before(async () => {
       store = await factory.fresh();
@@ -40,6 +44,7 @@ for (const factory of storeFactories()) {
       file = await AuditFile.open(mkdtempSync(join(tmpdir(), 'rialto-audit-proj-')));
     });
     after(async () => {
+      for (const p of made) await p.close();
       await file.close();
       await store.close();
       await factory.cleanup();

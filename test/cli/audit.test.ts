@@ -62,9 +62,11 @@ describe('rialto audit (PGlite)', { timeout: 120_000 }, () => {
     const file = await AuditFile.open(dataDir);
     await file.append(sampleEvents(30));
     hashes = chainEvents(0, GENESIS_HASH, sampleEvents(30)).map((r) => r.hash);
-    await withPglite(dataDir, (s) =>
-      new AuditProjection(new AuditLog(s), file.path, { durableSeq: () => file.head.seq }).catchUp(),
-    );
+    await withPglite(dataDir, async (s) => {
+      const p = new AuditProjection(new AuditLog(s), file.path, { durableSeq: () => file.head.seq });
+      await p.catchUp();
+      await p.close();
+    });
     await file.close();
   });
 
