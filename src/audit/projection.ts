@@ -27,7 +27,6 @@ export interface AuditProjectionOptions {
   readonly onError?: (e: Error) => void;
 }
 
-
 export class AuditProjection {
   /** Where the next line to project starts in the file, and its number. */
   private offset = 0;
