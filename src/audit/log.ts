@@ -22,16 +22,35 @@ const COLUMNS =
   'result_code, request_id, details, hash';
 
 /**
- * Rows from the file's lines, unpacked by the database from one JSON parameter: `e` each line's canonical
- * JSON, `h` its hash. The details column takes the text of the `details` member exactly as the line has it
- * (the json type keeps its input text), so no event is parsed on the venue's thread.
+ * Rows from the file's lines, unpacked by the database from one JSON parameter (an array of row objects keyed
+ * by column): binding 14 parameters a row cost PGlite about twice as much per row, and extracting the columns
+ * from each line's JSON in SQL (`->>` on the json type parses the text again for every column) three times.
  */
 const PROJECT_SQL =
-  `INSERT INTO audit_events (${COLUMNS}) ` +
-  "SELECT (x.e->>'seq')::bigint, x.e->>'id', (x.e->>'timeUs')::bigint, x.e->'actor'->>'id', " +
-  "x.e->'actor'->>'role', x.e->'actor'->>'ip', x.e->>'action', x.e->'target'->>'kind', x.e->'target'->>'id', " +
-  "x.e->'result'->>'status', x.e->'result'->>'code', x.e->>'requestId', (x.e->'details')::text, x.h " +
-  'FROM json_to_recordset($1::json) AS x(e json, h text) ON CONFLICT DO NOTHING';
+  `INSERT INTO audit_events (${COLUMNS}) SELECT ${COLUMNS} ` +
+  'FROM json_populate_recordset(NULL::audit_events, $1::json) ON CONFLICT DO NOTHING';
+
+/** A line as a row of audit_events, keyed by column; null when its JSON is not an event. */
+function rowOfLine(line: AuditLine): Record<string, string | number | null> {
+  const e = eventOfJson(line.json);
+  if (e === null) throw new Error(`the audit file's event ${line.seq} is not an event`);
+  return {
+    seq: line.seq,
+    event_id: e.id,
+    time_us: e.timeUs,
+    actor_id: e.actor.id,
+    actor_role: e.actor.role,
+    actor_ip: e.actor.ip,
+    action: e.action,
+    target_kind: e.target.kind,
+    target_id: e.target.id,
+    result: e.result.status,
+    result_code: e.result.code,
+    request_id: e.requestId,
+    details: canonicalJson(e.details),
+    hash: line.hash,
+  };
+}
 
 const int = (v: unknown, what: string): number => {
   const n = typeof v === 'bigint' ? Number(v) : v;
@@ -107,12 +126,7 @@ export class AuditLog {
    */
   async project(lines: readonly AuditLine[]): Promise<void> {
     if (lines.length === 0) return;
-    let json = '[';
-    for (let i = 0; i < lines.length; i++) {
-      if (i > 0) json += ',';
-      json += '{"e":' + lines[i].json + ',"h":"' + lines[i].hash + '"}';
-    }
-    await this.store.query(PROJECT_SQL, [json + ']']);
+    await this.store.query(PROJECT_SQL, [JSON.stringify(lines.map(rowOfLine))]);
   }
 
   /** The events whose ids are given and that the table has. */
