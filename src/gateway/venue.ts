@@ -40,7 +40,7 @@ import {
   type LimitsLog,
   type VenueLimiters,
 } from './limits/index.js';
-import { createVenueMetrics, type VenueMetrics } from './metrics/index.js';
+import { createVenueMetrics, type AuditBacklog, type VenueMetrics } from './metrics/index.js';
 import type { Readiness } from './http/routes-admin.js';
 import { buildServer } from './http/server.js';
 import { ClientOrders } from './trading/client-orders.js';
@@ -190,9 +190,12 @@ async function assemble(
       `the views' replay reached state ${replay.stateHash}, the engine ${engineHash}: refusing to serve`,
     );
   }
+  // The audit trail is made below; its gauges read it once it exists.
+  let auditBacklog: (() => AuditBacklog) | null = null;
   const metrics = createVenueMetrics({
     processMetrics: options.processMetrics ?? true,
     journalStats: () => engine.stats(),
+    auditStats: () => auditBacklog?.() ?? null,
   });
   const countTrades = tradeCounter(config, views, metrics);
   let ws: WsGateway | null = null;
@@ -238,6 +241,10 @@ async function assemble(
     onError: (e) => limitsLog.warn({ err: e.message }, 'audit: projecting events into audit_events failed'),
   });
   auditTable.start();
+  auditBacklog = () => {
+    const w = audit.stats();
+    return { queued: w.queued + w.reserved, projectionLag: auditTable.lag };
+  };
   const probes: Record<string, Probe> = {
     engine: engineProbe(engine, () => closing),
     store: storeProbe(store),

@@ -24,6 +24,36 @@ export interface VenueMetricsOptions {
   readonly processMetrics: boolean;
   /** The journal's stats, read on each scrape (`() => engine.stats()`); null: no journal metrics. */
   readonly journalStats: JournalStatsSource | null;
+  /** The audit trail's backlog, read on each scrape; null (or a source answering null): no audit metrics. */
+  readonly auditStats: (() => AuditBacklog | null) | null;
+}
+
+/** Events the audit writer holds (queued or reserved), and events of the file not yet in `audit_events`. */
+export interface AuditBacklog {
+  readonly queued: number;
+  readonly projectionLag: number;
+}
+
+/** The audit trail's two gauges, read from `source` at each scrape. */
+function registerAuditStats(registry: Registry, source: () => AuditBacklog | null): void {
+  new Gauge({
+    name: 'rialto_audit_queue_events',
+    help: 'Audit events queued or reserved and not yet in the audit file',
+    registers: [registry],
+    collect() {
+      const b = source();
+      if (b !== null) this.set(b.queued);
+    },
+  });
+  new Gauge({
+    name: 'rialto_audit_projection_lag_events',
+    help: 'Audit events durable in the audit file and not yet projected into audit_events',
+    registers: [registry],
+    collect() {
+      const b = source();
+      if (b !== null) this.set(b.projectionLag);
+    },
+  });
 }
 
 export interface VenueMetrics {
@@ -52,12 +82,13 @@ export interface VenueMetrics {
 }
 
 export function createVenueMetrics(options: Partial<VenueMetricsOptions> = {}): VenueMetrics {
-  const o: VenueMetricsOptions = { processMetrics: true, journalStats: null, ...options };
+  const o: VenueMetricsOptions = { processMetrics: true, journalStats: null, auditStats: null, ...options };
   const registry = new Registry();
   const registers = [registry];
   const wsMessageCounts = { in: 0, out: 0 };
   if (o.processMetrics) collectDefaultMetrics({ register: registry });
   if (o.journalStats !== null) registerJournalStats(registry, o.journalStats);
+  if (o.auditStats !== null) registerAuditStats(registry, o.auditStats);
   return {
     registry,
     orders: new Counter({
