@@ -1,7 +1,7 @@
 /**
  * The chain's projection in the query store (`audit_events`, migration 3): rows written from the lines of the
  * audit file (file.ts, the truth) by the projection (projection.ts), read in pages in order, the head. And the
- * inbox (`audit_inbox`, migration 4): events of `rialto keys` on a PostgreSQL store, which cannot append to the
+ * inbox (`audit_inbox`, migration 5): events of `rialto keys` on a PostgreSQL store, which cannot append to the
  * venue's file, waiting for the venue to chain them.
  */
 import type { Queryable, Row, Store } from '../store/index.js';

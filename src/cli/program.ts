@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { CliError, defaultIo, type ProgramIo } from './cli-io.js';
 import { addAuditCommands } from './audit-commands.js';
+import { addBackupCommands } from './backup-commands.js';
 import { addConfigCommands } from './config-commands.js';
 import { runDemo } from './demo.js';
 import { addJournalCommands, addSnapshotCommands } from './durability-commands.js';
@@ -112,6 +113,7 @@ export function createProgram(io: ProgramIo = defaultIo): Command {
   const md = addMdCommands(program, io);
   registerLobster(md, io);
   addAuditCommands(program, io);
+  addBackupCommands(program, io);
 
   return program;
 }

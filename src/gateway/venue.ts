@@ -27,14 +27,16 @@ import {
 } from '../audit/index.js';
 import type { Command } from '../core/index.js';
 import { Engine, type EngineConfig } from '../engine/index.js';
-import type { VenueConfig } from '../ops/index.js';
+import { DependencyGuard, POSTGRES_FAILURES, type VenueConfig } from '../ops/index.js';
 import { migrate, openStore, type Store } from '../store/index.js';
 import { AccountService } from './accounts/index.js';
 import { ensureAdminKey, KeyVerifier } from './auth/index.js';
 import { HTTP_LIMITS } from './http/limits.js';
 import { JwtVerifier } from './jwt/index.js';
 import {
+  REDIS_LIMITER_DEFAULTS,
   createRedisClient,
+  redisLimiterGuard,
   silentLog,
   venueLimiters,
   type LimitsLog,
@@ -165,10 +167,28 @@ async function openAuditFile(dir: string, store: Store, log: LimitsLog): Promise
 export async function startVenue(config: VenueConfig, options: VenueOptions): Promise<Venue> {
   const engine = await Engine.start({ ...options.engine, dir: config.dataDir });
   let store: Store | null = null;
+  // The dependencies' circuit breakers, exported in /metrics and logged when they open and close.
+  const guards: DependencyGuard[] = [];
+  const log: LimitsLog = options.log === true ? jsonLinesLog : silentLog;
+  const guard = (g: DependencyGuard): DependencyGuard => {
+    guards.push(g);
+    g.onStateChange((state, cause) => {
+      const err = { message: cause instanceof Error ? cause.message : String(cause) };
+      if (state === 'open')
+        log.warn({ dependency: g.dependency, err }, `${g.dependency}: circuit open, calls refused`);
+      else if (state === 'closed')
+        log.info({ dependency: g.dependency }, `${g.dependency}: circuit closed again`);
+    });
+    return g;
+  };
   try {
-    store = await openStore(config.database, { create: true });
+    const pgGuard =
+      config.database.kind === 'postgres'
+        ? guard(new DependencyGuard('postgres', POSTGRES_FAILURES))
+        : undefined;
+    store = await openStore(config.database, { create: true, guard: pgGuard });
     await migrate(store);
-    return await assemble(config, options, engine, store);
+    return await assemble(config, options, engine, store, guards, guard);
   } catch (e) {
     await engine.close().catch(() => undefined);
     await store?.close().catch(() => undefined);
@@ -181,6 +201,8 @@ async function assemble(
   options: VenueOptions,
   engine: Engine,
   store: Store,
+  guards: readonly DependencyGuard[],
+  guard: (g: DependencyGuard) => DependencyGuard,
 ): Promise<Venue> {
   const views = new Views();
   const replay = await replayJournalInto(config.dataDir, engine.recovery.lastSeq, views);
@@ -195,6 +217,7 @@ async function assemble(
   const metrics = createVenueMetrics({
     processMetrics: options.processMetrics ?? true,
     journalStats: () => engine.stats(),
+    dependencyStats: () => guards.map((g) => g.stats()),
     auditStats: () => auditBacklog?.() ?? null,
   });
   const countTrades = tradeCounter(config, views, metrics);
@@ -260,7 +283,11 @@ async function assemble(
   let wsGateway: WsGateway | null = null;
   let url = '';
   try {
-    limiters = venueLimiters(config.rateLimits, redis, { log: limitsLog });
+    limiters = venueLimiters(config.rateLimits, redis, {
+      log: limitsLog,
+      guard:
+        redis === null ? undefined : guard(redisLimiterGuard(REDIS_LIMITER_DEFAULTS.retryAfterFailureMs)),
+    });
     server = await buildServer({
       trading,
       verifier,

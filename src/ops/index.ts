@@ -1,3 +1,14 @@
 /** Operations: process settings and the venue's configuration (later logs, metrics and health). */
 export { MATCHING_V8_FLAGS, tuneV8ForMatching } from './v8-tuning.js';
 export * from './config/index.js';
+export {
+  DEPENDENCY_GUARD_DEFAULTS,
+  DependencyGuard,
+  DependencyUnavailableError,
+  POSTGRES_FAILURES,
+  networkErrorCode,
+  type CircuitStateName,
+  type DependencyGuardOptions,
+  type DependencyStats,
+  type FailureClassifier,
+} from './resilience.js';

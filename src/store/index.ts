@@ -2,6 +2,7 @@
 export {
   StoreError,
   StoreErrorCode,
+  type NotificationHandler,
   type Queryable,
   type Row,
   type SqlValue,

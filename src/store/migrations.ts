@@ -1,12 +1,13 @@
 /**
  * The query store's schema, as numbered migrations: one list for PGlite and PostgreSQL alike. `migrate`
- * applies the ones a database lacks, in order, in one transaction that holds an advisory lock (so two
- * processes starting at once apply each migration once), and records each in `schema_migrations` with a
- * checksum of its SQL. Running it again changes nothing. A database that has a migration this code does not
+ * applies the ones a database lacks with the umzug migration library, in order, in one transaction that
+ * holds an advisory lock (so two processes starting at once apply each migration once), and records each in
+ * `schema_migrations` with a checksum of its SQL. Running it again changes nothing. A database that has a migration this code does not
  * know (written by a newer Rialto), or whose recorded SQL differs from ours (a migration edited after it
  * shipped), is refused rather than guessed at: add a new migration instead of editing an old one.
  */
 import { createHash } from 'node:crypto';
+import { Umzug, type UmzugStorage } from 'umzug';
 import { StoreError, StoreErrorCode, type Queryable, type Store } from './port.js';
 
 export interface Migration {
@@ -74,9 +75,50 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
     `,
   },
   {
+    // Reference data of the market data pipeline's enrich stage (src/marketdata/pipeline/reference-store.ts).
+    // Every change, by Rialto or by hand in SQL, bumps the revision and NOTIFYs the instrument, so that every
+    // process's cache drops its entry at once.
+    version: 4,
+    name: 'md_reference_data',
+    sql: `
+      CREATE TABLE md_reference_data (
+        instrument          text             PRIMARY KEY CHECK (char_length(instrument) BETWEEN 1 AND 64),
+        asset_class         text             NOT NULL CHECK (char_length(asset_class) BETWEEN 1 AND 64),
+        venue               text             NOT NULL CHECK (char_length(venue) BETWEEN 1 AND 64),
+        currency            text             NOT NULL CHECK (char_length(currency) BETWEEN 1 AND 16),
+        unit                text             NOT NULL CHECK (char_length(unit) BETWEEN 1 AND 32),
+        tick_size           bigint           NOT NULL CHECK (tick_size > 0),
+        lot_size            bigint           NOT NULL CHECK (lot_size > 0),
+        taxonomy_path       text[]           NOT NULL CHECK (cardinality(taxonomy_path) <= 16),
+        taxonomy_confidence double precision NOT NULL CHECK (taxonomy_confidence BETWEEN 0 AND 1),
+        taxonomy_method     text             NOT NULL CHECK (taxonomy_method IN ('manual', 'rule', 'model', 'vendor')),
+        revision            bigint           NOT NULL DEFAULT 1 CHECK (revision > 0),
+        updated_at          timestamptz      NOT NULL DEFAULT now()
+      );
+      CREATE FUNCTION md_reference_data_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF TG_OP = 'UPDATE' THEN
+          NEW.revision := OLD.revision + 1;
+          NEW.updated_at := now();
+          RETURN NEW;
+        END IF;
+        RETURN COALESCE(NEW, OLD);
+      END $$;
+      CREATE FUNCTION md_reference_data_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        PERFORM pg_notify('rialto_md_reference', COALESCE(NEW.instrument, OLD.instrument));
+        RETURN NULL;
+      END $$;
+      CREATE TRIGGER md_reference_data_revision BEFORE UPDATE ON md_reference_data
+        FOR EACH ROW EXECUTE FUNCTION md_reference_data_changed();
+      CREATE TRIGGER md_reference_data_notify AFTER INSERT OR UPDATE OR DELETE ON md_reference_data
+        FOR EACH ROW EXECUTE FUNCTION md_reference_data_notify();
+      `,
+  },
+  {
     // Audit events of \`rialto keys\` on PostgreSQL beside a running venue, waiting for the venue to chain them
     // into its audit file (src/audit/log.ts, AuditInbox). The event is its canonical JSON (numbered 0).
-    version: 4,
+    version: 5,
     name: 'audit_inbox',
     sql: `
       CREATE TABLE audit_inbox (
@@ -133,7 +175,60 @@ function mismatch(message: string): StoreError {
   return new StoreError(StoreErrorCode.SchemaMismatch, message);
 }
 
-/** Applies the migrations `store` lacks. Throws STORE_SCHEMA_MISMATCH for a database it must not touch. */
+/** A migration's name in umzug and in error messages: `0004-md_reference_data`. */
+const migrationKey = (m: { version: number; name: string }): string =>
+  `${String(m.version).padStart(4, '0')}-${m.name}`;
+
+/**
+ * umzug's record of what ran, kept in schema_migrations with each migration's checksum. Reading it is also
+ * where a database this code must not touch is refused: one written by a newer Rialto, or whose recorded
+ * SQL differs from ours.
+ */
+class SchemaMigrationsStorage implements UmzugStorage<Queryable> {
+  constructor(private readonly migrations: readonly Migration[]) {}
+
+  async executed({ context: tx }: { context: Queryable }): Promise<string[]> {
+    const applied = await appliedMigrations(tx);
+    applied.forEach((a, i) => {
+      const ours = this.migrations[i];
+      if (a.version !== i + 1)
+        throw mismatch(`schema_migrations lacks version ${i + 1} but has ${a.version}`);
+      if (ours === undefined) {
+        throw mismatch(
+          `the database has migration ${a.version} (${a.name}), which this version of Rialto does not know: ` +
+            'it was written by a newer version',
+        );
+      }
+      if (a.checksum !== checksum(ours)) {
+        throw mismatch(
+          `migration ${a.version} (${a.name}) in the database differs from this version's ${ours.name}`,
+        );
+      }
+    });
+    return applied.map(migrationKey);
+  }
+
+  async logMigration({ name, context: tx }: { name: string; context: Queryable }): Promise<void> {
+    const m = this.migrations.find((x) => migrationKey(x) === name);
+    if (m === undefined) throw new Error(`unknown migration ${name}`);
+    await tx.query('INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [
+      m.version,
+      m.name,
+      checksum(m),
+    ]);
+  }
+
+  unlogMigration(): Promise<void> {
+    // Rialto's migrations only go forward: a mistake is fixed by a new migration.
+    return Promise.reject(new Error('migrations are not reverted'));
+  }
+}
+
+/**
+ * Applies the migrations `store` lacks, with umzug, in one transaction under an advisory lock (so two
+ * processes starting at once apply each migration once, and a failing migration leaves nothing half done).
+ * Throws STORE_SCHEMA_MISMATCH for a database it must not touch.
+ */
 export async function migrate(
   store: Store,
   migrations: readonly Migration[] = MIGRATIONS,
@@ -149,33 +244,26 @@ export async function migrate(
         applied_at timestamptz NOT NULL DEFAULT now()
       );
     `);
-    const applied = await appliedMigrations(tx);
-    applied.forEach((a, i) => {
-      const ours = migrations[i];
-      if (a.version !== i + 1)
-        throw mismatch(`schema_migrations lacks version ${i + 1} but has ${a.version}`);
-      if (ours === undefined) {
-        throw mismatch(
-          `the database has migration ${a.version} (${a.name}), which this version of Rialto does not know: ` +
-            'it was written by a newer version',
-        );
-      }
-      if (a.checksum !== checksum(ours)) {
-        throw mismatch(
-          `migration ${a.version} (${a.name}) in the database differs from this version's ${ours.name}`,
-        );
-      }
+    const umzug = new Umzug<Queryable>({
+      migrations: migrations.map((m) => ({
+        name: migrationKey(m),
+        up: ({ context }: { context: Queryable }) => context.exec(m.sql),
+      })),
+      context: tx,
+      storage: new SchemaMigrationsStorage(migrations),
+      logger: undefined,
     });
-    const done: number[] = [];
-    for (const m of migrations.slice(applied.length)) {
-      await tx.exec(m.sql);
-      await tx.query('INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)', [
-        m.version,
-        m.name,
-        checksum(m),
-      ]);
-      done.push(m.version);
+    let ran: { name: string }[];
+    try {
+      ran = await umzug.up();
+    } catch (e) {
+      // umzug wraps a failing migration's error; ours (STORE_SCHEMA_MISMATCH) come through as they are.
+      if (e instanceof StoreError) throw e;
+      const cause = e instanceof Error && e.cause instanceof StoreError ? e.cause : null;
+      if (cause !== null) throw cause;
+      throw e;
     }
-    return { applied: done, version: migrations.length };
+    const byKey = new Map(migrations.map((m) => [migrationKey(m), m.version]));
+    return { applied: ran.map((r) => byKey.get(r.name) ?? 0), version: migrations.length };
   });
 }

@@ -7,9 +7,11 @@ import { existsSync } from 'node:fs';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { INT8_OID } from './int8.js';
 import {
+  CHANNEL_PATTERN,
   GuardedStore,
   StoreError,
   StoreErrorCode,
+  type NotificationHandler,
   type Queryable,
   type Row,
   type SqlValue,
@@ -42,6 +44,13 @@ class PgliteStore extends GuardedStore {
     this.open();
     // PGlite runs one transaction at a time; other statements wait for it, as they would for a lock.
     return this.db.transaction((tx) => work(queryable(tx)));
+  }
+
+  async listen(channel: string, handler: NotificationHandler): Promise<() => Promise<void>> {
+    this.open();
+    if (!CHANNEL_PATTERN.test(channel)) throw new Error(`not a channel name: ${channel}`);
+    // In-process: no connection to lose, so never a gap.
+    return this.db.listen(channel, (payload) => handler.notify(payload));
   }
 
   protected release(): Promise<void> {

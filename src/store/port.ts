@@ -33,6 +33,13 @@ export interface Queryable {
 
 export type StoreKind = 'pglite' | 'postgres';
 
+/** What a `listen` call is told: each notification's payload, and when notifications may have been missed. */
+export interface NotificationHandler {
+  notify(payload: string): void;
+  /** The connection was lost and is back: notifications sent meanwhile are gone, so assume anything changed. */
+  gap(): void;
+}
+
 export interface Store extends Queryable {
   readonly kind: StoreKind;
   /**
@@ -40,6 +47,11 @@ export interface Store extends Queryable {
    * rethrown). Statements inside must go through `tx`, not the store.
    */
   transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * LISTEN on `channel` (a plain identifier): `handler.notify` gets every NOTIFY payload sent to it by any
+   * session, this process's or another's. Resolves once listening; the function it gives stops.
+   */
+  listen(channel: string, handler: NotificationHandler): Promise<() => Promise<void>>;
   /** Closes the connections (PGlite: flushes and closes its files). The store is unusable afterwards. */
   close(): Promise<void>;
 }
@@ -69,6 +81,9 @@ export class StoreError extends Error {
  * What both adapters share: statements outside a transaction go to `direct`, and every call after close is
  * refused with STORE_CLOSED. An adapter supplies its transaction and how it releases its connections.
  */
+/** Channel names are identifiers: LISTEN takes no parameter, so the name is checked, never quoted from input. */
+export const CHANNEL_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
+
 export abstract class GuardedStore implements Store {
   abstract readonly kind: StoreKind;
   private closed = false;
@@ -90,6 +105,8 @@ export abstract class GuardedStore implements Store {
   }
 
   abstract transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T>;
+
+  abstract listen(channel: string, handler: NotificationHandler): Promise<() => Promise<void>>;
 
   async close(): Promise<void> {
     if (this.closed) return;

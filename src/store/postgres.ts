@@ -4,11 +4,14 @@
  * bigint, as PGlite returns it, not as pg's default string.
  */
 import pg from 'pg';
+import { DependencyGuard, DependencyUnavailableError, POSTGRES_FAILURES } from '../ops/index.js';
 import { INT8_ARRAY_OID, INT8_OID, parseInt8Array } from './int8.js';
 import {
+  CHANNEL_PATTERN,
   GuardedStore,
   StoreError,
   StoreErrorCode,
+  type NotificationHandler,
   type Queryable,
   type Row,
   type SqlValue,
@@ -27,6 +30,11 @@ export interface PostgresOptions {
   statementTimeoutMs?: number;
   /** Errors of idle connections (the server restarted, the network dropped); the next query fails too. */
   onIdleError?: (err: Error) => void;
+  /**
+   * Retries and the circuit breaker every call goes through (src/ops/resilience.ts); default: a guard of its
+   * own with the defaults. The venue passes one whose stats it exports in /metrics.
+   */
+  guard?: DependencyGuard;
 }
 
 export const POSTGRES_DEFAULTS = Object.freeze({
@@ -54,14 +62,139 @@ function queryable(client: pg.Pool | pg.PoolClient): Queryable {
   };
 }
 
+/** Runs a call under the guard; the database being unavailable ends as STORE_UNAVAILABLE. */
+async function guarded<T>(guard: DependencyGuard, call: () => Promise<T>): Promise<T> {
+  try {
+    return await guard.execute(call);
+  } catch (e) {
+    if (e instanceof DependencyUnavailableError)
+      throw new StoreError(StoreErrorCode.Unavailable, e.message, { cause: e });
+    throw e;
+  }
+}
+
+/** The pool's statements, each under the guard (a statement outside a transaction is one call). */
+function guardedQueryable(pool: pg.Pool, guard: DependencyGuard): Queryable {
+  const direct = queryable(pool);
+  return {
+    query: (sql, params) => guarded(guard, () => direct.query(sql, params)),
+    exec: (sql) => guarded(guard, () => direct.exec(sql)),
+  };
+}
+
+/** Reconnection of a listening connection: first wait, doubling up to the most. */
+const LISTEN_RETRY_MS_FIRST = 500;
+const LISTEN_RETRY_MS_MAX = 30_000;
+
+/**
+ * A LISTEN needs a session of its own for as long as it listens, so it holds a dedicated connection, not a
+ * pool's. When that connection drops, it reconnects with doubling waits and then reports a gap: NOTIFYs sent
+ * while it was away are lost, which the listener must assume meant "anything may have changed".
+ */
+class PgListener {
+  private client: pg.Client | null = null;
+  private stopped = false;
+  private retryMs = LISTEN_RETRY_MS_FIRST;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly config: pg.ClientConfig,
+    private readonly channel: string,
+    private readonly handler: NotificationHandler,
+  ) {}
+
+  /** The first connection: its failure is the caller's error (no silent retry at start). */
+  async start(): Promise<void> {
+    await this.connect();
+  }
+
+  private async connect(): Promise<void> {
+    const client = new pg.Client(this.config);
+    client.on('notification', (m) => {
+      if (m.channel === this.channel) this.handler.notify(m.payload ?? '');
+    });
+    client.on('error', () => this.lost(client));
+    client.on('end', () => this.lost(client));
+    await client.connect();
+    await client.query(`LISTEN ${this.channel}`);
+    if (this.stopped) {
+      await client.end().catch(() => undefined);
+      return;
+    }
+    this.client = client;
+    this.retryMs = LISTEN_RETRY_MS_FIRST;
+  }
+
+  private lost(client: pg.Client): void {
+    if (this.stopped || this.client !== client) return;
+    this.client = null;
+    client.end().catch(() => undefined);
+    this.retry();
+  }
+
+  private retry(): void {
+    if (this.stopped || this.timer !== null) return;
+    const wait = this.retryMs;
+    this.retryMs = Math.min(this.retryMs * 2, LISTEN_RETRY_MS_MAX);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.connect().then(
+        () => {
+          if (!this.stopped) this.handler.gap();
+        },
+        () => this.retry(),
+      );
+    }, wait);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    const c = this.client;
+    this.client = null;
+    await c?.end().catch(() => undefined);
+  }
+}
+
 class PostgresStore extends GuardedStore {
   readonly kind = 'postgres';
-  constructor(private readonly pool: pg.Pool) {
-    super(queryable(pool));
+  private readonly listeners = new Set<PgListener>();
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly clientConfig: pg.ClientConfig,
+    private readonly guard: DependencyGuard,
+  ) {
+    super(guardedQueryable(pool, guard));
+  }
+
+  async listen(channel: string, handler: NotificationHandler): Promise<() => Promise<void>> {
+    this.open();
+    if (!CHANNEL_PATTERN.test(channel)) throw new Error(`not a channel name: ${channel}`);
+    const l = new PgListener(this.clientConfig, channel, handler);
+    try {
+      await l.start();
+    } catch (e) {
+      await l.stop();
+      const why = e instanceof Error ? e.message : String(e);
+      throw new StoreError(StoreErrorCode.Unavailable, `cannot LISTEN on PostgreSQL: ${why}`, { cause: e });
+    }
+    this.listeners.add(l);
+    return async () => {
+      this.listeners.delete(l);
+      await l.stop();
+    };
   }
 
   async transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
     this.open();
+    // One call to the guard: getting the connection is retried when it fails, the work never is.
+    return guarded(this.guard, () => this.transactionOnce(work));
+  }
+
+  private async transactionOnce<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     let broken = false;
     try {
@@ -82,14 +215,22 @@ class PostgresStore extends GuardedStore {
     }
   }
 
-  protected release(): Promise<void> {
-    return this.pool.end();
+  protected async release(): Promise<void> {
+    await Promise.all([...this.listeners].map((l) => l.stop()));
+    this.listeners.clear();
+    await this.pool.end();
   }
 }
 
 export async function openPostgresStore(options: PostgresOptions): Promise<Store> {
   const { schema } = options;
   if (schema !== null && !SCHEMA_PATTERN.test(schema)) throw new Error(`not a schema name: ${schema}`);
+  const clientConfig: pg.ClientConfig = {
+    connectionString: options.url,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? POSTGRES_DEFAULTS.connectTimeoutMs,
+    options: schema === null ? undefined : `-c search_path=${schema}`,
+    types,
+  };
   const pool = new pg.Pool({
     connectionString: options.url,
     max: options.poolSize ?? POSTGRES_DEFAULTS.poolSize,
@@ -109,5 +250,9 @@ export async function openPostgresStore(options: PostgresOptions): Promise<Store
     const why = e instanceof Error ? e.message : String(e);
     throw new StoreError(StoreErrorCode.Unavailable, `cannot reach PostgreSQL: ${why}`, { cause: e });
   }
-  return new PostgresStore(pool);
+  return new PostgresStore(
+    pool,
+    clientConfig,
+    options.guard ?? new DependencyGuard('postgres', POSTGRES_FAILURES),
+  );
 }

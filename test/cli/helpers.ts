@@ -69,3 +69,65 @@ export function assertCleanFailure(r: Run, status: number, message: RegExp): voi
   assert.doesNotMatch(r.stderr, /^\s+at /m, 'no stack trace');
   assert.equal(r.stdout, '');
 }
+
+export interface StartedVenue {
+  child: ChildProcessWithoutNullStreams;
+  url: string;
+  stdout: () => string;
+  stderr: () => string;
+}
+
+/** `rialto start` on `dataDir` and an ephemeral port, resolved once it listens. */
+export async function startVenue(
+  dataDir: string,
+  env: Record<string, string | undefined> = {},
+): Promise<StartedVenue> {
+  const child = startRialto(['start'], {
+    RIALTO_DATA_DIR: dataDir,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    ...env,
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`no start within the timeout: ${out} ${err}`)),
+      CHILD_TIMEOUT_MS,
+    );
+    const look = (): void => {
+      const m = /venue listening on (http:\/\/\S+) /.exec(out);
+      if (m !== null) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    };
+    child.stdout.on('data', look);
+    child.once('exit', (code) => reject(new Error(`exited ${String(code)}: ${out} ${err}`)));
+  });
+  return { child, url, stdout: () => out, stderr: () => err };
+}
+
+/** SIGTERM, and the exit code. */
+export async function stopVenue(s: StartedVenue): Promise<number | null> {
+  const exited = new Promise<number | null>((resolve) => s.child.once('exit', (code) => resolve(code)));
+  s.child.kill('SIGTERM');
+  return exited;
+}
+
+/** A JSON POST with an API key. */
+export async function postJson(
+  url: string,
+  key: string,
+  body: unknown,
+): Promise<{ status: number; json: Record<string, unknown> }> {
+  const r = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-api-key': key },
+    body: JSON.stringify(body),
+  });
+  return { status: r.status, json: (await r.json()) as Record<string, unknown> };
+}

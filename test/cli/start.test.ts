@@ -4,67 +4,11 @@
  * on a second start keeps the order, prints no key and submits no setup again.
  */
 import { strict as assert } from 'node:assert';
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { CHILD_TIMEOUT_MS, rialto, startRialto } from './helpers.js';
-
-interface Started {
-  child: ChildProcessWithoutNullStreams;
-  url: string;
-  stdout: () => string;
-  stderr: () => string;
-}
-
-async function start(dataDir: string): Promise<Started> {
-  const child = startRialto(['start'], {
-    RIALTO_DATA_DIR: dataDir,
-    PORT: '0',
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'warn',
-  });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`no start within the timeout: ${out} ${err}`)),
-      CHILD_TIMEOUT_MS,
-    );
-    const look = (): void => {
-      const m = /venue listening on (http:\/\/\S+) /.exec(out);
-      if (m !== null) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    };
-    child.stdout.on('data', look);
-    child.once('exit', (code) => reject(new Error(`exited ${String(code)}: ${out} ${err}`)));
-  });
-  return { child, url, stdout: () => out, stderr: () => err };
-}
-
-async function stop(s: Started): Promise<number | null> {
-  const exited = new Promise<number | null>((resolve) => s.child.once('exit', (code) => resolve(code)));
-  s.child.kill('SIGTERM');
-  return exited;
-}
-
-async function post(
-  url: string,
-  key: string,
-  body: unknown,
-): Promise<{ status: number; json: Record<string, unknown> }> {
-  const r = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-api-key': key },
-    body: JSON.stringify(body),
-  });
-  return { status: r.status, json: (await r.json()) as Record<string, unknown> };
-}
+import { postJson as post, rialto, startVenue as start, stopVenue as stop } from './helpers.js';
 
 describe('rialto start', () => {
   it('is in --help', () => {

@@ -209,6 +209,7 @@ for (const factory of storeFactories()) {
         },
         exec: (sql) => store.exec(sql),
         transaction: (work) => store.transaction(work),
+        listen: (channel, handler) => store.listen(channel, handler),
         close: () => store.close(),
       };
       const verifier = new KeyVerifier(counted);

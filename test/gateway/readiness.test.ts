@@ -10,6 +10,7 @@ import { openPostgresStore } from '../../src/store/index.js';
 import { createRedisClient, silentLog } from '../../src/gateway/limits/index.js';
 import { bounded, natsProbe, readinessOf, redisProbe } from '../../src/gateway/readiness.js';
 import { TEST_DATABASE_URL } from '../store/helpers.js';
+import type { Venue } from '../../src/gateway/index.js';
 import { openVenue, tempDir, testConfig } from './helpers.js';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -143,6 +144,12 @@ describe('readiness probes', () => {
   });
 });
 
+async function metricsText(venue: Venue): Promise<string> {
+  const r = await venue.server.inject({ method: 'GET', url: '/metrics' });
+  assert.equal(r.statusCode, 200);
+  return r.body;
+}
+
 describe('readiness of a venue whose database goes away', () => {
   const schema = `rialto_ready_${process.pid}`;
   const target = new URL(TEST_DATABASE_URL);
@@ -161,7 +168,7 @@ describe('readiness of a venue whose database goes away', () => {
     await db.close();
   });
 
-  it('answers 503 naming the store while it is gone, keeps serving, and 200 once it is back', async () => {
+  it('answers 503 naming the store while it is gone, opens the circuit, keeps serving, and 200 once it is back', async () => {
     const viaProxy = new URL(TEST_DATABASE_URL);
     viaProxy.host = `127.0.0.1:${proxy.port}`;
     viaProxy.searchParams.set('options', `-c search_path=${schema}`);
@@ -185,12 +192,34 @@ describe('readiness of a venue whose database goes away', () => {
       assert.equal(health.statusCode, 200, 'the process keeps answering');
       const book = await venue.server.inject({ method: 'GET', url: '/api/v1/orderbook/BTC-USDT' });
       assert.equal(book.statusCode, 200, 'market data does not need the store');
+      // A request that needs the database (a key never seen, so not cached) is refused with 503, not a 500.
+      const unknownKey = `rk_${'A'.repeat(16)}.${'b'.repeat(43)}`;
+      const refused = await venue.server.inject({
+        method: 'GET',
+        url: '/api/v1/accounts',
+        headers: { 'x-api-key': unknownKey },
+      });
+      assert.equal(refused.statusCode, 503, refused.body);
+      assert.equal(refused.json<{ error: { code: string } }>().error.code, 'SERVICE_UNAVAILABLE');
+      // Consecutive failures open the circuit: calls are then refused without a round trip, as /metrics shows.
+      for (let i = 0; i < 5; i++) await ready();
+      const open = await metricsText(venue);
+      assert.match(open, /^rialto_dependency_circuit_state\{dependency="postgres"\} 2$/m);
+      assert.match(open, /^rialto_dependency_circuit_opened_total\{dependency="postgres"\} [1-9]/m);
+      assert.match(open, /^rialto_dependency_failures_total\{dependency="postgres"\} [1-9]/m);
+      assert.match(open, /^rialto_dependency_rejected_total\{dependency="postgres"\} [1-9]/m);
+      assert.match((await ready()).checks.store, /circuit|refused without trying/);
 
       await proxy.open();
-      // The pool drops its dead connections on their first error; a few probes may still meet one.
+      // The circuit lets a trial call through after its wait (5 s); the pool drops its dead connections on
+      // their first error. Poll with a deadline (a bound against hangs, not a timing claim).
       let back = await ready();
-      for (let i = 0; i < 20 && back.status !== 200; i++) back = await ready();
+      for (const end = Date.now() + 30_000; back.status !== 200 && Date.now() < end;) {
+        await new Promise((r) => setTimeout(r, 200));
+        back = await ready();
+      }
       assert.equal(back.status, 200, JSON.stringify(back.checks));
+      assert.match(await metricsText(venue), /^rialto_dependency_circuit_state\{dependency="postgres"\} 0$/m);
     } finally {
       await venue.close();
     }

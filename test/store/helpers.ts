@@ -34,6 +34,7 @@ export function pgliteFactory(): StoreFactory {
         query: (sql, params) => db.query(sql, params),
         exec: (sql) => db.exec(sql),
         transaction: (work) => db.transaction(work),
+        listen: (channel, handler) => db.listen(channel, handler),
         close: () => Promise.resolve(),
       };
     },

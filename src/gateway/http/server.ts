@@ -9,6 +9,7 @@ import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import type { VenueConfig } from '../../ops/index.js';
+import { StoreError, StoreErrorCode } from '../../store/index.js';
 import type { AuditWriter } from '../../audit/index.js';
 import type { AccountService } from '../accounts/index.js';
 import { auditPlugin } from '../audit/index.js';
@@ -152,6 +153,9 @@ export function principalOf(req: FastifyRequest): Principal {
 /** Fastify's own errors (parsing, limits, validation) in the gateway's shape: never a 5xx for bad input. */
 function apiErrorOf(err: unknown): ApiError | GatewayError {
   if (err instanceof ApiError || err instanceof GatewayError) return err;
+  // The database is down or its circuit is open: the request was fine, so 503 and try again, not a 500.
+  if (err instanceof StoreError && err.code === StoreErrorCode.Unavailable)
+    return new ApiError(503, ErrorCode.ServiceUnavailable, 'the database is unavailable: try again shortly');
   const e = err as {
     validation?: unknown;
     validationContext?: unknown;

@@ -24,10 +24,12 @@ export {
 } from './memory.js';
 export {
   LEASE_TTL_DEFAULT_MS,
+  REDIS_FAILURES,
   REDIS_LIMITER_DEFAULTS,
   RedisConcurrencyLimiter,
   RedisRateLimiter,
   type RedisConcurrencyOptions,
+  redisLimiterGuard,
   type RedisLimiterOptions,
 } from './redis.js';
 export { REDIS_CLIENT_DEFAULTS, createRedisClient, type RedisClientOptions } from './redis-client.js';

@@ -16,6 +16,7 @@
  * concurrency script touches two keys).
  */
 import { hostname } from 'node:os';
+import { DependencyGuard, DependencyUnavailableError, type FailureClassifier } from '../../ops/index.js';
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { gcraOf, usToMsCeil, type Gcra } from './gcra.js';
@@ -110,6 +111,11 @@ export interface RedisLimiterOptions {
   readonly nowMs: (() => number) | null;
   /** After a failed call, decisions skip Redis (fail mode) for this long before trying it again. */
   readonly retryAfterFailureMs: number;
+  /**
+   * The circuit breaker the limiter's calls go through; one shared by all of a venue's limiters (their Redis is
+   * one dependency), whose stats /metrics exports. Default: one of the limiter's own (redisLimiterGuard).
+   */
+  readonly guard?: DependencyGuard;
   readonly log: LimitsLog;
 }
 
@@ -124,22 +130,47 @@ export const REDIS_LIMITER_DEFAULTS: Readonly<RedisLimiterOptions> = Object.free
 const KEY_LENGTH_MAX = 256;
 const PREFIX_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
 
-/** Tracks whether Redis answers, logs the changes, and says when to try it again after a failure. */
+/** Every error of a limiter's Redis call counts against Redis: the scripts are ours, their replies checked. */
+export const REDIS_FAILURES: FailureClassifier = { isFailure: () => true, isRetryable: () => false };
+
+/** The guard a limiter uses without one given: opens at the first failure, tries again after the wait. */
+export function redisLimiterGuard(retryAfterFailureMs: number): DependencyGuard {
+  return new DependencyGuard('redis', REDIS_FAILURES, {
+    consecutiveFailures: 1,
+    halfOpenAfterMs: retryAfterFailureMs,
+    retries: 0,
+  });
+}
+
+/**
+ * Runs a limiter's Redis calls through the circuit breaker of src/ops/resilience.ts (cockatiel): after a
+ * failure the circuit is open and decisions skip Redis (the fail mode) without a round trip, until a trial
+ * call after `retryAfterFailureMs`. Logs the change once per outage, and once when Redis answers again.
+ */
 class Health {
-  private downUntilMs = 0;
   private down = false;
+  private readonly guard: DependencyGuard;
 
   constructor(
     private readonly what: string,
     private readonly options: RedisLimiterOptions,
-  ) {}
-
-  /** False while Redis is left alone after a failure. */
-  shouldTry(): boolean {
-    return !this.down || Date.now() >= this.downUntilMs;
+  ) {
+    this.guard = options.guard ?? redisLimiterGuard(options.retryAfterFailureMs);
   }
 
-  ok(): void {
+  /** The call's result, or a LimiterUnavailableError when Redis failed or the circuit is open. */
+  async run<T>(call: () => Promise<T>): Promise<T> {
+    let result: T;
+    try {
+      result = await this.guard.execute(call);
+    } catch (error) {
+      throw this.failed(error);
+    }
+    this.ok();
+    return result;
+  }
+
+  private ok(): void {
     if (!this.down) return;
     this.down = false;
     this.options.log.info(
@@ -149,8 +180,8 @@ class Health {
   }
 
   failed(error: unknown): LimiterUnavailableError {
-    this.downUntilMs = Date.now() + this.options.retryAfterFailureMs;
-    const message = error instanceof Error ? error.message : String(error);
+    const cause = error instanceof DependencyUnavailableError && error.cause !== null ? error.cause : error;
+    const message = cause instanceof Error ? cause.message : String(cause);
     if (!this.down) {
       this.down = true;
       const consequence =
@@ -210,17 +241,10 @@ export class RedisRateLimiter implements RateLimiter {
   async consume(key: string, cost = 1): Promise<RateDecision> {
     checkCost(this.policy, cost);
     checkKey(key);
-    if (this.health.shouldTry()) {
-      try {
-        const decision = await this.shared(key, cost);
-        this.health.ok();
-        return decision;
-      } catch (error) {
-        const unavailable = this.health.failed(error);
-        if (this.options.failMode === 'closed') throw unavailable;
-      }
-    } else if (this.options.failMode === 'closed') {
-      throw new LimiterUnavailableError(`rate limiter ${this.policy.name}: redis unavailable`);
+    try {
+      return await this.health.run(() => this.shared(key, cost));
+    } catch (unavailable) {
+      if (this.options.failMode === 'closed') throw unavailable;
     }
     return this.local.consumeNow(key, cost);
   }
@@ -284,17 +308,10 @@ export class RedisConcurrencyLimiter implements ConcurrencyLimiter {
 
   async acquire(key: string): Promise<Acquired> {
     checkKey(key);
-    if (this.health.shouldTry()) {
-      try {
-        const acquired = await this.acquireShared(key);
-        this.health.ok();
-        return acquired;
-      } catch (error) {
-        const unavailable = this.health.failed(error);
-        if (this.options.failMode === 'closed') throw unavailable;
-      }
-    } else if (this.options.failMode === 'closed') {
-      throw new LimiterUnavailableError('connection limiter: redis unavailable');
+    try {
+      return await this.health.run(() => this.acquireShared(key));
+    } catch (unavailable) {
+      if (this.options.failMode === 'closed') throw unavailable;
     }
     return this.local.acquireNow(key);
   }

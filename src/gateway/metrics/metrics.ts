@@ -4,6 +4,7 @@
  * order types and results, status classes, route patterns (never raw URLs), reject codes.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { registerDependencyStats, type DependencyStatsSource } from './dependencies.js';
 import { registerJournalStats, type JournalStatsSource } from './journal.js';
 
 /** Seconds: from half a millisecond (a cached read) to five seconds. */
@@ -24,6 +25,8 @@ export interface VenueMetricsOptions {
   readonly processMetrics: boolean;
   /** The journal's stats, read on each scrape (`() => engine.stats()`); null: no journal metrics. */
   readonly journalStats: JournalStatsSource | null;
+  /** The dependencies' circuit breakers (`() => guards.map((g) => g.stats())`); null: none. */
+  readonly dependencyStats: DependencyStatsSource | null;
   /** The audit trail's backlog, read on each scrape; null (or a source answering null): no audit metrics. */
   readonly auditStats: (() => AuditBacklog | null) | null;
 }
@@ -82,12 +85,19 @@ export interface VenueMetrics {
 }
 
 export function createVenueMetrics(options: Partial<VenueMetricsOptions> = {}): VenueMetrics {
-  const o: VenueMetricsOptions = { processMetrics: true, journalStats: null, auditStats: null, ...options };
+  const o: VenueMetricsOptions = {
+    processMetrics: true,
+    journalStats: null,
+    dependencyStats: null,
+    auditStats: null,
+    ...options,
+  };
   const registry = new Registry();
   const registers = [registry];
   const wsMessageCounts = { in: 0, out: 0 };
   if (o.processMetrics) collectDefaultMetrics({ register: registry });
   if (o.journalStats !== null) registerJournalStats(registry, o.journalStats);
+  if (o.dependencyStats !== null) registerDependencyStats(registry, o.dependencyStats);
   if (o.auditStats !== null) registerAuditStats(registry, o.auditStats);
   return {
     registry,

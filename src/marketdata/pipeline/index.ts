@@ -31,6 +31,12 @@ export {
   type ReferenceCacheStats,
   type ReferenceDataPort,
 } from './reference.js';
+export {
+  REFERENCE_CHANNEL,
+  StoreReferenceData,
+  referenceDataProblem,
+  type ReferenceDataInput,
+} from './reference-store.js';
 export { InMemoryLatest, type LatestProjection, type LatestState } from './projection.js';
 export { newCounters, type PipelineCounters, type StageCounters } from './counters.js';
 export {

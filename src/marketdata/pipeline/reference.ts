@@ -1,5 +1,5 @@
 /**
- * Reference data per instrument behind a port (in memory now, a store-backed one later) and the cache the
+ * Reference data per instrument behind a port (in memory here, in the query store in reference-store.ts) and the cache the
  * enrich stage reads on the hot path. `lookup` never waits: a fresh entry is a hit; a stale one is served while
  * one refresh runs; a missing one answers null (the tick is flagged missing_metadata) while it loads. A change
  * announced by the port drops the entry at once and reloads it. Time comes from an injectable clock (µs).
@@ -8,13 +8,16 @@ import type { ReferenceData } from './tick.js';
 
 export interface ReferenceDataPort {
   get(instrument: string): Promise<ReferenceData | null>;
-  /** Calls `listener` with an instrument whose reference data changed; returns a function that stops it. */
-  onChange(listener: (instrument: string) => void): () => void;
+  /**
+   * Calls `listener` with an instrument whose reference data changed, or with null when changes may have been
+   * missed (anything may have changed); returns a function that stops it.
+   */
+  onChange(listener: (instrument: string | null) => void): () => void;
 }
 
 export class InMemoryReferenceData implements ReferenceDataPort {
   private readonly records = new Map<string, ReferenceData>();
-  private listeners: ((instrument: string) => void)[] = [];
+  private listeners: ((instrument: string | null) => void)[] = [];
 
   get(instrument: string): Promise<ReferenceData | null> {
     return Promise.resolve(this.records.get(instrument) ?? null);
@@ -29,7 +32,7 @@ export class InMemoryReferenceData implements ReferenceDataPort {
     if (this.records.delete(instrument)) for (const l of this.listeners) l(instrument);
   }
 
-  onChange(listener: (instrument: string) => void): () => void {
+  onChange(listener: (instrument: string | null) => void): () => void {
     this.listeners = [...this.listeners, listener];
     return () => {
       this.listeners = this.listeners.filter((l) => l !== listener);
@@ -82,6 +85,11 @@ export class ReferenceCache {
     }
     this.stopListening = port.onChange((instrument) => {
       this.stats.invalidations++;
+      if (instrument === null) {
+        // Changes were missed: nothing cached can be trusted. Entries reload at their next lookup.
+        this.entries.clear();
+        return;
+      }
       this.entries.delete(instrument);
       void this.load(instrument);
     });

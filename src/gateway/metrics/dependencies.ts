@@ -1,0 +1,53 @@
+/**
+ * The dependencies' circuit breakers and retries (src/ops/resilience.ts) in /metrics, read on each scrape:
+ * `rialto_dependency_circuit_state{dependency}` (0 closed, 1 half open, 2 open) and counters of failures,
+ * retries, calls refused while open, and openings. Label values are the venue's dependencies (postgres, redis,
+ * nats): a bounded set.
+ */
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { CircuitStateName, DependencyStats } from '../../ops/index.js';
+
+export type DependencyStatsSource = () => readonly DependencyStats[];
+
+const STATE_VALUE: Record<CircuitStateName, number> = { closed: 0, half_open: 1, open: 2 };
+
+const COUNTED = [
+  ['failures', 'rialto_dependency_failures_total', 'Calls to a dependency that failed because of it'],
+  [
+    'retries',
+    'rialto_dependency_retries_total',
+    'Calls to a dependency tried again after a failure before sending',
+  ],
+  ['rejected', 'rialto_dependency_rejected_total', 'Calls refused at once because the circuit was open'],
+  ['opened', 'rialto_dependency_circuit_opened_total', 'Times a circuit breaker opened'],
+] as const;
+
+export function registerDependencyStats(registry: Registry, source: DependencyStatsSource): void {
+  const state = new Gauge({
+    name: 'rialto_dependency_circuit_state',
+    help: 'Circuit breaker state of a dependency: 0 closed, 1 half open, 2 open',
+    labelNames: ['dependency'],
+    registers: [registry],
+    collect: () => {
+      for (const s of source()) state.set({ dependency: s.dependency }, STATE_VALUE[s.state]);
+    },
+  });
+  for (const [field, name, help] of COUNTED) {
+    const last = new Map<string, number>();
+    const counter: Counter<'dependency'> = new Counter({
+      name,
+      help,
+      labelNames: ['dependency'],
+      registers: [registry],
+      collect: () => {
+        for (const s of source()) {
+          const value = s[field];
+          const added = value - (last.get(s.dependency) ?? 0);
+          last.set(s.dependency, value);
+          // Zero too, so that every dependency's series exists from the first scrape on.
+          counter.inc({ dependency: s.dependency }, Math.max(0, added));
+        }
+      },
+    });
+  }
+}
