@@ -7,6 +7,8 @@ import { GENESIS_HASH, chainHash, type AuditRecord } from './event.js';
 
 export type ChainBreak =
   | { readonly kind: 'gap'; readonly seq: number; readonly foundSeq: number }
+  /** The file is damaged where event `seq` should be (a bad CRC, a number out of order) at byte `offset`. */
+  | { readonly kind: 'damaged'; readonly seq: number; readonly offset: number; readonly why: string }
   | { readonly kind: 'hash'; readonly seq: number; readonly expected: string; readonly found: string };
 
 export type ChainReport =
@@ -38,6 +40,11 @@ export class ChainChecker {
     return this.broken === null;
   }
 
+  /** Marks the chain broken where the file is damaged, unless it broke before. */
+  damaged(offset: number, why: string): void {
+    this.broken ??= { kind: 'damaged', seq: this.nextSeq, offset, why };
+  }
+
   /** The events checked so far, all good. */
   get count(): number {
     return this.nextSeq - 1;
@@ -59,6 +66,7 @@ export function verifyChain(records: readonly AuditRecord[]): ChainReport {
 /** A one-line description of a break, for people. */
 export function describeBreak(b: ChainBreak): string {
   if (b.kind === 'gap') return `event ${b.seq} is missing (the next event found is ${b.foundSeq})`;
+  if (b.kind === 'damaged') return `event ${b.seq}: ${b.why} at byte ${b.offset} of the audit file`;
   return `event ${b.seq}: expected hash ${b.expected}, found ${b.found}`;
 }
 

@@ -7,7 +7,7 @@
  * docs/audit.md has the exact form). Changing, removing, reordering or inserting any event therefore changes
  * the hash of every later one, unless all of them are recomputed.
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash as cryptoHash } from 'node:crypto';
 import { AUDIT_LIMITS } from './limits.js';
 
 /** A value that details may hold: JSON without fractions (money is never a float, even here). */
@@ -77,15 +77,32 @@ export function canonicalJson(value: unknown): string {
       if (!Number.isSafeInteger(value)) throw new TypeError(`not a safe integer: ${value}`);
       return Object.is(value, -0) ? '0' : String(value);
     case 'object': {
-      if (Array.isArray(value)) return '[' + value.map(canonicalJson).join(',') + ']';
+      if (Array.isArray(value)) {
+        let out = '[';
+        for (let i = 0; i < value.length; i++) out += (i === 0 ? '' : ',') + canonicalJson(value[i]);
+        return out + ']';
+      }
+      const cached = detailsJson.get(value);
+      if (cached !== undefined) return cached;
       const o = value as Record<string, unknown>;
+      // The default sort compares UTF-16 code units, as the canonical form asks.
       const keys = Object.keys(o).sort();
-      return '{' + keys.map((k) => JSON.stringify(k) + ':' + canonicalJson(o[k])).join(',') + '}';
+      let out = '{';
+      for (let i = 0; i < keys.length; i++) {
+        out += (i === 0 ? '' : ',') + JSON.stringify(keys[i]) + ':' + canonicalJson(o[keys[i]]);
+      }
+      return out + '}';
     }
     default:
       throw new TypeError(`not a JSON value: ${typeof value}`);
   }
 }
+
+/**
+ * The canonical JSON of details made by `toDetails`, which computes it to bound their size: kept so that the
+ * event's canonical JSON does not compute it again (details are never changed once made).
+ */
+const detailsJson = new WeakMap<object, string>();
 
 /** A string or null as canonical JSON. */
 const textOrNull = (v: string | null): string => (v === null ? 'null' : JSON.stringify(v));
@@ -97,7 +114,7 @@ const textOrNull = (v: string | null): string => (v === null ? 'null' : JSON.str
  * each other): this runs for every audited request, and building the object to sort its keys cost more than
  * the hash.
  */
-function canonicalEventJson(seq: number, e: AuditEventInput): string {
+export function canonicalEventJson(seq: number, e: AuditEventInput): string {
   return (
     '{"action":' +
     JSON.stringify(e.action) +
@@ -157,6 +174,11 @@ function chainDigest(prev: Buffer, seq: number, e: AuditEventInput): Buffer {
   return createHash('sha256').update(prev).update(canonicalEventJson(seq, e), 'utf8').digest();
 }
 
+/** SHA-256 of `bytes`, where the caller has put the previous hash (32 bytes) before the canonical bytes. */
+export function chainDigestOf(bytes: Uint8Array): Buffer {
+  return cryptoHash('sha256', bytes, 'buffer');
+}
+
 /** hash(n) = SHA-256(hash(n-1) as 32 bytes || canonical bytes of event n), in lower-case hex. */
 export function chainHash(prevHash: string, seq: number, e: AuditEventInput): string {
   if (!HASH_PATTERN.test(prevHash)) throw new Error(`not a SHA-256 hex hash: ${prevHash}`);
@@ -182,10 +204,14 @@ export function chainEvents(
   return out;
 }
 
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/g;
+
 /** A short string field: control characters (NUL included) are replaced and the length is bounded. */
 export function cleanField(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  const clean = text.replace(/[\u0000-\u001f\u007f]/g, '?');
+  const clean = CONTROL_CHARACTER.test(text) ? text.replace(CONTROL_CHARACTERS, '?') : text;
   return clean.length > AUDIT_LIMITS.fieldCharsMax ? clean.slice(0, AUDIT_LIMITS.fieldCharsMax) : clean;
 }
 
@@ -212,8 +238,10 @@ function detailValue(v: unknown, depth: number): DetailValue {
  */
 export function toDetails(v: Readonly<Record<string, unknown>>): DetailObject {
   const d = detailValue(v, 0) as DetailObject;
-  const chars = canonicalJson(d).length;
-  return chars > AUDIT_LIMITS.detailsCharsMax ? { truncated: true, chars } : d;
+  const json = canonicalJson(d);
+  if (json.length > AUDIT_LIMITS.detailsCharsMax) return { truncated: true, chars: json.length };
+  detailsJson.set(d, json);
+  return d;
 }
 
 const cleanOrNull = (t: string | null): string | null => (t === null ? null : cleanField(t));

@@ -1,12 +1,15 @@
 /**
- * The audit trail: events (who, what, when, on what, result) in a SHA-256 hash chain in the query store,
- * written by a bounded queue in batches, and checked link by link. docs/audit.md describes the form.
+ * The audit trail: events (who, what, when, on what, result) in a SHA-256 hash chain in an append-only file of
+ * the data directory, written by a bounded queue in groups, projected into the query store's `audit_events`,
+ * and checked link by link. docs/audit.md describes the form.
  */
 export {
   CANONICAL_VERSION,
   GENESIS_HASH,
   canonicalBytes,
+  canonicalEventJson,
   canonicalObject,
+  chainDigestOf,
   canonicalJson,
   chainEvents,
   chainHash,
@@ -30,7 +33,24 @@ export {
   type ChainReport,
   type ChainSource,
 } from './chain.js';
-export { AuditLog, recordOfRow, type ChainHead } from './log.js';
+export { AuditInbox, AuditLog, recordOfRow } from './log.js';
+export {
+  AUDIT_FILE_NAME,
+  AuditFile,
+  AuditFileError,
+  AuditFileReader,
+  auditFilePath,
+  auditLineText,
+  eventOfJson,
+  recordOfLine,
+  scanAuditFile,
+  type AuditFileEnd,
+  type AuditFileHandle,
+  type AuditFileOptions,
+  type AuditLine,
+  type ChainHead,
+} from './file.js';
+export { AuditProjection, seedFromTable, type AuditProjectionOptions } from './projection.js';
 export {
   AuditError,
   AuditErrorCode,
@@ -40,3 +60,10 @@ export {
   type Ticket,
 } from './writer.js';
 export { AUDIT_LIMITS, writerLimits, type WriterLimits } from './limits.js';
+export {
+  compareTable,
+  tailAuditFile,
+  verifyAuditFile,
+  type FileVerification,
+  type TableComparison,
+} from './verify.js';

@@ -5,15 +5,32 @@ export const AUDIT_LIMITS = Object.freeze({
   /** Events accepted (reserved or waiting) and not yet written; past it callers wait, then are refused. */
   queueCapacityDefault: 10_000,
   queueCapacityMax: 1_000_000,
-  /** Events written by one INSERT (one JSON parameter for the batch). */
-  batchEventsMax: 500,
+  /** Events appended to the audit file by one write and one fdatasync. */
+  batchEventsDefault: 1_000,
+  batchEventsMax: 10_000,
   /**
-   * How long the writer lets a short batch fill before writing it. A batch costs the store a fixed transaction
-   * (lock, head, insert: about 0.5 ms on PGlite) besides its rows, which batches of a few events paid per event
-   * (146 µs at 5 a batch against 42 at 500); answers never wait for the audit write, so lingering costs them
-   * nothing, and a close or a full batch does not linger.
+   * How long the writer lets a short batch fill before writing it (default none: the events that arrive while a
+   * group is being synced form the next group, as in the journal). Answers never wait for the audit write.
    */
-  lingerMs: 10,
+  lingerMsDefault: 0,
+  /**
+   * Lines of the audit file written to `audit_events` by one INSERT of the projection: many while the venue is
+   * idle; few while it is busy, since PGlite runs the INSERT on the venue's thread and every answer due
+   * meanwhile waits (500 rows cost it 20-100 ms, which showed as stalls in the answers' p99; 16 cost about 1).
+   */
+  projectionBatchRowsIdle: 500,
+  projectionBatchRowsBusy: 16,
+  /** The projection's pause when the table holds every line of the file (it then also polls the inbox). */
+  projectionIdleMs: 200,
+  /**
+   * The share of the venue's thread the projection may take: after a batch that took T ms it pauses
+   * T * (1 - share) / share, so a busy venue gives it a twentieth, an idle one half. "Busy" is the event loop's
+   * utilization by other work during the pause before.
+   */
+  projectionShareBusy: 0.05,
+  projectionShareIdle: 0.5,
+  projectionBusyUtilization: 0.3,
+  projectionPauseMsMin: 5,
   /** How long a caller waits for room in a full queue before AUDIT_UNAVAILABLE (503). */
   admitTimeoutMsDefault: 1_000,
   /** A failed batch is retried after this, doubling up to the maximum, for as long as the writer runs. */
@@ -38,15 +55,17 @@ export interface WriterLimits {
   readonly batchEventsMax: number;
   readonly admitTimeoutMs: number;
   readonly closeTimeoutMs: number;
+  readonly lingerMs: number;
 }
 
 /** The limits a writer runs with, from overrides; throws a RangeError for a combination that cannot work. */
 export function writerLimits(overrides: Partial<WriterLimits> = {}): WriterLimits {
   const l: WriterLimits = {
     queueCapacity: overrides.queueCapacity ?? AUDIT_LIMITS.queueCapacityDefault,
-    batchEventsMax: overrides.batchEventsMax ?? AUDIT_LIMITS.batchEventsMax,
+    batchEventsMax: overrides.batchEventsMax ?? AUDIT_LIMITS.batchEventsDefault,
     admitTimeoutMs: overrides.admitTimeoutMs ?? AUDIT_LIMITS.admitTimeoutMsDefault,
     closeTimeoutMs: overrides.closeTimeoutMs ?? AUDIT_LIMITS.closeTimeoutMsDefault,
+    lingerMs: overrides.lingerMs ?? AUDIT_LIMITS.lingerMsDefault,
   };
   const whole = (n: number, min: number, max: number): boolean => Number.isInteger(n) && n >= min && n <= max;
   if (!whole(l.queueCapacity, 1, AUDIT_LIMITS.queueCapacityMax))
@@ -55,5 +74,6 @@ export function writerLimits(overrides: Partial<WriterLimits> = {}): WriterLimit
     throw new RangeError(`batchEventsMax must be 1 to ${AUDIT_LIMITS.batchEventsMax}`);
   if (!whole(l.admitTimeoutMs, 0, 60_000)) throw new RangeError('admitTimeoutMs must be 0 to 60000');
   if (!whole(l.closeTimeoutMs, 0, 600_000)) throw new RangeError('closeTimeoutMs must be 0 to 600000');
+  if (!whole(l.lingerMs, 0, 1_000)) throw new RangeError('lingerMs must be 0 to 1000');
   return l;
 }

@@ -1,30 +1,55 @@
 /**
- * The chain in the query store (`audit_events`, migration 3): appending a batch, reading pages in order, the
- * head. An append runs in one transaction that takes an advisory lock, reads the head from the table and
- * chains the batch onto it, so that several writers (a venue and `rialto keys` on one PostgreSQL) interleave
- * whole batches and never fork the chain.
+ * The chain's projection in the query store (`audit_events`, migration 3): rows written from the lines of the
+ * audit file (file.ts, the truth) by the projection (projection.ts), read in pages in order, the head. And the
+ * inbox (`audit_inbox`, migration 6): events of `rialto keys` on a PostgreSQL store, which cannot append to the
+ * venue's file, waiting for the venue to chain them.
  */
 import type { Queryable, Row, Store } from '../store/index.js';
 import {
   GENESIS_HASH,
   RESULT_STATUSES,
+  canonicalEventJson,
   canonicalJson,
-  chainEvents,
   type AuditEventInput,
   type AuditRecord,
   type DetailObject,
   type ResultStatus,
 } from './event.js';
+import { eventOfJson, type AuditLine, type ChainHead } from './file.js';
 
-/** The advisory lock that serializes appends ("AUDIT" in ASCII). */
-const AUDIT_LOCK_KEY = 0x4155444954n;
 const COLUMNS =
   'seq, event_id, time_us, actor_id, actor_role, actor_ip, action, target_kind, target_id, result, ' +
   'result_code, request_id, details, hash';
 
-export interface ChainHead {
-  readonly seq: number;
-  readonly hash: string;
+/**
+ * Rows from the file's lines, unpacked by the database from one JSON parameter (an array of row objects keyed
+ * by column): binding 14 parameters a row cost PGlite about twice as much per row, and extracting the columns
+ * from each line's JSON in SQL (`->>` on the json type parses the text again for every column) three times.
+ */
+const PROJECT_SQL =
+  `INSERT INTO audit_events (${COLUMNS}) SELECT ${COLUMNS} ` +
+  'FROM json_populate_recordset(NULL::audit_events, $1::json) ON CONFLICT DO NOTHING';
+
+/** A line as a row of audit_events, keyed by column; null when its JSON is not an event. */
+function rowOfLine(line: AuditLine): Record<string, string | number | null> {
+  const e = eventOfJson(line.json);
+  if (e === null) throw new Error(`the audit file's event ${line.seq} is not an event`);
+  return {
+    seq: line.seq,
+    event_id: e.id,
+    time_us: e.timeUs,
+    actor_id: e.actor.id,
+    actor_role: e.actor.role,
+    actor_ip: e.actor.ip,
+    action: e.action,
+    target_kind: e.target.kind,
+    target_id: e.target.id,
+    result: e.result.status,
+    result_code: e.result.code,
+    request_id: e.requestId,
+    details: canonicalJson(e.details),
+    hash: line.hash,
+  };
 }
 
 const int = (v: unknown, what: string): number => {
@@ -86,26 +111,6 @@ export function recordOfRow(r: Row): AuditRecord {
   };
 }
 
-/** A record as a row of audit_events, keyed by column (for json_populate_recordset). */
-function rowObject(e: AuditRecord): Record<string, string | number | null> {
-  return {
-    seq: e.seq,
-    event_id: e.id,
-    time_us: e.timeUs,
-    actor_id: e.actor.id,
-    actor_role: e.actor.role,
-    actor_ip: e.actor.ip,
-    action: e.action,
-    target_kind: e.target.kind,
-    target_id: e.target.id,
-    result: e.result.status,
-    result_code: e.result.code,
-    request_id: e.requestId,
-    details: canonicalJson(e.details),
-    hash: e.hash,
-  };
-}
-
 async function headOf(q: Queryable): Promise<ChainHead> {
   const rows = await q.query('SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1');
   if (rows.length === 0) return { seq: 0, hash: GENESIS_HASH };
@@ -116,34 +121,22 @@ export class AuditLog {
   constructor(private readonly store: Store) {}
 
   /**
-   * Chains `events` onto the head and writes them with one INSERT, in one transaction. With `skipWritten`
-   * (a retry after a failure whose outcome is unknown), events whose id the table already has are left out.
+   * Writes the file's lines as rows; rows already there (by sequence or event id) are left as they are, so
+   * projecting a line twice is harmless.
    */
-  async append(events: readonly AuditEventInput[], skipWritten = false): Promise<AuditRecord[]> {
-    if (events.length === 0) return [];
-    return this.store.transaction(async (tx) => {
-      await tx.query('SELECT pg_advisory_xact_lock($1)', [AUDIT_LOCK_KEY]);
-      let todo = events;
-      if (skipWritten) {
-        const ids = events.map((e) => e.id);
-        const rows = await tx.query('SELECT event_id FROM audit_events WHERE event_id = ANY($1::text[])', [
-          ids,
-        ]);
-        const written = new Set(rows.map((r) => r.event_id));
-        todo = events.filter((e) => !written.has(e.id));
-        if (todo.length === 0) return [];
-      }
-      const head = await headOf(tx);
-      const records = chainEvents(head.seq, head.hash, todo);
-      // One JSON parameter for the whole batch, unpacked by the database: binding 14 parameters a row cost
-      // PGlite about twice as much per event as parsing the JSON does.
-      const rows = records.map(rowObject);
-      await tx.query(
-        `INSERT INTO audit_events (${COLUMNS}) SELECT ${COLUMNS} FROM json_populate_recordset(NULL::audit_events, $1::json)`,
-        [JSON.stringify(rows)],
-      );
-      return records;
-    });
+  async project(lines: readonly AuditLine[]): Promise<void> {
+    if (lines.length === 0) return;
+    await this.store.query(PROJECT_SQL, [JSON.stringify(lines.map(rowOfLine))]);
+  }
+
+  /** The events whose ids are given and that the table has. */
+  async idsPresent(ids: readonly string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const rows = await this.store.query(
+      'SELECT event_id FROM audit_events WHERE event_id = ANY($1::text[])',
+      [ids],
+    );
+    return new Set(rows.map((r) => text(r.event_id, 'event_id')));
   }
 
   async head(): Promise<ChainHead> {
@@ -177,5 +170,45 @@ export class AuditLog {
       yield page;
       after = page[page.length - 1].seq;
     }
+  }
+}
+
+/**
+ * Events of `rialto keys` on a PostgreSQL store beside a running venue: the command cannot append to the venue's
+ * file (another process, maybe another machine), so it leaves the event here and the venue chains it
+ * (projection.ts: once the table has caught up with the file, so that an event chained before a crash, and
+ * not yet removed from here, is recognised by its id and not chained twice).
+ */
+export class AuditInbox {
+  constructor(private readonly store: Queryable) {}
+
+  async add(event: AuditEventInput): Promise<void> {
+    await this.store.query('INSERT INTO audit_inbox (event_id, event) VALUES ($1, $2)', [
+      event.id,
+      canonicalEventJson(0, event),
+    ]);
+  }
+
+  /** Up to `limit` events, oldest first. */
+  async peek(limit: number): Promise<AuditEventInput[]> {
+    const rows = await this.store.query(
+      'SELECT event FROM audit_inbox ORDER BY added_at, event_id LIMIT $1',
+      [limit],
+    );
+    return rows.map((r) => {
+      const e = eventOfJson(text(r.event, 'event'));
+      if (e === null) throw new Error('audit_inbox holds an event that does not parse');
+      return e;
+    });
+  }
+
+  async remove(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.store.query('DELETE FROM audit_inbox WHERE event_id = ANY($1::text[])', [ids]);
+  }
+
+  async count(): Promise<number> {
+    const rows = await this.store.query('SELECT count(*)::int AS n FROM audit_inbox');
+    return int(rows[0]?.n ?? 0, 'count');
   }
 }

@@ -1,17 +1,17 @@
 /**
- * The audit writer: a bounded queue in front of the chain, written in batches by one loop, so that callers
- * never wait for the database, yet no event is ever dropped.
+ * The audit writer: a bounded queue in front of the chain, written in groups by one loop (to the audit file,
+ * file.ts), so that callers never wait for the disk, yet no event is ever dropped.
  *
  * Room is taken before the audited action runs (`reserve`), and the event filled in once its result is known
- * (`Ticket.commit`): an action never happens without room for its event. When the queue is full (the store is
- * slow or down), `reserve` waits up to `admitTimeoutMs` for room and then throws AUDIT_UNAVAILABLE, which the
+ * (`Ticket.commit`): an action never happens without room for its event. When the queue is full (the sink is
+ * slow or failing), `reserve` waits up to `admitTimeoutMs` for room and then throws AUDIT_UNAVAILABLE, which the
  * gateway answers with 503: the venue refuses audited work rather than do it unrecorded. Dropping events is not
  * an option for an audit trail.
  *
  * One loop writes: every event committed while a batch is being written joins the next batch (at most
- * `batchEventsMax`), so a busy venue writes few large INSERTs. A failed batch stays at the head of the queue
- * and is retried (doubling the delay up to `retryDelayMsMax`), with the events the failed attempt may have
- * written left out; meanwhile `failure` says why, `onError` is told once per failure, and the queue fills up
+ * `batchEventsMax`), so a busy venue writes few large groups. A failed batch stays at the head of the queue
+ * and is retried (doubling the delay up to `retryDelayMsMax`), with `skipWritten` set for a sink that cannot
+ * undo a failed attempt (the file can: it cuts the attempt back); meanwhile `failure` says why, `onError` is told once per failure, and the queue fills up
  * until callers are refused. `close` writes what is left and rejects with AUDIT_UNFLUSHED, naming the count,
  * if it cannot within `closeTimeoutMs`.
  */
@@ -143,7 +143,7 @@ export class AuditWriter {
     });
   }
 
-  /** Resolves once every event committed before the call is written (never, while the store is down). */
+  /** Resolves once every event committed before the call is written (never, while the sink is failing). */
   flush(): Promise<void> {
     if (this.written >= this.committed) return Promise.resolve();
     return new Promise((resolve) => this.flushers.push({ target: this.committed, resolve }));
@@ -212,8 +212,9 @@ export class AuditWriter {
     let delay: number = AUDIT_LIMITS.retryDelayMsMin;
     let skipWritten = false;
     while (this.queue.length > 0) {
-      if (this.queue.length < this.limits.batchEventsMax && !this.closing && this.flushers.length === 0) {
-        await sleep(AUDIT_LIMITS.lingerMs);
+      const short = this.queue.length < this.limits.batchEventsMax;
+      if (this.limits.lingerMs > 0 && short && !this.closing && this.flushers.length === 0) {
+        await sleep(this.limits.lingerMs);
       }
       const batch = this.queue.slice(0, this.limits.batchEventsMax);
       try {

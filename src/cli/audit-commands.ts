@@ -1,19 +1,26 @@
 /**
- * `rialto audit verify | tail`: the audit trail in the configured query store (docs/audit.md). `verify` reads
+ * `rialto audit verify | tail`: the audit trail's file in the data directory (docs/audit.md). `verify` reads
  * the chain in order, a page at a time, recomputes every hash and names the first link that does not hold;
- * `tail` prints the last events. With the embedded store (PGlite) they take the data directory's LOCK, so they
- * run while no venue does; on PostgreSQL they run beside one.
+ * with `--table` it also checks the query store's `audit_events` against the file. `tail` prints the last
+ * events. Reading the file takes no lock (it is safe beside a running venue); `--table` on the embedded store
+ * (PGlite) takes the data directory's LOCK, so it runs while no venue does.
  */
+import { existsSync, statSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import {
   AUDIT_LIMITS,
+  AuditInbox,
   AuditLog,
-  ChainChecker,
-  GENESIS_HASH,
+  auditFilePath,
+  compareTable,
   describeBreak,
+  tailAuditFile,
+  verifyAuditFile,
   type AuditRecord,
   type ChainReport,
+  type TableComparison,
 } from '../audit/index.js';
+import type { VenueConfig } from '../ops/index.js';
 import { CliError, type ProgramIo } from './cli-io.js';
 import { configOption, loadCliConfig, withStore, type StoreOptions } from './keys-commands.js';
 import { wholeNumber } from './options.js';
@@ -33,37 +40,46 @@ function anchorOf(value: string): Anchor {
   return { seq: Number(m[1]), hash: m[2] };
 }
 
-type VerifyOutcome = ChainReport & { readonly anchor?: string };
+type VerifyOutcome = ChainReport & {
+  readonly anchor?: string;
+  readonly table?: TableComparison;
+  readonly inbox?: number;
+};
+
+/** The data directory's audit file, which must exist unless nothing was ever recorded there. */
+function fileOf(config: VenueConfig): string {
+  const path = auditFilePath(config.dataDir);
+  if (!existsSync(config.dataDir)) throw new CliError(`no data directory at ${config.dataDir}`);
+  return path;
+}
 
 /** Reads and checks the whole chain, page by page, with a progress bar on long runs. */
-async function verifyLog(log: AuditLog, io: ProgramIo, anchor: Anchor | null): Promise<VerifyOutcome> {
-  const total = (await log.head()).seq;
-  const bar = io.progress('verifying', total, 'events');
-  const checker = new ChainChecker();
-  let anchorSeen: AuditRecord | null = null;
+async function verifyFile(path: string, io: ProgramIo, anchor: Anchor | null): Promise<VerifyOutcome> {
+  const total = existsSync(path) ? statSync(path).size : 0;
+  const bar = io.progress('verifying', total, 'bytes');
+  let v;
   try {
-    for await (const page of log.pages(AUDIT_LIMITS.verifyPageRows)) {
-      if (anchor !== null && anchorSeen === null) anchorSeen = page.find((r) => r.seq === anchor.seq) ?? null;
-      const good = checker.add(page);
-      bar.update(checker.count);
-      if (!good) break;
-    }
+    v = await verifyAuditFile(path, { anchorSeq: anchor?.seq, progress: (b) => bar.update(b) });
   } finally {
     bar.stop();
   }
-  const report = checker.report();
+  if (v.end.kind === 'torn') {
+    io.stderr(
+      `rialto: note: ${path} ends in ${v.end.bytes - v.end.offset} bytes that are not a whole event (at byte ` +
+        `${v.end.offset}): a group being written, or one a crash cut short (never reported written); a venue ` +
+        'cuts it at its start\n',
+    );
+  }
+  const report = v.report;
   if (!report.ok || anchor === null) return report;
-  if (anchorSeen === null) {
+  if (v.anchorHash === null) {
     return {
       ...report,
       anchor: `the chain has ${report.count} events: event ${anchor.seq} of the anchor is gone (events were removed from its end)`,
     };
   }
-  if (anchorSeen.hash !== anchor.hash) {
-    return {
-      ...report,
-      anchor: `event ${anchor.seq} has hash ${anchorSeen.hash}, the anchor ${anchor.hash}`,
-    };
+  if (v.anchorHash !== anchor.hash) {
+    return { ...report, anchor: `event ${anchor.seq} has hash ${v.anchorHash}, the anchor ${anchor.hash}` };
   }
   return report;
 }
@@ -92,36 +108,43 @@ function recordLine(r: AuditRecord): string {
 export function addAuditCommands(program: Command, io: ProgramIo): void {
   const audit = program
     .command('audit')
-    .description('the audit trail: a SHA-256 hash chain in the configured store');
+    .description('the audit trail: a SHA-256 hash chain in the data directory (audit.log)');
 
   audit
     .command('verify')
     .summary('check the audit chain and name the first broken link')
     .description(
-      'Read every audit event in order, recompute each hash from the previous one (docs/audit.md) and print ' +
-        '"audit chain OK: N events, head SEQ:HASH", or exit 1 naming the first broken link: a missing event, ' +
-        'or the event whose stored hash differs from the expected one (both printed). Record the head ' +
-        'elsewhere and pass it back with --anchor to also detect events removed from the end or a chain ' +
-        'rewritten from some point on. --json prints one JSON object.',
+      'Read every event of the audit file (DATA_DIR/audit.log) in order, recompute each hash from the previous ' +
+        'one (docs/audit.md) and print "audit chain OK: N events, head SEQ:HASH", or exit 1 naming the first ' +
+        'broken link: a missing or damaged event, or the event whose stored hash differs from the expected one ' +
+        '(both printed). Record the head elsewhere and pass it back with --anchor to also detect events removed ' +
+        "from the end or a chain rewritten from some point on. --table also checks the query store's " +
+        'audit_events against the file (each row the same event; the table may lag behind the file). --json ' +
+        'prints one JSON object.',
     )
     .option(
       '--anchor <seq:hash>',
       'a head printed by an earlier verify, which the chain must still hold',
       anchorOf,
     )
+    .option('--table', "also check the query store's audit_events against the file")
     .option('--json', 'print one JSON object')
     .addOption(configOption())
-    .action(async (opts: StoreOptions & { anchor?: Anchor; json?: boolean }) => {
+    .action(async (opts: StoreOptions & { anchor?: Anchor; table?: boolean; json?: boolean }) => {
       const config = loadCliConfig(opts, io);
-      const report = await withStore(
-        config,
-        'rialto audit verify',
-        false,
-        async (store): Promise<VerifyOutcome> =>
+      const path = fileOf(config);
+      let report = await verifyFile(path, io, opts.anchor ?? null);
+      if (opts.table === true && report.ok) {
+        const found = await withStore(config, 'rialto audit verify --table', false, async (store) =>
           store === null
-            ? { ok: true, count: 0, headSeq: 0, headHash: GENESIS_HASH }
-            : verifyLog(new AuditLog(store), io, opts.anchor ?? null),
-      );
+            ? { table: { ok: true, rows: 0, lag: report.ok ? report.count : 0 } as const, inbox: 0 }
+            : {
+                table: await compareTable(path, new AuditLog(store)),
+                inbox: store.kind === 'postgres' ? await new AuditInbox(store).count() : 0,
+              },
+        );
+        report = { ...report, ...found };
+      }
       if (opts.json === true) io.stdout(JSON.stringify(report) + '\n');
       if (!report.ok) {
         throw new CliError(
@@ -130,8 +153,23 @@ export function addAuditCommands(program: Command, io: ProgramIo): void {
       }
       if (report.anchor !== undefined)
         throw new CliError(`audit chain does not hold the anchor: ${report.anchor}`);
+      if (report.table !== undefined && !report.table.ok) {
+        throw new CliError(
+          `audit_events differs from the audit file at event ${report.table.seq}: ${report.table.why}`,
+        );
+      }
       if (opts.json !== true) {
         io.stdout(`audit chain OK: ${report.count} events, head ${report.headSeq}:${report.headHash}\n`);
+        if (report.table?.ok === true) {
+          io.stdout(
+            `audit_events OK: ${report.table.rows} events as in the file, ${report.table.lag} not projected yet\n`,
+          );
+        }
+      }
+      if (report.inbox !== undefined && report.inbox > 0) {
+        io.stderr(
+          `rialto: note: ${report.inbox} events of \`rialto keys\` wait in audit_inbox for a venue to chain them\n`,
+        );
       }
     });
 
@@ -153,9 +191,7 @@ export function addAuditCommands(program: Command, io: ProgramIo): void {
     .addOption(configOption())
     .action(async (opts: StoreOptions & { lines: number; json?: boolean }) => {
       const config = loadCliConfig(opts, io);
-      const rows = await withStore(config, 'rialto audit tail', false, async (store) =>
-        store === null ? [] : new AuditLog(store).tail(opts.lines),
-      );
+      const rows = await tailAuditFile(fileOf(config), opts.lines);
       if (rows.length === 0) io.stderr('no audit events\n');
       for (const r of rows)
         io.stdout((opts.json === true ? JSON.stringify(recordJson(r)) : recordLine(r)) + '\n');

@@ -22,7 +22,16 @@ import {
 import { JournalError, DirLock } from '../journal/index.js';
 import { ConfigError, CONFIG_FILE_ENV, loadConfigOrThrow, type VenueConfig } from '../ops/index.js';
 import { migrate, openStore, StoreError, type Store } from '../store/index.js';
-import { AuditLog, makeEvent, type Outcome } from '../audit/index.js';
+import {
+  AuditFile,
+  AuditInbox,
+  AuditLog,
+  AuditProjection,
+  makeEvent,
+  seedFromTable,
+  type AuditEventInput,
+  type Outcome,
+} from '../audit/index.js';
 import { CliError, type ProgramIo } from './cli-io.js';
 import { wholeNumber } from './options.js';
 import { configFileOf } from './venue.js';
@@ -94,9 +103,14 @@ function cliActor(): string {
 
 /**
  * Records a key command in the audit trail, written at once (no queue: one event, and a failure is the
- * command's). Nothing is recorded without a store (a revoke on a data directory that has none).
+ * command's). With PGlite the command holds the data directory's lock: the event is appended to the audit file
+ * there and projected into the table. On PostgreSQL a venue may be running on another data directory, maybe
+ * another machine: the event goes to the store's inbox, and a venue chains it into its file (at once when one
+ * runs, else at its next start). Nothing is recorded without a store (a revoke on a data directory that has
+ * none).
  */
 async function auditCli(
+  config: VenueConfig,
   store: Store | null,
   action: string,
   keyId: string,
@@ -115,10 +129,25 @@ async function auditCli(
     details,
   });
   try {
-    await new AuditLog(store).append([event]);
+    if (store.kind === 'postgres') await new AuditInbox(store).add(event);
+    else await appendUnderLock(config.dataDir, store, event);
   } catch (e) {
     const why = e instanceof Error ? e.message : String(e);
     throw new CliError(`${action} of key ${keyId} is done, but its audit event was not written: ${why}`);
+  }
+}
+
+/** Appends an event to the audit file of `dir` (its lock held) and brings the table up to it. */
+async function appendUnderLock(dir: string, store: Store, event: AuditEventInput): Promise<void> {
+  const file = await AuditFile.open(dir);
+  try {
+    await seedFromTable(file, new AuditLog(store));
+    await file.append([event]);
+    const table = new AuditProjection(new AuditLog(store), file.path, { durableSeq: () => file.head.seq });
+    await table.catchUp();
+    await table.close();
+  } finally {
+    await file.close();
   }
 }
 
@@ -209,6 +238,7 @@ export function addKeysCommands(program: Command, io: ProgramIo): void {
           });
           const r = key.record;
           await auditCli(
+            config,
             store,
             'key.create',
             r.id,
@@ -263,7 +293,7 @@ export function addKeysCommands(program: Command, io: ProgramIo): void {
       const outcome = await withStore(config, 'rialto keys revoke', false, async (store) => {
         const o = store === null ? ({ status: 'unknown' } as const) : await revokeKey(store, id);
         const result = o.status === 'unknown' ? refusedUnknown : ({ status: 'ok', code: null } as const);
-        await auditCli(store, 'key.revoke', id, result, { before: o.status });
+        await auditCli(config, store, 'key.revoke', id, result, { before: o.status });
         return o;
       });
       if (outcome.status === 'unknown') throw new CliError(`no API key with id ${JSON.stringify(id)}`);

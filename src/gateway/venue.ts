@@ -15,7 +15,16 @@
  * writes a snapshot, then the store closes.
  */
 import { randomUUID } from 'node:crypto';
-import { AuditLog, AuditWriter, makeEvent, type WriterLimits } from '../audit/index.js';
+import {
+  AuditFile,
+  AuditInbox,
+  AuditLog,
+  AuditProjection,
+  AuditWriter,
+  makeEvent,
+  seedFromTable,
+  type WriterLimits,
+} from '../audit/index.js';
 import { INSTRUMENT_DEFAULTS, type Command, type InstrumentSpec } from '../core/index.js';
 import { Engine, type EngineConfig } from '../engine/index.js';
 import { VenueFeed, parseBarSpec, type BarSpec } from '../marketdata/index.js';
@@ -35,7 +44,7 @@ import {
   type LimitsLog,
   type VenueLimiters,
 } from './limits/index.js';
-import { createVenueMetrics, type VenueMetrics } from './metrics/index.js';
+import { createVenueMetrics, type AuditBacklog, type VenueMetrics } from './metrics/index.js';
 import type { Readiness } from './http/routes-admin.js';
 import { buildServer } from './http/server.js';
 import { ClientOrders } from './trading/client-orders.js';
@@ -80,10 +89,14 @@ export interface Venue {
   /** The WebSocket gateway on the server's port (`/ws`, `/ws/market-data/...`, `/ws/trades/...`). */
   readonly ws: WsGateway;
   readonly metrics: VenueMetrics;
-  /** The audit trail's writer (REST and WebSocket events go through it). */
+  /** The audit trail's writer (REST and WebSocket events go through it, into `auditFile`). */
   readonly audit: AuditWriter;
   /** The market data pipeline and its storage, or null when `marketData.pipeline.enabled` is false. */
   readonly marketData: VenueFeed | null;
+  /** The audit trail's file in the data directory, the truth. */
+  readonly auditFile: AuditFile;
+  /** `audit_events` kept as a projection of the file (it may lag: `catchUp` waits for it). */
+  readonly auditTable: AuditProjection;
   /** The first admin key, made by this start on an empty store (print it once), else null. */
   readonly adminKey: string | null;
   readonly replay: ReplayReport;
@@ -190,7 +203,7 @@ async function submitSetup(engine: Engine, table: InstrumentTable, setup: readon
 }
 
 /** The first admin key, made by the venue itself at its first start, is recorded like any other key. */
-async function auditFirstAdminKey(store: Store, keyId: string): Promise<void> {
+async function auditFirstAdminKey(file: AuditFile, keyId: string): Promise<void> {
   const event = makeEvent({
     id: randomUUID(),
     timeUs: Date.now() * 1000,
@@ -201,7 +214,22 @@ async function auditFirstAdminKey(store: Store, keyId: string): Promise<void> {
     requestId: null,
     details: { role: 'admin', reason: 'first start on an empty store' },
   });
-  await new AuditLog(store).append([event]);
+  await file.append([event]);
+}
+
+/**
+ * Opens the audit file of the data directory. A first start after an upgrade from a version that kept the
+ * chain in the table only (the file absent, the table not empty) copies the table into the file first.
+ */
+async function openAuditFile(dir: string, store: Store, log: LimitsLog): Promise<AuditFile> {
+  const file = await AuditFile.open(dir, { onRepair: (m) => log.warn({}, `audit: ${m}`) });
+  try {
+    await seedFromTable(file, new AuditLog(store));
+    return file;
+  } catch (e) {
+    await file.close();
+    throw e;
+  }
 }
 
 export async function startVenue(config: VenueConfig, options: VenueOptions): Promise<Venue> {
@@ -280,6 +308,8 @@ async function assembleWith(
       `the views' replay reached state ${replay.stateHash}, the engine ${engineHash}: refusing to serve`,
     );
   }
+  // The audit trail is made below; its gauges read it once it exists.
+  let auditBacklog: (() => AuditBacklog) | null = null;
   const metrics = createVenueMetrics({
     processMetrics: options.processMetrics ?? true,
     journalStats: () => engine.stats(),
@@ -292,6 +322,7 @@ async function assembleWith(
         instruments: v.instruments.map((i) => ({ symbol: i.symbol, halted: i.halted })),
       };
     },
+    auditStats: () => auditBacklog?.() ?? null,
   });
   // The instruments and assets as the journal left them; from here on they follow the core's events.
   const table = InstrumentTable.of(replay.assetList, replay.instrumentSpecs);
@@ -315,8 +346,11 @@ async function assembleWith(
     dir: config.dataDir,
     highestJournaledOrderId: highestOrderId,
   });
+  // Rate limits' log lines, and the audit trail's.
+  const limitsLog: LimitsLog = options.log === true ? jsonLinesLog : silentLog;
+  const auditFile = await openAuditFile(config.dataDir, store, limitsLog);
   const admin = await ensureAdminKey(store);
-  if (admin !== null) await auditFirstAdminKey(store, admin.record.id);
+  if (admin !== null) await auditFirstAdminKey(auditFile, admin.record.id);
   const trading = new Trading(engine, views, clientOrders, config, highestOrderId, table);
   const verifier = new KeyVerifier(store);
   const jwt = config.auth.enabled ? await JwtVerifier.create(config.auth.jwt) : null;
@@ -326,9 +360,24 @@ async function assembleWith(
       ? (options.redisClient ?? createRedisClient)(config.redisUrl, limitsLog)
       : null;
   let closing = false;
-  const audit = new AuditWriter(new AuditLog(store), options.audit, (e) =>
+  const audit = new AuditWriter({ append: (events) => auditFile.append(events) }, options.audit, (e) =>
     limitsLog.warn({ err: e.message }, 'audit: writing events failed, retrying'),
   );
+  const auditTable = new AuditProjection(new AuditLog(store), auditFile.path, {
+    durableSeq: () => auditFile.head.seq,
+    inbox: store.kind === 'postgres' ? new AuditInbox(store) : null,
+    chain: async (events) => {
+      const tickets = await Promise.all(events.map(() => audit.reserve()));
+      tickets.forEach((t, i) => t.commit(events[i]));
+      await audit.flush();
+    },
+    onError: (e) => limitsLog.warn({ err: e.message }, 'audit: projecting events into audit_events failed'),
+  });
+  auditTable.start();
+  auditBacklog = () => {
+    const w = audit.stats();
+    return { queued: w.queued + w.reserved, projectionLag: auditTable.lag };
+  };
   // The audit trail is projected into the query store through the writer's queue: its lag is the queue's.
   metrics.projections.register('audit', () => {
     const a = audit.stats();
@@ -394,6 +443,8 @@ async function assembleWith(
     await wsGateway?.close().catch(() => undefined);
     await server?.close().catch(() => undefined);
     await audit.close().catch(() => undefined);
+    await auditTable.close();
+    await auditFile.close().catch(() => undefined);
     limiters?.close();
     redis?.disconnect();
     unsubscribe();
@@ -431,6 +482,8 @@ async function assembleWith(
       redis?.disconnect();
       const auditFailure = await audited;
       const mdFailure = await mdClosed;
+      await auditTable.close();
+      await auditFile.close();
       await store.close();
       if (auditFailure !== null) throw auditFailure;
       if (mdFailure !== null) throw mdFailure;
@@ -448,6 +501,8 @@ async function assembleWith(
     metrics,
     audit,
     marketData: md,
+    auditFile,
+    auditTable,
     adminKey: admin?.token ?? null,
     replay,
     setupSubmitted: setup.length,

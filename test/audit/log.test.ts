@@ -1,63 +1,117 @@
 /**
- * The chain in the store, on PGlite and PostgreSQL alike: appends continue the chain from the table's head,
- * concurrent writers never fork it, a retry leaves out events already written, and what is read back verifies.
+ * The table as a projection of the file, on PGlite and PostgreSQL alike: the file's events become rows exactly
+ * (details text as hashed), projecting again changes nothing, a projection started later catches up from the
+ * table's head, the table checks against the file (a changed row, a lag, a table ahead of the file), and inbox
+ * events are chained into the file once, even when they were chained before a crash left them in the inbox.
  */
 import { strict as assert } from 'node:assert';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { AuditLog, GENESIS_HASH, verifyChain, verifySource } from '../../src/audit/index.js';
+import {
+  AuditFile,
+  AuditInbox,
+  AuditLog,
+  AuditProjection,
+  GENESIS_HASH,
+  chainEvents,
+  compareTable,
+  verifyChain,
+  type AuditEventInput,
+} from '../../src/audit/index.js';
 import { migrate, type Store } from '../../src/store/index.js';
 import { storeFactories } from '../store/helpers.js';
 import { sampleEvent, sampleEvents } from './helpers.js';
 
 for (const factory of storeFactories()) {
-  describe(`audit log: ${factory.name}`, () => {
+  describe(`audit table as a projection: ${factory.name}`, () => {
     let store: Store;
     let log: AuditLog;
+    let file: AuditFile;
+
+    const made: AuditProjection[] = [];
+    const projection = (extra: Partial<ConstructorParameters<typeof AuditProjection>[2]> = {}) => {
+      const p = new AuditProjection(log, file.path, { durableSeq: () => file.head.seq, ...extra });
+      made.push(p);
+      return p;
+    };
 
     before(async () => {
       store = await factory.fresh();
       await migrate(store);
       log = new AuditLog(store);
+      file = await AuditFile.open(mkdtempSync(join(tmpdir(), 'rialto-audit-proj-')));
     });
     after(async () => {
+      for (const p of made) await p.close();
+      await file.close();
       await store.close();
       await factory.cleanup();
     });
 
-    it('appends, continues from the head, and reads back what it wrote', async () => {
+    it('writes the file events as rows, exactly, and projecting again changes nothing', async () => {
       assert.deepEqual(await log.head(), { seq: 0, hash: GENESIS_HASH });
-      const a = await log.append(sampleEvents(3));
-      const b = await log.append([sampleEvent(4), sampleEvent(5)]);
-      assert.deepEqual(
-        b.map((r) => r.seq),
-        [4, 5],
-      );
-      assert.deepEqual(await log.head(), { seq: 5, hash: b[1].hash });
-      const all = await log.page(0, 100);
-      assert.deepEqual(all, [...a, ...b], 'read back exactly as chained');
-      assert.deepEqual(await log.tail(2), b);
-      assert.equal(verifyChain(all).ok, true);
+      await file.append(sampleEvents(5));
+      await projection().catchUp();
+      const rows = await log.page(0, 100);
+      assert.deepEqual(rows, chainEvents(0, GENESIS_HASH, sampleEvents(5)), 'the same events and hashes');
+      assert.equal(verifyChain(rows).ok, true);
+      // A projection that starts from scratch finds the table's head and writes nothing twice.
+      await file.append([sampleEvent(6), sampleEvent(7)]);
+      const p = projection();
+      await p.catchUp();
+      assert.equal(p.projectedSeq, 7);
+      assert.equal((await log.page(0, 100)).length, 7);
+      await log.project([]);
+      assert.deepEqual(await compareTable(file.path, log), { ok: true, rows: 7, lag: 0 });
     });
 
-    it('leaves out events already written when a batch is retried', async () => {
-      const head = await log.head();
-      const again = await log.append([sampleEvent(5), sampleEvent(6)], true);
-      assert.deepEqual(
-        again.map((r) => [r.seq, r.id]),
-        [[head.seq + 1, sampleEvent(6).id]],
-      );
-      await assert.rejects(log.append([sampleEvent(6)]), 'an event id is written once');
+    it('may lag behind the file, and is checked against it', async () => {
+      await file.append([sampleEvent(8)]);
+      assert.deepEqual(await compareTable(file.path, log), { ok: true, rows: 7, lag: 1 });
+      await store.query("UPDATE audit_events SET actor_ip = '10.6.6.6' WHERE seq = 3");
+      const changed = await compareTable(file.path, log);
+      assert.deepEqual(changed, { ok: false, seq: 3, why: "the table's row is not the file's event" });
+      await store.query("UPDATE audit_events SET actor_ip = '127.0.0.1' WHERE seq = 3");
+      await store.query('DELETE FROM audit_events WHERE seq = 5');
+      assert.deepEqual(await compareTable(file.path, log), {
+        ok: false,
+        seq: 5,
+        why: 'the table has no row for it',
+      });
+      await projection()
+        .catchUp()
+        .catch(() => undefined);
     });
 
-    it('keeps one chain under concurrent writers', async () => {
-      const other = new AuditLog(store);
-      const batches = Array.from({ length: 8 }, (_, k) =>
-        Array.from({ length: 5 }, (_, i) => sampleEvent(100 + k * 10 + i)),
+    it('chains inbox events into the file once, also after a crash between chaining and removing', async () => {
+      await store.query('DELETE FROM audit_events');
+      const inbox = new AuditInbox(store);
+      const chained: AuditEventInput[] = [];
+      const chain = async (events: readonly AuditEventInput[]): Promise<void> => {
+        chained.push(...events);
+        await file.append(events);
+      };
+      await inbox.add(sampleEvent(50));
+      await inbox.add(sampleEvent(51));
+      assert.equal(await inbox.count(), 2);
+      // A venue chained event 50 and crashed before removing it from the inbox.
+      await file.append([sampleEvent(50)]);
+      await projection({ inbox, chain }).catchUp();
+      assert.deepEqual(
+        chained.map((e) => e.id),
+        [sampleEvent(51).id],
+        'event 50 was in the file already',
       );
-      await Promise.all(batches.map((b, k) => (k % 2 === 0 ? log : other).append(b)));
-      const r = await verifySource(log, 7);
-      assert.equal(r.ok, true, JSON.stringify(r));
-      if (r.ok) assert.equal(r.count, 6 + 40);
+      assert.equal(await inbox.count(), 0);
+      await projection({ inbox, chain }).catchUp();
+      const rows = await log.page(0, 100);
+      assert.deepEqual(
+        rows.slice(-2).map((r) => r.id),
+        [sampleEvent(50).id, sampleEvent(51).id],
+      );
+      assert.deepEqual(await compareTable(file.path, log), { ok: true, rows: rows.length, lag: 0 });
     });
   });
 }

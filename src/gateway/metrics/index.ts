@@ -7,6 +7,7 @@ export {
   HTTP_DURATION_BUCKETS,
   createVenueMetrics,
   statusClassOf,
+  type AuditBacklog,
   type StatusClass,
   type VenueMetrics,
   type VenueMetricsOptions,

@@ -30,6 +30,36 @@ export interface VenueMetricsOptions {
   readonly dependencyStats: DependencyStatsSource | null;
   /** The kill switches and halts, read on each scrape (the engine's venue report); null: no such gauges. */
   readonly venueState: VenueStateSource | null;
+  /** The audit trail's backlog, read on each scrape; null (or a source answering null): no audit metrics. */
+  readonly auditStats: (() => AuditBacklog | null) | null;
+}
+
+/** Events the audit writer holds (queued or reserved), and events of the file not yet in `audit_events`. */
+export interface AuditBacklog {
+  readonly queued: number;
+  readonly projectionLag: number;
+}
+
+/** The audit trail's two gauges, read from `source` at each scrape. */
+function registerAuditStats(registry: Registry, source: () => AuditBacklog | null): void {
+  new Gauge({
+    name: 'rialto_audit_queue_events',
+    help: 'Audit events queued or reserved and not yet in the audit file',
+    registers: [registry],
+    collect() {
+      const b = source();
+      if (b !== null) this.set(b.queued);
+    },
+  });
+  new Gauge({
+    name: 'rialto_audit_projection_lag_events',
+    help: 'Audit events durable in the audit file and not yet projected into audit_events',
+    registers: [registry],
+    collect() {
+      const b = source();
+      if (b !== null) this.set(b.projectionLag);
+    },
+  });
 }
 
 export interface VenueMetrics {
@@ -65,6 +95,7 @@ export function createVenueMetrics(options: Partial<VenueMetricsOptions> = {}): 
     journalStats: null,
     dependencyStats: null,
     venueState: null,
+    auditStats: null,
     ...options,
   };
   const registry = new Registry();
@@ -74,6 +105,7 @@ export function createVenueMetrics(options: Partial<VenueMetricsOptions> = {}): 
   if (o.journalStats !== null) registerJournalStats(registry, o.journalStats);
   if (o.dependencyStats !== null) registerDependencyStats(registry, o.dependencyStats);
   if (o.venueState !== null) registerVenueState(registry, o.venueState);
+  if (o.auditStats !== null) registerAuditStats(registry, o.auditStats);
   return {
     registry,
     orders: new Counter({

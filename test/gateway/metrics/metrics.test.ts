@@ -84,7 +84,10 @@ async function scrape(app: FastifyInstance): Promise<Scrape> {
 describe('venue metrics', () => {
   it('exposes every metric of the issue with its labels and type', async () => {
     const stats = { records: 10, batches: 3, syncs: 2, bytes: 640, ackedSeq: 10 };
-    const metrics = createVenueMetrics({ journalStats: () => Promise.resolve(stats) });
+    const metrics = createVenueMetrics({
+      journalStats: () => Promise.resolve(stats),
+      auditStats: () => ({ queued: 7, projectionLag: 1200 }),
+    });
     metrics.orders.inc({ type: 'limit', result: 'accepted' }, 2);
     metrics.orders.inc({ type: 'market', result: 'rejected' });
     metrics.trades.inc({ symbol: 'BTC-USDT' });
@@ -111,6 +114,8 @@ describe('venue metrics', () => {
     assert.equal(value(s, 'rialto_journal_syncs_total'), 2);
     assert.equal(value(s, 'rialto_journal_bytes_total'), 640);
     assert.equal(value(s, 'rialto_journal_acked_seq'), 10);
+    assert.equal(value(s, 'rialto_audit_queue_events'), 7);
+    assert.equal(value(s, 'rialto_audit_projection_lag_events'), 1200);
     assert.ok((value(s, 'process_cpu_user_seconds_total') ?? -1) >= 0);
     assert.ok((value(s, 'nodejs_heap_size_used_bytes') ?? 0) > 0);
     for (const [name, type] of [

@@ -1,0 +1,463 @@
+/**
+ * The audit trail's truth: an append-only file in the data directory (`audit.log`, beside the journal and
+ * `client-orders.log`), one line per event, written in groups with one fdatasync per group. The query store's
+ * `audit_events` table is a projection of it (projection.ts), which may lag.
+ *
+ * A line is `CRC SEQ HASH JSON\n`: JSON is the event's canonical JSON (docs/audit.md; it holds `seq` too),
+ * HASH the chain's hash of the event (64 hex digits), SEQ its number, and CRC the CRC-32 (8 hex digits) of
+ * everything after it on the line. Canonical JSON has no raw line breaks (control characters are escaped), so
+ * a line break always ends a record.
+ *
+ * The CRC tells damage from a crash; the hash chain tells tampering (a line changed and its CRC recomputed).
+ * Opening for appending checks every line's CRC and that the numbers run 1, 2, 3, ... (not the hashes: that
+ * is `rialto audit verify`). As in the journal, bad bytes at the very end with no good line after them are a
+ * torn tail, the last group's write cut short by a crash and never reported written: they are cut. A bad
+ * line with a good one after it is corruption, and the open fails naming its byte offset.
+ */
+import { constants } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { crc32 } from 'node:zlib';
+import {
+  GENESIS_HASH,
+  RESULT_STATUSES,
+  canonicalEventJson,
+  chainDigestOf,
+  type AuditEventInput,
+  type AuditRecord,
+  type DetailObject,
+} from './event.js';
+
+/** The file's name in the data directory. */
+export const AUDIT_FILE_NAME = 'audit.log';
+/** Bytes read from the file at a time. */
+const READ_CHUNK_BYTES = 1 << 16;
+/** A line longer than this is damage (an event's canonical JSON is at most about 6 KB: docs/audit.md). */
+export const AUDIT_LINE_BYTES_MAX = 64 * 1024;
+
+const NEWLINE = 0x0a;
+const HASH_BYTES = 32;
+/** `CRC ` before a line's body. */
+const CRC_FIELD_BYTES = 9;
+/** A line's bytes besides its JSON: `CRC SEQ HASH ` and the newline (a sequence number has at most 16 digits). */
+const LINE_OVERHEAD_BYTES_MAX = CRC_FIELD_BYTES + 16 + 1 + 64 + 1 + 1;
+const LINE = /^([0-9a-f]{8}) (([1-9][0-9]{0,15}) ([0-9a-f]{64}) (\{.*\}))$/s;
+
+export interface ChainHead {
+  readonly seq: number;
+  readonly hash: string;
+}
+
+/** One line of the file, checked for its CRC and form (not its hash). */
+export interface AuditLine {
+  readonly seq: number;
+  readonly hash: string;
+  /** The event's canonical JSON as stored. */
+  readonly json: string;
+  /** Byte offset of the line in the file. */
+  readonly offset: number;
+  /** Byte offset of the next line (after this one's newline). */
+  readonly next: number;
+}
+
+/** How a read of the file ended. */
+export type AuditFileEnd =
+  | { readonly kind: 'clean'; readonly bytes: number }
+  /** Bad bytes at the end, no good line after them: cut at `offset` when opened for appending. */
+  | { readonly kind: 'torn'; readonly offset: number; readonly bytes: number }
+  /** A bad line (or a number out of order) with good lines after it: nothing is trusted past `offset`. */
+  | { readonly kind: 'corrupt'; readonly offset: number; readonly seq: number; readonly why: string };
+
+export class AuditFileError extends Error {
+  override name = 'AuditFileError';
+}
+
+export const auditFilePath = (dir: string): string => join(dir, AUDIT_FILE_NAME);
+
+/** The line of an event (`json` its canonical JSON, `hash` its chained hash), newline included. */
+export function auditLineText(seq: number, hash: string, json: string): string {
+  const body = `${seq} ${hash} ${json}`;
+  return `${crc32(body).toString(16).padStart(8, '0')} ${body}\n`;
+}
+
+/** Parses one line (without its newline); null when it is damaged. */
+export function parseAuditLine(text: string, offset: number, next: number): AuditLine | null {
+  const m = LINE.exec(text);
+  if (m === null || parseInt(m[1], 16) !== crc32(m[2])) return null;
+  const seq = Number(m[3]);
+  if (!Number.isSafeInteger(seq)) return null;
+  return { seq, hash: m[4], json: m[5], offset, next };
+}
+
+/**
+ * Reads the file's lines in order, from byte `fromOffset` (a line's start) on, a page at a time (at most
+ * `pageLines` each). Numbers must follow one another from `firstSeq`. `end` says how the read ended once the
+ * iteration is done. Read only: it cuts nothing, so it is safe beside a venue that appends (a group being
+ * written shows as a torn tail).
+ */
+export class AuditFileReader {
+  end: AuditFileEnd = { kind: 'clean', bytes: 0 };
+
+  constructor(
+    readonly path: string,
+    private readonly fromOffset = 0,
+    private readonly firstSeq = 1,
+    /** A handle of the file kept open by the caller (the projection reads often), else one per read. */
+    private readonly handle: FileHandle | null = null,
+  ) {}
+
+  async *pages(pageLines: number): AsyncGenerator<AuditLine[]> {
+    if (this.handle !== null) {
+      yield* this.read(this.handle, pageLines);
+      return;
+    }
+    let fh: FileHandle;
+    try {
+      fh = await open(this.path, constants.O_RDONLY);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+        this.end = { kind: 'clean', bytes: 0 };
+        return;
+      }
+      throw e;
+    }
+    try {
+      yield* this.read(fh, pageLines);
+    } finally {
+      await fh.close();
+    }
+  }
+
+  private async *read(fh: FileHandle, pageLines: number): AsyncGenerator<AuditLine[]> {
+    let at = this.fromOffset;
+    let nextSeq = this.firstSeq;
+    let rest = Buffer.alloc(0);
+    /** The first bad line, while no good one has followed it. */
+    let bad: { offset: number; seq: number; why: string } | null = null;
+    let page: AuditLine[] = [];
+    const chunk = Buffer.allocUnsafe(READ_CHUNK_BYTES);
+    for (;;) {
+      const { bytesRead } = await fh.read(chunk, 0, READ_CHUNK_BYTES, at + rest.length);
+      if (bytesRead === 0) break;
+      const buf =
+        rest.length === 0
+          ? chunk.subarray(0, bytesRead)
+          : Buffer.concat([rest, chunk.subarray(0, bytesRead)]);
+      let start = 0;
+      for (let nl = buf.indexOf(NEWLINE, start); nl >= 0; nl = buf.indexOf(NEWLINE, start)) {
+        const offset = at + start;
+        const line = parseAuditLine(buf.toString('utf8', start, nl), offset, at + nl + 1);
+        start = nl + 1;
+        if (line === null) {
+          bad ??= { offset, seq: nextSeq, why: 'a damaged line' };
+          continue;
+        }
+        // A whole line after a damaged one, or a whole line out of order: no crash leaves either.
+        if (bad !== null || line.seq !== nextSeq) {
+          const found =
+            bad === null
+              ? { offset, seq: nextSeq, why: `event ${line.seq} out of order` }
+              : { ...bad, why: `${bad.why}, with good lines after it` };
+          this.end = { kind: 'corrupt', ...found };
+          if (page.length > 0) yield page;
+          return;
+        }
+        page.push(line);
+        nextSeq++;
+        if (page.length >= pageLines) {
+          yield page;
+          page = [];
+        }
+      }
+      at += start;
+      rest = Buffer.from(buf.subarray(start));
+      if (rest.length > AUDIT_LINE_BYTES_MAX) {
+        bad ??= { offset: at, seq: nextSeq, why: 'a line longer than any event' };
+        at += rest.length;
+        rest = Buffer.alloc(0);
+      }
+    }
+    if (page.length > 0) yield page;
+    const bytes = at + rest.length;
+    if (bad !== null) this.end = { kind: 'torn', offset: bad.offset, bytes };
+    else if (rest.length > 0) this.end = { kind: 'torn', offset: at, bytes };
+    else this.end = { kind: 'clean', bytes };
+  }
+}
+
+/** Where a file's lines end and what its head is, after a full read (for opening and the projection). */
+export interface AuditFileScan {
+  readonly head: ChainHead;
+  readonly end: AuditFileEnd;
+  /** Where the good lines end (the size once a torn tail is cut). */
+  readonly goodBytes: number;
+}
+
+export async function scanAuditFile(path: string): Promise<AuditFileScan> {
+  const reader = new AuditFileReader(path);
+  let head: ChainHead = { seq: 0, hash: GENESIS_HASH };
+  let goodBytes = 0;
+  for await (const page of reader.pages(4096)) {
+    const last = page[page.length - 1];
+    head = { seq: last.seq, hash: last.hash };
+    goodBytes = last.next;
+  }
+  return { head, end: reader.end, goodBytes };
+}
+
+/** The file operations of the appender; tests inject failures. */
+export interface AuditFileHandle {
+  write(bytes: Buffer): Promise<void>;
+  /** fdatasync. */
+  sync(): Promise<void>;
+  /** Cuts the file back to `bytes` (after a failed write) and syncs. */
+  truncate(bytes: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+async function openHandle(path: string): Promise<AuditFileHandle> {
+  const fh = await open(path, 'a');
+  // The file may be new: its directory entry must be as durable as the lines appended to it.
+  await syncDir(dirname(path));
+  return {
+    write: async (bytes) => {
+      for (let at = 0; at < bytes.length;) at += (await fh.write(bytes, at)).bytesWritten;
+    },
+    sync: () => fh.datasync(),
+    truncate: async (bytes) => {
+      await fh.truncate(bytes);
+      await fh.datasync();
+    },
+    close: () => fh.close(),
+  };
+}
+
+export interface AuditFileOptions {
+  /** Told when a torn tail is cut (how many bytes, from which offset). */
+  readonly onRepair?: (message: string) => void;
+  /** Opens the file for appending; default node's file system. */
+  readonly openHandle?: (path: string) => Promise<AuditFileHandle>;
+}
+
+/**
+ * The appender. One per data directory, under its lock (the venue's engine, or `rialto keys` on PGlite).
+ * `append` chains a group of events onto the head, writes their lines with one write and one fdatasync, and
+ * resolves once they are durable; a failed write or sync is cut back (the file's size before the group) so
+ * that a retry appends the same group again cleanly.
+ */
+export class AuditFile {
+  private headSeq: number;
+  private headHash: Buffer;
+  private bytes: number;
+  private appending = false;
+  /** The previous hash and an event's canonical bytes, hashed together (grown as needed). */
+  private scratch = Buffer.allocUnsafe(8 * 1024);
+  /** A group's lines, as written (grown as needed; not reused before the group's write is done). */
+  private out = Buffer.allocUnsafe(256 * 1024);
+
+  private constructor(
+    readonly path: string,
+    private readonly fh: AuditFileHandle,
+    head: ChainHead,
+    bytes: number,
+  ) {
+    this.headSeq = head.seq;
+    this.headHash = Buffer.from(head.hash, 'hex');
+    this.bytes = bytes;
+  }
+
+  /** Opens (creating) the file of `dir`: checks every line, cuts a torn tail, fails on corruption. */
+  static async open(dir: string, options: AuditFileOptions = {}): Promise<AuditFile> {
+    const path = auditFilePath(dir);
+    const scan = await scanAuditFile(path);
+    if (scan.end.kind === 'corrupt') {
+      throw new AuditFileError(
+        `${path}: ${scan.end.why} at byte ${scan.end.offset} (where event ${scan.end.seq} should be): ` +
+          'refusing to append to a damaged audit trail',
+      );
+    }
+    const fh = await (options.openHandle ?? openHandle)(path);
+    if (scan.end.kind === 'torn') {
+      await fh.truncate(scan.goodBytes);
+      options.onRepair?.(
+        `${path}: cut a torn tail of ${scan.end.bytes - scan.goodBytes} bytes at byte ${scan.goodBytes} ` +
+          `(after event ${scan.head.seq})`,
+      );
+    }
+    return new AuditFile(path, fh, scan.head, scan.goodBytes);
+  }
+
+  /** The last event durable in the file. */
+  get head(): ChainHead {
+    return { seq: this.headSeq, hash: this.headHash.toString('hex') };
+  }
+
+  get size(): number {
+    return this.bytes;
+  }
+
+  /**
+   * Writes event `seq`'s line at `at` of the output buffer, chained onto `prev`; returns its hash and the end
+   * of the line. The canonical bytes are encoded once, after the previous hash in a scratch buffer, hashed
+   * there, copied into the line, and the line's CRC is computed over the line's bytes: a Hash object per
+   * event, and encoding the text again for the file, cost more than the rest of the line.
+   */
+  private link(prev: Buffer, seq: number, e: AuditEventInput, at: number): { hash: Buffer; end: number } {
+    const json = canonicalEventJson(seq, e);
+    const jsonBytesMax = json.length * 3;
+    if (this.scratch.length < HASH_BYTES + jsonBytesMax)
+      this.scratch = Buffer.allocUnsafe(HASH_BYTES + jsonBytesMax);
+    prev.copy(this.scratch, 0, 0, HASH_BYTES);
+    const jsonEnd = HASH_BYTES + this.scratch.write(json, HASH_BYTES, 'utf8');
+    const hash = chainDigestOf(this.scratch.subarray(0, jsonEnd));
+    this.reserve(at + LINE_OVERHEAD_BYTES_MAX + jsonBytesMax);
+    const out = this.out;
+    const bodyAt = at + CRC_FIELD_BYTES;
+    let end = bodyAt + out.write(`${seq} ${hash.toString('hex')} `, bodyAt, 'latin1');
+    end += this.scratch.copy(out, end, HASH_BYTES, jsonEnd);
+    const crc = crc32(out.subarray(bodyAt, end));
+    out.write(crc.toString(16).padStart(8, '0') + ' ', at, 'latin1');
+    out[end] = NEWLINE;
+    return { hash, end: end + 1 };
+  }
+
+  /** Grows the output buffer to hold `bytes`, keeping what it holds. */
+  private reserve(bytes: number): void {
+    if (this.out.length >= bytes) return;
+    const grown = Buffer.allocUnsafe(Math.max(bytes, this.out.length * 2));
+    this.out.copy(grown);
+    this.out = grown;
+  }
+
+  /** Chains `events` onto the head and makes them durable; resolves with the new head. */
+  async append(events: readonly AuditEventInput[]): Promise<ChainHead> {
+    if (this.appending) throw new Error('AuditFile.append is not reentrant');
+    if (events.length === 0) return this.head;
+    this.appending = true;
+    try {
+      let seq = this.headSeq;
+      let prev = this.headHash;
+      let end = 0;
+      for (const e of events) {
+        seq++;
+        const link = this.link(prev, seq, e, end);
+        prev = link.hash;
+        end = link.end;
+      }
+      const bytes = this.out.subarray(0, end);
+      try {
+        await this.fh.write(bytes);
+        await this.fh.sync();
+      } catch (e) {
+        // What reached the file is unknown: cut back to the last durable group, so that a retry is clean.
+        await this.fh.truncate(this.bytes).catch(() => undefined);
+        throw e;
+      }
+      this.bytes += bytes.length;
+      this.headSeq = seq;
+      this.headHash = prev;
+      return this.head;
+    } finally {
+      this.appending = false;
+    }
+  }
+
+  /**
+   * Appends records chained elsewhere, hashes as they are (the table of an earlier version, which kept the
+   * chain there, copied into a new file at the first start): `rialto audit verify` checks them as any others.
+   */
+  async importRecords(records: readonly AuditRecord[]): Promise<ChainHead> {
+    if (records.length === 0) return this.head;
+    let seq = this.headSeq;
+    let text = '';
+    for (const r of records) {
+      if (r.seq !== seq + 1) throw new Error(`importing audit event ${r.seq} after event ${seq}`);
+      seq = r.seq;
+      text += auditLineText(r.seq, r.hash, canonicalEventJson(r.seq, r));
+    }
+    const bytes = Buffer.from(text, 'utf8');
+    await this.fh.write(bytes);
+    await this.fh.sync();
+    this.bytes += bytes.length;
+    this.headSeq = seq;
+    this.headHash = Buffer.from(records[records.length - 1].hash, 'hex');
+    return this.head;
+  }
+
+  async close(): Promise<void> {
+    await this.fh.close();
+  }
+}
+
+const str = (v: unknown): v is string => typeof v === 'string';
+const strOrNull = (v: unknown): v is string | null => v === null || typeof v === 'string';
+const obj = (v: unknown): Record<string, unknown> | null =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+
+/**
+ * The event a canonical JSON text holds (its `seq` aside), or null when the text is not an event of the
+ * canonical form's shape.
+ */
+export function eventOfJson(json: string): AuditEventInput | null {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(json);
+  } catch {
+    return null;
+  }
+  const o = obj(parsed);
+  const actor = obj(o?.actor);
+  const target = obj(o?.target);
+  const result = obj(o?.result);
+  const details = obj(o?.details);
+  if (o === null || actor === null || target === null || result === null || details === null) return null;
+  const status = RESULT_STATUSES.find((r) => r === result.status);
+  const { id, timeUs, action, requestId } = o;
+  if (!(str(id) && typeof timeUs === 'number' && Number.isSafeInteger(timeUs) && str(action))) return null;
+  if (!(strOrNull(requestId) && strOrNull(actor.id) && strOrNull(actor.role) && strOrNull(actor.ip)))
+    return null;
+  if (!(str(target.kind) && strOrNull(target.id) && status !== undefined && strOrNull(result.code)))
+    return null;
+  return {
+    id,
+    timeUs,
+    actor: { id: actor.id, role: actor.role, ip: actor.ip },
+    action,
+    target: { kind: target.kind, id: target.id },
+    result: { status, code: result.code },
+    requestId,
+    details: details as DetailObject,
+  };
+}
+
+/**
+ * The record of a line, for verifying and printing. A line whose JSON is not the canonical form of an event
+ * numbered as the line is (edited by hand, say) becomes a record whose details hold the text as found: its
+ * hash then does not match, and verification names the event, as for any other change.
+ */
+export function recordOfLine(line: AuditLine): AuditRecord {
+  const e = eventOfJson(line.json);
+  if (e !== null && canonicalEventJson(line.seq, e) === line.json)
+    return { ...e, seq: line.seq, hash: line.hash };
+  return {
+    id: '',
+    timeUs: 0,
+    actor: { id: null, role: null, ip: null },
+    action: '(not an event in canonical form)',
+    target: { kind: '', id: null },
+    result: { status: 'failed', code: null },
+    requestId: null,
+    details: { notCanonical: line.json },
+    seq: line.seq,
+    hash: line.hash,
+  };
+}

@@ -1,0 +1,217 @@
+/**
+ * The `audit_events` table as a projection of the audit file: the file's lines after the table's head,
+ * written as rows in batches (one multi-row INSERT each), idempotent by sequence, off the order path. It may
+ * lag: it runs at low priority, taking a bounded share of the venue's thread (PGlite runs its SQL there) and
+ * more of it only while the thread is otherwise idle, and it catches up from the file after a restart. The
+ * file stays the truth: `rialto audit verify` reads it, and `--table` checks the table against it.
+ *
+ * It also chains the inbox (`AuditInbox`, PostgreSQL only) into the file, at a moment when the table holds
+ * every line of the file, so that an inbox event chained before a crash, and not removed from the inbox yet, is
+ * found in the table by its id and not chained twice.
+ */
+import { constants } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { performance, type EventLoopUtilization } from 'node:perf_hooks';
+import type { AuditEventInput } from './event.js';
+import { AuditFileReader, type AuditFile, type AuditLine } from './file.js';
+import { AUDIT_LIMITS } from './limits.js';
+import type { AuditInbox, AuditLog } from './log.js';
+
+export interface AuditProjectionOptions {
+  /** The last event durable in the file (lines after it may be a group being written). */
+  readonly durableSeq: () => number;
+  /** Chains inbox events into the file (the venue's audit writer); with `inbox` only. */
+  readonly chain?: (events: readonly AuditEventInput[]) => Promise<void>;
+  readonly inbox?: AuditInbox | null;
+  /** Told of a failure once per run of failures (the table is left behind, the loop retries). */
+  readonly onError?: (e: Error) => void;
+}
+
+export class AuditProjection {
+  /** Where the next line to project starts in the file, and its number. */
+  private offset = 0;
+  private nextSeq = 1;
+  private located = false;
+  private stopped = false;
+  private loop: Promise<void> | null = null;
+  /** Steps run one at a time (the loop's and catchUp's). */
+  private queue: Promise<unknown> = Promise.resolve();
+  private failing = false;
+  private inboxChained = 0;
+  /** Ends the loop's current pause (close). */
+  private wake: (() => void) | null = null;
+  /** The file, open for reading while the projection runs. */
+  private handle: FileHandle | null = null;
+
+  constructor(
+    private readonly log: AuditLog,
+    private readonly path: string,
+    private readonly options: AuditProjectionOptions,
+  ) {}
+
+  /** The last event in the table (as far as this projection knows). */
+  get projectedSeq(): number {
+    return this.nextSeq - 1;
+  }
+
+  /** Events durable in the file and not yet in the table. */
+  get lag(): number {
+    return Math.max(0, this.options.durableSeq() - this.projectedSeq);
+  }
+
+  /** Inbox events chained into the file by this projection. */
+  get inboxEventsChained(): number {
+    return this.inboxChained;
+  }
+
+  /** Starts the background loop. */
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  /** Projects until the table holds every event durable now (and chains the inbox); for tests and tools. */
+  async catchUp(): Promise<void> {
+    const target = this.options.durableSeq();
+    while (this.projectedSeq < target) {
+      if ((await this.serial(() => this.step(AUDIT_LIMITS.projectionBatchRowsIdle))) === 0) break;
+    }
+    await this.serial(() => this.drainInbox());
+  }
+
+  /** Stops the loop after its current step; what is left is projected at the next start. */
+  async close(): Promise<void> {
+    this.stopped = true;
+    this.wake?.();
+    await this.loop;
+    await this.queue.catch(() => undefined);
+    await this.handle?.close();
+    this.handle = null;
+  }
+
+  /** A pause of the loop, which never keeps the process alive (what is not projected, the next start is). */
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.wake = null;
+        resolve();
+      }, ms);
+      timer.unref();
+      this.wake = () => {
+        clearTimeout(timer);
+        this.wake = null;
+        resolve();
+      };
+    });
+  }
+
+  private serial<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(work, work);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async run(): Promise<void> {
+    let elu: EventLoopUtilization = performance.eventLoopUtilization();
+    let delay: number = AUDIT_LIMITS.retryDelayMsMin;
+    while (!this.stopped) {
+      // How busy the thread was with other work while this projection waited: the share it takes follows.
+      const busy = performance.eventLoopUtilization(elu).utilization;
+      const idle = busy < AUDIT_LIMITS.projectionBusyUtilization;
+      const rows = idle ? AUDIT_LIMITS.projectionBatchRowsIdle : AUDIT_LIMITS.projectionBatchRowsBusy;
+      const t0 = performance.now();
+      let projected: number;
+      try {
+        projected = await this.serial(() => this.step(rows));
+        if (projected === 0 && this.options.inbox) await this.serial(() => this.drainInbox());
+        this.failing = false;
+        delay = AUDIT_LIMITS.retryDelayMsMin;
+      } catch (e) {
+        if (!this.failing) this.options.onError?.(e instanceof Error ? e : new Error(String(e)));
+        this.failing = true;
+        await this.sleep(delay);
+        delay = Math.min(delay * 2, AUDIT_LIMITS.retryDelayMsMax);
+        continue;
+      }
+      const took = performance.now() - t0;
+      elu = performance.eventLoopUtilization();
+      if (projected === 0) {
+        await this.sleep(AUDIT_LIMITS.projectionIdleMs);
+        continue;
+      }
+      const share = idle ? AUDIT_LIMITS.projectionShareIdle : AUDIT_LIMITS.projectionShareBusy;
+      await this.sleep(Math.max(AUDIT_LIMITS.projectionPauseMsMin, (took * (1 - share)) / share));
+    }
+  }
+
+  /** Finds the line after the table's head in the file (once). */
+  private async locate(): Promise<void> {
+    const head = await this.log.head();
+    const durable = this.options.durableSeq();
+    if (head.seq > durable) {
+      throw new Error(
+        `audit_events holds event ${head.seq} but the audit file ends at event ${durable}: ` +
+          'the table is not a projection of this file (rialto audit verify --table)',
+      );
+    }
+    if (head.seq > 0) {
+      const reader = new AuditFileReader(this.path);
+      for await (const page of reader.pages(AUDIT_LIMITS.projectionBatchRowsIdle)) {
+        const last = page[page.length - 1];
+        if (last.seq < head.seq) continue;
+        const found = page.find((l) => l.seq === head.seq);
+        if (found === undefined) break;
+        this.offset = found.next;
+        break;
+      }
+    }
+    this.nextSeq = head.seq + 1;
+    this.located = true;
+  }
+
+  /** Projects the next batch of at most `rows` durable lines; resolves with how many. */
+  private async step(rows: number): Promise<number> {
+    if (!this.located) await this.locate();
+    const durable = this.options.durableSeq();
+    if (this.nextSeq > durable) return 0;
+    this.handle ??= await open(this.path, constants.O_RDONLY);
+    const reader = new AuditFileReader(this.path, this.offset, this.nextSeq, this.handle);
+    let lines: AuditLine[] = [];
+    for await (const page of reader.pages(rows)) {
+      lines = page;
+      break;
+    }
+    lines = lines.filter((l) => l.seq <= durable);
+    if (lines.length === 0) return 0;
+    await this.log.project(lines);
+    const last = lines[lines.length - 1];
+    this.offset = last.next;
+    this.nextSeq = last.seq + 1;
+    return lines.length;
+  }
+
+  /**
+   * Chains the inbox's events into the file and removes them from the inbox, only while the table holds
+   * every durable line (then an event already chained is in the table, and is only removed).
+   */
+  private async drainInbox(): Promise<void> {
+    const { inbox, chain } = this.options;
+    if (!inbox || chain === undefined) return;
+    if (this.projectedSeq < this.options.durableSeq()) return;
+    const events = await inbox.peek(AUDIT_LIMITS.projectionBatchRowsIdle);
+    if (events.length === 0) return;
+    const present = await this.log.idsPresent(events.map((e) => e.id));
+    const todo = events.filter((e) => !present.has(e.id));
+    if (todo.length > 0) await chain(todo);
+    this.inboxChained += todo.length;
+    await inbox.remove(events.map((e) => e.id));
+  }
+}
+
+/**
+ * At the first open of a file after an upgrade from a version that kept the chain in the table only (the file
+ * empty, the table not), copies the table into the file, hashes as they are.
+ */
+export async function seedFromTable(file: AuditFile, log: AuditLog): Promise<void> {
+  if (file.head.seq !== 0) return;
+  for await (const page of log.pages(AUDIT_LIMITS.verifyPageRows)) await file.importRecords(page);
+}

@@ -1,0 +1,195 @@
+/**
+ * The audit file: groups appended durably continue the chain across reopening, every line verifies, a torn
+ * tail (a group cut short by a crash) is cut at the next open while damage with good lines after it refuses
+ * the open and is named by verify, a failed write is cut back so that its retry is clean, and a process killed
+ * while appending keeps every group it was told was written.
+ */
+import { strict as assert } from 'node:assert';
+import { spawn } from 'node:child_process';
+import { appendFileSync, mkdtempSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import {
+  AuditFile,
+  AuditFileError,
+  GENESIS_HASH,
+  auditFilePath,
+  chainEvents,
+  tailAuditFile,
+  verifyAuditFile,
+  type AuditFileHandle,
+} from '../../src/audit/index.js';
+import { sampleEvent, sampleEvents } from './helpers.js';
+
+const tempDir = (): string => mkdtempSync(join(tmpdir(), 'rialto-audit-file-'));
+
+async function fileWith(n: number): Promise<string> {
+  const dir = tempDir();
+  const f = await AuditFile.open(dir);
+  await f.append(sampleEvents(n));
+  await f.close();
+  return dir;
+}
+
+describe('audit file', () => {
+  it('appends groups, continues the chain after reopening, and every line verifies', async () => {
+    const dir = tempDir();
+    const f = await AuditFile.open(dir);
+    assert.deepEqual(f.head, { seq: 0, hash: GENESIS_HASH });
+    await f.append(sampleEvents(3));
+    await f.append([sampleEvent(4)]);
+    await f.close();
+    const again = await AuditFile.open(dir);
+    const head = await again.append([sampleEvent(5)]);
+    await again.close();
+    // The same hashes as chaining the five events in one go.
+    const expected = chainEvents(0, GENESIS_HASH, sampleEvents(5));
+    assert.deepEqual(head, { seq: 5, hash: expected[4].hash });
+    const v = await verifyAuditFile(auditFilePath(dir));
+    assert.deepEqual(v.report, { ok: true, count: 5, headSeq: 5, headHash: expected[4].hash });
+    assert.deepEqual(await tailAuditFile(auditFilePath(dir), 2), expected.slice(3));
+  });
+
+  it('cuts a torn tail at the next open: a partial line, or damaged lines with nothing good after them', async () => {
+    for (const tear of ['partial', 'damaged-last-lines', 'zeros'] as const) {
+      const dir = await fileWith(4);
+      const path = auditFilePath(dir);
+      const good = statSync(path).size;
+      const lines = readFileSync(path, 'utf8').split('\n');
+      if (tear === 'partial') appendFileSync(path, lines[0].slice(0, 40));
+      if (tear === 'damaged-last-lines') appendFileSync(path, lines[1].replace('"seq"', '"sEq"') + '\nxx\n');
+      if (tear === 'zeros') appendFileSync(path, Buffer.alloc(300));
+      const torn = await verifyAuditFile(path);
+      assert.equal(torn.report.ok, true, `${tear}: verify reports, does not fail`);
+      assert.equal(torn.end.kind, 'torn', tear);
+      const notes: string[] = [];
+      const f = await AuditFile.open(dir, { onRepair: (m) => notes.push(m) });
+      assert.equal(statSync(path).size, good, `${tear}: cut back to the last good line`);
+      assert.match(notes[0], new RegExp(`cut a torn tail of \\d+ bytes at byte ${good} \\(after event 4\\)`));
+      assert.equal((await f.append([sampleEvent(5)])).seq, 5);
+      await f.close();
+      assert.equal((await verifyAuditFile(path)).report.ok, true, `${tear}: appended after the cut`);
+    }
+  });
+
+  it('refuses to open on damage with good lines after it, and verify names the event', async () => {
+    const dir = await fileWith(6);
+    const path = auditFilePath(dir);
+    const text = readFileSync(path, 'utf8');
+    const lines = text.split('\n');
+    const at = Buffer.byteLength(lines.slice(0, 2).join('\n') + '\n');
+    lines[2] = lines[2].replace('req-3', 'req-X'); // the CRC no longer holds
+    writeFileSync(path, lines.join('\n'));
+    await assert.rejects(
+      AuditFile.open(dir),
+      (e: unknown) =>
+        e instanceof AuditFileError && e.message.includes(`at byte ${at} (where event 3 should be)`),
+    );
+    const v = await verifyAuditFile(path);
+    assert.equal(v.report.ok, false);
+    if (!v.report.ok) {
+      assert.deepEqual(v.report.broken, {
+        kind: 'damaged',
+        seq: 3,
+        offset: at,
+        why: 'a damaged line, with good lines after it',
+      });
+      assert.equal(v.report.checked, 2);
+    }
+  });
+
+  it('names the first event changed with its CRC recomputed, by its hash', async () => {
+    const dir = await fileWith(6);
+    const path = auditFilePath(dir);
+    const records = chainEvents(0, GENESIS_HASH, sampleEvents(6));
+    const lines = readFileSync(path, 'utf8').split('\n');
+    // Rewrite line 4 as a forger would: a changed actor, a fresh CRC, the old hash.
+    const { auditLineText, canonicalEventJson } = await import('../../src/audit/index.js');
+    const forged = { ...records[3], actor: { ...records[3].actor, id: 'mallory' } };
+    lines[3] = auditLineText(4, records[3].hash, canonicalEventJson(4, forged)).trimEnd();
+    writeFileSync(path, lines.join('\n'));
+    const v = await verifyAuditFile(path);
+    assert.equal(v.report.ok, false);
+    if (!v.report.ok) {
+      assert.equal(v.report.broken.kind, 'hash');
+      assert.equal(v.report.broken.seq, 4);
+    }
+  });
+
+  it('cuts a failed write back, so that the retried group is appended cleanly', async () => {
+    const dir = await fileWith(2);
+    const path = auditFilePath(dir);
+    let failNextSync = true;
+    const { open } = await import('node:fs/promises');
+    const handle = async (p: string): Promise<AuditFileHandle> => {
+      const fh = await open(p, 'a');
+      return {
+        write: async (b) => void (await fh.write(b)),
+        sync: async () => {
+          if (failNextSync) {
+            failNextSync = false;
+            throw new Error('EIO: fdatasync failed');
+          }
+          await fh.datasync();
+        },
+        truncate: async (n) => {
+          await fh.truncate(n);
+          await fh.datasync();
+        },
+        close: () => fh.close(),
+      };
+    };
+    const f = await AuditFile.open(dir, { openHandle: handle });
+    const size = statSync(path).size;
+    await assert.rejects(f.append([sampleEvent(3), sampleEvent(4)]), /EIO/);
+    assert.equal(statSync(path).size, size, 'the written group is cut back');
+    assert.equal(f.head.seq, 2);
+    assert.equal((await f.append([sampleEvent(3), sampleEvent(4)])).seq, 4);
+    await f.close();
+    const v = await verifyAuditFile(path);
+    assert.equal(v.report.ok && v.report.count, 4);
+  });
+
+  it('keeps every group a killed process was told was written', { timeout: 60_000 }, async () => {
+    const dir = tempDir();
+    const audit = new URL('../../src/audit/index.js', import.meta.url).href;
+    const helpers = new URL('./helpers.js', import.meta.url).href;
+    const script = `
+      const { AuditFile } = await import(${JSON.stringify(audit)});
+      const { sampleEvent } = await import(${JSON.stringify(helpers)});
+      const f = await AuditFile.open(${JSON.stringify(dir)});
+      for (let i = 1; ; i += 10) {
+        const group = Array.from({ length: 10 }, (_, k) => sampleEvent(i + k));
+        const head = await f.append(group);
+        process.stdout.write(head.seq + '\\n');
+      }`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: fileURLToPath(new URL('.', import.meta.url)),
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let acked = 0;
+    await new Promise<void>((resolve) => {
+      child.stdout.on('data', (d: Buffer) => {
+        const seqs = d.toString().trim().split('\n').map(Number);
+        acked = Math.max(acked, ...seqs);
+        if (acked >= 300 && child.exitCode === null) child.kill('SIGKILL');
+      });
+      child.on('exit', () => resolve());
+    });
+    assert.ok(acked >= 300);
+    const v = await verifyAuditFile(auditFilePath(dir));
+    assert.equal(v.report.ok, true, JSON.stringify(v.report));
+    if (v.report.ok) assert.ok(v.report.count >= acked, `${v.report.count} events on disk, ${acked} acked`);
+    const f = await AuditFile.open(dir);
+    assert.ok(f.head.seq >= acked);
+    await f.close();
+    // A tear inside the last group: the open cuts it and the head is a whole group.
+    const path = auditFilePath(dir);
+    truncateSync(path, statSync(path).size - 37);
+    const cut = await AuditFile.open(dir);
+    assert.equal(cut.head.seq, (v.report.ok ? v.report.count : 0) - 1);
+    await cut.close();
+  });
+});
