@@ -26,7 +26,7 @@ export const JETSTREAM_DEFAULTS = Object.freeze({
   /** How long the server waits for an ack before it redelivers (a handler must finish well within it). */
   ackWaitMs: 30_000,
   /** Delays before redelivering a message whose handler failed: the n-th failure waits the n-th (or last). */
-  backoffMs: Object.freeze([100, 1_000, 5_000, 15_000]) as readonly number[],
+  backoffMs: Object.freeze<number[]>([100, 1_000, 5_000, 15_000]),
   /** Deliveries of one message before it goes to the dead-letter topic instead. */
   deliveriesMax: 5,
   /** Where a consumer puts a message it gave up on (or could not decode). */
