@@ -4,16 +4,25 @@
  * latest-price projection included, and prints one JSON line with `inProcessTicksPerSec`.
  *
  *   npm run bench:md -- [--ticks N] [--instruments N] [--rate PER_SEC] [--subscribe-ticks]
+ *                       [--jetstream-ticks N] [--no-jetstream]
  *
  * The raw events are made before the clock starts (a source's decoding of its wire format is not measured).
  * Nobody subscribes to the tick topics unless --subscribe-ticks, so no per-tick envelope is built; the bars
  * topics have a subscriber (counting bars). One warm-up pass, then three measured passes on fresh pipelines;
- * the figure is their median. The PostgreSQL and JetStream figures of issue 6 are not measured yet and are
- * left out rather than guessed.
+ * the figure is their median.
+ *
+ * `jetstreamTicksPerSec`: the first `--jetstream-ticks` raw events published as envelopes to the raw topic of
+ * a NATS JetStream (NATS_URL, default nats://127.0.0.1:4222; streams of a unique prefix, deleted afterwards)
+ * while a durable consumer (explicit acks, in stream order) feeds them to a pipeline that normalizes, enriches
+ * and aggregates; from the first publish to the last ack. The bars it makes are checked against an in-process
+ * pass over the same events. Without a reachable NATS the field is null and `jetstreamSkipped` says why.
+ * The PostgreSQL figure of issue 6 is not measured here yet.
  */
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { InProcessBus } from '../src/bus/index.js';
+import { randomBytes } from 'node:crypto';
+import { connect } from 'nats';
+import { BusBackpressureError, InProcessBus, JetStreamBus, envelope } from '../src/bus/index.js';
 import {
   DEFAULT_BAR_SPECS,
   InMemoryLatest,
@@ -23,7 +32,9 @@ import {
   TOPICS,
   barsTopic,
   defaultSchemas,
+  formatTime,
   intervalName,
+  parseIsoTime,
   type RawEvent,
 } from '../src/marketdata/index.js';
 import { median, peakRssMB, xorshift32 } from './common.js';
@@ -34,6 +45,8 @@ const { values } = parseArgs({
     instruments: { type: 'string', default: '4' },
     rate: { type: 'string', default: '20000' },
     'subscribe-ticks': { type: 'boolean', default: false },
+    'jetstream-ticks': { type: 'string', default: '50000' },
+    'no-jetstream': { type: 'boolean', default: false },
   },
 });
 const TICKS = Number(values.ticks);
@@ -76,9 +89,11 @@ function makeStream(): RawEvent[] {
   return out;
 }
 
-async function pass(
-  stream: readonly RawEvent[],
-): Promise<{ seconds: number; bars: number; delivered: number }> {
+async function pipelineFor(): Promise<{
+  pipeline: MarketDataPipeline;
+  bus: InProcessBus;
+  reference: ReferenceCache;
+}> {
   const bus = new InProcessBus();
   const refs = new InMemoryReferenceData();
   for (let k = 0; k < INSTRUMENTS; k++) {
@@ -96,11 +111,7 @@ async function pass(
   }
   const reference = new ReferenceCache(refs, { ttlUs: 60_000_000, entriesMax: 10_000, clockUs: () => 0 });
   await Promise.all(Array.from({ length: INSTRUMENTS }, (_, k) => reference.load(`SYM${k}`)));
-  let bars = 0;
-  for (const spec of DEFAULT_BAR_SPECS) bus.subscribe(barsTopic(intervalName(spec)), () => bars++);
-  let ticksSeen = 0;
-  if (SUBSCRIBE_TICKS) bus.subscribe(TOPICS.enriched, () => ticksSeen++);
-  const p = new MarketDataPipeline({
+  const pipeline = new MarketDataPipeline({
     bus,
     schemas: defaultSchemas({ priceDecimals: 2, sizeDecimals: 4 }),
     reference,
@@ -108,6 +119,17 @@ async function pass(
     bars: DEFAULT_BAR_SPECS,
     latenessUs: 100_000,
   });
+  return { pipeline, bus, reference };
+}
+
+async function pass(
+  stream: readonly RawEvent[],
+): Promise<{ seconds: number; bars: number; delivered: number }> {
+  const { pipeline: p, bus, reference } = await pipelineFor();
+  let bars = 0;
+  for (const spec of DEFAULT_BAR_SPECS) bus.subscribe(barsTopic(intervalName(spec)), () => bars++);
+  let ticksSeen = 0;
+  if (SUBSCRIBE_TICKS) bus.subscribe(TOPICS.enriched, () => ticksSeen++);
   const t0 = performance.now();
   for (let i = 0; i < stream.length; i++) p.ingest(stream[i]);
   p.flush();
@@ -118,10 +140,116 @@ async function pass(
   return { seconds, bars, delivered: c.aggregate.out };
 }
 
+interface JetStreamFigures {
+  jetstreamTicksPerSec: number | null;
+  jetstreamTicks?: number;
+  jetstreamSkipped?: string;
+  jetstreamRedelivered?: number;
+}
+
+/** The raw event as the pipeline's raw envelope carries it (ingestion.market.raw.v1). */
+const rawEnvelope = (raw: RawEvent) =>
+  envelope({
+    event_type: 'MarketDataReceived',
+    event_id: raw.id,
+    timestamp: formatTime(raw.receivedUs, 0),
+    source: raw.source,
+    version: 1,
+    correlation_id: raw.id,
+    causation_id: null,
+    payload: { schema: raw.schema, payload: raw.payload },
+  });
+
+/** Raw events through JetStream into a durable consumer that feeds normalize, enrich and aggregate. */
+async function jetstreamPass(all: readonly RawEvent[], ticks: number): Promise<JetStreamFigures> {
+  const url = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+  const stream = all.slice(0, ticks);
+  const id = randomBytes(4).toString('hex');
+  const names = { streamPrefix: `BENCH_${id}_`, subjectPrefix: `bench${id}.` };
+  let bus: JetStreamBus;
+  try {
+    bus = await JetStreamBus.connect({
+      servers: url,
+      ...names,
+      families: ['ingestion', 'deadletter'],
+      name: 'bench-md',
+    });
+  } catch (e) {
+    return { jetstreamTicksPerSec: null, jetstreamSkipped: `NATS unreachable at ${url}: ${String(e)}` };
+  }
+  try {
+    const { pipeline, reference } = await pipelineFor();
+    const envelopes = stream.map(rawEnvelope);
+    let done: () => void = () => undefined;
+    const allAcked = new Promise<void>((resolve) => (done = resolve));
+    let handled = 0;
+    const t0 = performance.now();
+    const consumer = await bus.consume(
+      TOPICS.raw,
+      (m) => {
+        const p = m.payload as { schema: string; payload: unknown };
+        const time = parseIsoTime(m.timestamp);
+        if (time === null) return Promise.reject(new Error(`bad timestamp ${m.timestamp}`));
+        pipeline.ingest({
+          id: m.event_id,
+          source: m.source,
+          schema: p.schema,
+          receivedUs: time.timeUs,
+          payload: p.payload,
+        });
+        if (++handled === stream.length) done();
+        return Promise.resolve();
+      },
+      { durable: 'bench', inFlightMax: 1, ackPendingMax: 4_096 },
+    );
+    for (let i = 0; i < envelopes.length;) {
+      try {
+        bus.publish(TOPICS.raw, envelopes[i]);
+        i++;
+      } catch (e) {
+        if (!(e instanceof BusBackpressureError)) throw e;
+        await bus.flushed();
+      }
+    }
+    await bus.flushed();
+    await allAcked;
+    await consumer.stop();
+    const seconds = (performance.now() - t0) / 1000;
+    pipeline.flush();
+    reference.close();
+    // The same events in process must make the same bars.
+    const check = await pipelineFor();
+    for (const raw of stream) check.pipeline.ingest(raw);
+    check.pipeline.flush();
+    check.reference.close();
+    const [a, b] = [pipeline.counters().aggregate, check.pipeline.counters().aggregate];
+    if (a.out !== b.out || a.barsClosed !== b.barsClosed || a.barsCorrected !== b.barsCorrected)
+      throw new Error(`bench: JetStream bars differ: ${JSON.stringify(a)} vs ${JSON.stringify(b)}`);
+    return {
+      jetstreamTicksPerSec: Math.round(stream.length / seconds),
+      jetstreamTicks: stream.length,
+      jetstreamRedelivered: consumer.counters().redelivered,
+    };
+  } finally {
+    await bus.close();
+    await deleteStreams(url, names.streamPrefix);
+  }
+}
+
+async function deleteStreams(url: string, prefix: string): Promise<void> {
+  const nc = await connect({ servers: url, timeout: 2_000 });
+  const jsm = await nc.jetstreamManager();
+  for await (const name of jsm.streams.names()) if (name.startsWith(prefix)) await jsm.streams.delete(name);
+  await nc.close();
+}
+
 const stream = makeStream();
 const warm = await pass(stream);
 const runs: Awaited<ReturnType<typeof pass>>[] = [];
 for (let k = 0; k < MEASURED_PASSES; k++) runs.push(await pass(stream));
+const jetstream: JetStreamFigures = values['no-jetstream']
+  ? { jetstreamTicksPerSec: null, jetstreamSkipped: '--no-jetstream' }
+  : await jetstreamPass(stream, Math.min(TICKS, Number(values['jetstream-ticks'])));
 console.log(
   JSON.stringify({
     bench: 'md',
@@ -134,6 +262,7 @@ console.log(
     coldTicksPerSec: Math.round(TICKS / warm.seconds),
     ticksIntoBars: runs[0].delivered,
     barsPerPass: runs[0].bars,
+    ...jetstream,
     peakRssMB: peakRssMB(),
   }),
 );
