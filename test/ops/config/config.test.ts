@@ -65,6 +65,13 @@ describe('configuration: defaults', () => {
     assert.deepEqual(c.database, { kind: 'pglite', dir: join(dir, 'data', 'pglite') });
     assert.equal(c.redisUrl, null);
     assert.equal(c.natsUrl, null);
+    assert.deepEqual(c.jetstream, {
+      streamPrefix: 'RIALTO_MD_',
+      duplicateWindowMs: 120_000,
+      ackWaitMs: 30_000,
+      ackPendingMax: 1_000,
+    });
+    assert.equal(c.marketData.redisKeyPrefix, 'rialto:md:');
     assert.equal(c.logLevel, 'info');
     assert.equal(c.auth.enabled, true);
     assert.deepEqual(c.rateLimits, {
@@ -189,6 +196,11 @@ instruments:
       RIALTO_MARKET_DATA_PUBLIC: 'false',
       RIALTO_HSTS_ENABLED: 'false',
       RIALTO_METRICS_TOKEN: 'm'.repeat(16),
+      RIALTO_NATS_STREAM_PREFIX: 'VENUE_2_',
+      RIALTO_NATS_DUPLICATE_WINDOW_SECONDS: '600',
+      RIALTO_NATS_ACK_WAIT_SECONDS: '5',
+      RIALTO_NATS_ACK_PENDING_MAX: '64',
+      RIALTO_MD_REDIS_PREFIX: 'venue2:md:',
     };
     const r = load('server: { port: 1234 }\nlog: { level: debug }\n', env);
     assert.ok(r.ok, r.ok ? '' : JSON.stringify(r.problems));
@@ -208,7 +220,13 @@ instruments:
       ordersPerSecondPerAccount: 3,
       wsConnectionsPerIp: 4,
     });
-    assert.equal(c.marketData.public, false);
+    assert.deepEqual(c.marketData, { public: false, redisKeyPrefix: 'venue2:md:' });
+    assert.deepEqual(c.jetstream, {
+      streamPrefix: 'VENUE_2_',
+      duplicateWindowMs: 600_000,
+      ackWaitMs: 5_000,
+      ackPendingMax: 64,
+    });
     // Every variable of the table was used.
     const envOnlyKeys = ['RIALTO_JWT_PUBLIC_KEY', 'RIALTO_JWT_PRIVATE_KEY'];
     assert.deepEqual(
@@ -407,6 +425,21 @@ describe('configuration: bad input gives a problem naming the field', () => {
     ],
     ['band out of range', instr('priceBandBps: 10001'), 'instruments[0].priceBandBps', /0 to 10000/],
     ['mark method', instr('markMethod: last'), 'instruments[0].markMethod', /one of last_trade, mid/],
+    ['stream prefix', 'nats: { streamPrefix: "A.B" }\n', 'nats.streamPrefix', /letters, digits, _ or -/],
+    [
+      'duplicate window',
+      'nats: { duplicateWindowSeconds: 0 }\n',
+      'nats.duplicateWindowSeconds',
+      /1 to 86400/,
+    ],
+    ['ack wait', 'nats: { ackWaitSeconds: 3601 }\n', 'nats.ackWaitSeconds', /1 to 3600/],
+    ['ack pending', 'nats: { ackPendingMax: 100001 }\n', 'nats.ackPendingMax', /1 to 100000/],
+    [
+      'redis key prefix',
+      'marketData: { redisKeyPrefix: "a b" }\n',
+      'marketData.redisKeyPrefix',
+      /key prefix|:, _/,
+    ],
   ];
   for (const [name, yaml, path, message] of cases) {
     it(name, () => {
