@@ -23,3 +23,4 @@ export {
 } from './jetstream.js';
 export { JETSTREAM_DEFAULTS, JETSTREAM_LIMITS } from './limits.js';
 export { batchingHandler, type BatchingOptions, type IdempotentSink } from './sink.js';
+export { openBus, type BusSettings, type OpenedBus } from './open.js';

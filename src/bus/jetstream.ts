@@ -80,6 +80,9 @@ export interface JetStreamBusOptions {
   readonly reconnectWaitMs?: number;
   /** The connection's name, as the server's monitoring shows it. */
   readonly name?: string;
+  /** Defaults of `consume`'s `ackWaitMs` and `ackPendingMax` (the configuration's `nats.*`). */
+  readonly ackWaitMs?: number;
+  readonly ackPendingMax?: number;
 }
 
 export interface JetStreamBusCounters {
@@ -132,6 +135,8 @@ function resolveOptions(o: JetStreamBusOptions): Resolved {
     connectTimeoutMs: o.connectTimeoutMs ?? JETSTREAM_DEFAULTS.connectTimeoutMs,
     reconnectWaitMs: o.reconnectWaitMs ?? JETSTREAM_DEFAULTS.reconnectWaitMs,
     name: o.name ?? 'rialto',
+    ackWaitMs: o.ackWaitMs ?? JETSTREAM_DEFAULTS.ackWaitMs,
+    ackPendingMax: o.ackPendingMax ?? JETSTREAM_DEFAULTS.ackPendingMax,
   };
   if (r.streamPrefix.length > JETSTREAM_LIMITS.streamPrefixLengthMax || !STREAM_PREFIX.test(r.streamPrefix))
     throw new Error(`bus: bad stream prefix ${JSON.stringify(r.streamPrefix)}`);
@@ -338,7 +343,11 @@ export class JetStreamBus implements DurableBus {
   ): Promise<DurableConsumer> {
     if (this.closing !== null) throw new Error('bus: closed');
     const subject = this.subjectOf(topic);
-    const o = consumerOptions(options);
+    const o = consumerOptions({
+      ...options,
+      ackWaitMs: options.ackWaitMs ?? this.options.ackWaitMs,
+      ackPendingMax: options.ackPendingMax ?? this.options.ackPendingMax,
+    });
     if (o.deadLetterTopic !== null) this.subjectOf(o.deadLetterTopic);
     const stream = this.streamName(familyOf(topic));
     const config: Partial<ConsumerConfig> = {

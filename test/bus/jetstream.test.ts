@@ -10,10 +10,13 @@ import {
   BusBackpressureError,
   JetStreamBus,
   TOPIC_FAMILIES,
+  InProcessBus,
   batchingHandler,
+  openBus,
   type Envelope,
   type JetStreamBusOptions,
 } from '../../src/bus/index.js';
+import { connect } from 'nats';
 import {
   NATS_URL,
   PostgresTestSink,
@@ -161,6 +164,33 @@ describe('JetStream bus', () => {
     await a.flushed();
     await new Promise((r) => setTimeout(r, 100));
     assert.deepEqual(live, ['test:1']);
+  });
+
+  it('is chosen by the NATS URL, with the configured consumer defaults', async () => {
+    const local = await openBus({ natsUrl: null });
+    assert.equal(local.kind, 'in-process');
+    assert.ok(local.bus instanceof InProcessBus);
+    assert.equal(local.durable, null);
+    const n = names();
+    const opened = await openBus({
+      natsUrl: NATS_URL,
+      jetstream: { ...n, ackWaitMs: 4_321, ackPendingMax: 77 },
+    });
+    assert.equal(opened.kind, 'jetstream');
+    const b = opened.bus as JetStreamBus;
+    buses.push(b);
+    await opened.durable?.consume(TOPIC, () => Promise.resolve(), { durable: 'configured' });
+    const nc = await connect({ servers: NATS_URL });
+    try {
+      const info = await (
+        await nc.jetstreamManager()
+      ).consumers.info(b.streamName('normalized'), 'configured');
+      assert.equal(info.config.ack_wait, 4_321_000_000);
+      assert.equal(info.config.max_ack_pending, 77);
+      assert.equal(info.config.filter_subject, `${n.subjectPrefix}${TOPIC}`);
+    } finally {
+      await nc.close();
+    }
   });
 
   for (const how of ['stopped', 'crashed'] as const) {
