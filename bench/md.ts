@@ -144,6 +144,7 @@ interface JetStreamFigures {
   jetstreamTicksPerSec: number | null;
   jetstreamTicks?: number;
   jetstreamSkipped?: string;
+  jetstreamFailed?: string;
   jetstreamRedelivered?: number;
 }
 
@@ -178,62 +179,68 @@ async function jetstreamPass(all: readonly RawEvent[], ticks: number): Promise<J
     return { jetstreamTicksPerSec: null, jetstreamSkipped: `NATS unreachable at ${url}: ${String(e)}` };
   }
   try {
-    const { pipeline, reference } = await pipelineFor();
-    const envelopes = stream.map(rawEnvelope);
-    let done: () => void = () => undefined;
-    const allAcked = new Promise<void>((resolve) => (done = resolve));
-    let handled = 0;
-    const t0 = performance.now();
-    const consumer = await bus.consume(
-      TOPICS.raw,
-      (m) => {
-        const p = m.payload as { schema: string; payload: unknown };
-        const time = parseIsoTime(m.timestamp);
-        if (time === null) return Promise.reject(new Error(`bad timestamp ${m.timestamp}`));
-        pipeline.ingest({
-          id: m.event_id,
-          source: m.source,
-          schema: p.schema,
-          receivedUs: time.timeUs,
-          payload: p.payload,
-        });
-        if (++handled === stream.length) done();
-        return Promise.resolve();
-      },
-      { durable: 'bench', inFlightMax: 1, ackPendingMax: 4_096 },
-    );
-    for (let i = 0; i < envelopes.length;) {
-      try {
-        bus.publish(TOPICS.raw, envelopes[i]);
-        i++;
-      } catch (e) {
-        if (!(e instanceof BusBackpressureError)) throw e;
-        await bus.flushed();
-      }
-    }
-    await bus.flushed();
-    await allAcked;
-    await consumer.stop();
-    const seconds = (performance.now() - t0) / 1000;
-    pipeline.flush();
-    reference.close();
-    // The same events in process must make the same bars.
-    const check = await pipelineFor();
-    for (const raw of stream) check.pipeline.ingest(raw);
-    check.pipeline.flush();
-    check.reference.close();
-    const [a, b] = [pipeline.counters().aggregate, check.pipeline.counters().aggregate];
-    if (a.out !== b.out || a.barsClosed !== b.barsClosed || a.barsCorrected !== b.barsCorrected)
-      throw new Error(`bench: JetStream bars differ: ${JSON.stringify(a)} vs ${JSON.stringify(b)}`);
-    return {
-      jetstreamTicksPerSec: Math.round(stream.length / seconds),
-      jetstreamTicks: stream.length,
-      jetstreamRedelivered: consumer.counters().redelivered,
-    };
+    return await jetstreamRun(bus, stream);
+  } catch (e) {
+    return { jetstreamTicksPerSec: null, jetstreamFailed: String(e) };
   } finally {
-    await bus.close();
+    await bus.close().catch(() => undefined);
     await deleteStreams(url, names.streamPrefix);
   }
+}
+
+async function jetstreamRun(bus: JetStreamBus, stream: readonly RawEvent[]): Promise<JetStreamFigures> {
+  const { pipeline, reference } = await pipelineFor();
+  const envelopes = stream.map(rawEnvelope);
+  let done: () => void = () => undefined;
+  const allAcked = new Promise<void>((resolve) => (done = resolve));
+  let handled = 0;
+  const t0 = performance.now();
+  const consumer = await bus.consume(
+    TOPICS.raw,
+    (m) => {
+      const p = m.payload as { schema: string; payload: unknown };
+      const time = parseIsoTime(m.timestamp);
+      if (time === null) return Promise.reject(new Error(`bad timestamp ${m.timestamp}`));
+      pipeline.ingest({
+        id: m.event_id,
+        source: m.source,
+        schema: p.schema,
+        receivedUs: time.timeUs,
+        payload: p.payload,
+      });
+      if (++handled === stream.length) done();
+      return Promise.resolve();
+    },
+    { durable: 'bench', inFlightMax: 1, ackPendingMax: 4_096 },
+  );
+  for (let i = 0; i < envelopes.length;) {
+    try {
+      bus.publish(TOPICS.raw, envelopes[i]);
+      i++;
+    } catch (e) {
+      if (!(e instanceof BusBackpressureError)) throw e;
+      await bus.flushed();
+    }
+  }
+  await bus.flushed();
+  await allAcked;
+  await consumer.stop();
+  const seconds = (performance.now() - t0) / 1000;
+  pipeline.flush();
+  reference.close();
+  // The same events in process must make the same bars.
+  const check = await pipelineFor();
+  for (const raw of stream) check.pipeline.ingest(raw);
+  check.pipeline.flush();
+  check.reference.close();
+  const [a, b] = [pipeline.counters().aggregate, check.pipeline.counters().aggregate];
+  if (a.out !== b.out || a.barsClosed !== b.barsClosed || a.barsCorrected !== b.barsCorrected)
+    throw new Error(`bench: JetStream bars differ: ${JSON.stringify(a)} vs ${JSON.stringify(b)}`);
+  return {
+    jetstreamTicksPerSec: Math.round(stream.length / seconds),
+    jetstreamTicks: stream.length,
+    jetstreamRedelivered: consumer.counters().redelivered,
+  };
 }
 
 async function deleteStreams(url: string, prefix: string): Promise<void> {

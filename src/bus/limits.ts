@@ -14,7 +14,7 @@ export const JETSTREAM_DEFAULTS = Object.freeze({
   /** Each stream keeps at most this many bytes (the oldest messages go first). */
   streamMaxBytes: 1024 ** 3,
   /** Publishes sent and not yet acknowledged by the server; `publish` refuses beyond it. */
-  publishPendingMax: 10_000,
+  publishPendingMax: 1_000,
   publishTimeoutMs: 5_000,
   connectTimeoutMs: 2_000,
   reconnectWaitMs: 1_000,
