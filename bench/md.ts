@@ -146,6 +146,8 @@ interface JetStreamFigures {
   jetstreamSkipped?: string;
   jetstreamFailed?: string;
   jetstreamRedelivered?: number;
+  /** CPU time of this process (publisher, consumer and pipeline) per tick: what the load of the machine does not change. */
+  jetstreamClientCpuUsPerTick?: number;
 }
 
 /** The raw event as the pipeline's raw envelope carries it (ingestion.market.raw.v1). */
@@ -195,6 +197,7 @@ async function jetstreamRun(bus: JetStreamBus, stream: readonly RawEvent[]): Pro
   const allAcked = new Promise<void>((resolve) => (done = resolve));
   let handled = 0;
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const consumer = await bus.consume(
     TOPICS.raw,
     (m) => {
@@ -226,6 +229,7 @@ async function jetstreamRun(bus: JetStreamBus, stream: readonly RawEvent[]): Pro
   await allAcked;
   await consumer.stop();
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
   pipeline.flush();
   reference.close();
   // The same events in process must make the same bars.
@@ -240,6 +244,7 @@ async function jetstreamRun(bus: JetStreamBus, stream: readonly RawEvent[]): Pro
     jetstreamTicksPerSec: Math.round(stream.length / seconds),
     jetstreamTicks: stream.length,
     jetstreamRedelivered: consumer.counters().redelivered,
+    jetstreamClientCpuUsPerTick: Math.round(((cpu.user + cpu.system) / stream.length) * 10) / 10,
   };
 }
 
