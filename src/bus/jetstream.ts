@@ -398,8 +398,23 @@ export class JetStreamBus implements DurableBus {
     for (const set of this.subscriptions.values()) for (const sub of set) sub.unsubscribe();
     this.subscriptions.clear();
     if (this.pending > 0) await new Promise<void>((resolve) => this.idle.push(resolve));
-    // Drain sends what is buffered (the last acks included) before closing.
-    if (!this.nc.isClosed()) await this.nc.drain();
+    // Drain sends what is buffered (the last acks included) before closing; bounded, because a connection
+    // that is down (reconnecting) would never drain: it is then closed, and the unsent acks are redelivered.
+    if (this.nc.isClosed()) return;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), this.options.publishTimeoutMs);
+    });
+    // A drain cut short by the close below rejects; that outcome is already handled.
+    const drained = this.nc.drain().then(
+      () => 'drained' as const,
+      () => 'drained' as const,
+    );
+    try {
+      if ((await Promise.race([drained, late])) === 'late') await this.nc.close();
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private wakeIdle(): void {

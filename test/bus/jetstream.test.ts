@@ -5,6 +5,7 @@
  * graceful stop and a crash) writing into a real PostgreSQL table with no lost and no duplicated rows.
  */
 import { strict as assert } from 'node:assert';
+import { createConnection, createServer, type AddressInfo, type Socket } from 'node:net';
 import { after, describe, it } from 'node:test';
 import {
   BusBackpressureError,
@@ -190,6 +191,53 @@ describe('JetStream bus', () => {
       assert.equal(info.config.filter_subject, `${n.subjectPrefix}${TOPIC}`);
     } finally {
       await nc.close();
+    }
+  });
+
+  it('reconnects after the connection is cut, and the durable consumer carries on', async () => {
+    // A TCP proxy in front of the server, whose connections the test cuts.
+    const sockets = new Set<Socket>();
+    const server = createServer((client) => {
+      const upstream = createConnection({ host: '127.0.0.1', port: Number(new URL(NATS_URL).port || 4222) });
+      for (const s of [client, upstream]) {
+        sockets.add(s);
+        s.on('error', () => undefined);
+        s.on('close', () => {
+          sockets.delete(s);
+          client.destroy();
+          upstream.destroy();
+        });
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const n = names();
+      const producer = await bus(n);
+      const port = (server.address() as AddressInfo).port;
+      const consumerBus = await bus(n, { servers: `nats://127.0.0.1:${port}`, reconnectWaitMs: 100 });
+      const seen = new Set<string>();
+      await consumerBus.consume(TOPIC, (m) => Promise.resolve(void seen.add(m.event_id)), {
+        durable: 'reconnecting',
+        ackWaitMs: 1_000,
+      });
+      let sent = 0;
+      const publishSlice = async (): Promise<void> => {
+        for (let k = 0; k < 100; k++) producer.publish(TOPIC, tickMessage(sent++));
+        await producer.flushed();
+      };
+      for (let k = 0; k < 3; k++) await publishSlice();
+      await until('300 messages', () => seen.size === 300);
+      for (const s of sockets) s.destroy();
+      for (let k = 0; k < 7; k++) await publishSlice();
+      await until('all 1000 messages after the reconnect', () => seen.size === 1_000, 30_000);
+      const c = consumerBus.counters();
+      assert.ok(c.disconnects >= 1, `disconnects ${c.disconnects}`);
+      assert.ok(c.reconnects >= 1, `reconnects ${c.reconnects}`);
+      await consumerBus.close();
+    } finally {
+      for (const s of sockets) s.destroy();
+      server.close();
     }
   });
 
