@@ -333,7 +333,7 @@ export class JetStreamBus implements DurableBus {
 
   /** A topic of a family with a stream always has readers: durable consumers, now or later. */
   hasSubscribers(topic: string): boolean {
-    return this.families.has(topic.slice(0, topic.indexOf('.'))) || this.subscriptions.has(topic);
+    return this.families.has(familyOf(topic)) || this.subscriptions.has(topic);
   }
 
   async consume(
@@ -425,7 +425,7 @@ export class JetStreamBus implements DurableBus {
 
   private subjectOf(topic: string): string {
     checkTopic(topic);
-    const family = topic.slice(0, topic.indexOf('.'));
+    const family = familyOf(topic);
     if (!this.families.has(family))
       throw new Error(`bus: no stream for topic ${topic} (families: ${[...this.families].join(', ')})`);
     return this.options.subjectPrefix + topic;
@@ -462,8 +462,13 @@ export class JetStreamBus implements DurableBus {
   }
 }
 
+/**
+ * A topic's first word: its family, when it is one of TOPIC_FAMILIES (callers check). A one-word topic has
+ * none: a stream's subjects (`family.>`) do not cover it.
+ */
 function familyOf(topic: string): TopicFamily {
-  return topic.slice(0, topic.indexOf('.')) as TopicFamily;
+  const dot = topic.indexOf('.');
+  return (dot < 0 ? '' : topic.slice(0, dot)) as TopicFamily;
 }
 
 type ResolvedConsumerOptions = Required<DurableConsumerOptions>;

@@ -79,6 +79,8 @@ describe('JetStream bus', () => {
     assert.throws(() => a.publish('other.topic.v1', tickMessage(0)), /no stream for topic/);
     assert.equal(a.hasSubscribers(TOPIC), true);
     assert.equal(a.hasSubscribers('other.topic.v1'), false);
+    assert.equal(a.hasSubscribers('ingestion'), false);
+    assert.throws(() => a.publish('ingestion', tickMessage(0)), /no stream for topic/);
   });
 
   it('stores a republished event_id once (Nats-Msg-Id within the duplicate window)', async () => {
