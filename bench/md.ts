@@ -5,6 +5,7 @@
  *
  *   npm run bench:md -- [--ticks N] [--instruments N] [--rate PER_SEC] [--subscribe-ticks]
  *                       [--pg-ticks N] [--pg-queue ROWS] [--database-url URL]
+ *                       [--jetstream-ticks N] [--no-jetstream]
  *
  * The raw events are made before the clock starts (a source's decoding of its wire format is not measured).
  * Nobody subscribes to the tick topics unless --subscribe-ticks, so no per-tick envelope is built; the bars
@@ -18,14 +19,19 @@
  * to the last row committed, and every tick and bar must be in the store. The producer feeds 5,000 raw events
  * at a time, each chunk once the writer's queue has room for it (a bulk replay's back-pressure).
  * `barWriteLatencyP99Ms`: from a bar's publication to the commit of the batch holding it, under that load.
- * Without a reachable server both are null and `postgresSkipped` says why. The JetStream figure of issue 6 is
- * not measured here.
+ * Without a reachable server both are null and `postgresSkipped` says why.
+ * `jetstreamTicksPerSec`: the first `--jetstream-ticks` raw events published as envelopes to the raw topic of
+ * a NATS JetStream (NATS_URL, default nats://127.0.0.1:4222; streams of a unique prefix, deleted afterwards)
+ * while a durable consumer (explicit acks, in stream order) feeds them to a pipeline that normalizes, enriches
+ * and aggregates; from the first publish to the last ack. The bars it makes are checked against an in-process
+ * pass over the same events. Without a reachable NATS the field is null and `jetstreamSkipped` says why.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { InProcessBus } from '../src/bus/index.js';
+import { connect } from 'nats';
+import { BusBackpressureError, InProcessBus, JetStreamBus, envelope } from '../src/bus/index.js';
 import {
   DEFAULT_BAR_SPECS,
   InMemoryLatest,
@@ -37,7 +43,9 @@ import {
   MarketDataStore,
   MarketDataWriter,
   defaultSchemas,
+  formatTime,
   intervalName,
+  parseIsoTime,
   type RawEvent,
 } from '../src/marketdata/index.js';
 import { migrate, openPostgresStore, type Store } from '../src/store/index.js';
@@ -52,6 +60,8 @@ const { values } = parseArgs({
     'pg-ticks': { type: 'string', default: '300000' },
     'pg-queue': { type: 'string', default: '20000' },
     'database-url': { type: 'string' },
+    'jetstream-ticks': { type: 'string', default: '50000' },
+    'no-jetstream': { type: 'boolean', default: false },
   },
 });
 const PG_TICKS = Number(values['pg-ticks']);
@@ -256,11 +266,148 @@ async function pass(
   return { seconds, bars, delivered: c.aggregate.out };
 }
 
+/** A pipeline over an in-process bus with the reference data loaded (the JetStream pass's check and consumer). */
+async function pipelineFor(): Promise<{
+  pipeline: MarketDataPipeline;
+  bus: InProcessBus;
+  reference: ReferenceCache;
+}> {
+  const bus = new InProcessBus();
+  const reference = await referenceCache();
+  const pipeline = new MarketDataPipeline({
+    bus,
+    schemas: defaultSchemas({ priceDecimals: 2, sizeDecimals: 4 }),
+    reference,
+    projection: new InMemoryLatest(),
+    bars: DEFAULT_BAR_SPECS,
+    latenessUs: 100_000,
+  });
+  return { pipeline, bus, reference };
+}
+
+interface JetStreamFigures {
+  jetstreamTicksPerSec: number | null;
+  jetstreamTicks?: number;
+  jetstreamSkipped?: string;
+  jetstreamFailed?: string;
+  jetstreamRedelivered?: number;
+  /** CPU time of this process (publisher, consumer and pipeline) per tick: what the load of the machine does not change. */
+  jetstreamClientCpuUsPerTick?: number;
+}
+
+/** The raw event as the pipeline's raw envelope carries it (ingestion.market.raw.v1). */
+const rawEnvelope = (raw: RawEvent) =>
+  envelope({
+    event_type: 'MarketDataReceived',
+    event_id: raw.id,
+    timestamp: formatTime(raw.receivedUs, 0),
+    source: raw.source,
+    version: 1,
+    correlation_id: raw.id,
+    causation_id: null,
+    payload: { schema: raw.schema, payload: raw.payload },
+  });
+
+/** Raw events through JetStream into a durable consumer that feeds normalize, enrich and aggregate. */
+async function jetstreamPass(all: readonly RawEvent[], ticks: number): Promise<JetStreamFigures> {
+  const url = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+  const stream = all.slice(0, ticks);
+  const id = randomBytes(4).toString('hex');
+  const names = { streamPrefix: `BENCH_${id}_`, subjectPrefix: `bench${id}.` };
+  let bus: JetStreamBus;
+  try {
+    bus = await JetStreamBus.connect({
+      servers: url,
+      ...names,
+      families: ['ingestion', 'deadletter'],
+      name: 'bench-md',
+    });
+  } catch (e) {
+    return { jetstreamTicksPerSec: null, jetstreamSkipped: `NATS unreachable at ${url}: ${String(e)}` };
+  }
+  try {
+    return await jetstreamRun(bus, stream);
+  } catch (e) {
+    return { jetstreamTicksPerSec: null, jetstreamFailed: String(e) };
+  } finally {
+    await bus.close().catch(() => undefined);
+    await deleteStreams(url, names.streamPrefix);
+  }
+}
+
+async function jetstreamRun(bus: JetStreamBus, stream: readonly RawEvent[]): Promise<JetStreamFigures> {
+  const { pipeline, reference } = await pipelineFor();
+  const envelopes = stream.map(rawEnvelope);
+  let done: () => void = () => undefined;
+  const allAcked = new Promise<void>((resolve) => (done = resolve));
+  let handled = 0;
+  const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  const consumer = await bus.consume(
+    TOPICS.raw,
+    (m) => {
+      const p = m.payload as { schema: string; payload: unknown };
+      const time = parseIsoTime(m.timestamp);
+      if (time === null) return Promise.reject(new Error(`bad timestamp ${m.timestamp}`));
+      pipeline.ingest({
+        id: m.event_id,
+        source: m.source,
+        schema: p.schema,
+        receivedUs: time.timeUs,
+        payload: p.payload,
+      });
+      if (++handled === stream.length) done();
+      return Promise.resolve();
+    },
+    { durable: 'bench', inFlightMax: 1, ackPendingMax: 4_096 },
+  );
+  for (let i = 0; i < envelopes.length;) {
+    try {
+      bus.publish(TOPICS.raw, envelopes[i]);
+      i++;
+    } catch (e) {
+      if (!(e instanceof BusBackpressureError)) throw e;
+      await bus.flushed();
+    }
+  }
+  await bus.flushed();
+  await allAcked;
+  await consumer.stop();
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  pipeline.flush();
+  reference.close();
+  // The same events in process must make the same bars.
+  const check = await pipelineFor();
+  for (const raw of stream) check.pipeline.ingest(raw);
+  check.pipeline.flush();
+  check.reference.close();
+  const [a, b] = [pipeline.counters().aggregate, check.pipeline.counters().aggregate];
+  if (a.out !== b.out || a.barsClosed !== b.barsClosed || a.barsCorrected !== b.barsCorrected)
+    throw new Error(`bench: JetStream bars differ: ${JSON.stringify(a)} vs ${JSON.stringify(b)}`);
+  return {
+    jetstreamTicksPerSec: Math.round(stream.length / seconds),
+    jetstreamTicks: stream.length,
+    jetstreamRedelivered: consumer.counters().redelivered,
+    jetstreamClientCpuUsPerTick: Math.round(((cpu.user + cpu.system) / stream.length) * 10) / 10,
+  };
+}
+
+async function deleteStreams(url: string, prefix: string): Promise<void> {
+  const nc = await connect({ servers: url, timeout: 2_000 });
+  const jsm = await nc.jetstreamManager();
+  for await (const name of jsm.streams.names()) if (name.startsWith(prefix)) await jsm.streams.delete(name);
+  await nc.close();
+}
+
 const stream = makeStream();
 const warm = await pass(stream);
 const runs: Awaited<ReturnType<typeof pass>>[] = [];
 for (let k = 0; k < MEASURED_PASSES; k++) runs.push(await pass(stream));
 const pg = await postgresPass(stream);
+const jetstream: JetStreamFigures = values['no-jetstream']
+  ? { jetstreamTicksPerSec: null, jetstreamSkipped: '--no-jetstream' }
+  : await jetstreamPass(stream, Math.min(TICKS, Number(values['jetstream-ticks'])));
 console.log(
   JSON.stringify({
     bench: 'md',
@@ -274,6 +421,7 @@ console.log(
     ticksIntoBars: runs[0].delivered,
     barsPerPass: runs[0].bars,
     ...pg,
+    ...jetstream,
     peakRssMB: peakRssMB(),
   }),
 );

@@ -346,8 +346,6 @@ async function assembleWith(
     dir: config.dataDir,
     highestJournaledOrderId: highestOrderId,
   });
-  // Rate limits' log lines, and the audit trail's.
-  const limitsLog: LimitsLog = options.log === true ? jsonLinesLog : silentLog;
   const auditFile = await openAuditFile(config.dataDir, store, limitsLog);
   const admin = await ensureAdminKey(store);
   if (admin !== null) await auditFirstAdminKey(auditFile, admin.record.id);

@@ -1,6 +1,7 @@
 /**
  * Market data: bars (src/marketdata/bars), the LOBSTER book rebuild (src/marketdata/lobster), and the boundary's text forms (decimal prices and sizes,
- * event times, the CSV of `rialto md aggregate`). Everything here is pure: files and terminals are the CLI's.
+ * event times, the CSV of `rialto md aggregate`), the pipeline, and the Redis latest-price projection. Everything
+ * here is pure except src/marketdata/redis (a Redis adapter): files and terminals are the CLI's.
  */
 export * from './bars/index.js';
 export {
@@ -43,3 +44,4 @@ export {
   type VenueFeedOptions,
   type VenueFeedStats,
 } from './venue-feed.js';
+export * from './redis/index.js';

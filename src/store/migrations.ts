@@ -188,6 +188,19 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       $fn$;
     `,
   },
+  {
+    // Audit events of \`rialto keys\` on PostgreSQL beside a running venue, waiting for the venue to chain them
+    // into its audit file (src/audit/log.ts, AuditInbox). The event is its canonical JSON (numbered 0).
+    version: 6,
+    name: 'audit_inbox',
+    sql: `
+      CREATE TABLE audit_inbox (
+        event_id    text        PRIMARY KEY CHECK (char_length(event_id) BETWEEN 1 AND 256),
+        event       text        NOT NULL,
+        added_at    timestamptz NOT NULL DEFAULT now()
+      );
+    `,
+  },
 ]);
 
 /** The advisory lock that serializes migrations (an arbitrary constant: "RIALTO" in ASCII). */
@@ -295,20 +308,7 @@ export async function migrate(
 ): Promise<MigrationReport> {
   checkList(migrations);
   return store.transaction(async (tx) => {
-    await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY  {
-    // Audit events of \`rialto keys\` on PostgreSQL beside a running venue, waiting for the venue to chain them
-    // into its audit file (src/audit/log.ts, AuditInbox). The event is its canonical JSON (numbered 0).
-    version: 6,
-    name: 'audit_inbox',
-    sql: `
-      CREATE TABLE audit_inbox (
-        event_id    text        PRIMARY KEY CHECK (char_length(event_id) BETWEEN 1 AND 256),
-        event       text        NOT NULL,
-        added_at    timestamptz NOT NULL DEFAULT now()
-      );
-    `,
-  },
-]);
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
     await tx.exec(`
       CREATE TABLE IF NOT EXISTS schema_migrations (
         version    integer     PRIMARY KEY,

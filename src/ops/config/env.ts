@@ -26,6 +26,10 @@ export const CONFIG_ENV: readonly EnvVar[] = Object.freeze([
   { name: 'DATABASE_URL', path: ['database', 'url'], kind: 'string' },
   { name: 'REDIS_URL', path: ['redis', 'url'], kind: 'string' },
   { name: 'NATS_URL', path: ['nats', 'url'], kind: 'string' },
+  { name: 'RIALTO_NATS_STREAM_PREFIX', path: ['nats', 'streamPrefix'], kind: 'string' },
+  { name: 'RIALTO_NATS_DUPLICATE_WINDOW_SECONDS', path: ['nats', 'duplicateWindowSeconds'], kind: 'int' },
+  { name: 'RIALTO_NATS_ACK_WAIT_SECONDS', path: ['nats', 'ackWaitSeconds'], kind: 'int' },
+  { name: 'RIALTO_NATS_ACK_PENDING_MAX', path: ['nats', 'ackPendingMax'], kind: 'int' },
   { name: 'LOG_LEVEL', path: ['log', 'level'], kind: 'string' },
   { name: 'RIALTO_AUTH_ENABLED', path: ['auth', 'enabled'], kind: 'bool' },
   { name: 'RIALTO_JWT_SECRET', path: ['auth', 'jwt', 'secret'], kind: 'string' },
@@ -39,6 +43,7 @@ export const CONFIG_ENV: readonly EnvVar[] = Object.freeze([
   { name: 'RIALTO_WS_CONNECTIONS_PER_IP', path: ['rateLimits', 'wsConnectionsPerIp'], kind: 'int' },
   { name: 'RIALTO_MARKET_DATA_PUBLIC', path: ['marketData', 'public'], kind: 'bool' },
   { name: 'RIALTO_MD_PIPELINE_ENABLED', path: ['marketData', 'pipeline', 'enabled'], kind: 'bool' },
+  { name: 'RIALTO_MD_REDIS_PREFIX', path: ['marketData', 'redisKeyPrefix'], kind: 'string' },
   { name: 'RIALTO_METRICS_TOKEN', path: ['metrics', 'token'], kind: 'string' },
 ]);
 

@@ -46,10 +46,25 @@ export const CONFIG_LIMITS = Object.freeze({
   barSpecPattern: /^(time:[1-9][0-9]{0,4}[smhd]|(tick|volume|dollar):[1-9][0-9]{0,14})$/,
   barLatenessMsMax: 3_600_000,
   partitionsAheadDaysMax: 366,
+  /** JetStream stream names allow letters, digits, `_` and `-`; the family's name follows the prefix. */
+  natsStreamPrefixPattern: /^[A-Za-z0-9_-]{1,32}$/,
+  /** At most the streams' maximum age (a day), which the server requires. */
+  natsDuplicateWindowSecondsMax: 86_400,
+  natsAckWaitSecondsMax: 3_600,
+  /** JETSTREAM_LIMITS.ackPendingMax. */
+  natsAckPendingMax: 100_000,
+  redisKeyPrefixPattern: /^[A-Za-z0-9:_.-]{1,64}$/,
 });
 
 /** What the venue runs with when neither the file nor the environment says otherwise. */
 export const CONFIG_DEFAULTS = Object.freeze({
+  /** The JetStream bus's, as JETSTREAM_DEFAULTS in src/bus/limits.ts (a test checks they agree). */
+  natsStreamPrefix: 'RIALTO_MD_',
+  natsDuplicateWindowSeconds: 120,
+  natsAckWaitSeconds: 30,
+  natsAckPendingMax: 1_000,
+  /** As REDIS_LATEST_DEFAULTS in src/marketdata/redis. */
+  redisKeyPrefix: 'rialto:md:',
   mode: 'development',
   dataDir: './data',
   host: '0.0.0.0',

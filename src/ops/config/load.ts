@@ -165,6 +165,13 @@ function resolveConfig(file: ConfigFile, cwd: string, problems: ConfigProblem[])
         : { kind: 'postgres', url },
     redisUrl: file.redis?.url ?? null,
     natsUrl: file.nats?.url ?? null,
+    jetstream: {
+      streamPrefix: file.nats?.streamPrefix ?? CONFIG_DEFAULTS.natsStreamPrefix,
+      duplicateWindowMs:
+        1000 * (file.nats?.duplicateWindowSeconds ?? CONFIG_DEFAULTS.natsDuplicateWindowSeconds),
+      ackWaitMs: 1000 * (file.nats?.ackWaitSeconds ?? CONFIG_DEFAULTS.natsAckWaitSeconds),
+      ackPendingMax: file.nats?.ackPendingMax ?? CONFIG_DEFAULTS.natsAckPendingMax,
+    },
     logLevel: file.log?.level ?? CONFIG_DEFAULTS.logLevel,
     auth: {
       enabled: file.auth?.enabled ?? true,
@@ -191,6 +198,7 @@ function resolveConfig(file: ConfigFile, cwd: string, problems: ConfigProblem[])
         latenessMs: pipeline?.latenessMs ?? CONFIG_DEFAULTS.barLatenessMs,
         partitionsAheadDays: pipeline?.partitionsAheadDays ?? CONFIG_DEFAULTS.partitionsAheadDays,
       },
+      redisKeyPrefix: file.marketData?.redisKeyPrefix ?? CONFIG_DEFAULTS.redisKeyPrefix,
     },
     metrics: { token: file.metrics?.token ?? null },
     assets,

@@ -151,7 +151,19 @@ export const DatabaseSchema = section({
 });
 
 export const RedisSchema = section({ url: nullable(url('Redis', ['redis:', 'rediss:'])) });
-export const NatsSchema = section({ url: nullable(url('NATS', ['nats:', 'tls:'])) });
+export const NatsSchema = section({
+  url: nullable(url('NATS', ['nats:', 'tls:'])),
+  /** The JetStream streams' names start with it (`RIALTO_MD_INGESTION`). */
+  streamPrefix: z
+    .string({ error: expected('a stream name prefix') })
+    .regex(L.natsStreamPrefixPattern, {
+      error: 'must be 1 to 32 letters, digits, _ or -, such as "RIALTO_MD_"',
+    })
+    .optional(),
+  duplicateWindowSeconds: wholeNumber(1, L.natsDuplicateWindowSecondsMax).optional(),
+  ackWaitSeconds: wholeNumber(1, L.natsAckWaitSecondsMax).optional(),
+  ackPendingMax: wholeNumber(1, L.natsAckPendingMax).optional(),
+});
 export const LogSchema = section({ level: oneOf(LOG_LEVELS).optional() });
 
 export const JwtSchema = section({
@@ -207,7 +219,17 @@ export const PipelineSchema = section({
   partitionsAheadDays: wholeNumber(0, L.partitionsAheadDaysMax).optional(),
 });
 
-export const MarketDataSchema = section({ public: flag().optional(), pipeline: PipelineSchema.optional() });
+export const MarketDataSchema = section({
+  public: flag().optional(),
+  pipeline: PipelineSchema.optional(),
+  /** The Redis latest-price projection's keys start with it. */
+  redisKeyPrefix: z
+    .string({ error: expected('a key prefix') })
+    .regex(L.redisKeyPrefixPattern, {
+      error: 'must be 1 to 64 letters, digits, :, _, . or -, such as "rialto:md:"',
+    })
+    .optional(),
+});
 
 /** `/metrics`: a bearer token that scrapes must send; null or absent: served to anyone who reaches it. */
 export const MetricsSchema = section({

@@ -104,10 +104,22 @@ export interface VenueConfig {
   readonly database: DatabaseConfig;
   readonly redisUrl: string | null;
   readonly natsUrl: string | null;
+  /** The JetStream bus's settings, used when `natsUrl` is set. */
+  readonly jetstream: {
+    readonly streamPrefix: string;
+    readonly duplicateWindowMs: number;
+    readonly ackWaitMs: number;
+    readonly ackPendingMax: number;
+  };
   readonly logLevel: LogLevel;
   readonly auth: { readonly enabled: boolean; readonly jwt: JwtConfig };
   readonly rateLimits: RateLimitsConfig;
-  readonly marketData: { readonly public: boolean; readonly pipeline: PipelineConfig };
+  readonly marketData: {
+    readonly public: boolean;
+    readonly pipeline: PipelineConfig;
+    /** The Redis latest-price projection's key prefix, used when `redisUrl` is set. */
+    readonly redisKeyPrefix: string;
+  };
   /** `/metrics` asks for `Authorization: Bearer TOKEN` when a token is set. */
   readonly metrics: { readonly token: string | null };
   readonly assets: readonly AssetConfig[];

@@ -65,6 +65,13 @@ describe('configuration: defaults', () => {
     assert.deepEqual(c.database, { kind: 'pglite', dir: join(dir, 'data', 'pglite') });
     assert.equal(c.redisUrl, null);
     assert.equal(c.natsUrl, null);
+    assert.deepEqual(c.jetstream, {
+      streamPrefix: 'RIALTO_MD_',
+      duplicateWindowMs: 120_000,
+      ackWaitMs: 30_000,
+      ackPendingMax: 1_000,
+    });
+    assert.equal(c.marketData.redisKeyPrefix, 'rialto:md:');
     assert.equal(c.logLevel, 'info');
     assert.equal(c.auth.enabled, true);
     assert.deepEqual(c.rateLimits, {
@@ -81,6 +88,7 @@ describe('configuration: defaults', () => {
         latenessMs: 2000,
         partitionsAheadDays: 2,
       },
+      redisKeyPrefix: 'rialto:md:',
     });
     assert.deepEqual(
       c.instruments.map((i) => i.spec.symbol),
@@ -199,6 +207,11 @@ instruments:
       RIALTO_HSTS_ENABLED: 'false',
       RIALTO_METRICS_TOKEN: 'm'.repeat(16),
       RIALTO_TRUSTED_PROXIES: ' 10.0.0.0/8, ,::1',
+      RIALTO_NATS_STREAM_PREFIX: 'VENUE_2_',
+      RIALTO_NATS_DUPLICATE_WINDOW_SECONDS: '600',
+      RIALTO_NATS_ACK_WAIT_SECONDS: '5',
+      RIALTO_NATS_ACK_PENDING_MAX: '64',
+      RIALTO_MD_REDIS_PREFIX: 'venue2:md:',
     };
     const r = load('server: { port: 1234 }\nlog: { level: debug }\n', env);
     assert.ok(r.ok, r.ok ? '' : JSON.stringify(r.problems));
@@ -220,6 +233,13 @@ instruments:
     });
     assert.equal(c.marketData.public, false);
     assert.equal(c.marketData.pipeline.enabled, false);
+    assert.equal(c.marketData.redisKeyPrefix, 'venue2:md:');
+    assert.deepEqual(c.jetstream, {
+      streamPrefix: 'VENUE_2_',
+      duplicateWindowMs: 600_000,
+      ackWaitMs: 5_000,
+      ackPendingMax: 64,
+    });
     // Every variable of the table was used.
     const envOnlyKeys = ['RIALTO_JWT_PUBLIC_KEY', 'RIALTO_JWT_PRIVATE_KEY'];
     assert.deepEqual(
@@ -454,6 +474,21 @@ describe('configuration: bad input gives a problem naming the field', () => {
       'marketData: { pipeline: { latenessMs: -1 } }',
       'marketData.pipeline.latenessMs',
       /0 to 3600000/,
+    ],
+    ['stream prefix', 'nats: { streamPrefix: "A.B" }\n', 'nats.streamPrefix', /letters, digits, _ or -/],
+    [
+      'duplicate window',
+      'nats: { duplicateWindowSeconds: 0 }\n',
+      'nats.duplicateWindowSeconds',
+      /1 to 86400/,
+    ],
+    ['ack wait', 'nats: { ackWaitSeconds: 3601 }\n', 'nats.ackWaitSeconds', /1 to 3600/],
+    ['ack pending', 'nats: { ackPendingMax: 100001 }\n', 'nats.ackPendingMax', /1 to 100000/],
+    [
+      'redis key prefix',
+      'marketData: { redisKeyPrefix: "a b" }\n',
+      'marketData.redisKeyPrefix',
+      /key prefix|:, _/,
     ],
   ];
   for (const [name, yaml, path, message] of cases) {

@@ -13,7 +13,9 @@ import {
   type InstrumentSpec,
 } from '../../../src/core/index.js';
 import { ACCOUNT_ID_MAX } from '../../../src/gateway/index.js';
+import { JETSTREAM_DEFAULTS, JETSTREAM_LIMITS } from '../../../src/bus/index.js';
 import { LEDGER_LIMITS } from '../../../src/ledger/index.js';
+import { REDIS_LATEST_DEFAULTS } from '../../../src/marketdata/index.js';
 import {
   CONFIG_DEFAULTS,
   CONFIG_LIMITS,
@@ -26,6 +28,19 @@ const asCore = (s: InstrumentSpecConfig): InstrumentSpec => s;
 const asConfig = (s: InstrumentSpec): Omit<InstrumentSpecConfig, 'markMethod'> => s;
 
 describe('configuration limits', () => {
+  it("equal the JetStream bus's and the Redis projection's defaults and bounds", () => {
+    assert.equal(CONFIG_DEFAULTS.natsStreamPrefix, JETSTREAM_DEFAULTS.streamPrefix);
+    assert.equal(CONFIG_DEFAULTS.natsDuplicateWindowSeconds * 1000, JETSTREAM_DEFAULTS.duplicateWindowMs);
+    assert.equal(CONFIG_DEFAULTS.natsAckWaitSeconds * 1000, JETSTREAM_DEFAULTS.ackWaitMs);
+    assert.equal(CONFIG_DEFAULTS.natsAckPendingMax, JETSTREAM_DEFAULTS.ackPendingMax);
+    assert.equal(CONFIG_LIMITS.natsAckPendingMax, JETSTREAM_LIMITS.ackPendingMax);
+    // The longest duplicate window fits the streams' maximum age, as the server requires.
+    assert.ok(CONFIG_LIMITS.natsDuplicateWindowSecondsMax * 1000 <= JETSTREAM_DEFAULTS.streamMaxAgeMs);
+    assert.equal(CONFIG_DEFAULTS.redisKeyPrefix, REDIS_LATEST_DEFAULTS.keyPrefix);
+    assert.ok(CONFIG_LIMITS.natsStreamPrefixPattern.test(CONFIG_DEFAULTS.natsStreamPrefix));
+    assert.ok(CONFIG_LIMITS.redisKeyPrefixPattern.test(CONFIG_DEFAULTS.redisKeyPrefix));
+  });
+
   it("equal the core's, the ledger's and the book's", () => {
     assert.equal(CONFIG_LIMITS.assetsMax, LEDGER_LIMITS.assetsMax);
     assert.equal(CONFIG_LIMITS.assetDecimalsMax, CORE_LIMITS.assetDecimalsMax);
