@@ -27,7 +27,7 @@ import {
 } from '../audit/index.js';
 import { INSTRUMENT_DEFAULTS, type Command, type InstrumentSpec } from '../core/index.js';
 import { Engine, type EngineConfig } from '../engine/index.js';
-import { VenueFeed, parseBarSpec, type BarSpec } from '../marketdata/index.js';
+import { VenueFeed, parseBarSpec, type BarSpec, type ReferenceData } from '../marketdata/index.js';
 import { DependencyGuard, POSTGRES_FAILURES, type VenueConfig } from '../ops/index.js';
 import { migrate, openStore, type Store } from '../store/index.js';
 import { AccountService } from './accounts/index.js';
@@ -135,8 +135,24 @@ function tradeCounter(table: InstrumentTable, views: Views, metrics: VenueMetric
 }
 
 /** The pipeline of `marketData.pipeline`, on the venue's instruments, storing into `store`. */
+/** The reference data the venue's feed seeds for one of its instruments (an operator may edit it after). */
+function referenceOf(symbol: string, base: string, quote: string): ReferenceData {
+  return {
+    instrument: symbol,
+    assetClass: 'spot',
+    venue: 'rialto',
+    currency: quote,
+    unit: base,
+    tickSize: 1,
+    lotSize: 1,
+    taxonomy: { path: ['spot', base, quote], confidence: 1, method: 'manual' },
+    revision: 1,
+  };
+}
+
 async function openMarketData(
   config: VenueConfig,
+  engine: Engine,
   store: Store,
   options: VenueOptions,
   log: LimitsLog,
@@ -148,22 +164,24 @@ async function openMarketData(
     if (typeof spec === 'string') throw new Error(`marketData.pipeline.bars: ${spec}`);
     return spec;
   });
+  // The journal's instruments (some may have been added over the API) and the configured ones not defined yet.
+  const journaled = await engine.venueReport();
+  const codeOf = new Map(journaled.assets.map((a) => [a.asset, a.code]));
+  const instruments = new Map<number, { id: number; reference: ReferenceData }>();
+  for (const i of config.instruments)
+    instruments.set(i.spec.instrument, {
+      id: i.spec.instrument,
+      reference: referenceOf(i.spec.symbol, i.baseCode, i.quoteCode),
+    });
+  for (const i of journaled.instruments) {
+    const base = codeOf.get(i.baseAsset);
+    const quote = codeOf.get(i.quoteAsset);
+    if (base !== undefined && quote !== undefined)
+      instruments.set(i.instrument, { id: i.instrument, reference: referenceOf(i.symbol, base, quote) });
+  }
   return VenueFeed.open({
     store,
-    instruments: config.instruments.map((i) => ({
-      id: i.spec.instrument,
-      reference: {
-        instrument: i.spec.symbol,
-        assetClass: 'spot',
-        venue: 'rialto',
-        currency: i.quoteCode,
-        unit: i.baseCode,
-        tickSize: 1,
-        lotSize: 1,
-        taxonomy: { path: ['spot', i.baseCode, i.quoteCode], confidence: 1, method: 'manual' },
-        revision: 1,
-      },
-    })),
+    instruments: [...instruments.values()],
     bars,
     latenessUs: c.latenessMs * 1000,
     partitionsAheadDays: c.partitionsAheadDays,
@@ -275,7 +293,7 @@ async function assemble(
   const views = new Views();
   const limitsLog: LimitsLog = options.log === true ? jsonLinesLog : silentLog;
   const md = config.marketData.pipeline.enabled
-    ? await openMarketData(config, store, options, limitsLog)
+    ? await openMarketData(config, engine, store, options, limitsLog)
     : null;
   try {
     return await assembleWith(config, options, engine, store, { guards, guard }, views, md, limitsLog);
@@ -332,7 +350,20 @@ async function assembleWith(
   // views, then the WebSocket feeds, before its submitter hears of it.
   md?.goLive();
   const unsubscribe = engine.subscribe((b) => {
-    if (table.awaiting) table.applyBatch(b.events);
+    if (table.awaiting) {
+      table.applyBatch(b.events);
+      // An instrument defined over the API: the market data feed takes its trades from this batch on.
+      if (md !== null)
+        for (const i of table.instruments())
+          void md
+            .defineInstrument(i.spec.instrument, referenceOf(i.spec.symbol, i.baseCode, i.quoteCode))
+            .catch((e: unknown) =>
+              limitsLog.warn(
+                { err: e instanceof Error ? e.message : String(e) },
+                'market data: reference data',
+              ),
+            );
+    }
     views.applyBatch(b.firstSeq, b.timeUs, b.events, b.ends);
     countTrades();
     ws?.publish(views.changes);

@@ -56,6 +56,8 @@ export const VENUE_FEED_LIMITS = Object.freeze({
   recentBarsMax: 100,
   /** How often quiet instruments' watermarks follow the clock. */
   watermarkEveryMs: 1_000,
+  /** Instruments whose reference data the enrich cache holds at most. */
+  referenceEntriesMax: 10_000,
 });
 
 export interface VenueFeedOptions {
@@ -114,7 +116,8 @@ export class VenueFeed {
   private readonly reference: ReferenceCache;
   private readonly recent = new Map<string, Candle[]>();
   private readonly listeners: BarListener[] = [];
-  private readonly symbols: string[];
+  /** Instrument ids to symbols: the configured ones and those defined since (`defineInstrument`). */
+  private readonly byId = new Map<number, string>();
   private readonly clockUs: () => number;
   private pending: RawEvent[] = [];
   private pendingSeq = 0;
@@ -133,17 +136,17 @@ export class VenueFeed {
     private readonly o: VenueFeedOptions,
     refs: ReferenceDataPort,
     private readonly closeRefs: () => Promise<void>,
+    /** Adds reference data for an instrument that has none (keeping an operator's edits). */
+    private readonly seedReference: (r: ReferenceData) => Promise<void>,
   ) {
-    const byId = new Map<number, string>();
-    for (const i of o.instruments) byId.set(i.id, i.reference.instrument);
-    this.symbols = [...byId.values()];
+    for (const i of o.instruments) this.byId.set(i.id, i.reference.instrument);
     this.clockUs = o.clockUs ?? (() => Date.now() * 1000);
     this.reference = new ReferenceCache(refs, {
       ttlUs: 3_600_000_000,
-      entriesMax: Math.max(1, o.instruments.length),
+      entriesMax: VENUE_FEED_LIMITS.referenceEntriesMax,
       clockUs: this.clockUs,
     });
-    this.source = new VenueSource((id) => byId.get(id));
+    this.source = new VenueSource((id) => this.byId.get(id));
     this.pipeline = new MarketDataPipeline({
       bus: this.bus,
       // The venue's schemas are integers already; the decimal scale is for files and feeds.
@@ -169,7 +172,16 @@ export class VenueFeed {
     if (o.store === null) {
       const refs = new InMemoryReferenceData();
       for (const i of o.instruments) refs.set(i.reference);
-      feed = new VenueFeed(o, refs, () => Promise.resolve());
+      feed = new VenueFeed(
+        o,
+        refs,
+        () => Promise.resolve(),
+        (r) => {
+          return refs.get(r.instrument).then((known) => {
+            if (known === null) refs.set(r);
+          });
+        },
+      );
     } else {
       const refs = await StoreReferenceData.open(o.store);
       try {
@@ -178,9 +190,14 @@ export class VenueFeed {
         await refs.close();
         throw e;
       }
-      feed = new VenueFeed(o, refs, () => refs.close());
+      feed = new VenueFeed(
+        o,
+        refs,
+        () => refs.close(),
+        async ({ revision: _, ...input }) => void (await refs.seed([input])),
+      );
     }
-    await Promise.all(feed.symbols.map((s) => feed.reference.load(s)));
+    await Promise.all([...feed.byId.values()].map((s) => feed.reference.load(s)));
     if (feed.mdStore !== null && feed.writer !== null) {
       const today = Math.floor(feed.clockUs() / DAY_US);
       await feed.mdStore.ensureDays(today, today + o.partitionsAheadDays);
@@ -189,6 +206,17 @@ export class VenueFeed {
       feed.detachWriter = feed.writer.attach(feed.bus, feed.pipeline.barIntervals);
     }
     return feed;
+  }
+
+  /**
+   * An instrument defined after the feed opened (over the admin API): its trades and quotes are taken from now
+   * on, at once (this batch's too), and its reference data is added when it has none; until that lands, its
+   * ticks are flagged missing_metadata (they still make bars).
+   */
+  defineInstrument(id: number, reference: ReferenceData): Promise<void> {
+    if (this.byId.get(id) === reference.instrument) return Promise.resolve();
+    this.byId.set(id, reference.instrument);
+    return this.seedReference(reference).then(() => this.reference.load(reference.instrument));
   }
 
   get intervals(): readonly string[] {
@@ -274,7 +302,7 @@ export class VenueFeed {
   followClock(): void {
     const nowUs = this.clockUs();
     const watermarkUs = nowUs - this.o.latenessUs;
-    for (const s of this.symbols) this.pipeline.advanceWatermark(s, watermarkUs);
+    for (const s of this.byId.values()) this.pipeline.advanceWatermark(s, watermarkUs);
     const today = Math.floor(nowUs / DAY_US);
     if (today !== this.aheadFromDay && this.mdStore !== null) {
       this.aheadFromDay = today;

@@ -255,6 +255,65 @@ describe('market data history: REST candles and ticks, the candles: channel, acr
     await ws.close();
   });
 
+  it('takes the trades of an instrument added over the API, at once and after a restart', async () => {
+    const v = venue as Venue;
+    const added = await call(v, 'POST', '/api/v1/instruments', admin, {
+      symbol: 'ETH-BTC',
+      base: 'ETH',
+      quote: 'BTC',
+      tick_size: '0.00001',
+      lot_size: '0.001',
+      max_quantity: '1000',
+      maker_fee: '0',
+      taker_fee: '0',
+    });
+    assert.equal(added.status, 201, JSON.stringify(added.body));
+    for (const id of [1, 2]) {
+      const d = await call(v, 'POST', `/api/v1/admin/accounts/${id}/deposits`, admin, {
+        asset: 'ETH',
+        amount: '10',
+      });
+      assert.equal(d.status, 201, JSON.stringify(d.body));
+    }
+    const ethBtc = { symbol: 'ETH-BTC', order_type: 'limit', price: '0.05', quantity: '1' };
+    assert.equal((await call(v, 'POST', '/api/v1/orders', keys.t1, { ...ethBtc, side: 'sell' })).status, 201);
+    assert.equal((await call(v, 'POST', '/api/v1/orders', keys.t2, { ...ethBtc, side: 'buy' })).status, 201);
+    const ticksOf = async (w: Venue): Promise<Json[]> => {
+      const r = await call(w, 'GET', '/api/v1/ticks/ETH-BTC', null);
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      return (r.body.ticks as Json[]).filter((t) => t.kind === 'trade');
+    };
+    // The writer stores ticks a little later: poll, with a deadline against a hang (no timing claim).
+    let ticks = await ticksOf(v);
+    for (const end = Date.now() + 20_000; ticks.length === 0 && Date.now() < end;) {
+      await sleep(50);
+      ticks = await ticksOf(v);
+    }
+    assert.equal(ticks.length, 1, 'the trade of the new instrument is a tick');
+    assert.deepEqual([ticks[0].price, ticks[0].size], ['0.05000', '1.000']);
+    const ref = await v.store.query(
+      `SELECT unit, currency FROM md_reference_data WHERE instrument = 'ETH-BTC'`,
+    );
+    assert.deepEqual(ref, [{ unit: 'ETH', currency: 'BTC' }], 'its reference data was added');
+
+    // After a restart the feed knows it from the journal (the configuration does not name it).
+    await v.close();
+    venue = await open();
+    const w = venue;
+    assert.equal((await call(w, 'POST', '/api/v1/orders', keys.t1, { ...ethBtc, side: 'sell' })).status, 201);
+    assert.equal((await call(w, 'POST', '/api/v1/orders', keys.t2, { ...ethBtc, side: 'buy' })).status, 201);
+    let again = await ticksOf(w);
+    for (const end = Date.now() + 20_000; again.length < 2 && Date.now() < end;) {
+      await sleep(50);
+      again = await ticksOf(w);
+    }
+    assert.equal(
+      again.length,
+      2,
+      'the trade after the restart is a tick too, and the first is not written twice',
+    );
+  });
+
   it('needs a key when market data is not public, and answers 503 with the pipeline off', async () => {
     await (venue as Venue).close();
     venue = null;
