@@ -246,6 +246,8 @@ describe('deploy/nginx: nginx -t, then a real nginx in front of a venue', () => 
     assert.deepEqual(JSON.parse(read.body), direct.body);
 
     await venue.audit.flush();
+    // The table is a projection of the audit file: wait until it holds what the file does.
+    await venue.auditTable.catchUp();
     const event = (await new AuditLog(venue.store).tail(50)).find((e) => e.requestId === 'nginx-order-1');
     assert.equal(event?.action, 'order.place');
     assert.equal(event.actor.ip, '127.0.0.1', 'the address nginx saw, not the one the client claimed');
