@@ -197,6 +197,13 @@ class PostgresStore extends GuardedStore {
   private async transactionOnce<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     let broken = false;
+    // The pool takes its error listener off a client it hands out, so a connection lost mid-transaction is
+    // emitted on the client: without a listener of ours that 'error' event would end the process. The query
+    // in flight fails with the same error, which is what the caller sees; the client is not reused.
+    const onError = (): void => {
+      broken = true;
+    };
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       const result = await work(queryable(client));
@@ -211,6 +218,7 @@ class PostgresStore extends GuardedStore {
       }
       throw e;
     } finally {
+      client.off('error', onError);
       client.release(broken);
     }
   }
