@@ -128,6 +128,25 @@ async function referenceCache(): Promise<ReferenceCache> {
   return reference;
 }
 
+/** A pipeline over an in-process bus with the reference data loaded (every pass of this bench). */
+async function pipelineFor(): Promise<{
+  pipeline: MarketDataPipeline;
+  bus: InProcessBus;
+  reference: ReferenceCache;
+}> {
+  const bus = new InProcessBus();
+  const reference = await referenceCache();
+  const pipeline = new MarketDataPipeline({
+    bus,
+    schemas: defaultSchemas({ priceDecimals: 2, sizeDecimals: 4 }),
+    reference,
+    projection: new InMemoryLatest(),
+    bars: DEFAULT_BAR_SPECS,
+    latenessUs: 100_000,
+  });
+  return { pipeline, bus, reference };
+}
+
 interface PostgresFigures {
   postgresTicksPerSec: number | null;
   barWriteLatencyP99Ms: number | null;
@@ -182,20 +201,11 @@ async function backendCpu(store: Store): Promise<() => number | null> {
 }
 
 async function writeIntoPostgres(stream: readonly RawEvent[], store: Store): Promise<PostgresFigures> {
-  const bus = new InProcessBus();
-  const reference = await referenceCache();
+  const { pipeline: p, bus, reference } = await pipelineFor();
   const latencies: number[] = [];
   const writer = new MarketDataWriter(new MarketDataStore(store), {
     limits: { queueRowsMax: PG_QUEUE },
     onBarsWritten: (ms) => latencies.push(...ms),
-  });
-  const p = new MarketDataPipeline({
-    bus,
-    schemas: defaultSchemas({ priceDecimals: 2, sizeDecimals: 4 }),
-    reference,
-    projection: new InMemoryLatest(),
-    bars: DEFAULT_BAR_SPECS,
-    latenessUs: 100_000,
   });
   writer.attach(bus, p.barIntervals);
   const chunk = 5_000;
@@ -242,20 +252,11 @@ async function writeIntoPostgres(stream: readonly RawEvent[], store: Store): Pro
 async function pass(
   stream: readonly RawEvent[],
 ): Promise<{ seconds: number; bars: number; delivered: number }> {
-  const bus = new InProcessBus();
-  const reference = await referenceCache();
+  const { pipeline: p, bus, reference } = await pipelineFor();
   let bars = 0;
   for (const spec of DEFAULT_BAR_SPECS) bus.subscribe(barsTopic(intervalName(spec)), () => bars++);
   let ticksSeen = 0;
   if (SUBSCRIBE_TICKS) bus.subscribe(TOPICS.enriched, () => ticksSeen++);
-  const p = new MarketDataPipeline({
-    bus,
-    schemas: defaultSchemas({ priceDecimals: 2, sizeDecimals: 4 }),
-    reference,
-    projection: new InMemoryLatest(),
-    bars: DEFAULT_BAR_SPECS,
-    latenessUs: 100_000,
-  });
   const t0 = performance.now();
   for (let i = 0; i < stream.length; i++) p.ingest(stream[i]);
   p.flush();
@@ -264,25 +265,6 @@ async function pass(
   if (c.enrich.out + c.normalize.deadLettered !== stream.length) throw new Error('bench: ticks lost');
   reference.close();
   return { seconds, bars, delivered: c.aggregate.out };
-}
-
-/** A pipeline over an in-process bus with the reference data loaded (the JetStream pass's check and consumer). */
-async function pipelineFor(): Promise<{
-  pipeline: MarketDataPipeline;
-  bus: InProcessBus;
-  reference: ReferenceCache;
-}> {
-  const bus = new InProcessBus();
-  const reference = await referenceCache();
-  const pipeline = new MarketDataPipeline({
-    bus,
-    schemas: defaultSchemas({ priceDecimals: 2, sizeDecimals: 4 }),
-    reference,
-    projection: new InMemoryLatest(),
-    bars: DEFAULT_BAR_SPECS,
-    latenessUs: 100_000,
-  });
-  return { pipeline, bus, reference };
 }
 
 interface JetStreamFigures {
