@@ -284,7 +284,8 @@ export function addKeysCommands(program: Command, io: ProgramIo): void {
       'Revoke the API key with this id (the part between "rk_" and the dot): it is refused from then on ' +
         '(a running venue on a shared PostgreSQL stops accepting it within its key cache time, 30 seconds). ' +
         'The key stays listed, with the time of revocation. Revoking a revoked key changes nothing and exits ' +
-        '0; an unknown id exits 1.',
+        '0; an unknown id exits 1. An id that begins with "-" (versions up to 0.1.0 could draw one) ' +
+        'goes after "--": rialto keys revoke -- -AbC...',
     )
     .argument('<id>', 'the key id, as `rialto keys list` shows it')
     .addOption(configOption())

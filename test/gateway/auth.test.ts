@@ -42,6 +42,11 @@ describe('API key format', () => {
     assert.equal(seen.size, 50);
   });
 
+  it('never begins an id with "-", which a command line would read as an option', () => {
+    // One draw in 64 would; 3,000 draws miss all of them with odds of about e^-47.
+    for (let i = 0; i < 3000; i++) assert.doesNotMatch(generateKey().id, /^-/);
+  });
+
   it('refuses anything else', () => {
     const { token } = generateKey();
     for (const bad of [

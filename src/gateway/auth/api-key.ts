@@ -37,7 +37,10 @@ export interface KeyParts {
 
 /** A new key: its parts and the string the client keeps. */
 export function generateKey(): KeyParts & { readonly token: string } {
-  const id = randomBytes(KEY_ID_BYTES).toString('base64url');
+  let id = randomBytes(KEY_ID_BYTES).toString('base64url');
+  // An id is typed as a command-line argument (`rialto keys revoke ID`), where a leading '-' reads as an option;
+  // drawing again costs 1/64 of the ids' 96 bits, which names a key, not a credential.
+  while (id.startsWith('-')) id = randomBytes(KEY_ID_BYTES).toString('base64url');
   const secret = randomBytes(KEY_SECRET_BYTES).toString('base64url');
   if (id.length !== KEY_ID_LENGTH || secret.length !== KEY_SECRET_LENGTH) throw new Error('key length');
   return { id, secret, token: `${KEY_PREFIX}${id}.${secret}` };
