@@ -24,3 +24,10 @@ export {
 export { JETSTREAM_DEFAULTS, JETSTREAM_LIMITS } from './limits.js';
 export { batchingHandler, type BatchingOptions, type IdempotentSink } from './sink.js';
 export { openBus, type BusSettings, type OpenedBus } from './open.js';
+export {
+  OUTBOX_DEFAULTS,
+  Outbox,
+  type OutboxLimits,
+  type OutboxPublisher,
+  type OutboxStats,
+} from './outbox.js';

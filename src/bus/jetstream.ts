@@ -2,7 +2,7 @@
  * The bus port over NATS JetStream, for market data that crosses processes and survives restarts.
  *
  * - **Streams**: one per topic family (the topic's first word: ingestion, normalized, enriched, aggregated,
- *   served, deadletter), named `{streamPrefix}{FAMILY}`, whose subjects are the family's topics
+ *   served, deadletter, venue), named `{streamPrefix}{FAMILY}`, whose subjects are the family's topics
  *   (`{subjectPrefix}{family}.>`). They are created, or updated to these options, at start; a second process
  *   starting with the same options changes nothing.
  * - **Publish**: the envelope as JSON with the `Nats-Msg-Id` header set to its `event_id`, so a message
@@ -61,6 +61,8 @@ export const TOPIC_FAMILIES = [
   'aggregated',
   'served',
   'deadletter',
+  /** The venue's own events (trades, order status changes, book changes): `venue.events.v1.{instrument}`. */
+  'venue',
 ] as const;
 export type TopicFamily = (typeof TOPIC_FAMILIES)[number];
 
