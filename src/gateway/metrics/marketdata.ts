@@ -111,6 +111,8 @@ function snapshotCounter<L extends string>(
     collect() {
       const values = read();
       this.reset();
+      // reset() gives a metric without labels a 0: no series instead, unless the part gives a value.
+      if (labelNames.length === 0) this.remove();
       if (values === null) return;
       for (const [labels, v] of values) this.inc(labels as Partial<Record<L, string>>, v);
     },
@@ -132,6 +134,8 @@ function snapshotGauge<L extends string>(
     collect() {
       const values = read();
       this.reset();
+      // reset() gives a metric without labels a 0: no series instead, unless the part gives a value.
+      if (labelNames.length === 0) this.remove();
       if (values === null) return;
       for (const [labels, v] of values) this.set(labels as Partial<Record<L, string>>, v);
     },
