@@ -14,6 +14,7 @@ export {
 export { envelope, type Envelope } from './envelope.js';
 export {
   BusBackpressureError,
+  DEFAULT_FAMILIES,
   JetStreamBus,
   TOPIC_FAMILIES,
   decodeEnvelope,
