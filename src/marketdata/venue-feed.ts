@@ -362,6 +362,9 @@ export class VenueFeed {
    * new day makes the partitions ahead again.
    */
   followClock(): void {
+    // The batches picked already go first: their times are before now, and the watermark must not pass them
+    // before they are in (they would count as late arrivals).
+    if (this.scheduled) this.drain();
     const nowUs = this.clockUs();
     const watermarkUs = nowUs - this.o.latenessUs;
     for (const s of this.byId.values()) this.pipeline.advanceWatermark(s, watermarkUs);
