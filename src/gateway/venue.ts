@@ -328,6 +328,8 @@ async function assembleWith(
   }
   // The audit trail is made below; its gauges read it once it exists.
   let auditBacklog: (() => AuditBacklog) | null = null;
+  // So are the readiness probes, run at each scrape for rialto_readiness_check.
+  let readinessNow: (() => Promise<Readiness>) | null = null;
   const metrics = createVenueMetrics({
     processMetrics: options.processMetrics ?? true,
     journalStats: () => engine.stats(),
@@ -341,6 +343,7 @@ async function assembleWith(
       };
     },
     auditStats: () => auditBacklog?.() ?? null,
+    readinessChecks: () => readinessNow?.() ?? Promise.resolve({ checks: {} }),
   });
   // The instruments and assets as the journal left them; from here on they follow the core's events.
   const table = InstrumentTable.of(replay.assetList, replay.instrumentSpecs);
@@ -421,6 +424,7 @@ async function assembleWith(
   if (redis !== null) probes.redis = redisProbe(redis);
   if (config.natsUrl !== null) probes.nats = natsProbe(config.natsUrl);
   const readiness = (): Promise<Readiness> => readinessOf(probes);
+  readinessNow = readiness;
   // From the Redis client on, a failed start (a port in use, say) releases what it made before it throws;
   // startVenue then closes the engine and the store.
   let limiters: VenueLimiters | null = null;
