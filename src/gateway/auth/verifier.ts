@@ -106,7 +106,6 @@ export class KeyVerifier {
     const entry = this.cache.get(id);
     // The hash this secret was proven against, when an entry (expired) holds the same secret.
     const provenHash = entry !== undefined && timingSafeEqual(entry.digest, digest) ? entry.secretHash : null;
-    if (entry !== undefined) this.cache.delete(id);
     const forgotten = this.forgotten;
     let stored: Awaited<ReturnType<typeof findKey>>;
     try {
@@ -121,11 +120,12 @@ export class KeyVerifier {
         e instanceof StoreError &&
         e.code === StoreErrorCode.Unavailable &&
         now - entry.expiresAtMs <= this.options.staleIfUnavailableMs;
+      // The entry stays as it was (not renewed), also after a wrong secret: the next request asks again.
       if (!stale) throw e;
-      // Kept as it was (not renewed): the next request past its expiry asks the store again.
-      if (!this.cache.has(id)) this.remember(id, entry);
       return { ok: true, principal: entry.principal };
     }
+    // The expired entry goes; a valid row makes a new one below.
+    if (entry !== undefined && this.cache.get(id) === entry) this.cache.delete(id);
     let matches: boolean;
     if (provenHash !== null && stored !== null && stored.secretHash === provenHash) matches = true;
     else {

@@ -576,7 +576,8 @@ export class WsGateway {
       this.answer(conn, { type: 'authenticated', id, role: p.role, account_ids: p.accountIds });
     } catch (e) {
       if (conn.done) return;
-      conn.authFailures++;
+      // A store that cannot check the key is not the client's failure: it may try again once it is back.
+      if (unavailableErrorOf(e) === null) conn.authFailures++;
       this.errorOf(conn, id, e);
       if (conn.authFailures >= WS_LIMITS.authFailuresMax) {
         conn.done = true;
