@@ -68,7 +68,11 @@ export function registerReadinessChecks(registry: Registry, source: ReadinessChe
     labelNames: ['check'],
     registers: [registry],
     collect: async () => {
-      const { checks } = await source();
+      // The venue's probes never throw; another source that does leaves the last values, not a failed scrape.
+      const checks = await source().then(
+        (r) => r.checks,
+        () => ({}),
+      );
       for (const [check, answer] of Object.entries(checks)) gauge.set({ check }, answer === 'ok' ? 1 : 0);
     },
   });
