@@ -398,12 +398,20 @@ describe('dependency outages under load', { timeout: 900_000 }, () => {
         );
 
         run.phase = `${outage.part} back`;
+        const downMs = Date.now() - since;
         await service.start();
+        const restarted = Date.now();
         await waitFor(`/ready is 200 after ${outage.part} is back`, async () => {
           const r = await ready();
           return r.status === 200 ? null : JSON.stringify(r.checks);
         });
+        const readyMs = Date.now() - restarted;
         await caughtUp(v, run, `after the ${outage.part} outage`, false);
+        // Figures for the report, not assertions: how long recovery took on this machine.
+        t.diagnostic(
+          `${outage.part}: down ${downMs} ms; after its restart /ready 200 in ${readyMs} ms, ` +
+            `projections caught up in ${Date.now() - restarted} ms`,
+        );
         await waitFor(`orders answered after the ${outage.part} outage`, () =>
           run.answeredIn(run.phase) >= ORDERS_PER_OUTAGE ? null : `${run.answeredIn(run.phase)} answered`,
         );
