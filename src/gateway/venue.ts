@@ -398,6 +398,8 @@ async function assembleWith(
   const auditTable = new AuditProjection(new AuditLog(store), auditFile.path, {
     durableSeq: () => auditFile.head.seq,
     inbox: store.kind === 'postgres' ? new AuditInbox(store) : null,
+    // PGlite runs the projection's SQL on this thread, PostgreSQL in its own processes.
+    sharesThread: store.kind !== 'postgres',
     chain: async (events) => {
       const tickets = await Promise.all(events.map(() => audit.reserve()));
       tickets.forEach((t, i) => t.commit(events[i]));
