@@ -390,6 +390,8 @@ async function assembleWith(
   }
   // The audit trail is made below; its gauges read it once it exists.
   let auditBacklog: (() => AuditBacklog) | null = null;
+  // So are the readiness probes, run at each scrape for rialto_readiness_check.
+  let readinessNow: (() => Promise<Readiness>) | null = null;
   const metrics = createVenueMetrics({
     processMetrics: options.processMetrics ?? true,
     journalStats: () => engine.stats(),
@@ -403,6 +405,7 @@ async function assembleWith(
       };
     },
     auditStats: () => auditBacklog?.() ?? null,
+    readinessChecks: () => readinessNow?.() ?? Promise.resolve({ checks: {} }),
   });
   registerMarketDataMetrics(metrics.registry, {
     marketData: () => md?.stats() ?? null,
@@ -471,6 +474,8 @@ async function assembleWith(
   const auditTable = new AuditProjection(new AuditLog(store), auditFile.path, {
     durableSeq: () => auditFile.head.seq,
     inbox: store.kind === 'postgres' ? new AuditInbox(store) : null,
+    // PGlite runs the projection's SQL on this thread, PostgreSQL in its own processes.
+    sharesThread: store.kind !== 'postgres',
     chain: async (events) => {
       const tickets = await Promise.all(events.map(() => audit.reserve()));
       tickets.forEach((t, i) => t.commit(events[i]));
@@ -498,6 +503,7 @@ async function assembleWith(
   if (redis !== null) probes.redis = redisProbe(redis);
   if (config.natsUrl !== null) probes.nats = natsProbe(config.natsUrl);
   const readiness = (): Promise<Readiness> => readinessOf(probes);
+  readinessNow = readiness;
   // From the Redis client on, a failed start (a port in use, say) releases what it made before it throws;
   // startVenue then closes the engine and the store.
   let limiters: VenueLimiters | null = null;
