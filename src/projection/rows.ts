@@ -407,7 +407,8 @@ export class RowMapper {
       case 'OrderTriggered':
       case 'OrderAmended': {
         const o = this.live.get(e.orderId);
-        if (o === undefined) throw new Error(`projection: ${e.type} at seq ${seq} for unknown order ${e.orderId}`);
+        if (o === undefined)
+          throw new Error(`projection: ${e.type} at seq ${seq} for unknown order ${e.orderId}`);
         if (!LIVE_STATUSES.includes(o.status)) {
           throw new Error(`projection: ${e.type} at seq ${seq} for order ${e.orderId}, which is ${o.status}`);
         }

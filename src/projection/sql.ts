@@ -15,7 +15,12 @@ export class CheckpointConflict extends Error {
 type Column = readonly [name: string, type: string, values: SqlValue];
 
 /** INSERT INTO `table` the rows given column by column, then `tail` (an ON CONFLICT clause). */
-async function insertColumns(tx: Queryable, table: string, columns: readonly Column[], tail: string): Promise<void> {
+async function insertColumns(
+  tx: Queryable,
+  table: string,
+  columns: readonly Column[],
+  tail: string,
+): Promise<void> {
   const names = columns.map((c) => c[0]).join(', ');
   const arrays = columns.map((c, i) => `$${i + 1}::${c[1]}[]`).join(', ');
   await tx.query(
@@ -66,7 +71,9 @@ function orderColumns(rows: readonly OrderRow[]): Column[] {
 
 /** The checkpoint of `projector`: the last command its tables hold (0: none). */
 export async function readCheckpoint(db: Queryable, projector: string): Promise<number> {
-  const rows = await db.query('SELECT last_seq FROM projection_checkpoints WHERE projector = $1', [projector]);
+  const rows = await db.query('SELECT last_seq FROM projection_checkpoints WHERE projector = $1', [
+    projector,
+  ]);
   return rows.length === 0 ? 0 : Number(rows[0].last_seq);
 }
 
@@ -155,7 +162,12 @@ async function writeRows(tx: Queryable, b: RowBatch): Promise<void> {
     );
   }
   if (b.orders.length > 0) {
-    await insertColumns(tx, 'orders', orderColumns(b.orders), `ON CONFLICT (order_id) DO UPDATE SET ${ORDER_UPDATES}`);
+    await insertColumns(
+      tx,
+      'orders',
+      orderColumns(b.orders),
+      `ON CONFLICT (order_id) DO UPDATE SET ${ORDER_UPDATES}`,
+    );
   }
   if (b.rejected.length > 0) {
     // A refused place never replaces an order of the same id.
@@ -201,7 +213,9 @@ async function writeRows(tx: Queryable, b: RowBatch): Promise<void> {
       ],
       'ON CONFLICT (entry_id) DO NOTHING',
     );
-    const p = r.flatMap((e) => e.postings.map((l) => [e.entryId, l.line, l.ledgerAccount, l.amount] as const));
+    const p = r.flatMap((e) =>
+      e.postings.map((l) => [e.entryId, l.line, l.ledgerAccount, l.amount] as const),
+    );
     await insertColumns(
       tx,
       'ledger_postings',
@@ -264,7 +278,8 @@ export async function loadLiveOrders(db: Queryable): Promise<OrderRow[]> {
   );
   return rows.map((r) => {
     const status = String(r.status) as OrderStatus;
-    if (!LIVE_STATUSES.includes(status)) throw new Error(`projection: order ${String(r.order_id)} is ${status}`);
+    if (!LIVE_STATUSES.includes(status))
+      throw new Error(`projection: order ${String(r.order_id)} is ${status}`);
     return {
       orderId: num(r.order_id),
       instrument: num(r.instrument),

@@ -110,8 +110,9 @@ export class ProjectionGauges {
         for (const [name, source] of sources) {
           const total = source().rows;
           if (total === undefined) continue;
-          const added = total - (counted.get(name) ?? 0);
-          if (added > 0) rows.inc({ projection: name }, added);
+          // An increase of 0 still shows the series (a projection that had nothing to write yet).
+          const added = Math.max(0, total - (counted.get(name) ?? 0));
+          rows.inc({ projection: name }, added);
           counted.set(name, total);
         }
       },
