@@ -51,6 +51,8 @@ export interface ProjectorStats {
   readonly batches: number;
   /** The last failure, until a batch commits again. */
   readonly failure: Error | null;
+  /** How the core was last rebuilt up to the checkpoint: the snapshot it started from (0: none), commands replayed. */
+  readonly rebuild: { readonly snapshotSeq: number; readonly replayed: number } | null;
 }
 
 export class QueryTableProjector {
@@ -69,6 +71,7 @@ export class QueryTableProjector {
   private rows = 0;
   private batches = 0;
   private failure: Error | null = null;
+  private rebuild: ProjectorStats['rebuild'] = null;
   private failing = false;
   private stopped = false;
   private fatal: Error | null = null;
@@ -91,7 +94,7 @@ export class QueryTableProjector {
     this.durable = lastSeq;
     const q = this.lagQueue;
     if (q.length < this.limits.lagEntriesMax) q.push([lastSeq, timeUs]);
-    else (q[q.length - 1] as [number, number])[0] = lastSeq;
+    else q[q.length - 1][0] = lastSeq;
   }
 
   stats(): ProjectorStats {
@@ -104,6 +107,7 @@ export class QueryTableProjector {
       rows: this.rows,
       batches: this.batches,
       failure: this.failure,
+      rebuild: this.rebuild,
     };
   }
 
@@ -244,6 +248,7 @@ export class QueryTableProjector {
       });
     }
     c.events.clear();
+    this.rebuild = { snapshotSeq: from - 1, replayed: seq - from + 1 };
     return c;
   }
 

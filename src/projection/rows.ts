@@ -355,16 +355,18 @@ export class RowMapper {
         if (e.command !== CommandKind.Place) return;
         if (!Number.isSafeInteger(e.orderId) || e.orderId <= 0) return;
         if (this.live.has(e.orderId) || this.orders.has(e.orderId) || this.rejected.has(e.orderId)) return;
+        // A refused command may carry any numbers: those that are no valid value are shown as 0 (its reject
+        // code says what was wrong), and a side other than buy as sell, as the API shows it.
         this.rejected.set(e.orderId, {
           orderId: e.orderId,
-          instrument: e.instrument,
-          accountId: e.owner,
-          side: e.side,
+          instrument: whole(e.instrument),
+          accountId: whole(e.owner),
+          side: e.side === Side.Buy ? Side.Buy : Side.Sell,
           orderType: 0,
           tif: 0,
-          priceTicks: e.price,
+          priceTicks: whole(e.price),
           triggerPriceTicks: 0,
-          qtyLots: e.qty,
+          qtyLots: whole(e.qty),
           filledLots: 0,
           remainingLots: 0,
           notional: 0n,
@@ -512,6 +514,9 @@ export class RowMapper {
     if (sell !== undefined) sell.settledMinor += t.sellerNetMinor;
   }
 }
+
+/** A whole number of 0 or more, else 0. */
+const whole = (n: number): number => (Number.isSafeInteger(n) && n > 0 ? n : 0);
 
 /** No -0 in a row. */
 const zero = (n: number): number => (n === 0 ? 0 : n);
