@@ -3,7 +3,7 @@
  * instruments, assets) as a projection of the journal into the query store, idempotent by sequence number.
  */
 export { QueryTableProjector, type ProjectorOptions, type ProjectorStats } from './projector.js';
-export { PROJECTION_LIMITS } from './limits.js';
+export { PROJECTION_LIMITS, type ProjectionLimits } from './limits.js';
 export {
   RowMapper,
   rowCount,

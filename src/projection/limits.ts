@@ -1,5 +1,5 @@
 /** The query tables' projector's bounds and pacing, in one place (docs/architecture.md#query-tables). */
-export const PROJECTION_LIMITS = Object.freeze({
+export const PROJECTION_LIMITS: ProjectionLimits = Object.freeze({
   /** Commands per batch (one transaction) while the venue's thread is otherwise idle, and while it is busy. */
   batchCommandsIdle: 4096,
   batchCommandsBusy: 512,
@@ -19,3 +19,17 @@ export const PROJECTION_LIMITS = Object.freeze({
   /** Durable batches remembered for the lag's age (beyond it the newest entry stretches: the age stays exact). */
   lagEntriesMax: 4096,
 });
+
+export interface ProjectionLimits {
+  readonly batchCommandsIdle: number;
+  readonly batchCommandsBusy: number;
+  readonly busyUtilization: number;
+  readonly shareIdle: number;
+  readonly shareBusy: number;
+  readonly pauseMsMin: number;
+  readonly idleMs: number;
+  readonly retryDelayMsMin: number;
+  readonly retryDelayMsMax: number;
+  readonly rebuildChunkCommands: number;
+  readonly lagEntriesMax: number;
+}

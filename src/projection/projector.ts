@@ -19,7 +19,7 @@ import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { ExchangeCore, decodeCoreSnapshot, type CoreOptions } from '../core/index.js';
 import { JournalTail, SnapshotStore, readOnlyFs } from '../journal/index.js';
 import type { Store } from '../store/index.js';
-import { PROJECTION_LIMITS } from './limits.js';
+import { PROJECTION_LIMITS, type ProjectionLimits } from './limits.js';
 import { RowMapper, rowCount, type RowBatch } from './rows.js';
 import { CheckpointConflict, loadLiveOrders, readCheckpoint, writeBatch } from './sql.js';
 
@@ -36,7 +36,7 @@ export interface ProjectorOptions {
   /** Told of a failure once per run of failures (the tables fall behind, the loop retries). */
   readonly onError?: (e: Error) => void;
   /** Overrides of the pacing (tests shrink batches). */
-  readonly limits?: Partial<typeof PROJECTION_LIMITS>;
+  readonly limits?: Partial<ProjectionLimits>;
 }
 
 export interface ProjectorStats {
@@ -57,7 +57,7 @@ export interface ProjectorStats {
 
 export class QueryTableProjector {
   readonly name: string;
-  private readonly limits: typeof PROJECTION_LIMITS;
+  private readonly limits: ProjectionLimits;
   private durable: number;
   private projected = 0;
   private located = false;
@@ -211,7 +211,7 @@ export class QueryTableProjector {
     const live = await loadLiveOrders(store);
     const core = await this.coreAt(checkpoint);
     const mapper = new RowMapper(core);
-    mapper.restore(live);
+    mapper.restore(checkpoint, live);
     this.core = core;
     this.mapper = mapper;
     this.projected = checkpoint;

@@ -191,16 +191,21 @@ export class RowMapper {
 
   constructor(private readonly core: ExchangeCore) {}
 
-  /** Adds the orders live at the checkpoint (from the table). */
-  restore(rows: Iterable<OrderRow>): void {
+  /** The last command mapped (0: none yet, the next may be any). */
+  private seen = 0;
+
+  /** Continues after command `seq` (the checkpoint), with the orders live then (from the table). */
+  restore(seq: number, rows: Iterable<OrderRow>): void {
+    this.seen = seq;
     for (const r of rows) this.live.set(r.orderId, r);
   }
 
   /** Maps the records `0 .. count - 1` of `data`: those of command `seq`, which the core has just executed. */
   command(seq: number, timeUs: number, data: Float64Array, count: number): void {
+    if (this.seen !== 0 && seq !== this.seen + 1) throw new Error(`projection: command ${seq} after ${this.seen}`);
     if (this.firstSeq === 0) this.firstSeq = seq;
-    else if (seq !== this.lastSeq + 1) throw new Error(`projection: command ${seq} after ${this.lastSeq}`);
     this.lastSeq = seq;
+    this.seen = seq;
     this.reader.data = data;
     for (let i = 0; i < count; i++) {
       if (data[i * EVENT_STRIDE] === LedgerRecordType.SettlementPosted) this.settled(data, i * EVENT_STRIDE);
