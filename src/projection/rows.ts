@@ -202,7 +202,8 @@ export class RowMapper {
 
   /** Maps the records `0 .. count - 1` of `data`: those of command `seq`, which the core has just executed. */
   command(seq: number, timeUs: number, data: Float64Array, count: number): void {
-    if (this.seen !== 0 && seq !== this.seen + 1) throw new Error(`projection: command ${seq} after ${this.seen}`);
+    if (this.seen !== 0 && seq !== this.seen + 1)
+      throw new Error(`projection: command ${seq} after ${this.seen}`);
     if (this.firstSeq === 0) this.firstSeq = seq;
     this.lastSeq = seq;
     this.seen = seq;
