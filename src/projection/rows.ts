@@ -10,7 +10,7 @@
  * the mapper must know whole; ended orders are dropped once their last row is made. After a restart the live
  * orders are loaded from the table as the checkpoint left it.
  */
-import { CommandKind, EVENT_STRIDE, EventBuffer, Side } from '../book/index.js';
+import { CommandKind, EVENT_STRIDE, EventBuffer, EventType, Side } from '../book/index.js';
 import {
   LedgerRecordType,
   S_BUY_ORDER,
@@ -209,7 +209,10 @@ export class RowMapper {
     this.seen = seq;
     this.reader.data = data;
     for (let i = 0; i < count; i++) {
-      if (data[i * EVENT_STRIDE] === LedgerRecordType.SettlementPosted) this.settled(data, i * EVENT_STRIDE);
+      const type = data[i * EVENT_STRIDE];
+      // Levels and tops of book, a few per order, have no table: not decoded at all.
+      if (type === EventType.LevelChanged || type === EventType.TopOfBookChanged) continue;
+      if (type === LedgerRecordType.SettlementPosted) this.settled(data, i * EVENT_STRIDE);
       const e = decodeRecord(this.reader, i);
       if (e !== undefined) this.apply(seq, timeUs, e);
     }
