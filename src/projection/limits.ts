@@ -1,4 +1,4 @@
-/** The query tables' projector's bounds and pacing, in one place (docs/architecture.md#query-tables). */
+/** The query tables' projector's bounds and pacing, in one place (docs/architecture.md#query-tables-srcprojection). */
 export const PROJECTION_LIMITS: ProjectionLimits = Object.freeze({
   /** Commands per batch (one transaction) while the venue's thread is otherwise idle, and while it is busy. */
   batchCommandsIdle: 4096,

@@ -1,5 +1,5 @@
 /**
- * The query tables as a projection of the journal (docs/architecture.md#query-tables). The journal is the
+ * The query tables as a projection of the journal (docs/architecture.md#query-tables-srcprojection). The journal is the
  * backlog: the projector follows it (JournalTail) up to the last command the engine has made durable,
  * executes each command in a core of its own (the same deterministic core, so the same records as the
  * engine's, and a chart of ledger accounts to say whose a balance is), maps the records to rows (rows.ts) and

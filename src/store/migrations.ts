@@ -202,7 +202,7 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
     `,
   },
   {
-    // The query tables (src/projection, docs/architecture.md#query-tables): the engine's journal projected for
+    // The query tables (src/projection, docs/architecture.md#query-tables-srcprojection): the engine's journal projected for
     // operators, reports and BI, written in batches whose last command's sequence number is kept in
     // projection_checkpoints in the same transaction. Every row holds absolute values (never increments), so
     // projecting a command twice writes the same row. Money and quantities are integer minor units, ticks and

@@ -105,7 +105,7 @@ export interface VenueConfig {
   /**
    * The query tables (orders, trades, ledger entries, balances, accounts, instruments) kept as a projection of
    * the journal in the query store: on by default for PostgreSQL, off for PGlite (whose SQL runs on the
-   * venue's own thread); docs/architecture.md#query-tables.
+   * venue's own thread); docs/architecture.md#query-tables-srcprojection.
    */
   readonly queryTables: { readonly enabled: boolean };
   readonly redisUrl: string | null;
