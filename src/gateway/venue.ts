@@ -36,6 +36,7 @@ import {
   type ReferenceData,
 } from '../marketdata/index.js';
 import { DependencyGuard, POSTGRES_FAILURES, type VenueConfig } from '../ops/index.js';
+import { QueryTableProjector } from '../projection/index.js';
 import { migrate, openStore, type Store } from '../store/index.js';
 import { AccountService } from './accounts/index.js';
 import { ensureAdminKey, KeyVerifier } from './auth/index.js';
@@ -111,6 +112,8 @@ export interface Venue {
   readonly auditFile: AuditFile;
   /** `audit_events` kept as a projection of the file (it may lag: `catchUp` waits for it). */
   readonly auditTable: AuditProjection;
+  /** The query tables kept as a projection of the journal (may lag: `catchUp`), or null when off. */
+  readonly queryTables: QueryTableProjector | null;
   /** The first admin key, made by this start on an empty store (print it once), else null. */
   readonly adminKey: string | null;
   readonly replay: ReplayReport;
@@ -388,6 +391,19 @@ async function assembleWith(
       `the views' replay reached state ${replay.stateHash}, the engine ${engineHash}: refusing to serve`,
     );
   }
+  // The query tables follow the journal on their own loop; the engine only tells them how far it is durable.
+  const queryTables = config.queryTables.enabled
+    ? new QueryTableProjector({
+        dir: config.dataDir,
+        store,
+        durableSeq: engine.recovery.lastSeq,
+        onError: (e) => limitsLog.warn({ err: e.message }, 'query tables: projecting the journal failed'),
+      })
+    : null;
+  const unsubscribeTables =
+    queryTables === null
+      ? () => undefined
+      : engine.subscribe((b) => queryTables.noteDurable(b.firstSeq + b.count - 1, b.timeUs));
   // The audit trail is made below; its gauges read it once it exists.
   let auditBacklog: (() => AuditBacklog) | null = null;
   // So are the readiness probes, run at each scrape for rialto_readiness_check.
@@ -484,6 +500,8 @@ async function assembleWith(
     onError: (e) => limitsLog.warn({ err: e.message }, 'audit: projecting events into audit_events failed'),
   });
   auditTable.start();
+  queryTables?.start();
+  if (queryTables !== null) metrics.projections.register('query_tables', () => queryTables.stats());
   auditBacklog = () => {
     const w = audit.stats();
     return { queued: w.queued + w.reserved, projectionLag: auditTable.lag };
@@ -557,6 +575,8 @@ async function assembleWith(
     await audit.close().catch(() => undefined);
     await auditTable.close();
     await auditFile.close().catch(() => undefined);
+    unsubscribeTables();
+    await queryTables?.close();
     limiters?.close();
     redis?.disconnect();
     unsubscribe();
@@ -599,6 +619,8 @@ async function assembleWith(
       const mdFailure = await mdClosed;
       await auditTable.close();
       await auditFile.close();
+      unsubscribeTables();
+      await queryTables?.close();
       await store.close();
       if (auditFailure !== null) throw auditFailure;
       if (mdFailure !== null) throw mdFailure;
@@ -619,6 +641,7 @@ async function assembleWith(
     transports,
     auditFile,
     auditTable,
+    queryTables,
     adminKey: admin?.token ?? null,
     replay,
     setupSubmitted: setup.length,

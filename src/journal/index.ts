@@ -20,6 +20,7 @@ export {
   type SegmentVisitor,
   type TornTail,
 } from './reader.js';
+export { JournalTail } from './tail.js';
 export {
   SnapshotStore,
   type SnapshotStoreOptions,

@@ -201,6 +201,142 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       );
     `,
   },
+  {
+    // The query tables (src/projection, docs/architecture.md#query-tables-srcprojection): the engine's journal projected for
+    // operators, reports and BI, written in batches whose last command's sequence number is kept in
+    // projection_checkpoints in the same transaction. Every row holds absolute values (never increments), so
+    // projecting a command twice writes the same row. Money and quantities are integer minor units, ticks and
+    // lots (int8); an order's notional (price x quantity summed over its fills) may pass 2^63, hence numeric.
+    // Times are microseconds since the epoch (the journal's), seq the command that last changed the row.
+    version: 7,
+    name: 'query_tables',
+    sql: `
+      CREATE TABLE projection_checkpoints (
+        projector  text        PRIMARY KEY CHECK (char_length(projector) BETWEEN 1 AND 64),
+        last_seq   bigint      NOT NULL CHECK (last_seq >= 0),
+        updated_at timestamptz NOT NULL DEFAULT now()
+      );
+
+      CREATE TABLE assets (
+        asset       integer  PRIMARY KEY CHECK (asset >= 0),
+        code        text     NOT NULL,
+        decimals    smallint NOT NULL CHECK (decimals >= 0),
+        updated_seq bigint   NOT NULL CHECK (updated_seq > 0)
+      );
+
+      CREATE TABLE instruments (
+        instrument            integer  PRIMARY KEY CHECK (instrument >= 0),
+        symbol                text     NOT NULL,
+        base_asset            integer  NOT NULL,
+        quote_asset           integer  NOT NULL,
+        base_scale            bigint   NOT NULL CHECK (base_scale > 0),
+        quote_scale           bigint   NOT NULL CHECK (quote_scale > 0),
+        tick_size             bigint   NOT NULL CHECK (tick_size > 0),
+        lot_size              bigint   NOT NULL CHECK (lot_size > 0),
+        qty_min               bigint   NOT NULL,
+        qty_max               bigint   NOT NULL,
+        price_band_bps        integer  NOT NULL,
+        reference_price_ticks bigint   NOT NULL,
+        market_protection_bps integer  NOT NULL,
+        maker_fee_ppm         integer  NOT NULL,
+        taker_fee_ppm         integer  NOT NULL,
+        mark_method           smallint NOT NULL,
+        halted                boolean  NOT NULL,
+        updated_seq           bigint   NOT NULL CHECK (updated_seq > 0)
+      );
+
+      CREATE TABLE accounts (
+        account_id  bigint   PRIMARY KEY CHECK (account_id > 0),
+        type        smallint NOT NULL,
+        status      smallint NOT NULL,
+        kill_switch boolean  NOT NULL,
+        created_seq bigint   NOT NULL CHECK (created_seq > 0),
+        updated_seq bigint   NOT NULL CHECK (updated_seq >= created_seq)
+      );
+
+      CREATE TABLE orders (
+        order_id            bigint   PRIMARY KEY CHECK (order_id > 0),
+        instrument          integer  NOT NULL,
+        account_id          bigint   NOT NULL,
+        side                smallint NOT NULL CHECK (side IN (0, 1)),
+        order_type          smallint NOT NULL,
+        tif                 smallint NOT NULL,
+        price_ticks         bigint   NOT NULL,
+        trigger_price_ticks bigint   NOT NULL,
+        qty_lots            bigint   NOT NULL CHECK (qty_lots >= 0),
+        filled_lots         bigint   NOT NULL CHECK (filled_lots >= 0),
+        remaining_lots      bigint   NOT NULL CHECK (remaining_lots >= 0),
+        notional            numeric  NOT NULL CHECK (notional >= 0),
+        settled_minor       bigint   NOT NULL,
+        status              text     NOT NULL CHECK (status IN
+                              ('pending', 'partially_filled', 'filled', 'cancelled', 'rejected', 'expired')),
+        reject_code         integer  NOT NULL,
+        cancel_reason       smallint NOT NULL,
+        created_seq         bigint   NOT NULL CHECK (created_seq > 0),
+        created_us          bigint   NOT NULL,
+        updated_seq         bigint   NOT NULL CHECK (updated_seq >= created_seq),
+        updated_us          bigint   NOT NULL
+      );
+      CREATE INDEX orders_account ON orders (account_id, order_id);
+      CREATE INDEX orders_live ON orders (order_id) WHERE status IN ('pending', 'partially_filled');
+
+      CREATE TABLE trades (
+        instrument       integer  NOT NULL,
+        trade_id         bigint   NOT NULL CHECK (trade_id > 0),
+        seq              bigint   NOT NULL CHECK (seq > 0),
+        time_us          bigint   NOT NULL,
+        price_ticks      bigint   NOT NULL CHECK (price_ticks > 0),
+        qty_lots         bigint   NOT NULL CHECK (qty_lots > 0),
+        aggressor_side   smallint NOT NULL CHECK (aggressor_side IN (0, 1)),
+        taker_order_id   bigint   NOT NULL,
+        maker_order_id   bigint   NOT NULL,
+        taker_account_id bigint   NOT NULL,
+        maker_account_id bigint   NOT NULL,
+        buyer_paid_minor bigint   NOT NULL,
+        seller_net_minor bigint   NOT NULL,
+        PRIMARY KEY (instrument, trade_id)
+      );
+      CREATE INDEX trades_seq ON trades (seq);
+
+      CREATE TABLE ledger_entries (
+        entry_id   bigint   PRIMARY KEY CHECK (entry_id > 0),
+        seq        bigint   NOT NULL CHECK (seq > 0),
+        time_us    bigint   NOT NULL,
+        kind       smallint NOT NULL CHECK (kind BETWEEN 1 AND 5),
+        ref        bigint   NOT NULL,
+        ref2       bigint   NOT NULL,
+        trade_id   bigint   NOT NULL,
+        instrument integer  NOT NULL
+      );
+
+      CREATE TABLE ledger_postings (
+        entry_id       bigint   NOT NULL REFERENCES ledger_entries (entry_id),
+        line           smallint NOT NULL CHECK (line >= 0),
+        ledger_account integer  NOT NULL CHECK (ledger_account >= 0),
+        amount         bigint   NOT NULL,
+        PRIMARY KEY (entry_id, line)
+      );
+      CREATE INDEX ledger_postings_account ON ledger_postings (ledger_account, entry_id);
+
+      CREATE TABLE ledger_accounts (
+        ledger_account integer  PRIMARY KEY CHECK (ledger_account >= 0),
+        kind           smallint NOT NULL CHECK (kind BETWEEN 1 AND 6),
+        asset          integer  NOT NULL,
+        account_id     bigint   NOT NULL CHECK (account_id >= 0),
+        balance        bigint   NOT NULL,
+        updated_seq    bigint   NOT NULL CHECK (updated_seq > 0)
+      );
+
+      CREATE TABLE balances (
+        account_id  bigint  NOT NULL CHECK (account_id > 0),
+        asset       integer NOT NULL,
+        available   bigint  NOT NULL CHECK (available >= 0),
+        held        bigint  NOT NULL CHECK (held >= 0),
+        updated_seq bigint  NOT NULL CHECK (updated_seq > 0),
+        PRIMARY KEY (account_id, asset)
+      );
+    `,
+  },
 ]);
 
 /** The advisory lock that serializes migrations (an arbitrary constant: "RIALTO" in ASCII). */

@@ -4,7 +4,7 @@
  * state, so a switch set by the core itself, an emergency stop, shows as well as one set over the API), and
  * the projections' lag from each projection's own figures. Alerts watch these (deploy/prometheus/alerts.yml).
  */
-import { Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import { ScrapeRead } from './scrape-read.js';
 
 /** What the venue-state gauges show; `() => engine.venueReport()` gives it, mapped. */
@@ -60,13 +60,16 @@ export interface ProjectionLag {
   readonly backlog: number;
   /** When the oldest of them happened (epoch microseconds), or null when there are none. */
   readonly oldestUs: number | null;
+  /** Rows written since the process started, for projections into tables that count them. */
+  readonly rows?: number;
 }
 export type ProjectionLagSource = () => ProjectionLag;
 
 /**
  * The projections of the venue's records into other stores (today the audit trail into the query store) and
  * their lag, as `rialto_projection_backlog{projection}` and `rialto_projection_lag_seconds{projection}` (the age
- * of the oldest record not yet projected, 0 when none waits). A projection registers itself once by name.
+ * of the oldest record not yet projected, 0 when none waits), and `rialto_projection_rows_total{projection}` for
+ * those that count the rows they write. A projection registers itself once by name.
  */
 export class ProjectionGauges {
   private readonly sources = new Map<string, ProjectionLagSource>();
@@ -93,6 +96,24 @@ export class ProjectionGauges {
         for (const [name, source] of sources) {
           const oldest = source().oldestUs;
           lag.set({ projection: name }, oldest === null ? 0 : Math.max(0, now - oldest) / 1e6);
+        }
+      },
+    });
+    // The projection keeps its own total; the counter takes the difference since the last scrape.
+    const counted = new Map<string, number>();
+    const rows: Counter<'projection'> = new Counter({
+      name: 'rialto_projection_rows_total',
+      help: 'Rows written (inserted or updated) by each projection into its tables',
+      labelNames: ['projection'],
+      registers,
+      collect: () => {
+        for (const [name, source] of sources) {
+          const total = source().rows;
+          if (total === undefined) continue;
+          // An increase of 0 still shows the series (a projection that had nothing to write yet).
+          const added = Math.max(0, total - (counted.get(name) ?? 0));
+          rows.inc({ projection: name }, added);
+          counted.set(name, total);
         }
       },
     });

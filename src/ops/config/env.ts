@@ -24,6 +24,7 @@ export const CONFIG_ENV: readonly EnvVar[] = Object.freeze([
   { name: 'RIALTO_HSTS_ENABLED', path: ['server', 'hsts', 'enabled'], kind: 'bool' },
   { name: 'RIALTO_TRUSTED_PROXIES', path: ['server', 'trustedProxies'], kind: 'list' },
   { name: 'DATABASE_URL', path: ['database', 'url'], kind: 'string' },
+  { name: 'RIALTO_QUERY_TABLES', path: ['database', 'queryTables'], kind: 'bool' },
   { name: 'REDIS_URL', path: ['redis', 'url'], kind: 'string' },
   { name: 'NATS_URL', path: ['nats', 'url'], kind: 'string' },
   { name: 'RIALTO_NATS_STREAM_PREFIX', path: ['nats', 'streamPrefix'], kind: 'string' },

@@ -163,6 +163,7 @@ function resolveConfig(file: ConfigFile, cwd: string, problems: ConfigProblem[])
       url === null
         ? { kind: 'pglite', dir: resolve(dataDir, CONFIG_DEFAULTS.pgliteDirName) }
         : { kind: 'postgres', url },
+    queryTables: { enabled: file.database?.queryTables ?? url !== null },
     redisUrl: file.redis?.url ?? null,
     natsUrl: file.nats?.url ?? null,
     jetstream: {

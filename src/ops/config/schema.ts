@@ -148,6 +148,8 @@ export const ServerSchema = section({
 export const DatabaseSchema = section({
   /** Null or absent: PGlite in the data directory. */
   url: nullable(url('PostgreSQL', ['postgres:', 'postgresql:'])),
+  /** Projects the journal into the query tables (orders, trades, ...); default: on for PostgreSQL, off for PGlite. */
+  queryTables: flag().optional(),
 });
 
 export const RedisSchema = section({ url: nullable(url('Redis', ['redis:', 'rediss:'])) });

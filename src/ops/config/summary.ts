@@ -21,6 +21,7 @@ export function configSummary(config: VenueConfig, envApplied: readonly string[]
     ['data dir', config.dataDir],
     ['listen', `${config.server.host}:${config.server.port}`],
     ['database', db.kind === 'pglite' ? `PGlite in ${db.dir}` : `PostgreSQL ${redactUrl(db.url)}`],
+    ['query tables', config.queryTables.enabled ? 'on (projected from the journal)' : 'off'],
     ['redis', config.redisUrl === null ? 'none (rate limits in memory)' : redactUrl(config.redisUrl)],
     ['nats', config.natsUrl === null ? 'none (in-process bus)' : redactUrl(config.natsUrl)],
     ['log level', config.logLevel],

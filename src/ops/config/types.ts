@@ -102,6 +102,12 @@ export interface VenueConfig {
     readonly trustedProxies: readonly string[];
   };
   readonly database: DatabaseConfig;
+  /**
+   * The query tables (orders, trades, ledger entries, balances, accounts, instruments) kept as a projection of
+   * the journal in the query store: on by default for PostgreSQL, off for PGlite (whose SQL runs on the
+   * venue's own thread); docs/architecture.md#query-tables-srcprojection.
+   */
+  readonly queryTables: { readonly enabled: boolean };
   readonly redisUrl: string | null;
   readonly natsUrl: string | null;
   /** The JetStream bus's settings, used when `natsUrl` is set. */

@@ -214,6 +214,7 @@ instruments:
       RIALTO_NATS_ACK_WAIT_SECONDS: '5',
       RIALTO_NATS_ACK_PENDING_MAX: '64',
       RIALTO_MD_REDIS_PREFIX: 'venue2:md:',
+      RIALTO_QUERY_TABLES: 'false',
     };
     const r = load('server: { port: 1234 }\nlog: { level: debug }\n', env);
     assert.ok(r.ok, r.ok ? '' : JSON.stringify(r.problems));
@@ -223,6 +224,7 @@ instruments:
     assert.deepEqual(c.server, { host: '::1', port: 0, hsts: null, trustedProxies: ['10.0.0.0/8', '::1'] });
     assert.equal(c.metrics.token, 'm'.repeat(16));
     assert.deepEqual(c.database, { kind: 'postgres', url: 'postgresql://localhost/x' });
+    assert.deepEqual(c.queryTables, { enabled: false }, 'off although PostgreSQL would turn it on');
     assert.equal(c.redisUrl, 'rediss://r:6380');
     assert.equal(c.natsUrl, 'tls://n:4222');
     assert.equal(c.logLevel, 'error');
@@ -251,6 +253,15 @@ instruments:
         .filter((n) => !envOnlyKeys.includes(n))
         .sort(),
     );
+  });
+
+  it('turns the query tables on for PostgreSQL and off for PGlite unless told', () => {
+    assert.deepEqual(ok('').queryTables, { enabled: false });
+    assert.deepEqual(ok('database: { url: postgres://db/rialto }').queryTables, { enabled: true });
+    assert.deepEqual(ok('database: { queryTables: true }').queryTables, { enabled: true });
+    assert.deepEqual(ok('database: { url: postgres://db/rialto, queryTables: false }').queryTables, {
+      enabled: false,
+    });
   });
 
   it('reads the market data pipeline section', () => {
