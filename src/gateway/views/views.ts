@@ -28,6 +28,7 @@ import {
   decodeRecord,
   type StreamEvent,
 } from '../../core/index.js';
+import { EndedOrders, InsertionLog } from './ended.js';
 import { EntryHistory } from './entries.js';
 import { VIEW_LIMITS } from './limits.js';
 
@@ -278,10 +279,19 @@ export interface ViewOptions {
 }
 
 export class Views {
-  private readonly orders = new Map<number, OrderView>();
-  /** Ended orders in the order they ended, for forgetting the oldest. */
-  private readonly ended: number[] = [];
-  private endedHead = 0;
+  /** Live orders (and those ended by the command being applied), as objects. */
+  private readonly live = new Map<number, OrderView>();
+  /** Each live order's insertion number (InsertionLog). */
+  private readonly liveInserted = new Map<number, number>();
+  /** Ended orders, in columns (ended.ts), oldest ended forgotten first beyond the bound. */
+  private readonly ended = new EndedOrders();
+  /** The order in which orders entered the views, live and ended alike, for the order history. */
+  private readonly insertions = new InsertionLog();
+  /**
+   * Orders ended by the command being applied: they move to `ended` when it is applied, since its settlement
+   * records, after the book's, still add to them.
+   */
+  private readonly endedNow: OrderView[] = [];
   private readonly openByAccount = new Map<number, Set<number>>();
   private readonly instruments = new Map<number, InstrumentView>();
   private readonly options: ViewOptions;
@@ -338,6 +348,7 @@ export class Views {
     }
     this.unsettled.length = 0;
     this.settledCount = 0;
+    if (this.endedNow.length !== 0) this.retireEnded();
     this.venue.lastSeq = seq;
   }
 
@@ -393,27 +404,34 @@ export class Views {
     } else if (!(priceTicks >= b.askBestTicks)) b.askBestTicks = priceTicks;
   }
 
+  /** An order, live or ended (as kept). An ended order is a new object each call. */
   order(orderId: number): Readonly<OrderView> | undefined {
-    return this.orders.get(orderId);
+    return this.live.get(orderId) ?? this.ended.get(orderId);
   }
 
   /** The open orders of an account, oldest first. */
   openOrders(accountId: number): Readonly<OrderView>[] {
     const ids = this.openByAccount.get(accountId);
     if (ids === undefined) return [];
-    return [...ids].sort((a, b) => a - b).map((id) => this.orders.get(id) as OrderView);
+    return [...ids].sort((a, b) => a - b).map((id) => this.live.get(id) as OrderView);
   }
 
   /** The newest orders (live and ended, as kept) of the given accounts, newest first, at most `limit`. */
   orderHistory(accountIds: readonly number[] | null, limit: number): Readonly<OrderView>[] {
     const out: OrderView[] = [];
+    if (limit <= 0) return out;
     const wanted = accountIds === null ? null : new Set(accountIds);
-    // Map iteration is insertion order, which is id order here: walk it backwards from a copy of the keys.
-    const ids = [...this.orders.keys()];
-    for (let k = ids.length - 1; k >= 0 && out.length < limit; k--) {
-      const o = this.orders.get(ids[k]) as OrderView;
-      if (wanted === null || wanted.has(o.accountId)) out.push(o);
-    }
+    // Insertion order is id order here; an entry of the log whose order is no longer kept is skipped.
+    this.insertions.walkNewestFirst((id, inserted) => {
+      const live = this.live.get(id);
+      if (live !== undefined && this.liveInserted.get(id) === inserted) {
+        if (wanted === null || wanted.has(live.accountId)) out.push(live);
+      } else if (this.ended.inserted(id) === inserted) {
+        if (wanted === null || wanted.has(this.ended.accountOf(id)))
+          out.push(this.ended.get(id) as OrderView);
+      }
+      return out.length < limit;
+    });
     return out;
   }
 
@@ -509,7 +527,7 @@ export class Views {
   }
 
   private accepted(seq: number, timeUs: number, e: Extract<StreamEvent, { type: 'OrderAccepted' }>): void {
-    const existing = this.orders.get(e.orderId);
+    const existing = this.order(e.orderId);
     if (existing !== undefined) {
       throw new Error(
         `views: order ${e.orderId} accepted twice (seq ${seq}, first at ${existing.updatedSeq})`,
@@ -536,7 +554,7 @@ export class Views {
       updatedUs: timeUs,
       updatedSeq: seq,
     };
-    this.orders.set(e.orderId, v);
+    this.insert(v);
     this.noteOrder(v);
     this.noteId(e.orderId);
     let open = this.openByAccount.get(e.owner);
@@ -554,7 +572,8 @@ export class Views {
     if (e.command !== CommandKind.Place) return;
     this.venue.ordersRejected++;
     // A place refused for reusing a live id (DuplicateOrderId) must not replace the live order.
-    if (this.orders.has(e.orderId) || !Number.isSafeInteger(e.orderId) || e.orderId <= 0) return;
+    if (!Number.isSafeInteger(e.orderId) || e.orderId <= 0) return;
+    if (this.live.has(e.orderId) || this.ended.has(e.orderId)) return;
     const v: OrderView = {
       orderId: e.orderId,
       instrument: e.instrument,
@@ -576,10 +595,10 @@ export class Views {
       updatedUs: timeUs,
       updatedSeq: seq,
     };
-    this.orders.set(e.orderId, v);
+    this.insert(v);
     this.noteOrder(v);
     this.noteId(e.orderId);
-    this.noteEnded(e.orderId);
+    this.endedNow.push(v);
   }
 
   private trade(seq: number, timeUs: number, e: Extract<StreamEvent, { type: 'TradeExecuted' }>): void {
@@ -626,15 +645,21 @@ export class Views {
     }
     t.buyerPaidMinor = data[o + S_RELEASE] - data[o + S_REFUND];
     t.sellerNetMinor = data[o + S_SELLER_NET];
-    const buy = this.orders.get(buyOrder);
-    const sell = this.orders.get(sellOrder);
+    const buy = this.live.get(buyOrder);
+    const sell = this.live.get(sellOrder);
     if (buy !== undefined) buy.settledMinor += t.buyerPaidMinor;
+    else this.ended.addSettled(buyOrder, t.buyerPaidMinor);
     if (sell !== undefined) sell.settledMinor += t.sellerNetMinor;
+    else this.ended.addSettled(sellOrder, t.sellerNetMinor);
   }
 
   private changed(seq: number, timeUs: number, e: OrderChange): void {
-    const v = this.orders.get(e.orderId);
+    const v = this.live.get(e.orderId);
     if (v === undefined) {
+      const status = this.ended.status(e.orderId);
+      if (status !== undefined) {
+        throw new Error(`views: ${e.type} at seq ${seq} for order ${e.orderId}, which is ${status}`);
+      }
       // An order forgotten after it ended cannot change again; one never seen is a gap in the stream.
       throw new Error(`views: ${e.type} at seq ${seq} for unknown order ${e.orderId}`);
     }
@@ -684,24 +709,34 @@ export class Views {
     }
     if (open.size === 0) this.openByAccount.delete(v.accountId);
     this.venue.openOrders--;
-    this.noteEnded(v.orderId);
+    this.endedNow.push(v);
   }
 
   private noteId(orderId: number): void {
     if (orderId > this.highestOrderIdSeen) this.highestOrderIdSeen = orderId;
   }
 
-  /** Remembers that an order ended, and forgets the oldest ended orders beyond the bound. */
-  private noteEnded(orderId: number): void {
-    this.ended.push(orderId);
-    while (this.ended.length - this.endedHead > this.options.endedOrdersKept) {
-      this.orders.delete(this.ended[this.endedHead]);
-      this.endedHead++;
+  private insert(v: OrderView): void {
+    this.live.set(v.orderId, v);
+    this.liveInserted.set(v.orderId, this.insertions.add(v.orderId));
+  }
+
+  /** Moves the orders the command ended into columns, and forgets the oldest ended orders beyond the bound. */
+  private retireEnded(): void {
+    for (const v of this.endedNow) {
+      const inserted = this.liveInserted.get(v.orderId) as number;
+      this.live.delete(v.orderId);
+      this.liveInserted.delete(v.orderId);
+      this.ended.add(v, inserted);
     }
-    // Compact the queue now and then so it does not grow with every order ever ended.
-    if (this.endedHead > 4096 && this.endedHead * 2 > this.ended.length) {
-      this.ended.splice(0, this.endedHead);
-      this.endedHead = 0;
+    this.endedNow.length = 0;
+    while (this.ended.size > this.options.endedOrdersKept) this.ended.forgetOldest();
+    // Drop the log's forgotten orders now and then so that it does not grow with every order ever placed.
+    const kept = this.live.size + this.ended.size;
+    if (this.insertions.entries > 2 * kept + 4096) {
+      this.insertions.compact(
+        (id, inserted) => this.liveInserted.get(id) === inserted || this.ended.inserted(id) === inserted,
+      );
     }
   }
 }
