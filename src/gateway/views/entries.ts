@@ -12,7 +12,6 @@
  * each with its lines and their boxed numbers, made the old generation large and every full garbage collection
  * of the venue's main thread long. An entry becomes an `EntryView` object only when a caller reads it.
  */
-import { Side } from '../../book/index.js';
 import type { StreamEvent } from '../../core/index.js';
 import { Ring } from './columns.js';
 
@@ -106,19 +105,13 @@ export class EntryHistory {
     this.tradesHead = 0;
   }
 
-  /** Takes the records it needs (trades and entries) of the command being applied, in their order. */
-  apply(e: StreamEvent): void {
-    if (e.type === 'TradeExecuted') {
-      const takerBuys = e.aggressorSide === Side.Buy;
-      this.trades.push({
-        tradeId: e.tradeId,
-        instrument: e.instrument,
-        buyOrderId: takerBuys ? e.takerOrderId : e.makerOrderId,
-        sellOrderId: takerBuys ? e.makerOrderId : e.takerOrderId,
-      });
-      return;
-    }
-    if (e.type !== 'EntryPosted') return;
+  /** A trade of the command being applied, in order: its settlement follows among the command's entries. */
+  trade(tradeId: number, instrument: number, buyOrderId: number, sellOrderId: number): void {
+    this.trades.push({ tradeId, instrument, buyOrderId, sellOrderId });
+  }
+
+  /** An entry of the command being applied, in order. */
+  entry(e: Extract<StreamEvent, { type: 'EntryPosted' }>): void {
     let tradeId = 0;
     let instrument = -1;
     if (e.kind === SETTLEMENT) {
