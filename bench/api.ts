@@ -4,7 +4,7 @@
  *
  *   npm run bench:api [-- --seconds S] [--rate N] [--rate-seconds S] [--concurrency N] [--accounts N]
  *                      [--log-level L] [--no-client-ids] [--postgres URL] [--server-flags "FLAGS"]
- *                      [--cpu-prof DIR] [--keep] [--only rest|ws]
+ *                      [--cpu-prof DIR] [--keep] [--only rest|ws] [--server-env "K=V ..."]
  *
  * 1. Set-up: a fresh data directory; the admin key and one trader key per account written into its store
  *    before the venue starts (as `rialto keys create` would); then `node dist/src/cli/main.js start` with the
@@ -30,7 +30,8 @@
  *    `/ws` connection per account, requests pipelined on it, `--ws-concurrency` operations in flight in all
  *    (default 1,024), on a venue started afresh so that neither transport inherits the other's book.
  * `ackLatencyAt10kMs` is REST's; the WebSocket figure has its own key. `--only` runs one transport (the
- * other's figures are then null).
+ * other's figures are then null). `--server-env` adds settings to the venue's environment
+ * (`RIALTO_MD_PIPELINE_ENABLED=false`, say, to measure the market data pipeline's share).
  *
  * With `--server-flags=--trace-gc` each measured part also reports the venue's garbage collections during it,
  * per thread (`gc`: count and pauses of full and young collections, the largest incremental marking step, and
@@ -111,6 +112,8 @@ interface Args {
   postgres: string | null;
   /** Run one transport only (null: both). */
   only: 'rest' | 'ws' | null;
+  /** Extra environment of the venue (configuration), after the bench's own. */
+  serverEnv: Record<string, string>;
 }
 
 function args(): Args {
@@ -130,6 +133,7 @@ function args(): Args {
       'server-flags': { type: 'string', default: '' },
       keep: { type: 'boolean', default: false },
       only: { type: 'string' },
+      'server-env': { type: 'string', default: '' },
     },
   });
   const only = values.only ?? null;
@@ -154,6 +158,16 @@ function args(): Args {
     postgres: values.postgres ?? null,
     serverFlags: values['server-flags'].split(' ').filter((f) => f !== ''),
     only,
+    serverEnv: Object.fromEntries(
+      values['server-env']
+        .split(' ')
+        .filter((kv) => kv !== '')
+        .map((kv) => {
+          const at = kv.indexOf('=');
+          if (at <= 0) throw new Error(`--server-env: ${kv} is not NAME=VALUE`);
+          return [kv.slice(0, at), kv.slice(at + 1)];
+        }),
+    ),
   };
 }
 
@@ -166,6 +180,7 @@ function venueEnv(dataDir: string, a: Args, databaseUrl: string | null): Record<
     PORT: '0',
     LOG_LEVEL: a.logLevel,
     RIALTO_REQUESTS_PER_MINUTE_PER_IP: String(CONFIG_LIMITS.requestsPerMinutePerIpMax),
+    ...a.serverEnv,
   };
 }
 
@@ -513,6 +528,7 @@ async function main(): Promise<void> {
           store: config.database.kind,
           logLevel: a.logLevel,
           serverFlags: a.serverFlags,
+          serverEnv: a.serverEnv,
           rateLimits: {
             enabled: config.rateLimits.enabled,
             ordersPerSecondPerAccount: config.rateLimits.ordersPerSecondPerAccount,

@@ -61,9 +61,11 @@ export class Ring {
     const capacity = (oldMask + 1) * 2;
     this.data = new Float64Array(capacity * this.width);
     this.mask = capacity - 1;
+    const w = this.width;
     for (let p = this.head; p < this.tail; p++) {
-      const from = (p & oldMask) * this.width;
-      this.data.set(old.subarray(from, from + this.width), (p & this.mask) * this.width);
+      const from = (p & oldMask) * w;
+      const to = (p & this.mask) * w;
+      for (let f = 0; f < w; f++) this.data[to + f] = old[from + f];
     }
   }
 }
