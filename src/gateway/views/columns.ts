@@ -5,68 +5,68 @@
  * the venue's main thread long.
  */
 
-/** A ring's first capacity; it doubles as it fills, up to what the bound needs. */
-const RING_START = 1024;
+/** Rows per chunk of a Ring: a power of two, so that `p & (CHUNK_ROWS - 1)` is p mod CHUNK_ROWS up to 2^53. */
+const CHUNK_ROWS = 4096;
 
 /**
- * A FIFO of fixed-width numeric rows in one Float64Array ring, addressed by absolute position (the count of
- * rows ever pushed before it): row p sits at (p mod capacity). Grows by doubling; never holds objects. The
- * capacity is a power of two below 2^31, so `p & mask` is p mod capacity for any position up to 2^53.
+ * A FIFO of fixed-width numeric rows, addressed by absolute position (the count of rows pushed before it), in
+ * chunks of CHUNK_ROWS rows (one Float64Array each): a chunk is made when the tail reaches it and dropped when
+ * the head leaves it, so the ring never copies its rows to grow (a doubling array of a million rows took tens of
+ * milliseconds of the main thread at once) and gives memory back as it forgets.
  */
 export class Ring {
-  private data: Float64Array;
-  private mask: number;
-  /** Absolute positions: the oldest row kept, and the next row to push. */
-  head = 0;
+  /** Chunks from the one holding `head` on. */
+  private readonly chunks: Float64Array[] = [];
+  /** The absolute chunk number of chunks[0]. */
+  private firstChunk = 0;
+  private headRow = 0;
+  /** The next row to push (absolute). */
   tail = 0;
 
-  constructor(private readonly width: number) {
-    this.data = new Float64Array(RING_START * width);
-    this.mask = RING_START - 1;
+  constructor(private readonly width: number) {}
+
+  /** The oldest row kept (absolute). */
+  get head(): number {
+    return this.headRow;
+  }
+
+  /** Forgets rows before `p` (at most `tail`). */
+  set head(p: number) {
+    if (!(p >= this.headRow && p <= this.tail))
+      throw new RangeError(`ring: head ${p} outside ${this.headRow}..${this.tail}`);
+    this.headRow = p;
+    const chunk = Math.floor(p / CHUNK_ROWS);
+    if (chunk > this.firstChunk) {
+      this.chunks.splice(0, Math.min(chunk - this.firstChunk, this.chunks.length));
+      this.firstChunk = chunk;
+    }
   }
 
   get length(): number {
-    return this.tail - this.head;
+    return this.tail - this.headRow;
   }
 
-  /** Makes room for one more row and returns the offset of row `tail` in `data` (the caller fills it). */
+  /** Adds a row (zeros) at the tail and returns its position; `put` fills it. */
   push(): number {
-    if (this.tail - this.head > this.mask) this.grow();
-    const at = (this.tail & this.mask) * this.width;
-    this.tail++;
-    return at;
-  }
-
-  /** The offset in `data` of the row at absolute position `p` (head <= p < tail). */
-  at(p: number): number {
-    return (p & this.mask) * this.width;
-  }
-
-  get(p: number, field: number): number {
-    return this.data[(p & this.mask) * this.width + field];
-  }
-
-  set(offset: number, field: number, value: number): void {
-    this.data[offset + field] = value;
-  }
-
-  /** Writes one field of the row at absolute position `p`. */
-  put(p: number, field: number, value: number): void {
-    this.data[(p & this.mask) * this.width + field] = value;
-  }
-
-  private grow(): void {
-    const old = this.data;
-    const oldMask = this.mask;
-    const capacity = (oldMask + 1) * 2;
-    this.data = new Float64Array(capacity * this.width);
-    this.mask = capacity - 1;
-    const w = this.width;
-    for (let p = this.head; p < this.tail; p++) {
-      const from = (p & oldMask) * w;
-      const to = (p & this.mask) * w;
-      for (let f = 0; f < w; f++) this.data[to + f] = old[from + f];
+    const p = this.tail;
+    if ((p & (CHUNK_ROWS - 1)) === 0 || this.chunks.length === 0) {
+      if (this.chunks.length === 0) this.firstChunk = Math.floor(p / CHUNK_ROWS);
+      this.chunks.push(new Float64Array(CHUNK_ROWS * this.width));
     }
+    this.tail = p + 1;
+    return p;
+  }
+
+  /** Field `field` of the row at position `p` (head <= p < tail). */
+  get(p: number, field: number): number {
+    const chunk = this.chunks[Math.floor(p / CHUNK_ROWS) - this.firstChunk];
+    return chunk[(p & (CHUNK_ROWS - 1)) * this.width + field];
+  }
+
+  /** Writes field `field` of the row at position `p` (head <= p < tail). */
+  put(p: number, field: number, value: number): void {
+    const chunk = this.chunks[Math.floor(p / CHUNK_ROWS) - this.firstChunk];
+    chunk[(p & (CHUNK_ROWS - 1)) * this.width + field] = value;
   }
 }
 

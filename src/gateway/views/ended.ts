@@ -58,33 +58,32 @@ export class EndedOrders {
 
   /** Keeps an order that has ended, as it stands; `inserted` is its place in the views' insertion order. */
   add(v: Readonly<OrderView>, inserted: number): void {
-    const p = this.rows.tail;
-    const r = this.rows.push();
+    const p = this.rows.push();
     const rows = this.rows;
-    rows.set(r, ORDER_ID, v.orderId);
-    rows.set(r, INSTRUMENT, v.instrument);
-    rows.set(r, ACCOUNT, v.accountId);
-    rows.set(r, SIDE, v.side);
-    rows.set(r, TYPE, v.type);
-    rows.set(r, TIF, v.tif);
-    rows.set(r, PRICE, v.priceTicks);
-    rows.set(r, TRIGGER, v.triggerPriceTicks);
-    rows.set(r, QTY, v.qtyLots);
-    rows.set(r, FILLED, v.filledLots);
-    rows.set(r, REMAINING, v.remainingLots);
-    if (v.notional >= 0n && v.notional <= SAFE) rows.set(r, NOTIONAL, Number(v.notional));
+    rows.put(p, ORDER_ID, v.orderId);
+    rows.put(p, INSTRUMENT, v.instrument);
+    rows.put(p, ACCOUNT, v.accountId);
+    rows.put(p, SIDE, v.side);
+    rows.put(p, TYPE, v.type);
+    rows.put(p, TIF, v.tif);
+    rows.put(p, PRICE, v.priceTicks);
+    rows.put(p, TRIGGER, v.triggerPriceTicks);
+    rows.put(p, QTY, v.qtyLots);
+    rows.put(p, FILLED, v.filledLots);
+    rows.put(p, REMAINING, v.remainingLots);
+    if (v.notional >= 0n && v.notional <= SAFE) rows.put(p, NOTIONAL, Number(v.notional));
     else {
-      rows.set(r, NOTIONAL, NaN);
+      rows.put(p, NOTIONAL, NaN);
       this.bigNotional.set(v.orderId, v.notional);
     }
-    rows.set(r, SETTLED, v.settledMinor);
-    rows.set(r, STATUS, STATUSES.indexOf(v.status));
-    rows.set(r, REJECT, v.rejectCode);
-    rows.set(r, CANCEL, v.cancelReason);
-    rows.set(r, CREATED, v.createdUs);
-    rows.set(r, UPDATED, v.updatedUs);
-    rows.set(r, UPDATED_SEQ, v.updatedSeq);
-    rows.set(r, INSERTED, inserted);
+    rows.put(p, SETTLED, v.settledMinor);
+    rows.put(p, STATUS, STATUSES.indexOf(v.status));
+    rows.put(p, REJECT, v.rejectCode);
+    rows.put(p, CANCEL, v.cancelReason);
+    rows.put(p, CREATED, v.createdUs);
+    rows.put(p, UPDATED, v.updatedUs);
+    rows.put(p, UPDATED_SEQ, v.updatedSeq);
+    rows.put(p, INSERTED, inserted);
     this.index.set(v.orderId, p);
   }
 

@@ -128,24 +128,23 @@ export class EntryHistory {
     }
     this.lastId = e.entryId;
     if (this.entriesKept === 0) return;
-    const p = this.rows.tail;
-    const r = this.rows.push();
+    const p = this.rows.push();
     const rows = this.rows;
-    rows.set(r, E_ID, e.entryId);
-    rows.set(r, E_TIME, e.timeUs);
-    rows.set(r, E_KIND, e.kind);
-    rows.set(r, E_REF, e.ref);
-    rows.set(r, E_REF2, e.ref2);
-    rows.set(r, E_TRADE, tradeId);
-    rows.set(r, E_INSTRUMENT, instrument);
-    rows.set(r, E_LINE, this.lines.tail);
-    rows.set(r, E_LINES, e.lines.length);
+    rows.put(p, E_ID, e.entryId);
+    rows.put(p, E_TIME, e.timeUs);
+    rows.put(p, E_KIND, e.kind);
+    rows.put(p, E_REF, e.ref);
+    rows.put(p, E_REF2, e.ref2);
+    rows.put(p, E_TRADE, tradeId);
+    rows.put(p, E_INSTRUMENT, instrument);
+    rows.put(p, E_LINE, this.lines.tail);
+    rows.put(p, E_LINES, e.lines.length);
     const touched = this.touched;
     touched.length = 0;
     for (const l of e.lines) {
       const at = this.lines.push();
-      this.lines.set(at, L_ACCOUNT, l.account);
-      this.lines.set(at, L_AMOUNT, l.amount);
+      this.lines.put(at, L_ACCOUNT, l.account);
+      this.lines.put(at, L_AMOUNT, l.amount);
       if (!touched.includes(l.account)) touched.push(l.account);
     }
     for (const account of touched) {

@@ -1,7 +1,7 @@
 /**
  * The views' typed-array storage: the id index agrees with a Map through random sets and deletes (deletion
- * shifts runs back, so lookups after many deletes are the test), and the ring keeps its rows in order as it
- * grows and forgets its head.
+ * shifts runs back, so lookups after many deletes are the test), and the ring keeps its rows in order across
+ * its chunks as it grows and forgets its head.
  */
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
@@ -47,24 +47,36 @@ describe('IdIndex', () => {
 });
 
 describe('Ring', () => {
-  it('keeps rows in order while it grows past its first capacity and forgets its head', () => {
+  it('keeps rows in order across its chunks while it grows and forgets its head', () => {
     const ring = new Ring(3);
     let forgotten = 0;
-    for (let n = 0; n < 5000; n++) {
-      const at = ring.push();
-      ring.set(at, 0, n);
-      ring.set(at, 1, -n);
-      ring.set(at, 2, n * 0.5);
+    for (let n = 0; n < 20_000; n++) {
+      const p = ring.push();
+      assert.equal(p, n);
+      ring.put(p, 0, n);
+      ring.put(p, 1, -n);
+      ring.put(p, 2, n * 0.5);
       if (n % 3 === 0) {
         ring.head++;
         forgotten++;
       }
     }
-    assert.equal(ring.length, 5000 - forgotten);
+    assert.equal(ring.length, 20_000 - forgotten);
     for (let p = ring.head; p < ring.tail; p++) {
       assert.deepEqual([ring.get(p, 0), ring.get(p, 1), ring.get(p, 2)], [p, -p, p * 0.5]);
     }
     ring.put(ring.head, 1, 42);
     assert.equal(ring.get(ring.head, 1), 42);
+  });
+
+  it('forgets everything and starts again at the same positions', () => {
+    const ring = new Ring(1);
+    for (let n = 0; n < 10_000; n++) ring.put(ring.push(), 0, n);
+    ring.head = ring.tail;
+    assert.equal(ring.length, 0);
+    const p = ring.push();
+    ring.put(p, 0, 7);
+    assert.deepEqual([p, ring.get(p, 0), ring.length], [10_000, 7, 1]);
+    assert.throws(() => (ring.head = ring.tail + 1), RangeError);
   });
 });
