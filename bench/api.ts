@@ -4,7 +4,8 @@
  *
  *   npm run bench:api [-- --seconds S] [--rate N] [--rate-seconds S] [--concurrency N] [--accounts N]
  *                      [--log-level L] [--no-client-ids] [--postgres URL] [--server-flags "FLAGS"]
- *                      [--cpu-prof DIR] [--keep] [--nats URL] [--redis URL]
+ *                      [--cpu-prof DIR] [--keep] [--nats URL] [--redis URL] [--only rest|ws]
+ *                      [--server-env "K=V ..."]
  *
  * 1. Set-up: a fresh data directory; the admin key and one trader key per account written into its store
  *    before the venue starts (as `rialto keys create` would); then `node dist/src/cli/main.js start` with the
@@ -29,14 +30,31 @@
  * 4. The same two runs over WebSocket (`wsOrdersPerSec`, `wsAckLatencyAt10kMs`; bench/api-ws-driver.ts): one
  *    `/ws` connection per account, requests pipelined on it, `--ws-concurrency` operations in flight in all
  *    (default 1,024), on a venue started afresh so that neither transport inherits the other's book.
- * `ackLatencyAt10kMs` is REST's; the WebSocket figure has its own key.
+ * `ackLatencyAt10kMs` is REST's; the WebSocket figure has its own key. `--only` runs one transport (the
+ * other's figures are then null). `--server-env` adds settings to the venue's environment
+ * (`RIALTO_MD_PIPELINE_ENABLED=false`, say, to measure the market data pipeline's share).
+ *
+ * With `--server-flags=--trace-gc` each measured part also reports the venue's garbage collections during it,
+ * per thread (`gc`: count and pauses of full and young collections, the largest incremental marking step, and
+ * the heap after the last full collection), read from the venue's output; and always its resident memory at
+ * the end (`rssMb`).
  *
  * `--nats URL` and `--redis URL` run the venues with NATS_URL and REDIS_URL (streams, subjects and keys of the
  * run's own, deleted after): the venue's events and market data go to JetStream and Redis while it trades;
  * `transports` then has what each venue published and what it still held when the run ended.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -102,6 +120,10 @@ interface Args {
   /** NATS and Redis URLs the venues publish to (null: none). */
   nats: string | null;
   redis: string | null;
+  /** Run one transport only (null: both). */
+  only: 'rest' | 'ws' | null;
+  /** Extra environment of the venue (configuration), after the bench's own. */
+  serverEnv: Record<string, string>;
 }
 
 function args(): Args {
@@ -122,8 +144,12 @@ function args(): Args {
       keep: { type: 'boolean', default: false },
       nats: { type: 'string' },
       redis: { type: 'string' },
+      only: { type: 'string' },
+      'server-env': { type: 'string', default: '' },
     },
   });
+  const only = values.only ?? null;
+  if (only !== null && only !== 'rest' && only !== 'ws') throw new Error('--only must be rest or ws');
   const whole = (name: string, text: string, min: number): number => {
     const n = Number(text);
     if (!(Number.isSafeInteger(n) && n >= min)) throw new Error(`--${name} must be a whole number >= ${min}`);
@@ -145,6 +171,17 @@ function args(): Args {
     nats: values.nats ?? null,
     redis: values.redis ?? null,
     serverFlags: values['server-flags'].split(' ').filter((f) => f !== ''),
+    only,
+    serverEnv: Object.fromEntries(
+      values['server-env']
+        .split(' ')
+        .filter((kv) => kv !== '')
+        .map((kv) => {
+          const at = kv.indexOf('=');
+          if (at <= 0) throw new Error(`--server-env: ${kv} is not NAME=VALUE`);
+          return [kv.slice(0, at), kv.slice(at + 1)];
+        }),
+    ),
   };
 }
 
@@ -170,6 +207,7 @@ function venueEnv(
     PORT: '0',
     LOG_LEVEL: a.logLevel,
     RIALTO_REQUESTS_PER_MINUTE_PER_IP: String(CONFIG_LIMITS.requestsPerMinutePerIpMax),
+    ...a.serverEnv,
   };
 }
 
@@ -286,6 +324,89 @@ function cpuMeter(pid: number) {
   };
 }
 
+/** One thread's collections over a measured part, from `--trace-gc` lines. */
+interface GcFigures {
+  markCompacts: number;
+  markCompactMsTotal: number;
+  markCompactMsMax: number;
+  /** The largest incremental marking step a full collection reported ("biggest step"). */
+  markingStepMsMax: number;
+  scavenges: number;
+  scavengeMsTotal: number;
+  scavengeMsMax: number;
+  /** The heap after the last full collection of the part (MB), null if none ran. */
+  heapAfterLastMarkCompactMb: number | null;
+}
+
+const GC_LINE =
+  /^\[\d+:(0x[0-9a-f]+)\][^:]*: (Mark-Compact|Scavenge)\S* [\d.]+ \([\d.]+\) -> ([\d.]+) \([\d.]+\) MB, (?:pooled: [\d.]+ MB, )?([\d.]+) \/ [\d.]+ ms(?:.*?biggest step ([\d.]+) ms)?/;
+
+/** The `--trace-gc` lines of `text`, per isolate (the venue's main thread first: it starts first). */
+export function gcFigures(text: string): Record<string, GcFigures> {
+  const byIsolate = new Map<string, GcFigures>();
+  for (const line of text.split('\n')) {
+    const m = GC_LINE.exec(line);
+    if (m === null) continue;
+    let g = byIsolate.get(m[1]);
+    if (g === undefined) {
+      g = {
+        markCompacts: 0,
+        markCompactMsTotal: 0,
+        markCompactMsMax: 0,
+        markingStepMsMax: 0,
+        scavenges: 0,
+        scavengeMsTotal: 0,
+        scavengeMsMax: 0,
+        heapAfterLastMarkCompactMb: null,
+      };
+      byIsolate.set(m[1], g);
+    }
+    const ms = Number(m[4]);
+    if (m[2] === 'Mark-Compact') {
+      g.markCompacts++;
+      g.markCompactMsTotal = Math.round((g.markCompactMsTotal + ms) * 100) / 100;
+      g.markCompactMsMax = Math.max(g.markCompactMsMax, ms);
+      g.markingStepMsMax = Math.max(g.markingStepMsMax, Number(m[5] ?? 0));
+      g.heapAfterLastMarkCompactMb = Number(m[3]);
+    } else {
+      g.scavenges++;
+      g.scavengeMsTotal = Math.round((g.scavengeMsTotal + ms) * 100) / 100;
+      g.scavengeMsMax = Math.max(g.scavengeMsMax, ms);
+    }
+  }
+  return Object.fromEntries(byIsolate);
+}
+
+/** The venue's output written between a part's start and end, for its `--trace-gc` lines. */
+function outputMeter(outPath: string) {
+  let from = 0;
+  let text = '';
+  return {
+    on: (phase: 'start' | 'end'): void => {
+      const size = statSync(outPath).size;
+      if (phase === 'start') {
+        from = size;
+        return;
+      }
+      const buf = Buffer.alloc(size - from);
+      const fd = openSync(outPath, 'r');
+      try {
+        readSync(fd, buf, 0, buf.length, from);
+      } finally {
+        closeSync(fd);
+      }
+      text = buf.toString('utf8');
+    },
+    gc: (): Record<string, GcFigures> => gcFigures(text),
+  };
+}
+
+/** A process's resident memory (MB), from /proc (Linux). */
+function rssMbOf(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m === null ? NaN : Math.round(Number(m[1]) / 1024);
+}
+
 function mixOptions(a: Args, seed: number): MixOptions {
   return {
     sessions: a.accounts,
@@ -298,17 +419,31 @@ function mixOptions(a: Args, seed: number): MixOptions {
   };
 }
 
-async function measure(driver: OrderDriver, pid: number, a: Args, concurrency: number) {
-  const satCpu = cpuMeter(pid);
+async function measure(driver: OrderDriver, pid: number, outPath: string, a: Args, concurrency: number) {
+  const traced = a.serverFlags.includes('--trace-gc');
+  const part = () => {
+    const cpu = cpuMeter(pid);
+    const out = outputMeter(outPath);
+    let rssMb = NaN;
+    return {
+      on: (phase: 'start' | 'end'): void => {
+        cpu.on(phase);
+        if (traced) out.on(phase);
+        if (phase === 'end') rssMb = rssMbOf(pid);
+      },
+      figures: (ops: number) => ({ ...cpu.perOp(ops), rssMb, ...(traced ? { gc: out.gc() } : {}) }),
+    };
+  };
+  const satPart = part();
   const sat = await saturate(
     driver,
     new OrderMix(mixOptions(a, 1), 'sat'),
     concurrency,
     a.warmupSeconds,
     a.seconds,
-    satCpu.on,
+    satPart.on,
   );
-  const rateCpu = cpuMeter(pid);
+  const ratePart = part();
   const fixed = await fixedRate(
     driver,
     new OrderMix(mixOptions(a, 2), 'rate'),
@@ -316,11 +451,11 @@ async function measure(driver: OrderDriver, pid: number, a: Args, concurrency: n
     1,
     a.rateSeconds,
     concurrency * 64,
-    rateCpu.on,
+    ratePart.on,
   );
   return {
-    saturation: { ...sat, ...satCpu.perOp(sat.ops) },
-    fixedRate: { ...fixed, ...rateCpu.perOp(fixed.ops) },
+    saturation: { ...sat, ...satPart.figures(sat.ops) },
+    fixedRate: { ...fixed, ...ratePart.figures(fixed.ops) },
   };
 }
 
@@ -368,7 +503,7 @@ async function main(): Promise<void> {
     const pid = server.child.pid;
     if (pid === undefined) throw new Error('the venue has no pid');
     const driver = await factory({ url: server.url, sessions: keys.sessions, connections });
-    const result = await measure(driver, pid, a, concurrency);
+    const result = await measure(driver, pid, join(dataDir, 'venue.out'), a, concurrency);
     await driver.close();
     const transports = a.nats === null && a.redis === null ? null : await transportFigures(server.url);
     await stopServer(server);
@@ -380,26 +515,37 @@ async function main(): Promise<void> {
   try {
     const restFactory = DRIVERS.rest;
     if (restFactory === undefined) throw new Error('no REST driver');
-    const { config, ...rest } = await run('rest', restFactory, a.concurrency, a.concurrency);
-    const { config: _wsConfig, ...ws } = await run('ws', wsDriver, a.wsConcurrency, a.accounts);
-    const latency = rest.fixedRate.latencyMs;
-    const wsLatency = ws.fixedRate.latencyMs;
+    const restRun = a.only === 'ws' ? null : await run('rest', restFactory, a.concurrency, a.concurrency);
+    const wsRun = a.only === 'rest' ? null : await run('ws', wsDriver, a.wsConcurrency, a.accounts);
+    const config = (restRun ?? wsRun)?.config;
+    if (config === undefined) throw new Error('no transport ran');
+    const rest = restRun === null ? null : { saturation: restRun.saturation, fixedRate: restRun.fixedRate };
+    const ws = wsRun === null ? null : { saturation: wsRun.saturation, fixedRate: wsRun.fixedRate };
+    const latency = rest?.fixedRate.latencyMs ?? null;
+    const wsLatency = ws?.fixedRate.latencyMs ?? null;
+    const p = (l: typeof latency) => (l === null ? null : { p50: l.p50, p99: l.p99, p999: l.p999 });
     console.log(
       JSON.stringify({
         bench: 'api',
         node: process.version,
         cores: availableParallelism(),
-        wsOrdersPerSec: ws.saturation.opsPerSec,
-        restOrdersPerSec: rest.saturation.opsPerSec,
-        ackLatencyAt10kMs: { p50: latency.p50, p99: latency.p99, p999: latency.p999 },
+        wsOrdersPerSec: ws?.saturation.opsPerSec ?? null,
+        restOrdersPerSec: rest?.saturation.opsPerSec ?? null,
+        ackLatencyAt10kMs: p(latency),
         ackLatencyTransport: 'rest',
-        wsAckLatencyAt10kMs: { p50: wsLatency.p50, p99: wsLatency.p99, p999: wsLatency.p999 },
+        wsAckLatencyAt10kMs: p(wsLatency),
         targets: TARGETS,
         met: {
-          wsOrdersPerSec: ws.saturation.opsPerSec >= TARGETS.wsOrdersPerSec,
-          restOrdersPerSec: rest.saturation.opsPerSec >= TARGETS.restOrdersPerSec,
-          ackP99Ms: latency.p99 <= TARGETS.ackP99Ms && rest.fixedRate.answeredPerSec >= a.rate * 0.98,
-          wsAckP99Ms: wsLatency.p99 <= TARGETS.ackP99Ms && ws.fixedRate.answeredPerSec >= a.rate * 0.98,
+          wsOrdersPerSec: ws !== null && ws.saturation.opsPerSec >= TARGETS.wsOrdersPerSec,
+          restOrdersPerSec: rest !== null && rest.saturation.opsPerSec >= TARGETS.restOrdersPerSec,
+          ackP99Ms:
+            rest !== null &&
+            rest.fixedRate.latencyMs.p99 <= TARGETS.ackP99Ms &&
+            rest.fixedRate.answeredPerSec >= a.rate * 0.98,
+          wsAckP99Ms:
+            ws !== null &&
+            ws.fixedRate.latencyMs.p99 <= TARGETS.ackP99Ms &&
+            ws.fixedRate.answeredPerSec >= a.rate * 0.98,
         },
         rest,
         ws,
@@ -413,6 +559,7 @@ async function main(): Promise<void> {
           store: config.database.kind,
           logLevel: a.logLevel,
           serverFlags: a.serverFlags,
+          serverEnv: a.serverEnv,
           rateLimits: {
             enabled: config.rateLimits.enabled,
             ordersPerSecondPerAccount: config.rateLimits.ordersPerSecondPerAccount,

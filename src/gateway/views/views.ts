@@ -14,11 +14,21 @@ import {
   CommandKind,
   EVENT_STRIDE,
   EventBuffer,
+  EventType,
+  F_A,
+  F_B,
+  F_C,
+  F_ORDER_ID,
+  F_OWNER,
+  F_PRICE,
+  F_QTY,
+  F_SIDE,
   Side,
   type OrderType,
   type TimeInForce,
 } from '../../book/index.js';
 import {
+  F_INSTRUMENT,
   LedgerRecordType,
   S_BUY_ORDER,
   S_REFUND,
@@ -28,6 +38,7 @@ import {
   decodeRecord,
   type StreamEvent,
 } from '../../core/index.js';
+import { EndedOrders, InsertionLog } from './ended.js';
 import { EntryHistory } from './entries.js';
 import { VIEW_LIMITS } from './limits.js';
 
@@ -137,30 +148,19 @@ export interface BatchChanges {
   readonly orders: OrderView[];
 }
 
-type OrderChange = Extract<
-  StreamEvent,
-  {
-    type:
-      | 'OrderPartiallyFilled'
-      | 'OrderFilled'
-      | 'OrderCancelled'
-      | 'OrderReduced'
-      | 'OrderExpired'
-      | 'OrderTriggered'
-      | 'OrderAmended';
-  }
->;
+/** The book's order events after acceptance, by record type, as their names read in errors. */
+const CHANGE_NAMES: Readonly<Record<number, string>> = {
+  [EventType.OrderPartiallyFilled]: 'OrderPartiallyFilled',
+  [EventType.OrderFilled]: 'OrderFilled',
+  [EventType.OrderCancelled]: 'OrderCancelled',
+  [EventType.OrderReduced]: 'OrderReduced',
+  [EventType.OrderExpired]: 'OrderExpired',
+  [EventType.OrderTriggered]: 'OrderTriggered',
+  [EventType.OrderAmended]: 'OrderAmended',
+};
 
 /** The order life cycle: the events each status allows. Terminal statuses allow none. */
-const LIVE_EVENTS: ReadonlySet<string> = new Set<OrderChange['type']>([
-  'OrderPartiallyFilled',
-  'OrderFilled',
-  'OrderCancelled',
-  'OrderReduced',
-  'OrderExpired',
-  'OrderTriggered',
-  'OrderAmended',
-]);
+const LIVE_EVENTS: ReadonlySet<string> = new Set(Object.values(CHANGE_NAMES));
 const NEXT: Readonly<Record<OrderStatus, ReadonlySet<string>>> = {
   pending: LIVE_EVENTS,
   partially_filled: LIVE_EVENTS,
@@ -278,10 +278,19 @@ export interface ViewOptions {
 }
 
 export class Views {
-  private readonly orders = new Map<number, OrderView>();
-  /** Ended orders in the order they ended, for forgetting the oldest. */
-  private readonly ended: number[] = [];
-  private endedHead = 0;
+  /** Live orders (and those ended by the command being applied), as objects. */
+  private readonly live = new Map<number, OrderView>();
+  /** Each live order's insertion number (InsertionLog). */
+  private readonly liveInserted = new Map<number, number>();
+  /** Ended orders, in columns (ended.ts), oldest ended forgotten first beyond the bound. */
+  private readonly ended = new EndedOrders();
+  /** The order in which orders entered the views, live and ended alike, for the order history. */
+  private readonly insertions = new InsertionLog();
+  /**
+   * Orders ended by the command being applied: they move to `ended` when it is applied, since its settlement
+   * records, after the book's, still add to them.
+   */
+  private readonly endedNow: OrderView[] = [];
   private readonly openByAccount = new Map<number, Set<number>>();
   private readonly instruments = new Map<number, InstrumentView>();
   private readonly options: ViewOptions;
@@ -324,12 +333,21 @@ export class Views {
     if (seq <= this.venue.lastSeq) throw new Error(`views: command ${seq} after ${this.venue.lastSeq}`);
     this.reader.data = data;
     this.entries.beginCommand();
+    // The book's records are read in place (no object per record); only ledger entries are decoded.
     for (let i = from; i < to; i++) {
-      if (data[i * EVENT_STRIDE] === LedgerRecordType.SettlementPosted) this.settled(data, i * EVENT_STRIDE);
-      const e = decodeRecord(this.reader, i);
-      if (e === undefined) continue;
-      this.apply(seq, timeUs, e);
-      this.entries.apply(e);
+      const o = i * EVENT_STRIDE;
+      const type = data[o];
+      if (type >= EventType.OrderAccepted && type <= EventType.TopOfBookChanged) {
+        this.applyBook(seq, timeUs, data, o, type);
+      } else if (
+        type === LedgerRecordType.HoldPosted ||
+        type === LedgerRecordType.SettlementPosted ||
+        type === LedgerRecordType.EntryPosted
+      ) {
+        if (type === LedgerRecordType.SettlementPosted) this.settled(data, o);
+        this.entries.entry(decodeRecord(this.reader, i) as Extract<StreamEvent, { type: 'EntryPosted' }>);
+      }
+      // Core records and entries' continuation records are not shown here.
     }
     if (this.settledCount !== this.unsettled.length) {
       throw new Error(
@@ -338,6 +356,7 @@ export class Views {
     }
     this.unsettled.length = 0;
     this.settledCount = 0;
+    if (this.endedNow.length !== 0) this.retireEnded();
     this.venue.lastSeq = seq;
   }
 
@@ -393,27 +412,34 @@ export class Views {
     } else if (!(priceTicks >= b.askBestTicks)) b.askBestTicks = priceTicks;
   }
 
+  /** An order, live or ended (as kept). An ended order is a new object each call. */
   order(orderId: number): Readonly<OrderView> | undefined {
-    return this.orders.get(orderId);
+    return this.live.get(orderId) ?? this.ended.get(orderId);
   }
 
   /** The open orders of an account, oldest first. */
   openOrders(accountId: number): Readonly<OrderView>[] {
     const ids = this.openByAccount.get(accountId);
     if (ids === undefined) return [];
-    return [...ids].sort((a, b) => a - b).map((id) => this.orders.get(id) as OrderView);
+    return [...ids].sort((a, b) => a - b).map((id) => this.live.get(id) as OrderView);
   }
 
   /** The newest orders (live and ended, as kept) of the given accounts, newest first, at most `limit`. */
   orderHistory(accountIds: readonly number[] | null, limit: number): Readonly<OrderView>[] {
     const out: OrderView[] = [];
+    if (limit <= 0) return out;
     const wanted = accountIds === null ? null : new Set(accountIds);
-    // Map iteration is insertion order, which is id order here: walk it backwards from a copy of the keys.
-    const ids = [...this.orders.keys()];
-    for (let k = ids.length - 1; k >= 0 && out.length < limit; k--) {
-      const o = this.orders.get(ids[k]) as OrderView;
-      if (wanted === null || wanted.has(o.accountId)) out.push(o);
-    }
+    // Insertion order is id order here; an entry of the log whose order is no longer kept is skipped.
+    this.insertions.walkNewestFirst((id, inserted) => {
+      const live = this.live.get(id);
+      if (live !== undefined && this.liveInserted.get(id) === inserted) {
+        if (wanted === null || wanted.has(live.accountId)) out.push(live);
+      } else if (this.ended.inserted(id) === inserted) {
+        if (wanted === null || wanted.has(this.ended.accountOf(id)))
+          out.push(this.ended.get(id) as OrderView);
+      }
+      return out.length < limit;
+    });
     return out;
   }
 
@@ -476,57 +502,54 @@ export class Views {
     return v;
   }
 
-  private apply(seq: number, timeUs: number, e: StreamEvent): void {
-    switch (e.type) {
-      case 'OrderAccepted':
-        this.accepted(seq, timeUs, e);
+  /** A book record at offset `o` of `d`, of type `type`. */
+  private applyBook(seq: number, timeUs: number, d: Float64Array, o: number, type: number): void {
+    switch (type) {
+      case EventType.OrderAccepted:
+        this.accepted(seq, timeUs, d, o);
         return;
-      case 'OrderRejected':
-        this.rejected(seq, timeUs, e);
+      case EventType.OrderRejected:
+        this.rejected(seq, timeUs, d, o);
         return;
-      case 'TradeExecuted':
-        this.trade(seq, timeUs, e);
+      case EventType.TradeExecuted:
+        this.trade(seq, timeUs, d, o);
         return;
-      case 'LevelChanged': {
-        const v = this.instrument(e.instrument);
-        (e.side === 0 ? v.bids : v.asks).set(e.price, e.qty, e.orders);
-        this.noteLevel(v, e.side, e.price);
+      case EventType.LevelChanged: {
+        const v = this.instrument(d[o + F_INSTRUMENT]);
+        const side = d[o + F_SIDE];
+        const price = d[o + F_PRICE];
+        (side === 0 ? v.bids : v.asks).set(price, d[o + F_QTY], d[o + F_A]);
+        this.noteLevel(v, side, price);
         return;
       }
-      case 'OrderPartiallyFilled':
-      case 'OrderFilled':
-      case 'OrderCancelled':
-      case 'OrderReduced':
-      case 'OrderExpired':
-      case 'OrderTriggered':
-      case 'OrderAmended':
-        this.changed(seq, timeUs, e);
+      case EventType.TopOfBookChanged:
+        // The depth gives the BBO.
         return;
       default:
-        // Ledger entries, core records and TopOfBookChanged (the depth gives the BBO) are not shown here.
-        return;
+        this.changed(seq, timeUs, d, o, type);
     }
   }
 
-  private accepted(seq: number, timeUs: number, e: Extract<StreamEvent, { type: 'OrderAccepted' }>): void {
-    const existing = this.orders.get(e.orderId);
+  private accepted(seq: number, timeUs: number, d: Float64Array, o: number): void {
+    const orderId = d[o + F_ORDER_ID];
+    const owner = d[o + F_OWNER];
+    const existing = this.order(orderId);
     if (existing !== undefined) {
-      throw new Error(
-        `views: order ${e.orderId} accepted twice (seq ${seq}, first at ${existing.updatedSeq})`,
-      );
+      throw new Error(`views: order ${orderId} accepted twice (seq ${seq}, first at ${existing.updatedSeq})`);
     }
+    const qty = d[o + F_QTY];
     const v: OrderView = {
-      orderId: e.orderId,
-      instrument: e.instrument,
-      accountId: e.owner,
-      side: e.side,
-      type: e.orderType,
-      tif: e.tif,
-      priceTicks: e.price,
-      triggerPriceTicks: e.triggerPrice,
-      qtyLots: e.qty,
+      orderId,
+      instrument: d[o + F_INSTRUMENT],
+      accountId: owner,
+      side: d[o + F_SIDE] as Side,
+      type: d[o + F_A] as OrderType,
+      tif: d[o + F_B] as TimeInForce,
+      priceTicks: d[o + F_PRICE],
+      triggerPriceTicks: d[o + F_C],
+      qtyLots: qty,
       filledLots: 0,
-      remainingLots: e.qty,
+      remainingLots: qty,
       notional: 0n,
       settledMinor: 0,
       status: 'pending',
@@ -536,78 +559,90 @@ export class Views {
       updatedUs: timeUs,
       updatedSeq: seq,
     };
-    this.orders.set(e.orderId, v);
+    this.insert(v);
     this.noteOrder(v);
-    this.noteId(e.orderId);
-    let open = this.openByAccount.get(e.owner);
+    this.noteId(orderId);
+    let open = this.openByAccount.get(owner);
     if (open === undefined) {
       open = new Set();
-      this.openByAccount.set(e.owner, open);
+      this.openByAccount.set(owner, open);
     }
-    open.add(e.orderId);
+    open.add(orderId);
     this.venue.ordersPlaced++;
     this.venue.openOrders++;
   }
 
   /** A refused place becomes a rejected order; a refused cancel or amend changes nothing here. */
-  private rejected(seq: number, timeUs: number, e: Extract<StreamEvent, { type: 'OrderRejected' }>): void {
-    if (e.command !== CommandKind.Place) return;
+  private rejected(seq: number, timeUs: number, d: Float64Array, o: number): void {
+    if (d[o + F_B] !== CommandKind.Place) return;
     this.venue.ordersRejected++;
+    const orderId = d[o + F_ORDER_ID];
     // A place refused for reusing a live id (DuplicateOrderId) must not replace the live order.
-    if (this.orders.has(e.orderId) || !Number.isSafeInteger(e.orderId) || e.orderId <= 0) return;
+    if (!Number.isSafeInteger(orderId) || orderId <= 0) return;
+    if (this.live.has(orderId) || this.ended.has(orderId)) return;
     const v: OrderView = {
-      orderId: e.orderId,
-      instrument: e.instrument,
-      accountId: e.owner,
-      side: e.side,
+      orderId,
+      instrument: d[o + F_INSTRUMENT],
+      accountId: d[o + F_OWNER],
+      side: d[o + F_SIDE] as Side,
       type: 0 as OrderType,
       tif: 0 as TimeInForce,
-      priceTicks: e.price,
+      priceTicks: d[o + F_PRICE],
       triggerPriceTicks: 0,
-      qtyLots: e.qty,
+      qtyLots: d[o + F_QTY],
       filledLots: 0,
       remainingLots: 0,
       notional: 0n,
       settledMinor: 0,
       status: 'rejected',
-      rejectCode: e.code,
+      rejectCode: d[o + F_A],
       cancelReason: 0,
       createdUs: timeUs,
       updatedUs: timeUs,
       updatedSeq: seq,
     };
-    this.orders.set(e.orderId, v);
+    this.insert(v);
     this.noteOrder(v);
-    this.noteId(e.orderId);
-    this.noteEnded(e.orderId);
+    this.noteId(orderId);
+    this.endedNow.push(v);
   }
 
-  private trade(seq: number, timeUs: number, e: Extract<StreamEvent, { type: 'TradeExecuted' }>): void {
-    const v = this.instrument(e.instrument);
+  private trade(seq: number, timeUs: number, d: Float64Array, o: number): void {
+    const instrument = d[o + F_INSTRUMENT];
+    const v = this.instrument(instrument);
+    const price = d[o + F_PRICE];
+    const qty = d[o + F_QTY];
     const t: TradeView = {
-      tradeId: e.tradeId,
-      instrument: e.instrument,
-      priceTicks: e.price,
-      qtyLots: e.qty,
-      aggressorSide: e.aggressorSide,
-      takerOrderId: e.takerOrderId,
-      takerAccountId: e.takerOwner,
-      makerOrderId: e.makerOrderId,
-      makerAccountId: e.makerOwner,
+      tradeId: d[o + F_A],
+      instrument,
+      priceTicks: price,
+      qtyLots: qty,
+      aggressorSide: d[o + F_SIDE] as Side,
+      takerOrderId: d[o + F_ORDER_ID],
+      takerAccountId: d[o + F_OWNER],
+      makerOrderId: d[o + F_B],
+      makerAccountId: d[o + F_C],
       timeUs,
       seq,
       buyerPaidMinor: 0,
       sellerNetMinor: 0,
     };
     this.unsettled.push(t);
+    const takerBuys = t.aggressorSide === Side.Buy;
+    this.entries.trade(
+      t.tradeId,
+      instrument,
+      takerBuys ? t.takerOrderId : t.makerOrderId,
+      takerBuys ? t.makerOrderId : t.takerOrderId,
+    );
     v.trades.push(t);
     if (this.recording) this.changes.trades.push(t);
     const s = v.stats;
-    s.lastPriceTicks = e.price;
+    s.lastPriceTicks = price;
     s.trades++;
-    s.volumeLots += e.qty;
-    s.highTicks = s.trades === 1 ? e.price : Math.max(s.highTicks, e.price);
-    s.lowTicks = s.trades === 1 ? e.price : Math.min(s.lowTicks, e.price);
+    s.volumeLots += qty;
+    s.highTicks = s.trades === 1 ? price : Math.max(s.highTicks, price);
+    s.lowTicks = s.trades === 1 ? price : Math.min(s.lowTicks, price);
     this.venue.trades++;
   }
 
@@ -626,50 +661,59 @@ export class Views {
     }
     t.buyerPaidMinor = data[o + S_RELEASE] - data[o + S_REFUND];
     t.sellerNetMinor = data[o + S_SELLER_NET];
-    const buy = this.orders.get(buyOrder);
-    const sell = this.orders.get(sellOrder);
+    const buy = this.live.get(buyOrder);
+    const sell = this.live.get(sellOrder);
     if (buy !== undefined) buy.settledMinor += t.buyerPaidMinor;
+    else this.ended.addSettled(buyOrder, t.buyerPaidMinor);
     if (sell !== undefined) sell.settledMinor += t.sellerNetMinor;
+    else this.ended.addSettled(sellOrder, t.sellerNetMinor);
   }
 
-  private changed(seq: number, timeUs: number, e: OrderChange): void {
-    const v = this.orders.get(e.orderId);
+  /** An order event after acceptance (fill, cancel, reduce, expire, trigger, amend). */
+  private changed(seq: number, timeUs: number, d: Float64Array, o: number, type: number): void {
+    const orderId = d[o + F_ORDER_ID];
+    const name = CHANGE_NAMES[type];
+    const v = this.live.get(orderId);
     if (v === undefined) {
+      const status = this.ended.status(orderId);
+      if (status !== undefined) {
+        throw new Error(`views: ${name} at seq ${seq} for order ${orderId}, which is ${status}`);
+      }
       // An order forgotten after it ended cannot change again; one never seen is a gap in the stream.
-      throw new Error(`views: ${e.type} at seq ${seq} for unknown order ${e.orderId}`);
+      throw new Error(`views: ${name} at seq ${seq} for unknown order ${orderId}`);
     }
-    if (!NEXT[v.status].has(e.type)) {
-      throw new Error(`views: ${e.type} at seq ${seq} for order ${e.orderId}, which is ${v.status}`);
+    if (!NEXT[v.status].has(name)) {
+      throw new Error(`views: ${name} at seq ${seq} for order ${orderId}, which is ${v.status}`);
     }
     v.updatedUs = timeUs;
     v.updatedSeq = seq;
     this.noteOrder(v);
-    switch (e.type) {
-      case 'OrderPartiallyFilled':
-      case 'OrderFilled':
-        v.filledLots = e.qtyFilled;
-        v.remainingLots = e.qtyLeft;
-        v.notional += BigInt(e.price) * BigInt(e.qty);
-        if (e.type === 'OrderFilled') this.end(v, 'filled');
+    switch (type) {
+      case EventType.OrderPartiallyFilled:
+      case EventType.OrderFilled:
+        v.filledLots = d[o + F_B];
+        v.remainingLots = d[o + F_A];
+        v.notional += BigInt(d[o + F_PRICE]) * BigInt(d[o + F_QTY]);
+        if (type === EventType.OrderFilled) this.end(v, 'filled');
         else v.status = 'partially_filled';
         return;
-      case 'OrderCancelled':
-        v.cancelReason = e.reason;
+      case EventType.OrderCancelled:
+        v.cancelReason = d[o + F_B];
         this.end(v, 'cancelled');
         return;
-      case 'OrderExpired':
+      case EventType.OrderExpired:
         this.end(v, 'expired');
         return;
-      case 'OrderReduced':
-        v.remainingLots = e.qtyLeft;
+      case EventType.OrderReduced:
+        v.remainingLots = d[o + F_A];
         v.qtyLots = v.filledLots + v.remainingLots;
         return;
-      case 'OrderAmended':
-        v.priceTicks = e.price;
-        v.remainingLots = e.qty;
+      case EventType.OrderAmended:
+        v.priceTicks = d[o + F_PRICE];
+        v.remainingLots = d[o + F_QTY];
         v.qtyLots = v.filledLots + v.remainingLots;
         return;
-      case 'OrderTriggered':
+      case EventType.OrderTriggered:
         // A stop became a live order; its status stays what it was.
         return;
     }
@@ -684,24 +728,34 @@ export class Views {
     }
     if (open.size === 0) this.openByAccount.delete(v.accountId);
     this.venue.openOrders--;
-    this.noteEnded(v.orderId);
+    this.endedNow.push(v);
   }
 
   private noteId(orderId: number): void {
     if (orderId > this.highestOrderIdSeen) this.highestOrderIdSeen = orderId;
   }
 
-  /** Remembers that an order ended, and forgets the oldest ended orders beyond the bound. */
-  private noteEnded(orderId: number): void {
-    this.ended.push(orderId);
-    while (this.ended.length - this.endedHead > this.options.endedOrdersKept) {
-      this.orders.delete(this.ended[this.endedHead]);
-      this.endedHead++;
+  private insert(v: OrderView): void {
+    this.live.set(v.orderId, v);
+    this.liveInserted.set(v.orderId, this.insertions.add(v.orderId));
+  }
+
+  /** Moves the orders the command ended into columns, and forgets the oldest ended orders beyond the bound. */
+  private retireEnded(): void {
+    for (const v of this.endedNow) {
+      const inserted = this.liveInserted.get(v.orderId) as number;
+      this.live.delete(v.orderId);
+      this.liveInserted.delete(v.orderId);
+      this.ended.add(v, inserted);
     }
-    // Compact the queue now and then so it does not grow with every order ever ended.
-    if (this.endedHead > 4096 && this.endedHead * 2 > this.ended.length) {
-      this.ended.splice(0, this.endedHead);
-      this.endedHead = 0;
+    this.endedNow.length = 0;
+    while (this.ended.size > this.options.endedOrdersKept) this.ended.forgetOldest();
+    // Drop the log's forgotten orders now and then so that it does not grow with every order ever placed.
+    const kept = this.live.size + this.ended.size;
+    if (this.insertions.entries > 2 * kept + 4096) {
+      this.insertions.compact(
+        (id, inserted) => this.liveInserted.get(id) === inserted || this.ended.inserted(id) === inserted,
+      );
     }
   }
 }

@@ -1,0 +1,101 @@
+/**
+ * Ended orders kept in columns (src/gateway/views/ended.ts): fed a seeded random venue's records in batches,
+ * every order the views return reads exactly as it stood when the batch that last changed it was published
+ * (live orders are objects, ended ones are made again from their row), the order history lists every kept
+ * order newest first in the order they entered, and a bound on ended orders forgets the ones that ended
+ * first while live orders and newer ended ones stay, the same as the unbounded views have them.
+ */
+import { strict as assert } from 'node:assert';
+import { describe, it } from 'node:test';
+import { ExchangeCore } from '../../../src/core/index.js';
+import { Views, isTerminal, type OrderView } from '../../../src/gateway/views/index.js';
+import { Rng } from '../../book/helpers.js';
+import { RandomCommands } from '../../core/random-commands.js';
+
+interface Model {
+  /** Each order as the last batch that changed it published it. */
+  last: Map<number, OrderView>;
+  /** Order ids in the order they first appeared (entered the views). */
+  entered: number[];
+  /** The batch in which each order ended. */
+  endedIn: Map<number, number>;
+}
+
+function feed(commands: number, ...views: Views[]): Model {
+  const gen = new RandomCommands(11);
+  const rng = new Rng(5);
+  const core = new ExchangeCore();
+  const model: Model = { last: new Map(), entered: [], endedIn: new Map() };
+  let seq = 0;
+  // The set-up, one command at a time.
+  for (const c of gen.setup()) {
+    core.events.clear();
+    core.execute(c);
+    seq++;
+    for (const v of views) v.applyCommand(seq, c.timeUs, core.events.data, 0, core.events.count);
+  }
+  for (let batch = 0, n = 0; n < commands; batch++) {
+    const size = 1 + rng.int(6);
+    core.events.clear();
+    const ends = new Int32Array(size);
+    let timeUs = 0;
+    for (let k = 0; k < size; k++) {
+      const c = gen.next();
+      timeUs = c.timeUs;
+      core.execute(c);
+      ends[k] = core.events.count;
+    }
+    for (const v of views) v.applyBatch(seq + 1, timeUs, core.events.data, ends);
+    seq += size;
+    n += size;
+    for (const o of views[0].changes.orders) {
+      if (!model.last.has(o.orderId)) model.entered.push(o.orderId);
+      model.last.set(o.orderId, { ...o });
+      if (isTerminal(o.status)) model.endedIn.set(o.orderId, batch);
+    }
+  }
+  return model;
+}
+
+describe('ended orders in columns', () => {
+  const full = new Views();
+  const bound = 150;
+  const small = new Views({ endedOrdersKept: bound });
+  const model = feed(6_000, full, small);
+
+  it('read back as they stood when they last changed, live and ended', () => {
+    assert.ok(model.endedIn.size > 2 * bound, `orders ended (${model.endedIn.size})`);
+    assert.ok(model.last.size > model.endedIn.size, 'some orders are live');
+    for (const [id, expected] of model.last) assert.deepEqual(full.order(id), expected, `order ${id}`);
+    const withFills = [...model.last.values()].filter((o) => isTerminal(o.status) && o.filledLots > 0);
+    assert.ok(withFills.length > 20 && withFills.every((o) => o.settledMinor !== 0 && o.notional > 0n));
+    assert.ok([...model.last.values()].some((o) => o.status === 'rejected'));
+  });
+
+  it('list every kept order newest first, in the order they entered', () => {
+    const history = full.orderHistory(null, 1e9).map((o) => o.orderId);
+    assert.deepEqual(history, [...model.entered].reverse());
+    const account = full.orderHistory(null, 1)[0].accountId;
+    assert.deepEqual(
+      full.orderHistory([account], 7).map((o) => o.orderId),
+      history.filter((id) => model.last.get(id)?.accountId === account).slice(0, 7),
+    );
+  });
+
+  it('forget the orders that ended first beyond the bound, as the unbounded views have the rest', () => {
+    const kept = model.entered.filter((id) => small.order(id) !== undefined);
+    const keptEnded = kept.filter((id) => model.endedIn.has(id));
+    assert.equal(keptEnded.length, bound);
+    const forgotten = model.entered.filter((id) => small.order(id) === undefined);
+    assert.equal(forgotten.length, model.endedIn.size - bound);
+    const newestForgotten = Math.max(...forgotten.map((id) => model.endedIn.get(id) as number));
+    const oldestKept = Math.min(...keptEnded.map((id) => model.endedIn.get(id) as number));
+    assert.ok(newestForgotten <= oldestKept);
+    for (const id of kept) assert.deepEqual(small.order(id), full.order(id));
+    assert.deepEqual(
+      small.orderHistory(null, 1e9).map((o) => o.orderId),
+      [...kept].reverse(),
+    );
+    assert.equal(small.venue.openOrders, full.venue.openOrders);
+  });
+});
