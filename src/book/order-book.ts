@@ -268,6 +268,25 @@ export class OrderBook {
   }
 
   /**
+   * cancel(orderId, ANY_OWNER, timeUs) for an order the caller found at `slot` (slotOf) just before: the
+   * same events, one id lookup less. The clock moves first, as in cancel(); when that expired the order (the
+   * slot no longer holds it live), or the time is invalid, the command goes to cancel(), which refuses it.
+   */
+  cancelAt(slot: number, orderId: number, timeUs: number): number {
+    const clockOk = this.advanceClock(timeUs);
+    const live =
+      slot >= 0 &&
+      slot < this.capacity &&
+      this.hf[(slot << HOT_SHIFT_F) + HF_ID] === orderId &&
+      (this.stateOf(slot) === RESTING || this.stateOf(slot) === PENDING_TRIGGER);
+    if (!clockOk || !live) return this.cancel(orderId, ANY_OWNER, timeUs);
+    const qty = this.hf[(slot << HOT_SHIFT_F) + HF_LEFT];
+    this.removeLive(slot, EventType.OrderCancelled, CancelReason.Requested);
+    this.publishTop();
+    return qty;
+  }
+
+  /**
    * Amends a live order's price, total quantity or trigger price. A quantity decrease alone keeps time
    * priority; anything else re-enters the order at the back of its new level, matching first if it crosses.
    * Returns the quantity left resting afterwards (0 when rejected, filled or pending a trigger).

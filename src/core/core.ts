@@ -39,12 +39,11 @@ import {
   NO_LIMITS,
   RISK_LIMIT_KEYS,
   RiskLimitTable,
-  addsExposure,
-  checkOrderRow,
+  checkOrderValues,
   emergencyBreachedRow,
   limitsProblem,
   needsEquity,
-  newOrderExposure,
+  exposureOf,
   withinBand,
   type RiskLimits,
 } from '../risk/index.js';
@@ -248,7 +247,6 @@ export class ExchangeCore {
     triggerPrice: 0,
     timeUs: 0,
   };
-  private readonly exposure = newOrderExposure();
   /** Positions whose account's emergency threshold this command may have crossed. */
   private emergencyQueue = new Int32Array(64);
   private emergencyCount = 0;
@@ -266,25 +264,39 @@ export class ExchangeCore {
   /** Executes one command, appending its records to `events` (the caller reads and clears the buffer). */
   execute(cmd: Command): void {
     this.commandSeq++;
-    const t = cmd.timeUs;
-    if (!(Number.isSafeInteger(t) && t >= 0)) {
-      this.rejectCommand(CommandCode[cmd.kind] ?? 0, CoreReject.InvalidTime, 0, 0);
-      return;
+    // The order commands read their time in their own case: `cmd` comes in every command's shape, so a load
+    // of `cmd.timeUs` here would be megamorphic (a stub-cache probe) and box the number it reads (an
+    // allocation per command), where a load in a case sees one shape and reads the number as it is.
+    switch (cmd.kind) {
+      case 'placeOrder':
+        if (this.enter(cmd.timeUs, CommandCode.placeOrder)) this.placeOrder(cmd);
+        break;
+      case 'cancelOrder':
+        if (this.enter(cmd.timeUs, CommandCode.cancelOrder)) this.cancelOrder(cmd);
+        break;
+      case 'amendOrder':
+        if (this.enter(cmd.timeUs, CommandCode.amendOrder)) this.amendOrder(cmd);
+        break;
+      default:
+        if (this.enter(cmd.timeUs, CommandCode[cmd.kind] ?? 0)) this.dispatch(cmd);
     }
-    if (t > this.clockUs) this.clockUs = t;
-    if (this.clockUs >= this.nextDayUs) this.startDay(Math.floor(this.clockUs / DAY_US));
-    this.dispatch(cmd);
     if (this.emergencyCount !== 0) this.runEmergencyChecks();
   }
 
+  /** Moves the clock to the command's time (and into a new day); false, the command refused, on bad time. */
+  private enter(t: number, command: number): boolean {
+    if (!(Number.isSafeInteger(t) && t >= 0)) {
+      this.rejectCommand(command, CoreReject.InvalidTime, 0, 0);
+      return false;
+    }
+    if (t > this.clockUs) this.clockUs = t;
+    if (this.clockUs >= this.nextDayUs) this.startDay(Math.floor(this.clockUs / DAY_US));
+    return true;
+  }
+
+  /** The commands other than the order path's three. */
   private dispatch(cmd: Command): void {
     switch (cmd.kind) {
-      case 'placeOrder':
-        return this.placeOrder(cmd);
-      case 'cancelOrder':
-        return this.cancelOrder(cmd);
-      case 'amendOrder':
-        return this.amendOrder(cmd);
       case 'massCancel':
         return this.massCancel(cmd);
       case 'advanceTime':
@@ -391,26 +403,31 @@ export class ExchangeCore {
     const account = c.accountId;
     // A rejected order must leave no trace, so the position and its ledger accounts open only once it passes.
     const found = this.findPosition(account, spec.instrument);
-    const x = this.exposure;
-    x.buy = buy;
-    x.qty = c.qty;
-    x.price = price;
-    x.quoteScale = spec.quoteScale;
+    const qty = c.qty;
     const valuePerLot = mulExact(price, spec.quoteScale);
-    x.notional = mulExact(c.qty, valuePerLot);
     const perLot = holdPerLot(buy, valuePerLot, spec.takerFeePpm, spec);
-    x.holdNeeded = mulExact(c.qty, perLot);
     const holdAsset = buy ? spec.quoteAsset : spec.baseAsset;
     // An open position knows its ledger accounts (balances are debit-positive: a liability reads negative).
-    x.available =
+    const available =
       found === -1
         ? this.ledger.available(account, holdAsset)
         : -this.ledger.signedBalance(buy ? this.posQuoteAccount[found] : this.posBaseAccount[found]);
-    x.openOrders = this.accountOpenOrders[account];
-    x.position = found === -1 ? 0 : this.positions.qty[found];
-    x.openSameSide = found === -1 ? 0 : buy ? this.posOpenBuy[found] : this.posOpenSell[found];
-    this.fillRiskContext(account, spec.quoteAsset);
-    const code = checkOrderRow(x, this.limitTable.rows, account * RISK_LIMIT_FIELDS);
+    const position = found === -1 ? 0 : this.positions.qty[found];
+    const openSameSide = found === -1 ? 0 : buy ? this.posOpenBuy[found] : this.posOpenSell[found];
+    const code = this.checkLimits(
+      account,
+      spec.quoteAsset,
+      buy,
+      qty,
+      mulExact(qty, valuePerLot),
+      mulExact(qty, perLot),
+      available,
+      this.accountOpenOrders[account],
+      position,
+      openSameSide,
+      price,
+      spec.quoteScale,
+    );
     if (code !== 0) return code;
     const pos = found === -1 ? this.positionSlot(account, spec) : found;
     const holdAccount = buy ? this.posQuoteAccount[pos] : this.posBaseAccount[pos];
@@ -424,14 +441,48 @@ export class ExchangeCore {
     return 0;
   }
 
-  /** Equity and the day's loss, only when the account's limits read them. */
-  private fillRiskContext(account: number, quote: number): void {
-    const x = this.exposure;
+  /**
+   * The account's limits and funds against an order (checkOrderValues), with equity and the day's loss
+   * computed only when its limits read them, and the day's loss only for an order that adds exposure (the
+   * only kind it refuses).
+   */
+  private checkLimits(
+    account: number,
+    quote: number,
+    buy: boolean,
+    qty: number,
+    notional: number,
+    holdNeeded: number,
+    available: number,
+    openOrders: number,
+    position: number,
+    openSameSide: number,
+    price: number,
+    quoteScale: number,
+  ): number {
     const reads = this.accountRiskReads[account];
-    x.equity = (reads & RISK_READS.equity) !== 0 ? this.equityOf(account, quote) : 0;
-    // The day's loss only refuses orders that add exposure, so the others skip marking every position.
-    x.dayLoss = (reads & RISK_READS.dayLoss) !== 0 && addsExposure(x) ? this.dayLossOf(account, quote) : 0;
-    x.dayStartEquity = (reads & RISK_READS.dayStartEquity) !== 0 ? this.dayStartEquityOf(account, quote) : 0;
+    const equity = (reads & RISK_READS.equity) !== 0 ? this.equityOf(account, quote) : 0;
+    const adds = exposureOf(buy, position, openSameSide, qty) > Math.abs(position);
+    const dayLoss = (reads & RISK_READS.dayLoss) !== 0 && adds ? this.dayLossOf(account, quote) : 0;
+    const dayStartEquity =
+      (reads & RISK_READS.dayStartEquity) !== 0 ? this.dayStartEquityOf(account, quote) : 0;
+    return checkOrderValues(
+      this.limitTable.rows,
+      account * RISK_LIMIT_FIELDS,
+      buy,
+      qty,
+      notional,
+      holdNeeded,
+      available,
+      openOrders,
+      position,
+      openSameSide,
+      price,
+      quoteScale,
+      equity,
+      dayLoss,
+      dayStartEquity,
+    );
   }
 
   private cancelOrder(c: CancelOrder): void {
@@ -449,7 +500,7 @@ export class ExchangeCore {
       return;
     }
     const from = this.events.count;
-    ins.book.cancel(c.orderId, ANY_OWNER, this.clockUs);
+    ins.book.cancelAt(s, c.orderId, this.clockUs);
     this.afterBook(ins, from);
   }
 
@@ -501,23 +552,24 @@ export class ExchangeCore {
     if (newLeft <= 0) return 0; // the book rejects it (AmendQuantityNotAboveFilled)
     const valuePerLot = mulExact(price, spec.quoteScale);
     const perLot = holdPerLot(buy, valuePerLot, o.takerFeePpm[s], spec);
-    const x = this.exposure;
     const account = o.account[s];
     const pos = o.position[s];
-    x.buy = buy;
-    x.qty = newLeft;
-    x.price = price;
-    x.quoteScale = spec.quoteScale;
-    x.notional = mulExact(newLeft, valuePerLot);
-    const newHold = mulExact(newLeft, perLot);
-    x.holdNeeded = newHold - o.left[s] * o.perLot[s];
-    x.available = -this.ledger.signedBalance(o.holdAccount[s]);
+    const left = o.left[s];
     // The order counts as itself, not as one more open order or more open quantity.
-    x.openOrders = this.accountOpenOrders[account] - 1;
-    x.position = this.positions.qty[pos];
-    x.openSameSide = (buy ? this.posOpenBuy[pos] : this.posOpenSell[pos]) - o.left[s];
-    this.fillRiskContext(account, spec.quoteAsset);
-    return checkOrderRow(x, this.limitTable.rows, account * RISK_LIMIT_FIELDS);
+    return this.checkLimits(
+      account,
+      spec.quoteAsset,
+      buy,
+      newLeft,
+      mulExact(newLeft, valuePerLot),
+      mulExact(newLeft, perLot) - left * o.perLot[s],
+      -this.ledger.signedBalance(o.holdAccount[s]),
+      this.accountOpenOrders[account] - 1,
+      this.positions.qty[pos],
+      (buy ? this.posOpenBuy[pos] : this.posOpenSell[pos]) - left,
+      price,
+      spec.quoteScale,
+    );
   }
 
   private massCancel(c: MassCancel): void {

@@ -67,31 +67,80 @@ export function checkOrder(x: OrderExposure, l: RiskLimits): number {
 
 /** checkOrder with the limits read from `rows` at `at` (a RiskLimitTable row). */
 export function checkOrderRow(x: OrderExposure, rows: Float64Array, at: number): number {
-  if (Number.isNaN(x.notional) || Number.isNaN(x.holdNeeded)) return RiskReject.AmountOverflow;
+  return checkOrderValues(
+    rows,
+    at,
+    x.buy,
+    x.qty,
+    x.notional,
+    x.holdNeeded,
+    x.available,
+    x.openOrders,
+    x.position,
+    x.openSameSide,
+    x.price,
+    x.quoteScale,
+    x.equity,
+    x.dayLoss,
+    x.dayStartEquity,
+  );
+}
+
+/**
+ * checkOrderRow over the exposure's numbers as arguments (OrderExposure's fields, in its order). The core's
+ * order path calls this: inlined, its inputs stay in registers instead of being stored into an object and
+ * read back.
+ */
+export function checkOrderValues(
+  rows: Float64Array,
+  at: number,
+  buy: boolean,
+  qty: number,
+  notional: number,
+  holdNeeded: number,
+  available: number,
+  openOrders: number,
+  position: number,
+  openSameSide: number,
+  price: number,
+  quoteScale: number,
+  equity: number,
+  dayLoss: number,
+  dayStartEquity: number,
+): number {
+  if (Number.isNaN(notional) || Number.isNaN(holdNeeded)) return RiskReject.AmountOverflow;
   const qtyMax = rows[at + LimitField.orderQtyMax];
-  if (qtyMax > 0 && x.qty > qtyMax) return RiskReject.OrderQuantityAboveLimit;
+  if (qtyMax > 0 && qty > qtyMax) return RiskReject.OrderQuantityAboveLimit;
   const notionalMax = rows[at + LimitField.orderNotionalMax];
-  if (notionalMax > 0 && x.notional > notionalMax) return RiskReject.OrderNotionalAboveLimit;
+  if (notionalMax > 0 && notional > notionalMax) return RiskReject.OrderNotionalAboveLimit;
   const openMax = rows[at + LimitField.openOrdersMax];
-  if (openMax > 0 && x.openOrders + 1 > openMax) return RiskReject.OpenOrdersAboveLimit;
-  const exposure = exposureAfter(x);
+  if (openMax > 0 && openOrders + 1 > openMax) return RiskReject.OpenOrdersAboveLimit;
+  const exposure = exposureOf(buy, position, openSameSide, qty);
   const positionMax = rows[at + LimitField.positionQtyMax];
   if (positionMax > 0 && exposure > positionMax) return RiskReject.PositionAboveLimit;
   const positionPpm = rows[at + LimitField.positionEquityPpm];
   if (positionPpm > 0 && exposure > 0) {
     // exposure × price × scale ≤ equity × ppm / 1e6, compared without division.
-    const value = exposure * x.price * x.quoteScale;
-    if (x.equity <= 0 || value * 1e6 > x.equity * positionPpm) return RiskReject.PositionAboveEquityFraction;
+    const value = exposure * price * quoteScale;
+    if (equity <= 0 || value * 1e6 > equity * positionPpm) return RiskReject.PositionAboveEquityFraction;
   }
-  if (dailyLossBreachedRow(x, rows, at) && addsExposure(x)) return RiskReject.DailyLossLimitReached;
-  if (x.holdNeeded > x.available) return RiskReject.InsufficientFunds;
+  if (
+    dailyLossBreachedValues(dayLoss, dayStartEquity, rows, at) &&
+    exposure > Math.abs(position) // the order adds exposure
+  )
+    return RiskReject.DailyLossLimitReached;
+  if (holdNeeded > available) return RiskReject.InsufficientFunds;
   return 0;
+}
+
+/** Net exposure in lots after an order of `qty` and the open orders on its side all fill, as a magnitude. */
+export function exposureOf(buy: boolean, position: number, openSameSide: number, qty: number): number {
+  return Math.abs(buy ? position + openSameSide + qty : position - openSameSide - qty);
 }
 
 /** Net exposure in lots after the order and the open orders on its side all fill, as a magnitude. */
 export function exposureAfter(x: OrderExposure): number {
-  const after = x.buy ? x.position + x.openSameSide + x.qty : x.position - x.openSameSide - x.qty;
-  return Math.abs(after);
+  return exposureOf(x.buy, x.position, x.openSameSide, x.qty);
 }
 
 /** Whether filling the order (with the open orders on its side) leaves a larger exposure than now. */
@@ -104,10 +153,19 @@ export function dailyLossBreached(x: OrderExposure, l: RiskLimits): boolean {
 }
 
 function dailyLossBreachedRow(x: OrderExposure, rows: Float64Array, at: number): boolean {
+  return dailyLossBreachedValues(x.dayLoss, x.dayStartEquity, rows, at);
+}
+
+function dailyLossBreachedValues(
+  dayLoss: number,
+  dayStartEquity: number,
+  rows: Float64Array,
+  at: number,
+): boolean {
   const max = rows[at + LimitField.dailyLossMax];
-  if (max > 0 && x.dayLoss > max) return true;
+  if (max > 0 && dayLoss > max) return true;
   const ppm = rows[at + LimitField.dailyLossEquityPpm];
-  return ppm > 0 && x.dayLoss * 1e6 > Math.max(0, x.dayStartEquity) * ppm;
+  return ppm > 0 && dayLoss * 1e6 > Math.max(0, dayStartEquity) * ppm;
 }
 
 /** Whether a day's loss is past the emergency threshold. */

@@ -13,6 +13,8 @@ export {
 export {
   checkOrder,
   checkOrderRow,
+  checkOrderValues,
+  exposureOf,
   newOrderExposure,
   exposureAfter,
   addsExposure,

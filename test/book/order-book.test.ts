@@ -1181,6 +1181,59 @@ void describe('amend', () => {
   });
 });
 
+void describe('cancel by slot (cancelAt)', () => {
+  /** The same orders in two books: a resting one, a stop, a GTD order expiring at 1000, and one more. */
+  function twoBooks(): [OrderBook, OrderBook] {
+    const books: [OrderBook, OrderBook] = [newBook(), newBook()];
+    for (const book of books) {
+      limit(book, 1, SELL, 101, 10, { owner: 3 });
+      limit(book, 2, SELL, 102, 5, { tif: TimeInForce.GTD, expireTimeUs: 1000 });
+      limit(book, 3, BUY, 99, 7);
+      book.place(
+        order({ orderId: 4, side: BUY, type: OrderType.StopLimit, price: 110, triggerPrice: 105, qty: 2 }),
+      );
+      drain(book);
+    }
+    return books;
+  }
+
+  void it('gives the events, return value and book of cancel(): resting and pending orders', () => {
+    for (const id of [1, 3, 4]) {
+      const [a, b] = twoBooks();
+      equal(a.cancelAt(a.slotOf(id), id, 50), b.cancel(id, ANY_OWNER, 50));
+      deepEqual(drain(a), drain(b));
+      equal(snapshot(a), snapshot(b));
+      equal(a.stateHash(), b.stateHash());
+      equal(a.order(id), undefined);
+    }
+  });
+
+  void it('an order its own clock move expired is refused as cancel() refuses it (not found)', () => {
+    const [a, b] = twoBooks();
+    const slot = a.slotOf(2);
+    equal(a.cancelAt(slot, 2, 1000), b.cancel(2, ANY_OWNER, 1000));
+    const events = drain(a);
+    deepEqual(events, drain(b));
+    equal(single(events, 'OrderExpired').orderId, 2);
+    equal(single(events, 'OrderRejected').code, BookReject.OrderNotFound);
+    equal(a.stateHash(), b.stateHash());
+  });
+
+  void it('a slot that does not hold the order, or a bad time, falls back to cancel()', () => {
+    const [a, b] = twoBooks();
+    equal(a.cancelAt(a.slotOf(3), 1, 60), b.cancel(1, ANY_OWNER, 60), 'the slot of another order');
+    deepEqual(drain(a), drain(b));
+    equal(a.cancelAt(-1, 3, 70), b.cancel(3, ANY_OWNER, 70), 'no slot');
+    deepEqual(drain(a), drain(b));
+    equal(a.cancelAt(a.slotOf(4), 4, -5), b.cancel(4, ANY_OWNER, -5), 'a bad time');
+    const events = drain(a);
+    deepEqual(events, drain(b));
+    equal(single(events, 'OrderRejected').code, BookReject.InvalidTime);
+    equal(a.stateHash(), b.stateHash());
+    equal(a.order(4)?.qtyLeft, 2);
+  });
+});
+
 void describe('mass cancel', () => {
   /** Owner 1: bid 1, ask 2, buy stop 3. Owner 2: bid 4, ask 5, sell stop 6. */
   function twoOwners(): OrderBook {
