@@ -27,7 +27,9 @@ export {
   type RecoveredState,
   type CoreSnapshotLoad,
 } from './recover.js';
+export type { EnginePort } from './port.js';
 export type {
+  Checkpoint,
   EngineConfig,
   RecoveryReport,
   ReportQuery,

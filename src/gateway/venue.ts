@@ -47,7 +47,7 @@ import {
 import { createVenueMetrics, type AuditBacklog, type VenueMetrics } from './metrics/index.js';
 import type { Readiness } from './http/routes-admin.js';
 import { buildServer } from './http/server.js';
-import { ClientOrders } from './trading/client-orders.js';
+import { LocalOrderEntry } from './trading/order-entry.js';
 import { Trading } from './trading/trading.js';
 import { engineProbe, natsProbe, readinessOf, redisProbe, storeProbe, type Probe } from './readiness.js';
 import { Views, replayJournalInto, type ReplayReport } from './views/index.js';
@@ -373,14 +373,11 @@ async function assembleWith(
   const setup = missingSetup(options.setup, replay);
   if (setup.length > 0) await submitSetup(engine, table, setup);
   const highestOrderId = Math.max(await engine.highestOrderId(), views.highestOrderId);
-  const clientOrders = await ClientOrders.open(store, {
-    dir: config.dataDir,
-    highestJournaledOrderId: highestOrderId,
-  });
+  const clientOrders = await LocalOrderEntry.open(engine, store, config.dataDir, highestOrderId);
   const auditFile = await openAuditFile(config.dataDir, store, limitsLog);
   const admin = await ensureAdminKey(store);
   if (admin !== null) await auditFirstAdminKey(auditFile, admin.record.id);
-  const trading = new Trading(engine, views, clientOrders, config, highestOrderId, table);
+  const trading = new Trading(engine, views, clientOrders, config, table);
   const verifier = new KeyVerifier(store);
   const jwt = config.auth.enabled ? await JwtVerifier.create(config.auth.jwt) : null;
   // Rate limits in this process's memory, or shared through Redis when the venue has one.
