@@ -11,6 +11,7 @@ export {
   type DurableBatch,
 } from './engine.js';
 export { ENGINE_LIMITS, EngineErrorCode } from './limits.js';
+export { errorInfo as errorInfoOf } from './protocol.js';
 export {
   EngineHost,
   ENGINE_DEFAULTS,

@@ -23,10 +23,12 @@ import {
   AuditWriter,
   makeEvent,
   seedFromTable,
+  canonicalEventJson,
+  type AuditSink,
   type WriterLimits,
 } from '../audit/index.js';
 import { INSTRUMENT_DEFAULTS, type Command, type InstrumentSpec } from '../core/index.js';
-import { Engine, type EngineConfig } from '../engine/index.js';
+import { Engine, type EngineConfig, type EnginePort } from '../engine/index.js';
 import { VenueFeed, parseBarSpec, type BarSpec, type ReferenceData } from '../marketdata/index.js';
 import { DependencyGuard, POSTGRES_FAILURES, type VenueConfig } from '../ops/index.js';
 import { migrate, openStore, type Store } from '../store/index.js';
@@ -47,10 +49,10 @@ import {
 import { createVenueMetrics, type AuditBacklog, type VenueMetrics } from './metrics/index.js';
 import type { Readiness } from './http/routes-admin.js';
 import { buildServer } from './http/server.js';
-import { LocalOrderEntry } from './trading/order-entry.js';
+import { LocalOrderEntry, type OrderEntry } from './trading/order-entry.js';
 import { Trading } from './trading/trading.js';
 import { engineProbe, natsProbe, readinessOf, redisProbe, storeProbe, type Probe } from './readiness.js';
-import { Views, replayJournalInto, type ReplayReport } from './views/index.js';
+import { Views, replayJournalInto, type ReplayListener, type ReplayReport } from './views/index.js';
 import { WsGateway, type WsDeps } from './ws/index.js';
 
 export interface VenueOptions {
@@ -107,6 +109,34 @@ export interface Venue {
   close(): Promise<void>;
 }
 
+/**
+ * What serving needs besides the configuration, and differs between `rialto start` (the engine in this
+ * process, owning the data directory) and `rialto gateway` (the engine in another: gateway/remote).
+ */
+export interface ServingParts<E extends EnginePort> {
+  readonly engine: E;
+  /** Rebuilds `views` (and `also`) up to the engine's state and checks it against the engine's. */
+  replay(views: Views, also: ReplayListener | null): Promise<ReplayReport>;
+  /** Order ids and client order ids (after the setup commands are durable). */
+  orderEntry(views: Views): Promise<OrderEntry>;
+  /**
+   * 'file': this process owns the data directory's audit file (and chains the PostgreSQL inbox into it);
+   * 'inbox': it owns no file, and its events go to PostgreSQL's audit_inbox for the engine process to chain.
+   */
+  readonly audit: 'file' | 'inbox';
+  /** Runs the market data pipeline (one writer per venue: `rialto start` does, gateways do not). */
+  readonly marketData: boolean;
+  /** Makes the first admin key on an empty store. */
+  readonly adminKey: boolean;
+}
+
+/** A venue's serving side over any engine: a Venue without the parts only the engine's process has. */
+export type Served<E extends EnginePort> = Omit<Venue, 'engine' | 'auditFile' | 'auditTable'> & {
+  readonly engine: E;
+  readonly auditFile: AuditFile | null;
+  readonly auditTable: AuditProjection | null;
+};
+
 /** The rate limiters' few lines (Redis down, back), as JSON lines on stdout like fastify's. */
 const jsonLinesLog: LimitsLog = {
   warn: (fields, msg) =>
@@ -152,7 +182,7 @@ function referenceOf(symbol: string, base: string, quote: string): ReferenceData
 
 async function openMarketData(
   config: VenueConfig,
-  engine: Engine,
+  engine: EnginePort,
   store: Store,
   options: VenueOptions,
   log: LimitsLog,
@@ -191,7 +221,7 @@ async function openMarketData(
 }
 
 /** The setup commands whose asset or instrument the journal does not have yet. */
-function missingSetup(setup: readonly Command[], replay: ReplayReport): Command[] {
+export function missingSetup(setup: readonly Command[], replay: ReplayReport): Command[] {
   const assets = new Set(replay.assets);
   const instruments = new Set(replay.instruments);
   return setup.filter((c) => {
@@ -202,7 +232,11 @@ function missingSetup(setup: readonly Command[], replay: ReplayReport): Command[
 }
 
 /** Submits the setup commands, the instrument table expecting what they define. */
-async function submitSetup(engine: Engine, table: InstrumentTable, setup: readonly Command[]): Promise<void> {
+async function submitSetup(
+  engine: EnginePort,
+  table: InstrumentTable,
+  setup: readonly Command[],
+): Promise<void> {
   for (const c of setup) {
     if (c.kind === 'addAsset') table.expectAsset({ id: c.asset, code: c.code, decimals: c.decimals });
     else if (c.kind === 'defineInstrument') {
@@ -221,7 +255,7 @@ async function submitSetup(engine: Engine, table: InstrumentTable, setup: readon
 }
 
 /** The first admin key, made by the venue itself at its first start, is recorded like any other key. */
-async function auditFirstAdminKey(file: AuditFile, keyId: string): Promise<void> {
+export async function auditFirstAdminKey(file: AuditFile, keyId: string): Promise<void> {
   const event = makeEvent({
     id: randomUUID(),
     timeUs: Date.now() * 1000,
@@ -239,7 +273,7 @@ async function auditFirstAdminKey(file: AuditFile, keyId: string): Promise<void>
  * Opens the audit file of the data directory. A first start after an upgrade from a version that kept the
  * chain in the table only (the file absent, the table not empty) copies the table into the file first.
  */
-async function openAuditFile(dir: string, store: Store, log: LimitsLog): Promise<AuditFile> {
+export async function openAuditFile(dir: string, store: Store, log: LimitsLog): Promise<AuditFile> {
   const file = await AuditFile.open(dir, { onRepair: (m) => log.warn({}, `audit: ${m}`) });
   try {
     await seedFromTable(file, new AuditLog(store));
@@ -250,12 +284,13 @@ async function openAuditFile(dir: string, store: Store, log: LimitsLog): Promise
   }
 }
 
-export async function startVenue(config: VenueConfig, options: VenueOptions): Promise<Venue> {
-  const engine = await Engine.start({ ...options.engine, dir: config.dataDir });
-  let store: Store | null = null;
-  // The dependencies' circuit breakers, exported in /metrics and logged when they open and close.
+/** The dependencies' circuit breakers, exported in /metrics and logged when they open and close. */
+export function dependencyGuards(logging: boolean): {
+  guards: DependencyGuard[];
+  guard: (g: DependencyGuard) => DependencyGuard;
+} {
   const guards: DependencyGuard[] = [];
-  const log: LimitsLog = options.log === true ? jsonLinesLog : silentLog;
+  const log: LimitsLog = logging ? jsonLinesLog : silentLog;
   const guard = (g: DependencyGuard): DependencyGuard => {
     guards.push(g);
     g.onStateChange((state, cause) => {
@@ -267,6 +302,56 @@ export async function startVenue(config: VenueConfig, options: VenueOptions): Pr
     });
     return g;
   };
+  return { guards, guard };
+}
+
+/**
+ * Where the audit writer's groups go: the data directory's file when this process owns it, else PostgreSQL's
+ * audit_inbox, which the engine's process chains into its file (a gateway is stateless).
+ */
+function auditSink(file: AuditFile | null, store: Store): AuditSink {
+  if (file !== null) return { append: (events) => file.append(events) };
+  // One INSERT per group; idempotent by event id, so that a group retried after a failure is not doubled.
+  return {
+    append: async (events) => {
+      const values: string[] = [];
+      const params: string[] = [];
+      for (const e of events) {
+        values.push(`($${params.length + 1}, $${params.length + 2})`);
+        params.push(e.id, canonicalEventJson(0, e));
+      }
+      if (values.length === 0) return;
+      await store.query(
+        `INSERT INTO audit_inbox (event_id, event) VALUES ${values.join(', ')} ON CONFLICT (event_id) DO NOTHING`,
+        params,
+      );
+    },
+  };
+}
+
+/** `audit_events` as a projection of the file, which also chains the PostgreSQL inbox into the file. */
+export function auditProjection(
+  file: AuditFile,
+  store: Store,
+  audit: AuditWriter,
+  log: LimitsLog,
+): AuditProjection {
+  return new AuditProjection(new AuditLog(store), file.path, {
+    durableSeq: () => file.head.seq,
+    inbox: store.kind === 'postgres' ? new AuditInbox(store) : null,
+    chain: async (events) => {
+      const tickets = await Promise.all(events.map(() => audit.reserve()));
+      tickets.forEach((t, i) => t.commit(events[i]));
+      await audit.flush();
+    },
+    onError: (e) => log.warn({ err: e.message }, 'audit: projecting events into audit_events failed'),
+  });
+}
+
+export async function startVenue(config: VenueConfig, options: VenueOptions): Promise<Venue> {
+  const engine = await Engine.start({ ...options.engine, dir: config.dataDir });
+  let store: Store | null = null;
+  const { guards, guard } = dependencyGuards(options.log === true);
   try {
     const pgGuard =
       config.database.kind === 'postgres'
@@ -274,7 +359,30 @@ export async function startVenue(config: VenueConfig, options: VenueOptions): Pr
         : undefined;
     store = await openStore(config.database, { create: true, guard: pgGuard });
     await migrate(store);
-    return await assemble(config, options, engine, store, guards, guard);
+    const opened = store;
+    const served = await assemble(config, options, opened, guards, guard, {
+      engine,
+      replay: async (views, also) => {
+        const replay = await replayJournalInto(config.dataDir, engine.recovery.lastSeq, views, also);
+        const engineHash = await engine.stateHash();
+        if (replay.stateHash !== engineHash) {
+          throw new Error(
+            `the views' replay reached state ${replay.stateHash}, the engine ${engineHash}: refusing to serve`,
+          );
+        }
+        return replay;
+      },
+      orderEntry: async (views) => {
+        const highestOrderId = Math.max(await engine.highestOrderId(), views.highestOrderId);
+        return LocalOrderEntry.open(engine, opened, config.dataDir, highestOrderId);
+      },
+      audit: 'file',
+      marketData: config.marketData.pipeline.enabled,
+      adminKey: true,
+    });
+    const { auditFile, auditTable } = served;
+    if (auditFile === null || auditTable === null) throw new Error('a venue owns its audit file');
+    return { ...served, auditFile, auditTable };
   } catch (e) {
     await engine.close().catch(() => undefined);
     await store?.close().catch(() => undefined);
@@ -282,50 +390,45 @@ export async function startVenue(config: VenueConfig, options: VenueOptions): Pr
   }
 }
 
-async function assemble(
+/**
+ * The serving side (views, trading, HTTP and WebSocket servers, audit, market data) over `parts.engine` and
+ * `store`, which the caller opened and closes if this throws; the result's close closes them.
+ */
+export async function assemble<E extends EnginePort>(
   config: VenueConfig,
   options: VenueOptions,
-  engine: Engine,
   store: Store,
   guards: readonly DependencyGuard[],
   guard: (g: DependencyGuard) => DependencyGuard,
-): Promise<Venue> {
+  parts: ServingParts<E>,
+): Promise<Served<E>> {
   const views = new Views();
   const limitsLog: LimitsLog = options.log === true ? jsonLinesLog : silentLog;
-  const md = config.marketData.pipeline.enabled
-    ? await openMarketData(config, engine, store, options, limitsLog)
-    : null;
+  const md = parts.marketData ? await openMarketData(config, parts.engine, store, options, limitsLog) : null;
   try {
-    return await assembleWith(config, options, engine, store, { guards, guard }, views, md, limitsLog);
+    return await assembleWith(config, options, parts, store, { guards, guard }, views, md, limitsLog);
   } catch (e) {
     await md?.close().catch(() => undefined);
     throw e;
   }
 }
 
-async function assembleWith(
+async function assembleWith<E extends EnginePort>(
   config: VenueConfig,
   options: VenueOptions,
-  engine: Engine,
+  parts: ServingParts<E>,
   store: Store,
   { guards, guard }: { guards: readonly DependencyGuard[]; guard: (g: DependencyGuard) => DependencyGuard },
   views: Views,
   md: VenueFeed | null,
   limitsLog: LimitsLog,
-): Promise<Venue> {
+): Promise<Served<E>> {
+  const engine = parts.engine;
   // The market data pipeline is rebuilt by the same replay as the views (its bars' state, its recent bars).
-  const replay = await replayJournalInto(
-    config.dataDir,
-    engine.recovery.lastSeq,
+  const replay = await parts.replay(
     views,
     md === null ? null : (seq, timeUs, events, count) => md.replayCommand(seq, timeUs, events, count),
   );
-  const engineHash = await engine.stateHash();
-  if (replay.stateHash !== engineHash) {
-    throw new Error(
-      `the views' replay reached state ${replay.stateHash}, the engine ${engineHash}: refusing to serve`,
-    );
-  }
   // The audit trail is made below; its gauges read it once it exists.
   let auditBacklog: (() => AuditBacklog) | null = null;
   const metrics = createVenueMetrics({
@@ -372,11 +475,10 @@ async function assembleWith(
   });
   const setup = missingSetup(options.setup, replay);
   if (setup.length > 0) await submitSetup(engine, table, setup);
-  const highestOrderId = Math.max(await engine.highestOrderId(), views.highestOrderId);
-  const clientOrders = await LocalOrderEntry.open(engine, store, config.dataDir, highestOrderId);
-  const auditFile = await openAuditFile(config.dataDir, store, limitsLog);
-  const admin = await ensureAdminKey(store);
-  if (admin !== null) await auditFirstAdminKey(auditFile, admin.record.id);
+  const clientOrders = await parts.orderEntry(views);
+  const auditFile = parts.audit === 'file' ? await openAuditFile(config.dataDir, store, limitsLog) : null;
+  const admin = parts.adminKey ? await ensureAdminKey(store) : null;
+  if (admin !== null && auditFile !== null) await auditFirstAdminKey(auditFile, admin.record.id);
   const trading = new Trading(engine, views, clientOrders, config, table);
   const verifier = new KeyVerifier(store);
   const jwt = config.auth.enabled ? await JwtVerifier.create(config.auth.jwt) : null;
@@ -386,23 +488,14 @@ async function assembleWith(
       ? (options.redisClient ?? createRedisClient)(config.redisUrl, limitsLog)
       : null;
   let closing = false;
-  const audit = new AuditWriter({ append: (events) => auditFile.append(events) }, options.audit, (e) =>
+  const audit = new AuditWriter(auditSink(auditFile, store), options.audit, (e) =>
     limitsLog.warn({ err: e.message }, 'audit: writing events failed, retrying'),
   );
-  const auditTable = new AuditProjection(new AuditLog(store), auditFile.path, {
-    durableSeq: () => auditFile.head.seq,
-    inbox: store.kind === 'postgres' ? new AuditInbox(store) : null,
-    chain: async (events) => {
-      const tickets = await Promise.all(events.map(() => audit.reserve()));
-      tickets.forEach((t, i) => t.commit(events[i]));
-      await audit.flush();
-    },
-    onError: (e) => limitsLog.warn({ err: e.message }, 'audit: projecting events into audit_events failed'),
-  });
-  auditTable.start();
+  const auditTable = auditFile === null ? null : auditProjection(auditFile, store, audit, limitsLog);
+  auditTable?.start();
   auditBacklog = () => {
     const w = audit.stats();
-    return { queued: w.queued + w.reserved, projectionLag: auditTable.lag };
+    return { queued: w.queued + w.reserved, projectionLag: auditTable?.lag ?? 0 };
   };
   // The audit trail is projected into the query store through the writer's queue: its lag is the queue's.
   metrics.projections.register('audit', () => {
@@ -469,8 +562,8 @@ async function assembleWith(
     await wsGateway?.close().catch(() => undefined);
     await server?.close().catch(() => undefined);
     await audit.close().catch(() => undefined);
-    await auditTable.close();
-    await auditFile.close().catch(() => undefined);
+    await auditTable?.close();
+    await auditFile?.close().catch(() => undefined);
     limiters?.close();
     redis?.disconnect();
     unsubscribe();
@@ -508,8 +601,8 @@ async function assembleWith(
       redis?.disconnect();
       const auditFailure = await audited;
       const mdFailure = await mdClosed;
-      await auditTable.close();
-      await auditFile.close();
+      await auditTable?.close();
+      await auditFile?.close();
       await store.close();
       if (auditFailure !== null) throw auditFailure;
       if (mdFailure !== null) throw mdFailure;

@@ -134,7 +134,8 @@ export function decodeFrame<H>(data: Uint8Array, schema: z.ZodType<H>): Frame<H>
   if (data.length < 4) return 'a frame shorter than its header length';
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const length = view.getUint32(0, true);
-  if (length > WIRE_LIMITS.headerBytesMax || 4 + length > data.length) return 'a header longer than its frame';
+  if (length > WIRE_LIMITS.headerBytesMax || 4 + length > data.length)
+    return 'a header longer than its frame';
   let json: unknown;
   try {
     json = JSON.parse(Buffer.from(data.buffer, data.byteOffset + 4, length).toString('utf8'));
