@@ -397,7 +397,12 @@ export class EngineServer {
     };
     const frame = encodeFrame(header, records);
     for (const [ws, f] of this.followers) {
-      if (f.live) send(ws, frame);
+      if (ws.bufferedAmount > WIRE_LIMITS.followerBufferedBytesMax) {
+        // A follower that does not read would hold the engine's memory; it reconnects and catches up.
+        this.options.log('warn', 'internal port: a gateway fell too far behind its stream; connection cut');
+        this.followers.delete(ws);
+        ws.terminate();
+      } else if (f.live) send(ws, frame);
       else f.queue.push(frame);
     }
   }

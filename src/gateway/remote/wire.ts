@@ -23,6 +23,8 @@ export const WIRE_LIMITS = Object.freeze({
   engineMessageBytesMax: 64 * 1024 * 1024,
   /** A catch-up chunk's records, about (bytes). */
   catchUpChunkBytes: 1024 * 1024,
+  /** Bytes a follower may leave unread before the engine cuts it off (it reconnects and catches up). */
+  followerBufferedBytesMax: 256 * 1024 * 1024,
   /** Connections the engine's internal port takes at once. */
   connectionsMax: 256,
 });
