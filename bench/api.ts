@@ -4,7 +4,7 @@
  *
  *   npm run bench:api [-- --seconds S] [--rate N] [--rate-seconds S] [--concurrency N] [--accounts N]
  *                      [--log-level L] [--no-client-ids] [--postgres URL] [--server-flags "FLAGS"]
- *                      [--cpu-prof DIR] [--keep]
+ *                      [--cpu-prof DIR] [--keep] [--nats URL] [--redis URL]
  *
  * 1. Set-up: a fresh data directory; the admin key and one trader key per account written into its store
  *    before the venue starts (as `rialto keys create` would); then `node dist/src/cli/main.js start` with the
@@ -30,12 +30,18 @@
  *    `/ws` connection per account, requests pipelined on it, `--ws-concurrency` operations in flight in all
  *    (default 1,024), on a venue started afresh so that neither transport inherits the other's book.
  * `ackLatencyAt10kMs` is REST's; the WebSocket figure has its own key.
+ *
+ * `--nats URL` and `--redis URL` run the venues with NATS_URL and REDIS_URL (streams, subjects and keys of the
+ * run's own, deleted after): the venue's events and market data go to JetStream and Redis while it trades;
+ * `transports` then has what each venue published and what it still held when the run ended.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
+import { connect as natsConnect } from 'nats';
 import pg from 'pg';
 import { createKey } from '../src/gateway/index.js';
 import { DirLock } from '../src/journal/index.js';
@@ -93,6 +99,9 @@ interface Args {
   keep: boolean;
   /** A PostgreSQL server's URL (its database only to connect to): the run's own database is made there. */
   postgres: string | null;
+  /** NATS and Redis URLs the venues publish to (null: none). */
+  nats: string | null;
+  redis: string | null;
 }
 
 function args(): Args {
@@ -111,6 +120,8 @@ function args(): Args {
       postgres: { type: 'string' },
       'server-flags': { type: 'string', default: '' },
       keep: { type: 'boolean', default: false },
+      nats: { type: 'string' },
+      redis: { type: 'string' },
     },
   });
   const whole = (name: string, text: string, min: number): number => {
@@ -131,14 +142,29 @@ function args(): Args {
     cpuProfDir: values['cpu-prof'] === undefined ? null : resolve(values['cpu-prof']),
     keep: values.keep,
     postgres: values.postgres ?? null,
+    nats: values.nats ?? null,
+    redis: values.redis ?? null,
     serverFlags: values['server-flags'].split(' ').filter((f) => f !== ''),
   };
 }
 
 /** The venue's configuration, as environment variables (the same for the keys written here and the child). */
-function venueEnv(dataDir: string, a: Args, databaseUrl: string | null): Record<string, string> {
+function venueEnv(
+  dataDir: string,
+  a: Args,
+  databaseUrl: string | null,
+  prefix: string,
+): Record<string, string> {
   return {
     ...(databaseUrl === null ? {} : { DATABASE_URL: databaseUrl }),
+    ...(a.nats === null
+      ? {}
+      : {
+          NATS_URL: a.nats,
+          RIALTO_NATS_STREAM_PREFIX: `${prefix.toUpperCase()}_`,
+          RIALTO_NATS_SUBJECT_PREFIX: `${prefix}.`,
+        }),
+    ...(a.redis === null ? {} : { REDIS_URL: a.redis, RIALTO_MD_REDIS_PREFIX: `${prefix}:` }),
     RIALTO_DATA_DIR: dataDir,
     HOST: '127.0.0.1',
     PORT: '0',
@@ -321,17 +347,20 @@ async function main(): Promise<void> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: npm run build`);
   const root = mkdtempSync(join(tmpdir(), 'rialto-bench-api-'));
   // What a run has started, for the finally below to stop if the run throws.
-  const live: { server: Server | null; db: { url: string; drop: () => Promise<void> } | null } = {
-    server: null,
-    db: null,
-  };
+  const live: {
+    server: Server | null;
+    db: { url: string; drop: () => Promise<void> } | null;
+    prefixes: string[];
+  } = { server: null, db: null, prefixes: [] };
   // Each transport gets a venue of its own on an empty directory (and database): the same book and balances.
   const run = async (name: string, factory: DriverFactory, concurrency: number, connections: number) => {
     const dataDir = join(root, name);
     mkdirSync(dataDir);
     const db = a.postgres === null ? null : await benchDatabase(a.postgres);
     live.db = db;
-    const env = venueEnv(dataDir, a, db?.url ?? null);
+    const prefix = `benchapi${process.pid}${name}`;
+    live.prefixes.push(prefix);
+    const env = venueEnv(dataDir, a, db?.url ?? null, prefix);
     const keys = await writeKeys(dataDir, env, a.accounts);
     const server = await startServer(dataDir, env, a);
     live.server = server;
@@ -341,11 +370,12 @@ async function main(): Promise<void> {
     const driver = await factory({ url: server.url, sessions: keys.sessions, connections });
     const result = await measure(driver, pid, a, concurrency);
     await driver.close();
+    const transports = a.nats === null && a.redis === null ? null : await transportFigures(server.url);
     await stopServer(server);
     live.server = null;
     await db?.drop();
     live.db = null;
-    return { ...result, config: keys.config };
+    return { ...result, transports, config: keys.config };
   };
   try {
     const restFactory = DRIVERS.rest;
@@ -390,14 +420,54 @@ async function main(): Promise<void> {
             note: 'per-IP limit raised to its maximum: every bench request comes from 127.0.0.1',
           },
           cpuProfile: a.cpuProfDir,
+          nats: a.nats !== null,
+          redis: a.redis !== null,
         },
       }),
     );
   } finally {
     if (live.server !== null) await stopServer(live.server).catch(() => undefined);
     await live.db?.drop().catch(() => undefined);
+    await dropTransports(a, live.prefixes).catch((e: unknown) =>
+      process.stderr.write(`bench:api: cleaning NATS and Redis up: ${String(e)}\n`),
+    );
     if (a.keep) process.stderr.write(`bench:api: kept ${root}\n`);
     else rmSync(root, { recursive: true, force: true });
+  }
+}
+
+/** What the venue's /metrics says of its outboxes and Redis writes at the end of a run. */
+async function transportFigures(url: string): Promise<Record<string, number>> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const out: Record<string, number> = {};
+  for (const m of text.matchAll(/^(rialto_(?:events|md_redis)_[a-z_]+)(\{[^}]*\})? (\S+)$/gm)) {
+    out[`${m[1]}${m[2] ?? ''}`] = Number(m[3]);
+  }
+  return out;
+}
+
+/** Deletes the run's streams and Redis keys. */
+async function dropTransports(a: Args, prefixes: readonly string[]): Promise<void> {
+  if (a.nats !== null) {
+    const nc = await natsConnect({ servers: a.nats, timeout: 2000 });
+    try {
+      const jsm = await nc.jetstreamManager();
+      for await (const name of jsm.streams.names())
+        if (prefixes.some((p) => name.startsWith(`${p.toUpperCase()}_`))) await jsm.streams.delete(name);
+    } finally {
+      await nc.close();
+    }
+  }
+  if (a.redis !== null) {
+    const r = new Redis(a.redis);
+    try {
+      for (const p of prefixes) {
+        const keys = await r.keys(`${p}:*`);
+        if (keys.length > 0) await r.del(...keys);
+      }
+    } finally {
+      r.disconnect();
+    }
   }
 }
 

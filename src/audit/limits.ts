@@ -31,6 +31,11 @@ export const AUDIT_LIMITS = Object.freeze({
   projectionShareIdle: 0.5,
   projectionBusyUtilization: 0.3,
   projectionPauseMsMin: 5,
+  /**
+   * The longest pause between two batches: a batch slow for a reason other than the venue's thread (the
+   * database slow or just back from an outage) must not park the projection for twenty times as long.
+   */
+  projectionPauseMsMax: 1_000,
   /** How long a caller waits for room in a full queue before AUDIT_UNAVAILABLE (503). */
   admitTimeoutMsDefault: 1_000,
   /** A failed batch is retried after this, doubling up to the maximum, for as long as the writer runs. */

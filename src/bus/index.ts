@@ -14,6 +14,7 @@ export {
 export { envelope, type Envelope } from './envelope.js';
 export {
   BusBackpressureError,
+  DEFAULT_FAMILIES,
   JetStreamBus,
   TOPIC_FAMILIES,
   decodeEnvelope,
@@ -24,3 +25,10 @@ export {
 export { JETSTREAM_DEFAULTS, JETSTREAM_LIMITS } from './limits.js';
 export { batchingHandler, type BatchingOptions, type IdempotentSink } from './sink.js';
 export { openBus, type BusSettings, type OpenedBus } from './open.js';
+export {
+  OUTBOX_DEFAULTS,
+  Outbox,
+  type OutboxLimits,
+  type OutboxPublisher,
+  type OutboxStats,
+} from './outbox.js';

@@ -2,7 +2,7 @@
  * The bus port over NATS JetStream, for market data that crosses processes and survives restarts.
  *
  * - **Streams**: one per topic family (the topic's first word: ingestion, normalized, enriched, aggregated,
- *   served, deadletter), named `{streamPrefix}{FAMILY}`, whose subjects are the family's topics
+ *   served, deadletter, venue), named `{streamPrefix}{FAMILY}`, whose subjects are the family's topics
  *   (`{subjectPrefix}{family}.>`). They are created, or updated to these options, at start; a second process
  *   starting with the same options changes nothing.
  * - **Publish**: the envelope as JSON with the `Nats-Msg-Id` header set to its `event_id`, so a message
@@ -61,15 +61,23 @@ export const TOPIC_FAMILIES = [
   'aggregated',
   'served',
   'deadletter',
+  /** The venue's own events (trades, order status changes, book changes): `venue.events.v1.{instrument}`. */
+  'venue',
 ] as const;
 export type TopicFamily = (typeof TOPIC_FAMILIES)[number];
+/**
+ * The families a bus makes streams for unless told otherwise: the market data pipeline's. Each stream reserves
+ * its `streamMaxBytes` of the server's storage, so a bus makes only the streams it needs (the venue adds
+ * `venue`).
+ */
+export const DEFAULT_FAMILIES: readonly TopicFamily[] = TOPIC_FAMILIES.filter((f) => f !== 'venue');
 
 export interface JetStreamBusOptions {
   /** NATS server URLs, comma-separated (`NATS_URL`). */
   readonly servers: string;
   readonly streamPrefix?: string;
   readonly subjectPrefix?: string;
-  /** The families that get a stream; a topic of another family cannot be published. Default: all. */
+  /** The families that get a stream; a topic of another family cannot be published. Default: DEFAULT_FAMILIES. */
   readonly families?: readonly TopicFamily[];
   readonly duplicateWindowMs?: number;
   readonly streamMaxAgeMs?: number;
@@ -126,7 +134,7 @@ function resolveOptions(o: JetStreamBusOptions): Resolved {
     servers: o.servers,
     streamPrefix: o.streamPrefix ?? JETSTREAM_DEFAULTS.streamPrefix,
     subjectPrefix: o.subjectPrefix ?? JETSTREAM_DEFAULTS.subjectPrefix,
-    families: o.families ?? TOPIC_FAMILIES,
+    families: o.families ?? DEFAULT_FAMILIES,
     duplicateWindowMs: o.duplicateWindowMs ?? JETSTREAM_DEFAULTS.duplicateWindowMs,
     streamMaxAgeMs: o.streamMaxAgeMs ?? JETSTREAM_DEFAULTS.streamMaxAgeMs,
     streamMaxBytes: o.streamMaxBytes ?? JETSTREAM_DEFAULTS.streamMaxBytes,

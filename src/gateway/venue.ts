@@ -29,7 +29,14 @@ import {
 } from '../audit/index.js';
 import { INSTRUMENT_DEFAULTS, type Command, type InstrumentSpec } from '../core/index.js';
 import { Engine, type EngineConfig, type EnginePort } from '../engine/index.js';
-import { VenueFeed, parseBarSpec, type BarSpec, type ReferenceData } from '../marketdata/index.js';
+import {
+  MarketDataTransports,
+  VenueFeed,
+  intervalName,
+  parseBarSpec,
+  type BarSpec,
+  type ReferenceData,
+} from '../marketdata/index.js';
 import { DependencyGuard, POSTGRES_FAILURES, type VenueConfig } from '../ops/index.js';
 import { migrate, openStore, type Store } from '../store/index.js';
 import { AccountService } from './accounts/index.js';
@@ -46,7 +53,12 @@ import {
   type LimitsLog,
   type VenueLimiters,
 } from './limits/index.js';
-import { createVenueMetrics, type AuditBacklog, type VenueMetrics } from './metrics/index.js';
+import {
+  createVenueMetrics,
+  registerMarketDataMetrics,
+  type AuditBacklog,
+  type VenueMetrics,
+} from './metrics/index.js';
 import type { Readiness } from './http/routes-admin.js';
 import { buildServer } from './http/server.js';
 import { LocalOrderEntry, type OrderEntry } from './trading/order-entry.js';
@@ -95,6 +107,8 @@ export interface Venue {
   readonly audit: AuditWriter;
   /** The market data pipeline and its storage, or null when `marketData.pipeline.enabled` is false. */
   readonly marketData: VenueFeed | null;
+  /** Events and market data on NATS JetStream (`NATS_URL`), latest prices in Redis (`REDIS_URL`). */
+  readonly transports: MarketDataTransports;
   /** The audit trail's file in the data directory, the truth. */
   readonly auditFile: AuditFile;
   /** `audit_events` kept as a projection of the file (it may lag: `catchUp` waits for it). */
@@ -124,8 +138,13 @@ export interface ServingParts<E extends EnginePort> {
    * 'inbox': it owns no file, and its events go to PostgreSQL's audit_inbox for the engine process to chain.
    */
   readonly audit: 'file' | 'inbox';
-  /** Runs the market data pipeline (one writer per venue: `rialto start` does, gateways do not). */
+  /**
+   * Runs the market data pipeline (when the configuration enables it) and the NATS and Redis transports: one
+   * writer per venue, `rialto start` does, gateways do not.
+   */
   readonly marketData: boolean;
+  /** The engine's last sequence number at its recovery (where the transports' replay ends). */
+  readonly recoveredSeq: number;
   /** Makes the first admin key on an empty store. */
   readonly adminKey: boolean;
 }
@@ -186,14 +205,10 @@ async function openMarketData(
   store: Store,
   options: VenueOptions,
   log: LimitsLog,
+  transports: MarketDataTransports,
 ): Promise<VenueFeed> {
   const c = config.marketData.pipeline;
-  const bars = c.bars.map((text): BarSpec => {
-    // The configuration checked the text; sizes are the instruments' lots and ticks (no decimals).
-    const spec = parseBarSpec(text, 0, 0);
-    if (typeof spec === 'string') throw new Error(`marketData.pipeline.bars: ${spec}`);
-    return spec;
-  });
+  const bars = barSpecsOf(config);
   // The journal's instruments (some may have been added over the API) and the configured ones not defined yet.
   const journaled = await engine.venueReport();
   const codeOf = new Map(journaled.assets.map((a) => [a.asset, a.code]));
@@ -209,14 +224,51 @@ async function openMarketData(
     if (base !== undefined && quote !== undefined)
       instruments.set(i.instrument, { id: i.instrument, reference: referenceOf(i.symbol, base, quote) });
   }
-  return VenueFeed.open({
+  const feed = await VenueFeed.open({
     store,
+    outbox: transports.mdOutbox,
+    projection: transports.projection,
     instruments: [...instruments.values()],
     bars,
     latenessUs: c.latenessMs * 1000,
     partitionsAheadDays: c.partitionsAheadDays,
     clockUs: options.marketDataClockUs,
     onError: (e) => log.warn({ err: e.message }, 'market data: writing to the store failed, retrying'),
+  });
+  transports.bindLatest(feed.latest);
+  return feed;
+}
+
+function barSpecsOf(config: VenueConfig): BarSpec[] {
+  return config.marketData.pipeline.bars.map((text): BarSpec => {
+    // The configuration checked the text; sizes are the instruments' lots and ticks (no decimals).
+    const spec = parseBarSpec(text, 0, 0);
+    if (typeof spec === 'string') throw new Error(`marketData.pipeline.bars: ${spec}`);
+    return spec;
+  });
+}
+
+/** NATS and Redis as the configuration names them (src/marketdata/transports.ts). */
+async function openTransports(
+  config: VenueConfig,
+  engine: EnginePort,
+  lastSeq: number,
+  store: Store,
+  log: LimitsLog,
+): Promise<MarketDataTransports> {
+  const report = await engine.venueReport();
+  const instruments = new Map<number, string>(report.instruments.map((i) => [i.instrument, i.symbol]));
+  for (const i of config.instruments) instruments.set(i.spec.instrument, i.spec.symbol);
+  return MarketDataTransports.open({
+    natsUrl: config.natsUrl,
+    jetstream: config.jetstream,
+    redisUrl: config.redisUrl,
+    redisKeyPrefix: config.marketData.redisKeyPrefix,
+    store,
+    lastSeq,
+    instruments,
+    intervals: config.marketData.pipeline.enabled ? barSpecsOf(config).map(intervalName) : null,
+    log,
   });
 }
 
@@ -339,6 +391,8 @@ export function auditProjection(
   return new AuditProjection(new AuditLog(store), file.path, {
     durableSeq: () => file.head.seq,
     inbox: store.kind === 'postgres' ? new AuditInbox(store) : null,
+    // PGlite runs the projection's SQL on this thread, PostgreSQL in its own processes.
+    sharesThread: store.kind !== 'postgres',
     chain: async (events) => {
       const tickets = await Promise.all(events.map(() => audit.reserve()));
       tickets.forEach((t, i) => t.commit(events[i]));
@@ -377,7 +431,8 @@ export async function startVenue(config: VenueConfig, options: VenueOptions): Pr
         return LocalOrderEntry.open(engine, opened, config.dataDir, highestOrderId);
       },
       audit: 'file',
-      marketData: config.marketData.pipeline.enabled,
+      marketData: true,
+      recoveredSeq: engine.recovery.lastSeq,
       adminKey: true,
     });
     const { auditFile, auditTable } = served;
@@ -404,11 +459,33 @@ export async function assemble<E extends EnginePort>(
 ): Promise<Served<E>> {
   const views = new Views();
   const limitsLog: LimitsLog = options.log === true ? jsonLinesLog : silentLog;
-  const md = parts.marketData ? await openMarketData(config, parts.engine, store, options, limitsLog) : null;
+  // Gateways of a split venue publish nothing to NATS or Redis: one writer per venue, the engine's side.
+  const transports = await openTransports(
+    parts.marketData ? config : { ...config, natsUrl: null, redisUrl: null },
+    parts.engine,
+    parts.recoveredSeq,
+    store,
+    limitsLog,
+  );
+  let md: VenueFeed | null = null;
   try {
-    return await assembleWith(config, options, parts, store, { guards, guard }, views, md, limitsLog);
+    md =
+      parts.marketData && config.marketData.pipeline.enabled
+        ? await openMarketData(config, parts.engine, store, options, limitsLog, transports)
+        : null;
+    return await assembleWith(
+      config,
+      options,
+      parts,
+      store,
+      { guards, guard },
+      views,
+      { md, transports },
+      limitsLog,
+    );
   } catch (e) {
     await md?.close().catch(() => undefined);
+    await transports.close().catch(() => undefined);
     throw e;
   }
 }
@@ -420,17 +497,20 @@ async function assembleWith<E extends EnginePort>(
   store: Store,
   { guards, guard }: { guards: readonly DependencyGuard[]; guard: (g: DependencyGuard) => DependencyGuard },
   views: Views,
-  md: VenueFeed | null,
+  { md, transports }: { md: VenueFeed | null; transports: MarketDataTransports },
   limitsLog: LimitsLog,
 ): Promise<Served<E>> {
   const engine = parts.engine;
-  // The market data pipeline is rebuilt by the same replay as the views (its bars' state, its recent bars).
-  const replay = await parts.replay(
-    views,
-    md === null ? null : (seq, timeUs, events, count) => md.replayCommand(seq, timeUs, events, count),
-  );
+  // The market data pipeline is rebuilt by the same replay as the views (its bars' state, its recent bars),
+  // and the events not yet on JetStream are offered again.
+  const replay = await parts.replay(views, (seq, timeUs, events, count) => {
+    md?.replayCommand(seq, timeUs, events, count);
+    transports.replayCommand(seq, timeUs, events, count);
+  });
   // The audit trail is made below; its gauges read it once it exists.
   let auditBacklog: (() => AuditBacklog) | null = null;
+  // So are the readiness probes, run at each scrape for rialto_readiness_check.
+  let readinessNow: (() => Promise<Readiness>) | null = null;
   const metrics = createVenueMetrics({
     processMetrics: options.processMetrics ?? true,
     journalStats: () => engine.stats(),
@@ -444,7 +524,18 @@ async function assembleWith<E extends EnginePort>(
       };
     },
     auditStats: () => auditBacklog?.() ?? null,
+    readinessChecks: () => readinessNow?.() ?? Promise.resolve({ checks: {} }),
   });
+  registerMarketDataMetrics(metrics.registry, {
+    marketData: () => md?.stats() ?? null,
+    transports: () => transports.stats(),
+  });
+  for (const box of transports.stats().nats?.outboxes ?? []) {
+    metrics.projections.register(`events_${box.name}`, () => {
+      const b = transports.stats().nats?.outboxes.find((x) => x.name === box.name);
+      return { backlog: b?.queued ?? 0, oldestUs: b?.oldestQueuedUs ?? null };
+    });
+  }
   // The instruments and assets as the journal left them; from here on they follow the core's events.
   const table = InstrumentTable.of(replay.assetList, replay.instrumentSpecs);
   const countTrades = tradeCounter(table, views, metrics);
@@ -452,9 +543,11 @@ async function assembleWith<E extends EnginePort>(
   // From here on every durable batch reaches the instrument table (when it waits for a definition), the
   // views, then the WebSocket feeds, before its submitter hears of it.
   md?.goLive();
+  transports.goLive();
   const unsubscribe = engine.subscribe((b) => {
     if (table.awaiting) {
       table.applyBatch(b.events);
+      for (const i of table.instruments()) transports.defineInstrument(i.spec.instrument, i.spec.symbol);
       // An instrument defined over the API: the market data feed takes its trades from this batch on.
       if (md !== null)
         for (const i of table.instruments())
@@ -472,6 +565,8 @@ async function assembleWith<E extends EnginePort>(
     ws?.publish(views.changes);
     // Only picks the batch's trades and quotes out; the pipeline runs them on a later turn.
     md?.applyBatch(b);
+    // Copies the records; the envelopes are made and published later.
+    transports.applyBatch(b);
   });
   const setup = missingSetup(options.setup, replay);
   if (setup.length > 0) await submitSetup(engine, table, setup);
@@ -508,9 +603,11 @@ async function assembleWith<E extends EnginePort>(
     audit: () => Promise.resolve(audit.failure === null ? 'ok' : `failing: ${audit.failure.message}`),
   };
   if (md !== null) probes.marketData = () => Promise.resolve(md.health());
+  if (config.natsUrl !== null) probes.events = () => Promise.resolve(transports.health());
   if (redis !== null) probes.redis = redisProbe(redis);
   if (config.natsUrl !== null) probes.nats = natsProbe(config.natsUrl);
   const readiness = (): Promise<Readiness> => readinessOf(probes);
+  readinessNow = readiness;
   // From the Redis client on, a failed start (a port in use, say) releases what it made before it throws;
   // startVenue then closes the engine and the store.
   let limiters: VenueLimiters | null = null;
@@ -590,11 +687,14 @@ async function assembleWith<E extends EnginePort>(
         (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
       );
       await engine.close();
-      // No batch comes any more: the pipeline runs what it holds and the writer writes it.
-      const mdClosed = (md?.close() ?? Promise.resolve()).then(
-        () => null,
-        (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
-      );
+      // No batch comes any more: the pipeline runs what it holds and the writer writes it; the outboxes
+      // publish what they hold (within a bound) and save their progress.
+      const mdClosed = (md?.close() ?? Promise.resolve())
+        .finally(() => transports.close())
+        .then(
+          () => null,
+          (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
+        );
       await clientOrders.close();
       unsubscribe();
       limiters?.close();
@@ -620,6 +720,7 @@ async function assembleWith<E extends EnginePort>(
     metrics,
     audit,
     marketData: md,
+    transports,
     auditFile,
     auditTable,
     adminKey: admin?.token ?? null,

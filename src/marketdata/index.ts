@@ -39,9 +39,27 @@ export {
   VENUE_FEED_LIMITS,
   VenueFeed,
   intervalsOf,
+  outboxTopics,
   type BarListener,
   type Candle,
   type VenueFeedOptions,
   type VenueFeedStats,
 } from './venue-feed.js';
 export * from './redis/index.js';
+export {
+  VENUE_EVENTS_SOURCE,
+  VENUE_EVENTS_VERSION,
+  VenueEvents,
+  symbolToken,
+  venueEventEnvelope,
+  venueEventPayload,
+  venueEventsTopic,
+} from './venue-events.js';
+export {
+  MarketDataTransports,
+  TRANSPORT_DEFAULTS,
+  type NamedOutboxStats,
+  type TransportLog,
+  type TransportStats,
+  type TransportsOptions,
+} from './transports.js';

@@ -17,7 +17,7 @@
  * anyway). Time bars of a quiet instrument close on the wall clock: every second the watermark moves to
  * now − lateness (the venue's event times are the sequencer's clock).
  */
-import { InProcessBus, type Envelope } from '../bus/index.js';
+import { InProcessBus, type Envelope, type Outbox } from '../bus/index.js';
 import type { BarSpec } from './bars/index.js';
 import {
   InMemoryLatest,
@@ -29,8 +29,10 @@ import {
   barsTopic,
   defaultSchemas,
   intervalName,
+  TOPICS,
   type BarPayload,
   type BatchRecords,
+  type LatestProjection,
   type PipelineCounters,
   type RawEvent,
   type ReferenceData,
@@ -77,7 +79,44 @@ export interface VenueFeedOptions {
   readonly clockUs?: () => number;
   /** Told of a storage failure once per run of failures. */
   readonly onError?: (e: Error) => void;
+  /**
+   * Where the pipeline's topics go across processes (NATS JetStream, `NATS_URL`): the raw events, the
+   * enriched ticks, the bars and the dead letters are offered to it, each command's after its sequence number
+   * is marked, and the store is written by durable consumers of those topics instead of the writer here. Null
+   * (the default): the writer stores the topics straight from the in-process bus.
+   */
+  readonly outbox?: Outbox | null;
+  /** A projection fed beside the in-memory one (Redis, `REDIS_URL`). */
+  readonly projection?: LatestProjection | null;
 }
+
+/** Both projections, each call to each. */
+class TeeProjection implements LatestProjection {
+  constructor(
+    private readonly a: LatestProjection,
+    private readonly b: LatestProjection,
+  ) {}
+  trade(instrument: string, price: number, size: number, timeUs: number, timeNs: number): void {
+    this.a.trade(instrument, price, size, timeUs, timeNs);
+    this.b.trade(instrument, price, size, timeUs, timeNs);
+  }
+  quote(i: string, bidPrice: number, bidSize: number, askPrice: number, askSize: number, t: number): void {
+    this.a.quote(i, bidPrice, bidSize, askPrice, askSize, t);
+    this.b.quote(i, bidPrice, bidSize, askPrice, askSize, t);
+  }
+  bar(instrument: string, interval: string, bar: Parameters<LatestProjection['bar']>[2]): void {
+    this.a.bar(instrument, interval, bar);
+    this.b.bar(instrument, interval, bar);
+  }
+}
+
+/** The pipeline's topics an outbox publishes (normalized ticks and served changes stay in the process). */
+export const outboxTopics = (intervals: readonly string[]): string[] => [
+  TOPICS.raw,
+  TOPICS.enriched,
+  TOPICS.deadLetter,
+  ...intervals.map(barsTopic),
+];
 
 /** A bar as a `candles:` channel and the candles route show it (the store's shape). */
 export type Candle = StoredBar;
@@ -88,6 +127,14 @@ export interface VenueFeedStats {
   readonly writer: MdWriterStats | null;
   /** Raw events dropped because the pipeline fell behind by `pendingEventsMax`. */
   readonly pendingDropped: number;
+  /** Raw events picked from batches, waiting for the pipeline's next turn. */
+  readonly pending: number;
+  /** Dead letters by stage and reason code. */
+  readonly deadLetters: readonly {
+    readonly stage: string;
+    readonly reason: string;
+    readonly count: number;
+  }[];
 }
 
 function candleOf(p: BarPayload): Candle {
@@ -112,6 +159,8 @@ export class VenueFeed {
   readonly pipeline: MarketDataPipeline;
   readonly mdStore: MarketDataStore | null;
   readonly writer: MarketDataWriter | null;
+  /** The JetStream outbox of the pipeline's topics, or null (the writer stores them). */
+  readonly outbox: Outbox | null;
   private readonly source: VenueSource;
   private readonly reference: ReferenceCache;
   private readonly recent = new Map<string, Candle[]>();
@@ -152,13 +201,14 @@ export class VenueFeed {
       // The venue's schemas are integers already; the decimal scale is for files and feeds.
       schemas: defaultSchemas({ priceDecimals: 8, sizeDecimals: 8 }),
       reference: this.reference,
-      projection: this.latest,
+      projection: o.projection ? new TeeProjection(this.latest, o.projection) : this.latest,
       bars: o.bars,
       latenessUs: o.latenessUs,
     });
     this.mdStore = o.store === null ? null : new MarketDataStore(o.store);
+    this.outbox = o.outbox ?? null;
     this.writer =
-      this.mdStore === null
+      this.mdStore === null || this.outbox !== null
         ? null
         : new MarketDataWriter(this.mdStore, { limits: o.writer, feed: VENUE_FEED, onError: o.onError });
     for (const interval of this.pipeline.barIntervals) {
@@ -198,10 +248,19 @@ export class VenueFeed {
       );
     }
     await Promise.all([...feed.byId.values()].map((s) => feed.reference.load(s)));
-    if (feed.mdStore !== null && feed.writer !== null) {
+    if (feed.mdStore !== null) {
       const today = Math.floor(feed.clockUs() / DAY_US);
       await feed.mdStore.ensureDays(today, today + o.partitionsAheadDays);
       feed.aheadFromDay = today;
+    }
+    if (feed.outbox !== null) {
+      const outbox = feed.outbox;
+      feed.writtenThrough = outbox.progressSeq;
+      const offs = outboxTopics(feed.pipeline.barIntervals).map((t) =>
+        feed.bus.subscribe(t, (m) => void outbox.offer(t, m)),
+      );
+      feed.detachWriter = () => offs.forEach((off) => off());
+    } else if (feed.mdStore !== null && feed.writer !== null) {
       feed.writtenThrough = await feed.mdStore.progress(VENUE_FEED);
       feed.detachWriter = feed.writer.attach(feed.bus, feed.pipeline.barIntervals);
     }
@@ -242,6 +301,8 @@ export class VenueFeed {
       pipeline: this.pipeline.counters(),
       writer: this.writer?.stats() ?? null,
       pendingDropped: this.pendingDropped,
+      pending: this.pending.length,
+      deadLetters: this.pipeline.deadLettersByReason(),
     };
   }
 
@@ -250,12 +311,12 @@ export class VenueFeed {
     if (this.pendingDropped > 0) {
       return `${this.pendingDropped} market data events dropped (the pipeline fell behind); the next start writes them`;
     }
-    return this.writer?.health() ?? 'ok';
+    return this.outbox?.health() ?? this.writer?.health() ?? 'ok';
   }
 
   /** One command of the start-up replay (its records `events`, `count` of them from record 0). */
   replayCommand(seq: number, timeUs: number, events: Float64Array, count: number): void {
-    const w = this.writer;
+    const w = this.writer ?? this.outbox;
     if (w !== null) w.accepting = seq > this.writtenThrough;
     const raws = this.source.rawEvents({ firstSeq: seq, timeUs, events, ends: Int32Array.of(count) });
     for (const r of raws) this.pipeline.ingest(r);
@@ -265,6 +326,7 @@ export class VenueFeed {
   /** After the replay: live batches from now on, and the watermark timer. */
   goLive(): void {
     if (this.writer !== null) this.writer.accepting = true;
+    if (this.outbox !== null) this.outbox.accepting = true;
     this.timer = setInterval(() => this.followClock(), VENUE_FEED_LIMITS.watermarkEveryMs);
     this.timer.unref();
   }
@@ -300,6 +362,9 @@ export class VenueFeed {
    * new day makes the partitions ahead again.
    */
   followClock(): void {
+    // The batches picked already go first: their times are before now, and the watermark must not pass them
+    // before they are in (they would count as late arrivals).
+    if (this.scheduled) this.drain();
     const nowUs = this.clockUs();
     const watermarkUs = nowUs - this.o.latenessUs;
     for (const s of this.byId.values()) this.pipeline.advanceWatermark(s, watermarkUs);
@@ -335,7 +400,7 @@ export class VenueFeed {
     const events = this.pending;
     this.pending = [];
     for (const r of events) this.pipeline.ingest(r);
-    if (this.pendingSeq > 0) this.writer?.mark(this.pendingSeq);
+    if (this.pendingSeq > 0) (this.writer ?? this.outbox)?.mark(this.pendingSeq);
   }
 
   private onBar(m: Envelope): void {

@@ -15,6 +15,7 @@ import { after, before, describe, it, type TestContext } from 'node:test';
 import pg from 'pg';
 import { lastOf, readDockerfile, ROOT, startCommandOf } from './dockerfile-model.js';
 import { TEST_DATABASE_URL } from '../store/helpers.js';
+import { deleteStreams, uniqueNames } from '../bus/services.js';
 import {
   numericUser,
   ScratchBuilder,
@@ -213,11 +214,17 @@ describe('the image, built and run from the Dockerfile without Docker', { timeou
     await admin.query(`CREATE SCHEMA ${schema}`);
     const database = new URL(TEST_DATABASE_URL);
     database.searchParams.set('options', `-c search_path=${schema}`);
+    // The venue publishes to JetStream: streams and subjects of this test's own, deleted after.
+    const nats = uniqueNames();
+    t.after(async () => void (await deleteStreams(nats.streamPrefix)));
 
     const { container, base, key, stop } = await runToReady(t, {
       DATABASE_URL: database.toString(),
       REDIS_URL: 'redis://127.0.0.1:6379',
       NATS_URL: 'nats://127.0.0.1:4222',
+      RIALTO_NATS_STREAM_PREFIX: nats.streamPrefix,
+      RIALTO_NATS_SUBJECT_PREFIX: nats.subjectPrefix,
+      RIALTO_MD_REDIS_PREFIX: `rialto-test:${schema}:`,
     });
     const ready = (await (await fetch(`${base}/ready`)).json()) as { checks: Record<string, string> };
     for (const part of ['engine', 'store', 'redis', 'nats']) assert.equal(ready.checks[part], 'ok', part);

@@ -25,7 +25,7 @@ import {
   revokeKey,
   type Principal,
 } from '../../src/gateway/index.js';
-import { migrate, type Store } from '../../src/store/index.js';
+import { StoreError, StoreErrorCode, migrate, type Store } from '../../src/store/index.js';
 import { storeFactories } from '../store/helpers.js';
 
 describe('API key format', () => {
@@ -249,6 +249,50 @@ for (const factory of storeFactories()) {
         reason: 'wrong secret',
       });
       assert.equal((await verifier.verify(`rk_${record.id}.${other.secret}`)).ok, true);
+    });
+
+    it('while the store is unavailable, an expired entry keeps answering for staleIfUnavailableMs, and only it', async () => {
+      let now = 1_000;
+      let down = false;
+      const unavailable = (): Promise<never> =>
+        Promise.reject(new StoreError(StoreErrorCode.Unavailable, 'postgres is unavailable: ECONNREFUSED'));
+      const flaky: Store = {
+        kind: store.kind,
+        query: (sql, params) => (down ? unavailable() : store.query(sql, params)),
+        exec: (sql) => (down ? unavailable() : store.exec(sql)),
+        transaction: (work) => (down ? unavailable() : store.transaction(work)),
+        listen: (channel, handler) => store.listen(channel, handler),
+        close: () => store.close(),
+      };
+      const verifier = new KeyVerifier(flaky, {
+        cacheTtlMs: 500,
+        staleIfUnavailableMs: 1_000,
+        nowMs: () => now,
+      });
+      const seen = await createKey(store, { role: 'viewer', label: 'seen' });
+      const unseen = await createKey(store, { role: 'viewer', label: 'unseen' });
+      assert.equal((await verifier.verify(seen.token)).ok, true);
+      down = true;
+      now += 501;
+      const stale = await verifier.verify(seen.token);
+      assert.equal(stale.ok, true, 'verified before the outage: still good');
+      // A key never verified, and a wrong secret for a cached one, need the store: the outage is their error,
+      // and the wrong secret does not cost the right one its entry.
+      await assert.rejects(verifier.verify(unseen.token), StoreError);
+      const wrong = `${seen.token.slice(0, -1)}${seen.token.endsWith('A') ? 'B' : 'A'}`;
+      await assert.rejects(verifier.verify(wrong), StoreError);
+      now += 999;
+      assert.equal((await verifier.verify(seen.token)).ok, true, 'still within the bound');
+      now += 2;
+      await assert.rejects(verifier.verify(seen.token), StoreError, 'past the bound the store must answer');
+      // Revoked through this verifier (the store down, so the revocation fails): never served stale again.
+      down = false;
+      now += 1;
+      assert.equal((await verifier.verify(seen.token)).ok, true, 'renewed once the store is back');
+      down = true;
+      await assert.rejects(verifier.revoke(seen.record.id), StoreError);
+      now += 501;
+      await assert.rejects(verifier.verify(seen.token), StoreError);
     });
 
     it('the cache holds at most cacheEntriesMax keys', async () => {

@@ -12,10 +12,12 @@
  * Under load, many requests carry the same key at once. Concurrent checks of one key string share one
  * verification (a burst of a client's first requests costs one argon2, not one per request), and an expired
  * entry whose secret still matches is renewed by reading the key's row again (revoked? changed?) without
- * argon2: the secret was proven when the entry was made, only the row can have changed since.
+ * argon2: the secret was proven when the entry was made, only the row can have changed since. While the
+ * store is unavailable, such an expired entry keeps answering for `staleIfUnavailableMs` (the row cannot be
+ * read, and no revocation can be written meanwhile): a database outage does not stop trading.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Store } from '../../store/index.js';
+import { StoreError, StoreErrorCode, type Store } from '../../store/index.js';
 import { hashSecret, parseKey, secretMatches } from './api-key.js';
 import { findKey, revokeKey, type RevokeOutcome } from './key-store.js';
 import { AuthErrorCode, type AuthFailure, type Principal } from './roles.js';
@@ -25,6 +27,11 @@ export interface VerifierOptions {
   cacheTtlMs: number;
   /** Keys cached at most; the oldest entry goes first. */
   cacheEntriesMax: number;
+  /**
+   * How long past its expiry an entry still answers while the store is unavailable (its row cannot be read
+   * again): a key verified before a database outage keeps working through an outage this long. 0: never.
+   */
+  staleIfUnavailableMs: number;
   /** The clock, in milliseconds (tests pass their own). */
   nowMs: () => number;
 }
@@ -32,6 +39,7 @@ export interface VerifierOptions {
 export const VERIFIER_DEFAULTS: Readonly<VerifierOptions> = Object.freeze({
   cacheTtlMs: 30_000,
   cacheEntriesMax: 10_000,
+  staleIfUnavailableMs: 300_000,
   nowMs: () => Date.now(),
 });
 
@@ -66,7 +74,8 @@ export class KeyVerifier {
     options: Partial<VerifierOptions> = {},
   ) {
     this.options = { ...VERIFIER_DEFAULTS, ...options };
-    if (!(this.options.cacheEntriesMax >= 0 && this.options.cacheTtlMs >= 0))
+    const o = this.options;
+    if (!(o.cacheEntriesMax >= 0 && o.cacheTtlMs >= 0 && o.staleIfUnavailableMs >= 0))
       throw new Error('bad cache bounds');
   }
 
@@ -97,9 +106,26 @@ export class KeyVerifier {
     const entry = this.cache.get(id);
     // The hash this secret was proven against, when an entry (expired) holds the same secret.
     const provenHash = entry !== undefined && timingSafeEqual(entry.digest, digest) ? entry.secretHash : null;
-    if (entry !== undefined) this.cache.delete(id);
     const forgotten = this.forgotten;
-    const stored = await findKey(this.store, id);
+    let stored: Awaited<ReturnType<typeof findKey>>;
+    try {
+      stored = await findKey(this.store, id);
+    } catch (e) {
+      // The store is down: a key whose secret was proven, and not revoked through this verifier meanwhile,
+      // stays good for a bounded while (no revocation can be written to a store that is down either).
+      const stale =
+        entry !== undefined &&
+        provenHash !== null &&
+        forgotten === this.forgotten &&
+        e instanceof StoreError &&
+        e.code === StoreErrorCode.Unavailable &&
+        now - entry.expiresAtMs <= this.options.staleIfUnavailableMs;
+      // The entry stays as it was (not renewed), also after a wrong secret: the next request asks again.
+      if (!stale) throw e;
+      return { ok: true, principal: entry.principal };
+    }
+    // The expired entry goes; a valid row makes a new one below.
+    if (entry !== undefined && this.cache.get(id) === entry) this.cache.delete(id);
     let matches: boolean;
     if (provenHash !== null && stored !== null && stored.secretHash === provenHash) matches = true;
     else {

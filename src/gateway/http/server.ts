@@ -74,6 +74,16 @@ declare module 'fastify' {
   }
 }
 
+/**
+ * The database is down or its circuit is open: the request was fine, so 503 and try again, not a 500. Null
+ * for any other error. REST and the WebSocket gateway (its requests and upgrades) answer alike.
+ */
+export function unavailableErrorOf(err: unknown): ApiError | null {
+  if (err instanceof StoreError && err.code === StoreErrorCode.Unavailable)
+    return new ApiError(503, ErrorCode.ServiceUnavailable, 'the database is unavailable: try again shortly');
+  return null;
+}
+
 /** The envelope error for an ApiError (the trading service's errors): same code, status, message, details. */
 export function gatewayErrorOf(e: ApiError | GatewayError): GatewayError {
   return e instanceof GatewayError ? e : new GatewayError(e.code, e.status, e.message, e.details);
@@ -162,9 +172,8 @@ export function principalOf(req: FastifyRequest): Principal {
 /** Fastify's own errors (parsing, limits, validation) in the gateway's shape: never a 5xx for bad input. */
 function apiErrorOf(err: unknown): ApiError | GatewayError {
   if (err instanceof ApiError || err instanceof GatewayError) return err;
-  // The database is down or its circuit is open: the request was fine, so 503 and try again, not a 500.
-  if (err instanceof StoreError && err.code === StoreErrorCode.Unavailable)
-    return new ApiError(503, ErrorCode.ServiceUnavailable, 'the database is unavailable: try again shortly');
+  const unavailable = unavailableErrorOf(err);
+  if (unavailable !== null) return unavailable;
   const e = err as {
     validation?: unknown;
     validationContext?: unknown;

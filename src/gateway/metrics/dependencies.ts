@@ -51,3 +51,29 @@ export function registerDependencyStats(registry: Registry, source: DependencySt
     });
   }
 }
+
+/** What the readiness probes answered: per check, 'ok' or why not. */
+export type ReadinessChecksSource = () => Promise<{ readonly checks: Readonly<Record<string, string>> }>;
+
+/**
+ * `rialto_readiness_check{check}`: 1 while the part answers its readiness probe, 0 while it does not, from a
+ * run of the probes at each scrape (each bounded, as for `/ready`). It shows every dependency, NATS included,
+ * which has no circuit breaker; the label values are the venue's parts (engine, store, audit, redis, nats,
+ * marketData).
+ */
+export function registerReadinessChecks(registry: Registry, source: ReadinessChecksSource): void {
+  const gauge: Gauge<'check'> = new Gauge({
+    name: 'rialto_readiness_check',
+    help: 'Whether a part of the venue answers its readiness probe: 1 ok, 0 failing',
+    labelNames: ['check'],
+    registers: [registry],
+    collect: async () => {
+      // The venue's probes never throw; another source that does leaves the last values, not a failed scrape.
+      const checks = await source().then(
+        (r) => r.checks,
+        () => ({}),
+      );
+      for (const [check, answer] of Object.entries(checks)) gauge.set({ check }, answer === 'ok' ? 1 : 0);
+    },
+  });
+}

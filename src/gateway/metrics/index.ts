@@ -28,3 +28,9 @@ export {
   type VenueStateSource,
 } from './state.js';
 export { UNMATCHED_ROUTE, metricsPlugin, type MetricsPluginOptions } from './plugin.js';
+export {
+  registerMarketDataMetrics,
+  type MarketDataFigures,
+  type MarketDataMetricsSources,
+  type TransportFigures,
+} from './marketdata.js';

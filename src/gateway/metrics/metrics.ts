@@ -4,7 +4,12 @@
  * order types and results, status classes, route patterns (never raw URLs), reject codes.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { registerDependencyStats, type DependencyStatsSource } from './dependencies.js';
+import {
+  registerDependencyStats,
+  registerReadinessChecks,
+  type DependencyStatsSource,
+  type ReadinessChecksSource,
+} from './dependencies.js';
 import { registerJournalStats, type JournalStatsSource } from './journal.js';
 import { ProjectionGauges, registerVenueState, type VenueStateSource } from './state.js';
 
@@ -32,6 +37,8 @@ export interface VenueMetricsOptions {
   readonly venueState: VenueStateSource | null;
   /** The audit trail's backlog, read on each scrape; null (or a source answering null): no audit metrics. */
   readonly auditStats: (() => AuditBacklog | null) | null;
+  /** The readiness probes, run at each scrape for `rialto_readiness_check{check}`; null: no such gauge. */
+  readonly readinessChecks: ReadinessChecksSource | null;
 }
 
 /** Events the audit writer holds (queued or reserved), and events of the file not yet in `audit_events`. */
@@ -96,6 +103,7 @@ export function createVenueMetrics(options: Partial<VenueMetricsOptions> = {}): 
     dependencyStats: null,
     venueState: null,
     auditStats: null,
+    readinessChecks: null,
     ...options,
   };
   const registry = new Registry();
@@ -106,6 +114,7 @@ export function createVenueMetrics(options: Partial<VenueMetricsOptions> = {}): 
   if (o.dependencyStats !== null) registerDependencyStats(registry, o.dependencyStats);
   if (o.venueState !== null) registerVenueState(registry, o.venueState);
   if (o.auditStats !== null) registerAuditStats(registry, o.auditStats);
+  if (o.readinessChecks !== null) registerReadinessChecks(registry, o.readinessChecks);
   return {
     registry,
     orders: new Counter({

@@ -190,6 +190,7 @@ export async function startGateway(config: VenueConfig, options: GatewayOptions)
       orderEntry: () => Promise.resolve(engine),
       audit: 'inbox',
       marketData: false,
+      recoveredSeq: 0,
       adminKey: false,
     });
   } catch (e) {

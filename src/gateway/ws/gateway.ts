@@ -28,7 +28,13 @@ import type { AuditWriter } from '../../audit/index.js';
 import { WsAuditTicket } from '../audit/index.js';
 import { clientAddress, proxyTrust, type ProxyTrust } from '../http/client-address.js';
 import { placeRequest } from '../http/routes-orders.js';
-import { countedLimiter, gatewayErrorOf, principalOfHeaders, principalOfToken } from '../http/server.js';
+import {
+  countedLimiter,
+  gatewayErrorOf,
+  principalOfHeaders,
+  principalOfToken,
+  unavailableErrorOf,
+} from '../http/server.js';
 import { GatewayError, SECURITY_HEADERS_DEFAULTS, allSecurityHeaders } from '../http/plugins/index.js';
 import type { JwtVerifier } from '../jwt/index.js';
 import {
@@ -490,8 +496,9 @@ export class WsGateway {
   }
 
   private errorOf(conn: Connection, id: RequestId | null, e: unknown): void {
-    if (e instanceof ApiError || e instanceof GatewayError) {
-      const g = gatewayErrorOf(e);
+    const known = e instanceof ApiError || e instanceof GatewayError ? e : unavailableErrorOf(e);
+    if (known !== null) {
+      const g = gatewayErrorOf(known);
       this.error(conn, id, g.code, g.message, g.details);
       return;
     }
@@ -569,7 +576,8 @@ export class WsGateway {
       this.answer(conn, { type: 'authenticated', id, role: p.role, account_ids: p.accountIds });
     } catch (e) {
       if (conn.done) return;
-      conn.authFailures++;
+      // A store that cannot check the key is not the client's failure: it may try again once it is back.
+      if (unavailableErrorOf(e) === null) conn.authFailures++;
       this.errorOf(conn, id, e);
       if (conn.authFailures >= WS_LIMITS.authFailuresMax) {
         conn.done = true;
@@ -918,10 +926,9 @@ function decodeSymbol(text: string): string {
 /** Answers an upgrade request with an HTTP error in the gateway's shape, and closes the socket. */
 function refuse(socket: Duplex, e: unknown, answerHeaders: string): void {
   if (socket.destroyed) return;
+  const known = e instanceof ApiError || e instanceof GatewayError ? e : unavailableErrorOf(e);
   const g =
-    e instanceof ApiError || e instanceof GatewayError
-      ? gatewayErrorOf(e)
-      : new GatewayError(ErrorCode.InternalError, 500, 'internal error');
+    known !== null ? gatewayErrorOf(known) : new GatewayError(ErrorCode.InternalError, 500, 'internal error');
   let body = JSON.stringify({
     error: { code: g.code, message: g.message, details: g.details },
     timestamp: new Date().toISOString(),

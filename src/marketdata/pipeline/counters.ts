@@ -1,6 +1,6 @@
 /**
  * The pipeline's counters: per stage what came in, went out and was dead-lettered, and ticks by quality flag.
- * A plain object, read as a snapshot (Prometheus wiring comes later). Conservation, which the tests check:
+ * A plain object, read as a snapshot (`/metrics` reads it at each scrape: rialto_md_*). Conservation, which the tests check:
  * raw in = normalize out + dead-lettered by normalize; and so on down the stages.
  */
 export interface StageCounters {

@@ -116,6 +116,7 @@ export class MarketDataPipeline {
   private readonly intervals: string[];
   private readonly barTopics: string[];
   private readonly deadLetters: DeadLetter[] = [];
+  private readonly deadLetterCounts = new Map<string, number>();
   private last: InstrumentState | null = null;
 
   constructor(private readonly o: PipelineOptions) {
@@ -203,13 +204,18 @@ export class MarketDataPipeline {
     const schema = this.schemas.get(raw.schema);
     const reason = schema === undefined ? `no schema named ${raw.schema}` : schema.decode(raw.payload, t);
     if (reason !== null) {
-      this.deadLetter('normalize', reason, raw);
+      this.deadLetter('normalize', reason, raw, schema === undefined ? 'unknown_schema' : 'bad_payload');
       return null;
     }
     t.source = raw.source;
     t.eventId = raw.id;
     if (this.instruments.size >= PIPELINE_LIMITS.instrumentsMax && !this.instruments.has(t.instrument)) {
-      this.deadLetter('normalize', `more than ${PIPELINE_LIMITS.instrumentsMax} instruments`, raw);
+      this.deadLetter(
+        'normalize',
+        `more than ${PIPELINE_LIMITS.instrumentsMax} instruments`,
+        raw,
+        'too_many_instruments',
+      );
       return null;
     }
     if (t.kind === 'trade') this.checkTrade(this.stateOf(t.instrument), t);
@@ -284,7 +290,7 @@ export class MarketDataPipeline {
     }
     c.in++;
     if (st.failed !== null) {
-      this.deadLetter('aggregate', st.failed, raw);
+      this.deadLetter('aggregate', st.failed, raw, 'bars_failed');
       return;
     }
     const agg = st.agg;
@@ -311,7 +317,7 @@ export class MarketDataPipeline {
     if (!(e instanceof BarError)) throw e;
     const reason = `${e.code}: ${e.message}`;
     if (e.code !== 'BAD_TICK') st.failed = reason;
-    this.deadLetter('aggregate', reason, raw);
+    this.deadLetter('aggregate', reason, raw, e.code.toLowerCase());
   }
 
   private bars(st: InstrumentState, events: readonly BarEvent[], t: TickSlot | null): void {
@@ -390,8 +396,21 @@ export class MarketDataPipeline {
     );
   }
 
-  private deadLetter(stage: DeadLetter['stage'], reason: string, raw: RawEvent): void {
+  /**
+   * Dead letters by stage and reason code (a bounded set: `unknown_schema`, `bad_payload`,
+   * `too_many_instruments`, `bars_failed` and the bars' error codes), for metrics.
+   */
+  deadLettersByReason(): { stage: DeadLetter['stage']; reason: string; count: number }[] {
+    return [...this.deadLetterCounts].map(([key, count]) => {
+      const [stage, reason] = key.split(' ') as [DeadLetter['stage'], string];
+      return { stage, reason, count };
+    });
+  }
+
+  private deadLetter(stage: DeadLetter['stage'], reason: string, raw: RawEvent, code: string): void {
     this.c[stage].deadLettered++;
+    const key = `${stage} ${code}`;
+    this.deadLetterCounts.set(key, (this.deadLetterCounts.get(key) ?? 0) + 1);
     const letter: DeadLetter = Object.freeze({
       stage,
       reason,

@@ -27,6 +27,7 @@ export const CONFIG_ENV: readonly EnvVar[] = Object.freeze([
   { name: 'REDIS_URL', path: ['redis', 'url'], kind: 'string' },
   { name: 'NATS_URL', path: ['nats', 'url'], kind: 'string' },
   { name: 'RIALTO_NATS_STREAM_PREFIX', path: ['nats', 'streamPrefix'], kind: 'string' },
+  { name: 'RIALTO_NATS_SUBJECT_PREFIX', path: ['nats', 'subjectPrefix'], kind: 'string' },
   { name: 'RIALTO_NATS_DUPLICATE_WINDOW_SECONDS', path: ['nats', 'duplicateWindowSeconds'], kind: 'int' },
   { name: 'RIALTO_NATS_ACK_WAIT_SECONDS', path: ['nats', 'ackWaitSeconds'], kind: 'int' },
   { name: 'RIALTO_NATS_ACK_PENDING_MAX', path: ['nats', 'ackPendingMax'], kind: 'int' },

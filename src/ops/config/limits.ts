@@ -53,6 +53,9 @@ export const CONFIG_LIMITS = Object.freeze({
   natsAckWaitSecondsMax: 3_600,
   /** JETSTREAM_LIMITS.ackPendingMax. */
   natsAckPendingMax: 100_000,
+  /** Words each followed by a dot (`rialto.`), put before every subject; JetStream subjects are case-sensitive. */
+  natsSubjectPrefixPattern: /^([a-z0-9_-]+\.){0,8}$/,
+  natsSubjectPrefixLengthMax: 64,
   redisKeyPrefixPattern: /^[A-Za-z0-9:_.-]{1,64}$/,
 });
 
@@ -63,6 +66,7 @@ export const CONFIG_DEFAULTS = Object.freeze({
   natsDuplicateWindowSeconds: 120,
   natsAckWaitSeconds: 30,
   natsAckPendingMax: 1_000,
+  natsSubjectPrefix: '',
   /** As REDIS_LATEST_DEFAULTS in src/marketdata/redis. */
   redisKeyPrefix: 'rialto:md:',
   mode: 'development',

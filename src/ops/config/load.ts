@@ -167,6 +167,7 @@ function resolveConfig(file: ConfigFile, cwd: string, problems: ConfigProblem[])
     natsUrl: file.nats?.url ?? null,
     jetstream: {
       streamPrefix: file.nats?.streamPrefix ?? CONFIG_DEFAULTS.natsStreamPrefix,
+      subjectPrefix: file.nats?.subjectPrefix ?? CONFIG_DEFAULTS.natsSubjectPrefix,
       duplicateWindowMs:
         1000 * (file.nats?.duplicateWindowSeconds ?? CONFIG_DEFAULTS.natsDuplicateWindowSeconds),
       ackWaitMs: 1000 * (file.nats?.ackWaitSeconds ?? CONFIG_DEFAULTS.natsAckWaitSeconds),

@@ -160,6 +160,16 @@ export const NatsSchema = section({
       error: 'must be 1 to 32 letters, digits, _ or -, such as "RIALTO_MD_"',
     })
     .optional(),
+  /** Put before every subject (`rialto.` makes `rialto.venue.events.v1.btc-usdt`): venues sharing a server. */
+  subjectPrefix: z
+    .string({ error: expected('a subject prefix') })
+    .max(L.natsSubjectPrefixLengthMax, {
+      error: `must be at most ${L.natsSubjectPrefixLengthMax} characters`,
+    })
+    .regex(L.natsSubjectPrefixPattern, {
+      error: 'must be lowercase words of letters, digits, _ or -, each followed by a dot, such as "rialto."',
+    })
+    .optional(),
   duplicateWindowSeconds: wholeNumber(1, L.natsDuplicateWindowSecondsMax).optional(),
   ackWaitSeconds: wholeNumber(1, L.natsAckWaitSecondsMax).optional(),
   ackPendingMax: wholeNumber(1, L.natsAckPendingMax).optional(),

@@ -107,6 +107,8 @@ export interface VenueConfig {
   /** The JetStream bus's settings, used when `natsUrl` is set. */
   readonly jetstream: {
     readonly streamPrefix: string;
+    /** Before every subject ('' or words each followed by a dot). */
+    readonly subjectPrefix: string;
     readonly duplicateWindowMs: number;
     readonly ackWaitMs: number;
     readonly ackPendingMax: number;

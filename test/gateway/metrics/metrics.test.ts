@@ -230,6 +230,32 @@ describe('venue metrics', () => {
     await app.close();
   });
 
+  it('shows each readiness check, run at each scrape: 1 ok, 0 failing; a failing source keeps the last values', async () => {
+    let checks: Record<string, string> | 'fail' = { engine: 'ok', store: 'ok', nats: 'ok' };
+    let runs = 0;
+    const metrics = createVenueMetrics({
+      processMetrics: false,
+      readinessChecks: () => {
+        runs++;
+        return checks === 'fail' ? Promise.reject(new Error('closed')) : Promise.resolve({ checks });
+      },
+    });
+    const app = await makeApp(metrics);
+    let s = await scrape(app);
+    assert.equal(runs, 1);
+    assert.equal(s.types.get('rialto_readiness_check'), 'gauge');
+    for (const check of ['engine', 'store', 'nats'])
+      assert.equal(value(s, 'rialto_readiness_check', { check }), 1, check);
+    checks = { engine: 'ok', store: 'ok', nats: 'unreachable: connect ECONNREFUSED 127.0.0.1:4222' };
+    s = await scrape(app);
+    assert.equal(value(s, 'rialto_readiness_check', { check: 'nats' }), 0);
+    assert.equal(value(s, 'rialto_readiness_check', { check: 'store' }), 1);
+    checks = 'fail';
+    s = await scrape(app);
+    assert.equal(value(s, 'rialto_readiness_check', { check: 'nats' }), 0, 'the last values stay');
+    await app.close();
+  });
+
   it("shows each projection's backlog and the age of its oldest record, 0 when none waits", async () => {
     const registry = new Registry();
     let nowUs = 50_000_000;

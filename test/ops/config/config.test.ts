@@ -67,6 +67,7 @@ describe('configuration: defaults', () => {
     assert.equal(c.natsUrl, null);
     assert.deepEqual(c.jetstream, {
       streamPrefix: 'RIALTO_MD_',
+      subjectPrefix: '',
       duplicateWindowMs: 120_000,
       ackWaitMs: 30_000,
       ackPendingMax: 1_000,
@@ -208,6 +209,7 @@ instruments:
       RIALTO_METRICS_TOKEN: 'm'.repeat(16),
       RIALTO_TRUSTED_PROXIES: ' 10.0.0.0/8, ,::1',
       RIALTO_NATS_STREAM_PREFIX: 'VENUE_2_',
+      RIALTO_NATS_SUBJECT_PREFIX: 'venue2.',
       RIALTO_NATS_DUPLICATE_WINDOW_SECONDS: '600',
       RIALTO_NATS_ACK_WAIT_SECONDS: '5',
       RIALTO_NATS_ACK_PENDING_MAX: '64',
@@ -236,6 +238,7 @@ instruments:
     assert.equal(c.marketData.redisKeyPrefix, 'venue2:md:');
     assert.deepEqual(c.jetstream, {
       streamPrefix: 'VENUE_2_',
+      subjectPrefix: 'venue2.',
       duplicateWindowMs: 600_000,
       ackWaitMs: 5_000,
       ackPendingMax: 64,
@@ -483,6 +486,13 @@ describe('configuration: bad input gives a problem naming the field', () => {
       /1 to 86400/,
     ],
     ['ack wait', 'nats: { ackWaitSeconds: 3601 }\n', 'nats.ackWaitSeconds', /1 to 3600/],
+    ['subject prefix', 'nats: { subjectPrefix: Rialto. }\n', 'nats.subjectPrefix', /lowercase words/],
+    [
+      'subject prefix without a dot',
+      'nats: { subjectPrefix: rialto }\n',
+      'nats.subjectPrefix',
+      /each followed by a dot/,
+    ],
     ['ack pending', 'nats: { ackPendingMax: 100001 }\n', 'nats.ackPendingMax', /1 to 100000/],
     [
       'redis key prefix',

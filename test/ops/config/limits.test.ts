@@ -39,6 +39,10 @@ describe('configuration limits', () => {
     assert.equal(CONFIG_DEFAULTS.redisKeyPrefix, REDIS_LATEST_DEFAULTS.keyPrefix);
     assert.ok(CONFIG_LIMITS.natsStreamPrefixPattern.test(CONFIG_DEFAULTS.natsStreamPrefix));
     assert.ok(CONFIG_LIMITS.redisKeyPrefixPattern.test(CONFIG_DEFAULTS.redisKeyPrefix));
+    assert.equal(CONFIG_DEFAULTS.natsSubjectPrefix, JETSTREAM_DEFAULTS.subjectPrefix);
+    // Every subject prefix the configuration takes, the bus takes (its own check, in resolveOptions).
+    for (const p of ['', 'rialto.', 'a-1.b_2.'])
+      assert.ok(CONFIG_LIMITS.natsSubjectPrefixPattern.test(p) && /^([a-z0-9_-]+\.)*$/.test(p));
   });
 
   it("equal the core's, the ledger's and the book's", () => {
