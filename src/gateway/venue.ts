@@ -256,8 +256,12 @@ async function openTransports(
   store: Store,
   log: LimitsLog,
 ): Promise<MarketDataTransports> {
-  const report = await engine.venueReport();
-  const instruments = new Map<number, string>(report.instruments.map((i) => [i.instrument, i.symbol]));
+  const instruments = new Map<number, string>();
+  // With neither NATS nor Redis nothing is published (a gateway's case, whose engine is not connected yet).
+  if (config.natsUrl !== null || config.redisUrl !== null) {
+    const report = await engine.venueReport();
+    for (const i of report.instruments) instruments.set(i.instrument, i.symbol);
+  }
   for (const i of config.instruments) instruments.set(i.spec.instrument, i.spec.symbol);
   return MarketDataTransports.open({
     natsUrl: config.natsUrl,
