@@ -18,6 +18,7 @@ import { addKeysCommands } from './keys-commands.js';
 import { registerLobster } from './md-lobster-command.js';
 import { addMdCommands } from './md-commands.js';
 import { replayFile } from './replay.js';
+import { addSplitCommands } from './split-commands.js';
 import { addStartCommand } from './start-command.js';
 import { WorkloadError } from './workload.js';
 
@@ -106,6 +107,7 @@ export function createProgram(io: ProgramIo = defaultIo): Command {
     });
 
   addStartCommand(program, io);
+  addSplitCommands(program, io);
   addJournalCommands(program, io);
   addSnapshotCommands(program, io);
   addConfigCommands(program, io);

@@ -12,9 +12,11 @@ import { EVENT_STRIDE } from '../book/index.js';
 import type { Command } from '../core/index.js';
 import { DirLock, RECORD_BYTES_MAX, frameCommand } from '../journal/index.js';
 import { ENGINE_LIMITS, EngineErrorCode } from './limits.js';
+import type { EnginePort } from './port.js';
 import {
   errorInfo,
   type AccountReport,
+  type Checkpoint,
   type AccountsPage,
   type EngineConfig,
   type EngineQuery,
@@ -112,6 +114,11 @@ export interface DurableBatch {
   readonly timeUs: number;
   readonly events: Float64Array;
   readonly ends: Int32Array;
+  /**
+   * The commands as framed records (journal/record.ts, sequence number, time and checksum not stamped), when
+   * the engine was started with `publishRecords`; else undefined.
+   */
+  readonly records?: Uint8Array;
 }
 
 export type BatchListener = (batch: DurableBatch) => void;
@@ -132,7 +139,7 @@ interface OpenBatch {
 
 const OPEN_BYTES_INITIAL = 64 * 1024;
 
-export class Engine {
+export class Engine implements EnginePort {
   readonly recovery: RecoveryReport;
   private readonly worker: Worker;
   private readonly flushCommands: number;
@@ -140,6 +147,8 @@ export class Engine {
   private open: OpenBatch = { bytes: new Uint8Array(OPEN_BYTES_INITIAL), end: 0, count: 0, waiters: [] };
   private flushScheduled = false;
   private readonly inFlight = new Map<number, Waiter[]>();
+  /** The framed records of each batch in flight, kept only with `publishRecords`. */
+  private readonly keptRecords: Map<number, Uint8Array> | null;
   private nextBatch = 1;
   private nextQuery = 1;
   private readonly answers = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
@@ -154,7 +163,9 @@ export class Engine {
     recovery: RecoveryReport,
     exited: Promise<void>,
     flushCommands: number,
+    publishRecords: boolean,
   ) {
+    this.keptRecords = publishRecords ? new Map() : null;
     this.worker = worker;
     this.flushCommands = flushCommands;
     this.recovery = recovery;
@@ -225,7 +236,7 @@ export class Engine {
         first.type === 'startFailed' ? first.error : { code: 'ENGINE_ERROR', message: 'unexpected message' },
       );
     }
-    return new Engine(worker, first.recovery, exited, flushCommands);
+    return new Engine(worker, first.recovery, exited, flushCommands, config.publishRecords === true);
   }
 
   /** The error that stopped the engine, or null. */
@@ -311,6 +322,20 @@ export class Engine {
    */
   highestOrderId(): Promise<number> {
     return this.ask('highestOrderId') as Promise<number>;
+  }
+
+  /**
+   * The state hash with the sequence number of the last command it covers (executed, maybe not durable yet):
+   * a follower that replays the journal compares its own hash once it has applied that command.
+   */
+  checkpoint(): Promise<Checkpoint> {
+    return this.ask('checkpoint') as Promise<Checkpoint>;
+  }
+
+  /** 'ok', or why the engine takes no commands (readiness reads it). */
+  health(): string {
+    if (this.failure !== null) return `failed: ${this.failure.code}`;
+    return this.closing ? 'closing' : 'ok';
   }
 
   stats(): Promise<Record<string, number>> {
@@ -399,6 +424,7 @@ export class Engine {
     }
     const id = this.nextBatch++;
     this.inFlight.set(id, waiters);
+    this.keptRecords?.set(id, records.slice());
     const message: ToWorker = { type: 'submit', batch: id, records, count };
     this.worker.postMessage(message, [records.buffer]);
   }
@@ -409,7 +435,9 @@ export class Engine {
         const waiters = this.inFlight.get(m.batch);
         if (waiters === undefined) return;
         this.inFlight.delete(m.batch);
-        if (this.listeners.length > 0) this.publish(m.firstSeq, m.timeUs, m.events, m.ends);
+        const records = this.keptRecords?.get(m.batch);
+        this.keptRecords?.delete(m.batch);
+        if (this.listeners.length > 0) this.publish(m.firstSeq, m.timeUs, m.events, m.ends, records);
         let offset = 0;
         for (const w of waiters) {
           w.resolve(new Receipt(m.firstSeq + offset, w.count, m.timeUs, m.events, m.ends, offset));
@@ -421,6 +449,7 @@ export class Engine {
         const waiters = this.inFlight.get(m.batch);
         if (waiters === undefined) return;
         this.inFlight.delete(m.batch);
+        this.keptRecords?.delete(m.batch);
         const e = new EngineError(m.error);
         for (const w of waiters) w.reject(e);
         return;
@@ -441,8 +470,17 @@ export class Engine {
     }
   }
 
-  private publish(firstSeq: number, timeUs: number, events: Float64Array, ends: Int32Array): void {
-    const batch: DurableBatch = { firstSeq, count: ends.length, timeUs, events, ends };
+  private publish(
+    firstSeq: number,
+    timeUs: number,
+    events: Float64Array,
+    ends: Int32Array,
+    records: Uint8Array | undefined,
+  ): void {
+    const batch: DurableBatch =
+      records === undefined
+        ? { firstSeq, count: ends.length, timeUs, events, ends }
+        : { firstSeq, count: ends.length, timeUs, events, ends, records };
     for (const listener of this.listeners) {
       try {
         listener(batch);
@@ -459,6 +497,7 @@ export class Engine {
     this.failure = new EngineError(info);
     for (const waiters of this.inFlight.values()) for (const w of waiters) w.reject(this.failure);
     this.inFlight.clear();
+    this.keptRecords?.clear();
     for (const a of this.answers.values()) a.reject(this.failure);
     this.answers.clear();
   }

@@ -11,6 +11,7 @@ export {
   type DurableBatch,
 } from './engine.js';
 export { ENGINE_LIMITS, EngineErrorCode } from './limits.js';
+export { errorInfo as errorInfoOf } from './protocol.js';
 export {
   EngineHost,
   ENGINE_DEFAULTS,
@@ -27,7 +28,9 @@ export {
   type RecoveredState,
   type CoreSnapshotLoad,
 } from './recover.js';
+export type { EnginePort } from './port.js';
 export type {
+  Checkpoint,
   EngineConfig,
   RecoveryReport,
   ReportQuery,

@@ -33,6 +33,11 @@ export interface EngineConfig {
    * 256; see limits.ts).
    */
   flushCommands?: number;
+  /**
+   * Gives each durable batch its commands' framed records as well (`DurableBatch.records`): a copy per batch
+   * on the main thread, for an engine that serves remote gateways (default false: nothing is copied).
+   */
+  publishRecords?: boolean;
   /** Order slots each new book allocates up front. */
   bookCapacityOrders?: number;
   /**
@@ -64,7 +69,13 @@ export interface RecoveryReport {
   ms: number;
 }
 
-export type EngineQuery = 'stateHash' | 'stats' | 'highestOrderId';
+export type EngineQuery = 'stateHash' | 'stats' | 'highestOrderId' | 'checkpoint';
+
+/** The core's state hash with the sequence number it follows (what a remote follower compares with its own). */
+export interface Checkpoint {
+  seq: number;
+  stateHash: string;
+}
 
 /**
  * Reports read from the core on the worker and answered once everything executed before them is durable,

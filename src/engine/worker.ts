@@ -75,7 +75,9 @@ async function main(): Promise<void> {
               ? host.stateHash()
               : m.query === 'highestOrderId'
                 ? host.highestOrderId()
-                : host.stats();
+                : m.query === 'checkpoint'
+                  ? { seq: host.lastSeq, stateHash: host.stateHash() }
+                  : host.stats();
           send({ type: 'answer', id: m.id, value });
         } catch (e) {
           send({ type: 'answer', id: m.id, error: errorInfo(e) });

@@ -5,7 +5,7 @@
  * probes run together; `/ready` answers 503 naming every part that failed.
  */
 import { connect } from 'node:net';
-import type { Engine } from '../engine/index.js';
+import type { EnginePort } from '../engine/index.js';
 import type { Store } from '../store/index.js';
 import type { Readiness } from './http/routes-admin.js';
 
@@ -43,12 +43,9 @@ export async function readinessOf(
   return { ready: answers.every((a) => a === 'ok'), checks };
 }
 
-export function engineProbe(engine: Engine, closing: () => boolean): Probe {
-  return () => {
-    if (closing()) return Promise.resolve('closing');
-    const failed = engine.failed;
-    return Promise.resolve(failed === null ? 'ok' : `failed: ${failed.code}`);
-  };
+/** The engine's own word ('ok', failed, closing; for a remote one also disconnected or catching up). */
+export function engineProbe(engine: EnginePort, closing: () => boolean): Probe {
+  return () => Promise.resolve(closing() ? 'closing' : engine.health());
 }
 
 export function storeProbe(store: Store): Probe {

@@ -23,10 +23,12 @@ import {
   AuditWriter,
   makeEvent,
   seedFromTable,
+  canonicalEventJson,
+  type AuditSink,
   type WriterLimits,
 } from '../audit/index.js';
 import { INSTRUMENT_DEFAULTS, type Command, type InstrumentSpec } from '../core/index.js';
-import { Engine, type EngineConfig } from '../engine/index.js';
+import { Engine, type EngineConfig, type EnginePort } from '../engine/index.js';
 import {
   MarketDataTransports,
   VenueFeed,
@@ -60,10 +62,10 @@ import {
 } from './metrics/index.js';
 import type { Readiness } from './http/routes-admin.js';
 import { buildServer } from './http/server.js';
-import { ClientOrders } from './trading/client-orders.js';
+import { LocalOrderEntry, type OrderEntry } from './trading/order-entry.js';
 import { Trading } from './trading/trading.js';
 import { engineProbe, natsProbe, readinessOf, redisProbe, storeProbe, type Probe } from './readiness.js';
-import { Views, replayJournalInto, type ReplayReport } from './views/index.js';
+import { Views, replayJournalInto, type ReplayListener, type ReplayReport } from './views/index.js';
 import { WsGateway, type WsDeps } from './ws/index.js';
 
 export interface VenueOptions {
@@ -124,6 +126,39 @@ export interface Venue {
   close(): Promise<void>;
 }
 
+/**
+ * What serving needs besides the configuration, and differs between `rialto start` (the engine in this
+ * process, owning the data directory) and `rialto gateway` (the engine in another: gateway/remote).
+ */
+export interface ServingParts<E extends EnginePort> {
+  readonly engine: E;
+  /** Rebuilds `views` (and `also`) up to the engine's state and checks it against the engine's. */
+  replay(views: Views, also: ReplayListener | null): Promise<ReplayReport>;
+  /** Order ids and client order ids (after the setup commands are durable). */
+  orderEntry(views: Views): Promise<OrderEntry>;
+  /**
+   * 'file': this process owns the data directory's audit file (and chains the PostgreSQL inbox into it);
+   * 'inbox': it owns no file, and its events go to PostgreSQL's audit_inbox for the engine process to chain.
+   */
+  readonly audit: 'file' | 'inbox';
+  /**
+   * Runs the market data pipeline (when the configuration enables it) and the NATS and Redis transports: one
+   * writer per venue, `rialto start` does, gateways do not.
+   */
+  readonly marketData: boolean;
+  /** The engine's last sequence number at its recovery (where the transports' replay ends). */
+  readonly recoveredSeq: number;
+  /** Makes the first admin key on an empty store. */
+  readonly adminKey: boolean;
+}
+
+/** A venue's serving side over any engine: a Venue without the parts only the engine's process has. */
+export type Served<E extends EnginePort> = Omit<Venue, 'engine' | 'auditFile' | 'auditTable'> & {
+  readonly engine: E;
+  readonly auditFile: AuditFile | null;
+  readonly auditTable: AuditProjection | null;
+};
+
 /** The rate limiters' few lines (Redis down, back), as JSON lines on stdout like fastify's. */
 const jsonLinesLog: LimitsLog = {
   warn: (fields, msg) =>
@@ -169,7 +204,7 @@ function referenceOf(symbol: string, base: string, quote: string): ReferenceData
 
 async function openMarketData(
   config: VenueConfig,
-  engine: Engine,
+  engine: EnginePort,
   store: Store,
   options: VenueOptions,
   log: LimitsLog,
@@ -219,12 +254,17 @@ function barSpecsOf(config: VenueConfig): BarSpec[] {
 /** NATS and Redis as the configuration names them (src/marketdata/transports.ts). */
 async function openTransports(
   config: VenueConfig,
-  engine: Engine,
+  engine: EnginePort,
+  lastSeq: number,
   store: Store,
   log: LimitsLog,
 ): Promise<MarketDataTransports> {
-  const report = await engine.venueReport();
-  const instruments = new Map<number, string>(report.instruments.map((i) => [i.instrument, i.symbol]));
+  const instruments = new Map<number, string>();
+  // With neither NATS nor Redis nothing is published (a gateway's case, whose engine is not connected yet).
+  if (config.natsUrl !== null || config.redisUrl !== null) {
+    const report = await engine.venueReport();
+    for (const i of report.instruments) instruments.set(i.instrument, i.symbol);
+  }
   for (const i of config.instruments) instruments.set(i.spec.instrument, i.spec.symbol);
   return MarketDataTransports.open({
     natsUrl: config.natsUrl,
@@ -232,7 +272,7 @@ async function openTransports(
     redisUrl: config.redisUrl,
     redisKeyPrefix: config.marketData.redisKeyPrefix,
     store,
-    lastSeq: engine.recovery.lastSeq,
+    lastSeq,
     instruments,
     intervals: config.marketData.pipeline.enabled ? barSpecsOf(config).map(intervalName) : null,
     log,
@@ -240,7 +280,7 @@ async function openTransports(
 }
 
 /** The setup commands whose asset or instrument the journal does not have yet. */
-function missingSetup(setup: readonly Command[], replay: ReplayReport): Command[] {
+export function missingSetup(setup: readonly Command[], replay: ReplayReport): Command[] {
   const assets = new Set(replay.assets);
   const instruments = new Set(replay.instruments);
   return setup.filter((c) => {
@@ -251,7 +291,11 @@ function missingSetup(setup: readonly Command[], replay: ReplayReport): Command[
 }
 
 /** Submits the setup commands, the instrument table expecting what they define. */
-async function submitSetup(engine: Engine, table: InstrumentTable, setup: readonly Command[]): Promise<void> {
+async function submitSetup(
+  engine: EnginePort,
+  table: InstrumentTable,
+  setup: readonly Command[],
+): Promise<void> {
   for (const c of setup) {
     if (c.kind === 'addAsset') table.expectAsset({ id: c.asset, code: c.code, decimals: c.decimals });
     else if (c.kind === 'defineInstrument') {
@@ -270,7 +314,7 @@ async function submitSetup(engine: Engine, table: InstrumentTable, setup: readon
 }
 
 /** The first admin key, made by the venue itself at its first start, is recorded like any other key. */
-async function auditFirstAdminKey(file: AuditFile, keyId: string): Promise<void> {
+export async function auditFirstAdminKey(file: AuditFile, keyId: string): Promise<void> {
   const event = makeEvent({
     id: randomUUID(),
     timeUs: Date.now() * 1000,
@@ -288,7 +332,7 @@ async function auditFirstAdminKey(file: AuditFile, keyId: string): Promise<void>
  * Opens the audit file of the data directory. A first start after an upgrade from a version that kept the
  * chain in the table only (the file absent, the table not empty) copies the table into the file first.
  */
-async function openAuditFile(dir: string, store: Store, log: LimitsLog): Promise<AuditFile> {
+export async function openAuditFile(dir: string, store: Store, log: LimitsLog): Promise<AuditFile> {
   const file = await AuditFile.open(dir, { onRepair: (m) => log.warn({}, `audit: ${m}`) });
   try {
     await seedFromTable(file, new AuditLog(store));
@@ -299,12 +343,13 @@ async function openAuditFile(dir: string, store: Store, log: LimitsLog): Promise
   }
 }
 
-export async function startVenue(config: VenueConfig, options: VenueOptions): Promise<Venue> {
-  const engine = await Engine.start({ ...options.engine, dir: config.dataDir });
-  let store: Store | null = null;
-  // The dependencies' circuit breakers, exported in /metrics and logged when they open and close.
+/** The dependencies' circuit breakers, exported in /metrics and logged when they open and close. */
+export function dependencyGuards(logging: boolean): {
+  guards: DependencyGuard[];
+  guard: (g: DependencyGuard) => DependencyGuard;
+} {
   const guards: DependencyGuard[] = [];
-  const log: LimitsLog = options.log === true ? jsonLinesLog : silentLog;
+  const log: LimitsLog = logging ? jsonLinesLog : silentLog;
   const guard = (g: DependencyGuard): DependencyGuard => {
     guards.push(g);
     g.onStateChange((state, cause) => {
@@ -316,6 +361,86 @@ export async function startVenue(config: VenueConfig, options: VenueOptions): Pr
     });
     return g;
   };
+  return { guards, guard };
+}
+
+/**
+ * Where the audit writer's groups go: the data directory's file when this process owns it, else PostgreSQL's
+ * audit_inbox, which the engine's process chains into its file (a gateway is stateless).
+ */
+function auditSink(file: AuditFile | null, store: Store): AuditSink {
+  if (file !== null) return { append: (events) => file.append(events) };
+  // One INSERT per group; idempotent by event id, so that a group retried after a failure is not doubled.
+  return {
+    append: async (events) => {
+      const values: string[] = [];
+      const params: string[] = [];
+      for (const e of events) {
+        values.push(`($${params.length + 1}, $${params.length + 2})`);
+        params.push(e.id, canonicalEventJson(0, e));
+      }
+      if (values.length === 0) return;
+      await store.query(
+        `INSERT INTO audit_inbox (event_id, event) VALUES ${values.join(', ')} ON CONFLICT (event_id) DO NOTHING`,
+        params,
+      );
+    },
+  };
+}
+
+/** `audit_events` as a projection of the file, which also chains the PostgreSQL inbox into the file. */
+export function auditProjection(
+  file: AuditFile,
+  store: Store,
+  audit: AuditWriter,
+  log: LimitsLog,
+): AuditProjection {
+  return new AuditProjection(new AuditLog(store), file.path, {
+    durableSeq: () => file.head.seq,
+    inbox: store.kind === 'postgres' ? new AuditInbox(store) : null,
+    // PGlite runs the projection's SQL on this thread, PostgreSQL in its own processes.
+    sharesThread: store.kind !== 'postgres',
+    chain: async (events) => {
+      const tickets = await Promise.all(events.map(() => audit.reserve()));
+      tickets.forEach((t, i) => t.commit(events[i]));
+      await audit.flush();
+    },
+    onError: (e) => log.warn({ err: e.message }, 'audit: projecting events into audit_events failed'),
+  });
+}
+
+/**
+ * The query tables' projector over the journal of `config.dataDir` (src/projection), started: it reads the
+ * journal itself and only learns from `engine` how far it is durable. Its close also unsubscribes.
+ */
+export function startQueryTables(
+  config: VenueConfig,
+  store: Store,
+  engine: EnginePort,
+  durableSeq: number,
+  log: LimitsLog,
+): { readonly projector: QueryTableProjector; close(): Promise<void> } {
+  const projector = new QueryTableProjector({
+    dir: config.dataDir,
+    store,
+    durableSeq,
+    onError: (e) => log.warn({ err: e.message }, 'query tables: projecting the journal failed'),
+  });
+  const unsubscribe = engine.subscribe((b) => projector.noteDurable(b.firstSeq + b.count - 1, b.timeUs));
+  projector.start();
+  return {
+    projector,
+    close: async () => {
+      unsubscribe();
+      await projector.close();
+    },
+  };
+}
+
+export async function startVenue(config: VenueConfig, options: VenueOptions): Promise<Venue> {
+  const engine = await Engine.start({ ...options.engine, dir: config.dataDir });
+  let store: Store | null = null;
+  const { guards, guard } = dependencyGuards(options.log === true);
   try {
     const pgGuard =
       config.database.kind === 'postgres'
@@ -323,7 +448,31 @@ export async function startVenue(config: VenueConfig, options: VenueOptions): Pr
         : undefined;
     store = await openStore(config.database, { create: true, guard: pgGuard });
     await migrate(store);
-    return await assemble(config, options, engine, store, guards, guard);
+    const opened = store;
+    const served = await assemble(config, options, opened, guards, guard, {
+      engine,
+      replay: async (views, also) => {
+        const replay = await replayJournalInto(config.dataDir, engine.recovery.lastSeq, views, also);
+        const engineHash = await engine.stateHash();
+        if (replay.stateHash !== engineHash) {
+          throw new Error(
+            `the views' replay reached state ${replay.stateHash}, the engine ${engineHash}: refusing to serve`,
+          );
+        }
+        return replay;
+      },
+      orderEntry: async (views) => {
+        const highestOrderId = Math.max(await engine.highestOrderId(), views.highestOrderId);
+        return LocalOrderEntry.open(engine, opened, config.dataDir, highestOrderId);
+      },
+      audit: 'file',
+      marketData: true,
+      recoveredSeq: engine.recovery.lastSeq,
+      adminKey: true,
+    });
+    const { auditFile, auditTable } = served;
+    if (auditFile === null || auditTable === null) throw new Error('a venue owns its audit file');
+    return { ...served, auditFile, auditTable };
   } catch (e) {
     await engine.close().catch(() => undefined);
     await store?.close().catch(() => undefined);
@@ -331,26 +480,38 @@ export async function startVenue(config: VenueConfig, options: VenueOptions): Pr
   }
 }
 
-async function assemble(
+/**
+ * The serving side (views, trading, HTTP and WebSocket servers, audit, market data) over `parts.engine` and
+ * `store`, which the caller opened and closes if this throws; the result's close closes them.
+ */
+export async function assemble<E extends EnginePort>(
   config: VenueConfig,
   options: VenueOptions,
-  engine: Engine,
   store: Store,
   guards: readonly DependencyGuard[],
   guard: (g: DependencyGuard) => DependencyGuard,
-): Promise<Venue> {
+  parts: ServingParts<E>,
+): Promise<Served<E>> {
   const views = new Views();
   const limitsLog: LimitsLog = options.log === true ? jsonLinesLog : silentLog;
-  const transports = await openTransports(config, engine, store, limitsLog);
+  // Gateways of a split venue publish nothing to NATS or Redis: one writer per venue, the engine's side.
+  const transports = await openTransports(
+    parts.marketData ? config : { ...config, natsUrl: null, redisUrl: null },
+    parts.engine,
+    parts.recoveredSeq,
+    store,
+    limitsLog,
+  );
   let md: VenueFeed | null = null;
   try {
-    md = config.marketData.pipeline.enabled
-      ? await openMarketData(config, engine, store, options, limitsLog, transports)
-      : null;
+    md =
+      parts.marketData && config.marketData.pipeline.enabled
+        ? await openMarketData(config, parts.engine, store, options, limitsLog, transports)
+        : null;
     return await assembleWith(
       config,
       options,
-      engine,
+      parts,
       store,
       { guards, guard },
       views,
@@ -364,46 +525,29 @@ async function assemble(
   }
 }
 
-async function assembleWith(
+async function assembleWith<E extends EnginePort>(
   config: VenueConfig,
   options: VenueOptions,
-  engine: Engine,
+  parts: ServingParts<E>,
   store: Store,
   { guards, guard }: { guards: readonly DependencyGuard[]; guard: (g: DependencyGuard) => DependencyGuard },
   views: Views,
   { md, transports }: { md: VenueFeed | null; transports: MarketDataTransports },
   limitsLog: LimitsLog,
-): Promise<Venue> {
+): Promise<Served<E>> {
+  const engine = parts.engine;
   // The market data pipeline is rebuilt by the same replay as the views (its bars' state, its recent bars),
   // and the events not yet on JetStream are offered again.
-  const replay = await replayJournalInto(
-    config.dataDir,
-    engine.recovery.lastSeq,
-    views,
-    (seq, timeUs, events, count) => {
-      md?.replayCommand(seq, timeUs, events, count);
-      transports.replayCommand(seq, timeUs, events, count);
-    },
-  );
-  const engineHash = await engine.stateHash();
-  if (replay.stateHash !== engineHash) {
-    throw new Error(
-      `the views' replay reached state ${replay.stateHash}, the engine ${engineHash}: refusing to serve`,
-    );
-  }
+  const replay = await parts.replay(views, (seq, timeUs, events, count) => {
+    md?.replayCommand(seq, timeUs, events, count);
+    transports.replayCommand(seq, timeUs, events, count);
+  });
   // The query tables follow the journal on their own loop; the engine only tells them how far it is durable.
-  const queryTables = config.queryTables.enabled
-    ? new QueryTableProjector({
-        dir: config.dataDir,
-        store,
-        durableSeq: engine.recovery.lastSeq,
-        onError: (e) => limitsLog.warn({ err: e.message }, 'query tables: projecting the journal failed'),
-      })
-    : null;
-  const unsubscribeTables =
-    queryTables === null
-      ? () => undefined
-      : engine.subscribe((b) => queryTables.noteDurable(b.firstSeq + b.count - 1, b.timeUs));
+  // Only the process that owns the data directory (rialto start) has the journal to read.
+  const queryTables =
+    config.queryTables.enabled && parts.audit === 'file'
+      ? startQueryTables(config, store, engine, parts.recoveredSeq, limitsLog)
+      : null;
   // The audit trail is made below; its gauges read it once it exists.
   let auditBacklog: (() => AuditBacklog) | null = null;
   // So are the readiness probes, run at each scrape for rialto_readiness_check.
@@ -467,15 +611,11 @@ async function assembleWith(
   });
   const setup = missingSetup(options.setup, replay);
   if (setup.length > 0) await submitSetup(engine, table, setup);
-  const highestOrderId = Math.max(await engine.highestOrderId(), views.highestOrderId);
-  const clientOrders = await ClientOrders.open(store, {
-    dir: config.dataDir,
-    highestJournaledOrderId: highestOrderId,
-  });
-  const auditFile = await openAuditFile(config.dataDir, store, limitsLog);
-  const admin = await ensureAdminKey(store);
-  if (admin !== null) await auditFirstAdminKey(auditFile, admin.record.id);
-  const trading = new Trading(engine, views, clientOrders, config, highestOrderId, table);
+  const clientOrders = await parts.orderEntry(views);
+  const auditFile = parts.audit === 'file' ? await openAuditFile(config.dataDir, store, limitsLog) : null;
+  const admin = parts.adminKey ? await ensureAdminKey(store) : null;
+  if (admin !== null && auditFile !== null) await auditFirstAdminKey(auditFile, admin.record.id);
+  const trading = new Trading(engine, views, clientOrders, config, table);
   const verifier = new KeyVerifier(store);
   const jwt = config.auth.enabled ? await JwtVerifier.create(config.auth.jwt) : null;
   // Rate limits in this process's memory, or shared through Redis when the venue has one.
@@ -484,27 +624,15 @@ async function assembleWith(
       ? (options.redisClient ?? createRedisClient)(config.redisUrl, limitsLog)
       : null;
   let closing = false;
-  const audit = new AuditWriter({ append: (events) => auditFile.append(events) }, options.audit, (e) =>
+  const audit = new AuditWriter(auditSink(auditFile, store), options.audit, (e) =>
     limitsLog.warn({ err: e.message }, 'audit: writing events failed, retrying'),
   );
-  const auditTable = new AuditProjection(new AuditLog(store), auditFile.path, {
-    durableSeq: () => auditFile.head.seq,
-    inbox: store.kind === 'postgres' ? new AuditInbox(store) : null,
-    // PGlite runs the projection's SQL on this thread, PostgreSQL in its own processes.
-    sharesThread: store.kind !== 'postgres',
-    chain: async (events) => {
-      const tickets = await Promise.all(events.map(() => audit.reserve()));
-      tickets.forEach((t, i) => t.commit(events[i]));
-      await audit.flush();
-    },
-    onError: (e) => limitsLog.warn({ err: e.message }, 'audit: projecting events into audit_events failed'),
-  });
-  auditTable.start();
-  queryTables?.start();
-  if (queryTables !== null) metrics.projections.register('query_tables', () => queryTables.stats());
+  const auditTable = auditFile === null ? null : auditProjection(auditFile, store, audit, limitsLog);
+  auditTable?.start();
+  if (queryTables !== null) metrics.projections.register('query_tables', () => queryTables.projector.stats());
   auditBacklog = () => {
     const w = audit.stats();
-    return { queued: w.queued + w.reserved, projectionLag: auditTable.lag };
+    return { queued: w.queued + w.reserved, projectionLag: auditTable?.lag ?? 0 };
   };
   // The audit trail is projected into the query store through the writer's queue: its lag is the queue's.
   metrics.projections.register('audit', () => {
@@ -573,9 +701,8 @@ async function assembleWith(
     await wsGateway?.close().catch(() => undefined);
     await server?.close().catch(() => undefined);
     await audit.close().catch(() => undefined);
-    await auditTable.close();
-    await auditFile.close().catch(() => undefined);
-    unsubscribeTables();
+    await auditTable?.close();
+    await auditFile?.close().catch(() => undefined);
     await queryTables?.close();
     limiters?.close();
     redis?.disconnect();
@@ -617,9 +744,8 @@ async function assembleWith(
       redis?.disconnect();
       const auditFailure = await audited;
       const mdFailure = await mdClosed;
-      await auditTable.close();
-      await auditFile.close();
-      unsubscribeTables();
+      await auditTable?.close();
+      await auditFile?.close();
       await queryTables?.close();
       await store.close();
       if (auditFailure !== null) throw auditFailure;
@@ -641,7 +767,7 @@ async function assembleWith(
     transports,
     auditFile,
     auditTable,
-    queryTables,
+    queryTables: queryTables?.projector ?? null,
     adminKey: admin?.token ?? null,
     replay,
     setupSubmitted: setup.length,

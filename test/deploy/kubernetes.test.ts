@@ -121,6 +121,11 @@ function asApiServerReads(o: K8sObject): K8sObject {
   return { ...o, data };
 }
 
+/** Whether an overlay's kustomization lists the gateway tier's component. */
+function includesGateways(kustomization: string): boolean {
+  return /^components:\n(?:\s+- .*\n)*\s+- \.\.\/\.\.\/components\/gateways$/m.test(kustomization);
+}
+
 function rialtoHas(command: string): boolean {
   return spawnSync(process.execPath, [MAIN, command, '--help'], { encoding: 'utf8' }).status === 0;
 }
@@ -148,13 +153,15 @@ describe('deploy/kubernetes', () => {
       writeFileSync(join(tree, 'overlays', overlay, 'secrets.env'), filled);
     }
     for (const overlay of Object.keys(OVERLAYS) as Overlay[]) {
-      renders.set(overlay, { overlay, gateways: false, objects: kustomize(join(tree, 'overlays', overlay)) });
-      // The overlay with the gateway tier, as an operator will add it once `rialto gateway` exists: the
-      // component listed in the overlay itself (so that its objects get the overlay's namespace and names).
       const source = join(tree, 'overlays', overlay);
+      const kustomization = readFileSync(join(source, 'kustomization.yaml'), 'utf8');
+      const split = includesGateways(kustomization);
+      renders.set(overlay, { overlay, gateways: split, objects: kustomize(source) });
+      if (split) continue;
+      // The overlay with the gateway tier, as an operator adds it: the component listed in the overlay
+      // itself (so that its objects get the overlay's namespace and names).
       const withGateways = join(tree, 'overlays', `${overlay}-with-gateways`);
       cpSync(source, withGateways, { recursive: true });
-      const kustomization = readFileSync(join(source, 'kustomization.yaml'), 'utf8');
       writeFileSync(
         join(withGateways, 'kustomization.yaml'),
         `${kustomization}\ncomponents:\n  - ../../components/gateways\n`,
@@ -214,7 +221,7 @@ describe('deploy/kubernetes', () => {
   });
 
   it('runs the engine as a StatefulSet of one, its journal on a claim, behind a headless Service, never autoscaled', () => {
-    for (const [name, { objects }] of renders) {
+    for (const [name, { objects, gateways }] of renders) {
       const sts = only<Workload>(objects, 'StatefulSet', 'rialto-engine');
       assert.equal(sts.spec.replicas, 1, `${name}: one writer per journal`);
       const headless = only<K8sObject>(objects, 'Service', sts.spec.serviceName);
@@ -240,9 +247,12 @@ describe('deploy/kubernetes', () => {
         assert.equal(target.kind, 'Deployment', `${name}: HPA ${hpa.metadata.name} scales a Deployment`);
         only(objects, 'Deployment', target.name);
       }
-      assert.deepEqual(sts.spec.template.spec.containers[0].args, ['start']);
+      // With the gateway tier the engine runs alone; without, the whole venue.
+      assert.deepEqual(sts.spec.template.spec.containers[0].args, [gateways ? 'engine' : 'start'], name);
     }
-    assert.ok(rialtoHas('start'), 'the engine runs a command the CLI has');
+    for (const command of ['start', 'engine', 'gateway']) {
+      assert.ok(rialtoHas(command), `the pods run commands the CLI has: ${command}`);
+    }
   });
 
   it('with the gateway tier: a Deployment with an autoscaler and a disruption budget, behind rialto-api', () => {
@@ -275,13 +285,38 @@ describe('deploy/kubernetes', () => {
       );
       assert.deepEqual(deployment.spec.template.spec.containers[0].args, ['gateway']);
     }
-    // The component waits for `rialto gateway` (issue 7): while the command does not exist, no overlay uses it.
-    if (!rialtoHas('gateway')) {
-      for (const overlay of Object.keys(OVERLAYS)) {
-        const text = readFileSync(join(KUBERNETES, 'overlays', overlay, 'kustomization.yaml'), 'utf8');
+    // Production runs the split.
+    const prod = readFileSync(join(KUBERNETES, 'overlays', 'prod', 'kustomization.yaml'), 'utf8');
+    assert.ok(includesGateways(prod), 'prod includes components/gateways');
+    assert.equal(renders.get('prod')?.gateways, true);
+  });
+
+  it('with the gateway tier: the gateways find the engine on its internal port, with the shared secret', () => {
+    for (const [name, { overlay, objects, gateways }] of renders) {
+      if (!gateways) continue;
+      const env = generated(objects, 'ConfigMap', 'rialto-env').data ?? {};
+      const sts = only<Workload>(objects, 'StatefulSet', 'rialto-engine');
+      const container = sts.spec.template.spec.containers[0];
+      const internal = container.ports?.find((p) => p.name === 'internal');
+      assert.ok(internal !== undefined, `${name}: the engine has its internal port`);
+      assert.equal(container.ports?.length, 1, `${name}: and only it`);
+      const listen = /^0\.0\.0\.0:(\d+)$/.exec(env.RIALTO_ENGINE_LISTEN ?? '');
+      assert.equal(listen?.[1], String(internal.containerPort), `${name}: the engine listens on it`);
+      // The engine's pod by its stable name under the headless Service, on the Service's internal port.
+      const headless = only<K8sObject>(objects, 'Service', sts.spec.serviceName);
+      const ports = headless.spec?.ports as { name: string; port: number; targetPort: string }[];
+      assert.deepEqual(ports, [{ name: 'internal', port: internal.containerPort, targetPort: 'internal' }]);
+      assert.equal(
+        env.RIALTO_ENGINE_ADDRESS,
+        `${sts.metadata.name}-0.${headless.metadata.name}:${internal.containerPort}`,
+        name,
+      );
+      const secret = generated(objects, 'Secret', 'rialto-secrets').data?.RIALTO_ENGINE_SECRET;
+      assert.ok(secret !== undefined, `${name}: the engine's secret is in rialto-secrets`);
+      if (overlay !== 'dev') {
         assert.ok(
-          !text.includes('components/gateways'),
-          `${overlay} does not run a command that does not exist`,
+          Buffer.from(secret, 'base64').toString('utf8').length >= 32,
+          `${name}: a production secret`,
         );
       }
     }
@@ -299,12 +334,17 @@ describe('deploy/kubernetes', () => {
         assert.equal(pod.securityContext?.runAsNonRoot, true, where);
         assert.equal(pod.securityContext?.runAsUser, dockerUser.uid, `${where}: the image's user`);
         assert.equal(pod.securityContext?.seccompProfile?.type, 'RuntimeDefault', where);
+        // `rialto engine` answers its probes on its internal port; everything else on the API's.
+        const engineAlone = w.kind === 'StatefulSet' && pod.containers[0].args?.[0] === 'engine';
+        const probed = engineAlone ? 'internal' : 'http';
         for (const c of pod.containers) {
-          const port = c.ports?.find((p) => p.name === 'http');
-          assert.equal(String(port?.containerPort), env.PORT, `${where}: the http port is PORT`);
-          assert.deepEqual(c.livenessProbe?.httpGet, { path: '/health', port: 'http' }, where);
-          assert.deepEqual(c.startupProbe?.httpGet, { path: '/health', port: 'http' }, where);
-          assert.deepEqual(c.readinessProbe?.httpGet, { path: '/ready', port: 'http' }, where);
+          if (!engineAlone) {
+            const port = c.ports?.find((p) => p.name === 'http');
+            assert.equal(String(port?.containerPort), env.PORT, `${where}: the http port is PORT`);
+          }
+          assert.deepEqual(c.livenessProbe?.httpGet, { path: '/health', port: probed }, where);
+          assert.deepEqual(c.startupProbe?.httpGet, { path: '/health', port: probed }, where);
+          assert.deepEqual(c.readinessProbe?.httpGet, { path: '/ready', port: probed }, where);
           assert.ok(
             c.resources?.requests?.cpu !== undefined && c.resources.requests.memory !== undefined,
             where,
@@ -419,8 +459,13 @@ describe('deploy/kubernetes', () => {
         no(pod, { namespace: 'elsewhere', labels: dns.labels }, 53, 'UDP');
       }
       if (gateways) {
-        yes(front, engine, 8080);
+        // Gateways reach the engine's internal port, and nothing else of it; nobody else reaches that port.
+        yes(front, engine, 7070);
+        no(front, engine, 8080);
+        no(ingress, engine, 7070);
         no(ingress, engine, 8080);
+        no(stranger, engine, 7070);
+        no(prometheus, engine, 7070);
         no(engine, front, 8080);
       }
       // The namespace's other workloads are not Rialto's to fence: no policy here selects them.

@@ -20,7 +20,7 @@ import {
   EngineError,
   type AccountReport,
   type AccountsPage,
-  type Engine,
+  type EnginePort,
   type Statements,
   type VenueReport,
 } from '../../engine/index.js';
@@ -79,7 +79,7 @@ const accountNotFound = (accountId: number): ApiError =>
 
 export class AccountService {
   constructor(
-    private readonly engine: Engine,
+    private readonly engine: EnginePort,
     private readonly views: Views,
     readonly config: VenueConfig,
     /** The instruments and assets as the core has them (from its events, not the configuration). */

@@ -11,7 +11,7 @@
  */
 import { CoreReject, decodeRecord, type Command } from '../../core/index.js';
 import { EventBuffer } from '../../book/index.js';
-import { EngineError, type Engine } from '../../engine/index.js';
+import { EngineError, type EnginePort } from '../../engine/index.js';
 import {
   formatDecimal,
   resolveInstrument,
@@ -95,7 +95,7 @@ export class InstrumentAdmin {
   private running: Promise<unknown> = Promise.resolve();
 
   constructor(
-    private readonly engine: Engine,
+    private readonly engine: EnginePort,
     private readonly table: InstrumentTable,
   ) {}
 

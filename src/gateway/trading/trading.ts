@@ -15,12 +15,12 @@ import {
   TimeInForce,
 } from '../../book/index.js';
 import { AccountType, decodeRecord, type Command, type PlaceOrder } from '../../core/index.js';
-import { EngineError, type Engine, type Receipt } from '../../engine/index.js';
+import { EngineError, type EnginePort, type Receipt } from '../../engine/index.js';
 import type { AssetConfig, InstrumentConfig, VenueConfig } from '../../ops/index.js';
 import { ACCOUNT_ID_MAX, mayActFor, type Principal } from '../auth/index.js';
 import type { InstrumentTable } from '../instruments/index.js';
 import type { OrderView, Views } from '../views/index.js';
-import { ClientOrders } from './client-orders.js';
+import type { ClientOrderIds, OrderEntry } from './order-entry.js';
 import { ApiError, ErrorCode, invalidSymbol, orderNotFound, rejectError, validationError } from './errors.js';
 import { amountToMinor, priceToTicks, qtyToLots, type Converted } from './units.js';
 
@@ -127,19 +127,19 @@ function recordsOf(events: Float64Array): ReturnType<typeof decodeRecord>[] {
 }
 
 export class Trading {
-  private nextOrderId: number;
-  private readonly inFlight = new Map<string, Promise<PlaceResult>>();
-
   constructor(
-    private readonly engine: Engine,
+    private readonly engine: EnginePort,
     readonly views: Views,
-    readonly clientOrders: ClientOrders,
+    /** Order ids and client order ids: beside the engine, wherever it runs (order-entry.ts). */
+    private readonly entry: OrderEntry,
     readonly config: VenueConfig,
-    highestOrderId: number,
     /** The instruments and assets as the core has them (from its events, not the configuration). */
     readonly table: InstrumentTable,
-  ) {
-    this.nextOrderId = highestOrderId + 1;
+  ) {}
+
+  /** The client order id of each order placed with one (for presenting orders). */
+  get clientOrders(): ClientOrderIds {
+    return this.entry;
   }
 
   instrumentBySymbol(symbol: string): InstrumentConfig {
@@ -184,20 +184,19 @@ export class Trading {
     const accountId = this.accountFor(p, req.accountId);
     const cmd = this.placeCommand(accountId, req, nowUs);
     const client = req.clientOrderId;
-    if (client === undefined) return this.submitPlace(cmd);
-    const k = `${accountId}:${client}`;
-    for (let pending = this.inFlight.get(k); pending !== undefined; pending = this.inFlight.get(k)) {
-      await pending.catch(() => undefined);
-    }
-    const existing = this.clientOrders.find(accountId, client);
-    if (existing !== undefined) return { order: this.retried(existing, cmd, client), created: false };
-    const placing = this.placeWithClientId(cmd, client);
-    this.inFlight.set(k, placing);
+    let outcome;
     try {
-      return await placing;
-    } finally {
-      this.inFlight.delete(k);
+      outcome = await this.entry.place(cmd, client);
+    } catch (e) {
+      throw unavailable(e);
     }
+    if (outcome.receipt === null) {
+      return { order: this.retried(outcome.orderId, cmd, client ?? ''), created: false };
+    }
+    const order = this.views.order(outcome.orderId);
+    // The views saw the durable batch before the receipt resolved: the order is there, accepted or rejected.
+    if (order === undefined) throw new Error(`order ${outcome.orderId} is durable but not in the views`);
+    return { order, created: true };
   }
 
   async cancel(p: Principal, orderId: number): Promise<Readonly<OrderView>> {
@@ -387,34 +386,6 @@ export class Trading {
     return tif === 'day' ? (Math.floor(nowUs / DAY_US) + 1) * DAY_US : 0;
   }
 
-  private async placeWithClientId(cmd: PlaceOrder, client: string): Promise<PlaceResult> {
-    cmd.orderId = this.nextOrderId++;
-    const recorded = await this.clientOrders.record(cmd.accountId, client, cmd.orderId);
-    if (!recorded) {
-      // Only another process could have written it meanwhile; the data directory's lock rules that out.
-      throw new ApiError(409, ErrorCode.ClientOrderIdConflict, `client_order_id ${client} is in use`);
-    }
-    try {
-      return await this.submitPlace(cmd);
-    } catch (e) {
-      // Refused before the journal by an engine that still runs: nothing was sequenced, the id is free again.
-      // After an engine failure the record may or may not be in the journal: start-up reconciles it.
-      if (isEngineRefusal(e) && this.engine.failed === null) {
-        await this.clientOrders.forget(cmd.accountId, client, cmd.orderId).catch(() => undefined);
-      }
-      throw e;
-    }
-  }
-
-  private async submitPlace(cmd: PlaceOrder): Promise<PlaceResult> {
-    if (cmd.orderId === 0) cmd.orderId = this.nextOrderId++;
-    await this.submit(cmd);
-    const order = this.views.order(cmd.orderId);
-    // The views saw the durable batch before the receipt resolved: the order is there, accepted or rejected.
-    if (order === undefined) throw new Error(`order ${cmd.orderId} is durable but not in the views`);
-    return { order, created: true };
-  }
-
   /** The order a retried client order id names, if the retry asks for the same thing. */
   private retried(orderId: number, cmd: PlaceOrder, client: string): Readonly<OrderView> {
     const o = this.views.order(orderId);
@@ -445,18 +416,19 @@ export class Trading {
     try {
       return await this.engine.submit([cmd]);
     } catch (e) {
-      if (e instanceof EngineError) {
-        throw new ApiError(503, ErrorCode.ServiceUnavailable, 'the engine cannot take commands now', {
-          engine: e.code,
-        });
-      }
-      throw e;
+      throw unavailable(e);
     }
   }
 }
 
-function isEngineRefusal(e: unknown): boolean {
-  return e instanceof ApiError && e.code === ErrorCode.ServiceUnavailable;
+/** An engine's refusal as the API's 503; anything else as it is. */
+function unavailable(e: unknown): unknown {
+  if (e instanceof EngineError) {
+    return new ApiError(503, ErrorCode.ServiceUnavailable, 'the engine cannot take commands now', {
+      engine: e.code,
+    });
+  }
+  return e;
 }
 
 function cannotCancel(o: Readonly<OrderView>): ApiError {

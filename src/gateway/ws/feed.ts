@@ -14,7 +14,7 @@ import { fillJson, isoOfUs, levelJson, orderJson, tradeJson, type FillJson } fro
 import { candleJson, type CandleView } from '../http/routes-history.js';
 
 export type { CandleView };
-import type { ClientOrders } from '../trading/client-orders.js';
+import type { ClientOrderIds } from '../trading/order-entry.js';
 import { lotsToQty, ticksToPrice } from '../trading/units.js';
 import type { BatchChanges, BookChange, Level, OrderView, TradeView, Views } from '../views/index.js';
 
@@ -353,7 +353,7 @@ export class Feeds {
 
   constructor(
     private readonly views: Views,
-    private readonly clientOrders: ClientOrders,
+    private readonly clientOrders: ClientOrderIds,
     private readonly instrumentById: (id: number) => InstrumentConfig | undefined,
   ) {}
 

@@ -50,6 +50,16 @@ export const CONFIG_ENV: readonly EnvVar[] = Object.freeze([
 ]);
 
 /** Every variable the configuration reads, the file's location included. */
+/**
+ * Variables that are options of one command rather than settings (`rialto engine` and `rialto gateway`, see
+ * docs/internal-transport.md): known, so not warned about, and not part of the configuration.
+ */
+export const COMMAND_ENV_NAMES: readonly string[] = Object.freeze([
+  'RIALTO_ENGINE_LISTEN',
+  'RIALTO_ENGINE_ADDRESS',
+  'RIALTO_ENGINE_SECRET',
+]);
+
 export const CONFIG_ENV_NAMES: readonly string[] = Object.freeze([
   CONFIG_FILE_ENV,
   ...CONFIG_ENV.map((v) => v.name),
@@ -107,7 +117,7 @@ export function readEnvOverrides(env: Env): EnvOverrides {
     if (isProblem(value)) problems.push(value);
     else values.set(v.path.join('.'), { variable: v, value });
   }
-  const known = new Set(CONFIG_ENV_NAMES);
+  const known = new Set([...CONFIG_ENV_NAMES, ...COMMAND_ENV_NAMES]);
   const unknown = Object.keys(env)
     .filter((name) => name.startsWith('RIALTO_') && !known.has(name))
     .sort();

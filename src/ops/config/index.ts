@@ -7,7 +7,14 @@ export {
   loadConfigOrThrow,
   type LoadOptions,
 } from './load.js';
-export { CONFIG_ENV, CONFIG_ENV_NAMES, CONFIG_FILE_ENV, type Env, type EnvVar } from './env.js';
+export {
+  COMMAND_ENV_NAMES,
+  CONFIG_ENV,
+  CONFIG_ENV_NAMES,
+  CONFIG_FILE_ENV,
+  type Env,
+  type EnvVar,
+} from './env.js';
 export { CONFIG_DEFAULTS, CONFIG_LIMITS } from './limits.js';
 export { DEFAULT_ASSETS, DEFAULT_INSTRUMENTS, instrumentOfSpec, resolveInstrument } from './instruments.js';
 export { decimalProblem, formatDecimal } from './decimal.js';

@@ -1,0 +1,207 @@
+/**
+ * The venue split in processes (docs/internal-transport.md): `rialto engine` runs `startEngineProcess` (the
+ * engine on the data directory, order ids and client order ids, the audit file, the internal port) and each
+ * `rialto gateway` runs `startGateway` (views, trading, the REST and WebSocket APIs, over a RemoteEngine).
+ * `rialto start` stays `startVenue`: both in one process, no socket.
+ */
+import { AuditWriter, type AuditFile, type AuditProjection, type WriterLimits } from '../../audit/index.js';
+import type { Command } from '../../core/index.js';
+import { Engine, type EngineConfig } from '../../engine/index.js';
+import { DependencyGuard, POSTGRES_FAILURES, type VenueConfig } from '../../ops/index.js';
+import { migrate, openStore, type Store } from '../../store/index.js';
+import { ensureAdminKey } from '../auth/index.js';
+import { LocalOrderEntry } from '../trading/order-entry.js';
+import {
+  assemble,
+  auditFirstAdminKey,
+  auditProjection,
+  startQueryTables,
+  dependencyGuards,
+  openAuditFile,
+  type Served,
+  type VenueOptions,
+} from '../venue.js';
+import { RemoteEngine } from './client.js';
+import { EngineServer } from './server.js';
+
+export type ProcessLog = (level: 'info' | 'warn', msg: string) => void;
+
+/** JSON lines on stdout, like fastify's. */
+export const jsonLines: ProcessLog = (level, msg) =>
+  process.stdout.write(JSON.stringify({ level: level === 'warn' ? 40 : 30, time: Date.now(), msg }) + '\n');
+
+export const quiet: ProcessLog = () => undefined;
+
+export interface EngineProcessOptions {
+  /** The assets' and instruments' setup commands (those the journal lacks are submitted). */
+  readonly setup: readonly Command[];
+  /** The internal port. */
+  readonly host: string;
+  readonly port: number;
+  /** The secret gateways must present; null: none (refused in production by the command line). */
+  readonly secret: string | null;
+  readonly engine?: Omit<EngineConfig, 'dir' | 'publishRecords'>;
+  readonly log?: ProcessLog;
+  readonly audit?: Partial<WriterLimits>;
+}
+
+export interface EngineProcess {
+  readonly engine: Engine;
+  readonly store: Store;
+  readonly server: EngineServer;
+  readonly entry: LocalOrderEntry;
+  readonly auditFile: AuditFile;
+  readonly auditTable: AuditProjection;
+  /** The first admin key, made by this start on an empty store, else null. */
+  readonly adminKey: string | null;
+  /** HOST:PORT of the internal port. */
+  readonly address: string;
+  readonly setupSubmitted: number;
+  close(): Promise<void>;
+}
+
+/**
+ * The engine's process: the engine on the data directory (its lock, journal, snapshots), the query store
+ * (migrated), the internal port, the setup commands the journal lacks, the client order id log, the audit file
+ * (it chains the gateways' events from PostgreSQL's audit_inbox) and the first admin key.
+ */
+export async function startEngineProcess(
+  config: VenueConfig,
+  options: EngineProcessOptions,
+): Promise<EngineProcess> {
+  const log = options.log ?? quiet;
+  const engine = await Engine.start({ ...options.engine, dir: config.dataDir, publishRecords: true });
+  let store: Store | null = null;
+  let server: EngineServer | null = null;
+  let entry: LocalOrderEntry | null = null;
+  let auditFile: AuditFile | null = null;
+  try {
+    store = await openStore(config.database, { create: true });
+    await migrate(store);
+    // Subscribed before any submit, so that every durable batch from here on reaches the gateways.
+    server = await EngineServer.listen({
+      host: options.host,
+      port: options.port,
+      secret: options.secret,
+      engine,
+      entry: () => entry,
+      dir: config.dataDir,
+      log,
+    });
+    const venue = await engine.venueReport();
+    const assets = new Set(venue.assets.map((a) => a.asset));
+    const instruments = new Set(venue.instruments.map((i) => i.instrument));
+    const setup = options.setup.filter((c) =>
+      c.kind === 'addAsset'
+        ? !assets.has(c.asset)
+        : c.kind === 'defineInstrument'
+          ? !instruments.has(c.spec.instrument)
+          : true,
+    );
+    if (setup.length > 0) await engine.submit(setup);
+    entry = await LocalOrderEntry.open(engine, store, config.dataDir, await engine.highestOrderId());
+    auditFile = await openAuditFile(config.dataDir, store, {
+      warn: (_f, m) => log('warn', m),
+      info: (_f, m) => log('info', m),
+    });
+    const admin = await ensureAdminKey(store);
+    if (admin !== null) await auditFirstAdminKey(auditFile, admin.record.id);
+    const file = auditFile;
+    const audit = new AuditWriter({ append: (events) => file.append(events) }, options.audit, (e) =>
+      log('warn', `audit: writing events failed, retrying: ${e.message}`),
+    );
+    const limitsLog = {
+      warn: (_f: object, m: string) => log('warn', m),
+      info: (_f: object, m: string) => log('info', m),
+    };
+    const auditTable = auditProjection(file, store, audit, limitsLog);
+    auditTable.start();
+    // The query tables are projected here, where the journal is (gateways have none).
+    const queryTables = config.queryTables.enabled
+      ? startQueryTables(config, store, engine, engine.recovery.lastSeq, limitsLog)
+      : null;
+    const opened = { store, server, entry };
+    let closed: Promise<void> | null = null;
+    return {
+      engine,
+      store,
+      server,
+      entry,
+      auditFile: file,
+      auditTable,
+      adminKey: admin?.token ?? null,
+      address: server.address,
+      setupSubmitted: setup.length,
+      close: () =>
+        (closed ??= (async () => {
+          // Gateways first (they reconnect to the next engine); then what is written here, then the engine.
+          await opened.server.close();
+          const audited = audit.close().then(
+            () => null,
+            (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
+          );
+          await engine.close();
+          await opened.entry.close();
+          const failure = await audited;
+          await auditTable.close();
+          await queryTables?.close();
+          await file.close();
+          await opened.store.close();
+          if (failure !== null) throw failure;
+        })()),
+    };
+  } catch (e) {
+    await server?.close().catch(() => undefined);
+    await entry?.close().catch(() => undefined);
+    await auditFile?.close().catch(() => undefined);
+    await engine.close().catch(() => undefined);
+    await store?.close().catch(() => undefined);
+    throw e;
+  }
+}
+
+export interface GatewayOptions extends Omit<VenueOptions, 'setup' | 'engine'> {
+  /** The engine's internal port, HOST:PORT. */
+  readonly engineAddress: string;
+  readonly secret: string | null;
+  readonly processLog?: ProcessLog;
+}
+
+export type GatewayProcess = Served<RemoteEngine>;
+
+/**
+ * A gateway: the query store (PostgreSQL, shared with the engine's process and the other gateways: keys,
+ * audit inbox), then the views caught up from the engine, then the servers. It owns no file: its audit events
+ * go to audit_inbox, order ids and client order ids are the engine's, and the market data pipeline (one writer
+ * per venue) does not run here.
+ */
+export async function startGateway(config: VenueConfig, options: GatewayOptions): Promise<GatewayProcess> {
+  const { guards, guard } = dependencyGuards(options.log === true);
+  const engine = new RemoteEngine({
+    address: options.engineAddress,
+    secret: options.secret,
+    log: options.processLog ?? quiet,
+  });
+  let store: Store | null = null;
+  try {
+    const pgGuard =
+      config.database.kind === 'postgres'
+        ? guard(new DependencyGuard('postgres', POSTGRES_FAILURES))
+        : undefined;
+    store = await openStore(config.database, { create: true, guard: pgGuard });
+    await migrate(store);
+    return await assemble(config, { ...options, setup: [] }, store, guards, guard, {
+      engine,
+      replay: (views, also) => engine.catchUp(views, also),
+      orderEntry: () => Promise.resolve(engine),
+      audit: 'inbox',
+      marketData: false,
+      recoveredSeq: 0,
+      adminKey: false,
+    });
+  } catch (e) {
+    await engine.close().catch(() => undefined);
+    await store?.close().catch(() => undefined);
+    throw e;
+  }
+}

@@ -1,0 +1,426 @@
+/**
+ * `rialto engine` and two `rialto gateway` processes, spawned from dist as a user runs them, on ephemeral
+ * ports and a schema of their own on the test PostgreSQL: what goes in through one gateway is seen through the
+ * other (REST and WebSocket feeds), a client order id retried through the other gateway finds the same order,
+ * a gateway killed and restarted catches up, an engine killed and restarted leaves the gateways not ready
+ * until they reconnect and loses no acknowledged order, and the internal port refuses a wrong secret and bad
+ * frames without harm.
+ */
+import { strict as assert } from 'node:assert';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { WebSocket } from 'ws';
+import { ENGINE_WS_PATH, encodeFrame } from '../../../src/gateway/remote/index.js';
+import { openPostgresStore } from '../../../src/store/index.js';
+import { CHILD_TIMEOUT_MS, startRialto } from '../../cli/helpers.js';
+import { TEST_DATABASE_URL } from '../../store/helpers.js';
+import { WsClient, wsUrl } from '../ws/client.js';
+
+const SECRET = 'split-test-secret-0123456789abcdef';
+const schema = `rialto_split_${process.pid}`;
+const databaseUrl = `${TEST_DATABASE_URL}${TEST_DATABASE_URL.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+
+interface Proc {
+  child: ChildProcessWithoutNullStreams;
+  out: () => string;
+  err: () => string;
+  /** The first match of `re` in stdout, once it appears. */
+  line: RegExp;
+  match: RegExpExecArray;
+}
+
+const children = new Set<ChildProcessWithoutNullStreams>();
+
+async function spawnUntil(args: string[], env: Record<string, string>, line: RegExp): Promise<Proc> {
+  const child = startRialto(args, { DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn', ...env });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const match = await new Promise<RegExpExecArray>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`not started: ${out} ${err}`)), CHILD_TIMEOUT_MS);
+    const look = (): void => {
+      const m = line.exec(out);
+      if (m !== null) {
+        clearTimeout(timer);
+        resolve(m);
+      }
+    };
+    child.stdout.on('data', look);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`exited ${String(code)}: ${out} ${err}`));
+    });
+  });
+  return { child, out: () => out, err: () => err, line, match };
+}
+
+const startEngine = (dataDir: string, listen: string): Promise<Proc> =>
+  spawnUntil(
+    ['engine', '--listen', listen],
+    { RIALTO_DATA_DIR: dataDir, RIALTO_ENGINE_SECRET: SECRET },
+    /engine listening on (\S+) /,
+  );
+
+const startGateway = (dataDir: string, engine: string): Promise<Proc> =>
+  spawnUntil(
+    ['gateway', '--engine', engine, '--port', '0', '--host', '127.0.0.1'],
+    // A gateway writes no file; its data directory is never touched (a fresh one shows that it needs none).
+    { RIALTO_DATA_DIR: dataDir, RIALTO_ENGINE_SECRET: SECRET },
+    /gateway listening on (http:\/\/\S+) /,
+  );
+
+async function stop(p: Proc, signal: NodeJS.Signals): Promise<number | null> {
+  if (p.child.exitCode !== null || p.child.signalCode !== null) return p.child.exitCode;
+  const exited = new Promise<number | null>((resolve) => p.child.once('exit', (code) => resolve(code)));
+  p.child.kill(signal);
+  return exited;
+}
+
+async function call(
+  base: string,
+  method: string,
+  path: string,
+  key: string,
+  body?: unknown,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const r = await fetch(base + path, {
+    method,
+    headers: { 'x-api-key': key, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: r.status, body: (await r.json()) as Record<string, unknown> };
+}
+
+/** Polls `/ready` until it answers `status` (each poll a round trip; bounded by the count, not a clock). */
+async function readyBecomes(base: string, status: number, polls = 600): Promise<Record<string, unknown>> {
+  let last: Record<string, unknown> = {};
+  for (let i = 0; i < polls; i++) {
+    const r = await fetch(`${base}/ready`).catch(() => null);
+    if (r !== null) {
+      last = (await r.json()) as Record<string, unknown>;
+      if (r.status === status) return last;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`/ready never answered ${status}: ${JSON.stringify(last)}`);
+}
+
+const limit = (fields: Record<string, unknown>): Record<string, unknown> => ({
+  symbol: 'BTC-USDT',
+  order_type: 'limit',
+  ...fields,
+});
+
+describe('rialto engine with two rialto gateways', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rialto-split-'));
+  const dataDir = join(dir, 'engine');
+  let engine: Proc;
+  let engineAddress = '';
+  let admin = '';
+  let a: Proc;
+  let b: Proc;
+  let urlA = '';
+  let urlB = '';
+  /** Every order a gateway acknowledged, by id: what must survive an engine restart. */
+  const acknowledged = new Map<string, Record<string, unknown>>();
+
+  before(async () => {
+    const db = await openPostgresStore({ url: TEST_DATABASE_URL, schema: null });
+    await db.exec(`DROP SCHEMA IF EXISTS ${schema} CASCADE; CREATE SCHEMA ${schema}`);
+    await db.close();
+    engine = await startEngine(dataDir, '127.0.0.1:0');
+    engineAddress = engine.match[1];
+    const key = /\n {2}(rk_\S+)\n/.exec(engine.out());
+    assert.ok(key !== null, `the first admin key is printed: ${engine.out()}`);
+    admin = key[1];
+    a = await startGateway(join(dir, 'a'), engineAddress);
+    b = await startGateway(join(dir, 'b'), engineAddress);
+    urlA = a.match[1];
+    urlB = b.match[1];
+    for (const id of [1, 2]) {
+      assert.equal(
+        (await call(urlA, 'POST', '/api/v1/admin/accounts', admin, { account_id: id })).status,
+        201,
+      );
+      for (const [asset, amount] of [
+        ['USDT', '1000000'],
+        ['BTC', '100'],
+      ]) {
+        const d = await call(urlB, 'POST', `/api/v1/admin/accounts/${id}/deposits`, admin, { asset, amount });
+        assert.equal(d.status, 201, JSON.stringify(d.body));
+      }
+    }
+  });
+
+  after(async () => {
+    for (const c of children) c.kill('SIGKILL');
+    const db = await openPostgresStore({ url: TEST_DATABASE_URL, schema: null });
+    await db.exec(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('shows what one gateway placed through the other: orders, the book, the WebSocket feeds', async () => {
+    const trades = await WsClient.open(wsUrl(urlB, '/ws/trades/BTC-USDT'), { 'x-api-key': admin });
+    const book = await WsClient.open(wsUrl(urlB, '/ws/market-data/BTC-USDT?depth=5'), { 'x-api-key': admin });
+    try {
+      const sell = await call(
+        urlA,
+        'POST',
+        '/api/v1/orders',
+        admin,
+        limit({ account_id: 2, side: 'sell', quantity: '0.5', price: '41000' }),
+      );
+      assert.equal(sell.status, 201, JSON.stringify(sell.body));
+      const id = String(sell.body.order_id);
+      acknowledged.set(id, sell.body);
+      // Through B: the same order, and the book with its level.
+      const seen = await call(urlB, 'GET', `/api/v1/orders/${id}`, admin);
+      assert.equal(seen.status, 200);
+      assert.deepEqual(seen.body, sell.body);
+      const depth = await call(urlB, 'GET', '/api/v1/orderbook/BTC-USDT', admin);
+      assert.deepEqual(depth.body.asks, [['41000.00', '0.5000']]);
+      const update = await book.next(
+        (m) => m.type === 'orderbook_update' && JSON.stringify(m.asks).includes('41000'),
+      );
+      assert.deepEqual(update.asks, [['41000.00', '0.5000']]);
+      // A crossing buy through B trades against A's order; A's trade feed... B's own feed shows the trade.
+      const buy = await call(
+        urlB,
+        'POST',
+        '/api/v1/orders',
+        admin,
+        limit({ account_id: 1, side: 'buy', quantity: '0.2', price: '41000' }),
+      );
+      assert.equal(buy.status, 201, JSON.stringify(buy.body));
+      assert.equal(buy.body.status, 'filled');
+      acknowledged.set(String(buy.body.order_id), buy.body);
+      const trade = await trades.next((m) => m.type === 'trade_execution');
+      assert.equal(trade.maker_order_id, id);
+      assert.equal(trade.taker_order_id, String(buy.body.order_id));
+      assert.equal(trade.quantity, '0.2000');
+      // Through A: the maker partly filled, and the trade in the market's trades.
+      const maker = await call(urlA, 'GET', `/api/v1/orders/${id}`, admin);
+      assert.equal(maker.body.status, 'partially_filled');
+      const recent = await call(urlA, 'GET', '/api/v1/trades/BTC-USDT', admin);
+      assert.ok(JSON.stringify(recent.body).includes(String(buy.body.order_id)));
+      // Balances are the engine's: the same through either gateway.
+      const balancesA = await call(urlA, 'GET', '/api/v1/accounts/1/balances', admin);
+      const balancesB = await call(urlB, 'GET', '/api/v1/accounts/1/balances', admin);
+      assert.equal(balancesA.status, 200);
+      assert.deepEqual(balancesA.body, balancesB.body);
+    } finally {
+      await trades.close();
+      await book.close();
+    }
+  });
+
+  it('amends and cancels through one gateway what the other placed', async () => {
+    const placed = await call(
+      urlA,
+      'POST',
+      '/api/v1/orders',
+      admin,
+      limit({ account_id: 1, side: 'buy', quantity: '0.3', price: '39000' }),
+    );
+    assert.equal(placed.status, 201);
+    const id = String(placed.body.order_id);
+    const amended = await call(urlB, 'PATCH', `/api/v1/orders/${id}`, admin, { quantity: '0.2' });
+    assert.equal(amended.status, 200, JSON.stringify(amended.body));
+    assert.equal(amended.body.quantity, '0.2000');
+    const cancelled = await call(urlB, 'DELETE', `/api/v1/orders/${id}`, admin);
+    assert.equal(cancelled.status, 200, JSON.stringify(cancelled.body));
+    assert.equal(cancelled.body.status, 'cancelled');
+    const seen = await call(urlA, 'GET', `/api/v1/orders/${id}`, admin);
+    assert.deepEqual(seen.body, cancelled.body);
+    acknowledged.set(id, cancelled.body);
+  });
+
+  it('answers a client order id retried through the other gateway with the first order', async () => {
+    const fields = limit({
+      account_id: 1,
+      side: 'buy',
+      quantity: '0.1',
+      price: '38000',
+      client_order_id: 'x-1',
+    });
+    const first = await call(urlA, 'POST', '/api/v1/orders', admin, fields);
+    assert.equal(first.status, 201);
+    assert.equal(first.body.client_order_id, 'x-1');
+    const retry = await call(urlB, 'POST', '/api/v1/orders', admin, fields);
+    assert.equal(retry.status, 200);
+    assert.deepEqual(retry.body, first.body);
+    // Order ids come from the engine: the next order through B gets a new one.
+    const next = await call(
+      urlB,
+      'POST',
+      '/api/v1/orders',
+      admin,
+      limit({ account_id: 1, side: 'buy', quantity: '0.1', price: '38000' }),
+    );
+    assert.equal(next.status, 201);
+    assert.ok(Number(next.body.order_id) > Number(first.body.order_id));
+    acknowledged.set(String(first.body.order_id), first.body);
+    acknowledged.set(String(next.body.order_id), next.body);
+  });
+
+  it('catches up a gateway killed and restarted', async () => {
+    assert.equal(await stop(b, 'SIGKILL'), null);
+    const placed = await call(
+      urlA,
+      'POST',
+      '/api/v1/orders',
+      admin,
+      limit({
+        account_id: 2,
+        side: 'sell',
+        quantity: '0.1',
+        price: '45000',
+        client_order_id: 'while-b-down',
+      }),
+    );
+    assert.equal(placed.status, 201);
+    acknowledged.set(String(placed.body.order_id), placed.body);
+    b = await startGateway(join(dir, 'b'), engineAddress);
+    urlB = b.match[1];
+    const seen = await call(urlB, 'GET', `/api/v1/orders/${String(placed.body.order_id)}`, admin);
+    assert.deepEqual(seen.body, placed.body);
+    for (const [id, body] of acknowledged) {
+      const o = await call(urlB, 'GET', `/api/v1/orders/${id}`, admin);
+      assert.equal(o.body.order_id, body.order_id);
+    }
+  });
+
+  it('survives an engine killed and restarted: not ready meanwhile, then reconnected, no order lost', async () => {
+    await readyBecomes(urlA, 200);
+    assert.equal(await stop(engine, 'SIGKILL'), null);
+    const down = await readyBecomes(urlA, 503);
+    assert.match(String((down.checks as Record<string, string>).engine), /disconnected/);
+    await readyBecomes(urlB, 503);
+    // Refused while the engine is away, with the API's 503.
+    const refused = await call(
+      urlA,
+      'POST',
+      '/api/v1/orders',
+      admin,
+      limit({ account_id: 1, side: 'buy', quantity: '0.1', price: '30000' }),
+    );
+    assert.equal(refused.status, 503);
+    engine = await startEngine(dataDir, engineAddress);
+    await readyBecomes(urlA, 200);
+    await readyBecomes(urlB, 200);
+    for (const url of [urlA, urlB]) {
+      for (const [id, body] of acknowledged) {
+        const o = await call(url, 'GET', `/api/v1/orders/${id}`, admin);
+        assert.equal(o.status, 200);
+        assert.equal(o.body.order_id, body.order_id);
+        assert.equal(o.body.client_order_id, body.client_order_id);
+      }
+    }
+    const retry = await call(
+      urlB,
+      'POST',
+      '/api/v1/orders',
+      admin,
+      limit({
+        account_id: 2,
+        side: 'sell',
+        quantity: '0.1',
+        price: '45000',
+        client_order_id: 'while-b-down',
+      }),
+    );
+    assert.equal(retry.status, 200);
+    const after = await call(
+      urlA,
+      'POST',
+      '/api/v1/orders',
+      admin,
+      limit({ account_id: 1, side: 'buy', quantity: '0.1', price: '30000' }),
+    );
+    assert.equal(after.status, 201);
+    assert.ok(
+      Math.max(...[...acknowledged.keys()].map(Number)) < Number(after.body.order_id),
+      'no order id reused',
+    );
+  });
+
+  it('projects the query tables in the engine process: every acknowledged order is a row, once', async () => {
+    const db = await openPostgresStore({ url: TEST_DATABASE_URL, schema });
+    try {
+      const wanted = [...acknowledged.keys()].map(Number).sort((a, b) => a - b);
+      const deadline = Date.now() + 30_000;
+      let ids: number[] = [];
+      while (Date.now() < deadline) {
+        const rows = await db.query('SELECT order_id FROM orders ORDER BY order_id');
+        ids = rows.map((r) => Number(r.order_id));
+        if (wanted.every((id) => ids.includes(id))) break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      for (const id of wanted)
+        assert.equal(ids.filter((x) => x === id).length, 1, `order ${id} in the table once`);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('refuses a wrong secret and bad frames on the internal port, and goes on serving', async () => {
+    const url = `ws://${engineAddress}${ENGINE_WS_PATH}`;
+    const refusedStatus = await new Promise<number>((resolve, reject) => {
+      const ws = new WebSocket(url, { headers: { authorization: 'Bearer wrong' } });
+      ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      ws.once('open', () => reject(new Error('a wrong secret was let in')));
+      ws.on('error', () => undefined);
+    });
+    assert.equal(refusedStatus, 401);
+    const noSecret = await new Promise<number>((resolve) => {
+      const ws = new WebSocket(url);
+      ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      ws.on('error', () => undefined);
+    });
+    assert.equal(noSecret, 401);
+    const bad: (Buffer | string)[] = [
+      'text is not a frame',
+      Buffer.from([1, 2]),
+      Buffer.from([255, 255, 255, 255, 0]),
+      encodeFrame({ t: 'follow', from: 1 }).subarray(0, 10),
+      Buffer.concat([Buffer.from([5, 0, 0, 0]), Buffer.from('{"t":')]),
+      encodeFrame({ t: 'submit', id: 1, count: 1 }, Buffer.from([9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9])),
+      encodeFrame({ t: 'place', id: 1 }, new Uint8Array(0)),
+    ];
+    for (const data of bad) {
+      const closed = await new Promise<number>((resolve, reject) => {
+        const ws = new WebSocket(url, { headers: { authorization: `Bearer ${SECRET}` } });
+        ws.once('open', () => ws.send(data, { binary: typeof data !== 'string' }));
+        ws.once('close', (code) => resolve(code));
+        ws.once('error', reject);
+      });
+      assert.equal(closed, 1002, `a bad frame closes its connection: ${String(data.length)} bytes`);
+    }
+    const health = await fetch(`http://${engineAddress}/ready`);
+    assert.equal(health.status, 200);
+    await readyBecomes(urlA, 200);
+    const placed = await call(
+      urlB,
+      'POST',
+      '/api/v1/orders',
+      admin,
+      limit({ account_id: 1, side: 'buy', quantity: '0.1', price: '30000' }),
+    );
+    assert.equal(placed.status, 201);
+    const seen = await call(urlA, 'GET', `/api/v1/orders/${String(placed.body.order_id)}`, admin);
+    assert.equal(seen.status, 200);
+  });
+
+  it('stops every process cleanly on SIGTERM', async () => {
+    assert.equal(await stop(a, 'SIGTERM'), 0, a.err());
+    assert.equal(await stop(b, 'SIGTERM'), 0, b.err());
+    assert.equal(await stop(engine, 'SIGTERM'), 0, engine.err());
+  });
+});
