@@ -37,7 +37,7 @@ import {
   type BarSpec,
   type ReferenceData,
 } from '../marketdata/index.js';
-import { DependencyGuard, POSTGRES_FAILURES, type VenueConfig } from '../ops/index.js';
+import { DependencyGuard, NATS_FAILURES, POSTGRES_FAILURES, type VenueConfig } from '../ops/index.js';
 import { QueryTableProjector } from '../projection/index.js';
 import { migrate, openStore, type Store } from '../store/index.js';
 import { AccountService } from './accounts/index.js';
@@ -258,6 +258,7 @@ async function openTransports(
   lastSeq: number,
   store: Store,
   log: LimitsLog,
+  guard: (g: DependencyGuard) => DependencyGuard,
 ): Promise<MarketDataTransports> {
   const instruments = new Map<number, string>();
   // With neither NATS nor Redis nothing is published (a gateway's case, whose engine is not connected yet).
@@ -276,6 +277,9 @@ async function openTransports(
     instruments,
     intervals: config.marketData.pipeline.enabled ? barSpecsOf(config).map(intervalName) : null,
     log,
+    // No retries: the outboxes retry each message in order themselves; the circuit spares them the timeouts.
+    natsGuard:
+      config.natsUrl === null ? undefined : guard(new DependencyGuard('nats', NATS_FAILURES, { retries: 0 })),
   });
 }
 
@@ -501,6 +505,7 @@ export async function assemble<E extends EnginePort>(
     parts.recoveredSeq,
     store,
     limitsLog,
+    guard,
   );
   let md: VenueFeed | null = null;
   try {

@@ -57,6 +57,7 @@ export {
 } from './venue-events.js';
 export {
   MarketDataTransports,
+  guardedPublisher,
   TRANSPORT_DEFAULTS,
   type NamedOutboxStats,
   type TransportLog,

@@ -26,9 +26,11 @@ import {
   type Envelope,
   type JetStreamBusCounters,
   type OutboxLimits,
+  type OutboxPublisher,
   type OutboxStats,
   type TopicFamily,
 } from '../bus/index.js';
+import type { DependencyGuard } from '../ops/index.js';
 import type { Store } from '../store/index.js';
 import {
   TOPICS,
@@ -86,6 +88,13 @@ export interface TransportsOptions {
   readonly log: TransportLog;
   readonly outbox?: Partial<OutboxLimits>;
   readonly connectRetryMs?: number;
+  /** The circuit breaker the outboxes' publishes go through (rialto_dependency_*{dependency="nats"}). */
+  readonly natsGuard?: DependencyGuard;
+}
+
+/** `publisher` with every publish through `guard`: while its circuit is open, publishes fail at once. */
+export function guardedPublisher(publisher: OutboxPublisher, guard: DependencyGuard): OutboxPublisher {
+  return { publishAsync: (topic, message) => guard.execute(() => publisher.publishAsync(topic, message)) };
 }
 
 export interface NamedOutboxStats extends OutboxStats {
@@ -333,8 +342,9 @@ export class MarketDataTransports {
     this.bus = bus;
     this.lastConnectError = null;
     this.o.log.info({}, 'NATS: connected; publishing events');
-    this.eventsOutbox?.setPublisher(bus);
-    this.mdOutbox?.setPublisher(bus);
+    const publisher = this.o.natsGuard === undefined ? bus : guardedPublisher(bus, this.o.natsGuard);
+    this.eventsOutbox?.setPublisher(publisher);
+    this.mdOutbox?.setPublisher(publisher);
   }
 
   /** Durable consumers that write the enriched ticks and each interval's bars into the store. */

@@ -5,6 +5,7 @@ export {
   DEPENDENCY_GUARD_DEFAULTS,
   DependencyGuard,
   DependencyUnavailableError,
+  NATS_FAILURES,
   POSTGRES_FAILURES,
   networkErrorCode,
   type CircuitStateName,

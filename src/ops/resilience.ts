@@ -234,3 +234,13 @@ export const POSTGRES_FAILURES: FailureClassifier = {
     return e instanceof Error && /timeout exceeded when trying to connect/.test(e.message);
   },
 };
+
+/**
+ * NATS as the outboxes see it: a publish that fails (no answer in time, disconnected, no stream answering) is
+ * the server's failure. None is retried here: the outbox retries every message itself, in order, with its own
+ * back-off; the breaker spares it the round trips (and the timeouts) while the server is away.
+ */
+export const NATS_FAILURES: FailureClassifier = {
+  isFailure: () => true,
+  isRetryable: () => false,
+};

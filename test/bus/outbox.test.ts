@@ -8,6 +8,8 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { Outbox, type OutboxPublisher } from '../../src/bus/index.js';
+import { guardedPublisher } from '../../src/marketdata/index.js';
+import { DependencyGuard, NATS_FAILURES } from '../../src/ops/index.js';
 import { tickMessage, until } from './services.js';
 
 interface Call {
@@ -164,5 +166,39 @@ describe('outbox', () => {
   it('refuses bad limits', () => {
     assert.throws(() => new Outbox(0, { entriesMax: 0 }), /bad limits/);
     assert.throws(() => new Outbox(0, { retryMs: [] }), /bad retryMs/);
+  });
+});
+
+describe('outbox behind the NATS circuit breaker', () => {
+  it('opens after consecutive failures, then fails at once without calling NATS, and publishes all once it closes', async () => {
+    let up = false;
+    let calls = 0;
+    const nats: OutboxPublisher = {
+      publishAsync: () => {
+        calls++;
+        return up ? Promise.resolve({ duplicate: false }) : Promise.reject(new Error('TIMEOUT'));
+      },
+    };
+    const guard = new DependencyGuard('nats', NATS_FAILURES, {
+      retries: 0,
+      consecutiveFailures: 3,
+      halfOpenAfterMs: 60,
+    });
+    const box = new Outbox(0, { inFlightMax: 1, retryMs: [1] });
+    for (let i = 0; i < 5; i++) {
+      box.offer('a.b.v1', tickMessage(i));
+      box.mark(i + 1);
+    }
+    box.setPublisher(guardedPublisher(nats, guard));
+    await until('the circuit to open', () => guard.stats().state === 'open');
+    assert.equal(calls, 3, 'three failures reached NATS, then the circuit opened');
+    await until('refusals while open', () => guard.stats().rejected >= 3);
+    assert.equal(calls, 3, 'refused without a call while open');
+    assert.equal(box.progressSeq, 0, 'nothing lost, nothing stored');
+    up = true;
+    await until('every message stored', () => box.progressSeq === 5, 5_000);
+    assert.equal(guard.stats().state, 'closed');
+    assert.equal(box.stats().published, 5);
+    box.close();
   });
 });

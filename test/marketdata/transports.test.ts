@@ -270,6 +270,11 @@ describe('rialto start with NATS JetStream and Redis', () => {
     assert.match(metrics, /rialto_md_ingested_total [1-9]/);
     assert.match(metrics, /rialto_md_redis_writes_total\{result="applied"\} [1-9]/);
     assert.match(metrics, /rialto_events_connected 1/);
+    assert.match(
+      metrics,
+      /rialto_dependency_circuit_state\{dependency="nats"\} 0/,
+      'the NATS circuit, closed',
+    );
   });
 
   it('neither loses nor duplicates across a restart, nor when the saved progress is behind (a crash)', async () => {
