@@ -208,8 +208,6 @@ export class JetStreamBus implements DurableBus {
   private readonly consumers = new Set<JetStreamConsumer>();
   private readonly families: ReadonlySet<string>;
   private pending = 0;
-  /** Connected now: false from a disconnect until the reconnect. */
-  private up = true;
   private publishError: Error | null = null;
   private idle: (() => void)[] = [];
   private closing: Promise<void> | null = null;
@@ -265,11 +263,6 @@ export class JetStreamBus implements DurableBus {
       c.malformed += k.malformed;
     }
     return c;
-  }
-
-  /** False from a lost connection until the client reconnects (the bus object lives on meanwhile). */
-  get connected(): boolean {
-    return this.up && !this.nc.isClosed();
   }
 
   /** Publishes sent and not yet acknowledged by the server. */
@@ -471,13 +464,8 @@ export class JetStreamBus implements DurableBus {
 
   private async watchStatus(): Promise<void> {
     for await (const s of this.nc.status()) {
-      if (s.type === Events.Disconnect) {
-        this.counts.disconnects++;
-        this.up = false;
-      } else if (s.type === Events.Reconnect) {
-        this.counts.reconnects++;
-        this.up = true;
-      }
+      if (s.type === Events.Disconnect) this.counts.disconnects++;
+      else if (s.type === Events.Reconnect) this.counts.reconnects++;
     }
   }
 }

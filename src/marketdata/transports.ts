@@ -241,7 +241,7 @@ export class MarketDataTransports {
         this.o.natsUrl === null
           ? null
           : {
-              connected: this.bus?.connected ?? false,
+              connected: this.bus !== null,
               bus: this.bus?.counters() ?? null,
               outboxes,
               consumers: this.consumers.map((c) => ({ name: c.name, counters: c.counters() })),
