@@ -171,7 +171,8 @@ export function makeCoreReplayer(
     place.tif = tif;
     place.price = px;
     place.qty = ops[o + 4];
-    core.execute(place);
+    // The kind is known here: the typed entry points skip execute's megamorphic dispatch on `kind`.
+    core.placeOrder(place);
   }
 
   function step(i: number): void {
@@ -188,13 +189,13 @@ export function makeCoreReplayer(
         cancel.timeUs = t0 + i;
         cancel.accountId = ops[o + 5];
         cancel.orderId = ops[o + 2];
-        return core.execute(cancel);
+        return core.cancelOrder(cancel);
       case OpType.Move:
         amend.timeUs = t0 + i;
         amend.accountId = ops[o + 5];
         amend.orderId = ops[o + 2];
         amend.price = ops[o + 3];
-        return core.execute(amend);
+        return core.amendOrder(amend);
       default:
         throw new Error(`operation ${i}: unknown type ${ops[o]}`);
     }
