@@ -24,6 +24,14 @@ COPY src ./src
 RUN npx tsc -p tsconfig.json
 
 FROM node:20.20.2-bookworm-slim AS runtime
+# pg_dump and pg_restore, for `rialto backup` and `rialto restore` in production mode (docs/backup.md): Debian's
+# client of PostgreSQL 15, the major release of the server in deploy/compose.yaml. pg_dump refuses a server of
+# a newer major release, so a newer server needs a newer client here. Pinned to the exact Debian version, as the
+# base image is; when bookworm's security archive moves on, take the new one from
+# `apt-cache policy postgresql-client-15` in the base image.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends postgresql-client-15=15.20-0+deb12u1 \
+ && rm -rf /var/lib/apt/lists/*
 # Production mode refuses to start without a way to verify tokens (RIALTO_JWT_SECRET or RIALTO_JWT_PUBLIC_KEY),
 # with authentication or rate limits off, or with debug logging: the image is for running a venue, not a demo.
 ENV NODE_ENV=production \

@@ -208,6 +208,14 @@ export class JetStreamBus implements DurableBus {
   private readonly consumers = new Set<JetStreamConsumer>();
   private readonly families: ReadonlySet<string>;
   private pending = 0;
+  /** False from a lost connection until the client reconnects, and once closed. */
+  private up = true;
+  /**
+   * Resolved by close() and abort() to end watchStatus: the client does not end its status iterator when the
+   * connection closes, so a loop waiting on it alone would wait for ever.
+   */
+  private readonly statusWatchEnded: Promise<'ended'>;
+  private endStatusWatch: () => void = () => undefined;
   private publishError: Error | null = null;
   private idle: (() => void)[] = [];
   private closing: Promise<void> | null = null;
@@ -219,6 +227,8 @@ export class JetStreamBus implements DurableBus {
     private readonly jsm: JetStreamManager,
   ) {
     this.families = new Set(options.families);
+    this.statusWatchEnded = new Promise((resolve) => (this.endStatusWatch = () => resolve('ended')));
+    // Nothing awaits this loop (close() must not wait on the client's iterator); it ends with endStatusWatch.
     void this.watchStatus();
   }
 
@@ -263,6 +273,19 @@ export class JetStreamBus implements DurableBus {
       c.malformed += k.malformed;
     }
     return c;
+  }
+
+  /**
+   * Whether the connection is up now. The bus object outlives a lost connection (the client reconnects on its
+   * own), so its existence says nothing about this.
+   */
+  get connected(): boolean {
+    return this.up && this.closing === null && !this.nc.isClosed();
+  }
+
+  /** The connection is closed for good (after close() or abort(): no more reconnect attempts). */
+  get closed(): boolean {
+    return this.nc.isClosed();
   }
 
   /** Publishes sent and not yet acknowledged by the server. */
@@ -397,17 +420,27 @@ export class JetStreamBus implements DurableBus {
    */
   async abort(): Promise<void> {
     for (const c of this.consumers) c.abandon();
+    this.stopWatchingStatus();
     this.closing ??= this.nc.close();
     await this.closing;
   }
 
+  private stopWatchingStatus(): void {
+    this.up = false;
+    this.endStatusWatch();
+  }
+
   private async shutDown(): Promise<void> {
+    this.stopWatchingStatus();
     await Promise.all([...this.consumers].map((c) => c.stop()));
     for (const set of this.subscriptions.values()) for (const sub of set) sub.unsubscribe();
     this.subscriptions.clear();
     if (this.pending > 0) await new Promise<void>((resolve) => this.idle.push(resolve));
     // Drain sends what is buffered (the last acks included) before closing; bounded, because a connection
     // that is down (reconnecting) would never drain: it is then closed, and the unsent acks are redelivered.
+    // A drain can also resolve without closing (the client swallows a failed flush while disconnected), so
+    // the connection is closed here whenever it is still open: else it would reconnect for ever and keep the
+    // process alive.
     if (this.nc.isClosed()) return;
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<'late'>((resolve) => {
@@ -419,7 +452,8 @@ export class JetStreamBus implements DurableBus {
       () => 'drained' as const,
     );
     try {
-      if ((await Promise.race([drained, late])) === 'late') await this.nc.close();
+      await Promise.race([drained, late]);
+      if (!this.nc.isClosed()) await this.nc.close();
     } finally {
       clearTimeout(timer);
     }
@@ -463,9 +497,18 @@ export class JetStreamBus implements DurableBus {
   }
 
   private async watchStatus(): Promise<void> {
-    for await (const s of this.nc.status()) {
-      if (s.type === Events.Disconnect) this.counts.disconnects++;
-      else if (s.type === Events.Reconnect) this.counts.reconnects++;
+    const events = this.nc.status()[Symbol.asyncIterator]();
+    for (;;) {
+      const next = await Promise.race([events.next(), this.statusWatchEnded]);
+      if (next === 'ended' || next.done === true) return;
+      const s = next.value;
+      if (s.type === Events.Disconnect) {
+        this.counts.disconnects++;
+        this.up = false;
+      } else if (s.type === Events.Reconnect) {
+        this.counts.reconnects++;
+        this.up = true;
+      }
     }
   }
 }

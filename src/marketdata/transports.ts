@@ -241,7 +241,7 @@ export class MarketDataTransports {
         this.o.natsUrl === null
           ? null
           : {
-              connected: this.bus !== null,
+              connected: this.bus?.connected ?? false,
               bus: this.bus?.counters() ?? null,
               outboxes,
               consumers: this.consumers.map((c) => ({ name: c.name, counters: c.counters() })),

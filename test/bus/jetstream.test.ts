@@ -243,6 +243,57 @@ describe('JetStream bus', () => {
     }
   });
 
+  it('says it is not connected while the server is away, connected after the reconnect; closes while away', async () => {
+    // A proxy that stops listening (the server away: reconnects are refused) and listens again on its port.
+    const sockets = new Set<Socket>();
+    const target = Number(new URL(NATS_URL).port || 4222);
+    const server = createServer((client) => {
+      const upstream = createConnection({ host: '127.0.0.1', port: target });
+      for (const s of [client, upstream]) {
+        sockets.add(s);
+        s.on('error', () => undefined);
+        s.on('close', () => {
+          sockets.delete(s);
+          client.destroy();
+          upstream.destroy();
+        });
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      const b = await bus(names(), {
+        servers: `nats://127.0.0.1:${port}`,
+        reconnectWaitMs: 100,
+        // One small stream: the server's storage is shared with other test runs.
+        families: ['normalized'],
+        streamMaxBytes: 1024 ** 2,
+      });
+      assert.equal(b.connected, true);
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const s of sockets) s.destroy();
+      await closed;
+      await until('not connected while the server is away', () => !b.connected);
+      assert.ok(b.counters().disconnects >= 1);
+      await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+      await until('connected again', () => b.connected, 30_000);
+      assert.ok(b.counters().reconnects >= 1);
+      // Away again, and closed meanwhile: the connection is closed for good, not left reconnecting (which
+      // would keep the process alive).
+      const closedAgain = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const s of sockets) s.destroy();
+      await closedAgain;
+      await until('not connected while the server is away again', () => !b.connected);
+      await b.close();
+      assert.equal(b.connected, false);
+      assert.equal(b.closed, true);
+    } finally {
+      for (const s of sockets) s.destroy();
+      server.close();
+    }
+  });
+
   for (const how of ['stopped', 'crashed'] as const) {
     it(`a consumer ${how} mid-stream and started again: no lost and no duplicated rows in PostgreSQL`, async () => {
       const n = names();

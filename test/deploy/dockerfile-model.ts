@@ -162,3 +162,29 @@ export function startCommandOf(stage: DockerStage): string[] {
   }
   return parts;
 }
+
+export interface AptPackage {
+  readonly name: string;
+  /** `name=version`'s version, or null when not pinned. */
+  readonly version: string | null;
+}
+
+/**
+ * The Debian packages a RUN installs with `apt-get install` (the shell form's `&&`-joined commands), or null
+ * when it runs no `apt-get install`. Options (`-y`, `--no-install-recommends`) are left out.
+ */
+export function aptPackagesOf(run: DockerInstruction): AptPackage[] | null {
+  const command = run.exec === null ? run.text : run.exec.join(' ');
+  const install = command
+    .split(/&&|;/)
+    .map((c) => c.trim().split(/\s+/))
+    .find((words) => words[0] === 'apt-get' && words.includes('install'));
+  if (install === undefined) return null;
+  return install
+    .slice(install.indexOf('install') + 1)
+    .filter((w) => !w.startsWith('-'))
+    .map((w) => {
+      const eq = w.indexOf('=');
+      return eq < 0 ? { name: w, version: null } : { name: w.slice(0, eq), version: w.slice(eq + 1) };
+    });
+}

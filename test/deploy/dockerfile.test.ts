@@ -2,7 +2,8 @@
  * The Dockerfile's properties, read with dockerfile-ast: multi-stage with a pinned base, production
  * dependencies only in the runtime, a numeric non-root user, a HEALTHCHECK without curl, a data volume that
  * is the only place the venue writes, the exec form (so Node is PID 1 and gets SIGTERM), and a .dockerignore
- * that lets in exactly what the COPY lines name. image.test.ts runs the same file.
+ * that lets in exactly what the COPY lines name, and pg_dump from a pinned Debian package. image.test.ts runs the
+ * same file.
  */
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { describe, it } from 'node:test';
 import { Script } from 'node:vm';
 import { CONFIG_ENV_NAMES } from '../../src/ops/index.js';
 import {
+  aptPackagesOf,
   envOf,
   instructionsOf,
   lastOf,
@@ -115,6 +117,36 @@ describe('Dockerfile', () => {
       String(major),
       `the tests run Node ${process.versions.node}`,
     );
+  });
+
+  it("installs pg_dump and pg_restore from Debian's packages, pinned, without recommends or the apt lists", () => {
+    // The parsing first: options are not packages, a pin is split off.
+    const parsed = parseDockerfile(
+      'FROM x:1.0.0\nRUN apt-get update && apt-get install -y --no-install-recommends a=1.2-3 b\n',
+    );
+    assert.deepEqual(aptPackagesOf(instructionsOf(parsed.stages[0], 'RUN')[0]), [
+      { name: 'a', version: '1.2-3' },
+      { name: 'b', version: null },
+    ]);
+    const installs = instructionsOf(runtime, 'RUN').filter((r) => aptPackagesOf(r) !== null);
+    assert.equal(installs.length, 1, 'one apt-get install in the runtime');
+    const [run] = installs;
+    const packages = aptPackagesOf(run) ?? [];
+    for (const p of packages) assert.ok(p.version !== null, `${p.name} is pinned to a version`);
+    // `rialto backup` runs pg_dump (and restore pg_restore) of the server's major release or newer.
+    const client = packages.find((p) => /^postgresql-client-\d+$/.test(p.name));
+    assert.ok(client !== undefined, 'a versioned postgresql-client-N package');
+    const compose = readFileSync(join(ROOT, 'deploy/compose.yaml'), 'utf8');
+    const server = /image:\s*postgres:(\d+)\./.exec(compose)?.[1];
+    assert.ok(server !== undefined, 'compose names a PostgreSQL release');
+    assert.ok(
+      Number(client.name.split('-').at(-1)) >= Number(server),
+      `${client.name} dumps the compose PostgreSQL ${server}`,
+    );
+    assert.match(run.text, /apt-get update/, 'the lists are fetched in the same RUN');
+    assert.match(run.text, /--no-install-recommends/);
+    assert.match(run.text, /rm -rf \/var\/lib\/apt\/lists/, 'and removed in it: no lists in the image');
+    assert.ok(!build.instructions.some((i) => i.keyword === 'RUN' && aptPackagesOf(i) !== null));
   });
 
   it('runs as a numeric non-root user that owns the data volume, and only there writes', () => {

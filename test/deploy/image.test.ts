@@ -3,7 +3,8 @@
  * from the context .dockerignore allows, RUN in a chroot: `npm ci`, `tsc`, `npm ci --omit=dev`), then starts
  * the last stage's ENTRYPOINT and CMD with its ENV, as its USER, as PID 1, on a read-only root with the data
  * volume writable. The venue must answer /health and /ready, take a write (a first-run admin key, an account),
- * pass the image's own HEALTHCHECK from inside the container, and stop on SIGTERM with exit 0.
+ * pass the image's own HEALTHCHECK from inside the container, run pg_dump and pg_restore of the Dockerfile's
+ * PostgreSQL client package there, and stop on SIGTERM with exit 0.
  */
 import { strict as assert } from 'node:assert';
 import { randomBytes } from 'node:crypto';
@@ -13,7 +14,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import pg from 'pg';
-import { lastOf, readDockerfile, ROOT, startCommandOf } from './dockerfile-model.js';
+import {
+  aptPackagesOf,
+  instructionsOf,
+  lastOf,
+  readDockerfile,
+  ROOT,
+  startCommandOf,
+} from './dockerfile-model.js';
 import { TEST_DATABASE_URL } from '../store/helpers.js';
 import { deleteStreams, uniqueNames } from '../bus/services.js';
 import {
@@ -176,6 +184,19 @@ describe('the image, built and run from the Dockerfile without Docker', { timeou
     assert.ok(healthcheck?.exec !== null && healthcheck !== null);
     const healthy = await container.exec(healthcheck.exec);
     assert.equal(healthy.code, 0, `HEALTHCHECK: ${healthy.stdout}${healthy.stderr}`);
+
+    // pg_dump and pg_restore, which `rialto backup` and `rialto restore` run in production mode, run as the
+    // image's user on its read-only root, of the major release of the package the Dockerfile installs.
+    const client = instructionsOf(image.stage, 'RUN')
+      .flatMap((r) => aptPackagesOf(r) ?? [])
+      .find((p) => /^postgresql-client-\d+$/.test(p.name));
+    assert.ok(client !== undefined, 'the image installs a postgresql-client-N package');
+    const major = client.name.split('-').at(-1) as string;
+    for (const tool of ['pg_dump', 'pg_restore']) {
+      const v = await container.exec([tool, '--version']);
+      assert.equal(v.code, 0, `${tool}: ${v.stdout}${v.stderr}`);
+      assert.match(v.stdout, new RegExp(`^${tool} \\(PostgreSQL\\) ${major}\\.`), v.stdout);
+    }
 
     const exit = await stop();
     assert.equal(exit.code, 0, `exit after SIGTERM:\n${exit.stdout}`);

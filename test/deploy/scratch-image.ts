@@ -12,7 +12,9 @@
  * as the image's USER and as PID 1 of its namespace, where the kernel delivers no signal that the process
  * does not handle itself (so a SIGTERM that nobody handles would be ignored, as in a container).
  *
- * Differences from a real build, on purpose: RUN sees the host's npm cache through an overlay (writes and
+ * Differences from a real build, on purpose: a RUN of `apt-get install` is not run (no package archive is
+ * reachable here): the host, which stands for the base image, must already hold each package at its pinned
+ * version (hostHasPackages). RUN sees the host's npm cache through an overlay (writes and
  * `npm cache clean` stay in the scratch directory) and npm prefers that cache (`npm_config_prefer_offline`),
  * the host's Node and npm stand for the image's (same major release, checked by the tests), and the network
  * namespace is the host's, so the API's port is on the host's loopback (as `-p PORT:PORT` would be).
@@ -36,7 +38,14 @@ import {
   symlinkSync,
 } from 'node:fs';
 import { basename, isAbsolute, join, posix } from 'node:path';
-import { DOCKERIGNORE, envOf, type DockerInstruction, type DockerStage } from './dockerfile-model.js';
+import {
+  aptPackagesOf,
+  DOCKERIGNORE,
+  envOf,
+  type AptPackage,
+  type DockerInstruction,
+  type DockerStage,
+} from './dockerfile-model.js';
 
 /** A RUN step that takes longer than this has hung (npm ci and tsc take well under a minute each here). */
 export const RUN_TIMEOUT_MS = 300_000;
@@ -79,6 +88,26 @@ export interface BuiltStage {
   readonly user: string;
   /** Each RUN's command and how long it took. */
   readonly runs: ReadonlyArray<{ readonly command: string; readonly ms: number }>;
+}
+
+/**
+ * An `apt-get install` RUN, which the scratch build cannot run (no package archive here, and the base is the
+ * host's read-only /usr and /etc): the host stands for the base image with those packages installed, so it
+ * must hold each one at the pinned version, else the run of the image below would test other programs.
+ */
+function hostHasPackages(i: DockerInstruction, packages: readonly AptPackage[]): void {
+  for (const p of packages) {
+    const r = spawnSync('dpkg-query', ['--show', '--showformat=${Status} ${Version}', p.name], {
+      encoding: 'utf8',
+    });
+    const [installed, version] = [r.stdout.startsWith('install ok installed'), r.stdout.split(' ').at(-1)];
+    assert.ok(
+      r.status === 0 && installed && (p.version === null || version === p.version),
+      `line ${i.line}: the scratch build stands the host in for apt-get install ${p.name}` +
+        `${p.version === null ? '' : `=${p.version}`}; the host has ${r.status === 0 ? r.stdout : 'none'} ` +
+        `(apt-get install ${p.name}${p.version === null ? '' : `=${p.version}`} on the test machine)`,
+    );
+  }
 }
 
 /** The root filesystem's top-level entries that come from the host: merged-/usr symlinks or directories. */
@@ -228,7 +257,9 @@ export class ScratchBuilder {
           break;
         case 'RUN': {
           const started = performance.now();
-          await this.run(i, rootfs, index, env, workdir, user);
+          const packages = aptPackagesOf(i);
+          if (packages === null) await this.run(i, rootfs, index, env, workdir, user);
+          else hostHasPackages(i, packages);
           const ms = Math.round(performance.now() - started);
           runs.push({ command: i.text, ms });
           this.timings.push({ stage: stage.name ?? String(index), command: i.text, ms });

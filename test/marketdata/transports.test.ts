@@ -339,8 +339,14 @@ describe('rialto start with NATS JetStream and Redis', () => {
       await restTradeIds(v),
     );
     await assertUnique(venueStream);
+    assert.match(await (await fetch(`${v.url}/metrics`)).text(), /rialto_events_connected 1/);
+    // NATS away again after the venue connected: the bus object lives on, reconnecting, and the metrics say
+    // so; the venue then closes while NATS is still away, which must not wait for it.
+    await proxy.cut();
+    await until('rialto_events_connected 0 after NATS went away', async () =>
+      /rialto_events_connected 0/.test(await (await fetch(`${v.url}/metrics`)).text()),
+    );
     await v.close();
     venue = null;
-    await proxy.cut();
   });
 });

@@ -16,11 +16,12 @@ import {
 } from '../../src/gateway/accounts/present.js';
 import { fillJson, orderJson, tradeJson } from '../../src/gateway/http/present.js';
 import type { Venue } from '../../src/gateway/index.js';
-import type { EntryView, OrderView, TradeView } from '../../src/gateway/views/index.js';
+import type { EntryView } from '../../src/gateway/views/index.js';
 import type { InstrumentConfig, VenueConfig } from '../../src/ops/index.js';
 import { openPostgresStore, type Queryable, type Store } from '../../src/store/index.js';
 import { call, openVenue, order, tempDir, testConfig, traders } from '../gateway/helpers.js';
 import { TEST_DATABASE_URL } from '../store/helpers.js';
+import { orderView, tradeView } from './table-views.js';
 
 const n = (v: unknown): number => Number(v);
 const TABLES = [
@@ -65,48 +66,6 @@ function instrumentOf(config: VenueConfig, id: number): InstrumentConfig {
   const i = config.instruments.find((x) => x.spec.instrument === id);
   assert.ok(i !== undefined, `instrument ${id}`);
   return i;
-}
-
-function orderView(r: Record<string, unknown>): OrderView {
-  return {
-    orderId: n(r.order_id),
-    instrument: n(r.instrument),
-    accountId: n(r.account_id),
-    side: n(r.side) as OrderView['side'],
-    type: n(r.order_type) as OrderView['type'],
-    tif: n(r.tif) as OrderView['tif'],
-    priceTicks: n(r.price_ticks),
-    triggerPriceTicks: n(r.trigger_price_ticks),
-    qtyLots: n(r.qty_lots),
-    filledLots: n(r.filled_lots),
-    remainingLots: n(r.remaining_lots),
-    notional: BigInt(String(r.notional)),
-    settledMinor: n(r.settled_minor),
-    status: String(r.status) as OrderView['status'],
-    rejectCode: n(r.reject_code),
-    cancelReason: n(r.cancel_reason),
-    createdUs: n(r.created_us),
-    updatedUs: n(r.updated_us),
-    updatedSeq: n(r.updated_seq),
-  };
-}
-
-function tradeView(r: Record<string, unknown>): TradeView {
-  return {
-    tradeId: n(r.trade_id),
-    instrument: n(r.instrument),
-    priceTicks: n(r.price_ticks),
-    qtyLots: n(r.qty_lots),
-    aggressorSide: n(r.aggressor_side) as TradeView['aggressorSide'],
-    takerOrderId: n(r.taker_order_id),
-    makerOrderId: n(r.maker_order_id),
-    takerAccountId: n(r.taker_account_id),
-    makerAccountId: n(r.maker_account_id),
-    timeUs: n(r.time_us),
-    seq: n(r.seq),
-    buyerPaidMinor: n(r.buyer_paid_minor),
-    sellerNetMinor: n(r.seller_net_minor),
-  };
 }
 
 /** The session: two traders, a fill, a partial fill, an amend, a cancel, a refused order, a withdrawal. */
