@@ -12,11 +12,11 @@
  */
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import type { AuditEventInput } from './event.js';
 import { AuditFileReader, type AuditFile, type AuditLine } from './file.js';
 import { AUDIT_LIMITS } from './limits.js';
 import type { AuditInbox, AuditLog } from './log.js';
+import { PacedLoop } from '../ops/index.js';
 
 export interface AuditProjectionOptions {
   /** The last event durable in the file (lines after it may be a group being written). */
@@ -40,14 +40,9 @@ export class AuditProjection {
   private offset = 0;
   private nextSeq = 1;
   private located = false;
-  private stopped = false;
-  private loop: Promise<void> | null = null;
-  /** Steps run one at a time (the loop's and catchUp's). */
-  private queue: Promise<unknown> = Promise.resolve();
-  private failing = false;
+  /** Runs the steps one at a time (the loop's and catchUp's). */
+  private readonly loop: PacedLoop;
   private inboxChained = 0;
-  /** Ends the loop's current pause (close). */
-  private wake: (() => void) | null = null;
   /** The file, open for reading while the projection runs. */
   private handle: FileHandle | null = null;
 
@@ -55,7 +50,13 @@ export class AuditProjection {
     private readonly log: AuditLog,
     private readonly path: string,
     private readonly options: AuditProjectionOptions,
-  ) {}
+  ) {
+    this.loop = new PacedLoop({
+      retryDelayMsMin: AUDIT_LIMITS.retryDelayMsMin,
+      retryDelayMsMax: AUDIT_LIMITS.retryDelayMsMax,
+      onError: options.onError,
+    });
+  }
 
   /** The last event in the table (as far as this projection knows). */
   get projectedSeq(): number {
@@ -74,91 +75,48 @@ export class AuditProjection {
 
   /** Starts the background loop. */
   start(): void {
-    this.loop ??= this.run();
+    const sharesThread = this.options.sharesThread ?? true;
+    this.loop.start({
+      // How busy the thread was with other work while this projection waited: the share it takes follows.
+      step: async (utilization) => {
+        const idle = !sharesThread || utilization < AUDIT_LIMITS.projectionBusyUtilization;
+        const rows = idle ? AUDIT_LIMITS.projectionBatchRowsIdle : AUDIT_LIMITS.projectionBatchRowsBusy;
+        const projected = await this.loop.serial(() => this.step(rows));
+        if (projected === 0 && this.options.inbox) await this.loop.serial(() => this.drainInbox());
+        return { projected, idle, rows };
+      },
+      pauseMs: ({ projected, idle, rows }, took) => {
+        if (projected === 0) return AUDIT_LIMITS.projectionIdleMs;
+        const share = idle ? AUDIT_LIMITS.projectionShareIdle : AUDIT_LIMITS.projectionShareBusy;
+        // Off the thread: at once while behind (a full batch), else after the idle pause, so that a steady
+        // trickle of events gathers into batches rather than one INSERT each.
+        const pause = sharesThread
+          ? (took * (1 - share)) / share
+          : projected >= rows
+            ? 0
+            : AUDIT_LIMITS.projectionIdleMs;
+        return Math.min(
+          AUDIT_LIMITS.projectionPauseMsMax,
+          Math.max(AUDIT_LIMITS.projectionPauseMsMin, pause),
+        );
+      },
+    });
   }
 
   /** Projects until the table holds every event durable now (and chains the inbox); for tests and tools. */
   async catchUp(): Promise<void> {
     const target = this.options.durableSeq();
     while (this.projectedSeq < target) {
-      if ((await this.serial(() => this.step(AUDIT_LIMITS.projectionBatchRowsIdle))) === 0) break;
+      if ((await this.loop.serial(() => this.step(AUDIT_LIMITS.projectionBatchRowsIdle))) === 0) break;
     }
-    await this.serial(() => this.drainInbox());
+    await this.loop.serial(() => this.drainInbox());
   }
 
   /** Stops the loop after its current step; what is left is projected at the next start. */
   async close(): Promise<void> {
-    this.stopped = true;
-    this.wake?.();
-    await this.loop;
-    await this.queue.catch(() => undefined);
+    await this.loop.close();
     await this.handle?.close();
     this.handle = null;
-  }
-
-  /** A pause of the loop, which never keeps the process alive (what is not projected, the next start is). */
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.wake = null;
-        resolve();
-      }, ms);
-      timer.unref();
-      this.wake = () => {
-        clearTimeout(timer);
-        this.wake = null;
-        resolve();
-      };
-    });
-  }
-
-  private serial<T>(work: () => Promise<T>): Promise<T> {
-    const next = this.queue.then(work, work);
-    this.queue = next.catch(() => undefined);
-    return next;
-  }
-
-  private async run(): Promise<void> {
-    let elu: EventLoopUtilization = performance.eventLoopUtilization();
-    let delay: number = AUDIT_LIMITS.retryDelayMsMin;
-    while (!this.stopped) {
-      // How busy the thread was with other work while this projection waited: the share it takes follows.
-      const busy = performance.eventLoopUtilization(elu).utilization;
-      const sharesThread = this.options.sharesThread ?? true;
-      const idle = !sharesThread || busy < AUDIT_LIMITS.projectionBusyUtilization;
-      const rows = idle ? AUDIT_LIMITS.projectionBatchRowsIdle : AUDIT_LIMITS.projectionBatchRowsBusy;
-      const t0 = performance.now();
-      let projected: number;
-      try {
-        projected = await this.serial(() => this.step(rows));
-        if (projected === 0 && this.options.inbox) await this.serial(() => this.drainInbox());
-        this.failing = false;
-        delay = AUDIT_LIMITS.retryDelayMsMin;
-      } catch (e) {
-        if (!this.failing) this.options.onError?.(e instanceof Error ? e : new Error(String(e)));
-        this.failing = true;
-        await this.sleep(delay);
-        delay = Math.min(delay * 2, AUDIT_LIMITS.retryDelayMsMax);
-        continue;
-      }
-      const took = performance.now() - t0;
-      elu = performance.eventLoopUtilization();
-      if (projected === 0) {
-        await this.sleep(AUDIT_LIMITS.projectionIdleMs);
-        continue;
-      }
-      const share = idle ? AUDIT_LIMITS.projectionShareIdle : AUDIT_LIMITS.projectionShareBusy;
-      // Off the thread: at once while behind (a full batch), else after the idle pause, so that a steady
-      // trickle of events gathers into batches rather than one INSERT each.
-      const pause = sharesThread
-        ? (took * (1 - share)) / share
-        : projected >= rows
-          ? 0
-          : AUDIT_LIMITS.projectionIdleMs;
-      await this.sleep(
-        Math.min(AUDIT_LIMITS.projectionPauseMsMax, Math.max(AUDIT_LIMITS.projectionPauseMsMin, pause)),
-      );
-    }
   }
 
   /** Finds the line after the table's head in the file (once). */

@@ -1,5 +1,6 @@
 /** Operations: process settings and the venue's configuration (later logs, metrics and health). */
 export { MATCHING_V8_FLAGS, tuneV8ForMatching } from './v8-tuning.js';
+export { PacedLoop, type PacedLoopOptions, type PacedWork } from './paced-loop.js';
 export * from './config/index.js';
 export {
   DEPENDENCY_GUARD_DEFAULTS,

@@ -15,9 +15,9 @@
  * newest engine snapshot at or before it, then the journal) and goes on from there: a crash or a stop at any
  * point, even between a commit and its answer, leaves the tables exactly as an uninterrupted run would.
  */
-import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { ExchangeCore, decodeCoreSnapshot, type CoreOptions } from '../core/index.js';
 import { JournalTail, SnapshotStore, readOnlyFs } from '../journal/index.js';
+import { PacedLoop } from '../ops/index.js';
 import type { Store } from '../store/index.js';
 import { PROJECTION_LIMITS, type ProjectionLimits } from './limits.js';
 import { RowMapper, rowCount, type RowBatch } from './rows.js';
@@ -72,18 +72,22 @@ export class QueryTableProjector {
   private batches = 0;
   private failure: Error | null = null;
   private rebuild: ProjectorStats['rebuild'] = null;
-  private failing = false;
-  private stopped = false;
   private fatal: Error | null = null;
-  private loop: Promise<void> | null = null;
-  private queue: Promise<unknown> = Promise.resolve();
-  private wake: (() => void) | null = null;
+  private readonly loop: PacedLoop;
 
   constructor(private readonly options: ProjectorOptions) {
     this.name = options.name ?? 'query_tables';
     this.limits = { ...PROJECTION_LIMITS, ...options.limits };
     this.durable = options.durableSeq;
     this.tail = new JournalTail(options.dir, readOnlyFs());
+    this.loop = new PacedLoop({
+      retryDelayMsMin: this.limits.retryDelayMsMin,
+      retryDelayMsMax: this.limits.retryDelayMsMax,
+      onError: (e) => {
+        if (e instanceof CheckpointConflict) this.fatal = e;
+        options.onError?.(e);
+      },
+    });
     // What the journal held at start waits since the start, as far as this process can tell.
     if (options.durableSeq > 0) this.lagQueue.push([options.durableSeq, Date.now() * 1000]);
   }
@@ -113,7 +117,23 @@ export class QueryTableProjector {
 
   /** Starts the background loop. */
   start(): void {
-    this.loop ??= this.run();
+    const L = this.limits;
+    this.loop.start({
+      step: async (utilization) => {
+        const idle = utilization < L.busyUtilization;
+        const projected = await this.loop.serial(() =>
+          this.step(idle ? L.batchCommandsIdle : L.batchCommandsBusy),
+        );
+        return { projected, idle };
+      },
+      pauseMs: ({ projected, idle }, took) => {
+        if (projected === 0) return L.idleMs;
+        const share = idle ? L.shareIdle : L.shareBusy;
+        return Math.max(L.pauseMsMin, (took * (1 - share)) / share);
+      },
+      // Another process writes these tables: going on would fight it for every batch.
+      isFatal: (e) => e instanceof CheckpointConflict,
+    });
   }
 
   /** Projects until the tables hold every command durable now; throws what stopped the projector. */
@@ -121,16 +141,13 @@ export class QueryTableProjector {
     const target = this.durable;
     while (this.projected < target) {
       if (this.fatal !== null) throw this.fatal;
-      await this.serial(() => this.step(this.limits.batchCommandsIdle));
+      await this.loop.serial(() => this.step(this.limits.batchCommandsIdle));
     }
   }
 
   /** Stops after the current step; what is not written yet is written by the next start. */
   async close(): Promise<void> {
-    this.stopped = true;
-    this.wake?.();
-    await this.loop;
-    await this.queue.catch(() => undefined);
+    await this.loop.close();
   }
 
   private dropProjectedLag(): void {
@@ -138,64 +155,6 @@ export class QueryTableProjector {
     let k = 0;
     while (k < q.length && q[k][0] <= this.projected) k++;
     if (k > 0) q.splice(0, k);
-  }
-
-  private serial<T>(work: () => Promise<T>): Promise<T> {
-    const next = this.queue.then(work, work);
-    this.queue = next.catch(() => undefined);
-    return next;
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.wake = null;
-        resolve();
-      }, ms);
-      timer.unref();
-      this.wake = () => {
-        clearTimeout(timer);
-        this.wake = null;
-        resolve();
-      };
-    });
-  }
-
-  private async run(): Promise<void> {
-    const L = this.limits;
-    let elu: EventLoopUtilization = performance.eventLoopUtilization();
-    let delay: number = L.retryDelayMsMin;
-    while (!this.stopped) {
-      const idle = performance.eventLoopUtilization(elu).utilization < L.busyUtilization;
-      const t0 = performance.now();
-      let projected: number;
-      try {
-        projected = await this.serial(() => this.step(idle ? L.batchCommandsIdle : L.batchCommandsBusy));
-        this.failing = false;
-        delay = L.retryDelayMsMin;
-      } catch (e) {
-        const err = e instanceof Error ? e : new Error(String(e));
-        if (e instanceof CheckpointConflict) {
-          // Another process writes these tables: going on would fight it for every batch.
-          this.fatal = err;
-          this.options.onError?.(err);
-          return;
-        }
-        if (!this.failing) this.options.onError?.(err);
-        this.failing = true;
-        await this.sleep(delay);
-        delay = Math.min(delay * 2, L.retryDelayMsMax);
-        continue;
-      }
-      const took = performance.now() - t0;
-      elu = performance.eventLoopUtilization();
-      if (projected === 0) {
-        await this.sleep(L.idleMs);
-        continue;
-      }
-      const share = idle ? L.shareIdle : L.shareBusy;
-      await this.sleep(Math.max(L.pauseMsMin, (took * (1 - share)) / share));
-    }
   }
 
   /** Reads the checkpoint and the live orders, and rebuilds the core up to the checkpoint (once). */

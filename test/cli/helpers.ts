@@ -94,10 +94,11 @@ export async function startVenue(
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`no start within the timeout: ${out} ${err}`)),
-      CHILD_TIMEOUT_MS,
-    );
+    // A start that hangs is killed: left running, it would keep the test's process alive for ever.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`no start within the timeout: ${out} ${err}`));
+    }, CHILD_TIMEOUT_MS);
     const look = (): void => {
       const m = /venue listening on (http:\/\/\S+) /.exec(out);
       if (m !== null) {

@@ -10,15 +10,19 @@ import { join } from 'node:path';
 import { venueSetupCommands } from '../../src/cli/venue.js';
 import { createKey, startVenue, type Venue } from '../../src/gateway/index.js';
 import { loadConfigOrThrow, type VenueConfig } from '../../src/ops/index.js';
+import { seedPglite } from '../support/pglite-template.js';
 
 export const tempDir = (): string => mkdtempSync(join(tmpdir(), 'rialto-gw-'));
 
+/** A venue's configuration on `dataDir`; a new PGlite database there starts as a copy of initdb's (seedPglite). */
 export function testConfig(dataDir: string, env: Record<string, string> = {}): VenueConfig {
-  return loadConfigOrThrow({
+  const config = loadConfigOrThrow({
     file: null,
     env: { RIALTO_DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', ...env },
     cwd: dataDir,
   }).config;
+  if (config.database.kind === 'pglite') seedPglite(config.database.dir);
+  return config;
 }
 
 export async function openVenue(config: VenueConfig, listen = true): Promise<Venue> {
