@@ -55,6 +55,8 @@ export interface OutboxStats {
   markedSeq: number;
   /** When the oldest queued message was offered (epoch µs), or null. */
   oldestQueuedUs: number | null;
+  /** The most messages queued at once so far. */
+  queuedPeak: number;
 }
 
 /** A queued message (`message` set) or a command's end (`message` null, `seq` set). */
@@ -78,6 +80,7 @@ export class Outbox {
   private head = 0;
   private inFlight = 0;
   private queuedMessages = 0;
+  private queuedPeak = 0;
   private failuresInRow = 0;
   private retryTimer: NodeJS.Timeout | null = null;
   private publisher: OutboxPublisher | null = null;
@@ -118,6 +121,11 @@ export class Outbox {
     return this.progress;
   }
 
+  /** Messages queued and not yet stored (in flight included): what a producer that can wait paces itself by. */
+  get backlog(): number {
+    return this.queuedMessages;
+  }
+
   /** Queues a message of the command being marked next; false when it was refused (the queue is full). */
   offer(topic: string, message: Envelope): boolean {
     if (!this.accepting || this.closed) return false;
@@ -127,7 +135,7 @@ export class Outbox {
       return false;
     }
     this.entries.push({ topic, message, seq: 0, atUs: this.nowUs(), state: 0 });
-    this.queuedMessages++;
+    if (++this.queuedMessages > this.queuedPeak) this.queuedPeak = this.queuedMessages;
     this.pump();
     return true;
   }
@@ -156,6 +164,7 @@ export class Outbox {
       progressSeq: this.progress,
       markedSeq: this.marked,
       oldestQueuedUs: oldest,
+      queuedPeak: this.queuedPeak,
     };
   }
 

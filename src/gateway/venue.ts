@@ -34,6 +34,7 @@ import {
   VenueFeed,
   intervalName,
   parseBarSpec,
+  type BackfillLimits,
   type BarSpec,
   type ReferenceData,
 } from '../marketdata/index.js';
@@ -92,6 +93,8 @@ export interface VenueOptions {
   readonly audit?: Partial<WriterLimits>;
   /** The market data pipeline's wall clock, µs (tests move it to close bars). */
   readonly marketDataClockUs?: () => number;
+  /** The pace of the history's publication to NATS (tests slow it down). */
+  readonly marketDataBackfill?: Partial<BackfillLimits>;
 }
 
 export interface Venue {
@@ -259,6 +262,7 @@ async function openTransports(
   store: Store,
   log: LimitsLog,
   guard: (g: DependencyGuard) => DependencyGuard,
+  backfill: Partial<BackfillLimits> | undefined,
 ): Promise<MarketDataTransports> {
   const instruments = new Map<number, string>();
   // With neither NATS nor Redis nothing is published (a gateway's case, whose engine is not connected yet).
@@ -274,6 +278,8 @@ async function openTransports(
     redisKeyPrefix: config.marketData.redisKeyPrefix,
     store,
     lastSeq,
+    journalDir: config.dataDir,
+    backfill,
     instruments,
     intervals: config.marketData.pipeline.enabled ? barSpecsOf(config).map(intervalName) : null,
     log,
@@ -506,6 +512,7 @@ export async function assemble<E extends EnginePort>(
     store,
     limitsLog,
     guard,
+    options.marketDataBackfill,
   );
   let md: VenueFeed | null = null;
   try {
@@ -589,7 +596,7 @@ async function assembleWith<E extends EnginePort>(
   // From here on every durable batch reaches the instrument table (when it waits for a definition), the
   // views, then the WebSocket feeds, before its submitter hears of it.
   md?.goLive();
-  transports.goLive();
+  transports.goLive(md);
   const unsubscribe = engine.subscribe((b) => {
     if (table.awaiting) {
       table.applyBatch(b.events);

@@ -56,6 +56,14 @@ export {
   venueEventsTopic,
 } from './venue-events.js';
 export {
+  BACKFILL_DEFAULTS,
+  JournalBackfill,
+  type BackfillLimits,
+  type BackfillPart,
+  type BackfillStats,
+  type CommandRecords,
+} from './backfill.js';
+export {
   MarketDataTransports,
   guardedPublisher,
   TRANSPORT_DEFAULTS,

@@ -79,9 +79,16 @@ export function formatTime(timeUs: number, timeNs: number): string {
     wholeSec = sec;
   }
   const whole = wholeText;
-  if (us === 0 && timeNs === 0) return `${whole}Z`;
-  let fraction = String(us).padStart(6, '0') + String(timeNs).padStart(3, '0');
-  if (fraction.endsWith('000')) fraction = fraction.slice(0, 6);
-  if (fraction.endsWith('000')) fraction = fraction.slice(0, 3);
-  return `${whole}.${fraction}Z`;
+  // Per tick on the hot path: no padStart, no trimming of a longer text.
+  if (timeNs !== 0) return `${whole}.${digits(us, 6)}${digits(timeNs, 3)}Z`;
+  if (us === 0) return `${whole}Z`;
+  if (us % 1000 === 0) return `${whole}.${digits(us / 1000, 3)}Z`;
+  return `${whole}.${digits(us, 6)}Z`;
+}
+
+const ZEROS = ['', '0', '00', '000', '0000', '00000'];
+/** `n` (0 <= n < 10^width) in exactly `width` digits. */
+function digits(n: number, width: number): string {
+  const s = String(n);
+  return s.length === width ? s : ZEROS[width - s.length] + s;
 }

@@ -7,9 +7,10 @@
  *   makes the engine's listener wait; durable consumers of the enriched ticks and of each interval's bars write
  *   the query store (idempotent by event id), in place of the in-process writer. Each outbox's progress (the
  *   journal sequence number through which everything is stored in JetStream) is saved in `md_progress`
- *   (every second and at the stop), and the next start's replay offers what came after it: an outage, a full
- *   outbox or a crash loses nothing the journal has. The first start with NATS publishes from the journal's
- *   end on (no history).
+ *   (every second and at the stop). New commands go out at once through the live outboxes; what the journal
+ *   has after the saved progress (everything, on the first start with NATS; what a crash, an outage or a full
+ *   outbox left) is published from the journal in the background, paced, through outboxes of its own
+ *   (`backfill.ts`): nothing the journal has is lost, and the order path never waits for it.
  * - `REDIS_URL`: the latest-price projection (`redis/latest.ts`) is fed beside the in-memory one; when Redis
  *   comes back after a disconnection, everything the in-memory projection holds is written again (the writes
  *   are monotonic, so that is safe), so a Redis that lost its data catches up.
@@ -41,7 +42,7 @@ import {
 } from './pipeline/index.js';
 import { RedisLatest, createLatestRedisClient, type RedisLatestCounters } from './redis/index.js';
 import { MarketDataStore } from './store/index.js';
-import { VENUE_FEED } from './venue-feed.js';
+import { JournalBackfill, type BackfillLimits, type BackfillPart, type BackfillStats } from './backfill.js';
 import { VenueEvents } from './venue-events.js';
 import type { Redis } from 'ioredis';
 
@@ -79,14 +80,18 @@ export interface TransportsOptions {
   readonly redisUrl: string | null;
   readonly redisKeyPrefix: string;
   readonly store: Store;
-  /** The journal's last sequence number at the start (a first start with NATS publishes after it). */
+  /** The journal's last sequence number at the start: later commands are live, earlier ones history. */
   readonly lastSeq: number;
+  /** The venue's data directory, whose journal the history is read from. */
+  readonly journalDir: string;
   /** The venue's instruments by id (those defined later come through `defineInstrument`). */
   readonly instruments: ReadonlyMap<number, string>;
   /** The pipeline's bar intervals, or null when the pipeline is off (no market data topics, no consumers). */
   readonly intervals: readonly string[] | null;
   readonly log: TransportLog;
   readonly outbox?: Partial<OutboxLimits>;
+  /** The pace of the history's publication. */
+  readonly backfill?: Partial<BackfillLimits>;
   readonly connectRetryMs?: number;
   /** The circuit breaker the outboxes' publishes go through (rialto_dependency_*{dependency="nats"}). */
   readonly natsGuard?: DependencyGuard;
@@ -98,7 +103,7 @@ export function guardedPublisher(publisher: OutboxPublisher, guard: DependencyGu
 }
 
 export interface NamedOutboxStats extends OutboxStats {
-  readonly name: 'venue_events' | 'market_data';
+  readonly name: 'venue_events' | 'market_data' | 'venue_events_history' | 'market_data_history';
 }
 
 export interface TransportStats {
@@ -108,6 +113,8 @@ export interface TransportStats {
     readonly bus: JetStreamBusCounters | null;
     readonly outboxes: readonly NamedOutboxStats[];
     readonly consumers: readonly { readonly name: string; readonly counters: DurableConsumerCounters }[];
+    /** The history's publication from the journal, or null when there was none to publish. */
+    readonly history: BackfillStats | null;
   } | null;
   /** Null without Redis. */
   readonly redis: RedisLatestCounters | null;
@@ -133,6 +140,10 @@ export class MarketDataTransports {
   readonly mdOutbox: Outbox | null;
   readonly eventsOutbox: Outbox | null;
   readonly events: VenueEvents | null;
+  /** The history's outboxes (commands after the saved progress, up to the start's last), or null. */
+  readonly eventsHistory: Outbox | null;
+  readonly mdHistory: Outbox | null;
+  private backfill: JournalBackfill | null = null;
   /** The Redis projection (give it to the VenueFeed), or null. */
   readonly redisLatest: RedisLatest | null;
   private bus: JetStreamBus | null = null;
@@ -154,8 +165,12 @@ export class MarketDataTransports {
   ) {
     this.symbols = new Map(o.instruments);
     const nats = o.natsUrl !== null;
-    this.eventsOutbox = nats ? new Outbox(progress.events, o.outbox) : null;
-    this.mdOutbox = nats && o.intervals !== null ? new Outbox(progress.md, o.outbox) : null;
+    // The live outboxes start at the start's last command; the history before it has outboxes of its own.
+    const md = nats && o.intervals !== null;
+    this.eventsOutbox = nats ? new Outbox(o.lastSeq, o.outbox) : null;
+    this.mdOutbox = md ? new Outbox(o.lastSeq, o.outbox) : null;
+    this.eventsHistory = nats && progress.events < o.lastSeq ? new Outbox(progress.events, o.outbox) : null;
+    this.mdHistory = md && progress.md < o.lastSeq ? new Outbox(progress.md, o.outbox) : null;
     this.events =
       this.eventsOutbox === null ? null : new VenueEvents(this.eventsOutbox, (id) => this.symbols.get(id));
     this.saved.set(feeds.events, progress.events);
@@ -176,12 +191,10 @@ export class MarketDataTransports {
     const feeds = { events: `${base}venue-events`, md: `${base}market-data` };
     let progress = { events: 0, md: 0 };
     if (o.natsUrl !== null) {
-      // A first start with NATS publishes from the journal's end; the market data from where the store's own
-      // writer stopped (what it had not written yet is then stored through JetStream).
-      const events = (await savedProgress(o.store, feeds.events)) ?? o.lastSeq;
-      const md =
-        (await savedProgress(o.store, feeds.md)) ??
-        Math.min(o.lastSeq, (await savedProgress(o.store, VENUE_FEED)) ?? o.lastSeq);
+      // A first start with NATS publishes the whole journal (0): JetStream's readers, the store's consumers
+      // among them, get the history too (their writes are idempotent, so rows already stored stay single).
+      const events = Math.min(o.lastSeq, (await savedProgress(o.store, feeds.events)) ?? 0);
+      const md = Math.min(o.lastSeq, (await savedProgress(o.store, feeds.md)) ?? 0);
       progress = { events, md };
       await saveProgress(o.store, feeds.events, events);
       if (o.intervals !== null) await saveProgress(o.store, feeds.md, md);
@@ -220,10 +233,25 @@ export class MarketDataTransports {
     this.events?.applyBatch(b);
   }
 
-  /** After the replay: live events, the connection to NATS (in the background), progress saved each second. */
-  goLive(): void {
+  /**
+   * After the replay: live events, the connection to NATS (in the background), progress saved each second,
+   * and the history's publication from the journal (`md`: the venue's pipeline, whose twin makes the history's
+   * market data; null when the pipeline is off).
+   */
+  goLive(md: { historyPart(outbox: Outbox): BackfillPart } | null): void {
     this.events?.goLive();
     if (this.o.natsUrl === null) return;
+    const parts: BackfillPart[] = [];
+    const history = this.eventsHistory;
+    if (history !== null) {
+      const events = new VenueEvents(history, (id) => this.symbols.get(id));
+      parts.push({ outbox: history, command: (seq, t, e, n) => events.replayCommand(seq, t, e, n) });
+    }
+    if (this.mdHistory !== null && md !== null) parts.push(md.historyPart(this.mdHistory));
+    if (parts.length > 0) {
+      this.backfill = new JournalBackfill(this.o.journalDir, this.o.lastSeq, parts, this.o.backfill);
+      this.backfill.start();
+    }
     this.tryConnect();
     this.saveTimer = setInterval(
       () => void this.saveAll().catch(() => undefined),
@@ -236,6 +264,9 @@ export class MarketDataTransports {
     const outboxes: NamedOutboxStats[] = [];
     if (this.eventsOutbox !== null) outboxes.push({ name: 'venue_events', ...this.eventsOutbox.stats() });
     if (this.mdOutbox !== null) outboxes.push({ name: 'market_data', ...this.mdOutbox.stats() });
+    if (this.eventsHistory !== null)
+      outboxes.push({ name: 'venue_events_history', ...this.eventsHistory.stats() });
+    if (this.mdHistory !== null) outboxes.push({ name: 'market_data_history', ...this.mdHistory.stats() });
     return {
       nats:
         this.o.natsUrl === null
@@ -245,6 +276,7 @@ export class MarketDataTransports {
               bus: this.bus?.counters() ?? null,
               outboxes,
               consumers: this.consumers.map((c) => ({ name: c.name, counters: c.counters() })),
+              history: this.backfill?.stats() ?? null,
             },
       redis: this.redisLatest?.counters() ?? null,
     };
@@ -255,17 +287,22 @@ export class MarketDataTransports {
     for (const [name, box] of [
       ['venue events', this.eventsOutbox],
       ['market data', this.mdOutbox],
+      ['venue events history', this.eventsHistory],
+      ['market data history', this.mdHistory],
     ] as const) {
       const h = box?.health() ?? 'ok';
       if (h !== 'ok') return `${name}: ${h}`;
     }
-    return 'ok';
+    return this.backfill?.health() ?? 'ok';
   }
 
-  /** Resolves once everything offered so far is stored in JetStream and Redis (tests). */
+  /** Resolves once everything offered so far, and the history, is stored in JetStream and Redis (tests). */
   async settle(timeoutMs = 10_000): Promise<void> {
     this.events?.drain();
-    for (const box of [this.eventsOutbox, this.mdOutbox]) {
+    await this.backfill?.read();
+    const failure = this.backfill?.stats().failure ?? null;
+    if (failure !== null) throw new Error(`transports: history: ${failure}`);
+    for (const box of this.allOutboxes()) {
       if (box !== null && !(await box.flushed(timeoutMs))) throw new Error('transports: outbox not flushed');
     }
     await this.redisLatest?.flush();
@@ -282,13 +319,13 @@ export class MarketDataTransports {
     if (this.connectTimer !== null) clearTimeout(this.connectTimer);
     if (this.saveTimer !== null) clearInterval(this.saveTimer);
     this.events?.close();
+    this.backfill?.close();
+    await this.backfill?.read();
     const errors: string[] = [];
     if (this.bus !== null) {
-      for (const box of [this.eventsOutbox, this.mdOutbox])
-        await box?.flushed(TRANSPORT_DEFAULTS.closeFlushMs);
+      for (const box of this.allOutboxes()) await box.flushed(TRANSPORT_DEFAULTS.closeFlushMs);
     }
-    this.eventsOutbox?.close();
-    this.mdOutbox?.close();
+    for (const box of this.allOutboxes()) box.close();
     await this.saveAll().catch((e: unknown) => errors.push(`saving the progress: ${describe(e)}`));
     await this.connecting?.catch(() => undefined);
     await this.bus?.close().catch((e: unknown) => errors.push(`closing NATS: ${describe(e)}`));
@@ -343,8 +380,13 @@ export class MarketDataTransports {
     this.lastConnectError = null;
     this.o.log.info({}, 'NATS: connected; publishing events');
     const publisher = this.o.natsGuard === undefined ? bus : guardedPublisher(bus, this.o.natsGuard);
-    this.eventsOutbox?.setPublisher(publisher);
-    this.mdOutbox?.setPublisher(publisher);
+    for (const box of this.allOutboxes()) box.setPublisher(publisher);
+  }
+
+  private allOutboxes(): Outbox[] {
+    return [this.eventsOutbox, this.mdOutbox, this.eventsHistory, this.mdHistory].filter(
+      (b): b is Outbox => b !== null,
+    );
   }
 
   /** Durable consumers that write the enriched ticks and each interval's bars into the store. */
@@ -385,13 +427,18 @@ export class MarketDataTransports {
     }
   }
 
+  /**
+   * A feed's progress: its history's until the history is stored (the live outbox is ahead of it, but the
+   * commands in between are not all stored), then its live outbox's.
+   */
   private async saveAll(): Promise<void> {
-    for (const [feed, box] of [
-      [this.feeds.events, this.eventsOutbox],
-      [this.feeds.md, this.mdOutbox],
+    for (const [feed, box, history] of [
+      [this.feeds.events, this.eventsOutbox, this.eventsHistory],
+      [this.feeds.md, this.mdOutbox, this.mdHistory],
     ] as const) {
       if (box === null) continue;
-      const seq = box.progressSeq;
+      const seq =
+        history !== null && history.progressSeq < this.o.lastSeq ? history.progressSeq : box.progressSeq;
       if (seq > (this.saved.get(feed) ?? 0)) {
         await saveProgress(this.o.store, feed, seq);
         this.saved.set(feed, seq);

@@ -47,6 +47,7 @@ import {
   type StoredBar,
 } from './store/index.js';
 import type { Store } from '../store/index.js';
+import type { BackfillPart } from './backfill.js';
 
 /** The feed name of the venue's progress in md_progress. */
 export const VENUE_FEED = 'venue';
@@ -109,6 +110,13 @@ class TeeProjection implements LatestProjection {
     this.b.bar(instrument, interval, bar);
   }
 }
+
+/** The projection of a pipeline whose only output is its messages (the history's, see `historyPart`). */
+const NO_PROJECTION: LatestProjection = {
+  trade: () => undefined,
+  quote: () => undefined,
+  bar: () => undefined,
+};
 
 /** The pipeline's topics an outbox publishes (normalized ticks and served changes stay in the process). */
 export const outboxTopics = (intervals: readonly string[]): string[] => [
@@ -312,6 +320,38 @@ export class VenueFeed {
       return `${this.pendingDropped} market data events dropped (the pipeline fell behind); the next start writes them`;
     }
     return this.outbox?.health() ?? this.writer?.health() ?? 'ok';
+  }
+
+  /**
+   * The history's market data for JetStream (`backfill.ts`): a second pipeline like this one (same schemas,
+   * reference data, bars and lateness), fed every command from the first, whose messages of the commands after
+   * `outbox`'s progress are offered to it. Same input, same pipeline: the same ticks and bars, with the same
+   * ids, as this one made at the replay (bars a quiet instrument's clock closed excepted: those close here
+   * when a later trade passes them, as at a replay).
+   */
+  historyPart(outbox: Outbox): BackfillPart {
+    const bus = new InProcessBus();
+    const pipeline = new MarketDataPipeline({
+      bus,
+      schemas: defaultSchemas({ priceDecimals: 8, sizeDecimals: 8 }),
+      reference: this.reference,
+      projection: NO_PROJECTION,
+      bars: this.o.bars,
+      latenessUs: this.o.latenessUs,
+    });
+    for (const t of outboxTopics(pipeline.barIntervals)) bus.subscribe(t, (m) => void outbox.offer(t, m));
+    const source = new VenueSource((id) => this.byId.get(id));
+    const from = outbox.progressSeq;
+    const ends = new Int32Array(1);
+    return {
+      outbox,
+      command: (seq, timeUs, events, count) => {
+        outbox.accepting = seq > from;
+        ends[0] = count;
+        for (const r of source.rawEvents({ firstSeq: seq, timeUs, events, ends })) pipeline.ingest(r);
+        outbox.mark(seq);
+      },
+    };
   }
 
   /** One command of the start-up replay (its records `events`, `count` of them from record 0). */

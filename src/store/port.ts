@@ -31,6 +31,11 @@ export interface Queryable {
   query(sql: string, params?: readonly SqlValue[]): Promise<Row[]>;
   /** One or more statements without parameters (a migration, a script). */
   exec(sql: string): Promise<void>;
+  /**
+   * `COPY ... FROM STDIN` (the format `sql` names) with `data` as its whole input; resolves with the rows
+   * copied. Only PostgreSQL's transactions have it (PGlite has no such stream): callers fall back to INSERT.
+   */
+  copyFrom?(sql: string, data: Uint8Array): Promise<number>;
 }
 
 export type StoreKind = 'pglite' | 'postgres';

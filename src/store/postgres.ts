@@ -62,6 +62,68 @@ function queryable(client: pg.Pool | pg.PoolClient): Queryable {
   };
 }
 
+/** What a COPY needs of pg's connection (in pg, not in its type declarations). */
+interface CopyConnection {
+  query(text: string): void;
+  sendCopyFromChunk(chunk: Uint8Array): void;
+  endCopyFrom(): void;
+}
+
+/**
+ * `COPY ... FROM STDIN` as a pg submittable: the driver hands it the connection when its turn comes, and the
+ * server's answers (CopyInResponse, CommandComplete, an error, ReadyForQuery) as they arrive. An error ends it
+ * at once; the driver does not call ReadyForQuery on a query that failed.
+ */
+class CopyFrom implements pg.Submittable {
+  private rows = 0;
+  private settled = false;
+  readonly done: Promise<number>;
+  private resolve: (rows: number) => void = () => undefined;
+  private reject: (e: Error) => void = () => undefined;
+
+  constructor(
+    private readonly text: string,
+    private readonly data: Uint8Array,
+  ) {
+    this.done = new Promise<number>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+  }
+
+  submit(connection: pg.Connection): void {
+    (connection as unknown as CopyConnection).query(this.text);
+  }
+
+  handleCopyInResponse(connection: CopyConnection): void {
+    connection.sendCopyFromChunk(this.data);
+    connection.endCopyFrom();
+  }
+
+  handleCommandComplete(msg: { text?: string }): void {
+    this.rows = Number(/\d+$/.exec(msg.text ?? '')?.[0] ?? 0);
+  }
+
+  handleError(err: Error): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.reject(err);
+  }
+
+  handleReadyForQuery(): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.resolve(this.rows);
+  }
+
+  // Not sent during a COPY FROM; the driver may still look for them.
+  handleRowDescription(): void {}
+  handleDataRow(): void {}
+  handleEmptyQuery(): void {}
+  handlePortalSuspended(): void {}
+  handleCopyData(): void {}
+}
+
 /** Runs a call under the guard; the database being unavailable ends as STORE_UNAVAILABLE. */
 async function guarded<T>(guard: DependencyGuard, call: () => Promise<T>): Promise<T> {
   try {
@@ -206,7 +268,10 @@ class PostgresStore extends GuardedStore {
     client.on('error', onError);
     try {
       await client.query('BEGIN');
-      const result = await work(queryable(client));
+      const result = await work({
+        ...queryable(client),
+        copyFrom: (sql, data) => client.query(new CopyFrom(sql, data)).done,
+      });
       await client.query('COMMIT');
       return result;
     } catch (e) {

@@ -76,6 +76,7 @@ describe('outbox', () => {
         progressSeq: 13,
         markedSeq: 13,
         oldestQueuedUs: null,
+        queuedPeak: 3,
       },
     );
     assert.equal(await box.flushed(10), true);

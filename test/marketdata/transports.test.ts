@@ -302,7 +302,8 @@ describe('rialto start with NATS JetStream and Redis', () => {
     v = venue;
     await cross(v, '100.75', '0.1');
     await settle(v);
-    const box = v.transports.stats().nats?.outboxes.find((b) => b.name === 'venue_events');
+    // The 6 commands after the saved progress are history now, published again from the journal.
+    const box = v.transports.stats().nats?.outboxes.find((b) => b.name === 'venue_events_history');
     assert.ok((box?.duplicates ?? 0) > 0, 'the republished events were duplicates');
     const after = await assertUnique(venueStream);
     assert.ok(after > before);
@@ -348,5 +349,131 @@ describe('rialto start with NATS JetStream and Redis', () => {
     );
     await v.close();
     venue = null;
+  });
+});
+
+describe('the first start with NATS on a journal that has history', () => {
+  const names = uniqueNames();
+  const dir = tempDir();
+  const clock = { offsetUs: 0 };
+  let venue: Venue | null = null;
+  let keys = { t1: '', t2: '' };
+  /** The history is read a command at a time, and only while its outbox holds fewer than 8 messages. */
+  const pace = { commandsPerTurn: 1, roomBelow: 8, waitMs: 5 };
+
+  const open = (natsUrl: string | null): Promise<Venue> => {
+    const env: Record<string, string> =
+      natsUrl === null
+        ? {}
+        : {
+            NATS_URL: natsUrl,
+            RIALTO_NATS_STREAM_PREFIX: names.streamPrefix,
+            RIALTO_NATS_SUBJECT_PREFIX: names.subjectPrefix,
+          };
+    const c = testConfig(dir, env);
+    const config = {
+      ...c,
+      marketData: { ...c.marketData, pipeline: { ...c.marketData.pipeline, latenessMs: 0 } },
+    };
+    return startVenue(config, {
+      setup: venueSetupCommands(config, 0),
+      marketDataClockUs: () => Date.now() * 1000 + clock.offsetUs,
+      marketDataBackfill: pace,
+    });
+  };
+  const cross = async (v: Venue, price: string): Promise<void> => {
+    const order = { symbol: 'BTC-USDT', order_type: 'limit', price, quantity: '0.1' };
+    assert.equal((await call(v, 'POST', '/api/v1/orders', keys.t1, { ...order, side: 'sell' })).status, 201);
+    assert.equal((await call(v, 'POST', '/api/v1/orders', keys.t2, { ...order, side: 'buy' })).status, 201);
+  };
+  const restTradeIds = async (v: Venue): Promise<number[]> =>
+    ((await call(v, 'GET', '/api/v1/trades/BTC-USDT?limit=1000', null)).body.trades as { trade_id: string }[])
+      .map((t) => Number(t.trade_id))
+      .sort((a, b) => a - b);
+  const history = (v: Venue, name: string) =>
+    v.transports.stats().nats?.outboxes.find((b) => b.name === name);
+
+  after(async () => {
+    await venue?.close();
+    await deleteStreams(names.streamPrefix);
+  });
+
+  it('publishes the whole journal, paced by its outbox, while orders go on; nothing twice', async () => {
+    // A venue that ran without NATS: 12 trades in its journal, none of them ever published.
+    venue = await open(null);
+    let v = venue;
+    keys = await traders(v, v.adminKey ?? '');
+    for (let i = 0; i < 12; i++) await cross(v, (100 + i / 4).toFixed(2));
+    await v.marketData?.settle();
+    const historyTrades = (await restTradeIds(v)).length;
+    assert.equal(historyTrades, 12);
+    await v.close();
+    venue = null;
+
+    // The first start with NATS, NATS away: the history waits in its outbox, filled up to the bound only.
+    const proxy = new CuttableProxy();
+    await proxy.open();
+    await proxy.cut();
+    venue = await open(`nats://127.0.0.1:${proxy.port}`);
+    v = venue;
+    await until(
+      'the history outbox full to its bound',
+      () => (history(v, 'venue_events_history')?.queued ?? 0) >= 8,
+    );
+    const h = v.transports.stats().nats?.history;
+    assert.ok(h !== null && h !== undefined && !h.done && h.nextSeq <= h.throughSeq, 'the history waits');
+    // Orders are not held up by it: they match, and their events wait in the live outbox.
+    await cross(v, '104.00');
+    await until('the live events queued', () => (history(v, 'venue_events')?.queued ?? 0) > 0);
+    const peak = history(v, 'venue_events_history')?.queuedPeak ?? 0;
+    // Below the bound a command is read, and one command makes at most 8 venue events here.
+    assert.ok(peak >= 8 && peak < 8 + 8, `the history outbox held ${peak} at most`);
+    assert.equal(history(v, 'venue_events_history')?.dropped, 0);
+
+    await proxy.open();
+    await until('connected to NATS', () => v.transports.jetstream !== null);
+    await cross(v, '104.25');
+    await v.marketData?.settle();
+    await v.transports.settle(30_000);
+    assert.equal(v.transports.stats().nats?.history?.done, true);
+
+    // Every trade, history and live, is in the venue stream once.
+    const venueEvents = await streamMessages(`${names.streamPrefix}VENUE`);
+    const ids = venueEvents.map((x) => x.m.event_id);
+    assert.equal(new Set(ids).size, ids.length, 'an event id twice');
+    const streamed = venueEvents
+      .filter((x) => x.m.event_type === 'TradeExecuted')
+      .map((x) => (x.m.payload as TradePayload).tradeId)
+      .sort((a, b) => a - b);
+    assert.deepEqual(streamed, await restTradeIds(v));
+    assert.equal(streamed.length, historyTrades + 2);
+    // So is every tick of the market data: the history's pipeline made the same ids as the venue's.
+    const enriched = await streamMessages(`${names.streamPrefix}ENRICHED`);
+    const tickIds = enriched.map((x) => x.m.event_id);
+    assert.equal(new Set(tickIds).size, tickIds.length, 'a tick id twice');
+    assert.equal(enriched.filter((x) => (x.m.payload as { kind: string }).kind === 'trade').length, 14);
+    // The 1s bars, once the clock closed the last ones: each trade counted once in the newest revisions.
+    clock.offsetUs = 5_000_000;
+    v.marketData?.followClock();
+    await v.marketData?.settle();
+    await v.transports.settle(30_000);
+    const newest = new Map<number, { revision: number; count: number }>();
+    for (const { m } of await streamMessages(`${names.streamPrefix}AGGREGATED`)) {
+      const b = m.payload as { interval: string; start_us: number; revision: number; count: number };
+      if (b.interval !== '1s') continue;
+      const known = newest.get(b.start_us);
+      if (known === undefined || known.revision < b.revision) newest.set(b.start_us, b);
+    }
+    assert.equal(
+      [...newest.values()].reduce((n, b) => n + b.count, 0),
+      14,
+    );
+    // The progress saved is the live one now: a restart publishes nothing again.
+    await v.close();
+    venue = null;
+    venue = await open(NATS_URL);
+    assert.equal(venue.transports.stats().nats?.history, null);
+    assert.equal(venue.transports.stats().nats?.outboxes.length, 2);
+    await proxy.cut();
   });
 });

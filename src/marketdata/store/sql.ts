@@ -6,8 +6,9 @@
  * (same instrument, time and event id) is skipped, and a bar replaces the stored one of its key only with
  * a higher revision, so redelivered or replayed messages change nothing.
  *
- * Ticks go in with a plain INSERT first, the usual case being that none is there yet; a unique violation
- * (a redelivery) rolls back to a savepoint and inserts with ON CONFLICT DO NOTHING instead.
+ * Ticks go in with a plain COPY (PostgreSQL, binary: the server parses no text) or INSERT (PGlite) first, the
+ * usual case being that none is there yet; a unique violation (a redelivery) rolls back to a savepoint and
+ * inserts with ON CONFLICT DO NOTHING instead.
  *
  * Every day a row lands in must have its partition first: `ensureDays` creates the missing ones through
  * `md_ensure_day` (idempotent, under an advisory lock) and remembers which exist, so a batch of a day seen
@@ -38,6 +39,10 @@ const INSERT_TICKS = TICK_ROWS;
 const INSERT_NEW_TICKS = `
   WITH written AS (${TICK_ROWS} ON CONFLICT DO NOTHING RETURNING 1)
   SELECT count(*)::int4 AS n FROM written`;
+
+const COPY_TICKS = `
+  COPY md_ticks (instrument, ts, ts_ns, event_id, kind, price, size, side, bid_price, bid_size, ask_price,
+                 ask_size, trade_id, flags, source) FROM STDIN (FORMAT binary)`;
 
 /** PostgreSQL's unique_violation. */
 const UNIQUE_VIOLATION = '23505';
@@ -276,9 +281,87 @@ function arrayLiteral<T>(rows: readonly T[], value: (row: T) => string | number 
   return out + '}';
 }
 
-async function insertTicks(tx: Queryable, rows: readonly TickRow[]): Promise<number> {
-  // One array per column: fifteen parameters, whatever the number of rows.
-  const params: SqlValue[] = [
+/** PostgreSQL's binary timestamps count µs from 2000-01-01 UTC. */
+const PG_EPOCH_US = 946_684_800_000_000;
+const COPY_SIGNATURE = [0x50, 0x47, 0x43, 0x4f, 0x50, 0x59, 0x0a, 0xff, 0x0d, 0x0a, 0x00];
+const CHAR_CODE = { t: 0x74, q: 0x71, b: 0x62, s: 0x73, u: 0x75 } as const;
+
+/**
+ * Tick rows as `COPY md_ticks (...) FROM STDIN (FORMAT binary)` input: per row 15 fields, each its length
+ * and bytes in network order (int8, int2, int4, "char", timestamptz as int8 µs since 2000, text as UTF-8).
+ * Against the unnest of array literals it spares the server the parsing of 15 texts per row (about half its
+ * work per tick) and this process the building of them.
+ */
+export function ticksCopyData(rows: readonly TickRow[]): Uint8Array {
+  let bytes = 11 + 8 + 2;
+  for (const r of rows) {
+    // 15 lengths, 2 for the field count, 8 per int8 (at most 8 of them), 2 + 4 + 1 + 1 for the others, and
+    // 3 bytes of UTF-8 per UTF-16 unit of text at most.
+    bytes += 2 + 60 + 64 + 8 + 3 * (r.instrument.length + r.eventId.length + r.source.length);
+  }
+  const buf = Buffer.allocUnsafe(bytes);
+  for (let k = 0; k < COPY_SIGNATURE.length; k++) buf[k] = COPY_SIGNATURE[k];
+  let o = 11;
+  buf.writeInt32BE(0, o); // flags
+  buf.writeInt32BE(0, o + 4); // header extension
+  o += 8;
+  const int8 = (v: number): void => {
+    const hi = Math.floor(v / 4_294_967_296);
+    buf.writeInt32BE(8, o);
+    buf.writeInt32BE(hi, o + 4);
+    buf.writeUInt32BE(v - hi * 4_294_967_296, o + 8);
+    o += 12;
+  };
+  const int8OrNull = (v: number | null): void => {
+    if (v === null) {
+      buf.writeInt32BE(-1, o);
+      o += 4;
+    } else int8(v);
+  };
+  const text = (v: string): void => {
+    const n = buf.write(v, o + 4, 'utf8');
+    buf.writeInt32BE(n, o);
+    o += 4 + n;
+  };
+  const char = (code: number): void => {
+    buf.writeInt32BE(1, o);
+    buf[o + 4] = code;
+    o += 5;
+  };
+  for (const r of rows) {
+    buf.writeInt16BE(15, o);
+    o += 2;
+    text(r.instrument);
+    int8(r.timeUs - PG_EPOCH_US);
+    buf.writeInt32BE(2, o);
+    buf.writeInt16BE(r.timeNs, o + 4);
+    o += 6;
+    text(r.eventId);
+    char(r.kind === 'trade' ? CHAR_CODE.t : CHAR_CODE.q);
+    int8OrNull(r.price);
+    int8OrNull(r.size);
+    if (r.side === null) {
+      buf.writeInt32BE(-1, o);
+      o += 4;
+    } else char(CHAR_CODE[SIDE_CODE[r.side]]);
+    int8OrNull(r.bidPrice);
+    int8OrNull(r.bidSize);
+    int8OrNull(r.askPrice);
+    int8OrNull(r.askSize);
+    int8OrNull(r.tradeId);
+    buf.writeInt32BE(4, o);
+    buf.writeInt32BE(r.flags, o + 4);
+    o += 8;
+    text(r.source);
+  }
+  buf.writeInt16BE(-1, o); // the trailer
+  o += 2;
+  return buf.subarray(0, o);
+}
+
+/** The rows as array literals, one per column: fifteen parameters, whatever the number of rows. */
+function tickParams(rows: readonly TickRow[]): SqlValue[] {
+  return [
     arrayLiteral(rows, (r) => r.instrument),
     arrayLiteral(rows, (r) => r.timeUs),
     arrayLiteral(rows, (r) => r.timeNs),
@@ -295,17 +378,21 @@ async function insertTicks(tx: Queryable, rows: readonly TickRow[]): Promise<num
     arrayLiteral(rows, (r) => r.flags),
     arrayLiteral(rows, (r) => r.source),
   ];
+}
+
+async function insertTicks(tx: Queryable, rows: readonly TickRow[]): Promise<number> {
   // Inside the caller's transaction: a savepoint lets the plain insert fail alone when a tick is there already.
   await tx.exec('SAVEPOINT md_ticks');
   try {
-    await tx.query(INSERT_TICKS, params);
+    if (tx.copyFrom !== undefined) await tx.copyFrom(COPY_TICKS, ticksCopyData(rows));
+    else await tx.query(INSERT_TICKS, tickParams(rows));
     await tx.exec('RELEASE SAVEPOINT md_ticks');
     return rows.length;
   } catch (e) {
     if ((e as { code?: unknown }).code !== UNIQUE_VIOLATION) throw e;
   }
   await tx.exec('ROLLBACK TO SAVEPOINT md_ticks');
-  const [row] = await tx.query(INSERT_NEW_TICKS, params);
+  const [row] = await tx.query(INSERT_NEW_TICKS, tickParams(rows));
   return num(row.n);
 }
 

@@ -5,7 +5,13 @@
  */
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import { TOPICS, replayLines, type NormalizedTick, type RawEvent } from '../../../src/marketdata/index.js';
+import {
+  TOPICS,
+  parseDate,
+  replayLines,
+  type NormalizedTick,
+  type RawEvent,
+} from '../../../src/marketdata/index.js';
 import { FakeScheduler } from './fake-scheduler.js';
 import { harness, topic } from './helpers.js';
 
@@ -64,7 +70,7 @@ describe('file replay', () => {
       { name: 't.csv', format: 'csv', kind: 'trade', speed: 'max', scheduler: s, symbol: 'X' },
       (r) => h.pipeline.ingest(r),
     );
-    assert.deepEqual(report, { lines: 6, events: 5, unparsed: 1, waits: 0 });
+    assert.deepEqual(report, { lines: 6, events: 5, unparsed: 1, skipped: 0, waits: 0 });
     const letters = topic(h, TOPICS.deadLetter).map((m) => (m.payload as { reason: string }).reason);
     assert.deepEqual(letters, [
       'price "oops" is not a decimal number such as 101.25',
@@ -95,12 +101,64 @@ describe('file replay', () => {
       { name: 'q.jsonl', format: 'jsonl', kind: 'quote', speed: 1, scheduler: s },
       (r) => h.pipeline.ingest(r),
     );
-    assert.deepEqual(report, { lines: 4, events: 3, unparsed: 1, waits: 1 });
+    assert.deepEqual(report, { lines: 4, events: 3, unparsed: 1, skipped: 0, waits: 1 });
     assert.deepEqual(s.waits, [[0, 1_000_000]]);
     const dl = topic(h, TOPICS.deadLetter)[0];
     assert.equal(dl.event_id, 'file:q.jsonl:2/dl');
     assert.equal((dl.payload as { reason: string }).reason, 'line 2: not JSON');
     const latest = h.latest.get('Y');
     assert.deepEqual([latest?.bidPrice, latest?.bidSize, latest?.askPrice], [1_000, 10_000, null]);
+  });
+
+  it('replays a LOBSTER message file: executions as trades, the aggressor opposite the order hit, the rest counted', async () => {
+    const h = await harness({ known: ['AAPL'] });
+    const s = new FakeScheduler(0);
+    const midnightSec = parseDate('2012-06-21') ?? NaN;
+    const lines = [
+      '34200.004241176,1,16113575,18,5853300,1', // a submit: the book's, not a trade
+      '34200.025551,4,16113575,10,5853300,1', // a buy order executed: a seller hit it
+      '34200.5,5,0,7,5853400,-1', // a hidden sell order executed: a buyer
+      '34201,6,-1,100,5853500,-1', // a cross trade: no aggressor
+      '34201.2,3,16113575,8,5853300,1', // a delete
+      'oops,4,1,1,1,1',
+      '34202,7,-1,0,-1,-1', // a halt
+    ];
+    const report = await replayLines(
+      lines,
+      {
+        name: 'm.csv',
+        format: 'lobster',
+        kind: 'trade',
+        speed: 1,
+        scheduler: s,
+        symbol: 'AAPL',
+        midnightSec,
+      },
+      (r) => h.pipeline.ingest(r),
+    );
+    assert.deepEqual(report, { lines: 7, events: 4, unparsed: 1, skipped: 3, waits: 2 });
+    assert.deepEqual(s.waits, [
+      [0, 474_449],
+      [474_449, 974_449],
+    ]);
+    const ticks = topic(h, TOPICS.enriched).map((m) => m.payload as NormalizedTick);
+    assert.deepEqual(
+      ticks.map((t) => [t.instrument, t.time_us, t.price, t.size, t.side, t.trade_id]),
+      [
+        ['AAPL', (midnightSec + 34_200) * 1_000_000 + 25_551, 58_533, 100_000, 'sell', 2],
+        ['AAPL', (midnightSec + 34_200) * 1_000_000 + 500_000, 58_534, 70_000, 'buy', 3],
+        ['AAPL', (midnightSec + 34_201) * 1_000_000, 58_535, 1_000_000, 'unknown', 4],
+      ],
+    );
+    const letters = topic(h, TOPICS.deadLetter).map((m) => (m.payload as { reason: string }).reason);
+    assert.deepEqual(letters, ['line 6: not a LOBSTER message (time,type,order id,size,price,direction)']);
+    await assert.rejects(
+      replayLines(
+        lines,
+        { name: 'm.csv', format: 'lobster', kind: 'trade', speed: 1, scheduler: s },
+        () => {},
+      ),
+      /symbol and a date/,
+    );
   });
 });

@@ -105,6 +105,28 @@ for (const factory of storeFactories()) {
       );
     });
 
+    it('keeps times before 2000 and negative and large integers exactly (the binary COPY counts from 2000)', async () => {
+      const cases = [
+        { time_us: 0, time_ns: 999, price: -5, size: 2 ** 53 - 1, trade_id: 2 ** 32 },
+        { time_us: 946_684_799_999_999, time_ns: 1, price: -(2 ** 53 - 1), size: 4_294_967_295, trade_id: 1 },
+        { time_us: 946_684_800_000_000, time_ns: 0, price: 4_294_967_296, size: 1, trade_id: null },
+      ];
+      const day = (us: number): number => Math.floor(us / DAY_US);
+      for (const c of cases) await md.ensureDays(day(c.time_us), day(c.time_us));
+      await md.writeTicks(cases.map((c, i) => tickMessage(`old:${i}`, { instrument: 'OLD-1', ...c })));
+      const rows = await md.ticks('OLD-1', 0, T0_US, 10);
+      assert.deepEqual(
+        rows.map((r) => ({
+          time_us: r.timeUs,
+          time_ns: r.timeNs,
+          price: r.price,
+          size: r.size,
+          trade_id: r.tradeId,
+        })),
+        cases,
+      );
+    });
+
     it('writes a redelivered batch once: same ids and times insert nothing', async () => {
       const batch = Array.from({ length: 500 }, (_, i) =>
         tickMessage(`venue:${i}:0`, { instrument: 'RD-1', time_us: T0_US + i * 1000, trade_id: i + 1 }),
