@@ -200,11 +200,13 @@ export function addSplitCommands(program: Command, io: ProgramIo): void {
         'Run the engine in its own process for `rialto gateway` processes to connect to: the engine on the ' +
           'data directory (journal, snapshots and LOCK; RIALTO_DATA_DIR, default ./data), the order ids and ' +
           "client order ids of every gateway (DATA_DIR/client-orders.log), the audit file (gateways' events " +
-          "arrive through PostgreSQL's audit_inbox) and the internal port (docs/internal-transport.md). Needs " +
+          "arrive through PostgreSQL's audit_inbox), the query tables, the market data pipeline's storage and, " +
+          'with NATS_URL and REDIS_URL, the events and market data on JetStream and the latest prices in Redis ' +
+          '(one writer per venue), and the internal port (docs/internal-transport.md). Needs ' +
           `PostgreSQL (DATABASE_URL). Gateways authenticate with the shared secret in ${SECRET_ENV} ` +
           '(required in production, at least 32 characters). A first run sets up the configured assets and ' +
-          'instruments and prints an admin API key once. The internal port also answers GET /health and ' +
-          "/ready. SIGTERM or SIGINT closes the gateways' connections (they reconnect to the next engine), " +
+          'instruments and prints an admin API key once. The internal port also answers GET /health, ' +
+          "/ready and /metrics (behind RIALTO_METRICS_TOKEN when set). SIGTERM or SIGINT closes the gateways' connections (they reconnect to the next engine), " +
           'writes a snapshot and exits 0. Logs are JSON lines on stdout.',
       )
       .addOption(
@@ -225,8 +227,9 @@ export function addSplitCommands(program: Command, io: ProgramIo): void {
           'while the engine is unreachable /ready answers 503 and it reconnects with back-off, resuming where ' +
           "it stopped. Order ids and client order ids are the engine's, so a retry through any gateway finds " +
           'the same order. Any number of gateways can run at once. Needs PostgreSQL (DATABASE_URL), shared ' +
-          `with the engine; the internal port's secret comes from ${SECRET_ENV}. The market data pipeline ` +
-          '(bars, candles) does not run in gateways. SIGTERM or SIGINT drains requests and exits 0.',
+          `with the engine; the internal port's secret comes from ${SECRET_ENV}. Candles and ticks are read ` +
+          "from what the engine stores; the live candles: channels come from the gateway's own in-memory " +
+          'pipeline (the same bars). SIGTERM or SIGINT drains requests and exits 0.',
       )
       .addOption(
         new Option('--engine <host:port>', "the engine's internal port").env('RIALTO_ENGINE_ADDRESS'),

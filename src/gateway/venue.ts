@@ -28,7 +28,7 @@ import {
   type WriterLimits,
 } from '../audit/index.js';
 import { INSTRUMENT_DEFAULTS, type Command, type InstrumentSpec } from '../core/index.js';
-import { Engine, type EngineConfig, type EnginePort } from '../engine/index.js';
+import { Engine, type DurableBatch, type EngineConfig, type EnginePort } from '../engine/index.js';
 import {
   MarketDataTransports,
   VenueFeed,
@@ -145,8 +145,8 @@ export interface ServingParts<E extends EnginePort> {
    */
   readonly audit: 'file' | 'inbox';
   /**
-   * Runs the market data pipeline (when the configuration enables it) and the NATS and Redis transports: one
-   * writer per venue, `rialto start` does, gateways do not.
+   * Stores the market data pipeline's ticks and bars and runs the NATS and Redis transports: one writer per
+   * venue, `rialto start` does; a gateway runs the pipeline in memory only (`MarketDataRole`).
    */
   readonly marketData: boolean;
   /** The engine's last sequence number at its recovery (where the transports' replay ends). */
@@ -209,29 +209,34 @@ async function openMarketData(
   config: VenueConfig,
   engine: EnginePort,
   store: Store,
-  options: VenueOptions,
+  options: Pick<VenueOptions, 'marketDataClockUs'>,
   log: LimitsLog,
   transports: MarketDataTransports,
+  role: MarketDataRole,
 ): Promise<VenueFeed> {
   const c = config.marketData.pipeline;
   const bars = barSpecsOf(config);
-  // The journal's instruments (some may have been added over the API) and the configured ones not defined yet.
-  const journaled = await engine.venueReport();
-  const codeOf = new Map(journaled.assets.map((a) => [a.asset, a.code]));
   const instruments = new Map<number, { id: number; reference: ReferenceData }>();
   for (const i of config.instruments)
     instruments.set(i.spec.instrument, {
       id: i.spec.instrument,
       reference: referenceOf(i.spec.symbol, i.baseCode, i.quoteCode),
     });
-  for (const i of journaled.instruments) {
-    const base = codeOf.get(i.baseAsset);
-    const quote = codeOf.get(i.quoteAsset);
-    if (base !== undefined && quote !== undefined)
-      instruments.set(i.instrument, { id: i.instrument, reference: referenceOf(i.symbol, base, quote) });
+  // The journal's instruments too (some may have been added over the API), where the engine can tell now: a
+  // gateway's engine is not connected before its catch-up, so a reader learns them as they are defined.
+  if (role === 'writer') {
+    const journaled = await engine.venueReport();
+    const codeOf = new Map(journaled.assets.map((a) => [a.asset, a.code]));
+    for (const i of journaled.instruments) {
+      const base = codeOf.get(i.baseAsset);
+      const quote = codeOf.get(i.quoteAsset);
+      if (base !== undefined && quote !== undefined)
+        instruments.set(i.instrument, { id: i.instrument, reference: referenceOf(i.symbol, base, quote) });
+    }
   }
   const feed = await VenueFeed.open({
     store,
+    writes: role === 'writer',
     outbox: transports.mdOutbox,
     projection: transports.projection,
     instruments: [...instruments.values()],
@@ -287,6 +292,122 @@ async function openTransports(
     natsGuard:
       config.natsUrl === null ? undefined : guard(new DependencyGuard('nats', NATS_FAILURES, { retries: 0 })),
   });
+}
+
+/**
+ * 'writer': the venue's one writer of market data (the process that owns the engine: `rialto start`,
+ * `rialto engine`) stores ticks and bars and runs the NATS and Redis transports; 'reader' (a gateway) runs the
+ * pipeline in memory for its `candles:` channels, with the same bars (they are by event time), and reads the
+ * store the writer fills for the history routes.
+ */
+export type MarketDataRole = 'writer' | 'reader';
+
+/**
+ * The market data pipeline (when the configuration enables it) and the NATS and Redis transports, as one
+ * projection of the engine's events: rebuilt by the start-up replay, then fed every durable batch.
+ */
+export interface MarketDataSide {
+  readonly md: VenueFeed | null;
+  readonly transports: MarketDataTransports;
+  /** One command of the start-up replay. */
+  readonly replay: ReplayListener;
+  /** After the replay: live batches from now on. */
+  goLive(): void;
+  /** A durable batch; cheap (the pipeline and the outboxes run it on a later turn). */
+  applyBatch(b: DurableBatch): void;
+  /** An instrument defined after the start: its trades are taken from the next batch on. */
+  defineInstrument(id: number, symbol: string, base: string, quote: string): void;
+  /** The pipeline's, the transports' and the outboxes' figures in `metrics`. */
+  registerMetrics(metrics: VenueMetrics): void;
+  /** Readiness probes: `marketData` and (with NATS) `events`. */
+  probes(): Record<string, Probe>;
+  /** Runs and writes what it holds, then closes; resolves with the failure, if any (never rejects). */
+  close(): Promise<Error | null>;
+}
+
+export async function openMarketDataSide(
+  config: VenueConfig,
+  engine: EnginePort,
+  store: Store,
+  options: Pick<VenueOptions, 'marketDataClockUs' | 'marketDataBackfill'>,
+  log: LimitsLog,
+  guard: (g: DependencyGuard) => DependencyGuard,
+  { role, recoveredSeq }: { role: MarketDataRole; recoveredSeq: number },
+): Promise<MarketDataSide> {
+  // Readers publish nothing to NATS or Redis: one writer per venue.
+  const transports = await openTransports(
+    role === 'writer' ? config : { ...config, natsUrl: null, redisUrl: null },
+    engine,
+    recoveredSeq,
+    store,
+    log,
+    guard,
+    options.marketDataBackfill,
+  );
+  let md: VenueFeed | null = null;
+  try {
+    md = config.marketData.pipeline.enabled
+      ? await openMarketData(config, engine, store, options, log, transports, role)
+      : null;
+  } catch (e) {
+    await transports.close().catch(() => undefined);
+    throw e;
+  }
+  const feed = md;
+  return {
+    md: feed,
+    transports,
+    replay: (seq, timeUs, events, count) => {
+      feed?.replayCommand(seq, timeUs, events, count);
+      transports.replayCommand(seq, timeUs, events, count);
+    },
+    goLive: () => {
+      feed?.goLive();
+      transports.goLive(feed);
+    },
+    applyBatch: (b) => {
+      // Only picks the batch's trades and quotes out; the pipeline runs them on a later turn.
+      feed?.applyBatch(b);
+      // Copies the records; the envelopes are made and published later.
+      transports.applyBatch(b);
+    },
+    defineInstrument: (id, symbol, base, quote) => {
+      transports.defineInstrument(id, symbol);
+      void feed
+        ?.defineInstrument(id, referenceOf(symbol, base, quote))
+        .catch((e: unknown) =>
+          log.warn({ err: e instanceof Error ? e.message : String(e) }, 'market data: reference data'),
+        );
+    },
+    registerMetrics: (metrics) => {
+      registerMarketDataMetrics(metrics.registry, {
+        marketData: () => feed?.stats() ?? null,
+        transports: () => transports.stats(),
+      });
+      for (const box of transports.stats().nats?.outboxes ?? []) {
+        metrics.projections.register(`events_${box.name}`, () => {
+          const b = transports.stats().nats?.outboxes.find((x) => x.name === box.name);
+          return { backlog: b?.queued ?? 0, oldestUs: b?.oldestQueuedUs ?? null };
+        });
+      }
+    },
+    probes: () => {
+      const probes: Record<string, Probe> = {};
+      if (feed !== null) probes.marketData = () => Promise.resolve(feed.health());
+      if (role === 'writer' && config.natsUrl !== null)
+        probes.events = () => Promise.resolve(transports.health());
+      return probes;
+    },
+    // No batch comes any more: the pipeline runs what it holds and the writer writes it; the outboxes
+    // publish what they hold (within a bound) and save their progress.
+    close: () =>
+      (feed?.close() ?? Promise.resolve())
+        .finally(() => transports.close())
+        .then(
+          () => null,
+          (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
+        ),
+  };
 }
 
 /** The setup commands whose asset or instrument the journal does not have yet. */
@@ -447,6 +568,26 @@ export function startQueryTables(
   };
 }
 
+/**
+ * Replays the journal up to the engine's recovery into `views` and `also`, and checks the state it reaches
+ * against the engine's (a difference refuses to serve).
+ */
+export async function replayChecked(
+  config: VenueConfig,
+  engine: Engine,
+  views: Views,
+  also: ReplayListener | null,
+): Promise<ReplayReport> {
+  const replay = await replayJournalInto(config.dataDir, engine.recovery.lastSeq, views, also);
+  const engineHash = await engine.stateHash();
+  if (replay.stateHash !== engineHash) {
+    throw new Error(
+      `the views' replay reached state ${replay.stateHash}, the engine ${engineHash}: refusing to serve`,
+    );
+  }
+  return replay;
+}
+
 export async function startVenue(config: VenueConfig, options: VenueOptions): Promise<Venue> {
   const engine = await Engine.start({ ...options.engine, dir: config.dataDir });
   let store: Store | null = null;
@@ -461,16 +602,7 @@ export async function startVenue(config: VenueConfig, options: VenueOptions): Pr
     const opened = store;
     const served = await assemble(config, options, opened, guards, guard, {
       engine,
-      replay: async (views, also) => {
-        const replay = await replayJournalInto(config.dataDir, engine.recovery.lastSeq, views, also);
-        const engineHash = await engine.stateHash();
-        if (replay.stateHash !== engineHash) {
-          throw new Error(
-            `the views' replay reached state ${replay.stateHash}, the engine ${engineHash}: refusing to serve`,
-          );
-        }
-        return replay;
-      },
+      replay: (views, also) => replayChecked(config, engine, views, also),
       orderEntry: async (views) => {
         const highestOrderId = Math.max(await engine.highestOrderId(), views.highestOrderId);
         return LocalOrderEntry.open(engine, opened, config.dataDir, highestOrderId);
@@ -504,35 +636,14 @@ export async function assemble<E extends EnginePort>(
 ): Promise<Served<E>> {
   const views = new Views();
   const limitsLog: LimitsLog = options.log === true ? jsonLinesLog : silentLog;
-  // Gateways of a split venue publish nothing to NATS or Redis: one writer per venue, the engine's side.
-  const transports = await openTransports(
-    parts.marketData ? config : { ...config, natsUrl: null, redisUrl: null },
-    parts.engine,
-    parts.recoveredSeq,
-    store,
-    limitsLog,
-    guard,
-    options.marketDataBackfill,
-  );
-  let md: VenueFeed | null = null;
+  const side = await openMarketDataSide(config, parts.engine, store, options, limitsLog, guard, {
+    role: parts.marketData ? 'writer' : 'reader',
+    recoveredSeq: parts.recoveredSeq,
+  });
   try {
-    md =
-      parts.marketData && config.marketData.pipeline.enabled
-        ? await openMarketData(config, parts.engine, store, options, limitsLog, transports)
-        : null;
-    return await assembleWith(
-      config,
-      options,
-      parts,
-      store,
-      { guards, guard },
-      views,
-      { md, transports },
-      limitsLog,
-    );
+    return await assembleWith(config, options, parts, store, { guards, guard }, views, side, limitsLog);
   } catch (e) {
-    await md?.close().catch(() => undefined);
-    await transports.close().catch(() => undefined);
+    await side.close();
     throw e;
   }
 }
@@ -544,16 +655,14 @@ async function assembleWith<E extends EnginePort>(
   store: Store,
   { guards, guard }: { guards: readonly DependencyGuard[]; guard: (g: DependencyGuard) => DependencyGuard },
   views: Views,
-  { md, transports }: { md: VenueFeed | null; transports: MarketDataTransports },
+  side: MarketDataSide,
   limitsLog: LimitsLog,
 ): Promise<Served<E>> {
   const engine = parts.engine;
+  const { md, transports } = side;
   // The market data pipeline is rebuilt by the same replay as the views (its bars' state, its recent bars),
   // and the events not yet on JetStream are offered again.
-  const replay = await parts.replay(views, (seq, timeUs, events, count) => {
-    md?.replayCommand(seq, timeUs, events, count);
-    transports.replayCommand(seq, timeUs, events, count);
-  });
+  const replay = await parts.replay(views, side.replay);
   // The query tables follow the journal on their own loop; the engine only tells them how far it is durable.
   // Only the process that owns the data directory (rialto start) has the journal to read.
   const queryTables =
@@ -579,47 +688,25 @@ async function assembleWith<E extends EnginePort>(
     auditStats: () => auditBacklog?.() ?? null,
     readinessChecks: () => readinessNow?.() ?? Promise.resolve({ checks: {} }),
   });
-  registerMarketDataMetrics(metrics.registry, {
-    marketData: () => md?.stats() ?? null,
-    transports: () => transports.stats(),
-  });
-  for (const box of transports.stats().nats?.outboxes ?? []) {
-    metrics.projections.register(`events_${box.name}`, () => {
-      const b = transports.stats().nats?.outboxes.find((x) => x.name === box.name);
-      return { backlog: b?.queued ?? 0, oldestUs: b?.oldestQueuedUs ?? null };
-    });
-  }
+  side.registerMetrics(metrics);
   // The instruments and assets as the journal left them; from here on they follow the core's events.
   const table = InstrumentTable.of(replay.assetList, replay.instrumentSpecs);
   const countTrades = tradeCounter(table, views, metrics);
   let ws: WsGateway | null = null;
   // From here on every durable batch reaches the instrument table (when it waits for a definition), the
   // views, then the WebSocket feeds, before its submitter hears of it.
-  md?.goLive();
-  transports.goLive(md);
+  side.goLive();
   const unsubscribe = engine.subscribe((b) => {
     if (table.awaiting) {
       table.applyBatch(b.events);
-      for (const i of table.instruments()) transports.defineInstrument(i.spec.instrument, i.spec.symbol);
-      // An instrument defined over the API: the market data feed takes its trades from this batch on.
-      if (md !== null)
-        for (const i of table.instruments())
-          void md
-            .defineInstrument(i.spec.instrument, referenceOf(i.spec.symbol, i.baseCode, i.quoteCode))
-            .catch((e: unknown) =>
-              limitsLog.warn(
-                { err: e instanceof Error ? e.message : String(e) },
-                'market data: reference data',
-              ),
-            );
+      // An instrument defined over the API: the market data takes its trades from this batch on.
+      for (const i of table.instruments())
+        side.defineInstrument(i.spec.instrument, i.spec.symbol, i.baseCode, i.quoteCode);
     }
     views.applyBatch(b.firstSeq, b.timeUs, b.events, b.ends);
     countTrades();
     ws?.publish(views.changes);
-    // Only picks the batch's trades and quotes out; the pipeline runs them on a later turn.
-    md?.applyBatch(b);
-    // Copies the records; the envelopes are made and published later.
-    transports.applyBatch(b);
+    side.applyBatch(b);
   });
   const setup = missingSetup(options.setup, replay);
   if (setup.length > 0) await submitSetup(engine, table, setup);
@@ -656,8 +743,7 @@ async function assembleWith<E extends EnginePort>(
     store: storeProbe(store),
     audit: () => Promise.resolve(audit.failure === null ? 'ok' : `failing: ${audit.failure.message}`),
   };
-  if (md !== null) probes.marketData = () => Promise.resolve(md.health());
-  if (config.natsUrl !== null) probes.events = () => Promise.resolve(transports.health());
+  Object.assign(probes, side.probes());
   if (redis !== null) probes.redis = redisProbe(redis);
   if (config.natsUrl !== null) probes.nats = natsProbe(config.natsUrl);
   const readiness = (): Promise<Readiness> => readinessOf(probes);
@@ -742,14 +828,7 @@ async function assembleWith<E extends EnginePort>(
         (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
       );
       await engine.close();
-      // No batch comes any more: the pipeline runs what it holds and the writer writes it; the outboxes
-      // publish what they hold (within a bound) and save their progress.
-      const mdClosed = (md?.close() ?? Promise.resolve())
-        .finally(() => transports.close())
-        .then(
-          () => null,
-          (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
-        );
+      const mdClosed = side.close();
       await clientOrders.close();
       unsubscribe();
       limiters?.close();

@@ -67,6 +67,12 @@ export interface VenueFeedOptions {
   /** The query store; null: no storage (bars and recent bars in memory only). */
   readonly store: Store | null;
   /**
+   * Whether this feed writes the store (default true). False: another process is the venue's writer (a split
+   * venue's engine); this one reads the store's history and keeps its bars in memory, its reference data
+   * too (enrich's flags do not change bars).
+   */
+  readonly writes?: boolean;
+  /**
    * The venue's instruments: id, symbol, and the reference data enrich attaches (seeded into the store's
    * md_reference_data where an instrument has none: an operator's edits there win, and reach the cache at once).
    */
@@ -216,7 +222,7 @@ export class VenueFeed {
     this.mdStore = o.store === null ? null : new MarketDataStore(o.store);
     this.outbox = o.outbox ?? null;
     this.writer =
-      this.mdStore === null || this.outbox !== null
+      this.mdStore === null || this.outbox !== null || o.writes === false
         ? null
         : new MarketDataWriter(this.mdStore, { limits: o.writer, feed: VENUE_FEED, onError: o.onError });
     for (const interval of this.pipeline.barIntervals) {
@@ -227,7 +233,7 @@ export class VenueFeed {
   /** Loads the reference data and the store's progress, and makes today's partitions and those ahead. */
   static async open(o: VenueFeedOptions): Promise<VenueFeed> {
     let feed: VenueFeed;
-    if (o.store === null) {
+    if (o.store === null || o.writes === false) {
       const refs = new InMemoryReferenceData();
       for (const i of o.instruments) refs.set(i.reference);
       feed = new VenueFeed(
@@ -256,7 +262,7 @@ export class VenueFeed {
       );
     }
     await Promise.all([...feed.byId.values()].map((s) => feed.reference.load(s)));
-    if (feed.mdStore !== null) {
+    if (feed.mdStore !== null && o.writes !== false) {
       const today = Math.floor(feed.clockUs() / DAY_US);
       await feed.mdStore.ensureDays(today, today + o.partitionsAheadDays);
       feed.aheadFromDay = today;
@@ -409,7 +415,7 @@ export class VenueFeed {
     const watermarkUs = nowUs - this.o.latenessUs;
     for (const s of this.byId.values()) this.pipeline.advanceWatermark(s, watermarkUs);
     const today = Math.floor(nowUs / DAY_US);
-    if (today !== this.aheadFromDay && this.mdStore !== null) {
+    if (today !== this.aheadFromDay && this.aheadFromDay >= 0 && this.mdStore !== null) {
       this.aheadFromDay = today;
       // A failure here costs nothing: the writer makes a missing day's partition before its rows anyway.
       this.ahead = this.mdStore.ensureDays(today, today + this.o.partitionsAheadDays).then(

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { connect } from 'nats';
 import pg from 'pg';
-import { envelope, type Envelope, type IdempotentSink } from '../../src/bus/index.js';
+import { decodeEnvelope, envelope, type Envelope, type IdempotentSink } from '../../src/bus/index.js';
 
 export const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -33,6 +33,25 @@ export async function deleteStreams(prefix: string): Promise<number> {
       n++;
     }
     return n;
+  } finally {
+    await nc.close();
+  }
+}
+
+/** Every message of a stream, as envelopes, in stream order. */
+export async function streamMessages(stream: string): Promise<{ subject: string; m: Envelope }[]> {
+  const nc = await connect({ servers: NATS_URL, timeout: 2000 });
+  try {
+    const jsm = await nc.jetstreamManager();
+    const info = await jsm.streams.info(stream);
+    const out: { subject: string; m: Envelope }[] = [];
+    for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
+      const sm = await jsm.streams.getMessage(stream, { seq });
+      const m = decodeEnvelope(sm.data);
+      if (typeof m === 'string') throw new Error(`${stream} #${seq}: ${m}`);
+      out.push({ subject: sm.subject, m });
+    }
+    return out;
   } finally {
     await nc.close();
   }

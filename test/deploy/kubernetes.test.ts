@@ -1,5 +1,6 @@
 /**
- * deploy/kubernetes: each overlay (dev, staging, prod), alone and with components/gateways, rendered by
+ * deploy/kubernetes: each overlay (dev, staging, prod), as shipped and (dev, on one process) with
+ * components/gateways added, rendered by
  * `kubectl kustomize` (as `kubectl apply -k` would) in a copy of the tree where staging and prod have the
  * secrets.env an operator writes. Every rendered object is validated with kubernetes-models (the class of its
  * apiVersion and kind), then the properties the issue asks for are checked on the rendered objects: the
@@ -210,7 +211,14 @@ describe('deploy/kubernetes', () => {
         'Service',
         'StatefulSet',
         ...(gateways
-          ? ['Deployment', 'HorizontalPodAutoscaler', 'NetworkPolicy', 'NetworkPolicy', 'PodDisruptionBudget']
+          ? [
+              'Deployment',
+              'HorizontalPodAutoscaler',
+              'NetworkPolicy',
+              'NetworkPolicy',
+              'NetworkPolicy',
+              'PodDisruptionBudget',
+            ]
           : []),
       ].sort();
       assert.deepEqual(kinds, expected, name);
@@ -285,16 +293,18 @@ describe('deploy/kubernetes', () => {
       );
       assert.deepEqual(deployment.spec.template.spec.containers[0].args, ['gateway']);
     }
-    // No overlay runs the split yet: the engine's process does not run the market data pipeline, its NATS
-    // and Redis transports (docs/internal-transport.md, "Not yet"), so a split venue would serve no candles.
+    // Production and staging run the split (the engine's process is the venue's one writer of market data,
+    // docs/internal-transport.md); dev stays one process, and is rendered with the gateways too.
     for (const overlay of ['dev', 'staging', 'prod']) {
       const k = readFileSync(join(KUBERNETES, 'overlays', overlay, 'kustomization.yaml'), 'utf8');
-      assert.ok(!includesGateways(k), `${overlay} does not include components/gateways yet`);
+      const split = overlay !== 'dev';
       assert.equal(
-        renders.get(`${overlay}+gateways`)?.gateways,
-        true,
-        `${overlay} is rendered with the gateways too`,
+        includesGateways(k),
+        split,
+        `${overlay} ${split ? 'includes' : 'leaves out'} the gateways`,
       );
+      assert.equal(renders.get(overlay)?.gateways, split, overlay);
+      if (!split) assert.equal(renders.get(`${overlay}+gateways`)?.gateways, true, `${overlay}+gateways`);
     }
   });
 
@@ -453,9 +463,11 @@ describe('deploy/kubernetes', () => {
       yes(ingress, front, 8080);
       no(ingress, front, 9229);
       for (const pod of backends) {
-        yes(prometheus, pod, 8080);
-        no(impostor, pod, 8080);
-        no(stranger, pod, 8080);
+        // Prometheus scrapes /metrics where the process serves it: a split engine's internal port.
+        const metricsPort = gateways && pod === engine ? 7070 : 8080;
+        yes(prometheus, pod, metricsPort);
+        no(impostor, pod, metricsPort);
+        no(stranger, pod, metricsPort);
         yes(pod, postgres, 5432);
         yes(pod, redis, 6379);
         yes(pod, nats, 4222);
@@ -472,7 +484,8 @@ describe('deploy/kubernetes', () => {
         no(ingress, engine, 7070);
         no(ingress, engine, 8080);
         no(stranger, engine, 7070);
-        no(prometheus, engine, 7070);
+        no(prometheus, engine, 8080);
+        no(prometheus, front, 7070);
         no(engine, front, 8080);
       }
       // The namespace's other workloads are not Rialto's to fence: no policy here selects them.

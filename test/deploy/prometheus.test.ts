@@ -68,7 +68,11 @@ function testCopy(
   writeFileSync(join(dir, 'rialto-metrics-token'), options.token);
   const venueJob = config.scrape_configs.find((s) => s.job_name === 'rialto');
   assert.ok(venueJob?.authorization !== undefined, 'the venue job sends the metrics token');
-  venueJob.authorization.credentials_file = join(dir, 'rialto-metrics-token');
+  const engineJob = config.scrape_configs.find((s) => s.job_name === 'rialto-engine');
+  assert.ok(engineJob?.authorization !== undefined, "the engine process's job sends the metrics token");
+  for (const job of [venueJob, engineJob])
+    if (job.authorization !== undefined)
+      job.authorization.credentials_file = join(dir, 'rialto-metrics-token');
   if (options.target !== undefined) venueJob.static_configs[0].targets = [options.target];
   const self = config.scrape_configs.find((s) => s.job_name === 'prometheus');
   if (self !== undefined && options.selfTarget !== undefined)

@@ -11,13 +11,11 @@ import { randomBytes } from 'node:crypto';
 import { createServer, connect as tcpConnect, type Server, type Socket } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import { connect as natsConnect } from 'nats';
-import { decodeEnvelope, type Envelope } from '../../src/bus/index.js';
 import { venueSetupCommands } from '../../src/cli/venue.js';
 import { startVenue, type Venue } from '../../src/gateway/index.js';
 import type { VenueConfig } from '../../src/ops/index.js';
 import { openStore } from '../../src/store/index.js';
-import { NATS_URL, deleteStreams, uniqueNames, until } from '../bus/services.js';
+import { NATS_URL, deleteStreams, streamMessages, uniqueNames, until } from '../bus/services.js';
 import { call, tempDir, testConfig, traders } from '../gateway/helpers.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -55,25 +53,6 @@ class CuttableProxy {
     this.server = null;
     for (const s of this.sockets) s.destroy();
     if (server !== null) await new Promise<void>((r) => server.close(() => r()));
-  }
-}
-
-/** Every message of a stream, as envelopes, in stream order. */
-async function streamMessages(stream: string): Promise<{ subject: string; m: Envelope }[]> {
-  const nc = await natsConnect({ servers: NATS_URL, timeout: 2000 });
-  try {
-    const jsm = await nc.jetstreamManager();
-    const info = await jsm.streams.info(stream);
-    const out: { subject: string; m: Envelope }[] = [];
-    for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
-      const sm = await jsm.streams.getMessage(stream, { seq });
-      const m = decodeEnvelope(sm.data);
-      if (typeof m === 'string') throw new Error(`${stream} #${seq}: ${m}`);
-      out.push({ subject: sm.subject, m });
-    }
-    return out;
-  } finally {
-    await nc.close();
   }
 }
 

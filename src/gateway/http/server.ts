@@ -220,7 +220,9 @@ function apiErrorOf(err: unknown): ApiError | GatewayError {
  * Who may read `/metrics`: anyone who reaches it, or with `metrics.token` set, a request with
  * `Authorization: Bearer TOKEN` (compared in constant time, through SHA-256 digests of equal length).
  */
-export function metricsAuthorizer(token: string | null): (req: FastifyRequest) => boolean {
+export function metricsAuthorizer(
+  token: string | null,
+): (req: { readonly headers: { readonly authorization?: string } }) => boolean {
   if (token === null) return () => true;
   const expected = createHash('sha256').update(token).digest();
   return (req) => {

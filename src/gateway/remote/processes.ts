@@ -5,12 +5,17 @@
  * `rialto start` stays `startVenue`: both in one process, no socket.
  */
 import { AuditWriter, type AuditFile, type AuditProjection, type WriterLimits } from '../../audit/index.js';
-import type { Command } from '../../core/index.js';
-import { Engine, type EngineConfig } from '../../engine/index.js';
+import { EVENT_STRIDE } from '../../book/index.js';
+import { CoreEventType, type Command } from '../../core/index.js';
+import { Engine, type DurableBatch, type EngineConfig } from '../../engine/index.js';
 import { DependencyGuard, POSTGRES_FAILURES, type VenueConfig } from '../../ops/index.js';
 import { migrate, openStore, type Store } from '../../store/index.js';
 import { ensureAdminKey } from '../auth/index.js';
+import type { LimitsLog } from '../limits/index.js';
+import { createVenueMetrics, type VenueMetrics } from '../metrics/index.js';
+import { readinessOf, storeProbe, type Probe } from '../readiness.js';
 import { LocalOrderEntry } from '../trading/order-entry.js';
+import { Views } from '../views/index.js';
 import {
   assemble,
   auditFirstAdminKey,
@@ -18,6 +23,9 @@ import {
   startQueryTables,
   dependencyGuards,
   openAuditFile,
+  openMarketDataSide,
+  replayChecked,
+  type MarketDataSide,
   type Served,
   type VenueOptions,
 } from '../venue.js';
@@ -43,6 +51,10 @@ export interface EngineProcessOptions {
   readonly engine?: Omit<EngineConfig, 'dir' | 'publishRecords'>;
   readonly log?: ProcessLog;
   readonly audit?: Partial<WriterLimits>;
+  /** Process metrics (CPU, memory, GC) in `/metrics` (default true). */
+  readonly processMetrics?: boolean;
+  /** The market data pipeline's wall clock, µs (tests move it to close bars). */
+  readonly marketDataClockUs?: () => number;
 }
 
 export interface EngineProcess {
@@ -52,6 +64,10 @@ export interface EngineProcess {
   readonly entry: LocalOrderEntry;
   readonly auditFile: AuditFile;
   readonly auditTable: AuditProjection;
+  /** The market data pipeline storing ticks and bars, and the NATS and Redis transports: the venue's writer. */
+  readonly marketData: MarketDataSide;
+  /** Served at the internal port's GET /metrics. */
+  readonly metrics: VenueMetrics;
   /** The first admin key, made by this start on an empty store, else null. */
   readonly adminKey: string | null;
   /** HOST:PORT of the internal port. */
@@ -61,23 +77,98 @@ export interface EngineProcess {
 }
 
 /**
+ * Tells `side` of the instruments a batch defines (over the API, through any gateway), by their symbols and
+ * assets as the engine reports them. Between definitions (nearly always) it only scans the batch's events.
+ */
+function instrumentFollower(engine: Engine, side: MarketDataSide, log: LimitsLog): (b: DurableBatch) => void {
+  return (b) => {
+    const events = b.events;
+    let defines = false;
+    for (let o = 0; o < events.length && !defines; o += EVENT_STRIDE)
+      defines = events[o] === CoreEventType.InstrumentDefined;
+    if (!defines) return;
+    engine.venueReport().then(
+      (venue) => {
+        const codeOf = new Map(venue.assets.map((a) => [a.asset, a.code]));
+        for (const i of venue.instruments) {
+          const base = codeOf.get(i.baseAsset);
+          const quote = codeOf.get(i.quoteAsset);
+          // Known ones are no-ops (the feed and the transports keep their symbol).
+          if (base !== undefined && quote !== undefined)
+            side.defineInstrument(i.instrument, i.symbol, base, quote);
+        }
+      },
+      (e: unknown) =>
+        log.warn({ err: e instanceof Error ? e.message : String(e) }, 'market data: new instruments'),
+    );
+  };
+}
+
+/**
  * The engine's process: the engine on the data directory (its lock, journal, snapshots), the query store
- * (migrated), the internal port, the setup commands the journal lacks, the client order id log, the audit file
- * (it chains the gateways' events from PostgreSQL's audit_inbox) and the first admin key.
+ * (migrated), the market data pipeline and the NATS and Redis transports (the venue's one writer, rebuilt by
+ * a replay of the journal as in `rialto start`), the internal port (with /metrics), the setup commands the
+ * journal lacks, the client order id log, the audit file (it chains the gateways' events from PostgreSQL's
+ * audit_inbox) and the first admin key.
  */
 export async function startEngineProcess(
   config: VenueConfig,
   options: EngineProcessOptions,
 ): Promise<EngineProcess> {
   const log = options.log ?? quiet;
+  const limitsLog: LimitsLog = {
+    warn: (_f, m) => log('warn', m),
+    info: (_f, m) => log('info', m),
+  };
   const engine = await Engine.start({ ...options.engine, dir: config.dataDir, publishRecords: true });
+  const { guards, guard } = dependencyGuards(options.log !== undefined && options.log !== quiet);
   let store: Store | null = null;
+  let side: MarketDataSide | null = null;
+  let unfollow: (() => void) | null = null;
   let server: EngineServer | null = null;
   let entry: LocalOrderEntry | null = null;
   let auditFile: AuditFile | null = null;
   try {
-    store = await openStore(config.database, { create: true });
+    const pgGuard =
+      config.database.kind === 'postgres'
+        ? guard(new DependencyGuard('postgres', POSTGRES_FAILURES))
+        : undefined;
+    store = await openStore(config.database, { create: true, guard: pgGuard });
     await migrate(store);
+    // The market data and the transports are rebuilt from the journal as `rialto start` rebuilds them (the
+    // views' replay, whose views are dropped), then follow every durable batch.
+    side = await openMarketDataSide(config, engine, store, options, limitsLog, guard, {
+      role: 'writer',
+      recoveredSeq: engine.recovery.lastSeq,
+    });
+    const md = side;
+    if (md.md !== null || config.natsUrl !== null || config.redisUrl !== null)
+      await replayChecked(config, engine, new Views(), md.replay);
+    md.goLive();
+    const learn = instrumentFollower(engine, md, limitsLog);
+    unfollow = engine.subscribe((b) => {
+      learn(b);
+      md.applyBatch(b);
+    });
+    // The readiness probes and the audit trail are made below; the gauges read them once they exist.
+    let readinessNow: (() => ReturnType<typeof readinessOf>) | null = null;
+    let auditBacklog: (() => { queued: number; projectionLag: number }) | null = null;
+    const metrics = createVenueMetrics({
+      processMetrics: options.processMetrics ?? true,
+      journalStats: () => engine.stats(),
+      dependencyStats: () => guards.map((g) => g.stats()),
+      venueState: async () => {
+        const v = await engine.venueReport();
+        return {
+          venueKillSwitch: v.killSwitch,
+          accountKillSwitches: v.accountKillSwitches,
+          instruments: v.instruments.map((i) => ({ symbol: i.symbol, halted: i.halted })),
+        };
+      },
+      auditStats: () => auditBacklog?.() ?? null,
+      readinessChecks: () => readinessNow?.() ?? Promise.resolve({ checks: {} }),
+    });
+    md.registerMetrics(metrics);
     // Subscribed before any submit, so that every durable batch from here on reaches the gateways.
     server = await EngineServer.listen({
       host: options.host,
@@ -87,6 +178,8 @@ export async function startEngineProcess(
       entry: () => entry,
       dir: config.dataDir,
       log,
+      metrics: metrics.registry,
+      metricsToken: config.metrics.token,
     });
     const venue = await engine.venueReport();
     const assets = new Set(venue.assets.map((a) => a.asset));
@@ -100,27 +193,36 @@ export async function startEngineProcess(
     );
     if (setup.length > 0) await engine.submit(setup);
     entry = await LocalOrderEntry.open(engine, store, config.dataDir, await engine.highestOrderId());
-    auditFile = await openAuditFile(config.dataDir, store, {
-      warn: (_f, m) => log('warn', m),
-      info: (_f, m) => log('info', m),
-    });
+    auditFile = await openAuditFile(config.dataDir, store, limitsLog);
     const admin = await ensureAdminKey(store);
     if (admin !== null) await auditFirstAdminKey(auditFile, admin.record.id);
     const file = auditFile;
     const audit = new AuditWriter({ append: (events) => file.append(events) }, options.audit, (e) =>
       log('warn', `audit: writing events failed, retrying: ${e.message}`),
     );
-    const limitsLog = {
-      warn: (_f: object, m: string) => log('warn', m),
-      info: (_f: object, m: string) => log('info', m),
-    };
     const auditTable = auditProjection(file, store, audit, limitsLog);
     auditTable.start();
+    auditBacklog = () => {
+      const w = audit.stats();
+      return { queued: w.queued + w.reserved, projectionLag: auditTable.lag };
+    };
+    metrics.projections.register('audit', () => {
+      const a = audit.stats();
+      return { backlog: a.queued, oldestUs: a.oldestQueuedUs };
+    });
     // The query tables are projected here, where the journal is (gateways have none).
     const queryTables = config.queryTables.enabled
       ? startQueryTables(config, store, engine, engine.recovery.lastSeq, limitsLog)
       : null;
-    const opened = { store, server, entry };
+    if (queryTables !== null)
+      metrics.projections.register('query_tables', () => queryTables.projector.stats());
+    const probes: Record<string, Probe> = {
+      engine: () => Promise.resolve(engine.health()),
+      store: storeProbe(store),
+      ...md.probes(),
+    };
+    readinessNow = () => readinessOf(probes);
+    const opened = { store, server, entry, unfollow };
     let closed: Promise<void> | null = null;
     return {
       engine,
@@ -129,6 +231,8 @@ export async function startEngineProcess(
       entry,
       auditFile: file,
       auditTable,
+      marketData: md,
+      metrics,
       adminKey: admin?.token ?? null,
       address: server.address,
       setupSubmitted: setup.length,
@@ -141,6 +245,9 @@ export async function startEngineProcess(
             (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
           );
           await engine.close();
+          opened.unfollow();
+          // No batch comes any more: the market data is written and published, as in `rialto start`.
+          const mdFailure = await md.close();
           await opened.entry.close();
           const failure = await audited;
           await auditTable.close();
@@ -148,10 +255,13 @@ export async function startEngineProcess(
           await file.close();
           await opened.store.close();
           if (failure !== null) throw failure;
+          if (mdFailure !== null) throw mdFailure;
         })()),
     };
   } catch (e) {
     await server?.close().catch(() => undefined);
+    unfollow?.();
+    await side?.close();
     await entry?.close().catch(() => undefined);
     await auditFile?.close().catch(() => undefined);
     await engine.close().catch(() => undefined);
@@ -172,8 +282,8 @@ export type GatewayProcess = Served<RemoteEngine>;
 /**
  * A gateway: the query store (PostgreSQL, shared with the engine's process and the other gateways: keys,
  * audit inbox), then the views caught up from the engine, then the servers. It owns no file: its audit events
- * go to audit_inbox, order ids and client order ids are the engine's, and the market data pipeline (one writer
- * per venue) does not run here.
+ * go to audit_inbox, order ids and client order ids are the engine's, and its market data pipeline runs in
+ * memory (live candles) while the history routes read what the engine's process stores.
  */
 export async function startGateway(config: VenueConfig, options: GatewayOptions): Promise<GatewayProcess> {
   const { guards, guard } = dependencyGuards(options.log === true);

@@ -4,15 +4,18 @@
  * connection may follow the stream (the journal from a sequence number, then every durable batch as it comes)
  * and send requests: submits, placements (order ids and client order ids are assigned here, by the one
  * LocalOrderEntry), queries and reports. A frame that does not parse or check closes its connection (1002)
- * and nothing else; no handler throws. Plain GET /health and /ready answer for probes.
+ * and nothing else; no handler throws. Plain GET /health and /ready answer for probes, GET /metrics for
+ * Prometheus (the engine process's figures; no secret, as the gateways' /metrics).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import type { Registry } from 'prom-client';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { EngineError, type DurableBatch, type Engine, type Receipt } from '../../engine/index.js';
 import { JournalReader, decodeFramedCommands, frameCommand, RECORD_BYTES_MAX } from '../../journal/index.js';
 import type { Command } from '../../core/index.js';
+import { metricsAuthorizer } from '../http/server.js';
 import { ApiError } from '../trading/errors.js';
 import type { LocalOrderEntry } from '../trading/order-entry.js';
 import {
@@ -39,6 +42,10 @@ export interface EngineServerOptions {
   /** The journal's directory, read for catch-up. */
   readonly dir: string;
   readonly log: (level: 'info' | 'warn', msg: string) => void;
+  /** Served at GET /metrics; absent: 404 there. */
+  readonly metrics?: Registry;
+  /** With a token (`metrics.token`), /metrics answers only `Authorization: Bearer TOKEN`, as the gateways'. */
+  readonly metricsToken?: string | null;
 }
 
 interface Follower {
@@ -66,10 +73,13 @@ export class EngineServer {
   private refusedUpgrades = 0;
   private closing = false;
 
+  private readonly mayReadMetrics: (req: IncomingMessage) => boolean;
+
   private constructor(
     private readonly http: Server,
     private readonly options: EngineServerOptions,
   ) {
+    this.mayReadMetrics = metricsAuthorizer(options.metricsToken ?? null);
     this.secretDigest = options.secret === null ? null : digest(options.secret);
     this.lastPublished = options.engine.recovery.lastSeq;
     this.wss = new WebSocketServer({ noServer: true, maxPayload: WIRE_LIMITS.gatewayMessageBytesMax });
@@ -85,9 +95,31 @@ export class EngineServer {
         res.end(JSON.stringify({ status: health }));
         return;
       }
+      const registry = options.metrics;
+      if (req.method === 'GET' && path === '/metrics' && registry !== undefined) {
+        if (!this.mayReadMetrics(req)) {
+          res.writeHead(403, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ error: 'metrics are not available to this client' }));
+          return;
+        }
+        registry.metrics().then(
+          (text) => {
+            res.writeHead(200, { 'content-type': registry.contentType, 'cache-control': 'no-store' });
+            res.end(text);
+          },
+          (e: unknown) => {
+            options.log('warn', `metrics: ${e instanceof Error ? e.message : String(e)}`);
+            res.writeHead(500, { 'content-type': 'application/json' });
+            res.end(JSON.stringify({ error: 'collecting the metrics failed' }));
+          },
+        );
+        return;
+      }
       res.writeHead(404, { 'content-type': 'application/json' });
       res.end(
-        JSON.stringify({ error: `the engine's internal port serves ${ENGINE_WS_PATH}, /health and /ready` }),
+        JSON.stringify({
+          error: `the engine's internal port serves ${ENGINE_WS_PATH}, /health, /ready and /metrics`,
+        }),
       );
     });
   }

@@ -4,7 +4,9 @@
  * other (REST and WebSocket feeds), a client order id retried through the other gateway finds the same order,
  * a gateway killed and restarted catches up, an engine killed and restarted leaves the gateways not ready
  * until they reconnect and loses no acknowledged order, and the internal port refuses a wrong secret and bad
- * frames without harm.
+ * frames without harm. The engine's process runs the market data pipeline and the NATS and Redis transports
+ * (a stream and key prefix of its own on the machine's services) and serves /metrics; every gateway serves
+ * the candles and ticks it stores, and the same live candles.
  */
 import { strict as assert } from 'node:assert';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
@@ -12,15 +14,20 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
 import { WebSocket } from 'ws';
 import { ENGINE_WS_PATH, encodeFrame } from '../../../src/gateway/remote/index.js';
 import { openPostgresStore } from '../../../src/store/index.js';
 import { CHILD_TIMEOUT_MS, startRialto } from '../../cli/helpers.js';
+import { NATS_URL, deleteStreams, streamMessages, uniqueNames } from '../../bus/services.js';
 import { TEST_DATABASE_URL } from '../../store/helpers.js';
-import { WsClient, wsUrl } from '../ws/client.js';
+import { WsClient, wsUrl, type Json } from '../ws/client.js';
 
 const SECRET = 'split-test-secret-0123456789abcdef';
 const schema = `rialto_split_${process.pid}`;
+const nats = uniqueNames();
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const redisPrefix = `rialto-split-${process.pid}:`;
 const databaseUrl = `${TEST_DATABASE_URL}${TEST_DATABASE_URL.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
 
 interface Proc {
@@ -60,10 +67,19 @@ async function spawnUntil(args: string[], env: Record<string, string>, line: Reg
   return { child, out: () => out, err: () => err, line, match };
 }
 
+/** The engine, the venue's one writer of market data: to the store, to NATS JetStream and to Redis. */
 const startEngine = (dataDir: string, listen: string): Promise<Proc> =>
   spawnUntil(
     ['engine', '--listen', listen],
-    { RIALTO_DATA_DIR: dataDir, RIALTO_ENGINE_SECRET: SECRET },
+    {
+      RIALTO_DATA_DIR: dataDir,
+      RIALTO_ENGINE_SECRET: SECRET,
+      NATS_URL,
+      RIALTO_NATS_STREAM_PREFIX: nats.streamPrefix,
+      RIALTO_NATS_SUBJECT_PREFIX: nats.subjectPrefix,
+      REDIS_URL,
+      RIALTO_MD_REDIS_PREFIX: redisPrefix,
+    },
     /engine listening on (\S+) /,
   );
 
@@ -117,6 +133,36 @@ const limit = (fields: Record<string, unknown>): Record<string, unknown> => ({
   ...fields,
 });
 
+/** A BTC-USDT limit order through the gateway at `base`. */
+const place = (
+  base: string,
+  key: string,
+  fields: Record<string, unknown>,
+): Promise<{ status: number; body: Record<string, unknown> }> =>
+  call(base, 'POST', '/api/v1/orders', key, limit(fields));
+
+/** Polls `read` until `done` holds of its value (a bounded count of polls, not a clock); the last value. */
+async function until<T>(
+  what: string,
+  read: () => Promise<T>,
+  done: (v: T) => boolean,
+  polls = 600,
+): Promise<T> {
+  let v = await read();
+  for (let i = 0; i < polls && !done(v); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    v = await read();
+  }
+  assert.ok(
+    done(v),
+    `${what}: ${JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? String(x) : x))}`,
+  );
+  return v;
+}
+
+/** A price of BTC-USDT (two decimals) in ticks, as the store keeps it. */
+const ticksOf = (price: unknown): number => Math.round(Number(price) * 100);
+
 describe('rialto engine with two rialto gateways', () => {
   const dir = mkdtempSync(join(tmpdir(), 'rialto-split-'));
   const dataDir = join(dir, 'engine');
@@ -127,6 +173,8 @@ describe('rialto engine with two rialto gateways', () => {
   let b: Proc;
   let urlA = '';
   let urlB = '';
+  /** The start of the session, µs: the market data's ranges begin here. */
+  const startedUs = Date.now() * 1000 - 1_000_000;
   /** Every order a gateway acknowledged, by id: what must survive an engine restart. */
   const acknowledged = new Map<string, Record<string, unknown>>();
 
@@ -160,6 +208,12 @@ describe('rialto engine with two rialto gateways', () => {
 
   after(async () => {
     for (const c of children) c.kill('SIGKILL');
+    await deleteStreams(nats.streamPrefix);
+    const redis = new Redis(REDIS_URL, { lazyConnect: true });
+    await redis.connect();
+    const keys = await redis.keys(`${redisPrefix}*`);
+    if (keys.length > 0) await redis.del(...keys);
+    redis.disconnect();
     const db = await openPostgresStore({ url: TEST_DATABASE_URL, schema: null });
     await db.exec(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
     await db.close();
@@ -170,13 +224,7 @@ describe('rialto engine with two rialto gateways', () => {
     const trades = await WsClient.open(wsUrl(urlB, '/ws/trades/BTC-USDT'), { 'x-api-key': admin });
     const book = await WsClient.open(wsUrl(urlB, '/ws/market-data/BTC-USDT?depth=5'), { 'x-api-key': admin });
     try {
-      const sell = await call(
-        urlA,
-        'POST',
-        '/api/v1/orders',
-        admin,
-        limit({ account_id: 2, side: 'sell', quantity: '0.5', price: '41000' }),
-      );
+      const sell = await place(urlA, admin, { account_id: 2, side: 'sell', quantity: '0.5', price: '41000' });
       assert.equal(sell.status, 201, JSON.stringify(sell.body));
       const id = String(sell.body.order_id);
       acknowledged.set(id, sell.body);
@@ -191,13 +239,7 @@ describe('rialto engine with two rialto gateways', () => {
       );
       assert.deepEqual(update.asks, [['41000.00', '0.5000']]);
       // A crossing buy through B trades against A's order; A's trade feed... B's own feed shows the trade.
-      const buy = await call(
-        urlB,
-        'POST',
-        '/api/v1/orders',
-        admin,
-        limit({ account_id: 1, side: 'buy', quantity: '0.2', price: '41000' }),
-      );
+      const buy = await place(urlB, admin, { account_id: 1, side: 'buy', quantity: '0.2', price: '41000' });
       assert.equal(buy.status, 201, JSON.stringify(buy.body));
       assert.equal(buy.body.status, 'filled');
       acknowledged.set(String(buy.body.order_id), buy.body);
@@ -222,13 +264,7 @@ describe('rialto engine with two rialto gateways', () => {
   });
 
   it('amends and cancels through one gateway what the other placed', async () => {
-    const placed = await call(
-      urlA,
-      'POST',
-      '/api/v1/orders',
-      admin,
-      limit({ account_id: 1, side: 'buy', quantity: '0.3', price: '39000' }),
-    );
+    const placed = await place(urlA, admin, { account_id: 1, side: 'buy', quantity: '0.3', price: '39000' });
     assert.equal(placed.status, 201);
     const id = String(placed.body.order_id);
     const amended = await call(urlB, 'PATCH', `/api/v1/orders/${id}`, admin, { quantity: '0.2' });
@@ -257,13 +293,7 @@ describe('rialto engine with two rialto gateways', () => {
     assert.equal(retry.status, 200);
     assert.deepEqual(retry.body, first.body);
     // Order ids come from the engine: the next order through B gets a new one.
-    const next = await call(
-      urlB,
-      'POST',
-      '/api/v1/orders',
-      admin,
-      limit({ account_id: 1, side: 'buy', quantity: '0.1', price: '38000' }),
-    );
+    const next = await place(urlB, admin, { account_id: 1, side: 'buy', quantity: '0.1', price: '38000' });
     assert.equal(next.status, 201);
     assert.ok(Number(next.body.order_id) > Number(first.body.order_id));
     acknowledged.set(String(first.body.order_id), first.body);
@@ -272,19 +302,13 @@ describe('rialto engine with two rialto gateways', () => {
 
   it('catches up a gateway killed and restarted', async () => {
     assert.equal(await stop(b, 'SIGKILL'), null);
-    const placed = await call(
-      urlA,
-      'POST',
-      '/api/v1/orders',
-      admin,
-      limit({
-        account_id: 2,
-        side: 'sell',
-        quantity: '0.1',
-        price: '45000',
-        client_order_id: 'while-b-down',
-      }),
-    );
+    const placed = await place(urlA, admin, {
+      account_id: 2,
+      side: 'sell',
+      quantity: '0.1',
+      price: '45000',
+      client_order_id: 'while-b-down',
+    });
     assert.equal(placed.status, 201);
     acknowledged.set(String(placed.body.order_id), placed.body);
     b = await startGateway(join(dir, 'b'), engineAddress);
@@ -304,13 +328,7 @@ describe('rialto engine with two rialto gateways', () => {
     assert.match(String((down.checks as Record<string, string>).engine), /disconnected/);
     await readyBecomes(urlB, 503);
     // Refused while the engine is away, with the API's 503.
-    const refused = await call(
-      urlA,
-      'POST',
-      '/api/v1/orders',
-      admin,
-      limit({ account_id: 1, side: 'buy', quantity: '0.1', price: '30000' }),
-    );
+    const refused = await place(urlA, admin, { account_id: 1, side: 'buy', quantity: '0.1', price: '30000' });
     assert.equal(refused.status, 503);
     engine = await startEngine(dataDir, engineAddress);
     await readyBecomes(urlA, 200);
@@ -323,27 +341,15 @@ describe('rialto engine with two rialto gateways', () => {
         assert.equal(o.body.client_order_id, body.client_order_id);
       }
     }
-    const retry = await call(
-      urlB,
-      'POST',
-      '/api/v1/orders',
-      admin,
-      limit({
-        account_id: 2,
-        side: 'sell',
-        quantity: '0.1',
-        price: '45000',
-        client_order_id: 'while-b-down',
-      }),
-    );
+    const retry = await place(urlB, admin, {
+      account_id: 2,
+      side: 'sell',
+      quantity: '0.1',
+      price: '45000',
+      client_order_id: 'while-b-down',
+    });
     assert.equal(retry.status, 200);
-    const after = await call(
-      urlA,
-      'POST',
-      '/api/v1/orders',
-      admin,
-      limit({ account_id: 1, side: 'buy', quantity: '0.1', price: '30000' }),
-    );
+    const after = await place(urlA, admin, { account_id: 1, side: 'buy', quantity: '0.1', price: '30000' });
     assert.equal(after.status, 201);
     assert.ok(
       Math.max(...[...acknowledged.keys()].map(Number)) < Number(after.body.order_id),
@@ -368,6 +374,152 @@ describe('rialto engine with two rialto gateways', () => {
     } finally {
       await db.close();
     }
+  });
+
+  it('serves through every gateway the candles and ticks the engine stored, and the same live candles', async () => {
+    const channel = 'candles:BTC-USDT:1s';
+    const from = new Date(startedUs / 1000).toISOString();
+    const candles = async (url: string): Promise<Json[]> => {
+      const r = await call(url, 'GET', `/api/v1/candles/BTC-USDT?interval=1s&from=${from}`, admin);
+      assert.equal(r.status, 200, JSON.stringify(r.body));
+      return r.body.candles as Json[];
+    };
+    const subscribe = async (url: string): Promise<{ ws: WsClient; snapshot: Json[] }> => {
+      const ws = await WsClient.open(wsUrl(url, '/ws'), { 'x-api-key': admin });
+      await ws.request({ op: 'subscribe', id: 'c', channel });
+      const snap = await ws.next((m) => m.type === 'candles_snapshot');
+      return { ws, snapshot: snap.candles as Json[] };
+    };
+    const trades = async (): Promise<Json[]> =>
+      (await call(urlA, 'GET', '/api/v1/trades/BTC-USDT?limit=100', admin)).body.trades as Json[];
+    const before = await trades();
+    assert.ok(before.length > 0, 'the session so far has traded');
+    const subA = await subscribe(urlA);
+    const subB = await subscribe(urlB);
+    try {
+      // B was restarted and A reconnected after an engine restart: both rebuilt the same closed bars.
+      assert.deepEqual(subA.snapshot, subB.snapshot);
+      assert.ok(subA.snapshot.length > 0, 'the earlier trades made 1s bars');
+      // A trade now (against the rest of the first sell at 41000): each gateway closes its bar, the same.
+      const buy = await place(urlB, admin, { account_id: 1, side: 'buy', quantity: '0.1', price: '41000' });
+      assert.equal(buy.status, 201, JSON.stringify(buy.body));
+      assert.equal(buy.body.status, 'filled');
+      acknowledged.set(String(buy.body.order_id), buy.body);
+      const last = await trades();
+      const newest = last.find((t) => t.taker_order_id === String(buy.body.order_id));
+      assert.ok(newest !== undefined, 'the trade is in the trades');
+      const tradeMs = Date.parse(String(newest.timestamp));
+      const barOf = (m: Json): boolean =>
+        m.type === 'candle' &&
+        Date.parse(String((m.candle as Json).start)) <= tradeMs &&
+        Date.parse(String((m.candle as Json).end)) > tradeMs;
+      const liveA = await subA.ws.next(barOf);
+      const liveB = await subB.ws.next(barOf);
+      assert.deepEqual(liveA.candle, liveB.candle);
+      assert.equal((liveA.candle as Json).close, '41000.00');
+      // REST reads what the engine's process stored: once it is written, the same through both gateways,
+      // and the same as the bars the live channel showed.
+      const stored = await until(
+        'the new bar in the store, through A',
+        () => candles(urlA),
+        (c) => c.some((x) => x.start === (liveA.candle as Json).start),
+      );
+      assert.deepEqual(await candles(urlB), stored);
+      const again = await subscribe(urlA);
+      await again.ws.close();
+      assert.deepEqual(again.snapshot, stored);
+      // The stored rows themselves, and one trade tick per trade.
+      const db = await openPostgresStore({ url: TEST_DATABASE_URL, schema });
+      try {
+        const rows = await db.query(
+          `SELECT close, trades FROM md_bars WHERE instrument = 'BTC-USDT' AND interval = '1s' ORDER BY start_ts`,
+        );
+        assert.deepEqual(
+          rows.map((r) => [Number(r.close), Number(r.trades)]),
+          stored.map((c) => [ticksOf(c.close), c.trades]),
+        );
+        const ticks = await db.query(
+          `SELECT count(*) AS n FROM md_ticks WHERE instrument = 'BTC-USDT' AND kind = 't'`,
+        );
+        assert.equal(Number(ticks[0].n), last.length);
+      } finally {
+        await db.close();
+      }
+      const ticks = async (url: string): Promise<Json[]> => {
+        const r = await call(url, 'GET', `/api/v1/ticks/BTC-USDT?from=${from}&limit=10000`, admin);
+        assert.equal(r.status, 200, JSON.stringify(r.body));
+        return r.body.ticks as Json[];
+      };
+      const ticksA = await ticks(urlA);
+      assert.deepEqual(
+        ticksA
+          .filter((t) => t.kind === 'trade')
+          .map((t) => t.trade_id)
+          .sort(),
+        last.map((t) => t.trade_id).sort(),
+      );
+      assert.deepEqual(await ticks(urlB), ticksA);
+    } finally {
+      await subA.ws.close();
+      await subB.ws.close();
+    }
+  });
+
+  it('publishes from the engine process to NATS JetStream and Redis', async () => {
+    const trades = (await call(urlA, 'GET', '/api/v1/trades/BTC-USDT?limit=100', admin)).body
+      .trades as Json[];
+    // Every trade once on the venue's stream (the restarted engine offered again only what was not on it).
+    const venue = await until(
+      'the trades on the venue stream',
+      async () =>
+        (await streamMessages(`${nats.streamPrefix}VENUE`)).filter((x) => x.m.event_type === 'TradeExecuted'),
+      (v) => v.length >= trades.length,
+    );
+    assert.equal(venue.length, trades.length);
+    const enriched = await until(
+      'the trade ticks on the enriched stream',
+      async () =>
+        (await streamMessages(`${nats.streamPrefix}ENRICHED`)).filter(
+          (x) => (x.m.payload as { kind: string }).kind === 'trade',
+        ),
+      (v) => v.length >= trades.length,
+    );
+    assert.equal(enriched.length, trades.length);
+    const redis = new Redis(REDIS_URL);
+    try {
+      const latest = await until(
+        'the last trade in Redis',
+        () => redis.hgetall(`${redisPrefix}latest:BTC-USDT`),
+        (h) => h.price !== undefined,
+      );
+      const newest = trades.reduce((x, y) => (Number(y.trade_id) > Number(x.trade_id) ? y : x));
+      assert.equal(Number(latest.price), ticksOf(newest.price));
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it("serves the engine process's metrics on its internal port", async () => {
+    const r = await fetch(`http://${engineAddress}/metrics`);
+    assert.equal(r.status, 200);
+    assert.match(r.headers.get('content-type') ?? '', /^text\/plain/);
+    const text = await r.text();
+    const value = (series: string): number => {
+      const line = text.split('\n').find((l) => l.startsWith(series + ' '));
+      assert.ok(line !== undefined, `${series} in /metrics`);
+      return Number(line.slice(series.length + 1));
+    };
+    assert.ok(value('rialto_journal_records_total') > 0);
+    assert.ok(value('rialto_md_ingested_total') > 0);
+    assert.ok(value('rialto_events_published_total{outbox="venue_events",result="stored"}') > 0);
+    assert.equal(value('rialto_dependency_circuit_state{dependency="postgres"}'), 0);
+    assert.equal(value('rialto_readiness_check{check="store"}'), 1);
+    for (const name of [
+      'process_cpu_seconds_total',
+      'rialto_projection_backlog',
+      'rialto_md_redis_writes_total',
+    ])
+      assert.ok(text.includes(`\n${name}`), `${name} in /metrics`);
   });
 
   it('refuses a wrong secret and bad frames on the internal port, and goes on serving', async () => {
@@ -406,13 +558,7 @@ describe('rialto engine with two rialto gateways', () => {
     const health = await fetch(`http://${engineAddress}/ready`);
     assert.equal(health.status, 200);
     await readyBecomes(urlA, 200);
-    const placed = await call(
-      urlB,
-      'POST',
-      '/api/v1/orders',
-      admin,
-      limit({ account_id: 1, side: 'buy', quantity: '0.1', price: '30000' }),
-    );
+    const placed = await place(urlB, admin, { account_id: 1, side: 'buy', quantity: '0.1', price: '30000' });
     assert.equal(placed.status, 201);
     const seen = await call(urlA, 'GET', `/api/v1/orders/${String(placed.body.order_id)}`, admin);
     assert.equal(seen.status, 200);
