@@ -292,9 +292,15 @@ async function fund(url: string, admin: string, sessions: readonly Session[]): P
   }
 }
 
-/** A process's CPU time so far (user + system), in microseconds, from /proc (Linux). */
-function cpuUsOf(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+/**
+ * A process's CPU time so far (user + system), in microseconds, from /proc (Linux); with `thread`, that thread's
+ * only (the main thread's id is the process's).
+ */
+function cpuUsOf(pid: number, thread: number | null = null): number {
+  const stat = readFileSync(
+    thread === null ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`,
+    'utf8',
+  );
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // Fields 14 and 15 of the file (utime, stime), in clock ticks of 1/100 s on Linux.
   return (Number(fields[11]) + Number(fields[12])) * 10_000;
@@ -304,21 +310,27 @@ function cpuUsOf(pid: number): number {
 function cpuMeter(pid: number) {
   let server0 = 0;
   let bench0 = process.cpuUsage();
+  let main0 = 0;
   let serverUs = 0;
+  let mainUs = 0;
   let benchUs = 0;
   return {
     on: (phase: 'start' | 'end'): void => {
       if (phase === 'start') {
         server0 = cpuUsOf(pid);
+        main0 = cpuUsOf(pid, pid);
         bench0 = process.cpuUsage();
       } else {
         serverUs = cpuUsOf(pid) - server0;
+        mainUs = cpuUsOf(pid, pid) - main0;
         const b = process.cpuUsage(bench0);
         benchUs = b.user + b.system;
       }
     },
     perOp: (ops: number) => ({
       serverCpuUsPerOp: Math.round(serverUs / ops),
+      // The venue's main thread alone (fastify, ws, views, audit): the one that saturates first.
+      serverMainThreadCpuUsPerOp: Math.round(mainUs / ops),
       benchCpuUsPerOp: Math.round(benchUs / ops),
     }),
   };

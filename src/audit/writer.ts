@@ -62,6 +62,8 @@ interface Waiter {
   resolve(t: Ticket): void;
   reject(e: Error): void;
   timer: NodeJS.Timeout | null;
+  /** Refused after its wait: left in `waiters` for `wake` to skip (finding it there cost O(waiters) each). */
+  expired: boolean;
 }
 
 interface Flusher {
@@ -80,6 +82,8 @@ export class AuditWriter {
   readonly limits: WriterLimits;
   private readonly queue: AuditEventInput[] = [];
   private readonly waiters: Waiter[] = [];
+  /** Waiters not expired (`waiters` may still hold expired ones). */
+  private waiting = 0;
   private readonly flushers: Flusher[] = [];
   private reserved = 0;
   /** Events committed, and written, since the start: `committed - written` are in the queue. */
@@ -126,20 +130,28 @@ export class AuditWriter {
   /** Room for one event: at once when there is some, else after waiting up to `admitTimeoutMs`. */
   reserve(): Promise<Ticket> {
     if (this.closing) return Promise.reject(this.unavailable('the audit writer is closing'));
-    if (this.used < this.limits.queueCapacity && this.waiters.length === 0) {
+    if (this.used < this.limits.queueCapacity && this.waiting === 0) {
       return Promise.resolve(this.ticket());
     }
-    if (this.limits.admitTimeoutMs === 0 || this.waiters.length >= this.limits.queueCapacity) {
+    if (this.limits.admitTimeoutMs === 0 || this.waiting >= this.limits.queueCapacity) {
       return Promise.reject(this.unavailable('the audit queue is full'));
     }
     return new Promise<Ticket>((resolve, reject) => {
-      const w: Waiter = { resolve, reject, timer: null };
+      const w: Waiter = { resolve, reject, timer: null, expired: false };
       w.timer = setTimeout(() => {
-        const i = this.waiters.indexOf(w);
-        if (i >= 0) this.waiters.splice(i, 1);
+        w.expired = true;
+        this.waiting--;
         reject(this.unavailable(`the audit queue stayed full for ${this.limits.admitTimeoutMs} ms`));
       }, this.limits.admitTimeoutMs);
+      // Expired waiters are dropped in bulk once they outnumber the live ones (bounded at queueCapacity):
+      // the array stays bounded while the sink fails for long, at O(1) a waiter.
+      if (this.waiters.length >= 2 * this.limits.queueCapacity) {
+        let kept = 0;
+        for (const x of this.waiters) if (!x.expired) this.waiters[kept++] = x;
+        this.waiters.length = kept;
+      }
       this.waiters.push(w);
+      this.waiting++;
     });
   }
 
@@ -162,9 +174,11 @@ export class AuditWriter {
     this.closing = true;
     this.closeDeadlineMs = Date.now() + this.limits.closeTimeoutMs;
     for (const w of this.waiters.splice(0)) {
+      if (w.expired) continue;
       if (w.timer !== null) clearTimeout(w.timer);
       w.reject(this.unavailable('the audit writer is closing'));
     }
+    this.waiting = 0;
     let pause = 1;
     while ((this.used > 0 || this.running) && Date.now() < this.closeDeadlineMs) {
       await sleep(pause);
@@ -247,6 +261,8 @@ export class AuditWriter {
     while (this.waiters.length > 0 && this.used < this.limits.queueCapacity) {
       const w = this.waiters.shift();
       if (w === undefined) break;
+      if (w.expired) continue;
+      this.waiting--;
       if (w.timer !== null) clearTimeout(w.timer);
       w.resolve(this.ticket());
     }

@@ -529,7 +529,8 @@ export function auditProjection(
   return new AuditProjection(new AuditLog(store), file.path, {
     durableSeq: () => file.head.seq,
     inbox: store.kind === 'postgres' ? new AuditInbox(store) : null,
-    // PGlite runs the projection's SQL on this thread, PostgreSQL in its own processes.
+    // PGlite runs the projection's SQL in this process (the venue's on a worker thread, which shares the two
+    // cores with the engine), PostgreSQL in its own processes: PGlite's share stays bounded while busy.
     sharesThread: store.kind !== 'postgres',
     chain: async (events) => {
       const tickets = await Promise.all(events.map(() => audit.reserve()));
@@ -597,7 +598,8 @@ export async function startVenue(config: VenueConfig, options: VenueOptions): Pr
       config.database.kind === 'postgres'
         ? guard(new DependencyGuard('postgres', POSTGRES_FAILURES))
         : undefined;
-    store = await openStore(config.database, { create: true, guard: pgGuard });
+    // PGlite's SQL on a thread of its own, off the event loop that answers orders (store/pglite-thread.ts).
+    store = await openStore(config.database, { create: true, guard: pgGuard, pgliteThread: 'worker' });
     await migrate(store);
     const opened = store;
     const served = await assemble(config, options, opened, guards, guard, {

@@ -12,10 +12,12 @@ export interface OpenOptions {
   create: boolean;
   /** PostgreSQL: the retries and circuit breaker its calls go through (default: a guard of its own). */
   guard?: DependencyGuard;
+  /** PGlite: run its SQL on a worker thread of its own (default: the caller's thread). */
+  pgliteThread?: 'caller' | 'worker';
 }
 
 export async function openStore(database: DatabaseConfig, options: OpenOptions): Promise<Store> {
   if (database.kind === 'postgres')
     return openPostgresStore({ url: database.url, schema: null, guard: options.guard });
-  return openPgliteStore({ dir: database.dir, create: options.create });
+  return openPgliteStore({ dir: database.dir, create: options.create, thread: options.pgliteThread });
 }

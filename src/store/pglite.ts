@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { INT8_OID } from './int8.js';
+import { openPgliteThreadStore } from './pglite-thread.js';
 import {
   CHANNEL_PATTERN,
   GuardedStore,
@@ -23,6 +24,11 @@ export interface PgliteOptions {
   dir: string | null;
   /** Creates the folder and a new database when it does not exist; otherwise that is STORE_UNAVAILABLE. */
   create: boolean;
+  /**
+   * Where its SQL runs: on the caller's thread (default), or on a worker thread of its own (the venue's choice:
+   * pglite-thread.ts says why).
+   */
+  thread?: 'caller' | 'worker';
 }
 
 type Runner = Pick<Transaction, 'query' | 'exec'>;
@@ -62,6 +68,18 @@ export async function openPgliteStore(options: PgliteOptions): Promise<Store> {
   const { dir } = options;
   if (dir !== null && !options.create && !existsSync(dir)) {
     throw new StoreError(StoreErrorCode.Unavailable, `no PGlite database at ${dir}`);
+  }
+  if (options.thread === 'worker') {
+    try {
+      return await openPgliteThreadStore(dir);
+    } catch (e) {
+      const why = e instanceof Error ? e.message : String(e);
+      throw new StoreError(
+        StoreErrorCode.Unavailable,
+        `cannot open the PGlite database at ${dir ?? 'memory'}: ${why}`,
+        { cause: e },
+      );
+    }
   }
   let db: PGlite;
   try {

@@ -137,6 +137,36 @@ describe('audit writer', () => {
     assert.equal(sink.written.length, 1);
   });
 
+  it('after many waits ran out, gives freed room to the callers still waiting, in order', async () => {
+    const sink = new FakeSink();
+    sink.close();
+    const w = new AuditWriter(sink, { queueCapacity: 2, admitTimeoutMs: 250 });
+    await commitMany(w, 1, 2);
+    // One after the other, more expired waits than twice the capacity: the waiting list is compacted.
+    for (let i = 0; i < 7; i++) await assert.rejects(w.reserve(), isUnavailable);
+    assert.equal(w.stats().refused, 7);
+    const order: number[] = [];
+    const first = w.reserve().then((t) => (order.push(1), t));
+    const second = w.reserve().then((t) => (order.push(2), t));
+    // The live waiters are bounded by the capacity too (the expired ones no longer count).
+    await assert.rejects(
+      w.reserve(),
+      (e: unknown) => isUnavailable(e) && /is full/.test((e as Error).message),
+    );
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(order, [], 'no room while both events wait for the sink');
+    sink.open();
+    (await first).commit(sampleEvent(3));
+    (await second).commit(sampleEvent(4));
+    assert.deepEqual(order, [1, 2]);
+    await w.close();
+    assert.deepEqual(
+      sink.written,
+      [1, 2, 3, 4].map((i) => sampleEvent(i).id),
+    );
+    assert.equal(w.stats().refused, 8, 'the live waiters were not refused');
+  });
+
   it('writes everything on close, and refuses reservations once closing', async () => {
     const sink = new FakeSink();
     const w = new AuditWriter(sink);

@@ -19,11 +19,11 @@ import {
   type Migration,
   type Store,
 } from '../../src/store/index.js';
-import { TEST_DATABASE_URL, storeFactories } from './helpers.js';
+import { TEST_DATABASE_URL, pgliteFactory, storeFactories } from './helpers.js';
 
 const isCode = (code: StoreErrorCode) => (e: unknown) => e instanceof StoreError && e.code === code;
 
-for (const factory of storeFactories()) {
+for (const factory of [...storeFactories(), pgliteFactory('worker')]) {
   describe(`query store contract: ${factory.name}`, () => {
     let store: Store;
 
@@ -196,8 +196,12 @@ for (const factory of storeFactories()) {
 
     it('refuses use after close', async () => {
       const db =
-        factory.name === 'pglite'
-          ? await openPgliteStore({ dir: null, create: true })
+        factory.name !== 'postgres'
+          ? await openPgliteStore({
+              dir: null,
+              create: true,
+              thread: factory.name === 'pglite' ? 'caller' : 'worker',
+            })
           : await openPostgresStore({ url: TEST_DATABASE_URL, schema: null });
       await db.close();
       await db.close(); // idempotent

@@ -10,7 +10,7 @@ import { openPgliteStore, openPostgresStore, type Store } from '../../src/store/
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 export interface StoreFactory {
-  readonly name: 'pglite' | 'postgres';
+  readonly name: 'pglite' | 'pglite-worker' | 'postgres';
   /** A store on an empty schema of its own; close it when done (the schema stays until cleanup). */
   fresh(): Promise<Store>;
   /** Drops every schema this factory made and closes what it holds. */
@@ -19,12 +19,13 @@ export interface StoreFactory {
 
 const schemaName = (): string => `rialto_test_${process.pid}_${randomBytes(4).toString('hex')}`;
 
-export function pgliteFactory(): StoreFactory {
+/** PGlite in memory, on the caller's thread or (`thread: 'worker'`, as the venue runs it) a worker's. */
+export function pgliteFactory(thread: 'caller' | 'worker' = 'caller'): StoreFactory {
   let shared: Store | null = null;
   return {
-    name: 'pglite',
+    name: thread === 'worker' ? 'pglite-worker' : 'pglite',
     async fresh() {
-      shared ??= await openPgliteStore({ dir: null, create: true });
+      shared ??= await openPgliteStore({ dir: null, create: true, thread });
       const schema = schemaName();
       await shared.exec(`CREATE SCHEMA ${schema}; SET search_path TO ${schema}`);
       const db = shared;

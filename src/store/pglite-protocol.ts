@@ -1,0 +1,58 @@
+/**
+ * The messages between a PGlite store on a worker thread (pglite-thread.ts) and the thread that uses it
+ * (pglite-worker.ts). Every request has an id the answer repeats; `tx` 0 is outside any transaction.
+ */
+import type { Row, SqlValue } from './port.js';
+
+export type ToPgliteWorker =
+  | {
+      readonly op: 'query';
+      readonly id: number;
+      readonly tx: number;
+      readonly sql: string;
+      readonly params: readonly SqlValue[];
+    }
+  | { readonly op: 'exec'; readonly id: number; readonly tx: number; readonly sql: string }
+  /** Opens a transaction; answered with its number once PGlite has begun it. */
+  | { readonly op: 'begin'; readonly id: number }
+  /** Commits (or rolls back) transaction `tx`; answered once PGlite has. */
+  | { readonly op: 'end'; readonly id: number; readonly tx: number; readonly commit: boolean }
+  /** LISTEN; answered with the listener's number, whose notifications then come as `notify`. */
+  | { readonly op: 'listen'; readonly id: number; readonly channel: string }
+  | { readonly op: 'unlisten'; readonly id: number; readonly listener: number }
+  | { readonly op: 'close'; readonly id: number };
+
+/** An error crossing the threads: its message, name and own fields (a database error's `code`, `detail`). */
+export interface StoreErrorInfo {
+  readonly name: string;
+  readonly message: string;
+  readonly fields: Readonly<Record<string, string | number | boolean | null>>;
+}
+
+export type FromPgliteWorker =
+  | { readonly type: 'ready' }
+  | { readonly type: 'openFailed'; readonly error: StoreErrorInfo }
+  | { readonly type: 'done'; readonly id: number; readonly rows: Row[] | null; readonly value: number | null }
+  | { readonly type: 'failed'; readonly id: number; readonly error: StoreErrorInfo }
+  | { readonly type: 'notify'; readonly listener: number; readonly payload: string };
+
+export interface PgliteWorkerData {
+  readonly dir: string | null;
+}
+
+export function storeErrorInfo(e: unknown): StoreErrorInfo {
+  if (!(e instanceof Error)) return { name: 'Error', message: String(e), fields: {} };
+  const fields: Record<string, string | number | boolean | null> = {};
+  for (const [k, v] of Object.entries(e) as [string, unknown][]) {
+    if (v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') fields[k] = v;
+  }
+  return { name: e.name, message: e.message, fields };
+}
+
+/** The error again on this side, with the fields callers check (`code`, say) as its own properties. */
+export function errorOf(info: StoreErrorInfo): Error {
+  const e = new Error(info.message);
+  Object.assign(e, info.fields);
+  e.name = info.name;
+  return e;
+}
