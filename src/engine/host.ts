@@ -23,6 +23,7 @@ import { ExchangeCore, encodeCoreSnapshot, type Command } from '../core/index.js
 import {
   DirLock,
   decodeFramedCommands,
+  executeByKind,
   SnapshotStore,
   nodeFs,
   openJournal,
@@ -74,6 +75,8 @@ export class EngineHost {
   private snapshotting: Promise<unknown> | null = null;
   /** Where a batch's events are gathered (grown to the largest batch's). */
   private eventScratch: Float64Array = new Float64Array(4096 * EVENT_STRIDE);
+  /** The kind bytes of the records a batch decodes (see kindsFor). */
+  private kindScratch: Uint8Array = new Uint8Array(256);
   private closed = false;
   private readonly lock: DirLock;
 
@@ -144,9 +147,9 @@ export class EngineHost {
       },
       {
         fromSeq: (start.snapshot?.seq ?? 0) + 1,
-        visit: (_seq, _timeUs, command) => {
+        visit: (_seq, _timeUs, command, kind) => {
           core.events.clear();
-          core.execute(command);
+          executeByKind(core, command, kind);
         },
       },
     );
@@ -205,7 +208,7 @@ export class EngineHost {
     this.refuseWhenClosed();
     const before = this.writer.sequencedSeq;
     const durable = this.writer.append(commands);
-    return this.executeSequenced(commands, before, durable);
+    return this.executeSequenced(commands, null, before, durable);
   }
 
   /**
@@ -215,18 +218,34 @@ export class EngineHost {
    */
   submitRecords(records: Uint8Array, count: number): BatchOutcome {
     this.refuseWhenClosed();
-    const commands = decodeFramedCommands(records, count);
+    const kinds = this.kindsFor(count);
+    const commands = decodeFramedCommands(records, count, kinds);
     const before = this.writer.sequencedSeq;
     const durable = this.writer.appendRecords(records, count);
-    return this.executeSequenced(commands, before, durable);
+    return this.executeSequenced(commands, kinds, before, durable);
   }
 
   private refuseWhenClosed(): void {
     if (this.closed) throw Object.assign(new Error('the engine is closing'), { code: 'ENGINE_CLOSED' });
   }
 
-  /** Executes commands the writer has just sequenced after `before` (or throws RefusedBatch if it did not). */
-  private executeSequenced(commands: Command[], before: number, durable: Promise<unknown>): BatchOutcome {
+  /** A scratch array of at least `count` kind bytes, kept between batches. */
+  private kindsFor(count: number): Uint8Array {
+    if (this.kindScratch.length < count)
+      this.kindScratch = new Uint8Array(Math.max(count, 2 * this.kindScratch.length));
+    return this.kindScratch;
+  }
+
+  /**
+   * Executes commands the writer has just sequenced after `before` (or throws RefusedBatch if it did not).
+   * `kinds` holds their kind bytes when they were decoded from records (null: built here, run by `execute`).
+   */
+  private executeSequenced(
+    commands: Command[],
+    kinds: Uint8Array | null,
+    before: number,
+    durable: Promise<unknown>,
+  ): BatchOutcome {
     if (this.writer.sequencedSeq === before) {
       // Refused before sequencing: the promise is already rejected with the reason.
       durable.catch(() => undefined);
@@ -246,7 +265,8 @@ export class EngineHost {
       const command = commands[i];
       command.timeUs = timeUs;
       core.events.clear();
-      core.execute(command);
+      if (kinds === null) core.execute(command);
+      else executeByKind(core, command, kinds[i]);
       const n = core.events.count * EVENT_STRIDE;
       if (used + n > out.length) out = this.growScratch(used, used + n);
       out.set(core.events.data.subarray(0, n), used);

@@ -8,6 +8,7 @@
 import { ExchangeCore, decodeCoreSnapshot, type CoreOptions } from '../core/index.js';
 import {
   JournalReader,
+  executeByKind,
   SnapshotStore,
   readOnlyFs,
   type JournalFs,
@@ -93,9 +94,9 @@ export async function recoverState(dir: string, options: RecoverOptions = {}): P
   const progress = options.onProgress;
   progress?.(0, total);
   let replayed = 0;
-  const scan = await reader.scan(fromSeq, (_seq, _timeUs, command) => {
+  const scan = await reader.scan(fromSeq, (_seq, _timeUs, command, kind) => {
     core.events.clear();
-    core.execute(command);
+    executeByKind(core, command, kind);
     replayed++;
     if (progress !== undefined && replayed % PROGRESS_EVERY_RECORDS === 0) progress(replayed, total);
   });

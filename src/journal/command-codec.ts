@@ -447,6 +447,14 @@ export function decodeCommand(bytes: Uint8Array, start: number, end: number, tim
 }
 
 /**
+ * The kind of the command at bytes[start] (a COMMAND_KIND value, the wide bit cleared), for a command that
+ * decodeCommand has read: what executeByKind dispatches on.
+ */
+export function commandKindAt(bytes: Uint8Array, start: number): number {
+  return bytes[start] & ~WIDE;
+}
+
+/**
  * The compact place, cancel and amend, read at fixed offsets: nearly every record is one of them, and with the
  * length known up front the per-field bounds and width checks of the Decoder are one comparison. Returns null
  * for anything else (another kind, a wide form, a length that does not match), which the Decoder then reads

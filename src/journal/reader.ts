@@ -15,7 +15,7 @@
  * acknowledged record cannot be told from a torn write; that one record would be cut, and reported.
  */
 import type { Command } from '../core/index.js';
-import { decodeCommand } from './command-codec.js';
+import { commandKindAt, decodeCommand } from './command-codec.js';
 import { crc32c, crc32cOf } from './crc32c.js';
 import { JournalError, JournalErrorCode, assert, describeError } from './errors.js';
 import {
@@ -33,8 +33,11 @@ import { nodeFs, readFully, type JournalFs } from './fs-port.js';
 import { JOURNAL_LIMITS } from './limits.js';
 import { join } from 'node:path';
 
-/** Called for every record from the scan's first sequence number on, in order. */
-export type RecordVisitor = (seq: number, timeUs: number, command: Command) => void;
+/**
+ * Called for every record from the scan's first sequence number on, in order. `kind` is the command's kind
+ * byte (a COMMAND_KIND value): executeByKind(core, command, kind) runs it without a dispatch on `command.kind`.
+ */
+export type RecordVisitor = (seq: number, timeUs: number, command: Command, kind: number) => void;
 
 export interface SegmentFile {
   path: string;
@@ -326,7 +329,12 @@ function walkRecords(
       break;
     }
     if (visit !== null && seq >= fromSeq) {
-      visit(seq, timeUs, decodeAt(bytes, p, length, timeUs, file, pos));
+      visit(
+        seq,
+        timeUs,
+        decodeAt(bytes, p, length, timeUs, file, pos),
+        commandKindAt(bytes, p + RECORD_HEAD_BYTES),
+      );
       visited++;
     }
     intact = false;

@@ -7,7 +7,7 @@
  * the time and the checksum over them are set by the sequencer, in the writer, when the record joins a batch.
  */
 import type { Command } from '../core/index.js';
-import { COMMAND_BYTES_MAX, decodeCommand, encodeCommand } from './command-codec.js';
+import { COMMAND_BYTES_MAX, commandKindAt, decodeCommand, encodeCommand } from './command-codec.js';
 import { crc32cOf } from './crc32c.js';
 import { JournalError, JournalErrorCode, assert } from './errors.js';
 import { FRAME_BYTES, PAYLOAD_BYTES_MIN, RECORD_HEAD_BYTES, viewOf } from './format.js';
@@ -53,10 +53,21 @@ export function stampRecord(
 
 /**
  * The commands of `count` records framed by frameCommand, back to back in `records` (stamped or not; the
- * commands' times are left 0). Throws JOURNAL_INVALID_ARGUMENT for bytes that are not `count` such records and
+ * commands' times are left 0). When `kinds` is given, kinds[i] is set to commands[i]'s kind byte (for
+ * executeByKind); it must hold `count`. Throws JOURNAL_INVALID_ARGUMENT for bytes that are not `count` such records and
  * JOURNAL_COMMAND_MALFORMED for a command that does not decode.
  */
-export function decodeFramedCommands(records: Uint8Array, count: number): Command[] {
+export function decodeFramedCommands(
+  records: Uint8Array,
+  count: number,
+  kinds: Uint8Array | null = null,
+): Command[] {
+  if (kinds !== null && kinds.length < count) {
+    throw new JournalError(
+      JournalErrorCode.InvalidArgument,
+      `room for ${kinds.length} kinds, ${count} records`,
+    );
+  }
   const view = viewOf(records);
   const commands = new Array<Command>(count);
   let at = 0;
@@ -68,7 +79,9 @@ export function decodeFramedCommands(records: Uint8Array, count: number): Comman
     if (end > records.length || end - at - FRAME_BYTES < PAYLOAD_BYTES_MIN) {
       throw new JournalError(JournalErrorCode.InvalidArgument, `record ${i} is not framed`);
     }
-    commands[i] = decodeCommand(records, at + FRAME_BYTES + RECORD_HEAD_BYTES, end, 0);
+    const start = at + FRAME_BYTES + RECORD_HEAD_BYTES;
+    commands[i] = decodeCommand(records, start, end, 0);
+    if (kinds !== null) kinds[i] = commandKindAt(records, start);
     at = end;
   }
   if (at !== records.length) {

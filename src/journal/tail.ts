@@ -9,13 +9,13 @@
  * (JOURNAL_CORRUPT naming file and offset). It changes no file and takes no lock.
  */
 import type { Command } from '../core/index.js';
-import { decodeCommand } from './command-codec.js';
+import { commandKindAt, decodeCommand } from './command-codec.js';
 import { crc32cOf } from './crc32c.js';
 import { JournalError, JournalErrorCode, describeError } from './errors.js';
 import { FRAME_BYTES, HEADER_BYTES, PAYLOAD_BYTES_MIN, RECORD_HEAD_BYTES, viewOf } from './format.js';
 import { nodeFs, readFully, type JournalFs } from './fs-port.js';
 import { JOURNAL_LIMITS } from './limits.js';
-import { JournalReader, type SegmentFile } from './reader.js';
+import { JournalReader, type RecordVisitor, type SegmentFile } from './reader.js';
 
 /** Bytes read per call at most (a record is at most 536 bytes, so a chunk always holds whole ones). */
 const CHUNK_BYTES = 1 << 20;
@@ -73,11 +73,7 @@ export class JournalTail {
    * Reads records from `nextSeq` up to `uptoSeq` (durable), at most `max`, passing each to `visit` (null:
    * skip them); resolves with how many were read (0: none durable yet).
    */
-  async read(
-    uptoSeq: number,
-    max: number,
-    visit: ((seq: number, timeUs: number, command: Command) => void) | null,
-  ): Promise<number> {
+  async read(uptoSeq: number, max: number, visit: RecordVisitor | null): Promise<number> {
     if (this.segment === null) await this.seek(this.seq);
     let count = 0;
     while (count < max && this.seq <= uptoSeq) {
@@ -122,13 +118,7 @@ export class JournalTail {
   }
 
   /** Walks the whole records in the buffer's first `got` bytes; resolves with how many it took. */
-  private walk(
-    file: string,
-    got: number,
-    uptoSeq: number,
-    max: number,
-    visit: ((seq: number, timeUs: number, command: Command) => void) | null,
-  ): number {
+  private walk(file: string, got: number, uptoSeq: number, max: number, visit: RecordVisitor | null): number {
     const bytes = this.buffer;
     const view = viewOf(bytes);
     let pos = 0;
@@ -155,7 +145,7 @@ export class JournalTail {
         } catch (e) {
           throw corrupt(`record does not decode: ${describeError(e)}`, e);
         }
-        visit(seq, timeUs, command);
+        visit(seq, timeUs, command, commandKindAt(bytes, p + RECORD_HEAD_BYTES));
       }
       pos = p + length;
       this.seq++;

@@ -17,7 +17,7 @@
  */
 import type { Outbox } from '../bus/index.js';
 import { ExchangeCore, type Command } from '../core/index.js';
-import { JournalTail, readOnlyFs, type JournalFs } from '../journal/index.js';
+import { JournalTail, executeByKind, readOnlyFs, type JournalFs } from '../journal/index.js';
 
 /** One command's records, as the replay and the engine's batches give them. */
 export type CommandRecords = (seq: number, timeUs: number, events: Float64Array, count: number) => void;
@@ -118,9 +118,9 @@ export class JournalBackfill {
     const tail = new JournalTail(this.dir, this.io);
     await tail.seek(1);
     const core = new ExchangeCore();
-    const visit = (seq: number, timeUs: number, command: Command): void => {
+    const visit = (seq: number, timeUs: number, command: Command, kind: number): void => {
       core.events.clear();
-      core.execute(command);
+      executeByKind(core, command, kind);
       for (const p of this.parts) p.command(seq, timeUs, core.events.data, core.events.count);
       this.nextSeq = seq + 1;
     };

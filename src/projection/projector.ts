@@ -16,7 +16,7 @@
  * point, even between a commit and its answer, leaves the tables exactly as an uninterrupted run would.
  */
 import { ExchangeCore, decodeCoreSnapshot, type CoreOptions } from '../core/index.js';
-import { JournalTail, SnapshotStore, readOnlyFs } from '../journal/index.js';
+import { JournalTail, SnapshotStore, executeByKind, readOnlyFs } from '../journal/index.js';
 import { PacedLoop } from '../ops/index.js';
 import type { Store } from '../store/index.js';
 import { PROJECTION_LIMITS, type ProjectionLimits } from './limits.js';
@@ -201,9 +201,9 @@ export class QueryTableProjector {
     const c = core;
     await this.tail.seek(from);
     while (this.tail.nextSeq <= seq) {
-      await this.tail.read(seq, this.limits.rebuildChunkCommands, (_seq, _timeUs, command) => {
+      await this.tail.read(seq, this.limits.rebuildChunkCommands, (_seq, _timeUs, command, kind) => {
         c.events.clear();
-        c.execute(command);
+        executeByKind(c, command, kind);
       });
     }
     c.events.clear();
@@ -221,9 +221,9 @@ export class QueryTableProjector {
       const core = this.core as ExchangeCore;
       const mapper = this.mapper as RowMapper;
       try {
-        await this.tail.read(this.durable, max, (seq, timeUs, command) => {
+        await this.tail.read(this.durable, max, (seq, timeUs, command, kind) => {
           core.events.clear();
-          core.execute(command);
+          executeByKind(core, command, kind);
           mapper.command(seq, timeUs, core.events.data, core.events.count);
         });
         core.events.clear();

@@ -31,7 +31,7 @@ import {
   type Statements,
   type VenueReport,
 } from '../../engine/index.js';
-import { decodeFramedCommands } from '../../journal/index.js';
+import { decodeFramedCommands, executeByKind } from '../../journal/index.js';
 import { ApiError, type ErrorCode } from '../trading/errors.js';
 import type { OrderEntry, PlaceOutcome } from '../trading/order-entry.js';
 import type { ReplayListener, ReplayReport, Views } from '../views/index.js';
@@ -412,7 +412,8 @@ export class RemoteEngine implements EnginePort, OrderEntry {
     if (firstSeq !== this.applied + 1) {
       throw new Error(`a batch from ${firstSeq} after ${this.applied}`);
     }
-    const commands = decodeFramedCommands(body, count);
+    const kinds = new Uint8Array(count);
+    const commands = decodeFramedCommands(body, count, kinds);
     for (const [orderId, cid] of clientIds) this.clientIds.set(orderId, cid);
     const core = this.core;
     const ends = new Int32Array(count);
@@ -422,7 +423,7 @@ export class RemoteEngine implements EnginePort, OrderEntry {
       const command = commands[i];
       command.timeUs = timeUs;
       core.events.clear();
-      core.execute(command);
+      executeByKind(core, command, kinds[i]);
       const n = core.events.count;
       if (this.replaying) {
         this.views?.applyCommand(seq, timeUs, core.events.data, 0, n);

@@ -6,7 +6,7 @@
  * meant to run while the engine holds the data directory and before any command is submitted.
  */
 import { ExchangeCore, type AssetInfo, type InstrumentSpec } from '../../core/index.js';
-import { JournalReader } from '../../journal/index.js';
+import { JournalReader, executeByKind } from '../../journal/index.js';
 import type { Views } from './views.js';
 
 export interface ReplayReport {
@@ -38,10 +38,10 @@ export async function replayJournalInto(
   const core = new ExchangeCore();
   let commands = 0;
   if (lastSeq > 0) {
-    await new JournalReader(dir).scan(1, (seq, timeUs, command) => {
+    await new JournalReader(dir).scan(1, (seq, timeUs, command, kind) => {
       if (seq > lastSeq) return;
       core.events.clear();
-      core.execute(command);
+      executeByKind(core, command, kind);
       views.applyCommand(seq, timeUs, core.events.data, 0, core.events.count);
       also?.(seq, timeUs, core.events.data, core.events.count);
       commands++;
