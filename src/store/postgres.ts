@@ -3,7 +3,9 @@
  * connect, idle, statement and query timeouts) rather than left to the driver's defaults. int8 comes back as
  * bigint, as PGlite returns it, not as pg's default string.
  */
+import { finished } from 'node:stream/promises';
 import pg from 'pg';
+import copyStreams from 'pg-copy-streams';
 import { DependencyGuard, DependencyUnavailableError, POSTGRES_FAILURES } from '../ops/index.js';
 import { INT8_ARRAY_OID, INT8_OID, parseInt8Array } from './int8.js';
 import {
@@ -62,66 +64,15 @@ function queryable(client: pg.Pool | pg.PoolClient): Queryable {
   };
 }
 
-/** What a COPY needs of pg's connection (in pg, not in its type declarations). */
-interface CopyConnection {
-  query(text: string): void;
-  sendCopyFromChunk(chunk: Uint8Array): void;
-  endCopyFrom(): void;
-}
-
 /**
- * `COPY ... FROM STDIN` as a pg submittable: the driver hands it the connection when its turn comes, and the
- * server's answers (CopyInResponse, CommandComplete, an error, ReadyForQuery) as they arrive. An error ends it
- * at once; the driver does not call ReadyForQuery on a query that failed.
+ * `COPY ... FROM STDIN` with `data` as its whole input, through pg-copy-streams (the COPY sub-protocol, which pg
+ * itself does not expose); resolves with the rows copied.
  */
-class CopyFrom implements pg.Submittable {
-  private rows = 0;
-  private settled = false;
-  readonly done: Promise<number>;
-  private resolve: (rows: number) => void = () => undefined;
-  private reject: (e: Error) => void = () => undefined;
-
-  constructor(
-    private readonly text: string,
-    private readonly data: Uint8Array,
-  ) {
-    this.done = new Promise<number>((resolve, reject) => {
-      this.resolve = resolve;
-      this.reject = reject;
-    });
-  }
-
-  submit(connection: pg.Connection): void {
-    (connection as unknown as CopyConnection).query(this.text);
-  }
-
-  handleCopyInResponse(connection: CopyConnection): void {
-    connection.sendCopyFromChunk(this.data);
-    connection.endCopyFrom();
-  }
-
-  handleCommandComplete(msg: { text?: string }): void {
-    this.rows = Number(/\d+$/.exec(msg.text ?? '')?.[0] ?? 0);
-  }
-
-  handleError(err: Error): void {
-    if (this.settled) return;
-    this.settled = true;
-    this.reject(err);
-  }
-
-  handleReadyForQuery(): void {
-    if (this.settled) return;
-    this.settled = true;
-    this.resolve(this.rows);
-  }
-
-  // Not sent during a COPY FROM; the driver may still look for them.
-  handleRowDescription(): void {}
-  handleDataRow(): void {}
-  handleEmptyQuery(): void {}
-  handlePortalSuspended(): void {}
-  handleCopyData(): void {}
+async function copyFromStdin(client: pg.PoolClient, sql: string, data: Uint8Array): Promise<number> {
+  const stream = client.query(copyStreams.from(sql));
+  stream.end(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+  await finished(stream);
+  return stream.rowCount;
 }
 
 /** Runs a call under the guard; the database being unavailable ends as STORE_UNAVAILABLE. */
@@ -270,7 +221,7 @@ class PostgresStore extends GuardedStore {
       await client.query('BEGIN');
       const result = await work({
         ...queryable(client),
-        copyFrom: (sql, data) => client.query(new CopyFrom(sql, data)).done,
+        copyFrom: (sql, data) => copyFromStdin(client, sql, data),
       });
       await client.query('COMMIT');
       return result;
