@@ -8,6 +8,7 @@ import { AuditWriter, type AuditFile, type AuditProjection, type WriterLimits } 
 import { EVENT_STRIDE } from '../../book/index.js';
 import { CoreEventType, type Command } from '../../core/index.js';
 import { Engine, type DurableBatch, type EngineConfig } from '../../engine/index.js';
+import { decodeFramedCommands } from '../../journal/index.js';
 import { DependencyGuard, POSTGRES_FAILURES, type VenueConfig } from '../../ops/index.js';
 import { migrate, openStore, type Store } from '../../store/index.js';
 import { ensureAdminKey } from '../auth/index.js';
@@ -77,22 +78,27 @@ export interface EngineProcess {
 }
 
 /**
- * Tells `side` of the instruments a batch defines (over the API, through any gateway), by their symbols and
- * assets as the engine reports them. Between definitions (nearly always) it only scans the batch's events.
+ * Tells the market data side of instruments defined after the start, synchronously, from the batch that defines
+ * them: the symbol and asset codes come from the batch's own commands (the engine's process has the records), so
+ * a trade in that batch or the next is already attributed. Asset codes start from the engine's report and
+ * follow the addAsset commands. A batch without records (never here: the engine publishes them) falls back to
+ * asking the engine.
  */
-function instrumentFollower(engine: Engine, side: MarketDataSide, log: LimitsLog): (b: DurableBatch) => void {
-  return (b) => {
-    const events = b.events;
-    let defines = false;
-    for (let o = 0; o < events.length && !defines; o += EVENT_STRIDE)
-      defines = events[o] === CoreEventType.InstrumentDefined;
-    if (!defines) return;
+export async function instrumentFollower(
+  engine: Pick<Engine, 'venueReport'>,
+  side: Pick<MarketDataSide, 'defineInstrument'>,
+  log: LimitsLog,
+): Promise<(b: DurableBatch) => void> {
+  const venue = await engine.venueReport();
+  const assetCodes = new Map(venue.assets.map((a) => [a.asset, a.code]));
+  const symbols = new Map(venue.instruments.map((i) => [i.instrument, i.symbol]));
+  const fromReport = (): void => {
     engine.venueReport().then(
-      (venue) => {
-        const codeOf = new Map(venue.assets.map((a) => [a.asset, a.code]));
-        for (const i of venue.instruments) {
-          const base = codeOf.get(i.baseAsset);
-          const quote = codeOf.get(i.quoteAsset);
+      (v) => {
+        for (const a of v.assets) assetCodes.set(a.asset, a.code);
+        for (const i of v.instruments) {
+          const base = assetCodes.get(i.baseAsset);
+          const quote = assetCodes.get(i.quoteAsset);
           // Known ones are no-ops (the feed and the transports keep their symbol).
           if (base !== undefined && quote !== undefined)
             side.defineInstrument(i.instrument, i.symbol, base, quote);
@@ -102,6 +108,51 @@ function instrumentFollower(engine: Engine, side: MarketDataSide, log: LimitsLog
         log.warn({ err: e instanceof Error ? e.message : String(e) }, 'market data: new instruments'),
     );
   };
+  return (b) => {
+    const events = b.events;
+    let changes = false;
+    for (let o = 0; o < events.length && !changes; o += EVENT_STRIDE) {
+      const type = events[o];
+      changes = type === CoreEventType.InstrumentDefined || type === CoreEventType.AssetAdded;
+    }
+    if (!changes) return;
+    if (b.records === undefined) return fromReport();
+    let unresolved = false;
+    const commands = decodeFramedCommands(b.records, b.count);
+    for (let k = 0, from = 0; k < commands.length; from = b.ends[k], k++) {
+      const c = commands[k];
+      // Only what the core accepted: a refused command left no event of its kind.
+      if (
+        !emitted(
+          events,
+          from,
+          b.ends[k],
+          c.kind === 'addAsset' ? CoreEventType.AssetAdded : CoreEventType.InstrumentDefined,
+        )
+      )
+        continue;
+      if (c.kind === 'addAsset') assetCodes.set(c.asset, c.code);
+      else if (c.kind === 'defineInstrument') {
+        // A change of a known instrument may leave these out; a refused definition names no new instrument.
+        const symbol = c.spec.symbol ?? symbols.get(c.spec.instrument);
+        const base = c.spec.baseAsset === undefined ? undefined : assetCodes.get(c.spec.baseAsset);
+        const quote = c.spec.quoteAsset === undefined ? undefined : assetCodes.get(c.spec.quoteAsset);
+        if (symbols.has(c.spec.instrument)) continue;
+        if (symbol === undefined || base === undefined || quote === undefined) unresolved = true;
+        else {
+          symbols.set(c.spec.instrument, symbol);
+          side.defineInstrument(c.spec.instrument, symbol, base, quote);
+        }
+      }
+    }
+    if (unresolved) fromReport();
+  };
+}
+
+/** Whether records [from, to) of `events` hold one of `type`. */
+function emitted(events: Float64Array, from: number, to: number, type: number): boolean {
+  for (let r = from; r < to; r++) if (events[r * EVENT_STRIDE] === type) return true;
+  return false;
 }
 
 /**
@@ -145,7 +196,7 @@ export async function startEngineProcess(
     if (md.md !== null || config.natsUrl !== null || config.redisUrl !== null)
       await replayChecked(config, engine, new Views(), md.replay);
     md.goLive();
-    const learn = instrumentFollower(engine, md, limitsLog);
+    const learn = await instrumentFollower(engine, md, limitsLog);
     unfollow = engine.subscribe((b) => {
       learn(b);
       md.applyBatch(b);
