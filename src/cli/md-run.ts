@@ -19,6 +19,7 @@ import {
   type FileReplayOptions,
   type RawEvent,
   type ReplaySpeed,
+  type Scheduler,
 } from '../marketdata/index.js';
 import { ConfigError, loadConfigOrThrow, type VenueConfig } from '../ops/index.js';
 import { StoreError, migrate, openStore, type Store } from '../store/index.js';
@@ -105,16 +106,39 @@ function symbolOf(raw: RawEvent): string | null {
   return typeof p.symbol === 'string' ? p.symbol : null;
 }
 
-/** Resolves with the signal that asked the run to stop; `off` removes the handlers. */
-function stopSignals(): { signal: () => NodeJS.Signals | null; off: () => void } {
+interface StopSignals {
+  signal: () => NodeJS.Signals | null;
+  /** The wall clock, whose waits end early at a signal (a replay at --speed 1 may wait hours for a trade). */
+  scheduler: Scheduler;
+  off: () => void;
+}
+
+/** SIGINT and SIGTERM ask the run to stop (after flushing) instead of killing it. */
+function stopSignals(): StopSignals {
   let got: NodeJS.Signals | null = null;
+  const sleepers = new Set<() => void>();
   const on = (s: NodeJS.Signals): void => {
     got = s;
+    for (const wake of sleepers) wake();
   };
   process.on('SIGTERM', on);
   process.on('SIGINT', on);
   return {
     signal: () => got,
+    scheduler: {
+      nowUs: wallScheduler.nowUs,
+      sleepUntil: (timeUs) =>
+        new Promise<void>((resolve) => {
+          if (got !== null) return resolve();
+          const wake = (): void => {
+            clearTimeout(timer);
+            sleepers.delete(wake);
+            resolve();
+          };
+          const timer = setTimeout(wake, Math.max(0, Math.ceil((timeUs - wallScheduler.nowUs()) / 1000)));
+          sleepers.add(wake);
+        }),
+    },
     off: () => {
       process.off('SIGTERM', on);
       process.off('SIGINT', on);
@@ -195,7 +219,7 @@ export async function runPipeline(
     let lines = 0;
     for (const input of settings.inputs) {
       if (stop.signal() !== null) break;
-      lines += await replayFile(opened, input, settings, stop.signal, io);
+      lines += await replayFile(opened, input, settings, stop, io);
     }
     opened.pipeline.flush();
     feed = null;
@@ -245,7 +269,7 @@ async function replayFile(
   feed: VenueFeed,
   input: { file: string; format: InputFormat },
   settings: RunSettings,
-  stopped: () => NodeJS.Signals | null,
+  stop: StopSignals,
   io: ProgramIo,
 ): Promise<number> {
   const bytes = checkReadable(input.file);
@@ -274,7 +298,7 @@ async function replayFile(
   async function* lines(): AsyncGenerator<string> {
     for await (const line of createInterface({ input: stream, crlfDelay: Infinity })) {
       await run();
-      if (stopped() !== null) break;
+      if (stop.signal() !== null) break;
       yield line;
     }
     await run();
@@ -287,7 +311,7 @@ async function replayFile(
         format: input.format,
         kind: settings.kind,
         speed: settings.speed,
-        scheduler: wallScheduler,
+        scheduler: stop.scheduler,
         symbol: settings.symbol,
         midnightSec: settings.midnightSec,
       },

@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { MarketDataStore, barCsvRow, type StoredBar } from '../../src/marketdata/index.js';
 import { openPgliteStore, openPostgresStore, type Store } from '../../src/store/index.js';
 import { TEST_DATABASE_URL } from '../store/helpers.js';
-import { MAIN, assertCleanFailure, rialto, run, type Run } from './helpers.js';
+import { MAIN, assertCleanFailure, rialto, run, startRialto, type Run } from './helpers.js';
 
 const TRADES = [
   'time,price,size,id',
@@ -120,6 +120,30 @@ describe('rialto md run (built CLI, PGlite)', () => {
     );
     assert.equal(s.ticksWritten, 2);
     assert.equal(s.barsByInterval['1s'], 2);
+  });
+
+  it('stops gracefully at SIGTERM while waiting for the next trade at --speed 1', async () => {
+    // An hour between trades: only the signal can end this run within the test's timeout.
+    const trades = file(
+      'hourly.csv',
+      'time,price,size\n2024-01-02T09:00:00Z,10,1\n2024-01-02T10:00:00Z,11,1\n2024-01-02T11:00:00Z,12,1\n',
+    );
+    const data = join(dir, 'data-signal');
+    const child = startRialto(['md', 'run', '--input', trades, '--instrument', 'SIG-USD', '--speed', '1'], {
+      RIALTO_DATA_DIR: data,
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    // The store is opened after the signal handlers are installed: from then on a signal stops the run.
+    while (!existsSync(join(data, 'pglite'))) await new Promise((r) => setTimeout(r, 50));
+    child.kill('SIGTERM');
+    const s = summaryOf({ status: await exited, stdout: out, stderr: err });
+    assert.equal(s.stoppedBy, 'SIGTERM');
+    assert.ok(s.ticksIn <= 2, `the third trade, two hours on, is never read: ${out}`);
+    assert.equal(s.ticksWritten, s.ticksEnriched);
   });
 
   it('exits 2 with a message on a bad option, 1 on a missing file', () => {
