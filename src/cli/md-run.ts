@@ -126,7 +126,7 @@ function stopSignals(): StopSignals {
   return {
     signal: () => got,
     scheduler: {
-      nowUs: wallScheduler.nowUs,
+      nowUs: () => wallScheduler.nowUs(),
       sleepUntil: (timeUs) =>
         new Promise<void>((resolve) => {
           if (got !== null) return resolve();
