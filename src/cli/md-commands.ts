@@ -97,7 +97,7 @@ function addRunCommand(md: Command, io: ProgramIo): void {
         'sizes are stored with 8 decimals. A line it cannot read is dead-lettered and counted, not fatal. Ends ' +
         'when the inputs are exhausted, or gracefully on SIGINT/SIGTERM (open bars flushed, rows written), and ' +
         'prints one JSON line on stdout: lines, ticksIn, ticksEnriched, deadLettered with deadLetterReasons, ' +
-        'barsByInterval, ticksWritten, barsWritten, stoppedBy. Exits 1 on a failure, 2 on a usage error. ' +
+        'barsByInterval, ticksWritten, barsWritten, ticksExisting, barsExisting (rows stored before, not written twice), stoppedBy. Exits 1 on a failure, 2 on a usage error. ' +
         'Publishing to NATS JetStream is not done yet. See docs/marketdata.md.',
     )
     .requiredOption(

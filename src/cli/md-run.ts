@@ -97,6 +97,9 @@ export interface RunSummary {
   barsByInterval: Record<string, number>;
   ticksWritten: number;
   barsWritten: number;
+  /** Rows the store had already (a file run again): not written twice. */
+  ticksExisting: number;
+  barsExisting: number;
   stoppedBy: string | null;
 }
 
@@ -247,6 +250,8 @@ export async function runPipeline(
       barsByInterval,
       ticksWritten: w?.ticksWritten ?? 0,
       barsWritten: w?.barsWritten ?? 0,
+      ticksExisting: w?.ticksExisting ?? 0,
+      barsExisting: w?.barsExisting ?? 0,
       stoppedBy: stop.signal(),
     };
   } catch (e) {

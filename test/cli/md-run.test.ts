@@ -34,6 +34,8 @@ interface Summary {
   barsByInterval: Record<string, number>;
   ticksWritten: number;
   barsWritten: number;
+  ticksExisting: number;
+  barsExisting: number;
   stoppedBy: string | null;
 }
 
@@ -188,6 +190,16 @@ describe('rialto md run (PostgreSQL from DATABASE_URL)', { timeout: 120_000 }, (
       }),
     );
     assert.equal(s.ticksWritten, 6);
+    // Again: the rows are there already (idempotent by event id), none is written twice.
+    const again = summaryOf(
+      run(['md', 'run', '--input', trades, '--instrument', 'PG-USD'], MAIN, {
+        env: { DATABASE_URL: url.toString(), RIALTO_DATA_DIR: join(dir, 'data') },
+      }),
+    );
+    assert.deepEqual(
+      [again.ticksWritten, again.barsWritten, again.ticksExisting, again.barsExisting],
+      [0, 0, 6, s.barsWritten],
+    );
     const store = await openPostgresStore({ url: url.toString(), schema: null });
     try {
       const expected = rialto('md', 'aggregate', '--input', trades, '--bar', 'time:1m');
