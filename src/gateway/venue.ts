@@ -250,7 +250,8 @@ async function openMarketData(
   return feed;
 }
 
-function barSpecsOf(config: VenueConfig): BarSpec[] {
+/** The configured bar specs (`marketData.pipeline.bars`), as `rialto start` and `rialto md run` aggregate them. */
+export function barSpecsOf(config: VenueConfig): BarSpec[] {
   return config.marketData.pipeline.bars.map((text): BarSpec => {
     // The configuration checked the text; sizes are the instruments' lots and ticks (no decimals).
     const spec = parseBarSpec(text, 0, 0);

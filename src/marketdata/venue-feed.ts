@@ -292,6 +292,11 @@ export class VenueFeed {
     return this.seedReference(reference).then(() => this.reference.load(reference.instrument));
   }
 
+  /** Loads a symbol's reference data into the enrich cache (a source other than the venue's, before its ticks). */
+  loadReference(symbol: string): Promise<void> {
+    return this.reference.load(symbol);
+  }
+
   get intervals(): readonly string[] {
     return this.pipeline.barIntervals;
   }
