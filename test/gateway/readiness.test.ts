@@ -188,6 +188,27 @@ describe('readiness of a venue whose database goes away', () => {
       assert.equal(gone.status, 503);
       assert.match(gone.checks.store, /^unreachable: /);
       assert.equal(gone.checks.engine, 'ok', 'only the failing part is named');
+      // A probe that judges by the engine alone (what keeps a process in a load balancer) still sees the store.
+      const byEngine = await venue.server.inject({ method: 'GET', url: '/ready?only=engine' });
+      assert.equal(byEngine.statusCode, 200, byEngine.body);
+      assert.match(byEngine.json<{ checks: Record<string, string> }>().checks.store, /^unreachable: /);
+      const byEngineAndStore = await venue.server.inject({ method: 'GET', url: '/ready?only=engine,store' });
+      assert.equal(byEngineAndStore.statusCode, 503, byEngineAndStore.body);
+      // A part this process does not run has nothing to fail; an unknown name or a malformed list is refused.
+      assert.equal(
+        (await venue.server.inject({ method: 'GET', url: '/ready?only=engine,nats' })).statusCode,
+        200,
+      );
+      for (const url of [
+        '/ready?only=engin',
+        '/ready?only=',
+        '/ready?only=engine,,store',
+        '/ready?other=1',
+      ]) {
+        const bad = await venue.server.inject({ method: 'GET', url });
+        assert.equal(bad.statusCode, 400, `${url}: ${bad.body}`);
+        assert.equal(bad.json<{ error: { code: string } }>().error.code, 'VALIDATION_ERROR', url);
+      }
       const health = await venue.server.inject({ method: 'GET', url: '/health' });
       assert.equal(health.statusCode, 200, 'the process keeps answering');
       const book = await venue.server.inject({ method: 'GET', url: '/api/v1/orderbook/BTC-USDT' });
