@@ -700,8 +700,11 @@ async function assembleWith<E extends EnginePort>(
   // views, then the WebSocket feeds, before its submitter hears of it.
   side.goLive();
   const unsubscribe = engine.subscribe((b) => {
+    // A gateway's batches carry their commands: what another gateway defined is taken from them.
+    const elsewhere = table.expectDefinedElsewhere(b);
     if (table.awaiting) {
       table.applyBatch(b.events);
+      for (const [kind, id] of elsewhere) table.settled(kind, id);
       // An instrument defined over the API: the market data takes its trades from this batch on.
       for (const i of table.instruments())
         side.defineInstrument(i.spec.instrument, i.spec.symbol, i.baseCode, i.quoteCode);

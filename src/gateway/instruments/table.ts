@@ -17,9 +17,11 @@ import {
   C_B,
   CoreEventType,
   F_INSTRUMENT,
+  INSTRUMENT_DEFAULTS,
   type AssetInfo,
   type InstrumentSpec,
 } from '../../core/index.js';
+import { decodeFramedCommands } from '../../journal/index.js';
 import {
   instrumentOfSpec,
   type AssetConfig,
@@ -98,6 +100,48 @@ export class InstrumentTable {
     else this.expectedSpecs.delete(id);
   }
 
+  /**
+   * Expects the assets and instruments that another process (a split venue's other gateway) added or changed
+   * in this batch, read from the batch's own command records, so that `applyBatch` takes them; returns what it
+   * expected, to be `settled` after `applyBatch`. Only what the core accepted (its event is in the command's
+   * records) and this table does not expect already (this process's own submissions) is taken.
+   */
+  expectDefinedElsewhere(batch: {
+    readonly events: Float64Array;
+    readonly ends: Int32Array;
+    readonly count: number;
+    readonly records?: Uint8Array;
+  }): ['asset' | 'instrument', number][] {
+    const { events, ends, records } = batch;
+    if (records === undefined) return [];
+    let defines = false;
+    for (let o = 0; o < events.length && !defines; o += EVENT_STRIDE) {
+      defines = events[o] === CoreEventType.AssetAdded || events[o] === CoreEventType.InstrumentDefined;
+    }
+    if (!defines) return [];
+    const expected: ['asset' | 'instrument', number][] = [];
+    const commands = decodeFramedCommands(records, batch.count);
+    for (let k = 0, from = 0; k < commands.length; from = ends[k], k++) {
+      const c = commands[k];
+      if (c.kind === 'addAsset') {
+        if (this.expectedAssets.has(c.asset) || !hasEvent(events, from, ends[k], CoreEventType.AssetAdded))
+          continue;
+        this.expectAsset({ id: c.asset, code: c.code, decimals: c.decimals });
+        expected.push(['asset', c.asset]);
+      } else if (c.kind === 'defineInstrument') {
+        const id = c.spec.instrument;
+        if (this.expectedSpecs.has(id) || !hasEvent(events, from, ends[k], CoreEventType.InstrumentDefined))
+          continue;
+        const known = this.byId.get(id)?.spec;
+        this.expectInstrument(
+          toSpecConfig({ ...INSTRUMENT_DEFAULTS, ...known, ...c.spec } as InstrumentSpec),
+        );
+        expected.push(['instrument', id]);
+      }
+    }
+    return expected;
+  }
+
   /** Applies the reference-data records of a durable batch (all its records, back to back). */
   applyBatch(events: Float64Array): void {
     for (let o = 0; o < events.length; o += EVENT_STRIDE) {
@@ -147,4 +191,10 @@ export class InstrumentTable {
 /** The core's spec as the configuration's type (the same fields; markMethod narrowed). */
 export function toSpecConfig(s: Readonly<InstrumentSpec>): InstrumentSpecConfig {
   return { ...s, markMethod: s.markMethod === 2 ? 2 : 1 };
+}
+
+/** Whether records [from, to) of `events` hold one of `type`. */
+function hasEvent(events: Float64Array, from: number, to: number, type: number): boolean {
+  for (let r = from; r < to; r++) if (events[r * EVENT_STRIDE] === type) return true;
+  return false;
 }

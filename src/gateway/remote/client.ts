@@ -449,6 +449,8 @@ export class RemoteEngine implements EnginePort, OrderEntry {
         timeUs,
         events: this.scratch.slice(0, used * EVENT_STRIDE),
         ends,
+        // The commands, read by the listeners that learn what other gateways defined (InstrumentTable).
+        records: body,
       };
       for (const l of this.listeners) {
         try {
