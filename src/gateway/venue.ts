@@ -60,6 +60,7 @@ import {
   registerMarketDataMetrics,
   type AuditBacklog,
   type VenueMetrics,
+  type VenueMetricsOptions,
 } from './metrics/index.js';
 import type { Readiness } from './http/routes-admin.js';
 import { buildServer } from './http/server.js';
@@ -411,6 +412,30 @@ export async function openMarketDataSide(
   };
 }
 
+/**
+ * The venue's metrics over `engine` (its journal, the dependencies' breakers, kill switches and halts), with the
+ * process, audit and readiness sources the caller gives: `rialto start`, a gateway and the engine's process.
+ */
+export function engineMetrics(
+  engine: EnginePort,
+  guards: readonly DependencyGuard[],
+  sources: Pick<VenueMetricsOptions, 'processMetrics' | 'auditStats' | 'readinessChecks'>,
+): VenueMetrics {
+  return createVenueMetrics({
+    ...sources,
+    journalStats: () => engine.stats(),
+    dependencyStats: () => guards.map((g) => g.stats()),
+    venueState: async () => {
+      const v = await engine.venueReport();
+      return {
+        venueKillSwitch: v.killSwitch,
+        accountKillSwitches: v.accountKillSwitches,
+        instruments: v.instruments.map((i) => ({ symbol: i.symbol, halted: i.halted })),
+      };
+    },
+  });
+}
+
 /** The setup commands whose asset or instrument the journal does not have yet. */
 export function missingSetup(setup: readonly Command[], replay: ReplayReport): Command[] {
   const assets = new Set(replay.assets);
@@ -676,18 +701,8 @@ async function assembleWith<E extends EnginePort>(
   let auditBacklog: (() => AuditBacklog) | null = null;
   // So are the readiness probes, run at each scrape for rialto_readiness_check.
   let readinessNow: (() => Promise<Readiness>) | null = null;
-  const metrics = createVenueMetrics({
+  const metrics = engineMetrics(engine, guards, {
     processMetrics: options.processMetrics ?? true,
-    journalStats: () => engine.stats(),
-    dependencyStats: () => guards.map((g) => g.stats()),
-    venueState: async () => {
-      const v = await engine.venueReport();
-      return {
-        venueKillSwitch: v.killSwitch,
-        accountKillSwitches: v.accountKillSwitches,
-        instruments: v.instruments.map((i) => ({ symbol: i.symbol, halted: i.halted })),
-      };
-    },
     auditStats: () => auditBacklog?.() ?? null,
     readinessChecks: () => readinessNow?.() ?? Promise.resolve({ checks: {} }),
   });

@@ -1,5 +1,5 @@
 /** The venue's instruments as the gateway knows them (from the core's events) and their runtime changes. */
-export { InstrumentTable, toSpecConfig } from './table.js';
+export { InstrumentTable, hasEvent, toSpecConfig } from './table.js';
 export {
   InstrumentAdmin,
   MARK_METHOD_NAMES,

@@ -193,8 +193,8 @@ export function toSpecConfig(s: Readonly<InstrumentSpec>): InstrumentSpecConfig 
   return { ...s, markMethod: s.markMethod === 2 ? 2 : 1 };
 }
 
-/** Whether records [from, to) of `events` hold one of `type`. */
-function hasEvent(events: Float64Array, from: number, to: number, type: number): boolean {
+/** Whether records [from, to) of `events` (one command's, by a batch's `ends`) hold one of `type`. */
+export function hasEvent(events: Float64Array, from: number, to: number, type: number): boolean {
   for (let r = from; r < to; r++) if (events[r * EVENT_STRIDE] === type) return true;
   return false;
 }

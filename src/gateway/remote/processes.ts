@@ -12,8 +12,9 @@ import { decodeFramedCommands } from '../../journal/index.js';
 import { DependencyGuard, POSTGRES_FAILURES, type VenueConfig } from '../../ops/index.js';
 import { migrate, openStore, type Store } from '../../store/index.js';
 import { ensureAdminKey } from '../auth/index.js';
+import { hasEvent } from '../instruments/index.js';
 import type { LimitsLog } from '../limits/index.js';
-import { createVenueMetrics, type VenueMetrics } from '../metrics/index.js';
+import type { VenueMetrics } from '../metrics/index.js';
 import { readinessOf, storeProbe, type Probe } from '../readiness.js';
 import { LocalOrderEntry } from '../trading/order-entry.js';
 import { Views } from '../views/index.js';
@@ -23,6 +24,7 @@ import {
   auditProjection,
   startQueryTables,
   dependencyGuards,
+  engineMetrics,
   openAuditFile,
   openMarketDataSide,
   replayChecked,
@@ -123,7 +125,7 @@ export async function instrumentFollower(
       const c = commands[k];
       // Only what the core accepted: a refused command left no event of its kind.
       if (
-        !emitted(
+        !hasEvent(
           events,
           from,
           b.ends[k],
@@ -147,12 +149,6 @@ export async function instrumentFollower(
     }
     if (unresolved) fromReport();
   };
-}
-
-/** Whether records [from, to) of `events` hold one of `type`. */
-function emitted(events: Float64Array, from: number, to: number, type: number): boolean {
-  for (let r = from; r < to; r++) if (events[r * EVENT_STRIDE] === type) return true;
-  return false;
 }
 
 /**
@@ -204,18 +200,8 @@ export async function startEngineProcess(
     // The readiness probes and the audit trail are made below; the gauges read them once they exist.
     let readinessNow: (() => ReturnType<typeof readinessOf>) | null = null;
     let auditBacklog: (() => { queued: number; projectionLag: number }) | null = null;
-    const metrics = createVenueMetrics({
+    const metrics = engineMetrics(engine, guards, {
       processMetrics: options.processMetrics ?? true,
-      journalStats: () => engine.stats(),
-      dependencyStats: () => guards.map((g) => g.stats()),
-      venueState: async () => {
-        const v = await engine.venueReport();
-        return {
-          venueKillSwitch: v.killSwitch,
-          accountKillSwitches: v.accountKillSwitches,
-          instruments: v.instruments.map((i) => ({ symbol: i.symbol, halted: i.halted })),
-        };
-      },
       auditStats: () => auditBacklog?.() ?? null,
       readinessChecks: () => readinessNow?.() ?? Promise.resolve({ checks: {} }),
     });
