@@ -88,6 +88,9 @@ export class PacedLoop {
   }
 
   private sleep(ms: number): Promise<void> {
+    // Closed during the step just ended: no pause. Its timer does not hold the process, so close, waiting on
+    // this loop, could otherwise be left with nothing to run and never resolve.
+    if (this.stopped) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.wake = null;

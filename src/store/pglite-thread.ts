@@ -156,6 +156,8 @@ class PgliteThreadStore extends GuardedStore {
     try {
       await this.channel.call({ op: 'close' });
     } finally {
+      // Held until it has exited: the channel let go of it once the close was answered.
+      this.worker.ref();
       await this.worker.terminate();
     }
   }

@@ -7,9 +7,13 @@ import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { PacedLoop } from '../../src/ops/index.js';
 
-/** Resolves once `check` holds, looking every few milliseconds. */
+/** Resolves once `check` holds, looking every few milliseconds; throws after 20 s (a failed test ends). */
 async function until(check: () => boolean): Promise<void> {
-  while (!check()) await new Promise((r) => setTimeout(r, 2));
+  const deadline = Date.now() + 20_000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('still not so after 20 s');
+    await new Promise((r) => setTimeout(r, 2));
+  }
 }
 
 describe('PacedLoop', () => {
@@ -110,4 +114,30 @@ describe('PacedLoop', () => {
     await until(() => closed);
     assert.equal(steps, 1, 'no step after close');
   });
+
+  // The step under way when close comes must not lead into a pause: the pause's timer does not hold the
+  // process, so a close waiting on it could be left with nothing to run (the loop empty, close unresolved).
+  for (const outcome of ['succeeds', 'fails'] as const) {
+    it(`closes at once when close comes during a step that ${outcome}`, { timeout: 60_000 }, async () => {
+      const loop = new PacedLoop({ retryDelayMsMin: 3_600_000, retryDelayMsMax: 3_600_000 });
+      let finishStep: () => void = () => undefined;
+      let steps = 0;
+      loop.start({
+        step: () =>
+          new Promise<number>((resolve, reject) => {
+            steps++;
+            finishStep = () => (outcome === 'succeeds' ? resolve(steps) : reject(new Error('down')));
+          }),
+        pauseMs: () => 3_600_000,
+      });
+      await until(() => steps === 1);
+      const closing = loop.close();
+      let closed = false;
+      void closing.then(() => (closed = true));
+      finishStep();
+      // A held timer of the test's own keeps the process up while close is checked.
+      await until(() => closed);
+      assert.equal(steps, 1, 'no step after close');
+    });
+  }
 });
