@@ -9,6 +9,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { EVENT_STRIDE } from '../book/index.js';
+import { firstMessageOf } from '../ops/index.js';
 import type { Command } from '../core/index.js';
 import { DirLock, RECORD_BYTES_MAX, frameCommand } from '../journal/index.js';
 import { ENGINE_LIMITS, EngineErrorCode } from './limits.js';
@@ -207,28 +208,10 @@ export class Engine implements EnginePort {
     const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()))
       .then(() => lock.release())
       .catch(() => undefined);
-    // Listeners for the start only, removed one by one: Worker keeps internal listeners of its own.
-    let onMessage: (m: FromWorker) => void = () => undefined;
-    let onError: (e: Error) => void = () => undefined;
-    let onExit: (code: number) => void = () => undefined;
-    const first = await new Promise<FromWorker>((resolve, reject) => {
-      onMessage = resolve;
-      onError = reject;
-      onExit = (code) => reject(new Error(`the engine worker exited (${code}) while starting`));
-      worker.once('message', onMessage);
-      worker.once('error', onError);
-      worker.once('exit', onExit);
-    })
-      .finally(() => {
-        worker.off('message', onMessage);
-        worker.off('error', onError);
-        worker.off('exit', onExit);
-      })
-      .catch(async (e: unknown) => {
-        await worker.terminate();
-        await exited;
-        throw e;
-      });
+    const first = await firstMessageOf<FromWorker>(worker, 'the engine worker').catch(async (e: unknown) => {
+      await exited;
+      throw e;
+    });
     if (first.type !== 'ready') {
       await worker.terminate();
       await exited;

@@ -9,6 +9,7 @@
  * PGlite would (an idle open store does not hold the process).
  */
 import { Worker } from 'node:worker_threads';
+import { firstMessageOf } from '../ops/index.js';
 import {
   errorOf,
   type FromPgliteWorker,
@@ -168,27 +169,7 @@ export async function openPgliteThreadStore(dir: string | null): Promise<Guarded
   const worker = new Worker(new URL('./pglite-worker.js', import.meta.url), {
     workerData: { dir } satisfies PgliteWorkerData,
   });
-  // Listeners for the opening only, removed one by one: Worker keeps internal listeners of its own.
-  let onMessage: (m: FromPgliteWorker) => void = () => undefined;
-  let onError: (e: Error) => void = () => undefined;
-  let onExit: (code: number) => void = () => undefined;
-  const first = await new Promise<FromPgliteWorker>((resolve, reject) => {
-    onMessage = resolve;
-    onError = reject;
-    onExit = (code) => reject(new Error(`the PGlite worker exited (${code}) while opening`));
-    worker.once('message', onMessage);
-    worker.once('error', onError);
-    worker.once('exit', onExit);
-  })
-    .finally(() => {
-      worker.off('message', onMessage);
-      worker.off('error', onError);
-      worker.off('exit', onExit);
-    })
-    .catch(async (e: unknown) => {
-      await worker.terminate();
-      throw e;
-    });
+  const first = await firstMessageOf<FromPgliteWorker>(worker, 'the PGlite worker');
   if (first.type !== 'ready') {
     await worker.terminate();
     const error: StoreErrorInfo =
