@@ -5,31 +5,17 @@
  * shared through it). `rialto start` still runs everything in one process.
  */
 import { Option, type Command } from 'commander';
-import { EngineError } from '../engine/index.js';
 import { jsonLines, startEngineProcess, startGateway, type EngineProcess } from '../gateway/remote/index.js';
-import { JournalError } from '../journal/index.js';
-import {
-  CONFIG_FILE_ENV,
-  ConfigError,
-  loadConfigOrThrow,
-  MODES,
-  type Mode,
-  type VenueConfig,
-} from '../ops/index.js';
-import { StoreError } from '../store/index.js';
+import type { VenueConfig } from '../ops/index.js';
 import { CliError, type ProgramIo } from './cli-io.js';
-import { configFileOf, venueSetupCommands, venueSetupProblems } from './venue.js';
+import { loadServeConfig, startFailure, stopSignal, withServeOptions, type ServeOptions } from './serving.js';
+import { venueSetupCommands, venueSetupProblems } from './venue.js';
 
 /** The internal port's default: loopback only (a gateway on another host needs it set). */
 export const ENGINE_LISTEN_DEFAULT = '127.0.0.1:7070';
 /** A production engine's secret is at least this long. */
 export const ENGINE_SECRET_MIN_LENGTH = 32;
 const SECRET_ENV = 'RIALTO_ENGINE_SECRET';
-
-interface CommonOptions {
-  config?: string;
-  mode?: Mode;
-}
 
 /** HOST:PORT (an IPv6 host in brackets), or a usage error. */
 export function hostPort(text: string, what: string): { host: string; port: number } {
@@ -41,15 +27,8 @@ export function hostPort(text: string, what: string): { host: string; port: numb
   return { host: m[1].replace(/^\[|\]$/g, ''), port };
 }
 
-function loadConfig(opts: CommonOptions, io: ProgramIo): VenueConfig {
-  const loaded = loadConfigOrThrow({
-    file: configFileOf(opts.config, process.cwd()),
-    env: process.env,
-    cwd: process.cwd(),
-    mode: opts.mode,
-  });
-  for (const w of loaded.warnings) io.stderr(`rialto: warning: ${w}\n`);
-  const config = loaded.config;
+function loadConfig(opts: ServeOptions, io: ProgramIo): VenueConfig {
+  const config = loadServeConfig(opts, io);
   if (config.database.kind !== 'postgres') {
     throw new CliError(
       'the engine and its gateways share PostgreSQL (API keys, the audit inbox): set DATABASE_URL ' +
@@ -74,33 +53,7 @@ function secretOf(config: VenueConfig): string | null {
   return secret;
 }
 
-function stopSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const on = (s: NodeJS.Signals): void => {
-      process.off('SIGTERM', on);
-      process.off('SIGINT', on);
-      resolve(s);
-    };
-    process.on('SIGTERM', on);
-    process.on('SIGINT', on);
-  });
-}
-
-/** Expected failures as one line (CliError); anything else as it is. */
-function expected(e: unknown): unknown {
-  if (
-    e instanceof ConfigError ||
-    e instanceof JournalError ||
-    e instanceof StoreError ||
-    e instanceof EngineError
-  ) {
-    return new CliError(e.message);
-  }
-  if (e instanceof Error && 'code' in e && e.code === 'EADDRINUSE') return new CliError(e.message);
-  return e;
-}
-
-async function runEngine(opts: CommonOptions & { listen: string }, io: ProgramIo): Promise<void> {
+async function runEngine(opts: ServeOptions & { listen: string }, io: ProgramIo): Promise<void> {
   try {
     const config = loadConfig(opts, io);
     const listen = hostPort(opts.listen, '--listen');
@@ -131,12 +84,12 @@ async function runEngine(opts: CommonOptions & { listen: string }, io: ProgramIo
     await p.close();
     io.stderr('rialto: stopped\n');
   } catch (e) {
-    throw expected(e);
+    throw startFailure(e);
   }
 }
 
 async function runGateway(
-  opts: CommonOptions & { engine?: string; host?: string; port?: string },
+  opts: ServeOptions & { engine?: string; host?: string; port?: string },
   io: ProgramIo,
 ): Promise<void> {
   try {
@@ -174,25 +127,12 @@ async function runGateway(
     await g.close();
     io.stderr('rialto: stopped\n');
   } catch (e) {
-    throw expected(e);
+    throw startFailure(e);
   }
 }
 
-function common(c: Command): Command {
-  return c
-    .addOption(
-      new Option(
-        '-c, --config <file>',
-        'the configuration file (default: ./rialto.yaml when it exists, else defaults and environment)',
-      ).env(CONFIG_FILE_ENV),
-    )
-    .addOption(
-      new Option('--mode <mode>', "run in this mode (default: the file's, else RIALTO_MODE)").choices(MODES),
-    );
-}
-
 export function addSplitCommands(program: Command, io: ProgramIo): void {
-  common(
+  withServeOptions(
     program
       .command('engine')
       .summary('run the engine alone, serving gateways on an internal port, until SIGTERM or SIGINT')
@@ -214,9 +154,9 @@ export function addSplitCommands(program: Command, io: ProgramIo): void {
           .env('RIALTO_ENGINE_LISTEN')
           .default(ENGINE_LISTEN_DEFAULT),
       ),
-  ).action(async (opts: CommonOptions & { listen: string }) => runEngine(opts, io));
+  ).action(async (opts: ServeOptions & { listen: string }) => runEngine(opts, io));
 
-  common(
+  withServeOptions(
     program
       .command('gateway')
       .summary('run a stateless gateway (REST and WebSocket APIs) in front of `rialto engine`')
@@ -236,7 +176,7 @@ export function addSplitCommands(program: Command, io: ProgramIo): void {
       )
       .option('--host <host>', "listen on this address (default: the configuration's, HOST)")
       .option('--port <port>', "listen on this port (0: any free one; default: the configuration's, PORT)"),
-  ).action(async (opts: CommonOptions & { engine?: string; host?: string; port?: string }) =>
+  ).action(async (opts: ServeOptions & { engine?: string; host?: string; port?: string }) =>
     runGateway(opts, io),
   );
 }

@@ -6,44 +6,16 @@
  * it gracefully: no new connections, requests in flight finish (their commands durable), the engine writes
  * a snapshot, exit 0.
  */
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { startVenue, type Venue } from '../gateway/index.js';
-import { JournalError } from '../journal/index.js';
-import { EngineError } from '../engine/index.js';
-import { CONFIG_FILE_ENV, ConfigError, loadConfigOrThrow, MODES, type Mode } from '../ops/index.js';
-import { StoreError } from '../store/index.js';
 import { CliError, type ProgramIo } from './cli-io.js';
-import { configFileOf, venueSetupCommands, venueSetupProblems } from './venue.js';
+import { loadServeConfig, startFailure, stopSignal, withServeOptions, type ServeOptions } from './serving.js';
+import { venueSetupCommands, venueSetupProblems } from './venue.js';
 
-interface StartOptions {
-  config?: string;
-  mode?: Mode;
-}
-
-/** Resolves with the signal that asked the venue to stop. */
-function stopSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const on = (s: NodeJS.Signals): void => {
-      process.off('SIGTERM', on);
-      process.off('SIGINT', on);
-      resolve(s);
-    };
-    process.on('SIGTERM', on);
-    process.on('SIGINT', on);
-  });
-}
-
-async function start(opts: StartOptions, io: ProgramIo): Promise<void> {
+async function start(opts: ServeOptions, io: ProgramIo): Promise<void> {
   let venue: Venue;
   try {
-    const loaded = loadConfigOrThrow({
-      file: configFileOf(opts.config, process.cwd()),
-      env: process.env,
-      cwd: process.cwd(),
-      mode: opts.mode,
-    });
-    for (const w of loaded.warnings) io.stderr(`rialto: warning: ${w}\n`);
-    const config = loaded.config;
+    const config = loadServeConfig(opts, io);
     const refused = venueSetupProblems(config);
     if (refused.length > 0) throw new CliError(`the configuration is not valid:\n  ${refused.join('\n  ')}`);
     const stopping = stopSignal();
@@ -64,22 +36,12 @@ async function start(opts: StartOptions, io: ProgramIo): Promise<void> {
     await venue.close();
     io.stderr('rialto: stopped\n');
   } catch (e) {
-    if (
-      e instanceof ConfigError ||
-      e instanceof JournalError ||
-      e instanceof StoreError ||
-      e instanceof EngineError
-    ) {
-      throw new CliError(e.message);
-    }
-    if (e instanceof Error && 'code' in e && e.code === 'EADDRINUSE') throw new CliError(e.message);
-    throw e;
+    throw startFailure(e);
   }
 }
 
 export function addStartCommand(program: Command, io: ProgramIo): void {
-  program
-    .command('start')
+  withServeOptions(program.command('start'))
     .summary('run the venue: engine, query store and the REST API, until SIGTERM or SIGINT')
     .description(
       'Run the venue: the engine on the data directory (journal, snapshots and LOCK; RIALTO_DATA_DIR, default ' +
@@ -91,14 +53,5 @@ export function addStartCommand(program: Command, io: ProgramIo): void {
         'gracefully: no new requests, those in flight finish, the engine writes a snapshot, exit 0. Logs are ' +
         'JSON lines on stdout.',
     )
-    .addOption(
-      new Option(
-        '-c, --config <file>',
-        'the configuration file (default: ./rialto.yaml when it exists, else defaults and environment)',
-      ).env(CONFIG_FILE_ENV),
-    )
-    .addOption(
-      new Option('--mode <mode>', "run in this mode (default: the file's, else RIALTO_MODE)").choices(MODES),
-    )
-    .action(async (opts: StartOptions) => start(opts, io));
+    .action(async (opts: ServeOptions) => start(opts, io));
 }

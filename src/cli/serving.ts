@@ -1,0 +1,77 @@
+/**
+ * What the commands that serve until a signal share (`rialto start`, `rialto engine`, `rialto gateway`): the
+ * --config and --mode options, loading the configuration with its warnings told, the stop signal, and the
+ * expected failures of a start told as one line.
+ */
+import { Option, type Command } from 'commander';
+import { EngineError } from '../engine/index.js';
+import { JournalError } from '../journal/index.js';
+import {
+  CONFIG_FILE_ENV,
+  ConfigError,
+  loadConfigOrThrow,
+  MODES,
+  type Mode,
+  type VenueConfig,
+} from '../ops/index.js';
+import { StoreError } from '../store/index.js';
+import { CliError, type ProgramIo } from './cli-io.js';
+import { configFileOf } from './venue.js';
+
+export interface ServeOptions {
+  config?: string;
+  mode?: Mode;
+}
+
+/** Adds --config and --mode to `c`. */
+export function withServeOptions(c: Command): Command {
+  return c
+    .addOption(
+      new Option(
+        '-c, --config <file>',
+        'the configuration file (default: ./rialto.yaml when it exists, else defaults and environment)',
+      ).env(CONFIG_FILE_ENV),
+    )
+    .addOption(
+      new Option('--mode <mode>', "run in this mode (default: the file's, else RIALTO_MODE)").choices(MODES),
+    );
+}
+
+/** The configuration the options name (--config, else RIALTO_CONFIG, else ./rialto.yaml), warnings told. */
+export function loadServeConfig(opts: ServeOptions, io: ProgramIo): VenueConfig {
+  const loaded = loadConfigOrThrow({
+    file: configFileOf(opts.config, process.cwd()),
+    env: process.env,
+    cwd: process.cwd(),
+    mode: opts.mode,
+  });
+  for (const w of loaded.warnings) io.stderr(`rialto: warning: ${w}\n`);
+  return loaded.config;
+}
+
+/** Resolves with the signal (SIGTERM or SIGINT) that asked the process to stop. */
+export function stopSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const on = (s: NodeJS.Signals): void => {
+      process.off('SIGTERM', on);
+      process.off('SIGINT', on);
+      resolve(s);
+    };
+    process.on('SIGTERM', on);
+    process.on('SIGINT', on);
+  });
+}
+
+/** A start's expected failures (configuration, journal, store, engine, port in use) as one line; else `e`. */
+export function startFailure(e: unknown): unknown {
+  if (
+    e instanceof ConfigError ||
+    e instanceof JournalError ||
+    e instanceof StoreError ||
+    e instanceof EngineError
+  ) {
+    return new CliError(e.message);
+  }
+  if (e instanceof Error && 'code' in e && e.code === 'EADDRINUSE') return new CliError(e.message);
+  return e;
+}
