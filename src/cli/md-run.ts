@@ -241,6 +241,8 @@ interface StopSignals {
   signal: () => NodeJS.Signals | null;
   /** Resolves at the first signal. */
   signalled: Promise<void>;
+  /** Ends the scheduler's waits now, as a signal would (the feeds' back-off, once the run is ending). */
+  wake: () => void;
   /** The wall clock, whose waits end early at a signal (a replay at --speed 1 may wait hours for a trade). */
   scheduler: Scheduler;
   off: () => void;
@@ -261,6 +263,9 @@ function stopSignals(): StopSignals {
   return {
     signal: () => got,
     signalled: new Promise<void>((resolve) => (signalled = resolve)),
+    wake: () => {
+      for (const wake of sleepers) wake();
+    },
     scheduler: {
       nowUs: () => wallScheduler.nowUs(),
       sleepUntil: (timeUs) =>
@@ -618,7 +623,10 @@ async function readFeeds(
     await Promise.race([stop.signalled, ended, Promise.all(running)]);
   } finally {
     clearInterval(clock);
-    await Promise.all(feeds.map((f) => f.supervisor.stop()));
+    // Stopped first, then woken: a supervisor waiting to reconnect ends instead of connecting again.
+    const stopping = feeds.map((f) => f.supervisor.stop());
+    stop.wake();
+    await Promise.all(stopping);
   }
   await ingest.run();
   if (failure !== null) throw failure as Error;

@@ -94,6 +94,8 @@ export const WS_FEED_LIMITS = Object.freeze({
   handshakeTimeoutMs: 10_000,
   /** Without any frame or pong for this long the connection is taken as dead and closed. */
   idleTimeoutMs: 30_000,
+  /** How long a close waits for the feed's answer before the socket is cut. */
+  closeWaitMs: 2_000,
   /** Of a malformed frame, this many characters are kept in its dead letter. */
   keptTextMax: 1_000,
 });
@@ -296,7 +298,12 @@ export class WebSocketConnector implements Connector {
           ws.ping();
         }, L.idleTimeoutMs / 2);
         idle.unref();
-        resolve({ closed, close: () => ws.close(1000, 'closed by the client') });
+        const close = (): void => {
+          ws.close(1000, 'closed by the client');
+          // A feed that does not answer the close is not waited for long.
+          setTimeout(() => ws.terminate(), L.closeWaitMs).unref();
+        };
+        resolve({ closed, close });
       });
       ws.on('pong', () => (seen = true));
       ws.on('message', (data, isBinary) => {
