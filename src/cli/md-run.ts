@@ -582,6 +582,8 @@ async function readFeeds(
   latenessUs: number,
 ): Promise<FeedSummary[]> {
   let events = 0;
+  /** The feeds' instruments, whose time bars the wall clock closes (not the files'). */
+  const symbols = new Set<string>();
   let failure: Error | null = null;
   let enough: () => void = () => undefined;
   const ended = new Promise<void>((resolve) => (enough = resolve));
@@ -603,6 +605,8 @@ async function readFeeds(
         return;
       }
       ingest.push(raw);
+      const symbol = symbolOf(raw);
+      if (symbol !== null) symbols.add(symbol);
       if (settings.maxEvents !== null && ++events >= settings.maxEvents) enough();
       ingest.run().catch(fail);
     };
@@ -614,7 +618,7 @@ async function readFeeds(
       .run()
       .then(() => {
         const watermarkUs = wallScheduler.nowUs() - latenessUs;
-        for (const symbol of ingest.known) ingest.feed.pipeline.advanceWatermark(symbol, watermarkUs);
+        for (const symbol of symbols) ingest.feed.pipeline.advanceWatermark(symbol, watermarkUs);
       })
       .catch(fail);
   }, WATERMARK_EVERY_MS);
