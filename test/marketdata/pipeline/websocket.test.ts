@@ -90,6 +90,23 @@ describe('feed mappings', () => {
     assert.equal(ns.payload.time, '2024-01-02T09:30:00.123456789Z');
   });
 
+  it('maps a quote, an empty side left out, with epoch seconds to the ns', () => {
+    const m = mapMessage(
+      { t: '1704187800.000000001', b: 99.5, bq: '3', sym: 'Q' },
+      {
+        kind: 'quote',
+        fields: { time: 't', bid: 'b', bid_size: 'bq', ask: 'a', ask_size: 'aq', symbol: 'sym' },
+        timeUnit: 's',
+      },
+    );
+    assert.deepEqual(m, {
+      ok: true,
+      symbol: 'Q',
+      id: null,
+      payload: { time: '2024-01-02T09:30:00.000000001Z', bid: '99.5', bid_size: '3', symbol: 'Q' },
+    });
+  });
+
   it('names what is missing or unreadable, and skips what does not match', () => {
     const miss = mapMessage({ stream: 'trades', data: { T: 1, q: '1', s: 'X' } }, GENERIC);
     assert.deepEqual(miss, { ok: false, skipped: false, reason: 'no "data.p" (price) field' });
