@@ -85,38 +85,65 @@ function addAggregateCommand(md: Command, io: ProgramIo): void {
 
 function addRunCommand(md: Command, io: ProgramIo): void {
   md.command('run')
-    .summary('run the market data pipeline on its own: replay files into the store (and Redis)')
+    .summary('run the market data pipeline on its own: files and live feeds into the store (Redis, NATS)')
     .description(
-      'Replay trade or quote files through the market data pipeline that `rialto start` runs (normalize, ' +
-        'enrich with the reference data of the store, bars of marketData.pipeline.bars, latest prices), ' +
-        'writing ticks and bars into the store (PGlite in DATA_DIR/pglite, or PostgreSQL with DATABASE_URL) ' +
-        'and latest prices into Redis with REDIS_URL; configured as `rialto start` is. Inputs are paced by ' +
+      'Replay trade or quote files, then read live WebSocket feeds, through the market data pipeline that ' +
+        '`rialto start` runs (normalize, enrich with the reference data of the store, bars of ' +
+        'marketData.pipeline.bars, latest prices), writing ticks and bars into the store (PGlite in ' +
+        'DATA_DIR/pglite, or PostgreSQL with DATABASE_URL), latest prices into Redis with REDIS_URL, and ' +
+        'publishing the raw events, enriched ticks, bars and dead letters to NATS JetStream with NATS_URL (as ' +
+        '`rialto start` does; one message per event id); configured as `rialto start` is. Files are paced by ' +
         'their event times at --speed. CSV: a header naming time,price,size (optionally symbol, side, id) or ' +
         'time,bid,bid_size,ask,ask_size for --kind quote; JSONL: one object per line with the same fields; ' +
-        'LOBSTER: a message file whose executions are the trades (needs --instrument and --date). Prices and ' +
-        'sizes are stored with 8 decimals. A line it cannot read is dead-lettered and counted, not fatal. Ends ' +
-        'when the inputs are exhausted, or gracefully on SIGINT/SIGTERM (open bars flushed, rows written), and ' +
-        'prints one JSON line on stdout: lines, ticksIn, ticksEnriched, deadLettered with deadLetterReasons, ' +
-        'barsByInterval, ticksWritten, barsWritten, ticksExisting, barsExisting (rows stored before, not written twice), stoppedBy. Exits 1 on a failure, 2 on a usage error. ' +
-        'Publishing to NATS JetStream is not done yet. See docs/marketdata.md.',
+        'LOBSTER: a message file whose executions are the trades (needs --instrument and --date). Feeds ' +
+        "(--connect ws://...): another Rialto venue's /ws/trades/SYMBOL as it is, any other JSON feed by " +
+        '--map; a feed that drops is reconnected with back-off. Prices and sizes are stored with 8 decimals. ' +
+        'A line or message it cannot read is dead-lettered and counted, not fatal. Ends when the files are ' +
+        'exhausted (with feeds: after --max-events of their events), or gracefully on SIGINT/SIGTERM (open ' +
+        'bars flushed, rows written, messages published), and prints one JSON line on stdout: lines, ticksIn, ' +
+        'ticksEnriched, deadLettered with deadLetterReasons, barsByInterval, ticksWritten, barsWritten, ' +
+        'ticksExisting, barsExisting (rows stored before, not written twice), feeds (per feed: connects, ' +
+        'disconnects, failures, lastError, frames, events, malformed, skipped, dropped), jetstream (published, ' +
+        'duplicates; null without NATS_URL), stoppedBy. Exits 1 on a failure, 2 on a usage error. See ' +
+        'docs/marketdata.md.',
     )
-    .requiredOption(
-      '-i, --input <file...>',
-      'the files to replay, in order (repeat the option or give several)',
+    .option('-i, --input <file...>', 'the files to replay, in order (repeat the option or give several)')
+    .option(
+      '--connect <url...>',
+      'WebSocket feeds to read after the files (ws:// or wss://; repeat the option or give several)',
     )
+    .option(
+      '--map <fields>',
+      'how a feed message maps to a tick: time=PATH,price=PATH,size=PATH[,symbol=,side=,id=] for trades, ' +
+        'time=PATH,bid=,bid_size=,ask=,ask_size=[,symbol=] for --kind quote (PATH: a field, data.p for nested)',
+    )
+    .option('--match <fields>', 'PATH=VALUE,...: only messages with these values are taken (others skipped)')
+    .addOption(
+      new Option('--time-unit <unit>', 'the unit of numeric feed times, epoch (default ms)').choices([
+        's',
+        'ms',
+        'us',
+        'ns',
+      ]),
+    )
+    .option('--subscribe <text>', 'a text frame sent to each feed after every connect (a subscription)')
+    .option('--max-events <n>', "end after this many of the feeds' events (default: at SIGINT/SIGTERM)")
     .addOption(
       new Option(
         '-f, --format <format>',
         "the files' format (default: by extension, .csv or .jsonl)",
       ).choices(['csv', 'jsonl', 'lobster']),
     )
-    .option('--kind <kind>', 'what the files hold: trade or quote', 'trade')
+    .option('--kind <kind>', 'what the files and feeds hold: trade or quote', 'trade')
     .option(
       '--speed <factor>',
       '1 as the events happened, 10 ten times faster, max as fast as possible',
       'max',
     )
-    .option('--instrument <symbol>', 'the symbol of files without a symbol column (LOBSTER: required)')
+    .option(
+      '--instrument <symbol>',
+      'the symbol of files without a symbol column and feed messages without one (LOBSTER: required)',
+    )
     .option('--date <YYYY-MM-DD>', 'the UTC date LOBSTER times (seconds after midnight) belong to')
     .addOption(
       new Option(
@@ -128,7 +155,10 @@ function addRunCommand(md: Command, io: ProgramIo): void {
       'after',
       '\nExample:\n' +
         '  rialto md run --input trades.csv --speed max\n' +
-        '  rialto md run --input msgs.csv --format lobster --instrument AAPL --date 2012-06-21 --speed 10',
+        '  rialto md run --input msgs.csv --format lobster --instrument AAPL --date 2012-06-21 --speed 10\n' +
+        '  rialto md run --connect ws://venue-b:8080/ws/trades/BTC-USDT\n' +
+        '  rialto md run --connect wss://feed.example/ws --subscribe \'{"op":"subscribe","channel":"trades"}\' \\\n' +
+        '      --map time=ts,price=p,size=q,symbol=s,side=side,id=tid --match type=trade --time-unit ms',
     )
     .action(async (opts: MdRunOptions, cmd: Command) => {
       let settings: RunSettings;

@@ -95,6 +95,12 @@ export interface TransportsOptions {
   readonly connectRetryMs?: number;
   /** The circuit breaker the outboxes' publishes go through (rialto_dependency_*{dependency="nats"}). */
   readonly natsGuard?: DependencyGuard;
+  /**
+   * Whether durable consumers of the enriched ticks and bars write the store (default true). False: the
+   * topics are only published, the caller's writer stores them (`rialto md run`, a batch that ends with its
+   * rows written and counted).
+   */
+  readonly storeConsumers?: boolean;
 }
 
 /** `publisher` with every publish through `guard`: while its circuit is open, publishes fail at once. */
@@ -211,6 +217,11 @@ export class MarketDataTransports {
   /** The JetStream bus once connected (tests read the streams through it), else null. */
   get jetstream(): JetStreamBus | null {
     return this.bus;
+  }
+
+  /** Why NATS could not be reached at the last attempt, or why the last publish failed; null when neither. */
+  get natsError(): string | null {
+    return this.lastConnectError ?? this.mdOutbox?.lastError ?? this.eventsOutbox?.lastError ?? null;
   }
 
   /** The in-memory projection Redis is brought back to after a reconnection. */
@@ -369,7 +380,7 @@ export class MarketDataTransports {
       return;
     }
     try {
-      if (this.mdOutbox !== null && this.o.intervals !== null)
+      if (this.mdOutbox !== null && this.o.intervals !== null && this.o.storeConsumers !== false)
         await this.startConsumers(bus, this.o.intervals);
     } catch (e) {
       await bus.close().catch(() => undefined);

@@ -66,4 +66,18 @@ export {
   type FeedConnection,
   type SupervisorStats,
 } from './sources/connector.js';
+export {
+  QUOTE_FIELDS,
+  RIALTO_TRADES_MAPPING,
+  TRADE_FIELDS,
+  WS_FEED_LIMITS,
+  WebSocketConnector,
+  mapMessage,
+  mappingProblem,
+  type EpochUnit,
+  type JsonFeedMapping,
+  type MappedMessage,
+  type WebSocketFeedOptions,
+  type WebSocketFeedStats,
+} from './sources/websocket.js';
 export { DEFAULT_BAR_SPECS, defaultSchemas } from './defaults.js';

@@ -91,6 +91,30 @@ describe('feed supervisor', () => {
     assert.equal(feed.attempts, 5);
   });
 
+  it('closes a connection that opens after a stop asked for while it was connecting', async () => {
+    let open: (c: FeedConnection) => void = () => undefined;
+    let closes = 0;
+    let end: (reason: string) => void = () => undefined;
+    const slow: Connector = {
+      name: 'slow',
+      connect: () => new Promise((resolve) => (open = resolve)),
+    };
+    const sup = new FeedSupervisor(slow, () => undefined, new FakeScheduler(0), NO_JITTER);
+    void sup.start();
+    await tick();
+    const stopped = sup.stop();
+    open({
+      closed: new Promise<string>((r) => (end = r)),
+      close: () => {
+        closes++;
+        end('closed by us');
+      },
+    });
+    await stopped;
+    assert.equal(closes, 1);
+    assert.equal(sup.stats.state, 'stopped');
+  });
+
   it('gives up after its attempts and says so', async () => {
     const s = new FakeScheduler(0);
     const feed = new FlakyFeed(10, []);

@@ -93,6 +93,8 @@ export class FeedSupervisor {
       this.stats.state = 'connecting';
       try {
         this.connection = await this.connector.connect(this.sink);
+        // A stop that came while connecting found no connection to close: close this one.
+        if (this.stopped) this.connection.close();
         this.stats.connects++;
         this.stats.state = 'connected';
         failed = 0;
