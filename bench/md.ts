@@ -207,7 +207,7 @@ async function writeIntoPostgres(stream: readonly RawEvent[], store: Store): Pro
     limits: { queueRowsMax: PG_QUEUE },
     onBarsWritten: (ms) => latencies.push(...ms),
   });
-  writer.attach(bus, p.barIntervals);
+  writer.attachPipeline(p, bus);
   const chunk = 5_000;
   const backend = await backendCpu(store);
   const server0 = backend();
