@@ -14,8 +14,10 @@
  *
  * `postgresTicksPerSec`: the same stream (its first --pg-ticks trades) end to end into a real PostgreSQL
  * (--database-url, else BENCH_DATABASE_URL, else the local test database) in a schema of its own, dropped after:
- * the pipeline with the enriched ticks and the bars subscribed, the bounded writer (queue of --pg-queue rows)
- * writing ticks and bars in batches, its day partitions made on demand; the clock runs from the first tick in
+ * the pipeline with the bars subscribed and the enriched ticks taken by the writer from the pipeline itself
+ * (`attachPipeline`: the rows their messages would make, without the messages), the bounded writer (queue of
+ * --pg-queue rows) writing ticks and bars in batches, two at a time on two connections, its day partitions
+ * made on demand; the clock runs from the first tick in
  * to the last row committed, and every tick and bar must be in the store. The producer feeds 5,000 raw events
  * at a time, each chunk once the writer's queue has room for it (a bulk replay's back-pressure).
  * `barWriteLatencyP99Ms`: from a bar's publication to the commit of the batch holding it, under that load.
@@ -169,8 +171,9 @@ async function postgresPass(stream: readonly RawEvent[]): Promise<PostgresFigure
     return { postgresTicksPerSec: null, barWriteLatencyP99Ms: null, postgresSkipped: why };
   }
   await admin.exec(`CREATE SCHEMA ${schema}`);
-  // One connection: the writer writes one batch at a time, and the server's CPU time is that backend's.
-  const store = await openPostgresStore({ url: DATABASE_URL, schema, poolSize: 1 });
+  // Two connections: the writer has up to two batches in flight (writesInFlight); the server's CPU time is
+  // that of both backends.
+  const store = await openPostgresStore({ url: DATABASE_URL, schema, poolSize: 2 });
   try {
     await migrate(store);
     return await writeIntoPostgres(stream.slice(0, PG_TICKS), store);
@@ -182,18 +185,32 @@ async function postgresPass(stream: readonly RawEvent[]): Promise<PostgresFigure
 }
 
 /**
- * The CPU time (µs) the store's server backend has used so far, read from /proc when the server runs on this
- * machine (else null): throughput on a shared machine says little, CPU time per tick says what it costs.
+ * The CPU time (µs) the store's server backends (both connections of its pool) have used so far, read from
+ * /proc when the server runs on this machine (else null): throughput on a shared machine says little, CPU
+ * time per tick says what it costs.
  */
 async function backendCpu(store: Store): Promise<() => number | null> {
-  const [{ pid }] = await store.query('SELECT pg_backend_pid() AS pid');
+  // Two transactions at once make the pool open both its connections; each says its backend's pid.
+  const pids = await Promise.all(
+    [0, 1].map((k) =>
+      store.transaction(async (tx) => {
+        await tx.query('SELECT pg_sleep(0.05)');
+        const [{ pid }] = await tx.query(`SELECT pg_backend_pid() AS pid, ${k} AS k`);
+        return Number(pid);
+      }),
+    ),
+  );
   const hz = 100; // USER_HZ: /proc counts CPU time in 1/100 s on Linux
   return () => {
     try {
-      const stat = readFileSync(`/proc/${String(pid)}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      // utime and stime are fields 14 and 15 of the line, 12 and 13 after the command name.
-      return ((Number(fields[11]) + Number(fields[12])) * 1e6) / hz;
+      let ticks = 0;
+      for (const pid of new Set(pids)) {
+        const stat = readFileSync(`/proc/${String(pid)}/stat`, 'utf8');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        // utime and stime are fields 14 and 15 of the line, 12 and 13 after the command name.
+        ticks += Number(fields[11]) + Number(fields[12]);
+      }
+      return (ticks * 1e6) / hz;
     } catch {
       return null;
     }

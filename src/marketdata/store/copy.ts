@@ -78,7 +78,7 @@ export class TickCopyBuffer {
    * `idSuffix`): the row `tickRowOf` makes of that message, without the message. Returns why the tick cannot
    * be a row (the checks of `tickRowOf`), writing nothing then, or null.
    */
-  addSlot(t: TickSlot, idSuffix: string): string | null {
+  addSlot(t: Readonly<TickSlot>, idSuffix: string): string | null {
     const why = slotProblem(t, idSuffix);
     if (why !== null) return why;
     this.begin(t.timeUs, t.instrument.length + t.eventId.length + idSuffix.length + t.source.length);
@@ -271,7 +271,7 @@ export class TickCopyBuffer {
     const n = s.length;
     for (let k = 0; k < n; k++) {
       const c = s.charCodeAt(k);
-      if (c > 0x7f) return at - k + buf.write(s, at - k, 'utf8');
+      if (c > 0x7f) return at + buf.write(s, at, 'utf8');
       buf[at + k] = c;
     }
     return at + n;
@@ -281,7 +281,7 @@ export class TickCopyBuffer {
 const safeOrNaN = (v: number): boolean => v !== v || Number.isSafeInteger(v);
 
 /** Why the pipeline's tick could not be stored (what `tickRowOf` would refuse of its message), or null. */
-function slotProblem(t: TickSlot, idSuffix: string): string | null {
+function slotProblem(t: Readonly<TickSlot>, idSuffix: string): string | null {
   if (t.instrument.length === 0 || t.instrument.length > TEXT_MAX)
     return 'instrument must be 1 to 64 characters';
   if (t.source.length === 0 || t.source.length > TEXT_MAX) return 'source must be 1 to 64 characters';
@@ -308,7 +308,7 @@ function slotProblem(t: TickSlot, idSuffix: string): string | null {
 const ALL_FLAGS = Object.values(Flag).reduce((a, b) => a | b, 0);
 
 /** The pipeline's tick as the row `tickRowOf` makes of its enriched message, or why it cannot be one. */
-export function slotRow(t: TickSlot, idSuffix: string): TickRow | string {
+export function slotRow(t: Readonly<TickSlot>, idSuffix: string): TickRow | string {
   const why = slotProblem(t, idSuffix);
   if (why !== null) return why;
   const trade = t.kind === 'trade';

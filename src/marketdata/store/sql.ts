@@ -89,6 +89,20 @@ export interface WriteBatch {
   readonly progress: { readonly feed: string; readonly seq: number } | null;
 }
 
+/**
+ * How a write keeps its place behind the one written before it on another connection: it starts its
+ * statements only once that one's are done (so that neither ever waits for a row of the other while the
+ * other waits for it), and commits only once that one committed, rolling back if it failed.
+ */
+export interface WriteOrder {
+  /** Resolves when the write before has done its statements (or ended). */
+  readonly start: Promise<void>;
+  /** Resolves when the write before committed; rejects when it failed. */
+  readonly commit: Promise<void>;
+  /** Told when this write's statements are done, before it commits. */
+  readonly written: () => void;
+}
+
 /** A stored bar as a query returns it. */
 export interface StoredBar {
   readonly startUs: number;
@@ -193,26 +207,31 @@ export class MarketDataStore {
   }
 
   /** Ticks, bars and a feed's progress in one transaction, their days' partitions made first. */
-  async write(batch: WriteBatch): Promise<WriteResult> {
+  async write(batch: WriteBatch, order?: WriteOrder): Promise<WriteResult> {
     await this.ensureRowDays(batch);
     try {
-      return await this.writeOnce(batch, false);
+      return await this.writeOnce(batch, false, order);
     } catch (e) {
       if ((e as { code?: unknown }).code !== UNIQUE_VIOLATION) throw e;
     }
-    return this.writeOnce(batch, true);
+    return this.writeOnce(batch, true, order);
   }
 
   /** `WriteBatch` in one transaction; `existing`: some ticks may be there already (skipped, counted). */
-  private writeOnce(batch: WriteBatch, existing: boolean): Promise<WriteResult> {
+  private writeOnce(batch: WriteBatch, existing: boolean, order?: WriteOrder): Promise<WriteResult> {
     const bars = latestRevisions(batch.bars);
     const ticks = batch.ticks;
     const tickCount = ticks instanceof TickCopyBuffer ? ticks.count : ticks.length;
     return this.store.transaction(async (tx) => {
+      if (order !== undefined) await order.start;
       const ticksWritten = tickCount === 0 ? 0 : await insertTicks(tx, ticks, existing);
       const barsWritten = bars.length === 0 ? 0 : await upsertBars(tx, bars);
       if (batch.progress !== null) {
         await tx.query(SAVE_PROGRESS, [batch.progress.feed, batch.progress.seq]);
+      }
+      if (order !== undefined) {
+        order.written();
+        await order.commit;
       }
       return {
         ticksWritten,

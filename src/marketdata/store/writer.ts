@@ -62,6 +62,14 @@ class PendingBatch {
   constructor(readonly ticks: TickCopyBuffer | TickRow[]) {}
 }
 
+/** A batch being written: its result or error, and when its statements are done (or it ended). */
+interface Flight {
+  readonly outcome: Promise<WriteResult | Error>;
+  readonly wrote: Promise<void>;
+}
+
+const DONE = Promise.resolve();
+const FULL = Symbol('full');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const asError = (e: unknown): Error => (e instanceof Error ? e : new Error(String(e)));
 
@@ -98,6 +106,8 @@ export class MarketDataWriter {
   private closeDeadlineMs = 0;
   private roomWaiters: { fits: () => boolean; resolve: () => void }[] = [];
   private flushWaiters: (() => void)[] = [];
+  /** Wakes the loop when a batch fills while a write could start beside the one in flight. */
+  private onFull: ((full: typeof FULL) => void) | null = null;
 
   constructor(
     private readonly store: MarketDataStore,
@@ -265,7 +275,10 @@ export class MarketDataWriter {
   }
 
   private added(b: PendingBatch): true {
-    b.rows++;
+    if (++b.rows === this.limits.batchRowsMax && this.onFull !== null) {
+      this.onFull(FULL);
+      this.onFull = null;
+    }
     this.rows++;
     this.kick();
     return true;
@@ -280,36 +293,88 @@ export class MarketDataWriter {
 
   private async run(): Promise<void> {
     let delay = this.limits.retryDelayMsMin;
+    const inFlightMax = this.copies ? this.limits.writesInFlight : 1;
+    const flights: Flight[] = [];
     while (this.batches.length > 0) {
-      if (this.rows < this.limits.batchRowsMax && !this.closing && this.flushWaiters.length === 0) {
+      if (
+        flights.length === 0 &&
+        this.rows < this.limits.batchRowsMax &&
+        !this.closing &&
+        this.flushWaiters.length === 0
+      ) {
         await sleep(this.limits.lingerMs);
       }
-      const b = this.batches[0];
-      this.taken = 1;
-      const feed = this.options.feed ?? null;
-      try {
-        const result = await this.store.write({
-          ticks: b.ticks,
-          bars: b.bars,
-          progress: b.seq >= 0 && feed !== null ? { feed, seq: b.seq } : null,
-        });
-        this.taken = 0;
-        this.committed(b, result);
-        delay = this.limits.retryDelayMsMin;
-      } catch (e) {
-        this.taken = 0;
-        const first = this.lastFailure === null;
-        this.lastFailure = asError(e);
-        this.s.failedBatches++;
-        if ((e as { code?: unknown }).code === NO_PARTITION) this.store.forgetDays();
-        if (first) this.options.onError?.(this.lastFailure);
-        if (this.closing && Date.now() >= this.closeDeadlineMs) break;
-        await sleep(delay);
-        delay = Math.min(delay * 2, this.limits.retryDelayMsMax);
+      // The head batch, and behind it as many full ones as may be in flight.
+      while (
+        this.taken < this.batches.length &&
+        flights.length < inFlightMax &&
+        (flights.length === 0 ||
+          this.batches[this.taken].rows >= this.limits.batchRowsMax ||
+          this.closing ||
+          this.flushWaiters.length > 0)
+      ) {
+        flights.push(this.startWrite(this.batches[this.taken], flights[flights.length - 1] ?? null));
+        this.taken++;
       }
+      // A batch that fills meanwhile starts at once when there is room in flight.
+      if (flights.length < inFlightMax) {
+        const full = new Promise<typeof FULL>((r) => (this.onFull = r));
+        if ((await Promise.race([flights[0].outcome, full])) === FULL) continue;
+        this.onFull = null;
+      }
+      const outcome = await flights[0].outcome;
+      flights.shift();
+      if (!(outcome instanceof Error)) {
+        this.taken--;
+        this.committed(this.batches[0], outcome);
+        delay = this.limits.retryDelayMsMin;
+        continue;
+      }
+      // Those behind it roll back (they commit only after it); all are written again, in order.
+      for (const f of flights) await f.outcome;
+      flights.length = 0;
+      this.taken = 0;
+      const first = this.lastFailure === null;
+      this.lastFailure = outcome;
+      this.s.failedBatches++;
+      if ((outcome as { code?: unknown }).code === NO_PARTITION) this.store.forgetDays();
+      if (first) this.options.onError?.(this.lastFailure);
+      if (this.closing && Date.now() >= this.closeDeadlineMs) break;
+      await sleep(delay);
+      delay = Math.min(delay * 2, this.limits.retryDelayMsMax);
     }
     this.running = false;
     this.wake();
+  }
+
+  /** Starts writing `b` behind `before` (the write in flight ahead of it, if any). */
+  private startWrite(b: PendingBatch, before: Flight | null): Flight {
+    let written: () => void = () => undefined;
+    const wrote = new Promise<void>((r) => (written = r));
+    const feed = this.options.feed ?? null;
+    const order = {
+      start: before === null ? DONE : before.wrote,
+      commit:
+        before === null
+          ? DONE
+          : before.outcome.then((o) => {
+              if (o instanceof Error) throw new Error('the batch before it failed', { cause: o });
+            }),
+      written,
+    };
+    // Unhandled when this write fails before it waits for the commit before it.
+    order.commit.catch(() => undefined);
+    const outcome = this.store
+      .write(
+        { ticks: b.ticks, bars: b.bars, progress: b.seq >= 0 && feed !== null ? { feed, seq: b.seq } : null },
+        order,
+      )
+      .then(
+        (r) => r,
+        (e: unknown) => asError(e),
+      );
+    void outcome.then(() => written());
+    return { outcome, wrote: Promise.race([wrote, outcome.then(() => undefined)]) };
   }
 
   private committed(b: PendingBatch, r: WriteResult): void {
