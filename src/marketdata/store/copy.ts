@@ -47,6 +47,14 @@ export class TickCopyBuffer {
     this.view.setInt32(15, 0); // header extension
   }
 
+  /** Empties it for another batch, keeping its memory (the writer's batches reuse two or three). */
+  reset(): void {
+    this.o = HEADER_BYTES;
+    this.count = 0;
+    this.lastDay = -1;
+    this.days.length = 0;
+  }
+
   /** Bytes of the rows so far. */
   get byteLength(): number {
     return this.o;

@@ -70,6 +70,7 @@ interface Flight {
 
 const DONE = Promise.resolve();
 const FULL = Symbol('full');
+const SPARE_BUFFERS_MAX = 4;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const asError = (e: unknown): Error => (e instanceof Error ? e : new Error(String(e)));
 
@@ -87,6 +88,8 @@ export class MarketDataWriter {
   private rows = 0;
   /** Whether ticks are encoded for COPY as they are offered (the store is PostgreSQL). */
   private readonly copies: boolean;
+  /** Buffers of committed batches, for the next ones (a batch's buffer grows to its size once, not per batch). */
+  private readonly spareBuffers: TickCopyBuffer[] = [];
   private s = {
     ticksWritten: 0,
     ticksExisting: 0,
@@ -269,7 +272,7 @@ export class MarketDataWriter {
   }
 
   private newBatch(): PendingBatch {
-    const b = new PendingBatch(this.copies ? new TickCopyBuffer() : []);
+    const b = new PendingBatch(this.copies ? (this.spareBuffers.pop() ?? new TickCopyBuffer()) : []);
     this.batches.push(b);
     return b;
   }
@@ -379,6 +382,10 @@ export class MarketDataWriter {
 
   private committed(b: PendingBatch, r: WriteResult): void {
     this.batches.shift();
+    if (b.ticks instanceof TickCopyBuffer && this.spareBuffers.length < SPARE_BUFFERS_MAX) {
+      b.ticks.reset();
+      this.spareBuffers.push(b.ticks);
+    }
     this.rows -= b.rows;
     const s = this.s;
     s.ticksWritten += r.ticksWritten;
