@@ -152,8 +152,11 @@ async function pipelineFor(): Promise<{
 interface PostgresFigures {
   postgresTicksPerSec: number | null;
   barWriteLatencyP99Ms: number | null;
-  /** CPU time per tick of this process (pipeline, envelopes, rows, the driver) and of the server's backend. */
-  postgresCpuUsPerTick?: { node: number; server: number | null };
+  /**
+   * CPU time per tick of this process (pipeline, envelopes, rows, the driver; every thread), of its main
+   * thread alone (null where /proc is not), and of the server's backends.
+   */
+  postgresCpuUsPerTick?: { node: number; mainThread: number | null; server: number | null };
   postgresTicks?: number;
   postgresBars?: number;
   postgresBatches?: number;
@@ -217,6 +220,17 @@ async function backendCpu(store: Store): Promise<() => number | null> {
   };
 }
 
+/** This process's main thread's CPU time so far (µs, from /proc in 1/100 s), or null where there is none. */
+function mainThreadCpuUs(): number | null {
+  try {
+    const stat = readFileSync(`/proc/self/task/${String(process.pid)}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100;
+  } catch {
+    return null;
+  }
+}
+
 async function writeIntoPostgres(stream: readonly RawEvent[], store: Store): Promise<PostgresFigures> {
   const { pipeline: p, bus, reference } = await pipelineFor();
   const latencies: number[] = [];
@@ -228,6 +242,7 @@ async function writeIntoPostgres(stream: readonly RawEvent[], store: Store): Pro
   const chunk = 5_000;
   const backend = await backendCpu(store);
   const server0 = backend();
+  const main0 = mainThreadCpuUs();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   for (let i = 0; i < stream.length; i += chunk) {
@@ -240,6 +255,7 @@ async function writeIntoPostgres(stream: readonly RawEvent[], store: Store): Pro
   await writer.flush();
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
+  const main1 = mainThreadCpuUs();
   const server1 = backend();
   await writer.close();
   reference.close();
@@ -258,6 +274,7 @@ async function writeIntoPostgres(stream: readonly RawEvent[], store: Store): Pro
     barWriteLatencyP99Ms: +p99.toFixed(1),
     postgresCpuUsPerTick: {
       node: +((cpu.user + cpu.system) / stream.length).toFixed(2),
+      mainThread: main0 === null || main1 === null ? null : +((main1 - main0) / stream.length).toFixed(2),
       server: server0 === null || server1 === null ? null : +((server1 - server0) / stream.length).toFixed(2),
     },
     postgresTicks: s.ticksWritten,
