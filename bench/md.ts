@@ -14,8 +14,10 @@
  *
  * `postgresTicksPerSec`: the same stream (its first --pg-ticks trades) end to end into a real PostgreSQL
  * (--database-url, else BENCH_DATABASE_URL, else the local test database) in a schema of its own, dropped after:
- * the pipeline with the enriched ticks and the bars subscribed, the bounded writer (queue of --pg-queue rows)
- * writing ticks and bars in batches, its day partitions made on demand; the clock runs from the first tick in
+ * the pipeline with the bars subscribed and the enriched ticks taken by the writer from the pipeline itself
+ * (`attachPipeline`: the rows their messages would make, without the messages), the bounded writer (queue of
+ * --pg-queue rows) writing ticks and bars in batches, two at a time on two connections, its day partitions
+ * made on demand; the clock runs from the first tick in
  * to the last row committed, and every tick and bar must be in the store. The producer feeds 5,000 raw events
  * at a time, each chunk once the writer's queue has room for it (a bulk replay's back-pressure).
  * `barWriteLatencyP99Ms`: from a bar's publication to the commit of the batch holding it, under that load.
@@ -150,8 +152,11 @@ async function pipelineFor(): Promise<{
 interface PostgresFigures {
   postgresTicksPerSec: number | null;
   barWriteLatencyP99Ms: number | null;
-  /** CPU time per tick of this process (pipeline, envelopes, rows, the driver) and of the server's backend. */
-  postgresCpuUsPerTick?: { node: number; server: number | null };
+  /**
+   * CPU time per tick of this process (pipeline, envelopes, rows, the driver; every thread), of its main
+   * thread alone (null where /proc is not), and of the server's backends.
+   */
+  postgresCpuUsPerTick?: { node: number; mainThread: number | null; server: number | null };
   postgresTicks?: number;
   postgresBars?: number;
   postgresBatches?: number;
@@ -169,8 +174,9 @@ async function postgresPass(stream: readonly RawEvent[]): Promise<PostgresFigure
     return { postgresTicksPerSec: null, barWriteLatencyP99Ms: null, postgresSkipped: why };
   }
   await admin.exec(`CREATE SCHEMA ${schema}`);
-  // One connection: the writer writes one batch at a time, and the server's CPU time is that backend's.
-  const store = await openPostgresStore({ url: DATABASE_URL, schema, poolSize: 1 });
+  // Two connections: the writer has up to two batches in flight (writesInFlight); the server's CPU time is
+  // that of both backends.
+  const store = await openPostgresStore({ url: DATABASE_URL, schema, poolSize: 2 });
   try {
     await migrate(store);
     return await writeIntoPostgres(stream.slice(0, PG_TICKS), store);
@@ -182,22 +188,47 @@ async function postgresPass(stream: readonly RawEvent[]): Promise<PostgresFigure
 }
 
 /**
- * The CPU time (µs) the store's server backend has used so far, read from /proc when the server runs on this
- * machine (else null): throughput on a shared machine says little, CPU time per tick says what it costs.
+ * The CPU time (µs) the store's server backends (both connections of its pool) have used so far, read from
+ * /proc when the server runs on this machine (else null): throughput on a shared machine says little, CPU
+ * time per tick says what it costs.
  */
 async function backendCpu(store: Store): Promise<() => number | null> {
-  const [{ pid }] = await store.query('SELECT pg_backend_pid() AS pid');
+  // Two transactions at once make the pool open both its connections; each says its backend's pid.
+  const pids = await Promise.all(
+    [0, 1].map((k) =>
+      store.transaction(async (tx) => {
+        await tx.query('SELECT pg_sleep(0.05)');
+        const [{ pid }] = await tx.query(`SELECT pg_backend_pid() AS pid, ${k} AS k`);
+        return Number(pid);
+      }),
+    ),
+  );
   const hz = 100; // USER_HZ: /proc counts CPU time in 1/100 s on Linux
   return () => {
     try {
-      const stat = readFileSync(`/proc/${String(pid)}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      // utime and stime are fields 14 and 15 of the line, 12 and 13 after the command name.
-      return ((Number(fields[11]) + Number(fields[12])) * 1e6) / hz;
+      let ticks = 0;
+      for (const pid of new Set(pids)) {
+        const stat = readFileSync(`/proc/${String(pid)}/stat`, 'utf8');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        // utime and stime are fields 14 and 15 of the line, 12 and 13 after the command name.
+        ticks += Number(fields[11]) + Number(fields[12]);
+      }
+      return (ticks * 1e6) / hz;
     } catch {
       return null;
     }
   };
+}
+
+/** This process's main thread's CPU time so far (µs, from /proc in 1/100 s), or null where there is none. */
+function mainThreadCpuUs(): number | null {
+  try {
+    const stat = readFileSync(`/proc/self/task/${String(process.pid)}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100;
+  } catch {
+    return null;
+  }
 }
 
 async function writeIntoPostgres(stream: readonly RawEvent[], store: Store): Promise<PostgresFigures> {
@@ -207,10 +238,11 @@ async function writeIntoPostgres(stream: readonly RawEvent[], store: Store): Pro
     limits: { queueRowsMax: PG_QUEUE },
     onBarsWritten: (ms) => latencies.push(...ms),
   });
-  writer.attach(bus, p.barIntervals);
+  writer.attachPipeline(p, bus);
   const chunk = 5_000;
   const backend = await backendCpu(store);
   const server0 = backend();
+  const main0 = mainThreadCpuUs();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   for (let i = 0; i < stream.length; i += chunk) {
@@ -223,6 +255,7 @@ async function writeIntoPostgres(stream: readonly RawEvent[], store: Store): Pro
   await writer.flush();
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
+  const main1 = mainThreadCpuUs();
   const server1 = backend();
   await writer.close();
   reference.close();
@@ -241,6 +274,7 @@ async function writeIntoPostgres(stream: readonly RawEvent[], store: Store): Pro
     barWriteLatencyP99Ms: +p99.toFixed(1),
     postgresCpuUsPerTick: {
       node: +((cpu.user + cpu.system) / stream.length).toFixed(2),
+      mainThread: main0 === null || main1 === null ? null : +((main1 - main0) / stream.length).toFixed(2),
       server: server0 === null || server1 === null ? null : +((server1 - server0) / stream.length).toFixed(2),
     },
     postgresTicks: s.ticksWritten,

@@ -276,7 +276,8 @@ export class VenueFeed {
       feed.detachWriter = () => offs.forEach((off) => off());
     } else if (feed.mdStore !== null && feed.writer !== null) {
       feed.writtenThrough = await feed.mdStore.progress(VENUE_FEED);
-      feed.detachWriter = feed.writer.attach(feed.bus, feed.pipeline.barIntervals);
+      // The ticks from the pipeline itself: no enriched message per tick when only the writer would read it.
+      feed.detachWriter = feed.writer.attachPipeline(feed.pipeline, feed.bus);
     }
     return feed;
   }

@@ -1,5 +1,5 @@
 /** The in-process market data pipeline: topics, envelope payloads, sources, stages and projections. */
-export { TOPICS, PAYLOAD_VERSION, barsTopic } from './topics.js';
+export { TOPICS, PAYLOAD_VERSION, TICK_ID_SUFFIX, barsTopic } from './topics.js';
 export { PIPELINE_LIMITS } from './limits.js';
 export type { RawEvent } from './raw.js';
 export {

@@ -29,7 +29,7 @@ import type { RawEvent } from './raw.js';
 import type { ReferenceCache } from './reference.js';
 import type { SourceSchema } from './schemas.js';
 import { FLAGS_EXCLUDED_FROM_BARS, Flag, TickSlot, tickPayload } from './tick.js';
-import { PAYLOAD_VERSION, TOPICS, barsTopic } from './topics.js';
+import { PAYLOAD_VERSION, TICK_ID_SUFFIX, TOPICS, barsTopic } from './topics.js';
 
 export interface QualityOptions {
   /** A trade more than this far from the instrument's last good price (basis points) is out_of_range. */
@@ -118,6 +118,7 @@ export class MarketDataPipeline {
   private readonly deadLetters: DeadLetter[] = [];
   private readonly deadLetterCounts = new Map<string, number>();
   private last: InstrumentState | null = null;
+  private enrichedReaders: ((t: Readonly<TickSlot>) => void)[] = [];
 
   constructor(private readonly o: PipelineOptions) {
     for (const s of o.schemas) {
@@ -146,6 +147,19 @@ export class MarketDataPipeline {
   /** The last dead letters (at most PIPELINE_LIMITS.deadLettersKept), oldest first. */
   recentDeadLetters(): readonly DeadLetter[] {
     return this.deadLetters;
+  }
+
+  /**
+   * An in-process reader of the enriched ticks that takes the tick itself rather than its message (the store's
+   * writer in the same process: a message per tick would cost more than the rest of the pipeline). `read` gets
+   * the pipeline's reused tick, to read at once and not keep; the message it stands for has the event id of
+   * the raw event plus `TICK_ID_SUFFIX.enriched`. Returns a function that stops it.
+   */
+  onEnriched(read: (t: Readonly<TickSlot>) => void): () => void {
+    this.enrichedReaders = [...this.enrichedReaders, read];
+    return () => {
+      this.enrichedReaders = this.enrichedReaders.filter((r) => r !== read);
+    };
   }
 
   /** Runs one raw event through every stage. */
@@ -221,7 +235,7 @@ export class MarketDataPipeline {
     if (t.kind === 'trade') this.checkTrade(this.stateOf(t.instrument), t);
     else this.checkQuote(t);
     c.normalize.out++;
-    this.publishTick(TOPICS.normalized, 'TickNormalized', '/n', t, false);
+    this.publishTick(TOPICS.normalized, 'TickNormalized', TICK_ID_SUFFIX.normalized, t, false);
     return t;
   }
 
@@ -265,7 +279,9 @@ export class MarketDataPipeline {
     if (t.ref === null) t.flags |= Flag.MissingMetadata;
     this.countFlags(t.flags);
     c.enrich.out++;
-    this.publishTick(TOPICS.enriched, 'TickEnriched', '/e', t, true);
+    const readers = this.enrichedReaders;
+    for (let k = 0; k < readers.length; k++) readers[k](t);
+    this.publishTick(TOPICS.enriched, 'TickEnriched', TICK_ID_SUFFIX.enriched, t, true);
   }
 
   private countFlags(flags: number): void {
@@ -355,7 +371,7 @@ export class MarketDataPipeline {
         source: 'pipeline',
         version: PAYLOAD_VERSION,
         correlation_id: t === null ? id : t.eventId,
-        causation_id: t === null ? null : `${t.eventId}/e`,
+        causation_id: t === null ? null : t.eventId + TICK_ID_SUFFIX.enriched,
         payload: barPayload(st.name, interval, bar),
       }),
     );
@@ -372,7 +388,7 @@ export class MarketDataPipeline {
     this.publishTick(
       TOPICS.latestPrices,
       t.kind === 'trade' ? 'LastPriceChanged' : 'QuoteChanged',
-      '/p',
+      TICK_ID_SUFFIX.latestPrices,
       t,
       false,
     );
@@ -390,7 +406,8 @@ export class MarketDataPipeline {
         source: t.source,
         version: PAYLOAD_VERSION,
         correlation_id: t.eventId,
-        causation_id: suffix === '/n' ? t.eventId : `${t.eventId}/n`,
+        causation_id:
+          suffix === TICK_ID_SUFFIX.normalized ? t.eventId : t.eventId + TICK_ID_SUFFIX.normalized,
         payload: tickPayload(t, enriched),
       }),
     );

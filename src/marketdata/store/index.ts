@@ -15,7 +15,9 @@ export {
   type StoredBar,
   type StoredTick,
   type WriteBatch,
+  type WriteOrder,
   type WriteResult,
 } from './sql.js';
+export { TickCopyBuffer, slotRow } from './copy.js';
 export { MD_WRITER_DEFAULTS, mdWriterLimits, type MdWriterLimits } from './limits.js';
 export { MarketDataWriter, type MdWriterOptions, type MdWriterStats } from './writer.js';

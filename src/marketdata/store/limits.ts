@@ -4,6 +4,11 @@ export interface MdWriterLimits {
   readonly queueRowsMax: number;
   /** Rows one transaction writes at most. */
   readonly batchRowsMax: number;
+  /**
+   * Batches written at once on PostgreSQL, each on its connection (the next one's COPY runs while the one
+   * before commits; they commit in order). PGlite has one connection: one at a time there.
+   */
+  readonly writesInFlight: number;
   /** How long a batch smaller than `batchRowsMax` waits for more rows before it is written. */
   readonly lingerMs: number;
   /** A failed batch is retried after a delay doubling from the first to the second. */
@@ -16,6 +21,7 @@ export interface MdWriterLimits {
 export const MD_WRITER_DEFAULTS: MdWriterLimits = Object.freeze({
   queueRowsMax: 200_000,
   batchRowsMax: 5_000,
+  writesInFlight: 2,
   lingerMs: 50,
   retryDelayMsMin: 10,
   retryDelayMsMax: 5_000,
@@ -26,6 +32,7 @@ export function mdWriterLimits(given: Partial<MdWriterLimits> = {}): MdWriterLim
   const l = { ...MD_WRITER_DEFAULTS, ...given };
   const whole = (n: number, min: number): boolean => Number.isSafeInteger(n) && n >= min;
   if (!whole(l.batchRowsMax, 1)) throw new Error('md writer: batchRowsMax must be a whole number ≥ 1');
+  if (!whole(l.writesInFlight, 1)) throw new Error('md writer: writesInFlight must be a whole number ≥ 1');
   if (!whole(l.queueRowsMax, l.batchRowsMax)) {
     throw new Error('md writer: queueRowsMax must be a whole number ≥ batchRowsMax');
   }

@@ -7,8 +7,9 @@
  * a higher revision, so redelivered or replayed messages change nothing.
  *
  * Ticks go in with a plain COPY (PostgreSQL, binary: the server parses no text) or INSERT (PGlite) first, the
- * usual case being that none is there yet; a unique violation (a redelivery) rolls back to a savepoint and
- * inserts with ON CONFLICT DO NOTHING instead.
+ * usual case being that none is there yet; a unique violation (a redelivery) rolls the transaction back and
+ * writes the batch again in a new one, inserting the ticks with ON CONFLICT DO NOTHING. No savepoint: it cost
+ * two more round trips per batch for a case that redeliveries alone bring.
  *
  * Every day a row lands in must have its partition first: `ensureDays` creates the missing ones through
  * `md_ensure_day` (idempotent, under an advisory lock) and remembers which exist, so a batch of a day seen
@@ -16,6 +17,7 @@
  */
 import type { Envelope } from '../../bus/index.js';
 import type { Queryable, Row, SqlValue, Store } from '../../store/index.js';
+import { TickCopyBuffer } from './copy.js';
 import { barRowOf, tickRowOf, type BarRow, type TickRow } from './rows.js';
 
 export const DAY_US = 86_400_000_000;
@@ -80,10 +82,25 @@ export interface WriteResult {
 }
 
 export interface WriteBatch {
-  readonly ticks: readonly TickRow[];
+  /** As rows, or encoded for COPY as they came (the writer's batches on PostgreSQL). */
+  readonly ticks: readonly TickRow[] | TickCopyBuffer;
   readonly bars: readonly BarRow[];
   /** A feed's journal sequence number written through, saved in the same transaction; null: none. */
   readonly progress: { readonly feed: string; readonly seq: number } | null;
+}
+
+/**
+ * How a write keeps its place behind the one written before it on another connection: it starts its
+ * statements only once that one's are done (so that neither ever waits for a row of the other while the
+ * other waits for it), and commits only once that one committed, rolling back if it failed.
+ */
+export interface WriteOrder {
+  /** Resolves when the write before has done its statements (or ended). */
+  readonly start: Promise<void>;
+  /** Resolves when the write before committed; rejects when it failed. */
+  readonly commit: Promise<void>;
+  /** Told when this write's statements are done, before it commits. */
+  readonly written: () => void;
 }
 
 /** A stored bar as a query returns it. */
@@ -190,18 +207,35 @@ export class MarketDataStore {
   }
 
   /** Ticks, bars and a feed's progress in one transaction, their days' partitions made first. */
-  async write(batch: WriteBatch): Promise<WriteResult> {
+  async write(batch: WriteBatch, order?: WriteOrder): Promise<WriteResult> {
     await this.ensureRowDays(batch);
+    try {
+      return await this.writeOnce(batch, false, order);
+    } catch (e) {
+      if ((e as { code?: unknown }).code !== UNIQUE_VIOLATION) throw e;
+    }
+    return this.writeOnce(batch, true, order);
+  }
+
+  /** `WriteBatch` in one transaction; `existing`: some ticks may be there already (skipped, counted). */
+  private writeOnce(batch: WriteBatch, existing: boolean, order?: WriteOrder): Promise<WriteResult> {
     const bars = latestRevisions(batch.bars);
+    const ticks = batch.ticks;
+    const tickCount = ticks instanceof TickCopyBuffer ? ticks.count : ticks.length;
     return this.store.transaction(async (tx) => {
-      const ticksWritten = batch.ticks.length === 0 ? 0 : await insertTicks(tx, batch.ticks);
+      if (order !== undefined) await order.start;
+      const ticksWritten = tickCount === 0 ? 0 : await insertTicks(tx, ticks, existing);
       const barsWritten = bars.length === 0 ? 0 : await upsertBars(tx, bars);
       if (batch.progress !== null) {
         await tx.query(SAVE_PROGRESS, [batch.progress.feed, batch.progress.seq]);
       }
+      if (order !== undefined) {
+        order.written();
+        await order.commit;
+      }
       return {
         ticksWritten,
-        ticksExisting: batch.ticks.length - ticksWritten,
+        ticksExisting: tickCount - ticksWritten,
         barsWritten,
         barsExisting: batch.bars.length - barsWritten,
       };
@@ -249,10 +283,14 @@ export class MarketDataStore {
   private async ensureRowDays(batch: WriteBatch): Promise<void> {
     let prev = -1;
     const want = (timeUs: number): number => Math.floor(timeUs / DAY_US);
-    for (const t of batch.ticks) {
-      const d = want(t.timeUs);
-      if (d !== prev && !this.days.has(d)) await this.ensureDays(d, d);
-      prev = d;
+    if (batch.ticks instanceof TickCopyBuffer) {
+      for (const d of batch.ticks.days) if (!this.days.has(d)) await this.ensureDays(d, d);
+    } else {
+      for (const t of batch.ticks) {
+        const d = want(t.timeUs);
+        if (d !== prev && !this.days.has(d)) await this.ensureDays(d, d);
+        prev = d;
+      }
     }
     for (const b of batch.bars) {
       const d = want(b.startUs);
@@ -281,82 +319,15 @@ function arrayLiteral<T>(rows: readonly T[], value: (row: T) => string | number 
   return out + '}';
 }
 
-/** PostgreSQL's binary timestamps count µs from 2000-01-01 UTC. */
-const PG_EPOCH_US = 946_684_800_000_000;
-const COPY_SIGNATURE = [0x50, 0x47, 0x43, 0x4f, 0x50, 0x59, 0x0a, 0xff, 0x0d, 0x0a, 0x00];
-const CHAR_CODE = { t: 0x74, q: 0x71, b: 0x62, s: 0x73, u: 0x75 } as const;
-
 /**
- * Tick rows as `COPY md_ticks (...) FROM STDIN (FORMAT binary)` input: per row 15 fields, each its length
- * and bytes in network order (int8, int2, int4, "char", timestamptz as int8 µs since 2000, text as UTF-8).
- * Against the unnest of array literals it spares the server the parsing of 15 texts per row (about half its
- * work per tick) and this process the building of them.
+ * Tick rows as `COPY md_ticks (...) FROM STDIN (FORMAT binary)` input (copy.ts). Against the unnest of array
+ * literals it spares the server the parsing of 15 texts per row (about half its work per tick) and this
+ * process the building of them.
  */
 export function ticksCopyData(rows: readonly TickRow[]): Uint8Array {
-  let bytes = 11 + 8 + 2;
-  for (const r of rows) {
-    // 15 lengths, 2 for the field count, 8 per int8 (at most 8 of them), 2 + 4 + 1 + 1 for the others, and
-    // 3 bytes of UTF-8 per UTF-16 unit of text at most.
-    bytes += 2 + 60 + 64 + 8 + 3 * (r.instrument.length + r.eventId.length + r.source.length);
-  }
-  const buf = Buffer.allocUnsafe(bytes);
-  for (let k = 0; k < COPY_SIGNATURE.length; k++) buf[k] = COPY_SIGNATURE[k];
-  let o = 11;
-  buf.writeInt32BE(0, o); // flags
-  buf.writeInt32BE(0, o + 4); // header extension
-  o += 8;
-  const int8 = (v: number): void => {
-    const hi = Math.floor(v / 4_294_967_296);
-    buf.writeInt32BE(8, o);
-    buf.writeInt32BE(hi, o + 4);
-    buf.writeUInt32BE(v - hi * 4_294_967_296, o + 8);
-    o += 12;
-  };
-  const int8OrNull = (v: number | null): void => {
-    if (v === null) {
-      buf.writeInt32BE(-1, o);
-      o += 4;
-    } else int8(v);
-  };
-  const text = (v: string): void => {
-    const n = buf.write(v, o + 4, 'utf8');
-    buf.writeInt32BE(n, o);
-    o += 4 + n;
-  };
-  const char = (code: number): void => {
-    buf.writeInt32BE(1, o);
-    buf[o + 4] = code;
-    o += 5;
-  };
-  for (const r of rows) {
-    buf.writeInt16BE(15, o);
-    o += 2;
-    text(r.instrument);
-    int8(r.timeUs - PG_EPOCH_US);
-    buf.writeInt32BE(2, o);
-    buf.writeInt16BE(r.timeNs, o + 4);
-    o += 6;
-    text(r.eventId);
-    char(r.kind === 'trade' ? CHAR_CODE.t : CHAR_CODE.q);
-    int8OrNull(r.price);
-    int8OrNull(r.size);
-    if (r.side === null) {
-      buf.writeInt32BE(-1, o);
-      o += 4;
-    } else char(CHAR_CODE[SIDE_CODE[r.side]]);
-    int8OrNull(r.bidPrice);
-    int8OrNull(r.bidSize);
-    int8OrNull(r.askPrice);
-    int8OrNull(r.askSize);
-    int8OrNull(r.tradeId);
-    buf.writeInt32BE(4, o);
-    buf.writeInt32BE(r.flags, o + 4);
-    o += 8;
-    text(r.source);
-  }
-  buf.writeInt16BE(-1, o); // the trailer
-  o += 2;
-  return buf.subarray(0, o);
+  const out = new TickCopyBuffer(64 + rows.length * 160);
+  for (const r of rows) out.addRow(r);
+  return out.data();
 }
 
 /** The rows as array literals, one per column: fifteen parameters, whatever the number of rows. */
@@ -380,18 +351,20 @@ function tickParams(rows: readonly TickRow[]): SqlValue[] {
   ];
 }
 
-async function insertTicks(tx: Queryable, rows: readonly TickRow[]): Promise<number> {
-  // Inside the caller's transaction: a savepoint lets the plain insert fail alone when a tick is there already.
-  await tx.exec('SAVEPOINT md_ticks');
-  try {
-    if (tx.copyFrom !== undefined) await tx.copyFrom(COPY_TICKS, ticksCopyData(rows));
-    else await tx.query(INSERT_TICKS, tickParams(rows));
-    await tx.exec('RELEASE SAVEPOINT md_ticks');
-    return rows.length;
-  } catch (e) {
-    if ((e as { code?: unknown }).code !== UNIQUE_VIOLATION) throw e;
+async function insertTicks(
+  tx: Queryable,
+  ticks: readonly TickRow[] | TickCopyBuffer,
+  existing: boolean,
+): Promise<number> {
+  const encoded = ticks instanceof TickCopyBuffer;
+  if (!existing && tx.copyFrom !== undefined) {
+    return tx.copyFrom(COPY_TICKS, encoded ? ticks.data() : ticksCopyData(ticks));
   }
-  await tx.exec('ROLLBACK TO SAVEPOINT md_ticks');
+  const rows = encoded ? ticks.rows() : ticks;
+  if (!existing) {
+    await tx.query(INSERT_TICKS, tickParams(rows));
+    return rows.length;
+  }
   const [row] = await tx.query(INSERT_NEW_TICKS, tickParams(rows));
   return num(row.n);
 }

@@ -15,7 +15,10 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Bus, Envelope } from '../../bus/index.js';
-import { TOPICS, barsTopic } from '../pipeline/topics.js';
+import type { MarketDataPipeline } from '../pipeline/pipeline.js';
+import type { TickSlot } from '../pipeline/tick.js';
+import { TICK_ID_SUFFIX, TOPICS, barsTopic } from '../pipeline/topics.js';
+import { TickCopyBuffer, slotRow } from './copy.js';
 import { mdWriterLimits, type MdWriterLimits } from './limits.js';
 import { barRowOf, tickRowOf, type BarRow, type TickRow } from './rows.js';
 import type { MarketDataStore, WriteResult } from './sql.js';
@@ -47,8 +50,27 @@ export interface MdWriterOptions {
   readonly onBarsWritten?: (latenciesMs: readonly number[]) => void;
 }
 
-type Item = TickRow | BarRow | number;
+/**
+ * Rows offered in order, up to `batchRowsMax`, written in one transaction: the ticks encoded as they come when
+ * the store takes COPY (PostgreSQL), else kept as rows; `seq` is the last mark made while it was the last.
+ */
+class PendingBatch {
+  rows = 0;
+  readonly bars: BarRow[] = [];
+  readonly barOfferedMs: number[] = [];
+  seq = -1;
+  constructor(readonly ticks: TickCopyBuffer | TickRow[]) {}
+}
 
+/** A batch being written: its result or error, and when its statements are done (or it ended). */
+interface Flight {
+  readonly outcome: Promise<WriteResult | Error>;
+  readonly wrote: Promise<void>;
+}
+
+const DONE = Promise.resolve();
+const FULL = Symbol('full');
+const SPARE_BUFFERS_MAX = 4;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const asError = (e: unknown): Error => (e instanceof Error ? e : new Error(String(e)));
 
@@ -59,14 +81,15 @@ export class MarketDataWriter {
   readonly limits: MdWriterLimits;
   /** Offers are ignored while false (the start-up replay of data already written). */
   accepting = true;
-  private readonly queue: Item[] = [];
-  private head = 0;
-  /** Items at the head that the batch being written took (they leave the queue when it commits). */
+  /** Oldest first; the first `taken` are being written (they leave when they commit). */
+  private readonly batches: PendingBatch[] = [];
   private taken = 0;
-  /** Rows (not marks) in the queue. */
+  /** Rows in the batches. */
   private rows = 0;
-  private readonly barOfferedMs: number[] = [];
-  private barHead = 0;
+  /** Whether ticks are encoded for COPY as they are offered (the store is PostgreSQL). */
+  private readonly copies: boolean;
+  /** Buffers of committed batches, for the next ones (a batch's buffer grows to its size once, not per batch). */
+  private readonly spareBuffers: TickCopyBuffer[] = [];
   private s = {
     ticksWritten: 0,
     ticksExisting: 0,
@@ -86,12 +109,15 @@ export class MarketDataWriter {
   private closeDeadlineMs = 0;
   private roomWaiters: { fits: () => boolean; resolve: () => void }[] = [];
   private flushWaiters: (() => void)[] = [];
+  /** Wakes the loop when a batch fills while a write could start beside the one in flight. */
+  private onFull: ((full: typeof FULL) => void) | null = null;
 
   constructor(
     private readonly store: MarketDataStore,
     private readonly options: MdWriterOptions = {},
   ) {
     this.limits = mdWriterLimits(options.limits);
+    this.copies = store.store.kind === 'postgres';
   }
 
   /** Subscribes to the enriched ticks and the bars of `intervals`; returns a function that stops it. */
@@ -99,6 +125,19 @@ export class MarketDataWriter {
     const offs = [
       bus.subscribe(TOPICS.enriched, (m) => void this.offerTick(m)),
       ...intervals.map((i) => bus.subscribe(barsTopic(i), (m) => void this.offerBar(m))),
+    ];
+    return () => offs.forEach((off) => off());
+  }
+
+  /**
+   * Takes the enriched ticks of a pipeline in this process from the pipeline itself (`onEnriched`: the rows
+   * its enriched messages would make, without making the messages), and the bars from its bus; returns a
+   * function that stops it. The enriched topic is not read then.
+   */
+  attachPipeline(pipeline: MarketDataPipeline, bus: Bus): () => void {
+    const offs = [
+      pipeline.onEnriched((t) => void this.offerSlot(t)),
+      ...pipeline.barIntervals.map((i) => bus.subscribe(barsTopic(i), (m) => void this.offerBar(m))),
     ];
     return () => offs.forEach((off) => off());
   }
@@ -127,20 +166,58 @@ export class MarketDataWriter {
   }
 
   offerTick(message: Envelope): boolean {
-    return this.offer(message, tickRowOf);
+    if (!this.admits()) return false;
+    let row: TickRow;
+    try {
+      row = tickRowOf(message);
+    } catch (e) {
+      return this.reject(asError(e).message);
+    }
+    const b = this.open();
+    if (b.ticks instanceof TickCopyBuffer) b.ticks.addRow(row);
+    else b.ticks.push(row);
+    return this.added(b);
+  }
+
+  /** The pipeline's enriched tick (see `attachPipeline`), refused as `offerTick` refuses its message. */
+  offerSlot(t: Readonly<TickSlot>): boolean {
+    if (!this.admits()) return false;
+    if (this.copies) {
+      const b = this.open() as PendingBatch & { ticks: TickCopyBuffer };
+      const why = b.ticks.addSlot(t, TICK_ID_SUFFIX.enriched);
+      return why === null ? this.added(b) : this.reject(`message ${JSON.stringify(t.eventId)}: ${why}`);
+    }
+    const row = slotRow(t, TICK_ID_SUFFIX.enriched);
+    if (typeof row === 'string') return this.reject(`message ${JSON.stringify(t.eventId)}: ${row}`);
+    const b = this.open();
+    (b.ticks as TickRow[]).push(row);
+    return this.added(b);
   }
 
   offerBar(message: Envelope): boolean {
-    return this.offer(message, barRowOf);
+    if (!this.admits()) return false;
+    let row: BarRow;
+    try {
+      row = barRowOf(message);
+    } catch (e) {
+      return this.reject(asError(e).message);
+    }
+    const b = this.open();
+    b.bars.push(row);
+    b.barOfferedMs.push(performance.now());
+    return this.added(b);
   }
 
   /** Every row of journal records up to `seq` has been offered: the progress may advance to it. */
   mark(seq: number): void {
     if (this.options.feed == null || !this.accepting || this.s.dropped > 0) return;
-    const last = this.queue.length - 1;
-    // Consecutive marks collapse into one, so marks never outnumber rows; not one the batch being written took.
-    if (last >= this.head + this.taken && typeof this.queue[last] === 'number') this.queue[last] = seq;
-    else this.queue.push(seq);
+    // Not into a batch being written: the mark then goes with the next one.
+    const last = this.batches.length > this.taken ? this.batches[this.batches.length - 1] : null;
+    if (last !== null) last.seq = seq;
+    else {
+      const b = this.newBatch();
+      b.seq = seq;
+    }
     this.kick();
   }
 
@@ -158,7 +235,7 @@ export class MarketDataWriter {
 
   /** Resolves once everything offered before the call is written (never, while the store is down). */
   flush(): Promise<void> {
-    if (this.queue.length === this.head && !this.running) return Promise.resolve();
+    if (this.batches.length === 0 && !this.running) return Promise.resolve();
     return new Promise((resolve) => this.flushWaiters.push(resolve));
   }
 
@@ -168,27 +245,44 @@ export class MarketDataWriter {
     return this.closed;
   }
 
-  private offer(message: Envelope, rowOf: (e: Envelope) => TickRow | BarRow): boolean {
+  /** Whether an offer may go in; counts it dropped when not (closing, or the queue full). */
+  private admits(): boolean {
     if (!this.accepting) return false;
-    if (this.closing) {
+    if (this.closing || this.rows >= this.limits.queueRowsMax) {
       this.s.dropped++;
       return false;
     }
-    let row: TickRow | BarRow;
-    try {
-      row = rowOf(message);
-    } catch (e) {
-      this.s.rejected++;
-      this.rejection = asError(e).message;
-      return false;
+    return true;
+  }
+
+  private reject(why: string): false {
+    this.s.rejected++;
+    this.rejection = why;
+    return false;
+  }
+
+  /** The batch that takes the next row: the last one, unless it is full or being written. */
+  private open(): PendingBatch {
+    const n = this.batches.length;
+    if (n > this.taken) {
+      const last = this.batches[n - 1];
+      if (last.rows < this.limits.batchRowsMax) return last;
     }
-    if (this.rows >= this.limits.queueRowsMax) {
-      this.s.dropped++;
-      return false;
+    return this.newBatch();
+  }
+
+  private newBatch(): PendingBatch {
+    const b = new PendingBatch(this.copies ? (this.spareBuffers.pop() ?? new TickCopyBuffer()) : []);
+    this.batches.push(b);
+    return b;
+  }
+
+  private added(b: PendingBatch): true {
+    if (++b.rows === this.limits.batchRowsMax && this.onFull !== null) {
+      this.onFull(FULL);
+      this.onFull = null;
     }
-    this.queue.push(row);
     this.rows++;
-    if (rowOf === barRowOf) this.barOfferedMs.push(performance.now());
     this.kick();
     return true;
   }
@@ -202,93 +296,111 @@ export class MarketDataWriter {
 
   private async run(): Promise<void> {
     let delay = this.limits.retryDelayMsMin;
-    while (this.queue.length > this.head) {
-      if (this.rows < this.limits.batchRowsMax && !this.closing && this.flushWaiters.length === 0) {
+    const inFlightMax = this.copies ? this.limits.writesInFlight : 1;
+    const flights: Flight[] = [];
+    while (this.batches.length > 0) {
+      if (
+        flights.length === 0 &&
+        this.rows < this.limits.batchRowsMax &&
+        !this.closing &&
+        this.flushWaiters.length === 0
+      ) {
         await sleep(this.limits.lingerMs);
       }
-      const taken = this.take();
-      this.taken = taken.count;
-      try {
-        const result = await this.store.write(taken.batch);
-        this.taken = 0;
-        this.committed(taken, result);
-        delay = this.limits.retryDelayMsMin;
-      } catch (e) {
-        this.taken = 0;
-        const first = this.lastFailure === null;
-        this.lastFailure = asError(e);
-        this.s.failedBatches++;
-        if ((e as { code?: unknown }).code === NO_PARTITION) this.store.forgetDays();
-        if (first) this.options.onError?.(this.lastFailure);
-        if (this.closing && Date.now() >= this.closeDeadlineMs) break;
-        await sleep(delay);
-        delay = Math.min(delay * 2, this.limits.retryDelayMsMax);
+      // The head batch, and behind it as many full ones as may be in flight.
+      while (
+        this.taken < this.batches.length &&
+        flights.length < inFlightMax &&
+        (flights.length === 0 ||
+          this.batches[this.taken].rows >= this.limits.batchRowsMax ||
+          this.closing ||
+          this.flushWaiters.length > 0)
+      ) {
+        flights.push(this.startWrite(this.batches[this.taken], flights[flights.length - 1] ?? null));
+        this.taken++;
       }
+      // A batch that fills meanwhile starts at once when there is room in flight.
+      if (flights.length < inFlightMax) {
+        const full = new Promise<typeof FULL>((r) => (this.onFull = r));
+        if ((await Promise.race([flights[0].outcome, full])) === FULL) continue;
+        this.onFull = null;
+      }
+      const outcome = await flights[0].outcome;
+      flights.shift();
+      if (!(outcome instanceof Error)) {
+        this.taken--;
+        this.committed(this.batches[0], outcome);
+        delay = this.limits.retryDelayMsMin;
+        continue;
+      }
+      // Those behind it roll back (they commit only after it); all are written again, in order.
+      for (const f of flights) await f.outcome;
+      flights.length = 0;
+      this.taken = 0;
+      const first = this.lastFailure === null;
+      this.lastFailure = outcome;
+      this.s.failedBatches++;
+      if ((outcome as { code?: unknown }).code === NO_PARTITION) this.store.forgetDays();
+      if (first) this.options.onError?.(this.lastFailure);
+      if (this.closing && Date.now() >= this.closeDeadlineMs) break;
+      await sleep(delay);
+      delay = Math.min(delay * 2, this.limits.retryDelayMsMax);
     }
     this.running = false;
     this.wake();
   }
 
-  /** The head of the queue, up to `batchRowsMax` rows and the marks among them (left in the queue). */
-  private take(): {
-    count: number;
-    batch: { ticks: TickRow[]; bars: BarRow[]; progress: { feed: string; seq: number } | null };
-  } {
-    const ticks: TickRow[] = [];
-    const bars: BarRow[] = [];
-    let seq = -1;
-    let i = this.head;
-    const end = this.queue.length;
-    while (i < end && ticks.length + bars.length < this.limits.batchRowsMax) {
-      const item = this.queue[i++];
-      if (typeof item === 'number') seq = item;
-      else if ('interval' in item) bars.push(item);
-      else ticks.push(item);
-    }
-    // A mark right after the last row taken belongs to this batch too.
-    if (i < end && typeof this.queue[i] === 'number') seq = this.queue[i++] as number;
+  /** Starts writing `b` behind `before` (the write in flight ahead of it, if any). */
+  private startWrite(b: PendingBatch, before: Flight | null): Flight {
+    let written: () => void = () => undefined;
+    const wrote = new Promise<void>((r) => (written = r));
     const feed = this.options.feed ?? null;
-    const progress = seq >= 0 && feed !== null ? { feed, seq } : null;
-    return { count: i - this.head, batch: { ticks, bars, progress } };
+    const order = {
+      start: before === null ? DONE : before.wrote,
+      commit:
+        before === null
+          ? DONE
+          : before.outcome.then((o) => {
+              if (o instanceof Error) throw new Error('the batch before it failed', { cause: o });
+            }),
+      written,
+    };
+    // Unhandled when this write fails before it waits for the commit before it.
+    order.commit.catch(() => undefined);
+    const outcome = this.store
+      .write(
+        { ticks: b.ticks, bars: b.bars, progress: b.seq >= 0 && feed !== null ? { feed, seq: b.seq } : null },
+        order,
+      )
+      .then(
+        (r) => r,
+        (e: unknown) => asError(e),
+      );
+    void outcome.then(() => written());
+    return { outcome, wrote: Promise.race([wrote, outcome.then(() => undefined)]) };
   }
 
-  private committed(
-    taken: { count: number; batch: { ticks: TickRow[]; bars: BarRow[]; progress: { seq: number } | null } },
-    r: WriteResult,
-  ): void {
-    const { batch } = taken;
-    this.head += taken.count;
-    this.rows -= batch.ticks.length + batch.bars.length;
-    if (this.head > 4096 && this.head * 2 > this.queue.length) {
-      this.queue.splice(0, this.head);
-      this.head = 0;
+  private committed(b: PendingBatch, r: WriteResult): void {
+    this.batches.shift();
+    if (b.ticks instanceof TickCopyBuffer && this.spareBuffers.length < SPARE_BUFFERS_MAX) {
+      b.ticks.reset();
+      this.spareBuffers.push(b.ticks);
     }
+    this.rows -= b.rows;
     const s = this.s;
     s.ticksWritten += r.ticksWritten;
     s.ticksExisting += r.ticksExisting;
     s.barsWritten += r.barsWritten;
     s.barsExisting += r.barsExisting;
     s.batches++;
-    if (batch.progress !== null) s.progressSeq = Math.max(s.progressSeq, batch.progress.seq);
+    if (b.seq >= 0 && this.options.feed != null) s.progressSeq = Math.max(s.progressSeq, b.seq);
     this.lastFailure = null;
-    this.barsCommitted(batch.bars.length);
+    const n = b.barOfferedMs.length;
+    if (n > 0 && this.options.onBarsWritten !== undefined) {
+      const now = performance.now();
+      this.options.onBarsWritten(b.barOfferedMs.map((t) => now - t));
+    }
     this.wake();
-  }
-
-  private barsCommitted(n: number): void {
-    if (n === 0) return;
-    const now = performance.now();
-    const offered = this.barOfferedMs;
-    if (this.options.onBarsWritten !== undefined) {
-      const lat = new Array<number>(n);
-      for (let k = 0; k < n; k++) lat[k] = now - offered[this.barHead + k];
-      this.options.onBarsWritten(lat);
-    }
-    this.barHead += n;
-    if (this.barHead > 4096 && this.barHead * 2 > offered.length) {
-      offered.splice(0, this.barHead);
-      this.barHead = 0;
-    }
   }
 
   private wake(): void {
@@ -297,14 +409,14 @@ export class MarketDataWriter {
       this.roomWaiters = waiting.filter((w) => !w.fits());
       for (const w of waiting) if (w.fits()) w.resolve();
     }
-    if (this.queue.length === this.head) for (const w of this.flushWaiters.splice(0)) w();
+    if (this.batches.length === 0) for (const w of this.flushWaiters.splice(0)) w();
   }
 
   private async shut(): Promise<void> {
     this.closeDeadlineMs = Date.now() + this.limits.closeTimeoutMs;
     this.closing = true;
     let pause = 1;
-    while ((this.queue.length > this.head || this.running) && Date.now() < this.closeDeadlineMs) {
+    while ((this.batches.length > 0 || this.running) && Date.now() < this.closeDeadlineMs) {
       await sleep(pause);
       pause = Math.min(pause * 2, 50);
     }

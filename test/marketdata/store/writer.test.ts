@@ -2,7 +2,9 @@
  * The market data writer on PGlite: the pipeline's ticks and bars reach the store through the bounded queue,
  * every one counted; a full queue refuses and counts (readiness says so, the progress stops); a failing store
  * is retried until it works, with the failure shown meanwhile; close gives up after its timeout, saying how
- * many rows are left; a message that is not a tick is refused and counted.
+ * many rows are left; a message that is not a tick is refused and counted. On PostgreSQL: the ticks taken from
+ * the pipeline itself, two batches in flight committing in order, a redelivery written once, and a batch that
+ * fails while the next is in flight makes that one roll back too (both written again, nothing twice).
  */
 import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
@@ -10,10 +12,11 @@ import {
   MarketDataStore,
   MarketDataWriter,
   type WriteBatch,
+  type WriteOrder,
   type WriteResult,
 } from '../../../src/marketdata/index.js';
 import { migrate, type Store } from '../../../src/store/index.js';
-import { pgliteFactory } from '../../store/helpers.js';
+import { pgliteFactory, postgresFactory } from '../../store/helpers.js';
 import { harness, venueTrade } from '../pipeline/helpers.js';
 import { T0_US, barMessage, tickMessage } from './helpers.js';
 
@@ -177,6 +180,88 @@ describe('market data writer (PGlite)', () => {
     assert.equal(writer.offerTick(tickMessage('odd:1', { time_ns: 1000 })), false);
     assert.equal(writer.stats().rejected, 1);
     assert.match(writer.lastRejection ?? '', /time_ns must be 0 to 999/);
+    await writer.close();
+  });
+});
+
+/** A store whose first write waits until a second one has started, then fails (the second is in flight). */
+class FailsWithNextInFlight extends MarketDataStore {
+  attempts = 0;
+  override async write(batch: WriteBatch, order?: WriteOrder): Promise<WriteResult> {
+    if (++this.attempts > 1) return super.write(batch, order);
+    while (this.attempts < 2) await new Promise((r) => setTimeout(r, 2));
+    // Let the second batch do its statements (it waits for this one's only to commit).
+    await new Promise((r) => setTimeout(r, 50));
+    throw new Error('the connection dropped');
+  }
+}
+
+describe('market data writer (PostgreSQL)', () => {
+  const factory = postgresFactory();
+  let store: Store;
+
+  before(async () => {
+    store = await factory.fresh();
+    await migrate(store);
+  });
+  after(async () => {
+    await store.close();
+    await factory.cleanup();
+  });
+
+  it("writes the pipeline's own ticks, batches in flight two at a time, and a redelivery once", async () => {
+    const trades = Array.from({ length: 3_000 }, (_, i) =>
+      venueTrade('PG-1', T0_US + i * 1_000, 100 + (i % 5), 1 + (i % 4), i + 1),
+    );
+    const run = async (): Promise<MarketDataWriter> => {
+      const h = await harness({ known: ['PG-1'], bars: [{ kind: 'time', periodSec: 1 }], subscribe: false });
+      const writer = new MarketDataWriter(new MarketDataStore(store), {
+        feed: 'pg-test',
+        limits: { batchRowsMax: 250 },
+      });
+      writer.attachPipeline(h.pipeline, h.bus);
+      for (const [i, raw] of trades.entries()) {
+        h.pipeline.ingest(raw);
+        if (i % 500 === 499) writer.mark(i + 1);
+      }
+      h.pipeline.flush();
+      await writer.flush();
+      await writer.close();
+      return writer;
+    };
+    const first = (await run()).stats();
+    assert.equal(first.ticksWritten, 3_000);
+    assert.equal(first.barsWritten, 3, 'three seconds of trades: three 1s bars');
+    assert.ok(first.batches >= 3_000 / 250, `batches of at most 250 rows (${first.batches})`);
+    assert.equal(await count(store, 'md_ticks', 'PG-1'), 3_000);
+    assert.equal(await new MarketDataStore(store).progress('pg-test'), 3_000);
+    // The same raw events again (a redelivery, a replay): the same rows, none twice.
+    const again = (await run()).stats();
+    assert.equal(again.ticksWritten, 0);
+    assert.equal(again.ticksExisting, 3_000);
+    assert.equal(again.barsExisting, 3);
+    assert.equal(await count(store, 'md_ticks', 'PG-1'), 3_000);
+    assert.equal(await count(store, 'md_bars', 'PG-1'), 3);
+  });
+
+  it('a batch that fails with the next in flight: that one rolls back, both are written again in order', async () => {
+    const md = new FailsWithNextInFlight(store);
+    const writer = new MarketDataWriter(md, {
+      feed: 'pg-fail-test',
+      limits: { batchRowsMax: 100, retryDelayMsMin: 5 },
+    });
+    for (let i = 0; i < 200; i++) {
+      writer.offerTick(tickMessage(`ff:${i}`, { instrument: 'FF-1', time_us: T0_US + i }));
+      if (i === 99 || i === 199) writer.mark(i + 1);
+    }
+    await writer.flush();
+    const s = writer.stats();
+    assert.equal(s.failedBatches, 1);
+    assert.equal(s.ticksWritten, 200);
+    assert.equal(s.ticksExisting, 0, 'the second batch had rolled back: its retry found none of its rows');
+    assert.equal(md.attempts, 4, 'the first batch twice, the second twice');
+    assert.equal(await count(store, 'md_ticks', 'FF-1'), 200);
+    assert.equal(await md.progress('pg-fail-test'), 200);
     await writer.close();
   });
 });
