@@ -76,6 +76,8 @@ export interface TransportsOptions {
     readonly duplicateWindowMs: number;
     readonly ackWaitMs: number;
     readonly ackPendingMax: number;
+    /** Each stream's storage bound, bytes (default JETSTREAM_DEFAULTS.streamMaxBytes). */
+    readonly streamMaxBytes?: number;
   };
   readonly redisUrl: string | null;
   readonly redisKeyPrefix: string;
@@ -372,6 +374,7 @@ export class MarketDataTransports {
       duplicateWindowMs: j.duplicateWindowMs,
       ackWaitMs: j.ackWaitMs,
       ackPendingMax: j.ackPendingMax,
+      streamMaxBytes: j.streamMaxBytes,
       families: FAMILIES,
       name: 'rialto-venue',
     });

@@ -130,3 +130,13 @@ export class PostgresTestSink implements IdempotentSink {
     await this.pool.end();
   }
 }
+
+/** The storage bound (max_bytes) of a stream. */
+export async function streamMaxBytes(stream: string): Promise<number> {
+  const nc = await connect({ servers: NATS_URL, timeout: 2000 });
+  try {
+    return (await (await nc.jetstreamManager()).streams.info(stream)).config.max_bytes;
+  } finally {
+    await nc.close();
+  }
+}

@@ -15,7 +15,14 @@ import { venueSetupCommands } from '../../src/cli/venue.js';
 import { startVenue, type Venue } from '../../src/gateway/index.js';
 import type { VenueConfig } from '../../src/ops/index.js';
 import { openStore } from '../../src/store/index.js';
-import { NATS_URL, deleteStreams, streamMessages, uniqueNames, until } from '../bus/services.js';
+import {
+  NATS_URL,
+  deleteStreams,
+  streamMaxBytes,
+  streamMessages,
+  uniqueNames,
+  until,
+} from '../bus/services.js';
 import { call, tempDir, testConfig, traders } from '../gateway/helpers.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -81,6 +88,8 @@ describe('rialto start with NATS JetStream and Redis', () => {
       RIALTO_NATS_STREAM_PREFIX: names.streamPrefix,
       RIALTO_NATS_SUBJECT_PREFIX: names.subjectPrefix,
       RIALTO_MD_REDIS_PREFIX: redisPrefix,
+      // 64 MiB a stream, not the default 1 GiB the server reserves: test files share one NATS server.
+      RIALTO_NATS_STREAM_MAX_MEGABYTES: '64',
     });
     // Bars close as soon as the clock passes their end.
     return { ...c, marketData: { ...c.marketData, pipeline: { ...c.marketData.pipeline, latenessMs: 0 } } };
@@ -148,6 +157,7 @@ describe('rialto start with NATS JetStream and Redis', () => {
     await cross(v, '100.00', '0.5');
     await cross(v, '101.50', '0.25');
     await cross(v, '99.75', '1');
+    assert.equal(await streamMaxBytes(venueStream), 64 * 1024 ** 2, 'the configured stream size');
     await settle(v);
 
     const all = await streamMessages(venueStream);

@@ -32,6 +32,7 @@ export const CONFIG_ENV: readonly EnvVar[] = Object.freeze([
   { name: 'RIALTO_NATS_DUPLICATE_WINDOW_SECONDS', path: ['nats', 'duplicateWindowSeconds'], kind: 'int' },
   { name: 'RIALTO_NATS_ACK_WAIT_SECONDS', path: ['nats', 'ackWaitSeconds'], kind: 'int' },
   { name: 'RIALTO_NATS_ACK_PENDING_MAX', path: ['nats', 'ackPendingMax'], kind: 'int' },
+  { name: 'RIALTO_NATS_STREAM_MAX_MEGABYTES', path: ['nats', 'streamMaxMegabytes'], kind: 'int' },
   { name: 'LOG_LEVEL', path: ['log', 'level'], kind: 'string' },
   { name: 'RIALTO_AUTH_ENABLED', path: ['auth', 'enabled'], kind: 'bool' },
   { name: 'RIALTO_JWT_SECRET', path: ['auth', 'jwt', 'secret'], kind: 'string' },

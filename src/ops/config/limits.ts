@@ -53,6 +53,8 @@ export const CONFIG_LIMITS = Object.freeze({
   natsAckWaitSecondsMax: 3_600,
   /** JETSTREAM_LIMITS.ackPendingMax. */
   natsAckPendingMax: 100_000,
+  /** A stream's storage bound: 1 MiB to 1 TiB. */
+  natsStreamMaxMegabytesMax: 1_048_576,
   /** Words each followed by a dot (`rialto.`), put before every subject; JetStream subjects are case-sensitive. */
   natsSubjectPrefixPattern: /^([a-z0-9_-]+\.){0,8}$/,
   natsSubjectPrefixLengthMax: 64,
@@ -66,6 +68,7 @@ export const CONFIG_DEFAULTS = Object.freeze({
   natsDuplicateWindowSeconds: 120,
   natsAckWaitSeconds: 30,
   natsAckPendingMax: 1_000,
+  natsStreamMaxMegabytes: 1_024,
   natsSubjectPrefix: '',
   /** As REDIS_LATEST_DEFAULTS in src/marketdata/redis. */
   redisKeyPrefix: 'rialto:md:',

@@ -173,6 +173,7 @@ function resolveConfig(file: ConfigFile, cwd: string, problems: ConfigProblem[])
         1000 * (file.nats?.duplicateWindowSeconds ?? CONFIG_DEFAULTS.natsDuplicateWindowSeconds),
       ackWaitMs: 1000 * (file.nats?.ackWaitSeconds ?? CONFIG_DEFAULTS.natsAckWaitSeconds),
       ackPendingMax: file.nats?.ackPendingMax ?? CONFIG_DEFAULTS.natsAckPendingMax,
+      streamMaxBytes: 1024 ** 2 * (file.nats?.streamMaxMegabytes ?? CONFIG_DEFAULTS.natsStreamMaxMegabytes),
     },
     logLevel: file.log?.level ?? CONFIG_DEFAULTS.logLevel,
     auth: {

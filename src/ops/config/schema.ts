@@ -175,6 +175,8 @@ export const NatsSchema = section({
   duplicateWindowSeconds: wholeNumber(1, L.natsDuplicateWindowSecondsMax).optional(),
   ackWaitSeconds: wholeNumber(1, L.natsAckWaitSecondsMax).optional(),
   ackPendingMax: wholeNumber(1, L.natsAckPendingMax).optional(),
+  /** Each stream's storage bound; the server reserves it for the stream (the oldest messages go first). */
+  streamMaxMegabytes: wholeNumber(1, L.natsStreamMaxMegabytesMax).optional(),
 });
 export const LogSchema = section({ level: oneOf(LOG_LEVELS).optional() });
 

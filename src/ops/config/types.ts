@@ -118,6 +118,8 @@ export interface VenueConfig {
     readonly duplicateWindowMs: number;
     readonly ackWaitMs: number;
     readonly ackPendingMax: number;
+    /** Each stream's storage bound, bytes. */
+    readonly streamMaxBytes: number;
   };
   readonly logLevel: LogLevel;
   readonly auth: { readonly enabled: boolean; readonly jwt: JwtConfig };

@@ -71,6 +71,7 @@ describe('configuration: defaults', () => {
       duplicateWindowMs: 120_000,
       ackWaitMs: 30_000,
       ackPendingMax: 1_000,
+      streamMaxBytes: 1024 ** 3,
     });
     assert.equal(c.marketData.redisKeyPrefix, 'rialto:md:');
     assert.equal(c.logLevel, 'info');
@@ -213,6 +214,7 @@ instruments:
       RIALTO_NATS_DUPLICATE_WINDOW_SECONDS: '600',
       RIALTO_NATS_ACK_WAIT_SECONDS: '5',
       RIALTO_NATS_ACK_PENDING_MAX: '64',
+      RIALTO_NATS_STREAM_MAX_MEGABYTES: '16',
       RIALTO_MD_REDIS_PREFIX: 'venue2:md:',
       RIALTO_QUERY_TABLES: 'false',
     };
@@ -244,6 +246,7 @@ instruments:
       duplicateWindowMs: 600_000,
       ackWaitMs: 5_000,
       ackPendingMax: 64,
+      streamMaxBytes: 16 * 1024 ** 2,
     });
     // Every variable of the table was used.
     const envOnlyKeys = ['RIALTO_JWT_PUBLIC_KEY', 'RIALTO_JWT_PRIVATE_KEY'];
@@ -505,6 +508,7 @@ describe('configuration: bad input gives a problem naming the field', () => {
       /each followed by a dot/,
     ],
     ['ack pending', 'nats: { ackPendingMax: 100001 }\n', 'nats.ackPendingMax', /1 to 100000/],
+    ['stream size', 'nats: { streamMaxMegabytes: 0 }\n', 'nats.streamMaxMegabytes', /1 to 1048576/],
     [
       'redis key prefix',
       'marketData: { redisKeyPrefix: "a b" }\n',

@@ -33,6 +33,7 @@ describe('configuration limits', () => {
     assert.equal(CONFIG_DEFAULTS.natsDuplicateWindowSeconds * 1000, JETSTREAM_DEFAULTS.duplicateWindowMs);
     assert.equal(CONFIG_DEFAULTS.natsAckWaitSeconds * 1000, JETSTREAM_DEFAULTS.ackWaitMs);
     assert.equal(CONFIG_DEFAULTS.natsAckPendingMax, JETSTREAM_DEFAULTS.ackPendingMax);
+    assert.equal(CONFIG_DEFAULTS.natsStreamMaxMegabytes * 1024 ** 2, JETSTREAM_DEFAULTS.streamMaxBytes);
     assert.equal(CONFIG_LIMITS.natsAckPendingMax, JETSTREAM_LIMITS.ackPendingMax);
     // The longest duplicate window fits the streams' maximum age, as the server requires.
     assert.ok(CONFIG_LIMITS.natsDuplicateWindowSecondsMax * 1000 <= JETSTREAM_DEFAULTS.streamMaxAgeMs);
