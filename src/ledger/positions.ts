@@ -92,8 +92,13 @@ export class Positions {
     const open = Math.abs(q0);
     const closing = Math.min(open, qty);
     // The closed part's cost, pro rata, rounded toward zero; the remainder stays with the open part.
+    // Closing all of it takes all of its cost (what the pro-rata division gives, without the call).
     const closedCost =
-      q0 > 0 ? mulDivFloor(this.cost[s], closing, open) : -mulDivFloor(-this.cost[s], closing, open);
+      closing === open
+        ? this.cost[s]
+        : q0 > 0
+          ? mulDivFloor(this.cost[s], closing, open)
+          : -mulDivFloor(-this.cost[s], closing, open);
     const closingValue = closing === qty ? value : mulDivFloor(value, closing, qty);
     // A long sells: proceeds less cost. A short buys back: the proceeds it had (−cost) less what it pays.
     const pnl = q0 > 0 ? closingValue - closedCost : -closedCost - closingValue;
