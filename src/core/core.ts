@@ -25,26 +25,14 @@ import {
   type SnapshotWriter,
 } from '../collections/index.js';
 import * as ledger from '../ledger/index.js';
-import {
-  Ledger,
-  Positions,
-  feeOf,
-  isPositiveAmount,
-  mulDivFloor,
-  mulExact,
-  type PositionView,
-} from '../ledger/index.js';
+import { Ledger, Positions, mulDivFloor, mulExact, type PositionView } from '../ledger/index.js';
 import * as risk from '../risk/index.js';
 import {
   NO_LIMITS,
   RISK_LIMIT_KEYS,
   RiskLimitTable,
-  checkOrderValues,
-  emergencyBreachedRow,
   limitsProblem,
   needsEquity,
-  exposureOf,
-  withinBand,
   type RiskLimits,
 } from '../risk/index.js';
 import * as coreCodes from './codes.js';
@@ -106,6 +94,15 @@ const CMD_PLACE = CommandCode.placeOrder;
 const CMD_CANCEL = CommandCode.cancelOrder;
 const CMD_AMEND = CommandCode.amendOrder;
 const MarkMethod = Object.freeze({ ...instruments.MarkMethod });
+// The same for the imported functions the order path calls: through an import, each call loads the function
+// from its module cell and checks it (a hole check and a comparison); through a module-local `const`, the
+// compiler knows the function and inlines it with no check.
+const checkOrderValues = risk.checkOrderValues;
+const emergencyBreachedRow = risk.emergencyBreachedRow;
+const exposureOf = risk.exposureOf;
+const feeOf = ledger.feeOf;
+const isPositiveAmount = ledger.isPositiveAmount;
+const withinBand = risk.withinBand;
 const ACCOUNT_ACTIVE = AccountStatus.Active;
 /** CORE_LIMITS' bounds the order path checks, as module-local constants (CORE_LIMITS is read through its cell). */
 const ACCOUNTS_MAX = 1 << 20;
@@ -723,6 +720,7 @@ export class ExchangeCore {
     const takerLeft = d[o + 11];
     const makerLeft = d[o + 12];
     const ot = ins.orders;
+    // Slots are small whole numbers: converted once to integers, they index the columns without a check each.
     const taker = d[o + F_SLOT];
     const maker = d[o + F_MAKER_SLOT];
     if (ot.live[taker] !== 1 || ot.live[maker] !== 1)
@@ -737,8 +735,7 @@ export class ExchangeCore {
     const release = qty * ot.perLot[buyer];
     const refund = release - value - buyerFee;
     // Price, quantity and scale are whole numbers, so the value is a safe integer when it is at most 2^53 - 1.
-    if (!(refund >= 0 && value <= MAX_SAFE))
-      throw broken('trade', tradeId, 'is not covered by its hold');
+    if (!(refund >= 0 && value <= MAX_SAFE)) throw broken('trade', tradeId, 'is not covered by its hold');
     const buyerPos = ot.position[buyer];
     const sellerPos = ot.position[seller];
     const income = (buyerFee > 0 ? buyerFee : 0) + (sellerFee > 0 ? sellerFee : 0);
@@ -1276,9 +1273,7 @@ export class ExchangeCore {
   }
 
   private instrumentOf(id: number): Instrument | undefined {
-    return Number.isInteger(id) && id >= 0 && id < INSTRUMENTS_MAX
-      ? this.instruments[id]
-      : undefined;
+    return Number.isInteger(id) && id >= 0 && id < INSTRUMENTS_MAX ? this.instruments[id] : undefined;
   }
 
   private accountExists(id: number): boolean {
@@ -1932,27 +1927,25 @@ export class ExchangeCore {
 
 // ------------------------------------------------------------------ helpers
 
+// The order path's helpers are `const` functions rather than function declarations: a declaration is a mutable
+// binding, so the compiler loads it from the module context and checks it at every call it inlines.
+
+const isNonNegativeInt = (x: unknown): x is number =>
+  typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
+
 /** Numbers the gate can price: the book rejects anything else with its own code. */
-function wellFormed(c: PlaceOrder): boolean {
-  return (
-    isPositiveAmount(c.qty) &&
-    isNonNegativeInt(c.price) &&
-    isNonNegativeInt(c.triggerPrice) &&
-    (c.side === Side.Buy || c.side === Side.Sell) &&
-    c.type >= OrderType.Limit &&
-    c.type <= OrderType.TakeProfitLimit &&
-    c.tif >= TIF_MIN &&
-    c.tif <= TIF_MAX
-  );
-}
+const wellFormed = (c: PlaceOrder): boolean =>
+  isPositiveAmount(c.qty) &&
+  isNonNegativeInt(c.price) &&
+  isNonNegativeInt(c.triggerPrice) &&
+  (c.side === Side.Buy || c.side === Side.Sell) &&
+  c.type >= OrderType.Limit &&
+  c.type <= OrderType.TakeProfitLimit &&
+  c.tif >= TIF_MIN &&
+  c.tif <= TIF_MAX;
 
-function isNonNegativeInt(x: unknown): x is number {
-  return typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
-}
-
-function isAccountId(id: unknown): id is number {
-  return typeof id === 'number' && Number.isInteger(id) && id >= 1 && id <= ACCOUNTS_MAX;
-}
+const isAccountId = (id: unknown): id is number =>
+  typeof id === 'number' && Number.isInteger(id) && id >= 1 && id <= ACCOUNTS_MAX;
 
 function amountProblem(amount: unknown): number {
   if (typeof amount !== 'number' || !Number.isInteger(amount) || amount <= 0)
@@ -2000,10 +1993,10 @@ function definedIndices<T>(table: readonly (T | undefined)[]): number[] {
  * is at most 2^53 - 1, and NaN fails the comparison. One comparison where Number.isSafeInteger takes a dozen
  * instructions (a rounding and two comparisons) on the order path's three products per order.
  */
-function mulWhole(a: number, b: number): number {
+const mulWhole = (a: number, b: number): number => {
   const p = a * b;
   return p <= MAX_SAFE ? p : NaN;
-}
+};
 
 function finiteOr0(x: number): number {
   return Number.isFinite(x) ? x : 0;
@@ -2013,9 +2006,8 @@ function finiteOr0(x: number): number {
  * What an order holds per open lot: for a buy, the value of a lot at its price plus the largest fee it can
  * pay (its taker rate, rounded up per lot, so any fill's fee is covered); for a sell, the lot's base.
  */
-function holdPerLot(buy: boolean, valuePerLot: number, takerFeePpm: number, spec: InstrumentSpec): number {
-  return buy ? valuePerLot + feeOf(valuePerLot, takerFeePpm) : spec.baseScale;
-}
+const holdPerLot = (buy: boolean, valuePerLot: number, takerFeePpm: number, spec: InstrumentSpec): number =>
+  buy ? valuePerLot + feeOf(valuePerLot, takerFeePpm) : spec.baseScale;
 
 /**
  * The worst price a market order may trade at: `bps` beyond the reference, on the tick grid, toward the

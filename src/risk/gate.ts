@@ -115,7 +115,7 @@ export function checkOrderValues(
   if (notionalMax > 0 && notional > notionalMax) return RiskReject.OrderNotionalAboveLimit;
   const openMax = rows[at + LimitField.openOrdersMax];
   if (openMax > 0 && openOrders + 1 > openMax) return RiskReject.OpenOrdersAboveLimit;
-  const exposure = exposureOf(buy, position, openSameSide, qty);
+  const exposure = netExposure(buy, position, openSameSide, qty);
   const positionMax = rows[at + LimitField.positionQtyMax];
   if (positionMax > 0 && exposure > positionMax) return RiskReject.PositionAboveLimit;
   const positionPpm = rows[at + LimitField.positionEquityPpm];
@@ -133,10 +133,14 @@ export function checkOrderValues(
   return 0;
 }
 
+// netExposure and dailyLossBreachedValues are module-local `const` functions, so that checkOrderValues (on the
+// core's order path) inlines them without loading and checking a binding at each call: a function declaration
+// is a mutable binding (loaded from the module context), an exported one is read through its module cell.
+const netExposure = (buy: boolean, position: number, openSameSide: number, qty: number): number =>
+  Math.abs(buy ? position + openSameSide + qty : position - openSameSide - qty);
+
 /** Net exposure in lots after an order of `qty` and the open orders on its side all fill, as a magnitude. */
-export function exposureOf(buy: boolean, position: number, openSameSide: number, qty: number): number {
-  return Math.abs(buy ? position + openSameSide + qty : position - openSameSide - qty);
-}
+export const exposureOf = netExposure;
 
 /** Net exposure in lots after the order and the open orders on its side all fill, as a magnitude. */
 export function exposureAfter(x: OrderExposure): number {
@@ -156,17 +160,17 @@ function dailyLossBreachedRow(x: OrderExposure, rows: Float64Array, at: number):
   return dailyLossBreachedValues(x.dayLoss, x.dayStartEquity, rows, at);
 }
 
-function dailyLossBreachedValues(
+const dailyLossBreachedValues = (
   dayLoss: number,
   dayStartEquity: number,
   rows: Float64Array,
   at: number,
-): boolean {
+): boolean => {
   const max = rows[at + LimitField.dailyLossMax];
   if (max > 0 && dayLoss > max) return true;
   const ppm = rows[at + LimitField.dailyLossEquityPpm];
   return ppm > 0 && dayLoss * 1e6 > Math.max(0, dayStartEquity) * ppm;
-}
+};
 
 /** Whether a day's loss is past the emergency threshold. */
 export function emergencyBreached(dayLoss: number, dayStartEquity: number, l: RiskLimits): boolean {
