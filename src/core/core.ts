@@ -720,7 +720,6 @@ export class ExchangeCore {
     const takerLeft = d[o + 11];
     const makerLeft = d[o + 12];
     const ot = ins.orders;
-    // Slots are small whole numbers: converted once to integers, they index the columns without a check each.
     const taker = d[o + F_SLOT];
     const maker = d[o + F_MAKER_SLOT];
     if (ot.live[taker] !== 1 || ot.live[maker] !== 1)
