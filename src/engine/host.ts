@@ -24,7 +24,6 @@ import {
   DirLock,
   decodeFramedCommands,
   executeByKind,
-  executeByKindAt,
   SnapshotStore,
   nodeFs,
   openJournal,
@@ -264,11 +263,10 @@ export class EngineHost {
     let used = 0;
     for (let i = 0; i < commands.length; i++) {
       const command = commands[i];
+      command.timeUs = timeUs;
       core.events.clear();
-      if (kinds === null) {
-        command.timeUs = timeUs;
-        core.execute(command);
-      } else executeByKindAt(core, command, kinds[i], timeUs);
+      if (kinds === null) core.execute(command);
+      else executeByKind(core, command, kinds[i]);
       const n = core.events.count * EVENT_STRIDE;
       if (used + n > out.length) out = this.growScratch(used, used + n);
       out.set(core.events.data.subarray(0, n), used);

@@ -37,32 +37,3 @@ export function executeByKind(core: CommandExecutor, command: Command, kind: num
       return core.execute(command);
   }
 }
-
-/**
- * executeByKind for a command stamped with the sequencer's time first, as the engine and a remote gateway stamp
- * each command of a batch: the store of `timeUs` is made in each kind's own case, where it sees one shape of
- * command, rather than on the union type, where it sees every command's shape (a megamorphic store, a stub-cache
- * probe per command, as `execute`'s load of `kind` was).
- */
-export function executeByKindAt(core: CommandExecutor, command: Command, kind: number, timeUs: number): void {
-  switch (kind) {
-    case KIND_PLACE: {
-      const c = command as PlaceOrder;
-      c.timeUs = timeUs;
-      return core.placeOrder(c);
-    }
-    case KIND_CANCEL: {
-      const c = command as CancelOrder;
-      c.timeUs = timeUs;
-      return core.cancelOrder(c);
-    }
-    case KIND_AMEND: {
-      const c = command as AmendOrder;
-      c.timeUs = timeUs;
-      return core.amendOrder(c);
-    }
-    default:
-      command.timeUs = timeUs;
-      return core.execute(command);
-  }
-}

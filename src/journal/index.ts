@@ -35,7 +35,7 @@ export {
   COMMAND_BYTES_MAX,
   COMMAND_KIND,
 } from './command-codec.js';
-export { executeByKind, executeByKindAt, type CommandExecutor } from './dispatch.js';
+export { executeByKind, type CommandExecutor } from './dispatch.js';
 export { frameCommand, stampRecord, decodeFramedCommands, RECORD_BYTES_MAX } from './record.js';
 export { crc32c, crc32cOf, crc32cUpdate } from './crc32c.js';
 export {

@@ -21,7 +21,6 @@ import {
   RECORD_BYTES_MAX,
   decodeFramedCommands,
   executeByKind,
-  executeByKindAt,
   frameCommand,
   openJournal,
   type CommandExecutor,
@@ -103,22 +102,6 @@ describe('executeByKind', () => {
     deepEqual(
       executor.calls.map(([, cmd]) => cmd),
       commands,
-    );
-  });
-
-  void it('executeByKindAt stamps the time, then picks the same entry point', () => {
-    const commands = commandsOfEveryForm();
-    const kinds = new Uint8Array(commands.length);
-    const decoded = decodeFramedCommands(framed(commands), commands.length, kinds);
-    const executor = new RecordingExecutor();
-    for (let i = 0; i < decoded.length; i++) executeByKindAt(executor, decoded[i], kinds[i], 1_000 + i);
-    deepEqual(
-      executor.calls.map(([entry]) => entry),
-      commands.map(entryPointOf),
-    );
-    deepEqual(
-      executor.calls.map(([, cmd]) => cmd),
-      commands.map((c, i) => ({ ...c, timeUs: 1_000 + i })),
     );
   });
 

@@ -31,7 +31,7 @@ import {
   type Statements,
   type VenueReport,
 } from '../../engine/index.js';
-import { decodeFramedCommands, executeByKindAt } from '../../journal/index.js';
+import { decodeFramedCommands, executeByKind } from '../../journal/index.js';
 import { ApiError, type ErrorCode } from '../trading/errors.js';
 import type { OrderEntry, PlaceOutcome } from '../trading/order-entry.js';
 import type { ReplayListener, ReplayReport, Views } from '../views/index.js';
@@ -420,8 +420,10 @@ export class RemoteEngine implements EnginePort, OrderEntry {
     let used = 0;
     for (let i = 0; i < count; i++) {
       const seq = firstSeq + i;
+      const command = commands[i];
+      command.timeUs = timeUs;
       core.events.clear();
-      executeByKindAt(core, commands[i], kinds[i], timeUs);
+      executeByKind(core, command, kinds[i]);
       const n = core.events.count;
       if (this.replaying) {
         this.views?.applyCommand(seq, timeUs, core.events.data, 0, n);
