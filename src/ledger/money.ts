@@ -4,11 +4,11 @@
  * code at the caller), never rounded or wrapped.
  */
 
-/** Fee and rebate rates are integers in parts per million of the traded value: 1,000 ppm is 0.1%. */
-export const PPM = 1_000_000;
-// A module-local copy for feeOf, which the order path runs per order and per trade: V8 reads an exported
-// binding through its module cell on every use (a hole check and a load), a local constant as an immediate.
+// feeOf, which the order path runs per order and per trade, reads this module-local constant: V8 reads an
+// exported binding through its module cell on every use (a hole check and a load), a local one as an immediate.
 const PPM_LOCAL = 1_000_000;
+/** Fee and rebate rates are integers in parts per million of the traded value: 1,000 ppm is 0.1%. */
+export const PPM = PPM_LOCAL;
 /** Below this, value × rate / PPM needs one float division (see feeOf). */
 const FEE_ONE_DIVISION_MAX = 2 ** 32 * PPM_LOCAL;
 
