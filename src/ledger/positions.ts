@@ -12,7 +12,11 @@ import {
   type SnapshotReader,
   type SnapshotWriter,
 } from '../collections/index.js';
-import { mulDivFloor } from './money.js';
+import * as money from './money.js';
+
+// A module-local `const` rather than an import: each call through an import loads the function from its module
+// cell and checks it; through a `const`, the compiler knows it (applyFill runs on every trade).
+const mulDivFloor = money.mulDivFloor;
 
 export const POSITION_LIMITS = Object.freeze({
   instrumentsMax: 1 << 16,
@@ -92,8 +96,13 @@ export class Positions {
     const open = Math.abs(q0);
     const closing = Math.min(open, qty);
     // The closed part's cost, pro rata, rounded toward zero; the remainder stays with the open part.
+    // Closing all of it takes all of its cost (what the pro-rata division gives, without the call).
     const closedCost =
-      q0 > 0 ? mulDivFloor(this.cost[s], closing, open) : -mulDivFloor(-this.cost[s], closing, open);
+      closing === open
+        ? this.cost[s]
+        : q0 > 0
+          ? mulDivFloor(this.cost[s], closing, open)
+          : -mulDivFloor(-this.cost[s], closing, open);
     const closingValue = closing === qty ? value : mulDivFloor(value, closing, qty);
     // A long sells: proceeds less cost. A short buys back: the proceeds it had (−cost) less what it pays.
     const pnl = q0 > 0 ? closingValue - closedCost : -closedCost - closingValue;

@@ -9,7 +9,18 @@ import type { RiskLimits } from './limits.js';
 // Module-local copies: V8 reads an imported binding through its module cell on every use, and compiles a
 // property of a frozen module-local object to an immediate.
 const RiskReject = Object.freeze({ ...codes.RiskReject });
-const LimitField = Object.freeze({ ...limits.LimitField });
+// The row offsets as plain numbers, not a frozen copy of LimitField: that object has the shape of a RiskLimits
+// object (the same keys in the same order), shares its hidden class, and so its fields are not constants to the
+// compiler (measured: a load per use, and a boxed number for most).
+const QTY_MAX = limits.LimitField.orderQtyMax;
+const NOTIONAL_MAX = limits.LimitField.orderNotionalMax;
+const OPEN_ORDERS_MAX = limits.LimitField.openOrdersMax;
+const POSITION_QTY_MAX = limits.LimitField.positionQtyMax;
+const POSITION_EQUITY_PPM = limits.LimitField.positionEquityPpm;
+const DAILY_LOSS_MAX = limits.LimitField.dailyLossMax;
+const DAILY_LOSS_EQUITY_PPM = limits.LimitField.dailyLossEquityPpm;
+const EMERGENCY_LOSS_MAX = limits.LimitField.emergencyLossMax;
+const EMERGENCY_LOSS_EQUITY_PPM = limits.LimitField.emergencyLossEquityPpm;
 /** A row for the checks that take a limits object. */
 const scratchRow = new Float64Array(limits.RISK_LIMIT_FIELDS);
 
@@ -109,16 +120,16 @@ export function checkOrderValues(
   dayStartEquity: number,
 ): number {
   if (Number.isNaN(notional) || Number.isNaN(holdNeeded)) return RiskReject.AmountOverflow;
-  const qtyMax = rows[at + LimitField.orderQtyMax];
+  const qtyMax = rows[at + QTY_MAX];
   if (qtyMax > 0 && qty > qtyMax) return RiskReject.OrderQuantityAboveLimit;
-  const notionalMax = rows[at + LimitField.orderNotionalMax];
+  const notionalMax = rows[at + NOTIONAL_MAX];
   if (notionalMax > 0 && notional > notionalMax) return RiskReject.OrderNotionalAboveLimit;
-  const openMax = rows[at + LimitField.openOrdersMax];
+  const openMax = rows[at + OPEN_ORDERS_MAX];
   if (openMax > 0 && openOrders + 1 > openMax) return RiskReject.OpenOrdersAboveLimit;
-  const exposure = exposureOf(buy, position, openSameSide, qty);
-  const positionMax = rows[at + LimitField.positionQtyMax];
+  const exposure = netExposure(buy, position, openSameSide, qty);
+  const positionMax = rows[at + POSITION_QTY_MAX];
   if (positionMax > 0 && exposure > positionMax) return RiskReject.PositionAboveLimit;
-  const positionPpm = rows[at + LimitField.positionEquityPpm];
+  const positionPpm = rows[at + POSITION_EQUITY_PPM];
   if (positionPpm > 0 && exposure > 0) {
     // exposure × price × scale ≤ equity × ppm / 1e6, compared without division.
     const value = exposure * price * quoteScale;
@@ -133,10 +144,14 @@ export function checkOrderValues(
   return 0;
 }
 
+// netExposure and dailyLossBreachedValues are module-local `const` functions, so that checkOrderValues (on the
+// core's order path) inlines them without loading and checking a binding at each call: a function declaration
+// is a mutable binding (loaded from the module context), an exported one is read through its module cell.
+const netExposure = (buy: boolean, position: number, openSameSide: number, qty: number): number =>
+  Math.abs(buy ? position + openSameSide + qty : position - openSameSide - qty);
+
 /** Net exposure in lots after an order of `qty` and the open orders on its side all fill, as a magnitude. */
-export function exposureOf(buy: boolean, position: number, openSameSide: number, qty: number): number {
-  return Math.abs(buy ? position + openSameSide + qty : position - openSameSide - qty);
-}
+export const exposureOf = netExposure;
 
 /** Net exposure in lots after the order and the open orders on its side all fill, as a magnitude. */
 export function exposureAfter(x: OrderExposure): number {
@@ -156,17 +171,17 @@ function dailyLossBreachedRow(x: OrderExposure, rows: Float64Array, at: number):
   return dailyLossBreachedValues(x.dayLoss, x.dayStartEquity, rows, at);
 }
 
-function dailyLossBreachedValues(
+const dailyLossBreachedValues = (
   dayLoss: number,
   dayStartEquity: number,
   rows: Float64Array,
   at: number,
-): boolean {
-  const max = rows[at + LimitField.dailyLossMax];
+): boolean => {
+  const max = rows[at + DAILY_LOSS_MAX];
   if (max > 0 && dayLoss > max) return true;
-  const ppm = rows[at + LimitField.dailyLossEquityPpm];
+  const ppm = rows[at + DAILY_LOSS_EQUITY_PPM];
   return ppm > 0 && dayLoss * 1e6 > Math.max(0, dayStartEquity) * ppm;
-}
+};
 
 /** Whether a day's loss is past the emergency threshold. */
 export function emergencyBreached(dayLoss: number, dayStartEquity: number, l: RiskLimits): boolean {
@@ -180,9 +195,9 @@ export function emergencyBreachedRow(
   rows: Float64Array,
   at: number,
 ): boolean {
-  const max = rows[at + LimitField.emergencyLossMax];
+  const max = rows[at + EMERGENCY_LOSS_MAX];
   if (max > 0 && dayLoss > max) return true;
-  const ppm = rows[at + LimitField.emergencyLossEquityPpm];
+  const ppm = rows[at + EMERGENCY_LOSS_EQUITY_PPM];
   return ppm > 0 && dayLoss * 1e6 > Math.max(0, dayStartEquity) * ppm;
 }
 
