@@ -122,6 +122,7 @@ describe('rialto md run with NATS_URL (real NATS JetStream)', { timeout: 180_000
       RIALTO_DATA_DIR: join(dir, 'data'),
       NATS_URL,
       RIALTO_NATS_STREAM_PREFIX: names.streamPrefix,
+      RIALTO_NATS_STREAM_MAX_MEGABYTES: '64',
       RIALTO_NATS_SUBJECT_PREFIX: names.subjectPrefix,
     };
     const args = ['md', 'run', '--input', trades, '--instrument', 'NATS-USD'];

@@ -244,6 +244,7 @@ describe('the image, built and run from the Dockerfile without Docker', { timeou
       REDIS_URL: 'redis://127.0.0.1:6379',
       NATS_URL: 'nats://127.0.0.1:4222',
       RIALTO_NATS_STREAM_PREFIX: nats.streamPrefix,
+      RIALTO_NATS_STREAM_MAX_MEGABYTES: '64',
       RIALTO_NATS_SUBJECT_PREFIX: nats.subjectPrefix,
       RIALTO_MD_REDIS_PREFIX: `rialto-test:${schema}:`,
     });

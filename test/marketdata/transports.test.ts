@@ -357,6 +357,7 @@ describe('the first start with NATS on a journal that has history', () => {
         : {
             NATS_URL: natsUrl,
             RIALTO_NATS_STREAM_PREFIX: names.streamPrefix,
+            RIALTO_NATS_STREAM_MAX_MEGABYTES: '64',
             RIALTO_NATS_SUBJECT_PREFIX: names.subjectPrefix,
           };
     const c = testConfig(dir, env);

@@ -76,6 +76,7 @@ const startEngine = (dataDir: string, listen: string): Promise<Proc> =>
       RIALTO_ENGINE_SECRET: SECRET,
       NATS_URL,
       RIALTO_NATS_STREAM_PREFIX: nats.streamPrefix,
+      RIALTO_NATS_STREAM_MAX_MEGABYTES: '64',
       RIALTO_NATS_SUBJECT_PREFIX: nats.subjectPrefix,
       REDIS_URL,
       RIALTO_MD_REDIS_PREFIX: redisPrefix,
