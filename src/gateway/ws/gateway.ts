@@ -766,13 +766,14 @@ export class WsGateway {
     let result: OrderResult = 'error';
     let audit: WsAuditTicket | null = null;
     try {
-      audit = await WsAuditTicket.take(this.deps.audit, {
+      const taken = WsAuditTicket.take(this.deps.audit, {
         action: 'order.place',
         requestId: m.id,
         address: conn.address,
         target: { kind: 'account', id: m.account_id === undefined ? null : String(m.account_id) },
         details: placeDetails(m),
       });
+      audit = taken instanceof Promise ? await taken : taken;
       const p = this.mustHavePrincipal(conn, PLACERS);
       const request = placeRequest(m);
       await this.takeOrderBudget(trading.accountFor(p, request.accountId));
@@ -812,13 +813,14 @@ export class WsGateway {
   private async cancel(conn: Connection, m: CancelMessage): Promise<void> {
     let audit: WsAuditTicket | null = null;
     try {
-      audit = await WsAuditTicket.take(this.deps.audit, {
+      const taken = WsAuditTicket.take(this.deps.audit, {
         action: 'order.cancel',
         requestId: m.id,
         address: conn.address,
         target: { kind: 'order', id: String(m.order_id) },
         details: {},
       });
+      audit = taken instanceof Promise ? await taken : taken;
       const p = this.mustHavePrincipal(conn, CANCELLERS);
       const order = await this.deps.trading.cancel(p, Number(m.order_id));
       audit?.ok(null);
