@@ -29,6 +29,7 @@ import {
   AccessLogController,
   SECURITY_HEADERS_DEFAULTS,
   allSecurityHeaders,
+  lazyChildLogger,
   loggerOptions,
   requestId,
   requestIdOptions,
@@ -241,6 +242,8 @@ export async function buildServer(deps: ServerDeps) {
   const app = Fastify({
     trustProxy: trust === null ? false : (address: string) => trust(address),
     logger: deps.log === true ? loggerOptions(deps.config.logLevel) : false,
+    // The request's child logger only when a line is written through it (plugins/logging.ts).
+    childLoggerFactory: lazyChildLogger,
     ...requestIdOptions(),
     bodyLimit: HTTP_LIMITS.bodyBytesMax,
     connectionTimeout: HTTP_LIMITS.connectionTimeoutMs,
