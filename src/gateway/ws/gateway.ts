@@ -41,6 +41,7 @@ import {
   LimiterUnavailableError,
   limiterUnavailableError,
   takeBudget,
+  takeBudgetNow,
   ORDER_BUDGET_REFUSAL,
   type Acquired,
   type RateLimiter,
@@ -776,7 +777,8 @@ export class WsGateway {
       audit = taken instanceof Promise ? await taken : taken;
       const p = this.mustHavePrincipal(conn, PLACERS);
       const request = placeRequest(m);
-      await this.takeOrderBudget(trading.accountFor(p, request.accountId));
+      const budget = this.takeOrderBudget(trading.accountFor(p, request.accountId));
+      if (budget !== null) await budget;
       const placed = await trading.place(p, request, this.nowUs());
       const order = placed.order;
       if (order.status === 'rejected') {
@@ -895,11 +897,14 @@ export class WsGateway {
     return this.ipLimiter === null ? Promise.resolve() : takeBudget(this.ipLimiter, address);
   }
 
-  /** One unit of the account's order budget (MAX_ORDERS_PER_SECOND), as for REST, or RATE_LIMITED. */
-  private takeOrderBudget(accountId: number): Promise<void> {
+  /**
+   * One unit of the account's order budget (MAX_ORDERS_PER_SECOND), as for REST, or RATE_LIMITED: null when
+   * decided at once (the memory limiter), else a promise to await.
+   */
+  private takeOrderBudget(accountId: number): Promise<void> | null {
     return this.orderLimiter === null
-      ? Promise.resolve()
-      : takeBudget(this.orderLimiter, String(accountId), ORDER_BUDGET_REFUSAL);
+      ? null
+      : takeBudgetNow(this.orderLimiter, String(accountId), ORDER_BUDGET_REFUSAL);
   }
 }
 
