@@ -225,8 +225,13 @@ function detailValue(v: unknown, depth: number): DetailValue {
   if (depth >= AUDIT_LIMITS.detailsDepthMax) return '(nested too deep)';
   if (Array.isArray(v)) return v.slice(0, 64).map((x) => detailValue(x, depth + 1));
   const out: Record<string, DetailValue> = {};
-  for (const [k, x] of Object.entries(v as Record<string, unknown>).slice(0, 64)) {
-    if (x !== undefined) out[cleanField(k)] = detailValue(x, depth + 1);
+  // The first 64 own keys, as Object.entries would give them, without its array of pairs per object.
+  const o = v as Record<string, unknown>;
+  const keys = Object.keys(o);
+  const n = Math.min(keys.length, 64);
+  for (let i = 0; i < n; i++) {
+    const x = o[keys[i]];
+    if (x !== undefined) out[cleanField(keys[i])] = detailValue(x, depth + 1);
   }
   return out;
 }

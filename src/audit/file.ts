@@ -22,11 +22,12 @@ import {
   GENESIS_HASH,
   RESULT_STATUSES,
   canonicalEventJson,
-  chainDigestOf,
   type AuditEventInput,
   type AuditRecord,
   type DetailObject,
 } from './event.js';
+import { AuditAppendThread } from './file-thread.js';
+import { GroupLines } from './lines.js';
 
 /** The file's name in the data directory. */
 export const AUDIT_FILE_NAME = 'audit.log';
@@ -36,11 +37,6 @@ const READ_CHUNK_BYTES = 1 << 16;
 export const AUDIT_LINE_BYTES_MAX = 64 * 1024;
 
 const NEWLINE = 0x0a;
-const HASH_BYTES = 32;
-/** `CRC ` before a line's body. */
-const CRC_FIELD_BYTES = 9;
-/** A line's bytes besides its JSON: `CRC SEQ HASH ` and the newline (a sequence number has at most 16 digits). */
-const LINE_OVERHEAD_BYTES_MAX = CRC_FIELD_BYTES + 16 + 1 + 64 + 1 + 1;
 const LINE = /^([0-9a-f]{8}) (([1-9][0-9]{0,15}) ([0-9a-f]{64}) (\{.*\}))$/s;
 
 export interface ChainHead {
@@ -246,6 +242,12 @@ export interface AuditFileOptions {
   readonly onRepair?: (message: string) => void;
   /** Opens the file for appending; default node's file system. */
   readonly openHandle?: (path: string) => Promise<AuditFileHandle>;
+  /**
+   * Where groups are linked, written and synced: 'caller' (default) this thread, through `openHandle`;
+   * 'worker' a worker thread of the file's own (file-thread.ts), for the venue, whose main thread serves the
+   * API. The file and its lines are the same.
+   */
+  readonly thread?: 'caller' | 'worker';
 }
 
 /**
@@ -259,16 +261,16 @@ export class AuditFile {
   private headHash: Buffer;
   private bytes: number;
   private appending = false;
-  /** The previous hash and an event's canonical bytes, hashed together (grown as needed). */
-  private scratch = Buffer.allocUnsafe(8 * 1024);
-  /** A group's lines, as written (grown as needed; not reused before the group's write is done). */
-  private out = Buffer.allocUnsafe(256 * 1024);
+  /** Groups built on this thread (when `thread` is null). */
+  private readonly lines = new GroupLines();
 
   private constructor(
     readonly path: string,
     private readonly fh: AuditFileHandle,
     head: ChainHead,
     bytes: number,
+    /** The worker that links, writes and syncs groups, or null: this thread does. */
+    private readonly thread: AuditAppendThread | null,
   ) {
     this.headSeq = head.seq;
     this.headHash = Buffer.from(head.hash, 'hex');
@@ -293,7 +295,8 @@ export class AuditFile {
           `(after event ${scan.head.seq})`,
       );
     }
-    return new AuditFile(path, fh, scan.head, scan.goodBytes);
+    const thread = options.thread === 'worker' ? await AuditAppendThread.start(path) : null;
+    return new AuditFile(path, fh, scan.head, scan.goodBytes, thread);
   }
 
   /** The last event durable in the file. */
@@ -305,55 +308,33 @@ export class AuditFile {
     return this.bytes;
   }
 
-  /**
-   * Writes event `seq`'s line at `at` of the output buffer, chained onto `prev`; returns its hash and the end
-   * of the line. The canonical bytes are encoded once, after the previous hash in a scratch buffer, hashed
-   * there, copied into the line, and the line's CRC is computed over the line's bytes: a Hash object per
-   * event, and encoding the text again for the file, cost more than the rest of the line.
-   */
-  private link(prev: Buffer, seq: number, e: AuditEventInput, at: number): { hash: Buffer; end: number } {
-    const json = canonicalEventJson(seq, e);
-    const jsonBytesMax = json.length * 3;
-    if (this.scratch.length < HASH_BYTES + jsonBytesMax)
-      this.scratch = Buffer.allocUnsafe(HASH_BYTES + jsonBytesMax);
-    prev.copy(this.scratch, 0, 0, HASH_BYTES);
-    const jsonEnd = HASH_BYTES + this.scratch.write(json, HASH_BYTES, 'utf8');
-    const hash = chainDigestOf(this.scratch.subarray(0, jsonEnd));
-    this.reserve(at + LINE_OVERHEAD_BYTES_MAX + jsonBytesMax);
-    const out = this.out;
-    const bodyAt = at + CRC_FIELD_BYTES;
-    let end = bodyAt + out.write(`${seq} ${hash.toString('hex')} `, bodyAt, 'latin1');
-    end += this.scratch.copy(out, end, HASH_BYTES, jsonEnd);
-    const crc = crc32(out.subarray(bodyAt, end));
-    out.write(crc.toString(16).padStart(8, '0') + ' ', at, 'latin1');
-    out[end] = NEWLINE;
-    return { hash, end: end + 1 };
-  }
-
-  /** Grows the output buffer to hold `bytes`, keeping what it holds. */
-  private reserve(bytes: number): void {
-    if (this.out.length >= bytes) return;
-    const grown = Buffer.allocUnsafe(Math.max(bytes, this.out.length * 2));
-    this.out.copy(grown);
-    this.out = grown;
-  }
-
   /** Chains `events` onto the head and makes them durable; resolves with the new head. */
   async append(events: readonly AuditEventInput[]): Promise<ChainHead> {
     if (this.appending) throw new Error('AuditFile.append is not reentrant');
     if (events.length === 0) return this.head;
     this.appending = true;
     try {
-      let seq = this.headSeq;
-      let prev = this.headHash;
-      let end = 0;
-      for (const e of events) {
-        seq++;
-        const link = this.link(prev, seq, e, end);
-        prev = link.hash;
-        end = link.end;
+      if (this.thread !== null) {
+        // The events are numbered here, in their order; the worker chains, writes and syncs them.
+        let text = '';
+        for (let i = 0; i < events.length; i++) {
+          text += (i === 0 ? '' : '\n') + canonicalEventJson(this.headSeq + 1 + i, events[i]);
+        }
+        const done = await this.thread.append(
+          this.headSeq + 1,
+          this.headHash,
+          text,
+          events.length,
+          this.bytes,
+        );
+        this.bytes += done.bytes;
+        this.headSeq += events.length;
+        this.headHash = done.hash;
+        return this.head;
       }
-      const bytes = this.out.subarray(0, end);
+      const seq = this.headSeq + events.length;
+      const jsons = events.map((e, i) => canonicalEventJson(this.headSeq + 1 + i, e));
+      const { bytes, hash: prev } = this.lines.build(this.headHash, this.headSeq + 1, jsons);
       try {
         await this.fh.write(bytes);
         await this.fh.sync();
@@ -394,7 +375,11 @@ export class AuditFile {
   }
 
   async close(): Promise<void> {
-    await this.fh.close();
+    try {
+      await this.thread?.close();
+    } finally {
+      await this.fh.close();
+    }
   }
 }
 

@@ -33,7 +33,11 @@ export class AuditError extends Error {
     message: string,
     options?: { cause?: unknown },
   ) {
+    // AUDIT_UNAVAILABLE is a refusal, made per request while the queue is full: no stack (it said nothing).
+    const limit = Error.stackTraceLimit;
+    if (code === AuditErrorCode.Unavailable) Error.stackTraceLimit = 0;
     super(message, options);
+    Error.stackTraceLimit = limit;
   }
 }
 
@@ -127,12 +131,20 @@ export class AuditWriter {
     return this.queue.length + this.reserved;
   }
 
+  /**
+   * Room for one event now, or null when `reserve` would wait or refuse (the queue full, others waiting, or
+   * the writer closing). The common case without a promise: every audited request takes one.
+   */
+  tryReserve(): Ticket | null {
+    if (this.closing || this.used >= this.limits.queueCapacity || this.waiting !== 0) return null;
+    return this.ticket();
+  }
+
   /** Room for one event: at once when there is some, else after waiting up to `admitTimeoutMs`. */
   reserve(): Promise<Ticket> {
+    const now = this.tryReserve();
+    if (now !== null) return Promise.resolve(now);
     if (this.closing) return Promise.reject(this.unavailable('the audit writer is closing'));
-    if (this.used < this.limits.queueCapacity && this.waiting === 0) {
-      return Promise.resolve(this.ticket());
-    }
     if (this.limits.admitTimeoutMs === 0 || this.waiting >= this.limits.queueCapacity) {
       return Promise.reject(this.unavailable('the audit queue is full'));
     }

@@ -490,7 +490,8 @@ export async function auditFirstAdminKey(file: AuditFile, keyId: string): Promis
  * chain in the table only (the file absent, the table not empty) copies the table into the file first.
  */
 export async function openAuditFile(dir: string, store: Store, log: LimitsLog): Promise<AuditFile> {
-  const file = await AuditFile.open(dir, { onRepair: (m) => log.warn({}, `audit: ${m}`) });
+  // Groups are chained, written and synced on a worker: this thread serves the API (audit/file-thread.ts).
+  const file = await AuditFile.open(dir, { onRepair: (m) => log.warn({}, `audit: ${m}`), thread: 'worker' });
   try {
     await seedFromTable(file, new AuditLog(store));
     return file;

@@ -52,6 +52,31 @@ describe('audit file', () => {
     assert.deepEqual(await tailAuditFile(auditFilePath(dir), 2), expected.slice(3));
   });
 
+  it("on a worker thread, writes the same lines as on the caller's, and continues the chain either way", async () => {
+    const byCaller = tempDir();
+    const byWorker = tempDir();
+    const groups = [sampleEvents(3), [sampleEvent(4)], sampleEvents(7).slice(4)];
+    const caller = await AuditFile.open(byCaller);
+    const worker = await AuditFile.open(byWorker, { thread: 'worker' });
+    for (const g of groups) {
+      const a = await caller.append(g);
+      const b = await worker.append(g);
+      assert.deepEqual(b, a);
+      assert.equal(worker.size, caller.size);
+    }
+    await caller.close();
+    await worker.close();
+    assert.deepEqual(readFileSync(auditFilePath(byWorker)), readFileSync(auditFilePath(byCaller)));
+    // Reopened on a worker after the caller's lines, and the other way round: one chain.
+    const again = await AuditFile.open(byCaller, { thread: 'worker' });
+    const head = await again.append([sampleEvent(8)]);
+    await again.close();
+    const expected = chainEvents(0, GENESIS_HASH, sampleEvents(8));
+    assert.deepEqual(head, { seq: 8, hash: expected[7].hash });
+    const v = await verifyAuditFile(auditFilePath(byCaller));
+    assert.deepEqual(v.report, { ok: true, count: 8, headSeq: 8, headHash: expected[7].hash });
+  });
+
   it('cuts a torn tail at the next open: a partial line, or damaged lines with nothing good after them', async () => {
     for (const tear of ['partial', 'damaged-last-lines', 'zeros'] as const) {
       const dir = await fileWith(4);

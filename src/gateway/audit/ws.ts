@@ -38,13 +38,25 @@ export class WsAuditTicket {
     private readonly timeUs: number,
   ) {}
 
-  /** Room for the event, or null without an audit writer; throws AUDIT_UNAVAILABLE (503) when full. */
-  static async take(
+  /**
+   * Room for the event, or null without an audit writer; throws AUDIT_UNAVAILABLE (503) when full. A promise
+   * only when the writer's queue has no room now (the caller awaits it then, and only then).
+   */
+  static take(
     writer: AuditWriter | null | undefined,
     start: WsAuditStart,
-  ): Promise<WsAuditTicket | null> {
+  ): WsAuditTicket | null | Promise<WsAuditTicket> {
     if (writer === null || writer === undefined) return null;
     const timeUs = Date.now() * 1000;
+    const now = writer.tryReserve();
+    return now !== null ? new WsAuditTicket(now, start, timeUs) : WsAuditTicket.wait(writer, start, timeUs);
+  }
+
+  private static async wait(
+    writer: AuditWriter,
+    start: WsAuditStart,
+    timeUs: number,
+  ): Promise<WsAuditTicket> {
     try {
       return new WsAuditTicket(await writer.reserve(), start, timeUs);
     } catch (e) {

@@ -3,7 +3,7 @@
  * caller's open orders and history, mass cancel. Each trading answer comes after the command is durable.
  */
 import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox';
-import { ORDER_BUDGET_REFUSAL, takeBudget } from '../limits/index.js';
+import { ORDER_BUDGET_REFUSAL, takeBudgetNow } from '../limits/index.js';
 import { ApiError, rejectError, rejectName, validationError } from '../trading/errors.js';
 import { GatewayError } from './plugins/index.js';
 import type { PlaceRequest } from '../trading/trading.js';
@@ -73,11 +73,9 @@ export const orderRoutes =
     };
     const traders = authenticate(deps, ['trader', 'admin']);
     const orderLimiter = deps.limiters ? countedLimiter(deps.limiters.orders, deps.metrics) : null;
-    /** One unit of the account's order budget (MAX_ORDERS_PER_SECOND), or 429 RATE_LIMITED. */
-    const takeOrderBudget = (accountId: number): Promise<void> =>
-      orderLimiter === null
-        ? Promise.resolve()
-        : takeBudget(orderLimiter, String(accountId), ORDER_BUDGET_REFUSAL);
+    /** One unit of the account's order budget (MAX_ORDERS_PER_SECOND), or 429 RATE_LIMITED; null: taken at once. */
+    const takeOrderBudget = (accountId: number): Promise<void> | null =>
+      orderLimiter === null ? null : takeBudgetNow(orderLimiter, String(accountId), ORDER_BUDGET_REFUSAL);
     const readers = authenticate(deps, ['trader', 'risk', 'admin']);
     const cancellers = authenticate(deps, ['trader', 'risk', 'admin']);
 
@@ -110,7 +108,8 @@ export const orderRoutes =
         };
         let result;
         try {
-          await takeOrderBudget(trading.accountFor(principal, request.accountId));
+          const budget = takeOrderBudget(trading.accountFor(principal, request.accountId));
+          if (budget !== null) await budget;
           result = await trading.place(principal, request, nowUs());
         } catch (e) {
           // Refused before the core saw it: the caller's rights, a limit, a bad field.

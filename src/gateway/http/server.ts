@@ -29,6 +29,7 @@ import {
   AccessLogController,
   SECURITY_HEADERS_DEFAULTS,
   allSecurityHeaders,
+  lazyChildLogger,
   loggerOptions,
   requestId,
   requestIdOptions,
@@ -97,13 +98,17 @@ export function sendError(reply: FastifyReply, e: ApiError | GatewayError): Fast
 /** A limiter that counts its refusals in `rialto_rate_limited_total{policy}`. */
 export function countedLimiter(limiter: RateLimiter, metrics: VenueMetrics | null | undefined): RateLimiter {
   if (metrics === null || metrics === undefined) return limiter;
+  const counted = (d: RateDecision): RateDecision => {
+    if (!d.allowed) metrics.rateLimited.inc({ policy: limiter.policy.name });
+    return d;
+  };
+  const now = limiter.consumeNow?.bind(limiter);
   return {
     policy: limiter.policy,
     async consume(key: string, cost?: number): Promise<RateDecision> {
-      const d = await limiter.consume(key, cost);
-      if (!d.allowed) metrics.rateLimited.inc({ policy: limiter.policy.name });
-      return d;
+      return counted(await limiter.consume(key, cost));
     },
+    ...(now === undefined ? {} : { consumeNow: (key: string, cost?: number) => counted(now(key, cost)) }),
   };
 }
 
@@ -241,6 +246,8 @@ export async function buildServer(deps: ServerDeps) {
   const app = Fastify({
     trustProxy: trust === null ? false : (address: string) => trust(address),
     logger: deps.log === true ? loggerOptions(deps.config.logLevel) : false,
+    // The request's child logger only when a line is written through it (plugins/logging.ts).
+    childLoggerFactory: lazyChildLogger,
     ...requestIdOptions(),
     bodyLimit: HTTP_LIMITS.bodyBytesMax,
     connectionTimeout: HTTP_LIMITS.connectionTimeoutMs,

@@ -49,5 +49,6 @@ export {
   rateLimitedError,
   setRateLimitHeaders,
   takeBudget,
+  takeBudgetNow,
   type RateLimitPluginOptions,
 } from './plugin.js';

@@ -80,6 +80,17 @@ export async function takeBudget(limiter: RateLimiter, key: string, what?: strin
   if (!d.allowed) throw rateLimitedError(d, what);
 }
 
+/**
+ * As takeBudget, without a promise when the limiter decides in this process: null once the unit is taken,
+ * RATE_LIMITED thrown at once when refused; else takeBudget's promise.
+ */
+export function takeBudgetNow(limiter: RateLimiter, key: string, what?: string): Promise<void> | null {
+  if (limiter.consumeNow === undefined) return takeBudget(limiter, key, what);
+  const d = limiter.consumeNow(key);
+  if (!d.allowed) throw rateLimitedError(d, what);
+  return null;
+}
+
 const plugin: FastifyPluginCallback<RateLimitPluginOptions> = (app, options, done) => {
   const { limiter } = options;
   const keyOf = options.keyOf ?? ((request: FastifyRequest) => request.ip);

@@ -37,6 +37,12 @@ export interface RateLimiter {
    * closed.
    */
   consume(key: string, cost?: number): Promise<RateDecision>;
+  /**
+   * The same decision at once, for a limiter whose state is in this process (the memory limiter); absent for
+   * one that must ask a store. The order path takes it when it can: a promise per order cost more than the
+   * decision.
+   */
+  consumeNow?(key: string, cost?: number): RateDecision;
 }
 
 export type Acquired =

@@ -54,9 +54,19 @@ export class ApiError extends Error {
     message: string,
     readonly details: ErrorDetails = {},
   ) {
+    const limit = Error.stackTraceLimit;
+    if (isRefusal(status)) Error.stackTraceLimit = 0;
     super(message);
+    Error.stackTraceLimit = limit;
   }
 }
+
+/**
+ * A status that answers a request the venue refused (4xx, or 503: come back later), not a bug: such an error
+ * is made without a stack, which said nothing about the refusal and cost more than the rest of the error
+ * (a refused cancel or a full audit queue makes one per request, thousands a second under load).
+ */
+export const isRefusal = (status: number): boolean => status < 500 || status === 503;
 
 export const validationError = (message: string, details: ErrorDetails = {}): ApiError =>
   new ApiError(400, ErrorCode.ValidationError, message, details);

@@ -18,7 +18,10 @@ interface Dec {
   scale: number;
 }
 
-const pow10 = (n: number): bigint => 10n ** BigInt(n);
+/** 10^n for the scales met here (decimals of the API, the configuration and averages), made once. */
+const POW10: readonly bigint[] = Array.from({ length: 40 }, (_, i) => 10n ** BigInt(i));
+const SAFE_MAX = BigInt(Number.MAX_SAFE_INTEGER);
+const pow10 = (n: number): bigint => POW10[n] ?? 10n ** BigInt(n);
 
 function parse(text: string): Dec | null {
   if (!API_DECIMAL.test(text)) return null;
@@ -27,8 +30,24 @@ function parse(text: string): Dec | null {
   return { units: BigInt(text.slice(0, point) + text.slice(point + 1)), scale: text.length - point - 1 };
 }
 
+/**
+ * The units of the configuration (a tick or lot size, a few per instrument), parsed once each: every price
+ * and quantity converted in or out needs its instrument's, and parsing it cost as much as the conversion.
+ */
+const UNITS = new Map<string, Readonly<Dec>>();
+const UNITS_MAX = 4_096;
+
 /** Parses a unit such as "0.01" from the configuration (canonical, positive). */
-function unitOf(text: string): Dec {
+function unitOf(text: string): Readonly<Dec> {
+  const known = UNITS.get(text);
+  if (known !== undefined) return known;
+  const d = parseUnit(text);
+  if (UNITS.size >= UNITS_MAX) UNITS.clear();
+  UNITS.set(text, d);
+  return d;
+}
+
+function parseUnit(text: string): Dec {
   const point = text.indexOf('.');
   const d =
     point < 0
@@ -56,7 +75,7 @@ function toUnits(text: string, unitText: string, step: number, stepText: string,
   if (num % den !== 0n) return fail(`${what} must be a multiple of ${stepText}`);
   const n = num / den;
   if (n <= 0n) return fail(`${what} must be greater than 0`);
-  if (n > BigInt(Number.MAX_SAFE_INTEGER)) return fail(`${what} is too large`);
+  if (n > SAFE_MAX) return fail(`${what} is too large`);
   const value = Number(n);
   if (value % step !== 0) return fail(`${what} must be a multiple of ${stepText}`);
   return { ok: true, value };
@@ -79,12 +98,12 @@ export function amountToMinor(text: string, decimals: number): Converted {
   if (d.scale > decimals) return fail(`amount has more than the asset's ${decimals} decimals`);
   const n = d.units * pow10(decimals - d.scale);
   if (n <= 0n) return fail('amount must be greater than 0');
-  if (n > BigInt(Number.MAX_SAFE_INTEGER)) return fail('amount is too large');
+  if (n > SAFE_MAX) return fail('amount is too large');
   return { ok: true, value: Number(n) };
 }
 
 /** `units` times a unit of `scale` decimals, with exactly `digits` decimals (digits >= the unit's). */
-function format(units: bigint, unit: Dec, digits: number): string {
+function format(units: bigint, unit: Readonly<Dec>, digits: number): string {
   let v = units * unit.units * pow10(digits - unit.scale);
   const negative = v < 0n;
   if (negative) v = -v;

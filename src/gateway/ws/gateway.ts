@@ -41,6 +41,7 @@ import {
   LimiterUnavailableError,
   limiterUnavailableError,
   takeBudget,
+  takeBudgetNow,
   ORDER_BUDGET_REFUSAL,
   type Acquired,
   type RateLimiter,
@@ -766,16 +767,18 @@ export class WsGateway {
     let result: OrderResult = 'error';
     let audit: WsAuditTicket | null = null;
     try {
-      audit = await WsAuditTicket.take(this.deps.audit, {
+      const taken = WsAuditTicket.take(this.deps.audit, {
         action: 'order.place',
         requestId: m.id,
         address: conn.address,
         target: { kind: 'account', id: m.account_id === undefined ? null : String(m.account_id) },
         details: placeDetails(m),
       });
+      audit = taken instanceof Promise ? await taken : taken;
       const p = this.mustHavePrincipal(conn, PLACERS);
       const request = placeRequest(m);
-      await this.takeOrderBudget(trading.accountFor(p, request.accountId));
+      const budget = this.takeOrderBudget(trading.accountFor(p, request.accountId));
+      if (budget !== null) await budget;
       const placed = await trading.place(p, request, this.nowUs());
       const order = placed.order;
       if (order.status === 'rejected') {
@@ -812,13 +815,14 @@ export class WsGateway {
   private async cancel(conn: Connection, m: CancelMessage): Promise<void> {
     let audit: WsAuditTicket | null = null;
     try {
-      audit = await WsAuditTicket.take(this.deps.audit, {
+      const taken = WsAuditTicket.take(this.deps.audit, {
         action: 'order.cancel',
         requestId: m.id,
         address: conn.address,
         target: { kind: 'order', id: String(m.order_id) },
         details: {},
       });
+      audit = taken instanceof Promise ? await taken : taken;
       const p = this.mustHavePrincipal(conn, CANCELLERS);
       const order = await this.deps.trading.cancel(p, Number(m.order_id));
       audit?.ok(null);
@@ -893,11 +897,14 @@ export class WsGateway {
     return this.ipLimiter === null ? Promise.resolve() : takeBudget(this.ipLimiter, address);
   }
 
-  /** One unit of the account's order budget (MAX_ORDERS_PER_SECOND), as for REST, or RATE_LIMITED. */
-  private takeOrderBudget(accountId: number): Promise<void> {
+  /**
+   * One unit of the account's order budget (MAX_ORDERS_PER_SECOND), as for REST, or RATE_LIMITED: null when
+   * decided at once (the memory limiter), else a promise to await.
+   */
+  private takeOrderBudget(accountId: number): Promise<void> | null {
     return this.orderLimiter === null
-      ? Promise.resolve()
-      : takeBudget(this.orderLimiter, String(accountId), ORDER_BUDGET_REFUSAL);
+      ? null
+      : takeBudgetNow(this.orderLimiter, String(accountId), ORDER_BUDGET_REFUSAL);
   }
 }
 

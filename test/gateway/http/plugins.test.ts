@@ -7,7 +7,12 @@
 import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import Fastify, { type FastifyInstance, type InjectOptions, type LightMyRequestResponse } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type InjectOptions,
+  type LightMyRequestResponse,
+} from 'fastify';
 import {
   AccessLogController,
   ERROR_CODE_PATTERN,
@@ -18,6 +23,8 @@ import {
   allSecurityHeaders,
   frameworkErrorsHandler,
   errorEnvelope,
+  LazyChildLogger,
+  lazyChildLogger,
   loggerOptions,
   redactUrl,
   requestId,
@@ -451,6 +458,82 @@ describe('logging', () => {
         .map((l) => (l.res as { statusCode: number }).statusCode),
       [200, 404],
     );
+  });
+
+  it("makes the request's child logger only when a line at its level is written, with the same lines", async () => {
+    // A parent that records the children it makes and the lines written through them.
+    const made: { bindings: object; options: object }[] = [];
+    const written: [string, unknown[]][] = [];
+    const fake = (level: string): FastifyBaseLogger => {
+      const at =
+        (name: string) =>
+        (...args: unknown[]): void =>
+          void written.push([name, args]);
+      return {
+        level,
+        fatal: at('fatal'),
+        error: at('error'),
+        warn: at('warn'),
+        info: at('info'),
+        debug: at('debug'),
+        trace: at('trace'),
+        silent: () => undefined,
+        child: (bindings, options = {}) => {
+          made.push({ bindings, options });
+          return fake(options.level ?? level);
+        },
+      };
+    };
+    const lazy = new LazyChildLogger(fake('info'), { reqId: 'r1' }, {});
+    lazy.debug('not at info');
+    lazy.trace({ a: 1 }, 'nor this');
+    assert.equal(lazy.level, 'info');
+    assert.deepEqual(made, []);
+    assert.deepEqual(written, []);
+    lazy.info({ a: 1 }, 'one');
+    lazy.warn('two');
+    lazy.debug('below the level, through the child now');
+    assert.deepEqual(made, [{ bindings: { reqId: 'r1' }, options: {} }]);
+    assert.deepEqual(written, [
+      ['info', [{ a: 1 }, 'one']],
+      ['warn', ['two']],
+      ['debug', ['below the level, through the child now']],
+    ]);
+    // A route's own level (fastify's logLevel) is the child's.
+    const debugging = new LazyChildLogger(fake('info'), { reqId: 'r2' }, { level: 'debug' });
+    assert.equal(debugging.level, 'debug');
+    debugging.debug('at debug');
+    assert.equal(made.length, 2);
+
+    // With pino through fastify: the lines carry the request id as before.
+    const lines: string[] = [];
+    const app = Fastify({
+      ...requestIdOptions(),
+      logger: loggerOptions('info', { stream: { write: (l) => void lines.push(l) } }),
+      logController: new AccessLogController(),
+      childLoggerFactory: lazyChildLogger,
+    });
+    await app.register(requestId);
+    app.get('/ok', () => ({ ok: true }));
+    app.get('/says', (request) => {
+      request.log.info({ password: 'SECRET-1' }, 'said');
+      return { ok: true };
+    });
+    await app.ready();
+    assert.equal((await app.inject({ method: 'GET', url: '/ok' })).statusCode, 200);
+    const said = await app.inject({ method: 'GET', url: '/says' });
+    assert.equal((await app.inject({ method: 'GET', url: '/missing' })).statusCode, 404);
+    await app.close();
+    const parsed = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    const byMsg = (msg: string) => parsed.filter((l) => l.msg === msg);
+    assert.equal(byMsg('said').length, 1);
+    assert.equal(byMsg('said')[0].reqId, said.headers['x-request-id']);
+    assert.equal(byMsg('said')[0].password, REDACTED);
+    assert.deepEqual(
+      byMsg('request completed').map((l) => (l.res as { statusCode: number }).statusCode),
+      [404],
+    );
+    assert.equal(typeof byMsg('request completed')[0].reqId, 'string');
   });
 
   it('redactUrl keeps other parameters and the path as they are', () => {

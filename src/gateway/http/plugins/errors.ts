@@ -66,7 +66,11 @@ export class GatewayError extends Error {
     details: ErrorDetails = {},
     headers: Readonly<Record<string, string>> = {},
   ) {
+    // A refusal (4xx, or 503) is made without a stack: see isRefusal in trading/errors.ts.
+    const limit = Error.stackTraceLimit;
+    if (statusCode < 500 || statusCode === 503) Error.stackTraceLimit = 0;
     super(message);
+    Error.stackTraceLimit = limit;
     // A bad code or status is a bug in the caller, found at the first throw rather than by a client.
     if (!ERROR_CODE_PATTERN.test(code)) throw new RangeError(`bad error code ${JSON.stringify(code)}`);
     if (!(Number.isInteger(statusCode) && statusCode >= 400 && statusCode <= 599)) {

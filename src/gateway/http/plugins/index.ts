@@ -44,6 +44,8 @@ export {
   SECRET_FIELDS,
   SECRET_HEADERS,
   SECRET_QUERY_PARAMS,
+  LazyChildLogger,
+  lazyChildLogger,
   loggerOptions,
   redactUrl,
   type GatewayLoggerOptions,

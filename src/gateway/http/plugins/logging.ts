@@ -13,7 +13,14 @@
  * Guidance: log objects by field, not interpolated into the message (redaction works on fields only); never
  * log a configuration object (`configSummary` from src/ops/config is the printable form).
  */
-import { LogController, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyLogFn,
+  type FastifyReply,
+  type FastifyRequest,
+  type FastifyServerOptions,
+} from 'fastify';
 import type { LogLevel } from '../../../ops/config/index.js';
 
 /** fastify's logger options (pino's, plus fastify's serializers), as the server's `logger` option takes them. */
@@ -117,4 +124,79 @@ export class AccessLogController extends LogController {
       reply.log.debug(fields, 'request completed');
     }
   }
+}
+
+type ChildBindings = Parameters<FastifyBaseLogger['child']>[0];
+type ChildOptions = NonNullable<Parameters<FastifyBaseLogger['child']>[1]>;
+
+/** pino's levels by rank: a call below the logger's level writes nothing. */
+const LEVEL_RANK: Readonly<Record<string, number>> = {
+  trace: 10,
+  debug: 20,
+  info: 30,
+  warn: 40,
+  error: 50,
+  fatal: 60,
+  silent: Infinity,
+};
+
+/**
+ * A request's logger that becomes pino's child logger only when a line is written through it. fastify makes a
+ * child per request (its request id bound), and pino's child, with the redaction of its bindings, cost the
+ * server about as much as the rest of fastify's work on a request; most requests write no line at `info`
+ * (see AccessLogController), so most never need one. Lines, bindings and levels are the child's, as before.
+ */
+export class LazyChildLogger implements FastifyBaseLogger {
+  private made: FastifyBaseLogger | null = null;
+
+  constructor(
+    private readonly parent: FastifyBaseLogger,
+    private readonly bindings: ChildBindings,
+    private readonly options: ChildOptions,
+  ) {}
+
+  private get real(): FastifyBaseLogger {
+    return (this.made ??= this.parent.child(this.bindings, this.options));
+  }
+
+  get level(): string {
+    return this.made?.level ?? this.options.level ?? this.parent.level;
+  }
+
+  set level(level: string) {
+    this.real.level = level;
+  }
+
+  /** A method of the child, or nothing to do while no child is made and the level is below the logger's. */
+  private method(name: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace'): FastifyLogFn {
+    return (...args: unknown[]): void => {
+      if (this.made === null) {
+        const at = LEVEL_RANK[this.level];
+        if (at !== undefined && LEVEL_RANK[name] < at) return;
+      }
+      const real = this.real;
+      Reflect.apply(real[name], real, args);
+    };
+  }
+
+  readonly fatal = this.method('fatal');
+  readonly error = this.method('error');
+  readonly warn = this.method('warn');
+  readonly info = this.method('info');
+  readonly debug = this.method('debug');
+  readonly trace = this.method('trace');
+  readonly silent: FastifyLogFn = () => undefined;
+
+  child(bindings: ChildBindings, options?: ChildOptions): FastifyBaseLogger {
+    return this.real.child(bindings, options);
+  }
+}
+
+/** fastify's `childLoggerFactory`: the request's logger made when first written to (LazyChildLogger). */
+export function lazyChildLogger(
+  logger: FastifyBaseLogger,
+  bindings: ChildBindings,
+  options: ChildOptions,
+): FastifyBaseLogger {
+  return new LazyChildLogger(logger, bindings, options);
 }

@@ -1,0 +1,119 @@
+/**
+ * What the audit trail costs the venue's main thread per event: the audit file's groups chained, written and
+ * synced on the calling thread (`thread: 'caller'`) against on a worker thread of the file's own
+ * (`thread: 'worker'`, the venue's). Prints one JSON line.
+ *
+ *   npm run bench:audit-thread [-- --events N] [--turn N] [--passes N]
+ *
+ * Each pass makes `--events` events like a WebSocket placement's (`makeEvent`, as the gateway does) and
+ * commits them through an `AuditWriter` into a fresh audit file, `--turn` events per turn of the event loop (as
+ * requests arrive), then waits until every one is durable; the modes alternate. The figure is this (main)
+ * thread's CPU time per event, read from /proc (Linux) for this thread alone, making the events included;
+ * the median of the passes.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { AuditFile, AuditWriter, makeEvent } from '../src/audit/index.js';
+
+/** This (main) thread's CPU time so far, user + system, in microseconds (10 ms resolution). */
+function mainThreadCpuUs(): number {
+  const stat = readFileSync(`/proc/${process.pid}/task/${process.pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** A WebSocket placement's event (gateway/audit/ws.ts), order `i`. */
+function placementEvent(i: number) {
+  return makeEvent({
+    id: randomUUID(),
+    timeUs: Date.UTC(2026, 11, 1) * 1000 + i,
+    actor: { id: 'key:3f2a9c', role: 'trader', ip: '127.0.0.1' },
+    action: 'order.place',
+    target: { kind: 'account', id: String(1 + (i % 8)) },
+    result: { status: 'ok', code: null },
+    requestId: String(i),
+    details: {
+      symbol: i % 2 === 0 ? 'BTC-USDT' : 'ETH-USDT',
+      side: i % 3 === 0 ? 'sell' : 'buy',
+      order_type: 'limit',
+      quantity: '0.0100',
+      price: '65000.00',
+      client_order_id: `c-${i}`,
+      transport: 'ws',
+      order_id: String(1000 + i),
+    },
+  });
+}
+
+async function pass(thread: 'caller' | 'worker', events: number, turn: number): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), 'rialto-bench-audit-'));
+  const file = await AuditFile.open(dir, { thread });
+  try {
+    const writer = new AuditWriter({ append: (es) => file.append(es) });
+    // Warm: code compiled, the worker running, the file made.
+    for (let i = 0; i < turn; i++) writer.tryReserve()?.commit(placementEvent(i));
+    await writer.flush();
+    const cpu0 = mainThreadCpuUs();
+    for (let at = 0; at < events; at += turn) {
+      for (let i = at; i < Math.min(at + turn, events); i++) {
+        const ticket = writer.tryReserve() ?? (await writer.reserve());
+        ticket.commit(placementEvent(turn + i));
+      }
+      await nextTurn();
+    }
+    await writer.flush();
+    const cpuUs = mainThreadCpuUs() - cpu0;
+    await writer.close();
+    return cpuUs / events;
+  } finally {
+    await file.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      events: { type: 'string', default: '50000' },
+      turn: { type: 'string', default: '256' },
+      passes: { type: 'string', default: '5' },
+    },
+  });
+  const events = Number(values.events);
+  const turn = Number(values.turn);
+  const passes = Number(values.passes);
+  for (const [name, n] of [
+    ['events', events],
+    ['turn', turn],
+    ['passes', passes],
+  ] as const) {
+    if (!(Number.isSafeInteger(n) && n >= 1)) throw new Error(`--${name} must be a whole number >= 1`);
+  }
+  const runs: { caller: number[]; worker: number[] } = { caller: [], worker: [] };
+  for (let i = 0; i < passes; i++) {
+    runs.caller.push(await pass('caller', events, turn));
+    runs.worker.push(await pass('worker', events, turn));
+  }
+  const caller = Number(median(runs.caller).toFixed(2));
+  const worker = Number(median(runs.worker).toFixed(2));
+  console.log(
+    JSON.stringify({
+      bench: 'audit-thread',
+      node: process.version,
+      events,
+      turn,
+      passes,
+      caller: { mainThreadCpuUsPerEvent: caller, passes: runs.caller.map((x) => Number(x.toFixed(2))) },
+      worker: { mainThreadCpuUsPerEvent: worker, passes: runs.worker.map((x) => Number(x.toFixed(2))) },
+      mainThreadCpuRatio: Number((worker / caller).toFixed(3)),
+    }),
+  );
+}
+
+await main();

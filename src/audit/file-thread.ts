@@ -1,0 +1,126 @@
+/**
+ * The audit file's appender on a worker thread of its own (file-worker.ts), for the venue: chaining a group
+ * (a SHA-256 and a CRC per event, the line written into a buffer), writing it and its fdatasync were about a
+ * tenth of the venue's main thread under load. The main thread now only writes each event's canonical JSON
+ * (which numbers it, so the order of the chain stays the caller's) and sends the group's text; the worker
+ * links, writes and syncs it exactly as AuditFile does on its own thread, and answers with the new head's
+ * hash and the bytes written, or why it failed (having cut the file back to its size before the group).
+ *
+ * The worker keeps the process alive only while a group is waiting for its answer.
+ */
+import { Worker } from 'node:worker_threads';
+
+export interface AuditWorkerData {
+  readonly path: string;
+}
+
+/** A group: the canonical JSON of events `firstSeq` and on, joined by line breaks (JSON holds none raw). */
+export type ToAuditWorker =
+  | {
+      readonly id: number;
+      readonly kind: 'append';
+      readonly text: string;
+      readonly count: number;
+      readonly firstSeq: number;
+      /** The hash before the group, hex. */
+      readonly prev: string;
+      /** The file's size before the group: where a failed group is cut back to. */
+      readonly size: number;
+    }
+  | { readonly id: number; readonly kind: 'close' };
+
+export type FromAuditWorker =
+  | { readonly id: number; readonly ok: true; readonly hash: string; readonly bytes: number }
+  | { readonly id: number; readonly ok: false; readonly message: string };
+
+interface Pending {
+  resolve(m: { hash: string; bytes: number }): void;
+  reject(e: Error): void;
+}
+
+export class AuditAppendThread {
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  /** Why the worker is gone, or null while it runs. */
+  private gone: Error | null = null;
+
+  private constructor(private readonly worker: Worker) {
+    worker.unref();
+    worker.on('message', (m: FromAuditWorker) => this.receive(m));
+    worker.on('error', (e) => this.lose(e));
+    worker.on('exit', (code) => this.lose(new Error(`the audit file's worker exited (${code})`)));
+  }
+
+  /** Starts the worker on the file at `path` (which exists: the caller has opened and checked it). */
+  static async start(path: string): Promise<AuditAppendThread> {
+    const worker = new Worker(new URL('./file-worker.js', import.meta.url), {
+      workerData: { path } satisfies AuditWorkerData,
+    });
+    let onMessage: (m: FromAuditWorker) => void = () => undefined;
+    let onError: (e: Error) => void = () => undefined;
+    let onExit: (code: number) => void = () => undefined;
+    try {
+      const first = await new Promise<FromAuditWorker>((resolve, reject) => {
+        onMessage = resolve;
+        onError = reject;
+        onExit = (code) => reject(new Error(`the audit file's worker exited (${code}) while opening`));
+        worker.once('message', onMessage).once('error', onError).once('exit', onExit);
+      });
+      if (!first.ok) throw new Error(first.message);
+    } catch (e) {
+      await worker.terminate();
+      throw e;
+    } finally {
+      worker.off('message', onMessage).off('error', onError).off('exit', onExit);
+    }
+    return new AuditAppendThread(worker);
+  }
+
+  /** Links, writes and syncs a group; resolves with the new head's hash and the bytes it added. */
+  async append(
+    firstSeq: number,
+    prev: Buffer,
+    jsonLines: string,
+    count: number,
+    size: number,
+  ): Promise<{ hash: Buffer; bytes: number }> {
+    const prevHex = prev.toString('hex');
+    const r = await this.call({ kind: 'append', text: jsonLines, count, firstSeq, prev: prevHex, size });
+    return { hash: Buffer.from(r.hash, 'hex'), bytes: r.bytes };
+  }
+
+  /** Closes the worker's file and stops it. */
+  async close(): Promise<void> {
+    if (this.gone !== null) return;
+    await this.call({ kind: 'close' });
+    await this.worker.terminate();
+  }
+
+  private call(
+    request: Omit<Extract<ToAuditWorker, { kind: 'append' }>, 'id'> | { kind: 'close' },
+  ): Promise<{ hash: string; bytes: number }> {
+    if (this.gone !== null)
+      return Promise.reject(new Error(`the audit file's worker is gone: ${this.gone.message}`));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      if (this.pending.size === 0) this.worker.ref();
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ ...request, id } satisfies ToAuditWorker);
+    });
+  }
+
+  private receive(m: FromAuditWorker): void {
+    const p = this.pending.get(m.id);
+    if (p === undefined) return;
+    this.pending.delete(m.id);
+    if (this.pending.size === 0) this.worker.unref();
+    if (m.ok) p.resolve({ hash: m.hash, bytes: m.bytes });
+    else p.reject(new Error(m.message));
+  }
+
+  private lose(e: Error): void {
+    this.gone ??= e;
+    for (const p of this.pending.values()) p.reject(e);
+    this.pending.clear();
+  }
+}
