@@ -9,6 +9,7 @@
  * The worker keeps the process alive only while a group is waiting for its answer.
  */
 import { Worker } from 'node:worker_threads';
+import { firstMessageOf } from '../ops/index.js';
 
 export interface AuditWorkerData {
   readonly path: string;
@@ -56,22 +57,10 @@ export class AuditAppendThread {
     const worker = new Worker(new URL('./file-worker.js', import.meta.url), {
       workerData: { path } satisfies AuditWorkerData,
     });
-    let onMessage: (m: FromAuditWorker) => void = () => undefined;
-    let onError: (e: Error) => void = () => undefined;
-    let onExit: (code: number) => void = () => undefined;
-    try {
-      const first = await new Promise<FromAuditWorker>((resolve, reject) => {
-        onMessage = resolve;
-        onError = reject;
-        onExit = (code) => reject(new Error(`the audit file's worker exited (${code}) while opening`));
-        worker.once('message', onMessage).once('error', onError).once('exit', onExit);
-      });
-      if (!first.ok) throw new Error(first.message);
-    } catch (e) {
+    const first = await firstMessageOf<FromAuditWorker>(worker, "the audit file's worker");
+    if (!first.ok) {
       await worker.terminate();
-      throw e;
-    } finally {
-      worker.off('message', onMessage).off('error', onError).off('exit', onExit);
+      throw new Error(first.message);
     }
     return new AuditAppendThread(worker);
   }
@@ -92,8 +81,13 @@ export class AuditAppendThread {
   /** Closes the worker's file and stops it. */
   async close(): Promise<void> {
     if (this.gone !== null) return;
-    await this.call({ kind: 'close' });
-    await this.worker.terminate();
+    try {
+      await this.call({ kind: 'close' });
+    } finally {
+      // Held until it has exited: it was let go of once the close was answered.
+      this.worker.ref();
+      await this.worker.terminate();
+    }
   }
 
   private call(
