@@ -120,6 +120,15 @@ export function settle(ms = 5): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** Resolves once `check` holds (real file I/O may take long on a loaded machine); throws after 20 s. */
+export async function eventually(check: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`not so after 20 s: ${what}`);
+    await settle(2);
+  }
+}
+
 /** One valid command of every kind, with their times left at 0 for the sequencer. */
 export function sampleCommands(): Command[] {
   return [

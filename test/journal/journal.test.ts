@@ -27,7 +27,7 @@ import {
   type JournalOptions,
   type OpenedJournal,
 } from '../../src/journal/index.js';
-import { TempDirs, TestFs, placeOrder, sampleCommands, settle, testClock } from './helpers.js';
+import { TempDirs, TestFs, eventually, placeOrder, sampleCommands, settle, testClock } from './helpers.js';
 
 const temp = new TempDirs();
 after(() => temp.cleanup());
@@ -131,14 +131,14 @@ describe('journal writer and recovery', () => {
     io.holdSyncs = true;
     let acked = 0;
     const first = writer.append(orders(1, 1)).then(() => acked++);
-    await settle();
-    equal(io.fdatasyncs - base, 1, 'the first batch is syncing');
+    await eventually(() => io.fdatasyncs - base === 1, 'the first batch is syncing');
     equal(acked, 0, 'not acknowledged before its sync');
     const rest = Array.from({ length: 200 }, (_, i) => writer.append(orders(2 + i, 1)).then(() => acked++));
     await settle();
     equal(io.fdatasyncs - base, 1, 'no new sync while one is in flight');
     io.release(true);
     await first;
+    await eventually(() => io.fdatasyncs - base === 2, 'the second batch is syncing');
     await settle();
     equal(acked, 1);
     equal(io.fdatasyncs - base, 2, 'the 200 appends went in one batch');
@@ -162,8 +162,14 @@ describe('journal writer and recovery', () => {
     );
     const base = io.fdatasyncs;
     await settle(210);
+    const t0 = performance.now();
     for (let i = 0; i < 20; i++) await writer.append(orders(i * 5 + 1, 5));
-    ok(io.fdatasyncs - base <= 1, `${io.fdatasyncs - base} syncs for 20 quick batches`);
+    // At most one sync per interval begun while they were written (a loaded machine writes them slowly).
+    const intervals = 1 + Math.floor((performance.now() - t0) / 200);
+    ok(
+      io.fdatasyncs - base <= intervals,
+      `${io.fdatasyncs - base} syncs for 20 batches in ${intervals} intervals`,
+    );
     await settle(300);
     ok(io.fdatasyncs - base >= 1, 'the written batches were synced later');
     equal(writer.stats().batches, 20);
