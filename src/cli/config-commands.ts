@@ -5,7 +5,7 @@
  * exit 1, as for any malformed input file (exit 2 stays for a wrong command line).
  */
 import { Option, type Command } from 'commander';
-import { configSummary, ConfigError, loadConfig, MODES, type Mode } from '../ops/index.js';
+import { configSummary, ConfigError, loadConfig, MODES, type Mode } from '../ops/config/index.js';
 import { CliError, type ProgramIo } from './cli-io.js';
 import { venueSetupProblems } from './venue.js';
 

@@ -6,7 +6,7 @@
  */
 import { Option, type Command } from 'commander';
 import { EngineError } from '../engine/index.js';
-import { jsonLines, startEngineProcess, startGateway, type EngineProcess } from '../gateway/remote/index.js';
+import type { EngineProcess } from '../gateway/remote/index.js';
 import { JournalError } from '../journal/index.js';
 import {
   CONFIG_FILE_ENV,
@@ -15,8 +15,8 @@ import {
   MODES,
   type Mode,
   type VenueConfig,
-} from '../ops/index.js';
-import { StoreError } from '../store/index.js';
+} from '../ops/config/index.js';
+import { StoreError } from '../store/port.js';
 import { CliError, type ProgramIo } from './cli-io.js';
 import { configFileOf, venueSetupCommands, venueSetupProblems } from './venue.js';
 
@@ -108,6 +108,8 @@ async function runEngine(opts: CommonOptions & { listen: string }, io: ProgramIo
     const refused = venueSetupProblems(config);
     if (refused.length > 0) throw new CliError(`the configuration is not valid:\n  ${refused.join('\n  ')}`);
     const stopping = stopSignal();
+    // Loaded by the command that runs it, not by every `rialto` run.
+    const { jsonLines, startEngineProcess } = await import('../gateway/remote/index.js');
     const p: EngineProcess = await startEngineProcess(config, {
       setup: venueSetupCommands(config, 0),
       host: listen.host,
@@ -159,6 +161,7 @@ async function runGateway(
     const address = engine.host.includes(':')
       ? `[${engine.host}]:${engine.port}`
       : `${engine.host}:${engine.port}`;
+    const { jsonLines, startGateway } = await import('../gateway/remote/index.js');
     const g = await startGateway(config, {
       engineAddress: address,
       secret,

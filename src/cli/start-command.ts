@@ -7,11 +7,11 @@
  * a snapshot, exit 0.
  */
 import { Option, type Command } from 'commander';
-import { startVenue, type Venue } from '../gateway/index.js';
+import type { Venue } from '../gateway/index.js';
 import { JournalError } from '../journal/index.js';
 import { EngineError } from '../engine/index.js';
-import { CONFIG_FILE_ENV, ConfigError, loadConfigOrThrow, MODES, type Mode } from '../ops/index.js';
-import { StoreError } from '../store/index.js';
+import { CONFIG_FILE_ENV, ConfigError, loadConfigOrThrow, MODES, type Mode } from '../ops/config/index.js';
+import { StoreError } from '../store/port.js';
 import { CliError, type ProgramIo } from './cli-io.js';
 import { configFileOf, venueSetupCommands, venueSetupProblems } from './venue.js';
 
@@ -47,6 +47,9 @@ async function start(opts: StartOptions, io: ProgramIo): Promise<void> {
     const refused = venueSetupProblems(config);
     if (refused.length > 0) throw new CliError(`the configuration is not valid:\n  ${refused.join('\n  ')}`);
     const stopping = stopSignal();
+    // The venue's code (HTTP server, WebSocket gateway, views, store drivers) is loaded here, by the one
+    // command that runs it, not by every `rialto` run.
+    const { startVenue } = await import('../gateway/index.js');
     venue = await startVenue(config, { setup: venueSetupCommands(config, 0), log: true });
     if (venue.adminKey !== null) {
       io.stdout(
