@@ -18,6 +18,7 @@ import {
 import type { ApiKeyRecord } from '../gateway/index.js';
 import { JournalError, DirLock } from '../journal/index.js';
 import { CONFIG_FILE_ENV, type VenueConfig } from '../ops/config/index.js';
+import { tuneV8ForOneShot } from '../ops/v8-tuning.js';
 import { StoreError } from '../store/port.js';
 import type { Store } from '../store/index.js';
 import type { AuditEventInput, Outcome } from '../audit/index.js';
@@ -78,7 +79,10 @@ export async function withStore<T>(
   let lock: DirLock | null = null;
   let store: Store | null = null;
   try {
-    if (db.kind === 'pglite') lock = await DirLock.acquire(config.dataDir, purpose);
+    if (db.kind === 'pglite') {
+      lock = await DirLock.acquire(config.dataDir, purpose);
+      tuneV8ForOneShot();
+    }
     const { migrate, openStore } = await loadStore();
     store = await openStore(db, { create });
     await migrate(store);
