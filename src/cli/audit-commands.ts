@@ -9,7 +9,7 @@ import { existsSync, statSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import type { AuditRecord, ChainReport, TableComparison } from '../audit/index.js';
 import { AUDIT_LIMITS } from '../audit/limits.js';
-import type { VenueConfig } from '../ops/config/index.js';
+import type { VenueConfig } from '../ops/config/types.js';
 import { CliError, type ProgramIo } from './cli-io.js';
 import { configOption, loadCliConfig, withStore, type StoreOptions } from './keys-commands.js';
 import { wholeNumber } from './options.js';

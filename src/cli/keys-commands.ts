@@ -17,7 +17,8 @@ import {
 } from '../gateway/auth/roles.js';
 import type { ApiKeyRecord } from '../gateway/index.js';
 import { JournalError, DirLock } from '../journal/index.js';
-import { CONFIG_FILE_ENV, type VenueConfig } from '../ops/config/index.js';
+import { CONFIG_FILE_ENV } from '../ops/config/env.js';
+import type { VenueConfig } from '../ops/config/types.js';
 import { tuneV8ForOneShot } from '../ops/v8-tuning.js';
 import { StoreError } from '../store/port.js';
 import type { Store } from '../store/index.js';

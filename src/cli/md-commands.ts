@@ -3,7 +3,7 @@
  * here, so that tools developed apart (aggregate here, LOBSTER replay beside it) join with one line each.
  */
 import { Option, type Command } from 'commander';
-import { CONFIG_FILE_ENV } from '../ops/config/index.js';
+import { CONFIG_FILE_ENV } from '../ops/config/env.js';
 import { DECIMALS_MAX } from '../marketdata/decimal.js';
 import { CliError, type ProgramIo } from './cli-io.js';
 import type { AggregateOptions, Settings } from './md-aggregate.js';

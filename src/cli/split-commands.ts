@@ -8,14 +8,9 @@ import { Option, type Command } from 'commander';
 import { EngineError } from '../engine/index.js';
 import type { EngineProcess } from '../gateway/remote/index.js';
 import { JournalError } from '../journal/index.js';
-import {
-  CONFIG_FILE_ENV,
-  ConfigError,
-  loadConfigOrThrow,
-  MODES,
-  type Mode,
-  type VenueConfig,
-} from '../ops/config/index.js';
+import { CONFIG_FILE_ENV } from '../ops/config/env.js';
+import { MODES, type Mode } from '../ops/config/modes.js';
+import type { VenueConfig } from '../ops/config/types.js';
 import { StoreError } from '../store/port.js';
 import { CliError, type ProgramIo } from './cli-io.js';
 import { configFileOf, venueSetupCommands, venueSetupProblems } from './venue.js';
@@ -41,7 +36,11 @@ export function hostPort(text: string, what: string): { host: string; port: numb
   return { host: m[1].replace(/^\[|\]$/g, ''), port };
 }
 
-function loadConfig(opts: CommonOptions, io: ProgramIo): VenueConfig {
+/** The configuration's parser, loaded by the commands that read a configuration, not by every `rialto` run. */
+const loadConfigModule = () => import('../ops/config/load.js');
+
+async function loadConfig(opts: CommonOptions, io: ProgramIo): Promise<VenueConfig> {
+  const { loadConfigOrThrow } = await loadConfigModule();
   const loaded = loadConfigOrThrow({
     file: configFileOf(opts.config, process.cwd()),
     env: process.env,
@@ -87,7 +86,8 @@ function stopSignal(): Promise<NodeJS.Signals> {
 }
 
 /** Expected failures as one line (CliError); anything else as it is. */
-function expected(e: unknown): unknown {
+async function expected(e: unknown): Promise<unknown> {
+  const { ConfigError } = await loadConfigModule();
   if (
     e instanceof ConfigError ||
     e instanceof JournalError ||
@@ -102,7 +102,7 @@ function expected(e: unknown): unknown {
 
 async function runEngine(opts: CommonOptions & { listen: string }, io: ProgramIo): Promise<void> {
   try {
-    const config = loadConfig(opts, io);
+    const config = await loadConfig(opts, io);
     const listen = hostPort(opts.listen, '--listen');
     const secret = secretOf(config);
     const refused = venueSetupProblems(config);
@@ -133,7 +133,7 @@ async function runEngine(opts: CommonOptions & { listen: string }, io: ProgramIo
     await p.close();
     io.stderr('rialto: stopped\n');
   } catch (e) {
-    throw expected(e);
+    throw await expected(e);
   }
 }
 
@@ -142,7 +142,7 @@ async function runGateway(
   io: ProgramIo,
 ): Promise<void> {
   try {
-    const loaded = loadConfig(opts, io);
+    const loaded = await loadConfig(opts, io);
     if (opts.engine === undefined || opts.engine === '') {
       throw new CliError('--engine HOST:PORT (or RIALTO_ENGINE_ADDRESS) names the engine to connect to');
     }
@@ -177,7 +177,7 @@ async function runGateway(
     await g.close();
     io.stderr('rialto: stopped\n');
   } catch (e) {
-    throw expected(e);
+    throw await expected(e);
   }
 }
 

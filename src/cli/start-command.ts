@@ -10,7 +10,8 @@ import { Option, type Command } from 'commander';
 import type { Venue } from '../gateway/index.js';
 import { JournalError } from '../journal/index.js';
 import { EngineError } from '../engine/index.js';
-import { CONFIG_FILE_ENV, ConfigError, loadConfigOrThrow, MODES, type Mode } from '../ops/config/index.js';
+import { CONFIG_FILE_ENV } from '../ops/config/env.js';
+import { MODES, type Mode } from '../ops/config/modes.js';
 import { StoreError } from '../store/port.js';
 import { CliError, type ProgramIo } from './cli-io.js';
 import { configFileOf, venueSetupCommands, venueSetupProblems } from './venue.js';
@@ -34,6 +35,8 @@ function stopSignal(): Promise<NodeJS.Signals> {
 }
 
 async function start(opts: StartOptions, io: ProgramIo): Promise<void> {
+  // The configuration's parser is loaded by the commands that read a configuration, not by every `rialto` run.
+  const { ConfigError, loadConfigOrThrow } = await import('../ops/config/load.js');
   let venue: Venue;
   try {
     const loaded = loadConfigOrThrow({
