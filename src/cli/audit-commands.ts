@@ -7,23 +7,15 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
-import {
-  AUDIT_LIMITS,
-  AuditInbox,
-  AuditLog,
-  auditFilePath,
-  compareTable,
-  describeBreak,
-  tailAuditFile,
-  verifyAuditFile,
-  type AuditRecord,
-  type ChainReport,
-  type TableComparison,
-} from '../audit/index.js';
-import type { VenueConfig } from '../ops/index.js';
+import type { AuditRecord, ChainReport, TableComparison } from '../audit/index.js';
+import { AUDIT_LIMITS } from '../audit/limits.js';
+import type { VenueConfig } from '../ops/config/types.js';
 import { CliError, type ProgramIo } from './cli-io.js';
 import { configOption, loadCliConfig, withStore, type StoreOptions } from './keys-commands.js';
 import { wholeNumber } from './options.js';
+
+/** The audit trail's code, loaded by the actions: building the command tree (every `rialto` run) needs none. */
+const loadAudit = () => import('../audit/index.js');
 
 /** A head recorded earlier (`SEQ:HASH`), which the chain must still contain. */
 interface Anchor {
@@ -47,7 +39,8 @@ type VerifyOutcome = ChainReport & {
 };
 
 /** The data directory's audit file, which must exist unless nothing was ever recorded there. */
-function fileOf(config: VenueConfig): string {
+async function fileOf(config: VenueConfig): Promise<string> {
+  const { auditFilePath } = await loadAudit();
   const path = auditFilePath(config.dataDir);
   if (!existsSync(config.dataDir)) throw new CliError(`no data directory at ${config.dataDir}`);
   return path;
@@ -56,6 +49,7 @@ function fileOf(config: VenueConfig): string {
 /** Reads and checks the whole chain, page by page, with a progress bar on long runs. */
 async function verifyFile(path: string, io: ProgramIo, anchor: Anchor | null): Promise<VerifyOutcome> {
   const total = existsSync(path) ? statSync(path).size : 0;
+  const { verifyAuditFile } = await loadAudit();
   const bar = io.progress('verifying', total, 'bytes');
   let v;
   try {
@@ -131,8 +125,9 @@ export function addAuditCommands(program: Command, io: ProgramIo): void {
     .option('--json', 'print one JSON object')
     .addOption(configOption())
     .action(async (opts: StoreOptions & { anchor?: Anchor; table?: boolean; json?: boolean }) => {
-      const config = loadCliConfig(opts, io);
-      const path = fileOf(config);
+      const config = await loadCliConfig(opts, io);
+      const { AuditInbox, AuditLog, compareTable, describeBreak } = await loadAudit();
+      const path = await fileOf(config);
       let report = await verifyFile(path, io, opts.anchor ?? null);
       if (opts.table === true && report.ok) {
         const found = await withStore(config, 'rialto audit verify --table', false, async (store) =>
@@ -190,8 +185,9 @@ export function addAuditCommands(program: Command, io: ProgramIo): void {
     .option('--json', 'print JSON lines')
     .addOption(configOption())
     .action(async (opts: StoreOptions & { lines: number; json?: boolean }) => {
-      const config = loadCliConfig(opts, io);
-      const rows = await tailAuditFile(fileOf(config), opts.lines);
+      const config = await loadCliConfig(opts, io);
+      const { tailAuditFile } = await loadAudit();
+      const rows = await tailAuditFile(await fileOf(config), opts.lines);
       if (rows.length === 0) io.stderr('no audit events\n');
       for (const r of rows)
         io.stdout((opts.json === true ? JSON.stringify(recordJson(r)) : recordLine(r)) + '\n');

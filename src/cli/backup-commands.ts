@@ -4,18 +4,16 @@
  * environment), to find the data directory and the query store.
  */
 import type { Command } from 'commander';
-import {
-  BackupError,
-  checkBackup,
-  createBackup,
-  restoreBackup,
-  type BackupManifest,
-} from '../backup/index.js';
+import type { BackupManifest } from '../backup/index.js';
 import { CliError, type ProgramIo } from './cli-io.js';
 import { configOption, loadCliConfig, type StoreOptions } from './keys-commands.js';
 import { packageVersion } from './program.js';
 
+/** The backup code, loaded by the actions: building the command tree (every `rialto` run) needs none. */
+const loadBackup = () => import('../backup/index.js');
+
 async function guarded<T>(work: () => Promise<T>): Promise<T> {
+  const { BackupError } = await loadBackup();
   try {
     return await work();
   } catch (e) {
@@ -47,7 +45,8 @@ export function addBackupCommands(program: Command, io: ProgramIo): void {
     .addOption(configOption())
     .option('--json', 'print the manifest as one JSON object')
     .action(async (dest: string, opts: StoreOptions & { json?: boolean }) => {
-      const config = loadCliConfig(opts, io);
+      const config = await loadCliConfig(opts, io);
+      const { createBackup } = await loadBackup();
       const report = await guarded(() =>
         createBackup(
           {
@@ -86,6 +85,7 @@ export function addBackupCommands(program: Command, io: ProgramIo): void {
     .option('--check', 'verify the backup without restoring it')
     .option('--json', 'print one JSON object')
     .action(async (src: string, opts: StoreOptions & { check?: boolean; json?: boolean }) => {
+      const { checkBackup, restoreBackup } = await loadBackup();
       if (opts.check === true) {
         const m = await guarded(() => checkBackup(src));
         if (opts.json === true)
@@ -93,7 +93,7 @@ export function addBackupCommands(program: Command, io: ProgramIo): void {
         else io.stdout(`backup OK: ${m.files.length} files match the manifest; ${stateLine(m)}\n`);
         return;
       }
-      const config = loadCliConfig(opts, io);
+      const config = await loadCliConfig(opts, io);
       const report = await guarded(() =>
         restoreBackup(src, {
           dataDir: config.dataDir,

@@ -5,7 +5,7 @@
  * exit 1, as for any malformed input file (exit 2 stays for a wrong command line).
  */
 import { Option, type Command } from 'commander';
-import { configSummary, ConfigError, loadConfig, MODES, type Mode } from '../ops/index.js';
+import { MODES, type Mode } from '../ops/config/modes.js';
 import { CliError, type ProgramIo } from './cli-io.js';
 import { venueSetupProblems } from './venue.js';
 
@@ -33,7 +33,9 @@ export function addConfigCommands(program: Command, io: ProgramIo): void {
       ).choices(MODES),
     )
     .option('--ignore-env', 'check the file alone, without the environment variables that override it')
-    .action((file: string, opts: { mode?: Mode; ignoreEnv?: boolean }) => {
+    .action(async (file: string, opts: { mode?: Mode; ignoreEnv?: boolean }) => {
+      // Loaded by this action, not by every `rialto` run (building the command tree).
+      const { configSummary, ConfigError, loadConfig } = await import('../ops/config/index.js');
       const r = loadConfig({
         file,
         env: process.env,

@@ -9,32 +9,34 @@ import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import {
-  createKey,
-  keySettingsProblem,
-  listKeys,
   ROLES,
   KEY_LABEL_LENGTH_MAX,
   ACCOUNT_ID_MAX,
-  revokeKey,
-  type ApiKeyRecord,
+  keySettingsProblem,
   type Role,
-} from '../gateway/index.js';
+} from '../gateway/auth/roles.js';
+import type { ApiKeyRecord } from '../gateway/index.js';
 import { JournalError, DirLock } from '../journal/index.js';
-import { ConfigError, CONFIG_FILE_ENV, loadConfigOrThrow, type VenueConfig } from '../ops/index.js';
-import { migrate, openStore, StoreError, type Store } from '../store/index.js';
-import {
-  AuditFile,
-  AuditInbox,
-  AuditLog,
-  AuditProjection,
-  makeEvent,
-  seedFromTable,
-  type AuditEventInput,
-  type Outcome,
-} from '../audit/index.js';
+import { CONFIG_FILE_ENV } from '../ops/config/env.js';
+import type { VenueConfig } from '../ops/config/types.js';
+import { tuneV8ForOneShot } from '../ops/v8-tuning.js';
+import { StoreError } from '../store/port.js';
+import type { Store } from '../store/index.js';
+import type { AuditEventInput, Outcome } from '../audit/index.js';
 import { CliError, type ProgramIo } from './cli-io.js';
 import { wholeNumber } from './options.js';
 import { configFileOf } from './venue.js';
+
+// The command tree is built for every `rialto` run (`--help`, `journal verify`, ...): what only a command's
+// action needs (the configuration's parser, the store and its drivers, the key store, the audit trail) is
+// loaded by that action, so that the others do not pay for it at start.
+const loadConfigModule = () => import('../ops/config/load.js');
+const loadStore = async () => ({
+  ...(await import('../store/open.js')),
+  ...(await import('../store/migrations.js')),
+});
+const loadKeyStore = () => import('../gateway/auth/key-store.js');
+const loadAudit = () => import('../audit/index.js');
 
 export interface StoreOptions {
   config?: string;
@@ -47,7 +49,8 @@ export function configOption(): Option {
   ).env(CONFIG_FILE_ENV);
 }
 
-export function loadCliConfig(opts: StoreOptions, io: ProgramIo): VenueConfig {
+export async function loadCliConfig(opts: StoreOptions, io: ProgramIo): Promise<VenueConfig> {
+  const { ConfigError, loadConfigOrThrow } = await loadConfigModule();
   try {
     const r = loadConfigOrThrow({
       file: configFileOf(opts.config, process.cwd()),
@@ -77,7 +80,11 @@ export async function withStore<T>(
   let lock: DirLock | null = null;
   let store: Store | null = null;
   try {
-    if (db.kind === 'pglite') lock = await DirLock.acquire(config.dataDir, purpose);
+    if (db.kind === 'pglite') {
+      lock = await DirLock.acquire(config.dataDir, purpose);
+      tuneV8ForOneShot();
+    }
+    const { migrate, openStore } = await loadStore();
     store = await openStore(db, { create });
     await migrate(store);
     return await work(store);
@@ -118,6 +125,7 @@ async function auditCli(
   details: Readonly<Record<string, unknown>>,
 ): Promise<void> {
   if (store === null) return;
+  const { AuditInbox, makeEvent } = await loadAudit();
   const event = makeEvent({
     id: randomUUID(),
     timeUs: Date.now() * 1000,
@@ -139,6 +147,7 @@ async function auditCli(
 
 /** Appends an event to the audit file of `dir` (its lock held) and brings the table up to it. */
 async function appendUnderLock(dir: string, store: Store, event: AuditEventInput): Promise<void> {
+  const { AuditFile, AuditLog, AuditProjection, seedFromTable } = await loadAudit();
   const file = await AuditFile.open(dir);
   try {
     await seedFromTable(file, new AuditLog(store));
@@ -229,7 +238,8 @@ export function addKeysCommands(program: Command, io: ProgramIo): void {
       ) => {
         const problem = keySettingsProblem(opts.role, opts.account, opts.label);
         if (problem !== '') cmd.error(`error: ${problem}`, { exitCode: 2, code: 'rialto.usage' });
-        const config = loadCliConfig(opts, io);
+        const config = await loadCliConfig(opts, io);
+        const { createKey } = await loadKeyStore();
         const made = await withStore(config, 'rialto keys create', true, async (store) => {
           const key = await createKey(created(store), {
             role: opts.role,
@@ -268,7 +278,8 @@ export function addKeysCommands(program: Command, io: ProgramIo): void {
     .option('--json', 'print one JSON object instead of a table')
     .addOption(configOption())
     .action(async (opts: StoreOptions & { json?: boolean }) => {
-      const config = loadCliConfig(opts, io);
+      const config = await loadCliConfig(opts, io);
+      const { listKeys } = await loadKeyStore();
       const list = await withStore(config, 'rialto keys list', false, async (store) =>
         store === null ? [] : listKeys(store),
       );
@@ -290,7 +301,8 @@ export function addKeysCommands(program: Command, io: ProgramIo): void {
     .argument('<id>', 'the key id, as `rialto keys list` shows it')
     .addOption(configOption())
     .action(async (id: string, opts: StoreOptions) => {
-      const config = loadCliConfig(opts, io);
+      const config = await loadCliConfig(opts, io);
+      const { revokeKey } = await loadKeyStore();
       const outcome = await withStore(config, 'rialto keys revoke', false, async (store) => {
         const o = store === null ? ({ status: 'unknown' } as const) : await revokeKey(store, id);
         const result = o.status === 'unknown' ? refusedUnknown : ({ status: 'ok', code: null } as const);

@@ -4,7 +4,7 @@
  * print one line on stderr; anything else is a bug and keeps its stack trace.
  */
 import { CommanderError } from 'commander';
-import { tuneV8ForMatching } from '../ops/index.js';
+import { tuneV8ForMatching } from '../ops/v8-tuning.js';
 import { CliError, createProgram, ExitCode } from './program.js';
 
 // Before any hot code runs: the engine lives in this process (see src/ops/v8-tuning.ts).

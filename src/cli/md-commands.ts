@@ -3,11 +3,11 @@
  * here, so that tools developed apart (aggregate here, LOBSTER replay beside it) join with one line each.
  */
 import { Option, type Command } from 'commander';
-import { CONFIG_FILE_ENV } from '../ops/index.js';
-import { DECIMALS_MAX } from '../marketdata/index.js';
+import { CONFIG_FILE_ENV } from '../ops/config/env.js';
+import { DECIMALS_MAX } from '../marketdata/decimal.js';
 import { CliError, type ProgramIo } from './cli-io.js';
-import { aggregateFile, settingsOf, type AggregateOptions, type Settings } from './md-aggregate.js';
-import { runPipeline, runSettingsOf, type MdRunOptions, type RunSettings } from './md-run.js';
+import type { AggregateOptions, Settings } from './md-aggregate.js';
+import type { MdRunOptions, RunSettings } from './md-run.js';
 import { wholeNumber } from './options.js';
 
 const DECIMALS_DEFAULT = 8;
@@ -66,6 +66,8 @@ function addAggregateCommand(md: Command, io: ProgramIo): void {
         '  rialto md aggregate --input lobster-trades.csv --date 2012-06-21 --bar volume:1000 --lateness 2s',
     )
     .action(async (opts: AggregateOptions, cmd: Command) => {
+      // The market data code is loaded by the md actions, not by every `rialto` run.
+      const { aggregateFile, settingsOf } = await import('./md-aggregate.js');
       let settings: Settings;
       try {
         settings = settingsOf(opts);
@@ -161,6 +163,7 @@ function addRunCommand(md: Command, io: ProgramIo): void {
         '      --map time=ts,price=p,size=q,symbol=s,side=side,id=tid --match type=trade --time-unit ms',
     )
     .action(async (opts: MdRunOptions, cmd: Command) => {
+      const { runPipeline, runSettingsOf } = await import('./md-run.js');
       let settings: RunSettings;
       try {
         settings = runSettingsOf(opts);

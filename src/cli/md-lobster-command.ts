@@ -6,12 +6,8 @@
  */
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import {
-  LEVELS_MAX,
-  LobsterInputError,
-  replayLobsterFiles,
-  type LobsterReportJson,
-} from '../marketdata/index.js';
+import type { LobsterReportJson } from '../marketdata/index.js';
+import { LEVELS_MAX } from '../marketdata/lobster/limits.js';
 import { CliError, defaultIo, type ProgramIo, type Progress } from './cli-io.js';
 import { wholeNumber } from './options.js';
 
@@ -35,6 +31,8 @@ function issueList(report: LobsterReportJson): string {
 }
 
 async function runLobster(opts: LobsterOptions, io: ProgramIo): Promise<void> {
+  // Loaded by this command, not by every `rialto` run.
+  const { LobsterInputError, replayLobsterFiles } = await import('../marketdata/lobster/index.js');
   let progress: Progress | null = null;
   let result;
   try {

@@ -11,7 +11,7 @@
 import { createReadStream, mkdirSync, statSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { createInterface } from 'node:readline';
-import { barSpecsOf } from '../gateway/venue.js';
+import { barSpecsOf } from '../gateway/bar-specs.js';
 import type { Outbox } from '../bus/index.js';
 import {
   FeedSupervisor,
@@ -34,8 +34,11 @@ import {
   type ReplaySpeed,
   type Scheduler,
 } from '../marketdata/index.js';
-import { ConfigError, loadConfigOrThrow, type VenueConfig } from '../ops/index.js';
-import { StoreError, migrate, openStore, type Store } from '../store/index.js';
+import { ConfigError, loadConfigOrThrow, type VenueConfig } from '../ops/config/index.js';
+// The store's modules, not its index: that would load both adapters' drivers where one is opened.
+import { migrate } from '../store/migrations.js';
+import { openStore } from '../store/open.js';
+import { StoreError, type Store } from '../store/port.js';
 import { CliError, type ProgramIo } from './cli-io.js';
 import { configFileOf } from './venue.js';
 

@@ -6,15 +6,10 @@
 import { Option, type Command } from 'commander';
 import { EngineError } from '../engine/index.js';
 import { JournalError } from '../journal/index.js';
-import {
-  CONFIG_FILE_ENV,
-  ConfigError,
-  loadConfigOrThrow,
-  MODES,
-  type Mode,
-  type VenueConfig,
-} from '../ops/index.js';
-import { StoreError } from '../store/index.js';
+import { CONFIG_FILE_ENV } from '../ops/config/env.js';
+import { MODES, type Mode } from '../ops/config/modes.js';
+import type { VenueConfig } from '../ops/config/types.js';
+import { StoreError } from '../store/port.js';
 import { CliError, type ProgramIo } from './cli-io.js';
 import { configFileOf } from './venue.js';
 
@@ -38,7 +33,9 @@ export function withServeOptions(c: Command): Command {
 }
 
 /** The configuration the options name (--config, else RIALTO_CONFIG, else ./rialto.yaml), warnings told. */
-export function loadServeConfig(opts: ServeOptions, io: ProgramIo): VenueConfig {
+export async function loadServeConfig(opts: ServeOptions, io: ProgramIo): Promise<VenueConfig> {
+  // The configuration's parser is loaded by the commands that read a configuration, not by every `rialto` run.
+  const { loadConfigOrThrow } = await import('../ops/config/load.js');
   const loaded = loadConfigOrThrow({
     file: configFileOf(opts.config, process.cwd()),
     env: process.env,
@@ -63,7 +60,8 @@ export function stopSignal(): Promise<NodeJS.Signals> {
 }
 
 /** A start's expected failures (configuration, journal, store, engine, port in use) as one line; else `e`. */
-export function startFailure(e: unknown): unknown {
+export async function startFailure(e: unknown): Promise<unknown> {
+  const { ConfigError } = await import('../ops/config/load.js');
   if (
     e instanceof ConfigError ||
     e instanceof JournalError ||

@@ -5,8 +5,8 @@
  * shared through it). `rialto start` still runs everything in one process.
  */
 import { Option, type Command } from 'commander';
-import { jsonLines, startEngineProcess, startGateway, type EngineProcess } from '../gateway/remote/index.js';
-import type { VenueConfig } from '../ops/index.js';
+import type { EngineProcess } from '../gateway/remote/index.js';
+import type { VenueConfig } from '../ops/config/types.js';
 import { CliError, type ProgramIo } from './cli-io.js';
 import { loadServeConfig, startFailure, stopSignal, withServeOptions, type ServeOptions } from './serving.js';
 import { venueSetupCommands, venueSetupProblems } from './venue.js';
@@ -27,8 +27,8 @@ export function hostPort(text: string, what: string): { host: string; port: numb
   return { host: m[1].replace(/^\[|\]$/g, ''), port };
 }
 
-function loadConfig(opts: ServeOptions, io: ProgramIo): VenueConfig {
-  const config = loadServeConfig(opts, io);
+async function loadConfig(opts: ServeOptions, io: ProgramIo): Promise<VenueConfig> {
+  const config = await loadServeConfig(opts, io);
   if (config.database.kind !== 'postgres') {
     throw new CliError(
       'the engine and its gateways share PostgreSQL (API keys, the audit inbox): set DATABASE_URL ' +
@@ -55,12 +55,13 @@ function secretOf(config: VenueConfig): string | null {
 
 async function runEngine(opts: ServeOptions & { listen: string }, io: ProgramIo): Promise<void> {
   try {
-    const config = loadConfig(opts, io);
+    const config = await loadConfig(opts, io);
     const listen = hostPort(opts.listen, '--listen');
     const secret = secretOf(config);
     const refused = venueSetupProblems(config);
     if (refused.length > 0) throw new CliError(`the configuration is not valid:\n  ${refused.join('\n  ')}`);
     const stopping = stopSignal();
+    const { jsonLines, startEngineProcess } = await import('../gateway/remote/index.js');
     const p: EngineProcess = await startEngineProcess(config, {
       setup: venueSetupCommands(config, 0),
       host: listen.host,
@@ -84,7 +85,7 @@ async function runEngine(opts: ServeOptions & { listen: string }, io: ProgramIo)
     await p.close();
     io.stderr('rialto: stopped\n');
   } catch (e) {
-    throw startFailure(e);
+    throw await startFailure(e);
   }
 }
 
@@ -93,7 +94,7 @@ async function runGateway(
   io: ProgramIo,
 ): Promise<void> {
   try {
-    const loaded = loadConfig(opts, io);
+    const loaded = await loadConfig(opts, io);
     if (opts.engine === undefined || opts.engine === '') {
       throw new CliError('--engine HOST:PORT (or RIALTO_ENGINE_ADDRESS) names the engine to connect to');
     }
@@ -112,6 +113,7 @@ async function runGateway(
     const address = engine.host.includes(':')
       ? `[${engine.host}]:${engine.port}`
       : `${engine.host}:${engine.port}`;
+    const { jsonLines, startGateway } = await import('../gateway/remote/index.js');
     const g = await startGateway(config, {
       engineAddress: address,
       secret,
@@ -127,7 +129,7 @@ async function runGateway(
     await g.close();
     io.stderr('rialto: stopped\n');
   } catch (e) {
-    throw startFailure(e);
+    throw await startFailure(e);
   }
 }
 

@@ -7,7 +7,7 @@
  * a snapshot, exit 0.
  */
 import type { Command } from 'commander';
-import { startVenue, type Venue } from '../gateway/index.js';
+import type { Venue } from '../gateway/index.js';
 import { CliError, type ProgramIo } from './cli-io.js';
 import { loadServeConfig, startFailure, stopSignal, withServeOptions, type ServeOptions } from './serving.js';
 import { venueSetupCommands, venueSetupProblems } from './venue.js';
@@ -15,10 +15,13 @@ import { venueSetupCommands, venueSetupProblems } from './venue.js';
 async function start(opts: ServeOptions, io: ProgramIo): Promise<void> {
   let venue: Venue;
   try {
-    const config = loadServeConfig(opts, io);
+    const config = await loadServeConfig(opts, io);
     const refused = venueSetupProblems(config);
     if (refused.length > 0) throw new CliError(`the configuration is not valid:\n  ${refused.join('\n  ')}`);
     const stopping = stopSignal();
+    // The venue's code (HTTP server, WebSocket gateway, views, store drivers) is loaded here, by the one
+    // command that runs it, not by every `rialto` run.
+    const { startVenue } = await import('../gateway/index.js');
     venue = await startVenue(config, { setup: venueSetupCommands(config, 0), log: true });
     if (venue.adminKey !== null) {
       io.stdout(
@@ -36,7 +39,7 @@ async function start(opts: ServeOptions, io: ProgramIo): Promise<void> {
     await venue.close();
     io.stderr('rialto: stopped\n');
   } catch (e) {
-    throw startFailure(e);
+    throw await startFailure(e);
   }
 }
 

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { coreRejectName, decodeStream, ExchangeCore, type Command } from '../core/index.js';
-import type { VenueConfig } from '../ops/index.js';
+import type { VenueConfig } from '../ops/config/types.js';
 
 /** The configuration file `rialto` reads when no --config or RIALTO_CONFIG names one, if it exists. */
 export const DEFAULT_CONFIG_FILE = 'rialto.yaml';

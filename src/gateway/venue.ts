@@ -33,15 +33,14 @@ import {
   MarketDataTransports,
   VenueFeed,
   intervalName,
-  parseBarSpec,
   type BackfillLimits,
-  type BarSpec,
   type ReferenceData,
 } from '../marketdata/index.js';
 import { DependencyGuard, NATS_FAILURES, POSTGRES_FAILURES, type VenueConfig } from '../ops/index.js';
 import { QueryTableProjector } from '../projection/index.js';
 import { migrate, openStore, type Store } from '../store/index.js';
 import { AccountService } from './accounts/index.js';
+import { barSpecsOf } from './bar-specs.js';
 import { ensureAdminKey, KeyVerifier } from './auth/index.js';
 import { HTTP_LIMITS } from './http/limits.js';
 import { InstrumentAdmin, InstrumentTable, toSpecConfig } from './instruments/index.js';
@@ -249,16 +248,6 @@ async function openMarketData(
   });
   transports.bindLatest(feed.latest);
   return feed;
-}
-
-/** The configured bar specs (`marketData.pipeline.bars`), as `rialto start` and `rialto md run` aggregate them. */
-export function barSpecsOf(config: VenueConfig): BarSpec[] {
-  return config.marketData.pipeline.bars.map((text): BarSpec => {
-    // The configuration checked the text; sizes are the instruments' lots and ticks (no decimals).
-    const spec = parseBarSpec(text, 0, 0);
-    if (typeof spec === 'string') throw new Error(`marketData.pipeline.bars: ${spec}`);
-    return spec;
-  });
 }
 
 /** NATS and Redis as the configuration names them (src/marketdata/transports.ts). */

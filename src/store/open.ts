@@ -3,8 +3,6 @@
  * data directory. The caller migrates (`migrate`) before using the tables.
  */
 import type { DatabaseConfig, DependencyGuard } from '../ops/index.js';
-import { openPgliteStore } from './pglite.js';
-import { openPostgresStore } from './postgres.js';
 import type { Store } from './port.js';
 
 export interface OpenOptions {
@@ -16,8 +14,13 @@ export interface OpenOptions {
   pgliteThread?: 'caller' | 'worker';
 }
 
+// Each adapter is loaded when it is opened: a command on PGlite does not load pg and its pool, nor one on
+// PostgreSQL PGlite (a command-line tool opens one store and exits; their loading is much of its start).
 export async function openStore(database: DatabaseConfig, options: OpenOptions): Promise<Store> {
-  if (database.kind === 'postgres')
+  if (database.kind === 'postgres') {
+    const { openPostgresStore } = await import('./postgres.js');
     return openPostgresStore({ url: database.url, schema: null, guard: options.guard });
+  }
+  const { openPgliteStore } = await import('./pglite.js');
   return openPgliteStore({ dir: database.dir, create: options.create, thread: options.pgliteThread });
 }

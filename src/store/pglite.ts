@@ -4,7 +4,7 @@
  * process that holds the data directory's LOCK (the engine's, or a `rialto` tool's) is the one that opens it.
  */
 import { existsSync } from 'node:fs';
-import { PGlite, type Transaction } from '@electric-sql/pglite';
+import type { PGlite, Transaction } from '@electric-sql/pglite';
 import { INT8_OID } from './int8.js';
 import { openPgliteThreadStore } from './pglite-thread.js';
 import {
@@ -83,6 +83,9 @@ export async function openPgliteStore(options: PgliteOptions): Promise<Store> {
   }
   let db: PGlite;
   try {
+    // Loaded here, not at the top: a command that imports the store without opening PGlite (`rialto keys`
+    // on PostgreSQL, `rialto --help`) does not pay for loading it.
+    const { PGlite } = await import('@electric-sql/pglite');
     // Durability is asked for explicitly: each commit is flushed to the files before it returns.
     db = new PGlite(dir ?? 'memory://', {
       relaxedDurability: false,

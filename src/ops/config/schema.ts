@@ -8,9 +8,9 @@ import { isIP } from 'node:net';
 import * as z from 'zod';
 import { decimalProblem } from './decimal.js';
 import { CONFIG_LIMITS as L } from './limits.js';
+import { MODES } from './modes.js';
 
-export const MODES = ['development', 'production'] as const;
-export type Mode = (typeof MODES)[number];
+export { MODES, type Mode } from './modes.js';
 
 /** pino's levels, quietest last. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
