@@ -188,12 +188,11 @@ describe('Dockerfile', () => {
   it('starts `rialto start` in the exec form, so that node is PID 1 and receives SIGTERM', () => {
     assert.deepEqual(startCommandOf(runtime), ['node', 'dist/src/cli/main.js', 'start']);
     assert.equal(lastOf(runtime, 'STOPSIGNAL')?.args[0], 'SIGTERM');
+    // The start command handles SIGTERM itself (PID 1 has no default): through serving.ts's stopSignal.
     const start = readFileSync(join(ROOT, 'src/cli/start-command.ts'), 'utf8');
-    assert.match(
-      start,
-      /process\.on\('SIGTERM'/,
-      'the start command handles SIGTERM itself (PID 1 has no default)',
-    );
+    assert.match(start, /stopSignal\(\)/, 'the start command waits for the stop signal');
+    const serving = readFileSync(join(ROOT, 'src/cli/serving.ts'), 'utf8');
+    assert.match(serving, /process\.on\('SIGTERM'/, 'the stop signal is SIGTERM (or SIGINT)');
     for (const s of model.stages) {
       assert.ok(!runs(s).some((r) => /\btini\b|dumb-init/.test(r)), 'no init process is installed');
     }
