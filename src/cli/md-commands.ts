@@ -7,6 +7,7 @@ import { CONFIG_FILE_ENV } from '../ops/config/env.js';
 import { DECIMALS_MAX } from '../marketdata/decimal.js';
 import { CliError, type ProgramIo } from './cli-io.js';
 import type { AggregateOptions, Settings } from './md-aggregate.js';
+import type { MdPruneOptions, PruneSettings } from './md-prune.js';
 import type { MdRunOptions, RunSettings } from './md-run.js';
 import { wholeNumber } from './options.js';
 
@@ -16,10 +17,51 @@ const DECIMALS_DEFAULT = 8;
 export function addMdCommands(program: Command, io: ProgramIo): Command {
   const md = program
     .command('md')
-    .description('market data tools: the pipeline on its own, bars from trades, LOBSTER order books');
+    .description(
+      'market data tools: the pipeline on its own, bars from trades, retention of the stored days, LOBSTER order books',
+    );
   addRunCommand(md, io);
   addAggregateCommand(md, io);
+  addPruneCommand(md, io);
   return md;
+}
+
+function addPruneCommand(md: Command, io: ProgramIo): void {
+  md.command('prune')
+    .summary('drop the stored ticks and bars of the days before a date (retention)')
+    .description(
+      "Drop whole days of the market data tables: the ticks' partitions of the days before --ticks-before, the " +
+        "bars' before --bars-before (UTC days; give either or both). A partition goes whole, at once, and its " +
+        'space is freed. Prints one JSON line: ticksDropped and barsDropped (the days, YYYY-MM-DD) and dryRun. ' +
+        'On PostgreSQL (DATABASE_URL) it runs beside the venue, whose writer makes a partition again for a late ' +
+        'tick of a dropped day; on the embedded PGlite store, stop the venue first. Exits 1 on a failure, 2 on ' +
+        'a usage error.',
+    )
+    .option('--ticks-before <date>', 'drop the ticks of the days before this one (YYYY-MM-DD)')
+    .option('--bars-before <date>', 'drop the bars of the days before this one (YYYY-MM-DD)')
+    .option('--dry-run', 'name the days that would go, dropping nothing')
+    .addOption(
+      new Option(
+        '-c, --config <file>',
+        'the configuration file (default: ./rialto.yaml when it exists, else defaults and environment)',
+      ).env(CONFIG_FILE_ENV),
+    )
+    .addHelpText(
+      'after',
+      '\nExample:\n  rialto md prune --ticks-before 2026-11-01 --bars-before 2025-12-01\n',
+    )
+    .action(async (opts: MdPruneOptions, cmd: Command) => {
+      const { prune, pruneSettingsOf } = await import('./md-prune.js');
+      let settings: PruneSettings;
+      try {
+        settings = pruneSettingsOf(opts);
+      } catch (e) {
+        if (e instanceof CliError)
+          cmd.error(`error: ${e.message}`, { exitCode: 2, code: 'rialto.invalidOption' });
+        throw e;
+      }
+      io.stdout(JSON.stringify(await prune(opts, settings, io)) + '\n');
+    });
 }
 
 function addAggregateCommand(md: Command, io: ProgramIo): void {

@@ -196,6 +196,25 @@ export class MarketDataStore {
     });
   }
 
+  /**
+   * Retention: drops `table`'s partitions of the days before `day` (a day number), whole, and returns their
+   * days ('YYYY-MM-DD'). Under md_ensure_day's advisory lock, so that no writer makes one of them meanwhile; a
+   * writer that later gets a tick of a dropped day makes its partition again (a late tick is not refused).
+   * With `dryRun` it only names them.
+   */
+  async dropDaysBefore(table: 'md_ticks' | 'md_bars', day: number, dryRun = false): Promise<string[]> {
+    const before = dayText(day);
+    const days = (await this.partitionDays(table)).filter((d) => d < before);
+    if (dryRun || days.length === 0) return days;
+    await this.store.transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock(5929342180497771844)');
+      // The names are ours: the table's name and a day of partitionDays, digits only.
+      for (const d of days) await tx.exec(`DROP TABLE IF EXISTS ${table}_${d.replaceAll('-', '')}`);
+    });
+    this.days.clear();
+    return days;
+  }
+
   /** Ticks (`TickEnriched`/`TickNormalized` messages), idempotent by event id. */
   async writeTicks(messages: readonly Envelope[]): Promise<WriteResult> {
     return this.write({ ticks: messages.map(tickRowOf), bars: [], progress: null });

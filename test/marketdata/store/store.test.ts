@@ -224,6 +224,37 @@ for (const factory of storeFactories()) {
       assert.equal((await md.partitionDays('md_ticks')).filter((d) => d === dayText(today)).length, 1);
     });
 
+    it('drops the partitions of the days before a date, whole, and makes one again for a late tick', async () => {
+      const day = (y: number, m: number, d: number): number => Date.UTC(y, m - 1, d) / 86_400_000;
+      const at = (y: number, m: number, d: number): number => Date.UTC(y, m - 1, d, 12) * 1000;
+      await md.writeTicks([
+        tickMessage('ret:1', { instrument: 'RET-1', time_us: at(2018, 3, 1) }),
+        tickMessage('ret:2', { instrument: 'RET-1', time_us: at(2018, 3, 2) }),
+        tickMessage('ret:3', { instrument: 'RET-1', time_us: at(2018, 3, 3) }),
+      ]);
+      await md.writeBars([
+        barMessage({ instrument: 'RET-1', start_us: at(2018, 3, 1), end_us: at(2018, 3, 1) + 60e6 }),
+      ]);
+      const older = (await md.partitionDays('md_ticks')).filter((d) => d < '2018-03-03');
+      assert.ok(older.includes('2018-03-01') && older.includes('2018-03-02'));
+      // A dry run names them and drops nothing.
+      assert.deepEqual(await md.dropDaysBefore('md_ticks', day(2018, 3, 3), true), older);
+      assert.equal((await md.ticks('RET-1', at(2018, 3, 1) - 1, at(2018, 3, 4), 10)).length, 3);
+      assert.deepEqual(await md.dropDaysBefore('md_ticks', day(2018, 3, 3)), older);
+      const left = await md.ticks('RET-1', at(2018, 3, 1) - 1, at(2018, 3, 4), 10);
+      assert.deepEqual(
+        left.map((t) => t.eventId),
+        ['ret:3'],
+      );
+      assert.ok(!(await md.partitionDays('md_ticks')).some((d) => d < '2018-03-03'));
+      // The bars of those days are another table's, kept until asked.
+      assert.ok((await md.partitionDays('md_bars')).includes('2018-03-01'));
+      assert.deepEqual(await md.dropDaysBefore('md_ticks', day(2018, 3, 3)), [], 'nothing left to drop');
+      // A late tick of a dropped day is stored: its partition is made again.
+      await md.writeTicks([tickMessage('ret:4', { instrument: 'RET-1', time_us: at(2018, 3, 1) })]);
+      assert.equal((await md.ticks('RET-1', at(2018, 3, 1) - 1, at(2018, 3, 4), 10)).length, 2);
+    });
+
     it("saves a feed's progress with its rows, and never moves it back", async () => {
       assert.equal(await md.progress('venue-test'), 0);
       await md.write({ ticks: [], bars: [], progress: { feed: 'venue-test', seq: 17 } });
