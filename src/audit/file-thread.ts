@@ -9,7 +9,8 @@
  * The worker keeps the process alive only while a group is waiting for its answer.
  */
 import { Worker } from 'node:worker_threads';
-import { firstMessageOf } from '../ops/index.js';
+// The leaf module, not ops/index.js: that one loads the configuration's parser, which `rialto --help` skips.
+import { firstMessageOf } from '../ops/worker-start.js';
 
 export interface AuditWorkerData {
   readonly path: string;

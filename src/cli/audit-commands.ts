@@ -11,7 +11,8 @@ import type { AuditRecord, ChainReport, TableComparison } from '../audit/index.j
 import { AUDIT_LIMITS } from '../audit/limits.js';
 import type { VenueConfig } from '../ops/config/types.js';
 import { CliError, type ProgramIo } from './cli-io.js';
-import { configOption, loadCliConfig, withStore, type StoreOptions } from './keys-commands.js';
+import { withStore, type StoreOptions } from './keys-commands.js';
+import { configOption, loadCliConfig } from './serving.js';
 import { wholeNumber } from './options.js';
 
 /** The audit trail's code, loaded by the actions: building the command tree (every `rialto` run) needs none. */

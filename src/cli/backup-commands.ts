@@ -6,7 +6,8 @@
 import type { Command } from 'commander';
 import type { BackupManifest } from '../backup/index.js';
 import { CliError, type ProgramIo } from './cli-io.js';
-import { configOption, loadCliConfig, type StoreOptions } from './keys-commands.js';
+import type { StoreOptions } from './keys-commands.js';
+import { configOption, loadCliConfig } from './serving.js';
 import { packageVersion } from './program.js';
 
 /** The backup code, loaded by the actions: building the command tree (every `rialto` run) needs none. */

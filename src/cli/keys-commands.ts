@@ -17,7 +17,6 @@ import {
 } from '../gateway/auth/roles.js';
 import type { ApiKeyRecord } from '../gateway/index.js';
 import { JournalError, DirLock } from '../journal/index.js';
-import { CONFIG_FILE_ENV } from '../ops/config/env.js';
 import type { VenueConfig } from '../ops/config/types.js';
 import { tuneV8ForOneShot } from '../ops/v8-tuning.js';
 import { StoreError } from '../store/port.js';
@@ -25,12 +24,11 @@ import type { Store } from '../store/index.js';
 import type { AuditEventInput, Outcome } from '../audit/index.js';
 import { CliError, type ProgramIo } from './cli-io.js';
 import { wholeNumber } from './options.js';
-import { configFileOf } from './venue.js';
+import { configOption, loadCliConfig } from './serving.js';
 
 // The command tree is built for every `rialto` run (`--help`, `journal verify`, ...): what only a command's
-// action needs (the configuration's parser, the store and its drivers, the key store, the audit trail) is
+// action needs (the store and its drivers, the key store, the audit trail) is
 // loaded by that action, so that the others do not pay for it at start.
-const loadConfigModule = () => import('../ops/config/load.js');
 const loadStore = async () => ({
   ...(await import('../store/open.js')),
   ...(await import('../store/migrations.js')),
@@ -40,29 +38,6 @@ const loadAudit = () => import('../audit/index.js');
 
 export interface StoreOptions {
   config?: string;
-}
-
-export function configOption(): Option {
-  return new Option(
-    '-c, --config <file>',
-    'the configuration file (default: ./rialto.yaml when it exists, else defaults and environment)',
-  ).env(CONFIG_FILE_ENV);
-}
-
-export async function loadCliConfig(opts: StoreOptions, io: ProgramIo): Promise<VenueConfig> {
-  const { ConfigError, loadConfigOrThrow } = await loadConfigModule();
-  try {
-    const r = loadConfigOrThrow({
-      file: configFileOf(opts.config, process.cwd()),
-      env: process.env,
-      cwd: process.cwd(),
-    });
-    for (const w of r.warnings) io.stderr(`rialto: warning: ${w}\n`);
-    return r.config;
-  } catch (e) {
-    if (e instanceof ConfigError) throw new CliError(e.message);
-    throw e;
-  }
 }
 
 /**

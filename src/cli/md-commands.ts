@@ -3,15 +3,26 @@
  * here, so that tools developed apart (aggregate here, LOBSTER replay beside it) join with one line each.
  */
 import { Option, type Command } from 'commander';
-import { CONFIG_FILE_ENV } from '../ops/config/env.js';
 import { DECIMALS_MAX } from '../marketdata/decimal.js';
 import { CliError, type ProgramIo } from './cli-io.js';
 import type { AggregateOptions, Settings } from './md-aggregate.js';
 import type { MdPruneOptions, PruneSettings } from './md-prune.js';
 import type { MdRunOptions, RunSettings } from './md-run.js';
 import { wholeNumber } from './options.js';
+import { configOption } from './serving.js';
 
 const DECIMALS_DEFAULT = 8;
+
+/** `make()`, or a usage error (exit 2, as commander's own) for the CliError it throws. */
+function usageChecked<T>(cmd: Command, make: () => T): T {
+  try {
+    return make();
+  } catch (e) {
+    if (e instanceof CliError)
+      cmd.error(`error: ${e.message}`, { exitCode: 2, code: 'rialto.invalidOption' });
+    throw e;
+  }
+}
 
 /** Adds `md` and its subcommands to the program; returns the group, for more subcommands. */
 export function addMdCommands(program: Command, io: ProgramIo): Command {
@@ -40,26 +51,14 @@ function addPruneCommand(md: Command, io: ProgramIo): void {
     .option('--ticks-before <date>', 'drop the ticks of the days before this one (YYYY-MM-DD)')
     .option('--bars-before <date>', 'drop the bars of the days before this one (YYYY-MM-DD)')
     .option('--dry-run', 'name the days that would go, dropping nothing')
-    .addOption(
-      new Option(
-        '-c, --config <file>',
-        'the configuration file (default: ./rialto.yaml when it exists, else defaults and environment)',
-      ).env(CONFIG_FILE_ENV),
-    )
+    .addOption(configOption())
     .addHelpText(
       'after',
       '\nExample:\n  rialto md prune --ticks-before 2026-11-01 --bars-before 2025-12-01\n',
     )
     .action(async (opts: MdPruneOptions, cmd: Command) => {
       const { prune, pruneSettingsOf } = await import('./md-prune.js');
-      let settings: PruneSettings;
-      try {
-        settings = pruneSettingsOf(opts);
-      } catch (e) {
-        if (e instanceof CliError)
-          cmd.error(`error: ${e.message}`, { exitCode: 2, code: 'rialto.invalidOption' });
-        throw e;
-      }
+      const settings: PruneSettings = usageChecked(cmd, () => pruneSettingsOf(opts));
       io.stdout(JSON.stringify(await prune(opts, settings, io)) + '\n');
     });
 }
@@ -110,15 +109,8 @@ function addAggregateCommand(md: Command, io: ProgramIo): void {
     .action(async (opts: AggregateOptions, cmd: Command) => {
       // The market data code is loaded by the md actions, not by every `rialto` run.
       const { aggregateFile, settingsOf } = await import('./md-aggregate.js');
-      let settings: Settings;
-      try {
-        settings = settingsOf(opts);
-      } catch (e) {
-        // A --bar, --lateness or --date without meaning is a usage error, as commander's own are (exit 2).
-        if (e instanceof CliError)
-          cmd.error(`error: ${e.message}`, { exitCode: 2, code: 'rialto.invalidOption' });
-        throw e;
-      }
+      // A --bar, --lateness or --date without meaning is a usage error, as commander's own are (exit 2).
+      const settings: Settings = usageChecked(cmd, () => settingsOf(opts));
       const report = await aggregateFile(opts, settings, io);
       const dropped: string[] = [];
       if (report.late > 0) dropped.push(`${report.late} late (more than --lateness behind the newest trade)`);
@@ -189,12 +181,7 @@ function addRunCommand(md: Command, io: ProgramIo): void {
       'the symbol of files without a symbol column and feed messages without one (LOBSTER: required)',
     )
     .option('--date <YYYY-MM-DD>', 'the UTC date LOBSTER times (seconds after midnight) belong to')
-    .addOption(
-      new Option(
-        '-c, --config <file>',
-        'the configuration file (default: ./rialto.yaml when it exists, else defaults and environment)',
-      ).env(CONFIG_FILE_ENV),
-    )
+    .addOption(configOption())
     .addHelpText(
       'after',
       '\nExample:\n' +
@@ -206,14 +193,7 @@ function addRunCommand(md: Command, io: ProgramIo): void {
     )
     .action(async (opts: MdRunOptions, cmd: Command) => {
       const { runPipeline, runSettingsOf } = await import('./md-run.js');
-      let settings: RunSettings;
-      try {
-        settings = runSettingsOf(opts);
-      } catch (e) {
-        if (e instanceof CliError)
-          cmd.error(`error: ${e.message}`, { exitCode: 2, code: 'rialto.invalidOption' });
-        throw e;
-      }
+      const settings: RunSettings = usageChecked(cmd, () => runSettingsOf(opts));
       const summary = await runPipeline(opts, settings, io);
       io.stdout(JSON.stringify(summary) + '\n');
     });

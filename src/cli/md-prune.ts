@@ -10,7 +10,7 @@ import { parseDate } from '../marketdata/time-text.js';
 import { migrate, openStore } from '../store/index.js';
 import { StoreError, type Store } from '../store/port.js';
 import { CliError, type ProgramIo } from './cli-io.js';
-import { loadServeConfig, startFailure } from './serving.js';
+import { loadCliConfig, startFailure } from './serving.js';
 
 export interface MdPruneOptions {
   ticksBefore?: string;
@@ -52,7 +52,7 @@ export function pruneSettingsOf(opts: MdPruneOptions): PruneSettings {
 export async function prune(opts: MdPruneOptions, s: PruneSettings, io: ProgramIo): Promise<PruneSummary> {
   let store: Store | null = null;
   try {
-    const config = await loadServeConfig(opts, io);
+    const config = await loadCliConfig(opts, io);
     if (config.database.kind === 'pglite') mkdirSync(config.database.dir, { recursive: true });
     store = await openStore(config.database, { create: true });
     await migrate(store);

@@ -34,13 +34,13 @@ import {
   type ReplaySpeed,
   type Scheduler,
 } from '../marketdata/index.js';
-import { ConfigError, loadConfigOrThrow, type VenueConfig } from '../ops/config/index.js';
+import { ConfigError } from '../ops/config/index.js';
 // The store's modules, not its index: that would load both adapters' drivers where one is opened.
 import { migrate } from '../store/migrations.js';
 import { openStore } from '../store/open.js';
 import { StoreError, type Store } from '../store/port.js';
 import { CliError, type ProgramIo } from './cli-io.js';
-import { configFileOf } from './venue.js';
+import { loadCliConfig } from './serving.js';
 
 export type InputFormat = FileReplayOptions['format'];
 
@@ -299,16 +299,6 @@ function checkReadable(file: string): number {
   }
 }
 
-function loadConfig(opts: MdRunOptions, io: ProgramIo): VenueConfig {
-  const loaded = loadConfigOrThrow({
-    file: configFileOf(opts.config, process.cwd()),
-    env: process.env,
-    cwd: process.cwd(),
-  });
-  for (const w of loaded.warnings) io.stderr(`rialto: warning: ${w}\n`);
-  return loaded.config;
-}
-
 export async function runPipeline(
   opts: MdRunOptions,
   settings: RunSettings,
@@ -320,7 +310,7 @@ export async function runPipeline(
   let feed: VenueFeed | null = null;
   const stop = stopSignals();
   try {
-    const config = loadConfig(opts, io);
+    const config = await loadCliConfig(opts, io);
     const bars = barSpecsOf(config);
     // As `rialto start` would: the embedded store lives under the data directory, made on a first run.
     if (config.database.kind === 'pglite') mkdirSync(config.database.dir, { recursive: true });

@@ -1,7 +1,7 @@
 /**
- * What the commands that serve until a signal share (`rialto start`, `rialto engine`, `rialto gateway`): the
- * --config and --mode options, loading the configuration with its warnings told, the stop signal, and the
- * expected failures of a start told as one line.
+ * The --config option and loading the configuration it names, for every command that reads one; and what the
+ * commands that serve until a signal share (`rialto start`, `rialto engine`, `rialto gateway`): --mode, the
+ * stop signal, and the expected failures of a start told as one line.
  */
 import { Option, type Command } from 'commander';
 import { EngineError } from '../engine/index.js';
@@ -18,32 +18,42 @@ export interface ServeOptions {
   mode?: Mode;
 }
 
+export function configOption(): Option {
+  return new Option(
+    '-c, --config <file>',
+    'the configuration file (default: ./rialto.yaml when it exists, else defaults and environment)',
+  ).env(CONFIG_FILE_ENV);
+}
+
 /** Adds --config and --mode to `c`. */
 export function withServeOptions(c: Command): Command {
   return c
-    .addOption(
-      new Option(
-        '-c, --config <file>',
-        'the configuration file (default: ./rialto.yaml when it exists, else defaults and environment)',
-      ).env(CONFIG_FILE_ENV),
-    )
+    .addOption(configOption())
     .addOption(
       new Option('--mode <mode>', "run in this mode (default: the file's, else RIALTO_MODE)").choices(MODES),
     );
 }
 
-/** The configuration the options name (--config, else RIALTO_CONFIG, else ./rialto.yaml), warnings told. */
-export async function loadServeConfig(opts: ServeOptions, io: ProgramIo): Promise<VenueConfig> {
+/**
+ * The configuration the options name (--config, else RIALTO_CONFIG, else ./rialto.yaml), in the mode asked
+ * (else the file's), its warnings told; a configuration that is not valid is a CliError.
+ */
+export async function loadCliConfig(opts: ServeOptions, io: ProgramIo): Promise<VenueConfig> {
   // The configuration's parser is loaded by the commands that read a configuration, not by every `rialto` run.
-  const { loadConfigOrThrow } = await import('../ops/config/load.js');
-  const loaded = loadConfigOrThrow({
-    file: configFileOf(opts.config, process.cwd()),
-    env: process.env,
-    cwd: process.cwd(),
-    mode: opts.mode,
-  });
-  for (const w of loaded.warnings) io.stderr(`rialto: warning: ${w}\n`);
-  return loaded.config;
+  const { ConfigError, loadConfigOrThrow } = await import('../ops/config/load.js');
+  try {
+    const loaded = loadConfigOrThrow({
+      file: configFileOf(opts.config, process.cwd()),
+      env: process.env,
+      cwd: process.cwd(),
+      mode: opts.mode,
+    });
+    for (const w of loaded.warnings) io.stderr(`rialto: warning: ${w}\n`);
+    return loaded.config;
+  } catch (e) {
+    if (e instanceof ConfigError) throw new CliError(e.message);
+    throw e;
+  }
 }
 
 /** Resolves with the signal (SIGTERM or SIGINT) that asked the process to stop. */

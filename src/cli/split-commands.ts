@@ -8,7 +8,7 @@ import { Option, type Command } from 'commander';
 import type { EngineProcess } from '../gateway/remote/index.js';
 import type { VenueConfig } from '../ops/config/types.js';
 import { CliError, type ProgramIo } from './cli-io.js';
-import { loadServeConfig, startFailure, stopSignal, withServeOptions, type ServeOptions } from './serving.js';
+import { loadCliConfig, startFailure, stopSignal, withServeOptions, type ServeOptions } from './serving.js';
 import { venueSetupCommands, venueSetupProblems } from './venue.js';
 
 /** The internal port's default: loopback only (a gateway on another host needs it set). */
@@ -28,7 +28,7 @@ export function hostPort(text: string, what: string): { host: string; port: numb
 }
 
 async function loadConfig(opts: ServeOptions, io: ProgramIo): Promise<VenueConfig> {
-  const config = await loadServeConfig(opts, io);
+  const config = await loadCliConfig(opts, io);
   if (config.database.kind !== 'postgres') {
     throw new CliError(
       'the engine and its gateways share PostgreSQL (API keys, the audit inbox): set DATABASE_URL ' +

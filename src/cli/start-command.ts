@@ -9,13 +9,13 @@
 import type { Command } from 'commander';
 import type { Venue } from '../gateway/index.js';
 import { CliError, type ProgramIo } from './cli-io.js';
-import { loadServeConfig, startFailure, stopSignal, withServeOptions, type ServeOptions } from './serving.js';
+import { loadCliConfig, startFailure, stopSignal, withServeOptions, type ServeOptions } from './serving.js';
 import { venueSetupCommands, venueSetupProblems } from './venue.js';
 
 async function start(opts: ServeOptions, io: ProgramIo): Promise<void> {
   let venue: Venue;
   try {
-    const config = await loadServeConfig(opts, io);
+    const config = await loadCliConfig(opts, io);
     const refused = venueSetupProblems(config);
     if (refused.length > 0) throw new CliError(`the configuration is not valid:\n  ${refused.join('\n  ')}`);
     const stopping = stopSignal();

@@ -9,7 +9,8 @@
  */
 import { Worker } from 'node:worker_threads';
 import { EVENT_STRIDE } from '../book/index.js';
-import { firstMessageOf } from '../ops/index.js';
+// The leaf module, not ops/index.js: that one loads the configuration's parser, which `rialto --help` skips.
+import { firstMessageOf } from '../ops/worker-start.js';
 import type { Command } from '../core/index.js';
 import { DirLock, RECORD_BYTES_MAX, frameCommand } from '../journal/index.js';
 import { ENGINE_LIMITS, EngineErrorCode } from './limits.js';

@@ -9,7 +9,8 @@
  * PGlite would (an idle open store does not hold the process).
  */
 import { Worker } from 'node:worker_threads';
-import { firstMessageOf } from '../ops/index.js';
+// The leaf module, not ops/index.js: that one loads the configuration's parser, which `rialto --help` skips.
+import { firstMessageOf } from '../ops/worker-start.js';
 import {
   errorOf,
   type FromPgliteWorker,
