@@ -285,7 +285,13 @@ describe('command codec', () => {
     deepEqual(decodeCommand(wide, 0, wide.length, 0), wideCmd);
     // Any bit 6 on another kind, and a length byte that disagrees with the record, are refused.
     for (const b of [
-      Uint8Array.from([0x40 | 8, ...commandBytes({ kind: 'cancelOrder', timeUs: 0, accountId: 1, instrument: 1, orderId: 1 }).subarray(1), 0]),
+      Uint8Array.from([
+        0x40 | 8,
+        ...commandBytes({ kind: 'cancelOrder', timeUs: 0, accountId: 1, instrument: 1, orderId: 1 }).subarray(
+          1,
+        ),
+        0,
+      ]),
       Uint8Array.from([...bytes.subarray(0, 44), 6, ...bytes.subarray(45)]),
       Uint8Array.from([...bytes.subarray(0, 44), 4, ...bytes.subarray(45)]),
       Uint8Array.from([...bytes.subarray(0, 45), 0xc3, 0x28, 0x41, 0x41, 0x41]),
@@ -324,7 +330,14 @@ describe('command codec', () => {
       {
         kind: 'defineInstrument',
         timeUs: T,
-        spec: { instrument: 1, symbol: 'BTC-USD', baseAsset: 1, quoteAsset: 0, tickSize: 1, takerFeePpm: 500 },
+        spec: {
+          instrument: 1,
+          symbol: 'BTC-USD',
+          baseAsset: 1,
+          quoteAsset: 0,
+          tickSize: 1,
+          takerFeePpm: 500,
+        },
       },
     ];
     for (let a = 1; a <= 7; a++) {

@@ -95,7 +95,7 @@ async function scripted(
 
 const batch = (firstSeq: number, commands: Command[]): Buffer =>
   encodeFrame(
-    { t: 'batch', firstSeq, timeUs: 1000, count: commands.length, clientOrderIds: [] },
+    { t: 'batch', firstSeq, timeUs: 1000, count: commands.length },
     frameCommands(commands),
   );
 
