@@ -156,7 +156,7 @@ export async function instrumentFollower(
  * The engine's process: the engine on the data directory (its lock, journal, snapshots), the query store
  * (migrated), the market data pipeline and the NATS and Redis transports (the venue's one writer, rebuilt by
  * a replay of the journal as in `rialto start`), the internal port (with /metrics), the setup commands the
- * journal lacks, the client order id log, the audit file (it chains the gateways' events from PostgreSQL's
+ * journal lacks, the order entry (order ids, and client order ids from the journal), the audit file (it chains the gateways' events from PostgreSQL's
  * audit_inbox) and the first admin key.
  */
 export async function startEngineProcess(
