@@ -94,10 +94,7 @@ async function scripted(
 }
 
 const batch = (firstSeq: number, commands: Command[]): Buffer =>
-  encodeFrame(
-    { t: 'batch', firstSeq, timeUs: 1000, count: commands.length },
-    frameCommands(commands),
-  );
+  encodeFrame({ t: 'batch', firstSeq, timeUs: 1000, count: commands.length }, frameCommands(commands));
 
 function hashAfter(commands: Command[]): string {
   const core = new ExchangeCore();
