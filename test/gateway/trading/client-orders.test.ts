@@ -150,6 +150,23 @@ describe('client order ids in the journal', () => {
     await engine.close();
   });
 
+  it('answers a retry of an order placed before the upgrade, from the log of that version', async () => {
+    const dir = tempDir();
+    const { engine, entry } = await openEntry(dir);
+    // What an earlier version left: the place journaled without its id, the mapping in client-orders.log.
+    const old = await entry.place(placeFor(0), undefined);
+    await engine.close();
+    writeFileSync(join(dir, CLIENT_ORDER_LOG_FILE), clientOrderLogLine('+', 1, old.orderId, 'pre-upgrade'));
+    const upgraded = await openEntry(dir);
+    assert.deepEqual(await upgraded.entry.place(placeFor(0), 'pre-upgrade'), {
+      orderId: old.orderId,
+      receipt: null,
+    });
+    assert.equal(upgraded.entry.clientOrderIdOf(old.orderId), 'pre-upgrade');
+    assert.deepEqual(await journaledClientIds(dir), [], 'nothing placed again');
+    await upgraded.engine.close();
+  });
+
   it('keeps the first of two journaled places with one pair (which the order entry never submits)', () => {
     const c = new ClientOrders();
     c.journaled({ ...placeFor(0), orderId: 10, clientOrderId: 'x' });
