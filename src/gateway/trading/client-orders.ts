@@ -49,7 +49,12 @@ export class ClientOrders {
   }
 
   find(accountId: number, clientOrderId: string): number | undefined {
-    return this.byClient.get(key(accountId, clientOrderId));
+    return this.byClient.get(clientOrderKey(accountId, clientOrderId));
+  }
+
+  /** `find` by the pair's key (`clientOrderKey`), for a caller that keys other maps by it too. */
+  findByKey(pairKey: string): number | undefined {
+    return this.byClient.get(pairKey);
   }
 
   clientOrderIdOf(orderId: number): string | null {
@@ -69,11 +74,13 @@ export class ClientOrders {
     this.byOrder.set(command.orderId, client);
   }
 
-  /** Maps the pair to `orderId` (about to be submitted); false when the pair is mapped already. */
-  reserve(accountId: number, clientOrderId: string, orderId: number): boolean {
-    const k = key(accountId, clientOrderId);
-    if (this.byClient.has(k)) return false;
-    this.byClient.set(k, orderId);
+  /**
+   * Maps the pair of key `pairKey` (`clientOrderKey(account, clientOrderId)`) to `orderId`, about to be
+   * submitted; false when the pair is mapped already.
+   */
+  reserve(pairKey: string, clientOrderId: string, orderId: number): boolean {
+    if (this.byClient.has(pairKey)) return false;
+    this.byClient.set(pairKey, orderId);
     this.byOrder.set(orderId, clientOrderId);
     return true;
   }
@@ -150,7 +157,10 @@ interface LogLine extends Mapping {
   readonly op: '+' | '-';
 }
 
-const key = (accountId: number, clientOrderId: string): string => `${accountId}:${clientOrderId}`;
+/** The key of a pair in the maps: `account:client order id` (a client order id has no other meaning here). */
+export const clientOrderKey = (accountId: number, clientOrderId: string): string =>
+  `${accountId}:${clientOrderId}`;
+const key = clientOrderKey;
 
 /** A line of the legacy log (tests write logs as earlier versions did with it). */
 export function clientOrderLogLine(

@@ -8,7 +8,7 @@
 import type { PlaceOrder } from '../../core/index.js';
 import { EngineError, type EnginePort, type Receipt } from '../../engine/index.js';
 import type { Store } from '../../store/index.js';
-import { ClientOrders } from './client-orders.js';
+import { ClientOrders, clientOrderKey } from './client-orders.js';
 import { ApiError, ErrorCode } from './errors.js';
 
 /** The client order id an order was placed with, by order id. */
@@ -76,7 +76,7 @@ export class LocalOrderEntry implements OrderEntry {
       const orderId = (cmd.orderId = this.nextOrderId++);
       return this.engine.submit([cmd]).then((receipt) => ({ orderId, receipt }));
     }
-    const k = `${cmd.accountId}:${client}`;
+    const k = clientOrderKey(cmd.accountId, client);
     // A request with the client order id of a placement in flight waits for it, then finds its mapping (or,
     // when the engine refused it before its journal, places anew).
     const pending = this.inFlight.get(k);
@@ -84,11 +84,11 @@ export class LocalOrderEntry implements OrderEntry {
       const again = (): Promise<PlaceOutcome> => this.place(cmd, client);
       return pending.then(again, again);
     }
-    const existing = this.clientOrders.find(cmd.accountId, client);
+    const existing = this.clientOrders.findByKey(k);
     if (existing !== undefined) return Promise.resolve({ orderId: existing, receipt: null });
     const orderId = (cmd.orderId = this.nextOrderId++);
-    if (!this.clientOrders.reserve(cmd.accountId, client, orderId)) {
-      // Unreachable: find said the pair is free, and nothing runs in between.
+    if (!this.clientOrders.reserve(k, client, orderId)) {
+      // Unreachable: findByKey said the pair is free, and nothing runs in between.
       return Promise.reject(
         new ApiError(409, ErrorCode.ClientOrderIdConflict, `client_order_id ${client} is in use`),
       );
