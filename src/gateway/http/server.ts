@@ -354,7 +354,12 @@ export async function buildServer(deps: ServerDeps) {
     const unmetered = new Set(['/health', '/ready', '/metrics']);
     await app.register(rateLimit, {
       limiter: countedLimiter(deps.limiters.ip, deps.metrics),
-      skip: (req) => unmetered.has(req.url.split('?', 1)[0]),
+      skip: (req) => {
+        // The path without its query, made only when there is a query (no array per request).
+        const url = req.url;
+        const q = url.indexOf('?');
+        return unmetered.has(q < 0 ? url : url.slice(0, q));
+      },
     });
   }
 
