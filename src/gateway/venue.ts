@@ -63,6 +63,7 @@ import {
 } from './metrics/index.js';
 import type { Readiness } from './http/routes-admin.js';
 import { buildServer } from './http/server.js';
+import { ClientOrders } from './trading/client-orders.js';
 import { LocalOrderEntry, type OrderEntry } from './trading/order-entry.js';
 import { Trading } from './trading/trading.js';
 import { engineProbe, natsProbe, readinessOf, redisProbe, storeProbe, type Probe } from './readiness.js';
@@ -593,16 +594,24 @@ export function startQueryTables(
 }
 
 /**
- * Replays the journal up to the engine's recovery into `views` and `also`, and checks the state it reaches
- * against the engine's (a difference refuses to serve).
+ * Replays the journal up to the engine's recovery into `views` and `also`, noting the client order ids of its
+ * places in `clientOrders`, and checks the state it reaches against the engine's (a difference refuses to
+ * serve).
  */
 export async function replayChecked(
   config: VenueConfig,
   engine: Engine,
   views: Views,
   also: ReplayListener | null,
+  clientOrders: ClientOrders | null,
 ): Promise<ReplayReport> {
-  const replay = await replayJournalInto(config.dataDir, engine.recovery.lastSeq, views, also);
+  const replay = await replayJournalInto(
+    config.dataDir,
+    engine.recovery.lastSeq,
+    views,
+    also,
+    clientOrders === null ? null : (c) => clientOrders.journaled(c),
+  );
   const engineHash = await engine.stateHash();
   if (replay.stateHash !== engineHash) {
     throw new Error(
@@ -625,12 +634,15 @@ export async function startVenue(config: VenueConfig, options: VenueOptions): Pr
     store = await openStore(config.database, { create: true, guard: pgGuard, pgliteThread: 'worker' });
     await migrate(store);
     const opened = store;
+    // The views' replay reads every record of the journal: it notes the client order ids on the way.
+    const journaled = new ClientOrders();
     const served = await assemble(config, options, opened, guards, guard, {
       engine,
-      replay: (views, also) => replayChecked(config, engine, views, also),
+      replay: (views, also) => replayChecked(config, engine, views, also, journaled),
       orderEntry: async (views) => {
         const highestOrderId = Math.max(await engine.highestOrderId(), views.highestOrderId);
-        return LocalOrderEntry.open(engine, opened, config.dataDir, highestOrderId);
+        const journal = { dir: config.dataDir, lastSeq: engine.recovery.lastSeq, journaled };
+        return LocalOrderEntry.open(engine, opened, journal, highestOrderId);
       },
       audit: 'file',
       marketData: true,

@@ -36,8 +36,9 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
     `,
   },
   {
-    // The gateway's client order ids: the core's commands have no field for them, so the mapping is kept here,
-    // written before the order is submitted (see src/gateway/trading/client-orders.ts).
+    // The gateway's client order ids, as the first versions kept them (written before the order was submitted).
+    // No longer written: the journal's place records carry them; read at start for orders placed before that
+    // (src/gateway/trading/client-orders.ts).
     version: 2,
     name: 'client_orders',
     sql: `
