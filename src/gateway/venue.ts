@@ -536,19 +536,26 @@ function auditSink(file: AuditFile | null, store: Store): AuditSink {
   };
 }
 
-/** `audit_events` as a projection of the file, which also chains the PostgreSQL inbox into the file. */
+/**
+ * `audit_events` as a projection of the file, which also chains the PostgreSQL inbox into the file;
+ * `sqlOnThisThread`: the store runs its SQL on this thread (PGlite opened in-process).
+ */
 export function auditProjection(
   file: AuditFile,
   store: Store,
   audit: AuditWriter,
   log: LimitsLog,
+  sqlOnThisThread: boolean,
 ): AuditProjection {
   return new AuditProjection(new AuditLog(store), file.path, {
     durableSeq: () => file.head.seq,
     inbox: store.kind === 'postgres' ? new AuditInbox(store) : null,
-    // PGlite runs the projection's SQL in this process (the venue's on a worker thread, which shares the two
-    // cores with the engine), PostgreSQL in its own processes: PGlite's share stays bounded while busy.
-    sharesThread: store.kind !== 'postgres',
+    // PGlite in-process runs the projection's SQL here: its share stays bounded while the thread is busy.
+    // PostgreSQL runs it in its own processes, the venue's PGlite on a worker thread at a lower priority
+    // (store/pglite-thread.ts), which keeps it off the cores the order path needs: full batches while behind.
+    // Paced by this thread's utilization, as when PGlite ran here, the venue's projection fell behind for good
+    // under a steady load (16 rows a batch, a twentieth of the time).
+    sharesThread: sqlOnThisThread,
     chain: async (events) => {
       const tickets = await Promise.all(events.map(() => audit.reserve()));
       tickets.forEach((t, i) => t.commit(events[i]));
@@ -749,7 +756,11 @@ async function assembleWith<E extends EnginePort>(
   const audit = new AuditWriter(auditSink(auditFile, store), options.audit, (e) =>
     limitsLog.warn({ err: e.message }, 'audit: writing events failed, retrying'),
   );
-  const auditTable = auditFile === null ? null : auditProjection(auditFile, store, audit, limitsLog);
+  const auditTable =
+    auditFile === null
+      ? null
+      : // Only startVenue owns the audit file here, its PGlite on a worker thread.
+        auditProjection(auditFile, store, audit, limitsLog, false);
   auditTable?.start();
   if (queryTables !== null) metrics.projections.register('query_tables', () => queryTables.projector.stats());
   auditBacklog = () => {

@@ -338,6 +338,19 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       );
     `,
   },
+  {
+    // audit_events.hash's check as a cheaper test of the same thing: 64 characters, each of 0-9 and a-f. The
+    // regular expression with a counted repetition, `^[0-9a-f]{64}$`, cost PGlite about 10 µs a row, half of
+    // what the audit projection's COPY of a row cost in all; this one about 1. A row the old check took, the
+    // new one takes, and the other way round.
+    version: 8,
+    name: 'audit_events_hash_check',
+    sql: `
+      ALTER TABLE audit_events DROP CONSTRAINT IF EXISTS audit_events_hash_check;
+      ALTER TABLE audit_events ADD CONSTRAINT audit_events_hash_check
+        CHECK (char_length(hash) = 64 AND hash ~ '^[0-9a-f]+$');
+    `,
+  },
 ]);
 
 /** The advisory lock that serializes migrations (an arbitrary constant: "RIALTO" in ASCII). */

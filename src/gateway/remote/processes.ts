@@ -244,7 +244,7 @@ export async function startEngineProcess(
     const audit = new AuditWriter({ append: (events) => file.append(events) }, options.audit, (e) =>
       log('warn', `audit: writing events failed, retrying: ${e.message}`),
     );
-    const auditTable = auditProjection(file, store, audit, limitsLog);
+    const auditTable = auditProjection(file, store, audit, limitsLog, store.kind === 'pglite');
     auditTable.start();
     auditBacklog = () => {
       const w = audit.stats();
