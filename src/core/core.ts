@@ -114,6 +114,16 @@ const MAX_SAFE = Number.MAX_SAFE_INTEGER;
  * every field access (EventBuffer.reserve does the same for the book's writes).
  */
 const AT_MASK = 0x3ffffff0;
+// afterBook's switch names the event types it handles by their numbers; they must be these.
+if (
+  EventType.OrderAccepted !== 1 ||
+  EventType.TradeExecuted !== 3 ||
+  EventType.OrderCancelled !== 6 ||
+  EventType.OrderReduced !== 7 ||
+  EventType.OrderExpired !== 8 ||
+  EventType.OrderAmended !== 10
+)
+  throw new Error('core: afterBook does not know these event type numbers');
 
 export const CORE_LIMITS = Object.freeze({
   /** Account ids are 1 .. accountsMax. */
@@ -646,28 +656,38 @@ export class ExchangeCore {
     const buf = this.events;
     const end = buf.count;
     const instrument = ins.spec.instrument;
+    // Settlement and holds append entries and may grow the buffer: `data` is read again after each of them.
+    let d = buf.data;
     for (let i = from; i < end; i++) {
-      // Settlement appends entries and may grow the buffer: read `data` afresh for every record.
-      const d = buf.data;
       const o = (i * EVENT_STRIDE) & AT_MASK;
       d[o + F_INSTRUMENT] = instrument;
-      switch (d[o]) {
-        case EventType.OrderAccepted:
-          if (d[o + 3] === this.pendingOrderId)
+      // The cases are the EventType numbers as literals (checked against EventType where the module loads):
+      // over small-integer literals V8 dispatches with one jump table, where the named constants made a
+      // comparison chain of floating-point tests that every record not handled here (levels, fills, the top
+      // of book: two thirds of them) ran to its end.
+      switch (d[o] | 0) {
+        case 1: // OrderAccepted
+          if (d[o + 3] === this.pendingOrderId) {
             this.openOrder(ins.orders, d[o + F_SLOT], d[o + 3], d[o + 4], d[o + 5], d[o + 7]);
+            d = buf.data;
+          }
           break;
-        case EventType.TradeExecuted:
+        case 3: // TradeExecuted
           this.settle(ins, o);
+          d = buf.data;
           break;
-        case EventType.OrderCancelled:
-        case EventType.OrderExpired:
+        case 6: // OrderCancelled
+        case 8: // OrderExpired
           this.closeOrder(ins.orders, d[o + F_SLOT], d[o + 7]);
+          d = buf.data;
           break;
-        case EventType.OrderReduced:
+        case 7: // OrderReduced
           this.reduceOrder(ins.orders, d[o + F_SLOT], d[o + 7]);
+          d = buf.data;
           break;
-        case EventType.OrderAmended:
+        case 10: // OrderAmended
           this.amended(ins, d[o + F_SLOT], d[o + 6], d[o + 7]);
+          d = buf.data;
           break;
         default:
           break;
