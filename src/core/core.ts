@@ -590,13 +590,13 @@ export class ExchangeCore {
       if (!withinBand(price, this.bandReferenceOf(ins), spec.priceBandBps))
         return RiskReject.PriceOutsideBand;
     }
-    const newLeft = c.qty === 0 ? o.left[s] : c.qty - o.filled[s];
+    const left = ins.book.leftAt(s);
+    const newLeft = c.qty === 0 ? left : c.qty - ins.book.filledAt(s);
     if (newLeft <= 0) return 0; // the book rejects it (AmendQuantityNotAboveFilled)
     const valuePerLot = mulExact(price, spec.quoteScale);
     const perLot = holdPerLot(buy, valuePerLot, o.takerFeePpm[s], spec);
     const account = o.account[s];
     const pos = o.position[s];
-    const left = o.left[s];
     // The order counts as itself, not as one more open order or more open quantity.
     return this.checkLimits(
       account,
@@ -686,7 +686,7 @@ export class ExchangeCore {
           d = buf.data;
           break;
         case 10: // OrderAmended
-          this.amended(ins, d[o + F_SLOT], d[o + 6], d[o + 7]);
+          this.amended(ins, d[o + F_SLOT], d[o + 6], d[o + 7], d[o + 9]);
           d = buf.data;
           break;
         default:
@@ -711,8 +711,6 @@ export class ExchangeCore {
     o.buy[s] = buy ? 1 : 0;
     o.market[s] = this.pendingMarket;
     o.perLot[s] = this.pendingPerLot;
-    o.left[s] = qty;
-    o.filled[s] = 0;
     o.makerFeePpm[s] = this.pendingMakerFee;
     o.takerFeePpm[s] = this.pendingTakerFee;
     o.position[s] = pos;
@@ -779,19 +777,16 @@ export class ExchangeCore {
     this.positions.applyFill(sellerPos, false, qty, value, sellerFee);
     this.posOpenBuy[buyerPos] -= qty;
     this.posOpenSell[sellerPos] -= qty;
-    this.filled(ot, taker, qty, takerLeft);
-    this.filled(ot, maker, qty, makerLeft);
+    if (takerLeft === 0) this.filled(ot, taker);
+    if (makerLeft === 0) this.filled(ot, maker);
     if (this.accountEmergency[ot.account[buyer]] === 1) this.queueEmergency(buyerPos);
     if (this.accountEmergency[ot.account[seller]] === 1) this.queueEmergency(sellerPos);
   }
 
-  private filled(ot: OrderColumns, s: number, qty: number, left: number): void {
-    ot.filled[s] += qty;
-    ot.left[s] = left;
-    if (left === 0) {
-      this.accountOpenOrders[ot.account[s]]--;
-      ot.close(s);
-    }
+  /** An order filled whole: it no longer counts as open. */
+  private filled(ot: OrderColumns, s: number): void {
+    this.accountOpenOrders[ot.account[s]]--;
+    ot.close(s);
   }
 
   private closeOrder(ot: OrderColumns, s: number, left: number): void {
@@ -804,7 +799,6 @@ export class ExchangeCore {
   private reduceOrder(ot: OrderColumns, s: number, cut: number): void {
     if (ot.live[s] !== 1) throw broken('slot', s, 'reduced by the book is unknown to the core');
     this.releaseHold(ot, s, cut);
-    ot.left[s] -= cut;
   }
 
   /** Returns what `qty` lots of the order held to the customer's available balance. */
@@ -823,7 +817,7 @@ export class ExchangeCore {
   }
 
   /** An amend went through: the hold follows the new price and remaining quantity. */
-  private amended(ins: Instrument, s: number, price: number, left: number): void {
+  private amended(ins: Instrument, s: number, price: number, left: number, oldLeft: number): void {
     const ot = ins.orders;
     if (ot.live[s] !== 1) throw broken('slot', s, 'amended by the book is unknown to the core');
     const spec = ins.spec;
@@ -831,12 +825,11 @@ export class ExchangeCore {
     const buy = ot.buy[s] === 1;
     const valuePerLot = price * spec.quoteScale;
     const perLot = holdPerLot(buy, valuePerLot, ot.takerFeePpm[s], spec);
-    const delta = left * perLot - ot.left[s] * ot.perLot[s];
+    const delta = left * perLot - oldLeft * ot.perLot[s];
     const pos = ot.position[s];
-    if (buy) this.posOpenBuy[pos] += left - ot.left[s];
-    else this.posOpenSell[pos] += left - ot.left[s];
+    if (buy) this.posOpenBuy[pos] += left - oldLeft;
+    else this.posOpenSell[pos] += left - oldLeft;
     ot.perLot[s] = perLot;
-    ot.left[s] = left;
     if (delta === 0) return;
     const kind = delta > 0 ? EntryKind.Hold : EntryKind.Release;
     this.ledger.moveHeld(kind, orderId, ot.holdAccount[s], Math.abs(delta), this.clockUs);
@@ -1502,10 +1495,11 @@ export class ExchangeCore {
   holdsByAccountAsset(): Map<string, number> {
     const sums = new Map<string, number>();
     for (const id of this.instrumentIds) {
-      const o = (this.instruments[id] as Instrument).orders;
+      const ins = this.instruments[id] as Instrument;
+      const o = ins.orders;
       o.forEach((s) => {
         const key = `${o.account[s]}:${this.ledger.info(o.holdAccount[s]).asset}`;
-        sums.set(key, (sums.get(key) ?? 0) + o.left[s] * o.perLot[s]);
+        sums.set(key, (sums.get(key) ?? 0) + ins.book.leftAt(s) * o.perLot[s]);
       });
     }
     return sums;
@@ -1835,7 +1829,7 @@ export class ExchangeCore {
       w.bool(ins.halted);
       w.i32(ins.feeIncomeAccount);
       ins.book.writeSnapshot(w);
-      ins.orders.writeSnapshot(w);
+      ins.orders.writeSnapshot(w, ins.book);
     }
   }
 
@@ -1856,7 +1850,7 @@ export class ExchangeCore {
       const book = new OrderBook(this.events, { capacityOrders: 16 });
       book.readSnapshot(r);
       const orders = new OrderColumns(16);
-      orders.readSnapshot(r);
+      orders.readSnapshot(r, book);
       const ins: Instrument = { spec, book, orders, halted, feeIncomeAccount };
       const problem = this.restoredInstrumentProblem(ins);
       if (problem !== '') r.fail(`instrument ${id}: ${problem}`);
@@ -1931,12 +1925,15 @@ export class ExchangeCore {
   private orderSnapshot(): number[] {
     const out: number[] = [];
     for (const id of [...this.instrumentIds].sort((a, b) => a - b)) {
-      const o = (this.instruments[id] as Instrument).orders;
+      const ins = this.instruments[id] as Instrument;
+      const o = ins.orders;
       const slots: number[] = [];
       o.forEach((s) => slots.push(s));
       slots.sort((a, b) => o.orderId[a] - o.orderId[b]);
       for (const s of slots) {
-        out.push(o.orderId[s], o.account[s], id, o.buy[s], o.market[s], o.perLot[s], o.left[s], o.filled[s]);
+        const left = ins.book.leftAt(s);
+        const filled = ins.book.filledAt(s);
+        out.push(o.orderId[s], o.account[s], id, o.buy[s], o.market[s], o.perLot[s], left, filled);
         out.push(o.makerFeePpm[s], o.takerFeePpm[s]);
       }
     }
