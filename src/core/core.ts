@@ -203,6 +203,12 @@ export class ExchangeCore {
   private accountType = new Uint8Array(1024);
   private accountStatus = new Uint8Array(1024);
   private accountKill = new Uint8Array(1024);
+  /**
+   * 1 when the account exists, is active and its kill switch is off (derived from the three tables above,
+   * set wherever they change): the order path reads this one byte where it read three and checked the id.
+   * Only a 1 is trusted; a 0 sends the check to the three tables, which give the reason.
+   */
+  private accountTradable = new Uint8Array(1024);
   private accountOpenOrders = new Int32Array(1024);
   private readonly accountLimits: (RiskLimits | undefined)[] = [];
   /** The same limits as rows of numbers (zeros for an account without), which the order path reads. */
@@ -998,6 +1004,7 @@ export class ExchangeCore {
     this.ensureAccountCapacity(c.accountId);
     this.accountType[c.accountId] = c.accountType;
     this.accountStatus[c.accountId] = AccountStatus.Active;
+    this.refreshTradable(c.accountId);
     this.accountCount++;
     const o = this.coreRecord(CoreEventType.AccountCreated, c.accountId);
     this.events.data[o + C_A] = c.accountType;
@@ -1013,6 +1020,7 @@ export class ExchangeCore {
       return;
     }
     this.accountStatus[c.accountId] = c.status;
+    this.refreshTradable(c.accountId);
     const o = this.coreRecord(CoreEventType.AccountStatusChanged, c.accountId);
     this.events.data[o + C_A] = c.status;
   }
@@ -1054,6 +1062,7 @@ export class ExchangeCore {
 
   private killAccount(account: number, reason: coreEvents.KillReason): void {
     this.accountKill[account] = 1;
+    this.refreshTradable(account);
     const cancelled = this.cancelAll(account);
     this.killRecord(account, reason, cancelled);
   }
@@ -1092,7 +1101,10 @@ export class ExchangeCore {
       return;
     }
     if (c.accountId === 0) this.venueKill = false;
-    else this.accountKill[c.accountId] = 0;
+    else {
+      this.accountKill[c.accountId] = 0;
+      this.refreshTradable(c.accountId);
+    }
     const o = this.coreRecord(CoreEventType.KillSwitchReset, c.accountId);
     this.events.data[o + C_A] = officer;
   }
@@ -1302,9 +1314,20 @@ export class ExchangeCore {
 
   /** Unknown, suspended or killed accounts may not add orders. */
   private tradingAccountProblem(id: number): number {
+    // A number that is not an index of the table (not an integer, out of range) reads undefined: not tradable.
+    // (A numeric string would read an element: commands come from outside the type system, so the type too.)
+    if (typeof id === 'number' && this.accountTradable[id] === 1) return 0;
     if (!this.accountExists(id)) return RiskReject.UnknownAccount;
     if (this.accountStatus[id] !== ACCOUNT_ACTIVE) return RiskReject.AccountSuspended;
     return this.accountKill[id] === 1 ? RiskReject.AccountKillSwitch : 0;
+  }
+
+  /** Derives the account's byte of accountTradable from its type, status and kill switch. */
+  private refreshTradable(id: number): void {
+    this.accountTradable[id] =
+      this.accountType[id] !== 0 && this.accountStatus[id] === ACCOUNT_ACTIVE && this.accountKill[id] === 0
+        ? 1
+        : 0;
   }
 
   private tradingInstrumentProblem(ins: Instrument | undefined): number {
@@ -1327,6 +1350,7 @@ export class ExchangeCore {
     this.accountType = growUint8(this.accountType, n);
     this.accountStatus = growUint8(this.accountStatus, n);
     this.accountKill = growUint8(this.accountKill, n);
+    this.accountTradable = growUint8(this.accountTradable, n);
     this.accountOpenOrders = growInt32(this.accountOpenOrders, n);
     this.accountEmergency = growUint8(this.accountEmergency, n);
     const first = this.accountFirstPosition.length;
@@ -1660,6 +1684,7 @@ export class ExchangeCore {
     this.accountType = new Uint8Array(capacity);
     this.accountStatus = new Uint8Array(capacity);
     this.accountKill = new Uint8Array(capacity);
+    this.accountTradable = new Uint8Array(capacity);
     this.accountEmergency = new Uint8Array(capacity);
     this.accountOpenOrders = new Int32Array(capacity);
     this.accountFirstPosition = new Int32Array(capacity).fill(-1);
@@ -1673,6 +1698,7 @@ export class ExchangeCore {
     r.i32sExact(this.accountOpenOrders, used, 'account open orders');
     const problem = this.accountTablesProblem(used);
     if (problem !== '') r.fail(problem);
+    for (let id = 1; id < used; id++) this.refreshTradable(id);
     this.readLimits(r);
     this.readAccountPositions(r);
     this.readDayEquity(r);
