@@ -190,8 +190,10 @@ export interface AccountView {
 }
 
 export class ExchangeCore {
-  readonly events: EventBuffer;
-  readonly ledger: Ledger;
+  // `declare`: the constructor's assignment defines these fields. Compiled to ES2022 class fields, a plain
+  // declaration would define them as undefined first, and V8 would then check their maps at every use.
+  declare readonly events: EventBuffer;
+  declare readonly ledger: Ledger;
   readonly positions = new Positions();
   private readonly options: CoreOptions;
 

@@ -105,7 +105,13 @@ export class Ledger {
   private readonly lineAmounts = new Float64Array(ENTRY_LINES_MAX);
   private lineCount = 0;
 
-  constructor(private readonly sink: EntrySink) {}
+  // Defined by the constructor's assignment, not as an ES2022 class field (undefined first, after which V8
+  // checked the sink's map at every record).
+  declare private readonly sink: EntrySink;
+
+  constructor(sink: EntrySink) {
+    this.sink = sink;
+  }
 
   // ------------------------------------------------------------- accounts
 
