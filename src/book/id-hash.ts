@@ -13,9 +13,9 @@ const BITS_MAX = 26;
 
 export class IdHash {
   /** Pairs (slot, low 32 bits of the id); slot EMPTY marks a free entry. */
-  private table: Int32Array;
-  private bits: number;
-  private mask: number;
+  declare private table: Int32Array;
+  declare private bits: number;
+  declare private mask: number;
   size = 0;
 
   /** `idShift`: log2 of the record stride, in elements, of the array the ids are read from. */

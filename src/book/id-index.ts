@@ -32,7 +32,7 @@ export class IdIndex {
   private liveInRing = 0;
   /** The largest id that went to the hash from ahead of the window, or 0. */
   private aheadMax = 0;
-  private readonly hash: IdHash;
+  declare private readonly hash: IdHash;
 
   /** `idShift`: log2 of the record stride, in elements, of the array the ids are read from. */
   constructor(

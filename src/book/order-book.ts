@@ -142,9 +142,9 @@ export interface BookOptions {
 }
 
 export class OrderBook {
-  readonly events: EventBuffer;
-  private rules: InstrumentRules;
-  private ordersMax: number;
+  declare readonly events: EventBuffer;
+  declare private rules: InstrumentRules;
+  declare private ordersMax: number;
 
   private clockUs = 0;
   private seq = 0;
@@ -165,7 +165,7 @@ export class OrderBook {
   private coldCapacity = 0;
   /** Free cold records, linked through their first field. */
   private coldFree = NONE;
-  private readonly index: IdIndex;
+  declare private readonly index: IdIndex;
 
   // Level pool, likewise.
   private levelCapacity = 0;

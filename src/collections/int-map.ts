@@ -12,10 +12,10 @@ const INITIAL_BITS = 4;
 const MAX_BITS = 26;
 
 export class IntMap {
-  private keys: Float64Array;
-  private values: Int32Array;
-  private bits: number;
-  private mask: number;
+  declare private keys: Float64Array;
+  declare private values: Int32Array;
+  declare private bits: number;
+  declare private mask: number;
   size = 0;
 
   constructor(capacityKeys = 16) {
