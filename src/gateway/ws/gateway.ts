@@ -772,7 +772,7 @@ export class WsGateway {
         requestId: m.id,
         address: conn.address,
         target: { kind: 'account', id: m.account_id === undefined ? null : String(m.account_id) },
-        details: placeDetails(m),
+        details: [m.symbol, m.side, m.order_type, m.quantity, m.price, m.client_order_id],
       });
       audit = taken instanceof Promise ? await taken : taken;
       const p = this.mustHavePrincipal(conn, PLACERS);
@@ -820,7 +820,7 @@ export class WsGateway {
         requestId: m.id,
         address: conn.address,
         target: { kind: 'order', id: String(m.order_id) },
-        details: {},
+        details: [],
       });
       audit = taken instanceof Promise ? await taken : taken;
       const p = this.mustHavePrincipal(conn, CANCELLERS);
@@ -845,7 +845,7 @@ export class WsGateway {
         requestId: m.id,
         address: conn.address,
         target: { kind: 'order', id: String(m.order_id) },
-        details: { price: m.price, quantity: m.quantity },
+        details: [m.price, m.quantity],
       });
       const p = this.mustHavePrincipal(conn, PLACERS);
       const trading = this.deps.trading;
@@ -873,7 +873,7 @@ export class WsGateway {
         requestId: m.id,
         address: conn.address,
         target: { kind: 'account', id: m.account_id === undefined ? null : String(m.account_id) },
-        details: { symbol: m.symbol, side: m.side },
+        details: [m.symbol, m.side],
       });
       const p = this.mustHavePrincipal(conn, CANCELLERS);
       const cancelled = await this.deps.trading.massCancel(p, {
@@ -907,16 +907,6 @@ export class WsGateway {
       : takeBudgetNow(this.orderLimiter, String(accountId), ORDER_BUDGET_REFUSAL);
   }
 }
-
-/** The fields of a placement kept in its audit event. */
-const placeDetails = (m: PlaceMessage): Record<string, unknown> => ({
-  symbol: m.symbol,
-  side: m.side,
-  order_type: m.order_type,
-  quantity: m.quantity,
-  price: m.price,
-  client_order_id: m.client_order_id,
-});
 
 function unavailable(message: string): GatewayError {
   return new GatewayError(ErrorCode.ServiceUnavailable, 503, message, {}, { 'retry-after': '1' });
