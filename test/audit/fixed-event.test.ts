@@ -106,8 +106,16 @@ describe('audit events of a fixed details shape', () => {
     fc.assert(
       fc.property(fc.array(input, { minLength: 1, maxLength: 5 }), (xs) => {
         const pairs = xs.map(both);
-        const fixed = chainEvents(0, GENESIS_HASH, pairs.map((p) => p.fixed));
-        const generic = chainEvents(0, GENESIS_HASH, pairs.map((p) => p.generic));
+        const fixed = chainEvents(
+          0,
+          GENESIS_HASH,
+          pairs.map((p) => p.fixed),
+        );
+        const generic = chainEvents(
+          0,
+          GENESIS_HASH,
+          pairs.map((p) => p.generic),
+        );
         assert.deepStrictEqual(
           fixed.map((r) => r.hash),
           generic.map((r) => r.hash),

@@ -23,7 +23,13 @@ describe('audit group lines', () => {
   it('refuse bytes holding more or fewer lines than announced', () => {
     const bytes = Buffer.from(jsons.join('\n'));
     const lines = new GroupLines();
-    assert.throws(() => lines.buildFromBytes(prev, 1, bytes, jsons.length - 1), /a group of 3 events came as more than 3 lines/);
-    assert.throws(() => lines.buildFromBytes(prev, 1, bytes, jsons.length + 1), /a group of 5 events came as 4 lines/);
+    assert.throws(
+      () => lines.buildFromBytes(prev, 1, bytes, jsons.length - 1),
+      /a group of 3 events came as more than 3 lines/,
+    );
+    assert.throws(
+      () => lines.buildFromBytes(prev, 1, bytes, jsons.length + 1),
+      /a group of 5 events came as 4 lines/,
+    );
   });
 });
