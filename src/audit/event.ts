@@ -121,7 +121,21 @@ export function canonicalEventJson(seq: number, e: AuditEventInput): string {
 }
 
 /** An event's canonical JSON before its number: from `{"action":` to `"seq":`. */
-function canonicalHead(e: AuditEventInput, detailsJson: string): string {
+function canonicalHead(e: AuditEventInput, detailsJson: string, start = canonicalStart(e)): string {
+  return (
+    start +
+    detailsJson +
+    ',"id":' +
+    JSON.stringify(e.id) +
+    ',"requestId":' +
+    textOrNull(e.requestId) +
+    (e.result === OK_RESULT ? OK_RESULT_JSON : resultJson(e.result)) +
+    ',"seq":'
+  );
+}
+
+/** An event's canonical JSON up to its details: `{"action":...,"actor":{...},"details":`. */
+function canonicalStart(e: { readonly action: string; readonly actor: Actor }): string {
   return (
     '{"action":' +
     JSON.stringify(e.action) +
@@ -131,19 +145,14 @@ function canonicalHead(e: AuditEventInput, detailsJson: string): string {
     textOrNull(e.actor.ip) +
     ',"role":' +
     textOrNull(e.actor.role) +
-    '},"details":' +
-    detailsJson +
-    ',"id":' +
-    JSON.stringify(e.id) +
-    ',"requestId":' +
-    textOrNull(e.requestId) +
-    ',"result":{"code":' +
-    textOrNull(e.result.code) +
-    ',"status":' +
-    JSON.stringify(e.result.status) +
-    '},"seq":'
+    '},"details":'
   );
 }
+
+const resultJson = (r: Outcome): string =>
+  ',"result":{"code":' + textOrNull(r.code) + ',"status":' + JSON.stringify(r.status) + '}';
+const OK_RESULT: Outcome = Object.freeze({ status: 'ok', code: null });
+const OK_RESULT_JSON = resultJson(OK_RESULT);
 
 /** An event's canonical JSON after its number. */
 function canonicalTail(e: AuditEventInput): string {
@@ -339,8 +348,9 @@ class WrittenEvent implements AuditEventInput {
     readonly requestId: string | null,
     readonly details: DetailObject,
     detailsJson: string,
+    start: string,
   ) {
-    this.#head = canonicalHead(this, detailsJson);
+    this.#head = canonicalHead(this, detailsJson, start);
     this.#tail = canonicalTail(this);
   }
 
@@ -350,13 +360,47 @@ class WrittenEvent implements AuditEventInput {
   }
 }
 
-const OK_RESULT: Outcome = Object.freeze({ status: 'ok', code: null });
+/**
+ * What `makeFixedEvent` keeps of an actor object it has been given (a WebSocket connection's, reused for the
+ * connection's events; an actor, readonly, is never changed once made): the actor cleaned, and per action the
+ * canonical JSON's start. Held weakly by the actor; at most `ACTOR_STARTS_MAX` actions each.
+ */
+interface ActorParts {
+  readonly actor: Actor;
+  readonly starts: Map<string, string>;
+}
+
+const actorParts = new WeakMap<Actor, ActorParts>();
+const ACTOR_STARTS_MAX = 64;
+
+function partsOf(actor: Actor): ActorParts {
+  let parts = actorParts.get(actor);
+  if (parts === undefined) {
+    const clean = { id: cleanOrNull(actor.id), role: cleanOrNull(actor.role), ip: cleanOrNull(actor.ip) };
+    parts = { actor: clean, starts: new Map() };
+    actorParts.set(actor, parts);
+  }
+  return parts;
+}
+
+/** `canonicalStart` of an event by `parts`' actor doing `action` (cleaned), kept. */
+function startOf(parts: ActorParts, action: string): string {
+  let start = parts.starts.get(action);
+  if (start === undefined) {
+    start = canonicalStart({ action, actor: parts.actor });
+    if (parts.starts.size >= ACTOR_STARTS_MAX) parts.starts.clear();
+    parts.starts.set(action, start);
+  }
+  return start;
+}
 
 /**
  * `makeEvent` for details of a fixed shape, given as values in `shape.keys`' order: the same event, field for
  * field, and the same canonical JSON byte for byte (a property test holds them to each other), without the
  * generic path's copy of the details, its sorting of their keys per event and its canonical JSON of them. A
  * value is cleaned as `toDetails` cleans it; details too long for the chain go the generic way (truncated).
+ * Give the same actor object for the events of one actor (a connection's): its cleaning and the canonical
+ * JSON's start are kept for it.
  */
 export function makeFixedEvent(e: {
   id: string;
@@ -402,15 +446,18 @@ export function makeFixedEvent(e: {
     return makeEvent({ ...e, details: whole });
   }
   const r = e.result;
+  const parts = partsOf(e.actor);
+  const action = cleanField(e.action);
   return new WrittenEvent(
     cleanField(e.id),
     e.timeUs,
-    { id: cleanOrNull(e.actor.id), role: cleanOrNull(e.actor.role), ip: cleanOrNull(e.actor.ip) },
-    cleanField(e.action),
+    parts.actor,
+    action,
     { kind: cleanField(e.target.kind), id: cleanOrNull(e.target.id) },
     r.status === 'ok' && r.code === null ? OK_RESULT : { status: r.status, code: cleanOrNull(r.code) },
     cleanOrNull(e.requestId),
     details,
     json,
+    startOf(parts, action),
   );
 }

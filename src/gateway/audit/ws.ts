@@ -8,13 +8,13 @@ import { randomUUID } from 'node:crypto';
 import {
   AuditError,
   DetailShape,
+  type Actor,
   makeFixedEvent,
   type AuditWriter,
   type DetailScalar,
   type Outcome,
   type Ticket,
 } from '../../audit/index.js';
-import type { Principal } from '../auth/index.js';
 import { GatewayError } from '../http/plugins/index.js';
 import { ApiError } from '../trading/errors.js';
 import { auditUnavailableError } from './plugin.js';
@@ -52,7 +52,6 @@ export const WS_AUDIT_DETAILS: Readonly<Record<WsAuditAction, DetailShape>> = {
 export interface WsAuditStart {
   readonly action: WsAuditAction;
   readonly requestId: string | number;
-  readonly address: string;
   readonly target: { readonly kind: string; readonly id: string | null };
   /**
    * The request's fields kept in the event, in the order of `WS_AUDIT_DETAILS[action]`'s keys, without the
@@ -113,7 +112,8 @@ export class WsAuditTicket {
     if (orderId !== null) this.orderId = String(orderId);
   }
 
-  commit(principal: Principal | null): void {
+  /** Records the event, by `actor` (the connection's: see makeFixedEvent). */
+  commit(actor: Actor): void {
     if (this.done) return;
     this.done = true;
     const start = this.start;
@@ -123,7 +123,7 @@ export class WsAuditTicket {
       makeFixedEvent({
         id: randomUUID(),
         timeUs: this.timeUs,
-        actor: { id: principal?.keyId ?? null, role: principal?.role ?? null, ip: start.address },
+        actor,
         action: start.action,
         target: start.target,
         result: this.outcome,

@@ -24,7 +24,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData, type ServerOptions } from 'ws';
 import type { InstrumentConfig, VenueConfig } from '../../ops/index.js';
 import { requireRole, type KeyVerifier, type Principal, type Role } from '../auth/index.js';
-import type { AuditWriter } from '../../audit/index.js';
+import type { Actor, AuditWriter } from '../../audit/index.js';
 import { WsAuditTicket } from '../audit/index.js';
 import { clientAddress, proxyTrust, type ProxyTrust } from '../http/client-address.js';
 import { placeRequest } from '../http/routes-orders.js';
@@ -131,6 +131,22 @@ class Connection implements Subscriber {
   deliver(message: Buffer): void {
     this.gateway.send(this, message);
   }
+
+  /**
+   * Who the connection's audit events name: one object while the principal stays, so that the audit keeps
+   * its cleaning and its canonical JSON for it (makeFixedEvent).
+   */
+  auditActor(): Actor {
+    if (this.actor === null || this.actorOf !== this.principal) {
+      const p = this.principal;
+      this.actor = { id: p?.keyId ?? null, role: p?.role ?? null, ip: this.address };
+      this.actorOf = p;
+    }
+    return this.actor;
+  }
+
+  private actor: Actor | null = null;
+  private actorOf: Principal | null = null;
 }
 
 const SEND_OPTIONS = Object.freeze({ binary: false, compress: false, fin: true });
@@ -770,7 +786,6 @@ export class WsGateway {
       const taken = WsAuditTicket.take(this.deps.audit, {
         action: 'order.place',
         requestId: m.id,
-        address: conn.address,
         target: { kind: 'account', id: m.account_id === undefined ? null : String(m.account_id) },
         details: [m.symbol, m.side, m.order_type, m.quantity, m.price, m.client_order_id],
       });
@@ -806,7 +821,7 @@ export class WsGateway {
       audit?.error(e);
       this.errorOf(conn, m.id, e);
     } finally {
-      audit?.commit(conn.principal);
+      audit?.commit(conn.auditActor());
       this.deps.metrics?.orders.inc({ type: m.order_type, result });
       this.requestDone(conn);
     }
@@ -818,7 +833,6 @@ export class WsGateway {
       const taken = WsAuditTicket.take(this.deps.audit, {
         action: 'order.cancel',
         requestId: m.id,
-        address: conn.address,
         target: { kind: 'order', id: String(m.order_id) },
         details: [],
       });
@@ -831,7 +845,7 @@ export class WsGateway {
       audit?.error(e);
       this.errorOf(conn, m.id, e);
     } finally {
-      audit?.commit(conn.principal);
+      audit?.commit(conn.auditActor());
       this.requestDone(conn);
     }
   }
@@ -843,7 +857,6 @@ export class WsGateway {
       audit = await WsAuditTicket.take(this.deps.audit, {
         action: 'order.amend',
         requestId: m.id,
-        address: conn.address,
         target: { kind: 'order', id: String(m.order_id) },
         details: [m.price, m.quantity],
       });
@@ -859,7 +872,7 @@ export class WsGateway {
       audit?.error(e);
       this.errorOf(conn, m.id, e);
     } finally {
-      audit?.commit(conn.principal);
+      audit?.commit(conn.auditActor());
       this.requestDone(conn);
     }
   }
@@ -871,7 +884,6 @@ export class WsGateway {
       audit = await WsAuditTicket.take(this.deps.audit, {
         action: 'order.mass_cancel',
         requestId: m.id,
-        address: conn.address,
         target: { kind: 'account', id: m.account_id === undefined ? null : String(m.account_id) },
         details: [m.symbol, m.side],
       });
@@ -887,7 +899,7 @@ export class WsGateway {
       audit?.error(e);
       this.errorOf(conn, m.id, e);
     } finally {
-      audit?.commit(conn.principal);
+      audit?.commit(conn.auditActor());
       this.requestDone(conn);
     }
   }
