@@ -3,9 +3,10 @@
  * synced on the calling thread (`thread: 'caller'`) against on a worker thread of the file's own
  * (`thread: 'worker'`, the venue's). Prints one JSON line.
  *
- *   npm run bench:audit-thread [-- --events N] [--turn N] [--passes N]
+ *   npm run bench:audit-thread [-- --events N] [--turn N] [--passes N] [--maker fixed|generic]
  *
- * Each pass makes `--events` events like a WebSocket placement's (`makeEvent`, as the gateway does) and
+ * Each pass makes `--events` events like a WebSocket placement's (`makeFixedEvent` with the connection's
+ * actor object, as the gateway does; `--maker generic`: `makeEvent`, as it did before 2026-12-02) and
  * commits them through an `AuditWriter` into a fresh audit file, `--turn` events per turn of the event loop (as
  * requests arrive), then waits until every one is durable; the modes alternate. The figure is this (main)
  * thread's CPU time per event, read from /proc (Linux) for this thread alone, making the events included;
@@ -17,7 +18,14 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { AuditFile, AuditWriter, makeEvent } from '../src/audit/index.js';
+import {
+  AuditFile,
+  AuditWriter,
+  makeEvent,
+  makeFixedEvent,
+  type AuditEventInput,
+} from '../src/audit/index.js';
+import { WS_AUDIT_DETAILS } from '../src/gateway/audit/ws.js';
 
 /** This (main) thread's CPU time so far, user + system, in microseconds (10 ms resolution). */
 function mainThreadCpuUs(): number {
@@ -29,8 +37,8 @@ function mainThreadCpuUs(): number {
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-/** A WebSocket placement's event (gateway/audit/ws.ts), order `i`. */
-function placementEvent(i: number) {
+/** A WebSocket placement's event made the generic way (makeEvent, its details as an object), order `i`. */
+function genericEvent(i: number): AuditEventInput {
   return makeEvent({
     id: randomUUID(),
     timeUs: Date.UTC(2026, 11, 1) * 1000 + i,
@@ -51,6 +59,35 @@ function placementEvent(i: number) {
     },
   });
 }
+
+/** One connection's actor, as the gateway keeps it. */
+const ACTOR = { id: 'key:3f2a9c', role: 'trader', ip: '127.0.0.1' };
+
+/** A WebSocket placement's event as gateway/audit/ws.ts makes it, order `i`. */
+function fixedEvent(i: number): AuditEventInput {
+  return makeFixedEvent({
+    id: randomUUID(),
+    timeUs: Date.UTC(2026, 11, 1) * 1000 + i,
+    actor: ACTOR,
+    action: 'order.place',
+    target: { kind: 'account', id: String(1 + (i % 8)) },
+    result: { status: 'ok', code: null },
+    requestId: String(i),
+    shape: WS_AUDIT_DETAILS['order.place'],
+    values: [
+      i % 2 === 0 ? 'BTC-USDT' : 'ETH-USDT',
+      i % 3 === 0 ? 'sell' : 'buy',
+      'limit',
+      '0.0100',
+      '65000.00',
+      `c-${i}`,
+      'ws',
+      String(1000 + i),
+    ],
+  });
+}
+
+let placementEvent = fixedEvent;
 
 interface Pass {
   main: number;
@@ -96,8 +133,12 @@ async function main(): Promise<void> {
       events: { type: 'string', default: '50000' },
       turn: { type: 'string', default: '256' },
       passes: { type: 'string', default: '5' },
+      maker: { type: 'string', default: 'fixed' },
     },
   });
+  if (values.maker !== 'fixed' && values.maker !== 'generic')
+    throw new Error('--maker must be fixed or generic');
+  placementEvent = values.maker === 'fixed' ? fixedEvent : genericEvent;
   const events = Number(values.events);
   const turn = Number(values.turn);
   const passes = Number(values.passes);
@@ -124,6 +165,7 @@ async function main(): Promise<void> {
       events,
       turn,
       passes,
+      maker: values.maker,
       caller: {
         mainThreadCpuUsPerEvent: caller,
         processCpuUsPerEvent: figure(runs.caller, 'process'),
