@@ -51,6 +51,7 @@ import {
   mkdtempSync,
   openSync,
   readFileSync,
+  readdirSync,
   readSync,
   rmSync,
   statSync,
@@ -306,8 +307,26 @@ function cpuUsOf(pid: number, thread: number | null = null): number {
   return (Number(fields[11]) + Number(fields[12])) * 10_000;
 }
 
+/** Every thread's CPU time so far (µs), by thread id, in the order of their ids (creation, mostly). */
+function threadsCpuUs(pid: number): Map<number, number> {
+  const out = new Map<number, number>();
+  const ids = readdirSync(`/proc/${pid}/task`)
+    .map(Number)
+    .sort((x, y) => x - y);
+  for (const tid of ids) {
+    try {
+      out.set(tid, cpuUsOf(pid, tid));
+    } catch {
+      // Ended meanwhile.
+    }
+  }
+  return out;
+}
+
 /** CPU microseconds per operation of the venue and of this process over a measured part. */
 function cpuMeter(pid: number) {
+  let threads0 = new Map<number, number>();
+  let threadsUs = new Map<number, number>();
   let server0 = 0;
   let bench0 = process.cpuUsage();
   let main0 = 0;
@@ -319,10 +338,12 @@ function cpuMeter(pid: number) {
       if (phase === 'start') {
         server0 = cpuUsOf(pid);
         main0 = cpuUsOf(pid, pid);
+        threads0 = threadsCpuUs(pid);
         bench0 = process.cpuUsage();
       } else {
         serverUs = cpuUsOf(pid) - server0;
         mainUs = cpuUsOf(pid, pid) - main0;
+        threadsUs = new Map([...threadsCpuUs(pid)].map(([tid, us]) => [tid, us - (threads0.get(tid) ?? 0)]));
         const b = process.cpuUsage(bench0);
         benchUs = b.user + b.system;
       }
@@ -331,6 +352,13 @@ function cpuMeter(pid: number) {
       serverCpuUsPerOp: Math.round(serverUs / ops),
       // The venue's main thread alone (fastify, ws, views, audit): the one that saturates first.
       serverMainThreadCpuUsPerOp: Math.round(mainUs / ops),
+      // Each thread that took at least 1 µs per operation, by thread id (the main thread's is the pid; the
+      // workers' ids follow in the order they started: the engine, PGlite, the audit file).
+      serverThreadsCpuUsPerOp: Object.fromEntries(
+        [...threadsUs]
+          .filter(([, us]) => us / ops >= 1)
+          .map(([tid, us]) => [tid === pid ? 'main' : String(tid), Math.round(us / ops)]),
+      ),
       benchCpuUsPerOp: Math.round(benchUs / ops),
     }),
   };
@@ -431,7 +459,30 @@ function mixOptions(a: Args, seed: number): MixOptions {
   };
 }
 
-async function measure(driver: OrderDriver, pid: number, outPath: string, a: Args, concurrency: number) {
+/**
+ * The venue's background work left at the end of a part, from /metrics: audit events not yet in
+ * `audit_events`, market data rows not yet stored.
+ */
+async function backlogOf(url: string): Promise<Record<string, number>> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const value = (name: string): number => {
+    const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text);
+    return m === null ? NaN : Number(m[1]);
+  };
+  return {
+    auditProjectionLagEvents: value('rialto_audit_projection_lag_events'),
+    mdStoreQueueRows: value('rialto_md_store_queue_rows'),
+  };
+}
+
+async function measure(
+  driver: OrderDriver,
+  pid: number,
+  url: string,
+  outPath: string,
+  a: Args,
+  concurrency: number,
+) {
   const traced = a.serverFlags.includes('--trace-gc');
   const part = () => {
     const cpu = cpuMeter(pid);
@@ -455,6 +506,7 @@ async function measure(driver: OrderDriver, pid: number, outPath: string, a: Arg
     a.seconds,
     satPart.on,
   );
+  const satBacklog = await backlogOf(url);
   const ratePart = part();
   const fixed = await fixedRate(
     driver,
@@ -465,9 +517,10 @@ async function measure(driver: OrderDriver, pid: number, outPath: string, a: Arg
     concurrency * 64,
     ratePart.on,
   );
+  const rateBacklog = await backlogOf(url);
   return {
-    saturation: { ...sat, ...satPart.figures(sat.ops) },
-    fixedRate: { ...fixed, ...ratePart.figures(fixed.ops) },
+    saturation: { ...sat, ...satPart.figures(sat.ops), backlogAtEnd: satBacklog },
+    fixedRate: { ...fixed, ...ratePart.figures(fixed.ops), backlogAtEnd: rateBacklog },
   };
 }
 
@@ -515,7 +568,7 @@ async function main(): Promise<void> {
     const pid = server.child.pid;
     if (pid === undefined) throw new Error('the venue has no pid');
     const driver = await factory({ url: server.url, sessions: keys.sessions, connections });
-    const result = await measure(driver, pid, join(dataDir, 'venue.out'), a, concurrency);
+    const result = await measure(driver, pid, server.url, join(dataDir, 'venue.out'), a, concurrency);
     await driver.close();
     const transports = a.nats === null && a.redis === null ? null : await transportFigures(server.url);
     await stopServer(server);

@@ -1,6 +1,6 @@
 /**
- * The audit trail's truth: an append-only file in the data directory (`audit.log`, beside the journal and
- * `client-orders.log`), one line per event, written in groups with one fdatasync per group. The query store's
+ * The audit trail's truth: an append-only file in the data directory (`audit.log`, beside the journal), one
+ * line per event, written in groups with one fdatasync per group. The query store's
  * `audit_events` table is a projection of it (projection.ts), which may lag.
  *
  * A line is `CRC SEQ HASH JSON\n`: JSON is the event's canonical JSON (docs/audit.md; it holds `seq` too),

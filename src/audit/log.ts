@@ -22,6 +22,17 @@ const COLUMNS =
   'result_code, request_id, details, hash';
 
 /**
+ * Rows from the file's lines as COPY's text format, one line a row, the columns in COLUMNS' order: PGlite's
+ * CPU per row about two thirds of the JSON INSERT's below (its `/dev/blob` stands for STDIN). A COPY is all or
+ * nothing: a row already there (projecting a line twice) fails it with a unique violation, and the batch is
+ * then written by the INSERT, which skips such rows.
+ */
+const COPY_SQL = `COPY audit_events (${COLUMNS}) FROM STDIN`;
+
+/** PostgreSQL's unique_violation. */
+const UNIQUE_VIOLATION = '23505';
+
+/**
  * Rows from the file's lines, unpacked by the database from one JSON parameter (an array of row objects keyed
  * by column): binding 14 parameters a row cost PGlite about twice as much per row, and extracting the columns
  * from each line's JSON in SQL (`->>` on the json type parses the text again for every column) three times.
@@ -29,6 +40,30 @@ const COLUMNS =
 const PROJECT_SQL =
   `INSERT INTO audit_events (${COLUMNS}) SELECT ${COLUMNS} ` +
   'FROM json_populate_recordset(NULL::audit_events, $1::json) ON CONFLICT DO NOTHING';
+
+/** COPY text's special characters: the escape itself and the row and column separators. */
+const COPY_SPECIAL = /[\\\n\r\t]/g;
+const COPY_ESCAPES: Readonly<Record<string, string>> = {
+  '\\': '\\\\',
+  '\n': '\\n',
+  '\r': '\\r',
+  '\t': '\\t',
+};
+const copyField = (v: string | number | null): string =>
+  v === null ? '\\N' : typeof v === 'number' ? String(v) : v.replace(COPY_SPECIAL, (c) => COPY_ESCAPES[c]);
+
+/** The rows as COPY's text input (columns in COLUMNS' order, as rowOfLine keys them). */
+function copyText(rows: readonly Record<string, string | number | null>[]): Uint8Array {
+  let out = '';
+  for (const r of rows) {
+    out +=
+      `${copyField(r.seq)}\t${copyField(r.event_id)}\t${copyField(r.time_us)}\t${copyField(r.actor_id)}\t` +
+      `${copyField(r.actor_role)}\t${copyField(r.actor_ip)}\t${copyField(r.action)}\t` +
+      `${copyField(r.target_kind)}\t${copyField(r.target_id)}\t${copyField(r.result)}\t` +
+      `${copyField(r.result_code)}\t${copyField(r.request_id)}\t${copyField(r.details)}\t${copyField(r.hash)}\n`;
+  }
+  return Buffer.from(out, 'utf8');
+}
 
 /** A line as a row of audit_events, keyed by column; null when its JSON is not an event. */
 function rowOfLine(line: AuditLine): Record<string, string | number | null> {
@@ -126,7 +161,16 @@ export class AuditLog {
    */
   async project(lines: readonly AuditLine[]): Promise<void> {
     if (lines.length === 0) return;
-    await this.store.query(PROJECT_SQL, [JSON.stringify(lines.map(rowOfLine))]);
+    const rows = lines.map(rowOfLine);
+    try {
+      const copied = await this.store.transaction(async (tx) =>
+        tx.copyFrom === undefined ? false : (await tx.copyFrom(COPY_SQL, copyText(rows))) >= 0,
+      );
+      if (copied) return;
+    } catch (e) {
+      if ((e as { code?: unknown }).code !== UNIQUE_VIOLATION) throw e;
+    }
+    await this.store.query(PROJECT_SQL, [JSON.stringify(rows)]);
   }
 
   /** The events whose ids are given and that the table has. */

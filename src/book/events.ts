@@ -58,7 +58,9 @@ const EVENTS_MAX = 1 << 26;
 const AT_MASK = 0x3ffffff0;
 
 export class EventBuffer {
-  data: Float64Array;
+  // Defined by the constructor's assignment (declare), not as an ES2022 class field, which would be undefined
+  // first: V8 would then not know that it holds a Float64Array and check its map at every record written.
+  declare data: Float64Array;
   /** Number of records written since the last clear. */
   count = 0;
 

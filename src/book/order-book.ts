@@ -460,6 +460,16 @@ export class OrderBook {
     return this.hf[(slot << HOT_SHIFT_F) + HF_PRICE];
   }
 
+  /** The open quantity of the live order in `slot`. */
+  leftAt(slot: number): number {
+    return this.hf[(slot << HOT_SHIFT_F) + HF_LEFT];
+  }
+
+  /** The filled quantity of the live order in `slot`. */
+  filledAt(slot: number): number {
+    return this.hf[(slot << HOT_SHIFT_F) + HF_FILLED];
+  }
+
   /** The trigger price of the live order in `slot`, 0 when it has none. */
   triggerAt(slot: number): number {
     return this.triggerOf(slot);

@@ -11,7 +11,7 @@ import type { AuditRecord, ChainReport, TableComparison } from '../audit/index.j
 import { AUDIT_LIMITS } from '../audit/limits.js';
 import type { VenueConfig } from '../ops/config/types.js';
 import { CliError, type ProgramIo } from './cli-io.js';
-import { withStore, type StoreOptions } from './keys-commands.js';
+import { withStore, type StoreOptions } from './cli-store.js';
 import { configOption, loadCliConfig } from './serving.js';
 import { wholeNumber } from './options.js';
 

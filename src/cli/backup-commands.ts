@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import type { BackupManifest } from '../backup/index.js';
 import { CliError, type ProgramIo } from './cli-io.js';
-import type { StoreOptions } from './keys-commands.js';
+import type { StoreOptions } from './cli-store.js';
 import { configOption, loadCliConfig } from './serving.js';
 import { packageVersion } from './program.js';
 

@@ -4,9 +4,6 @@
  * store (PGlite in the data directory), a command takes the data directory's LOCK, as every writer of it
  * does, so it fails naming the holder while a venue runs there: PGlite allows one process at a time.
  */
-import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { userInfo } from 'node:os';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import {
   ROLES,
@@ -16,124 +13,19 @@ import {
   type Role,
 } from '../gateway/auth/roles.js';
 import type { ApiKeyRecord } from '../gateway/index.js';
-import { JournalError, DirLock } from '../journal/index.js';
-import type { VenueConfig } from '../ops/config/types.js';
-import { tuneV8ForOneShot } from '../ops/v8-tuning.js';
-import { StoreError } from '../store/port.js';
 import type { Store } from '../store/index.js';
-import type { AuditEventInput, Outcome } from '../audit/index.js';
+import type { Outcome } from '../audit/index.js';
+import { auditCli, withStore, type StoreOptions } from './cli-store.js';
 import { CliError, type ProgramIo } from './cli-io.js';
 import { wholeNumber } from './options.js';
 import { configOption, loadCliConfig } from './serving.js';
 
 // The command tree is built for every `rialto` run (`--help`, `journal verify`, ...): what only a command's
-// action needs (the store and its drivers, the key store, the audit trail) is
+// action needs (the key store; the store and the audit trail, through cli-store.ts) is
 // loaded by that action, so that the others do not pay for it at start.
-const loadStore = async () => ({
-  ...(await import('../store/open.js')),
-  ...(await import('../store/migrations.js')),
-});
 const loadKeyStore = () => import('../gateway/auth/key-store.js');
-const loadAudit = () => import('../audit/index.js');
-
-export interface StoreOptions {
-  config?: string;
-}
-
-/**
- * Runs `work` with the migrated store of `config`, or with null when the embedded store does not exist and
- * `create` is false (nothing to list or revoke). Closes the store and releases the lock whatever happens.
- */
-export async function withStore<T>(
-  config: VenueConfig,
-  purpose: string,
-  create: boolean,
-  work: (store: Store | null) => Promise<T>,
-): Promise<T> {
-  const db = config.database;
-  if (db.kind === 'pglite' && !create && !existsSync(db.dir)) return work(null);
-  let lock: DirLock | null = null;
-  let store: Store | null = null;
-  try {
-    if (db.kind === 'pglite') {
-      lock = await DirLock.acquire(config.dataDir, purpose);
-      tuneV8ForOneShot();
-    }
-    const { migrate, openStore } = await loadStore();
-    store = await openStore(db, { create });
-    await migrate(store);
-    return await work(store);
-  } catch (e) {
-    if (e instanceof StoreError || e instanceof JournalError) throw new CliError(e.message);
-    throw e;
-  } finally {
-    await store?.close();
-    await lock?.release();
-  }
-}
 
 const refusedUnknown: Outcome = { status: 'refused', code: 'KEY_NOT_FOUND' };
-
-/** Who runs the command line, for the audit trail: `cli:<user>` (the operating system's user name). */
-function cliActor(): string {
-  try {
-    return `cli:${userInfo().username}`;
-  } catch {
-    return 'cli:unknown';
-  }
-}
-
-/**
- * Records a key command in the audit trail, written at once (no queue: one event, and a failure is the
- * command's). With PGlite the command holds the data directory's lock: the event is appended to the audit file
- * there and projected into the table. On PostgreSQL a venue may be running on another data directory, maybe
- * another machine: the event goes to the store's inbox, and a venue chains it into its file (at once when one
- * runs, else at its next start). Nothing is recorded without a store (a revoke on a data directory that has
- * none).
- */
-async function auditCli(
-  config: VenueConfig,
-  store: Store | null,
-  action: string,
-  keyId: string,
-  result: Outcome,
-  details: Readonly<Record<string, unknown>>,
-): Promise<void> {
-  if (store === null) return;
-  const { AuditInbox, makeEvent } = await loadAudit();
-  const event = makeEvent({
-    id: randomUUID(),
-    timeUs: Date.now() * 1000,
-    actor: { id: cliActor(), role: 'operator', ip: null },
-    action,
-    target: { kind: 'key', id: keyId },
-    result,
-    requestId: null,
-    details,
-  });
-  try {
-    if (store.kind === 'postgres') await new AuditInbox(store).add(event);
-    else await appendUnderLock(config.dataDir, store, event);
-  } catch (e) {
-    const why = e instanceof Error ? e.message : String(e);
-    throw new CliError(`${action} of key ${keyId} is done, but its audit event was not written: ${why}`);
-  }
-}
-
-/** Appends an event to the audit file of `dir` (its lock held) and brings the table up to it. */
-async function appendUnderLock(dir: string, store: Store, event: AuditEventInput): Promise<void> {
-  const { AuditFile, AuditLog, AuditProjection, seedFromTable } = await loadAudit();
-  const file = await AuditFile.open(dir);
-  try {
-    await seedFromTable(file, new AuditLog(store));
-    await file.append([event]);
-    const table = new AuditProjection(new AuditLog(store), file.path, { durableSeq: () => file.head.seq });
-    await table.catchUp();
-    await table.close();
-  } finally {
-    await file.close();
-  }
-}
 
 /** The store of a command that creates it: never null. */
 function created(store: Store | null): Store {
@@ -222,18 +114,12 @@ export function addKeysCommands(program: Command, io: ProgramIo): void {
             label: opts.label,
           });
           const r = key.record;
-          await auditCli(
-            config,
-            store,
-            'key.create',
-            r.id,
-            { status: 'ok', code: null },
-            {
-              role: r.role,
-              accounts: [...r.accountIds],
-              label: r.label,
-            },
-          );
+          await auditCli(config, store, {
+            action: 'key.create',
+            target: { kind: 'key', id: r.id },
+            result: { status: 'ok', code: null },
+            details: { role: r.role, accounts: [...r.accountIds], label: r.label },
+          });
           return key;
         });
         if (opts.json === true)
@@ -281,7 +167,12 @@ export function addKeysCommands(program: Command, io: ProgramIo): void {
       const outcome = await withStore(config, 'rialto keys revoke', false, async (store) => {
         const o = store === null ? ({ status: 'unknown' } as const) : await revokeKey(store, id);
         const result = o.status === 'unknown' ? refusedUnknown : ({ status: 'ok', code: null } as const);
-        await auditCli(config, store, 'key.revoke', id, result, { before: o.status });
+        await auditCli(config, store, {
+          action: 'key.revoke',
+          target: { kind: 'key', id },
+          result,
+          details: { before: o.status },
+        });
         return o;
       });
       if (outcome.status === 'unknown') throw new CliError(`no API key with id ${JSON.stringify(id)}`);

@@ -45,8 +45,9 @@ function addPruneCommand(md: Command, io: ProgramIo): void {
         "bars' before --bars-before (UTC days; give either or both). A partition goes whole, at once, and its " +
         'space is freed. Prints one JSON line: ticksDropped and barsDropped (the days, YYYY-MM-DD) and dryRun. ' +
         'On PostgreSQL (DATABASE_URL) it runs beside the venue, whose writer makes a partition again for a late ' +
-        'tick of a dropped day; on the embedded PGlite store, stop the venue first. Exits 1 on a failure, 2 on ' +
-        'a usage error.',
+        'tick of a dropped day; the embedded PGlite store has one user at a time: there it takes the data ' +
+        "directory's lock, so stop the venue first. A drop (not a dry run) is written to the audit trail. Exits 1 " +
+        'on a failure, 2 on a usage error.',
     )
     .option('--ticks-before <date>', 'drop the ticks of the days before this one (YYYY-MM-DD)')
     .option('--bars-before <date>', 'drop the bars of the days before this one (YYYY-MM-DD)')
@@ -140,8 +141,9 @@ function addRunCommand(md: Command, io: ProgramIo): void {
         'ticksEnriched, deadLettered with deadLetterReasons, barsByInterval, ticksWritten, barsWritten, ' +
         'ticksExisting, barsExisting (rows stored before, not written twice), feeds (per feed: connects, ' +
         'disconnects, failures, lastError, frames, events, malformed, skipped, dropped), jetstream (published, ' +
-        'duplicates; null without NATS_URL), stoppedBy. Exits 1 on a failure, 2 on a usage error. See ' +
-        'docs/marketdata.md.',
+        'duplicates; null without NATS_URL), stoppedBy. On the embedded PGlite store it holds the data ' +
+        "directory's lock while it runs (PGlite has one user at a time: not beside a venue there). Exits 1 on a " +
+        'failure, 2 on a usage error. See docs/marketdata.md.',
     )
     .option('-i, --input <file...>', 'the files to replay, in order (repeat the option or give several)')
     .option(

@@ -1,15 +1,15 @@
 /**
  * `rialto md prune`: retention for the market data tables. Drops whole day partitions of the ticks and of the
  * bars before the dates given (dropping a partition is instant and frees its space at once, where a DELETE
- * would not), and prints one JSON line naming the days dropped. On PostgreSQL it runs beside the venue; the
- * embedded PGlite store has one user at a time, so there the venue is stopped first.
+ * would not), and prints one JSON line naming the days dropped; a drop (not a dry run) is written to the audit
+ * trail. On PostgreSQL it runs beside the venue; the embedded PGlite store has one user at a time, so there it
+ * takes the data directory's lock, and a running venue must be stopped first.
  */
 import { mkdirSync } from 'node:fs';
 import { MarketDataStore } from '../marketdata/store/index.js';
 import { parseDate } from '../marketdata/time-text.js';
-import { migrate, openStore } from '../store/index.js';
-import { StoreError, type Store } from '../store/port.js';
 import { CliError, type ProgramIo } from './cli-io.js';
+import { auditCli, withStore } from './cli-store.js';
 import { loadCliConfig, startFailure } from './serving.js';
 
 export interface MdPruneOptions {
@@ -50,22 +50,37 @@ export function pruneSettingsOf(opts: MdPruneOptions): PruneSettings {
 }
 
 export async function prune(opts: MdPruneOptions, s: PruneSettings, io: ProgramIo): Promise<PruneSummary> {
-  let store: Store | null = null;
   try {
     const config = await loadCliConfig(opts, io);
     if (config.database.kind === 'pglite') mkdirSync(config.database.dir, { recursive: true });
-    store = await openStore(config.database, { create: true });
-    await migrate(store);
-    const md = new MarketDataStore(store);
-    const ticksDropped =
-      s.ticksBefore === null ? [] : await md.dropDaysBefore('md_ticks', s.ticksBefore, s.dryRun);
-    const barsDropped =
-      s.barsBefore === null ? [] : await md.dropDaysBefore('md_bars', s.barsBefore, s.dryRun);
-    return { ticksDropped, barsDropped, dryRun: s.dryRun };
+    return await withStore(config, 'rialto md prune', true, async (store) => {
+      if (store === null) throw new Error('withStore(create: true) gave no store');
+      const md = new MarketDataStore(store);
+      const ticksDropped =
+        s.ticksBefore === null ? [] : await md.dropDaysBefore('md_ticks', s.ticksBefore, s.dryRun);
+      const barsDropped =
+        s.barsBefore === null ? [] : await md.dropDaysBefore('md_bars', s.barsBefore, s.dryRun);
+      // Dropping data is recorded; a dry run changes nothing.
+      if (!s.dryRun) {
+        await auditCli(config, store, {
+          action: 'market_data.prune',
+          target: { kind: 'venue', id: null },
+          result: { status: 'ok', code: null },
+          details: {
+            ticks_before: dateOf(s.ticksBefore),
+            bars_before: dateOf(s.barsBefore),
+            ticks_days_dropped: ticksDropped.length,
+            bars_days_dropped: barsDropped.length,
+          },
+        });
+      }
+      return { ticksDropped, barsDropped, dryRun: s.dryRun };
+    });
   } catch (e) {
-    if (e instanceof StoreError) throw new CliError(e.message);
     throw await startFailure(e);
-  } finally {
-    await store?.close().catch(() => undefined);
   }
 }
+
+/** A day number as the date it was given as (YYYY-MM-DD), or null. */
+const dateOf = (day: number | null): string | null =>
+  day === null ? null : new Date(day * 86_400_000).toISOString().slice(0, 10);

@@ -39,8 +39,10 @@ import { ConfigError } from '../ops/config/index.js';
 import { migrate } from '../store/migrations.js';
 import { openStore } from '../store/open.js';
 import { StoreError, type Store } from '../store/port.js';
+import type { DirLock } from '../journal/index.js';
 import { CliError, type ProgramIo } from './cli-io.js';
 import { loadCliConfig } from './serving.js';
+import { lockEmbeddedStore } from './cli-store.js';
 
 export type InputFormat = FileReplayOptions['format'];
 
@@ -306,12 +308,15 @@ export async function runPipeline(
 ): Promise<RunSummary> {
   for (const i of settings.inputs) checkReadable(i.file);
   let store: Store | null = null;
+  let lock: DirLock | null = null;
   let transports: MarketDataTransports | null = null;
   let feed: VenueFeed | null = null;
   const stop = stopSignals();
   try {
     const config = await loadCliConfig(opts, io);
     const bars = barSpecsOf(config);
+    // PGlite has one user at a time: the data directory's lock keeps a venue (or another command) out.
+    lock = await lockEmbeddedStore(config, 'rialto md run');
     // As `rialto start` would: the embedded store lives under the data directory, made on a first run.
     if (config.database.kind === 'pglite') mkdirSync(config.database.dir, { recursive: true });
     store = await openStore(config.database, { create: true });
@@ -409,6 +414,7 @@ export async function runPipeline(
     await feed?.close().catch(() => undefined);
     await transports?.close().catch(() => undefined);
     await store?.close().catch(() => undefined);
+    await lock?.release().catch(() => undefined);
   }
 }
 

@@ -141,7 +141,7 @@ export function addSplitCommands(program: Command, io: ProgramIo): void {
       .description(
         'Run the engine in its own process for `rialto gateway` processes to connect to: the engine on the ' +
           'data directory (journal, snapshots and LOCK; RIALTO_DATA_DIR, default ./data), the order ids and ' +
-          "client order ids of every gateway (DATA_DIR/client-orders.log), the audit file (gateways' events " +
+          "client order ids of every gateway (carried in the journal's place records), the audit file (gateways' events " +
           "arrive through PostgreSQL's audit_inbox), the query tables, the market data pipeline's storage and, " +
           'with NATS_URL and REDIS_URL, the events and market data on JetStream and the latest prices in Redis ' +
           '(one writer per venue), and the internal port (docs/internal-transport.md). Needs ' +

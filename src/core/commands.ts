@@ -80,6 +80,12 @@ export interface PlaceOrder extends Timed {
   postOnly: boolean;
   stp: SelfTradePrevention;
   expireTimeUs: number;
+  /**
+   * The client's own id for the order, when it gave one: carried into the journal with the order (so that the
+   * mapping (account, client order id) → order id is as durable as the order and rebuilt from the journal), and
+   * ignored by the core: the same events and state with or without it. Absent, not undefined, when none.
+   */
+  clientOrderId?: string;
 }
 
 export interface CancelOrder extends Timed {

@@ -114,6 +114,16 @@ const MAX_SAFE = Number.MAX_SAFE_INTEGER;
  * every field access (EventBuffer.reserve does the same for the book's writes).
  */
 const AT_MASK = 0x3ffffff0;
+// afterBook's switch names the event types it handles by their numbers; they must be these.
+if (
+  EventType.OrderAccepted !== 1 ||
+  EventType.TradeExecuted !== 3 ||
+  EventType.OrderCancelled !== 6 ||
+  EventType.OrderReduced !== 7 ||
+  EventType.OrderExpired !== 8 ||
+  EventType.OrderAmended !== 10
+)
+  throw new Error('core: afterBook does not know these event type numbers');
 
 export const CORE_LIMITS = Object.freeze({
   /** Account ids are 1 .. accountsMax. */
@@ -180,8 +190,10 @@ export interface AccountView {
 }
 
 export class ExchangeCore {
-  readonly events: EventBuffer;
-  readonly ledger: Ledger;
+  // `declare`: the constructor's assignment defines these fields. Compiled to ES2022 class fields, a plain
+  // declaration would define them as undefined first, and V8 would then check their maps at every use.
+  declare readonly events: EventBuffer;
+  declare readonly ledger: Ledger;
   readonly positions = new Positions();
   private readonly options: CoreOptions;
 
@@ -193,6 +205,12 @@ export class ExchangeCore {
   private accountType = new Uint8Array(1024);
   private accountStatus = new Uint8Array(1024);
   private accountKill = new Uint8Array(1024);
+  /**
+   * 1 when the account exists, is active and its kill switch is off (derived from the three tables above,
+   * set wherever they change): the order path reads this one byte where it read three and checked the id.
+   * Only a 1 is trusted; a 0 sends the check to the three tables, which give the reason.
+   */
+  private accountTradable = new Uint8Array(1024);
   private accountOpenOrders = new Int32Array(1024);
   private readonly accountLimits: (RiskLimits | undefined)[] = [];
   /** The same limits as rows of numbers (zeros for an account without), which the order path reads. */
@@ -580,13 +598,13 @@ export class ExchangeCore {
       if (!withinBand(price, this.bandReferenceOf(ins), spec.priceBandBps))
         return RiskReject.PriceOutsideBand;
     }
-    const newLeft = c.qty === 0 ? o.left[s] : c.qty - o.filled[s];
+    const left = ins.book.leftAt(s);
+    const newLeft = c.qty === 0 ? left : c.qty - ins.book.filledAt(s);
     if (newLeft <= 0) return 0; // the book rejects it (AmendQuantityNotAboveFilled)
     const valuePerLot = mulExact(price, spec.quoteScale);
     const perLot = holdPerLot(buy, valuePerLot, o.takerFeePpm[s], spec);
     const account = o.account[s];
     const pos = o.position[s];
-    const left = o.left[s];
     // The order counts as itself, not as one more open order or more open quantity.
     return this.checkLimits(
       account,
@@ -646,28 +664,38 @@ export class ExchangeCore {
     const buf = this.events;
     const end = buf.count;
     const instrument = ins.spec.instrument;
+    // Settlement and holds append entries and may grow the buffer: `data` is read again after each of them.
+    let d = buf.data;
     for (let i = from; i < end; i++) {
-      // Settlement appends entries and may grow the buffer: read `data` afresh for every record.
-      const d = buf.data;
       const o = (i * EVENT_STRIDE) & AT_MASK;
       d[o + F_INSTRUMENT] = instrument;
-      switch (d[o]) {
-        case EventType.OrderAccepted:
-          if (d[o + 3] === this.pendingOrderId)
+      // The cases are the EventType numbers as literals (checked against EventType where the module loads):
+      // over small-integer literals V8 dispatches with one jump table, where the named constants made a
+      // comparison chain of floating-point tests that every record not handled here (levels, fills, the top
+      // of book: two thirds of them) ran to its end.
+      switch (d[o] | 0) {
+        case 1: // OrderAccepted
+          if (d[o + 3] === this.pendingOrderId) {
             this.openOrder(ins.orders, d[o + F_SLOT], d[o + 3], d[o + 4], d[o + 5], d[o + 7]);
+            d = buf.data;
+          }
           break;
-        case EventType.TradeExecuted:
+        case 3: // TradeExecuted
           this.settle(ins, o);
+          d = buf.data;
           break;
-        case EventType.OrderCancelled:
-        case EventType.OrderExpired:
+        case 6: // OrderCancelled
+        case 8: // OrderExpired
           this.closeOrder(ins.orders, d[o + F_SLOT], d[o + 7]);
+          d = buf.data;
           break;
-        case EventType.OrderReduced:
+        case 7: // OrderReduced
           this.reduceOrder(ins.orders, d[o + F_SLOT], d[o + 7]);
+          d = buf.data;
           break;
-        case EventType.OrderAmended:
-          this.amended(ins, d[o + F_SLOT], d[o + 6], d[o + 7]);
+        case 10: // OrderAmended
+          this.amended(ins, d[o + F_SLOT], d[o + 6], d[o + 7], d[o + 9]);
+          d = buf.data;
           break;
         default:
           break;
@@ -691,8 +719,6 @@ export class ExchangeCore {
     o.buy[s] = buy ? 1 : 0;
     o.market[s] = this.pendingMarket;
     o.perLot[s] = this.pendingPerLot;
-    o.left[s] = qty;
-    o.filled[s] = 0;
     o.makerFeePpm[s] = this.pendingMakerFee;
     o.takerFeePpm[s] = this.pendingTakerFee;
     o.position[s] = pos;
@@ -759,19 +785,16 @@ export class ExchangeCore {
     this.positions.applyFill(sellerPos, false, qty, value, sellerFee);
     this.posOpenBuy[buyerPos] -= qty;
     this.posOpenSell[sellerPos] -= qty;
-    this.filled(ot, taker, qty, takerLeft);
-    this.filled(ot, maker, qty, makerLeft);
+    if (takerLeft === 0) this.filled(ot, taker);
+    if (makerLeft === 0) this.filled(ot, maker);
     if (this.accountEmergency[ot.account[buyer]] === 1) this.queueEmergency(buyerPos);
     if (this.accountEmergency[ot.account[seller]] === 1) this.queueEmergency(sellerPos);
   }
 
-  private filled(ot: OrderColumns, s: number, qty: number, left: number): void {
-    ot.filled[s] += qty;
-    ot.left[s] = left;
-    if (left === 0) {
-      this.accountOpenOrders[ot.account[s]]--;
-      ot.close(s);
-    }
+  /** An order filled whole: it no longer counts as open. */
+  private filled(ot: OrderColumns, s: number): void {
+    this.accountOpenOrders[ot.account[s]]--;
+    ot.close(s);
   }
 
   private closeOrder(ot: OrderColumns, s: number, left: number): void {
@@ -784,7 +807,6 @@ export class ExchangeCore {
   private reduceOrder(ot: OrderColumns, s: number, cut: number): void {
     if (ot.live[s] !== 1) throw broken('slot', s, 'reduced by the book is unknown to the core');
     this.releaseHold(ot, s, cut);
-    ot.left[s] -= cut;
   }
 
   /** Returns what `qty` lots of the order held to the customer's available balance. */
@@ -803,7 +825,7 @@ export class ExchangeCore {
   }
 
   /** An amend went through: the hold follows the new price and remaining quantity. */
-  private amended(ins: Instrument, s: number, price: number, left: number): void {
+  private amended(ins: Instrument, s: number, price: number, left: number, oldLeft: number): void {
     const ot = ins.orders;
     if (ot.live[s] !== 1) throw broken('slot', s, 'amended by the book is unknown to the core');
     const spec = ins.spec;
@@ -811,12 +833,11 @@ export class ExchangeCore {
     const buy = ot.buy[s] === 1;
     const valuePerLot = price * spec.quoteScale;
     const perLot = holdPerLot(buy, valuePerLot, ot.takerFeePpm[s], spec);
-    const delta = left * perLot - ot.left[s] * ot.perLot[s];
+    const delta = left * perLot - oldLeft * ot.perLot[s];
     const pos = ot.position[s];
-    if (buy) this.posOpenBuy[pos] += left - ot.left[s];
-    else this.posOpenSell[pos] += left - ot.left[s];
+    if (buy) this.posOpenBuy[pos] += left - oldLeft;
+    else this.posOpenSell[pos] += left - oldLeft;
     ot.perLot[s] = perLot;
-    ot.left[s] = left;
     if (delta === 0) return;
     const kind = delta > 0 ? EntryKind.Hold : EntryKind.Release;
     this.ledger.moveHeld(kind, orderId, ot.holdAccount[s], Math.abs(delta), this.clockUs);
@@ -985,6 +1006,7 @@ export class ExchangeCore {
     this.ensureAccountCapacity(c.accountId);
     this.accountType[c.accountId] = c.accountType;
     this.accountStatus[c.accountId] = AccountStatus.Active;
+    this.refreshTradable(c.accountId);
     this.accountCount++;
     const o = this.coreRecord(CoreEventType.AccountCreated, c.accountId);
     this.events.data[o + C_A] = c.accountType;
@@ -1000,6 +1022,7 @@ export class ExchangeCore {
       return;
     }
     this.accountStatus[c.accountId] = c.status;
+    this.refreshTradable(c.accountId);
     const o = this.coreRecord(CoreEventType.AccountStatusChanged, c.accountId);
     this.events.data[o + C_A] = c.status;
   }
@@ -1041,6 +1064,7 @@ export class ExchangeCore {
 
   private killAccount(account: number, reason: coreEvents.KillReason): void {
     this.accountKill[account] = 1;
+    this.refreshTradable(account);
     const cancelled = this.cancelAll(account);
     this.killRecord(account, reason, cancelled);
   }
@@ -1079,7 +1103,10 @@ export class ExchangeCore {
       return;
     }
     if (c.accountId === 0) this.venueKill = false;
-    else this.accountKill[c.accountId] = 0;
+    else {
+      this.accountKill[c.accountId] = 0;
+      this.refreshTradable(c.accountId);
+    }
     const o = this.coreRecord(CoreEventType.KillSwitchReset, c.accountId);
     this.events.data[o + C_A] = officer;
   }
@@ -1289,9 +1316,20 @@ export class ExchangeCore {
 
   /** Unknown, suspended or killed accounts may not add orders. */
   private tradingAccountProblem(id: number): number {
+    // A number that is not an index of the table (not an integer, out of range) reads undefined: not tradable.
+    // (A numeric string would read an element: commands come from outside the type system, so the type too.)
+    if (typeof id === 'number' && this.accountTradable[id] === 1) return 0;
     if (!this.accountExists(id)) return RiskReject.UnknownAccount;
     if (this.accountStatus[id] !== ACCOUNT_ACTIVE) return RiskReject.AccountSuspended;
     return this.accountKill[id] === 1 ? RiskReject.AccountKillSwitch : 0;
+  }
+
+  /** Derives the account's byte of accountTradable from its type, status and kill switch. */
+  private refreshTradable(id: number): void {
+    this.accountTradable[id] =
+      this.accountType[id] !== 0 && this.accountStatus[id] === ACCOUNT_ACTIVE && this.accountKill[id] === 0
+        ? 1
+        : 0;
   }
 
   private tradingInstrumentProblem(ins: Instrument | undefined): number {
@@ -1314,6 +1352,7 @@ export class ExchangeCore {
     this.accountType = growUint8(this.accountType, n);
     this.accountStatus = growUint8(this.accountStatus, n);
     this.accountKill = growUint8(this.accountKill, n);
+    this.accountTradable = growUint8(this.accountTradable, n);
     this.accountOpenOrders = growInt32(this.accountOpenOrders, n);
     this.accountEmergency = growUint8(this.accountEmergency, n);
     const first = this.accountFirstPosition.length;
@@ -1482,10 +1521,11 @@ export class ExchangeCore {
   holdsByAccountAsset(): Map<string, number> {
     const sums = new Map<string, number>();
     for (const id of this.instrumentIds) {
-      const o = (this.instruments[id] as Instrument).orders;
+      const ins = this.instruments[id] as Instrument;
+      const o = ins.orders;
       o.forEach((s) => {
         const key = `${o.account[s]}:${this.ledger.info(o.holdAccount[s]).asset}`;
-        sums.set(key, (sums.get(key) ?? 0) + o.left[s] * o.perLot[s]);
+        sums.set(key, (sums.get(key) ?? 0) + ins.book.leftAt(s) * o.perLot[s]);
       });
     }
     return sums;
@@ -1646,6 +1686,7 @@ export class ExchangeCore {
     this.accountType = new Uint8Array(capacity);
     this.accountStatus = new Uint8Array(capacity);
     this.accountKill = new Uint8Array(capacity);
+    this.accountTradable = new Uint8Array(capacity);
     this.accountEmergency = new Uint8Array(capacity);
     this.accountOpenOrders = new Int32Array(capacity);
     this.accountFirstPosition = new Int32Array(capacity).fill(-1);
@@ -1659,6 +1700,7 @@ export class ExchangeCore {
     r.i32sExact(this.accountOpenOrders, used, 'account open orders');
     const problem = this.accountTablesProblem(used);
     if (problem !== '') r.fail(problem);
+    for (let id = 1; id < used; id++) this.refreshTradable(id);
     this.readLimits(r);
     this.readAccountPositions(r);
     this.readDayEquity(r);
@@ -1815,7 +1857,7 @@ export class ExchangeCore {
       w.bool(ins.halted);
       w.i32(ins.feeIncomeAccount);
       ins.book.writeSnapshot(w);
-      ins.orders.writeSnapshot(w);
+      ins.orders.writeSnapshot(w, ins.book);
     }
   }
 
@@ -1836,7 +1878,7 @@ export class ExchangeCore {
       const book = new OrderBook(this.events, { capacityOrders: 16 });
       book.readSnapshot(r);
       const orders = new OrderColumns(16);
-      orders.readSnapshot(r);
+      orders.readSnapshot(r, book);
       const ins: Instrument = { spec, book, orders, halted, feeIncomeAccount };
       const problem = this.restoredInstrumentProblem(ins);
       if (problem !== '') r.fail(`instrument ${id}: ${problem}`);
@@ -1911,12 +1953,15 @@ export class ExchangeCore {
   private orderSnapshot(): number[] {
     const out: number[] = [];
     for (const id of [...this.instrumentIds].sort((a, b) => a - b)) {
-      const o = (this.instruments[id] as Instrument).orders;
+      const ins = this.instruments[id] as Instrument;
+      const o = ins.orders;
       const slots: number[] = [];
       o.forEach((s) => slots.push(s));
       slots.sort((a, b) => o.orderId[a] - o.orderId[b]);
       for (const s of slots) {
-        out.push(o.orderId[s], o.account[s], id, o.buy[s], o.market[s], o.perLot[s], o.left[s], o.filled[s]);
+        const left = ins.book.leftAt(s);
+        const filled = ins.book.filledAt(s);
+        out.push(o.orderId[s], o.account[s], id, o.buy[s], o.market[s], o.perLot[s], left, filled);
         out.push(o.makerFeePpm[s], o.takerFeePpm[s]);
       }
     }

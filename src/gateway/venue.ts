@@ -63,6 +63,7 @@ import {
 } from './metrics/index.js';
 import type { Readiness } from './http/routes-admin.js';
 import { buildServer } from './http/server.js';
+import { ClientOrders } from './trading/client-orders.js';
 import { LocalOrderEntry, type OrderEntry } from './trading/order-entry.js';
 import { Trading } from './trading/trading.js';
 import { engineProbe, natsProbe, readinessOf, redisProbe, storeProbe, type Probe } from './readiness.js';
@@ -535,19 +536,26 @@ function auditSink(file: AuditFile | null, store: Store): AuditSink {
   };
 }
 
-/** `audit_events` as a projection of the file, which also chains the PostgreSQL inbox into the file. */
+/**
+ * `audit_events` as a projection of the file, which also chains the PostgreSQL inbox into the file;
+ * `sqlOnThisThread`: the store runs its SQL on this thread (PGlite opened in-process).
+ */
 export function auditProjection(
   file: AuditFile,
   store: Store,
   audit: AuditWriter,
   log: LimitsLog,
+  sqlOnThisThread: boolean,
 ): AuditProjection {
   return new AuditProjection(new AuditLog(store), file.path, {
     durableSeq: () => file.head.seq,
     inbox: store.kind === 'postgres' ? new AuditInbox(store) : null,
-    // PGlite runs the projection's SQL in this process (the venue's on a worker thread, which shares the two
-    // cores with the engine), PostgreSQL in its own processes: PGlite's share stays bounded while busy.
-    sharesThread: store.kind !== 'postgres',
+    // PGlite in-process runs the projection's SQL here: its share stays bounded while the thread is busy.
+    // PostgreSQL runs it in its own processes, the venue's PGlite on a worker thread at a lower priority
+    // (store/pglite-thread.ts), which keeps it off the cores the order path needs: full batches while behind.
+    // Paced by this thread's utilization, as when PGlite ran here, the venue's projection fell behind for good
+    // under a steady load (16 rows a batch, a twentieth of the time).
+    sharesThread: sqlOnThisThread,
     chain: async (events) => {
       const tickets = await Promise.all(events.map(() => audit.reserve()));
       tickets.forEach((t, i) => t.commit(events[i]));
@@ -586,16 +594,24 @@ export function startQueryTables(
 }
 
 /**
- * Replays the journal up to the engine's recovery into `views` and `also`, and checks the state it reaches
- * against the engine's (a difference refuses to serve).
+ * Replays the journal up to the engine's recovery into `views` and `also`, noting the client order ids of its
+ * places in `clientOrders`, and checks the state it reaches against the engine's (a difference refuses to
+ * serve).
  */
 export async function replayChecked(
   config: VenueConfig,
   engine: Engine,
   views: Views,
   also: ReplayListener | null,
+  clientOrders: ClientOrders | null,
 ): Promise<ReplayReport> {
-  const replay = await replayJournalInto(config.dataDir, engine.recovery.lastSeq, views, also);
+  const replay = await replayJournalInto(
+    config.dataDir,
+    engine.recovery.lastSeq,
+    views,
+    also,
+    clientOrders === null ? null : (c) => clientOrders.journaled(c),
+  );
   const engineHash = await engine.stateHash();
   if (replay.stateHash !== engineHash) {
     throw new Error(
@@ -618,12 +634,15 @@ export async function startVenue(config: VenueConfig, options: VenueOptions): Pr
     store = await openStore(config.database, { create: true, guard: pgGuard, pgliteThread: 'worker' });
     await migrate(store);
     const opened = store;
+    // The views' replay reads every record of the journal: it notes the client order ids on the way.
+    const journaled = new ClientOrders();
     const served = await assemble(config, options, opened, guards, guard, {
       engine,
-      replay: (views, also) => replayChecked(config, engine, views, also),
+      replay: (views, also) => replayChecked(config, engine, views, also, journaled),
       orderEntry: async (views) => {
         const highestOrderId = Math.max(await engine.highestOrderId(), views.highestOrderId);
-        return LocalOrderEntry.open(engine, opened, config.dataDir, highestOrderId);
+        const journal = { dir: config.dataDir, lastSeq: engine.recovery.lastSeq, journaled };
+        return LocalOrderEntry.open(engine, opened, journal, highestOrderId);
       },
       audit: 'file',
       marketData: true,
@@ -737,7 +756,11 @@ async function assembleWith<E extends EnginePort>(
   const audit = new AuditWriter(auditSink(auditFile, store), options.audit, (e) =>
     limitsLog.warn({ err: e.message }, 'audit: writing events failed, retrying'),
   );
-  const auditTable = auditFile === null ? null : auditProjection(auditFile, store, audit, limitsLog);
+  const auditTable =
+    auditFile === null
+      ? null
+      : // Only startVenue owns the audit file here, its PGlite on a worker thread.
+        auditProjection(auditFile, store, audit, limitsLog, false);
   auditTable?.start();
   if (queryTables !== null) metrics.projections.register('query_tables', () => queryTables.projector.stats());
   auditBacklog = () => {

@@ -10,12 +10,24 @@
  * command is written in its wide form instead: bit 7 of the kind byte set and every number field a float64.
  * A compact place order is 44 bytes, a cancel 15; the wide form costs a few dozen bytes on a rare command.
  *
+ * A place order may carry the client's order id (`clientOrderId`, which the core ignores): bit 6 of the kind
+ * byte set, and the id as a string after the place's fields (u8 byte length, UTF-8), in the compact and the
+ * wide form alike. A place without one is written exactly as before the bit existed, so older journals decode
+ * as they always did.
+ *
  * Decode checks the structure (kind, exact length, booleans 0 or 1, masks, UTF-8) and throws a JournalError
  * with code JOURNAL_COMMAND_MALFORMED rather than return something it did not read. Encode throws
  * JOURNAL_COMMAND_UNENCODABLE for a command it cannot give back as it is (a field of the wrong type, an
  * unknown or undefined key in a spec or limits object, a string over 255 UTF-8 bytes or with a lone surrogate).
  */
-import type { Command, CommandName, DefineInstrument, InstrumentSpec, SetRiskLimits } from '../core/index.js';
+import type {
+  Command,
+  CommandName,
+  DefineInstrument,
+  InstrumentSpec,
+  PlaceOrder,
+  SetRiskLimits,
+} from '../core/index.js';
 import type { RiskLimits } from '../risk/index.js';
 import { JournalError, JournalErrorCode, assert } from './errors.js';
 import { viewOf } from './format.js';
@@ -48,6 +60,10 @@ export const COMMAND_KIND: Readonly<Record<CommandName, number>> = Object.freeze
 const KIND_MAX = 15;
 /** Bit 7 of the kind byte: every number field is a float64. */
 const WIDE = 0x80;
+/** Bit 6 of the kind byte, on a placeOrder only: the client order id follows the fields, as a string. */
+const CLIENT_ID = 0x40;
+/** The kind byte without its flags. */
+const KIND_BITS = 0x3f;
 /** Bytes of the compact forms of the three order commands, kind byte included (see the header comment). */
 const PLACE_COMPACT_BYTES = 44;
 const CANCEL_COMPACT_BYTES = 15;
@@ -328,12 +344,13 @@ export function encodeCommand(cmd: Command, out: Uint8Array, at: number): number
   if (typeof kind !== 'number') throw unencodable(`unknown command kind ${String(cmd.kind)}`);
   const fast = encodeHotCompact(cmd, out, at);
   if (fast >= 0) return fast;
+  const flags = cmd.kind === 'placeOrder' && cmd.clientOrderId !== undefined ? CLIENT_ID : 0;
   enc.bind(out, at, false);
-  enc.byte(kind);
+  enc.byte(kind | flags);
   writeFields(enc, cmd);
   if (enc.misfit) {
     enc.bind(out, at, true);
-    enc.byte(kind | WIDE);
+    enc.byte(kind | flags | WIDE);
     writeFields(enc, cmd);
   }
   const end = enc.at;
@@ -388,7 +405,10 @@ function encodeHotCompact(cmd: Command, out: Uint8Array, at: number): number {
       out[p + 33] = cmd.postOnly ? 1 : 0;
       out[p + 34] = cmd.stp;
       v.setFloat64(p + 35, cmd.expireTimeUs, true);
-      return at + PLACE_COMPACT_BYTES;
+      const client = cmd.clientOrderId;
+      if (client === undefined) return at + PLACE_COMPACT_BYTES;
+      out[at] = COMMAND_KIND.placeOrder | CLIENT_ID;
+      return writeClientId(out, at + PLACE_COMPACT_BYTES, client);
     }
     case 'cancelOrder': {
       if (!(isI32(cmd.accountId) && isU16(cmd.instrument) && isF64(cmd.orderId))) return -1;
@@ -426,6 +446,33 @@ function encodeHotCompact(cmd: Command, out: Uint8Array, at: number): number {
   }
 }
 
+/**
+ * Writes a client order id as a `str` at out[at...] and returns the offset after it: ASCII (what the API allows)
+ * byte by byte, anything else through the UTF-8 encoder with the Encoder's checks.
+ */
+function writeClientId(out: Uint8Array, at: number, id: string): number {
+  if (typeof id !== 'string') throw unencodable(`a client order id holds a ${typeof id}`);
+  const n = id.length;
+  if (n <= JOURNAL_LIMITS.stringBytesMax) {
+    let ascii = true;
+    for (let i = 0; i < n; i++) {
+      const c = id.charCodeAt(i);
+      if (c > 0x7f) {
+        ascii = false;
+        break;
+      }
+      out[at + 1 + i] = c;
+    }
+    if (ascii) {
+      out[at] = n;
+      return at + 1 + n;
+    }
+  }
+  enc.bind(out, at, false);
+  enc.str(id);
+  return enc.at;
+}
+
 /** The encoded bytes of one command, in a new array (for tests and tools; the writer encodes in place). */
 export function commandBytes(cmd: Command): Uint8Array {
   const out = new Uint8Array(COMMAND_BYTES_MAX);
@@ -439,19 +486,24 @@ export function decodeCommand(bytes: Uint8Array, start: number, end: number, tim
   dec.bind(bytes, start, end);
   const kindByte = dec.byte();
   dec.wide = (kindByte & WIDE) !== 0;
-  const kind = kindByte & ~WIDE;
+  const kind = kindByte & KIND_BITS;
   if (kind < 1 || kind > KIND_MAX) throw malformed(`unknown command kind ${kind}`);
+  const withClientId = (kindByte & CLIENT_ID) !== 0;
+  if (withClientId && kind !== COMMAND_KIND.placeOrder) {
+    throw malformed(`kind ${kind} with the client order id bit`);
+  }
   const cmd = readFields(dec, kind, timeUs);
+  if (withClientId) (cmd as PlaceOrder).clientOrderId = dec.str();
   if (dec.at !== end) throw malformed(`${end - dec.at} bytes after the command`);
   return cmd;
 }
 
 /**
- * The kind of the command at bytes[start] (a COMMAND_KIND value, the wide bit cleared), for a command that
- * decodeCommand has read: what executeByKind dispatches on.
+ * The kind of the command at bytes[start] (a COMMAND_KIND value, the wide and client id bits cleared), for a
+ * command that decodeCommand has read: what executeByKind dispatches on.
  */
 export function commandKindAt(bytes: Uint8Array, start: number): number {
-  return bytes[start] & ~WIDE;
+  return bytes[start] & KIND_BITS;
 }
 
 /**
@@ -467,25 +519,17 @@ function decodeHotCompact(bytes: Uint8Array, start: number, end: number, timeUs:
   if (kind === COMMAND_KIND.placeOrder && length === PLACE_COMPACT_BYTES) {
     const postOnly = bytes[start + 34];
     if (postOnly > 1) return null;
-    const v = dec.viewFor(bytes);
-    const p = start + 1;
-    return {
-      kind: 'placeOrder',
-      timeUs,
-      accountId: v.getInt32(p, true),
-      instrument: v.getUint16(p + 4, true),
-      orderId: v.getFloat64(p + 6, true),
-      side: bytes[p + 14] as never,
-      type: bytes[p + 15] as never,
-      tif: bytes[p + 16] as never,
-      price: v.getUint32(p + 17, true),
-      triggerPrice: v.getUint32(p + 21, true),
-      qty: v.getUint32(p + 25, true),
-      displayQty: v.getUint32(p + 29, true),
-      postOnly: postOnly === 1,
-      stp: bytes[p + 34] as never,
-      expireTimeUs: v.getFloat64(p + 35, true),
-    };
+    return compactPlace(bytes, start, timeUs, postOnly);
+  }
+  if (kind === (COMMAND_KIND.placeOrder | CLIENT_ID) && length > PLACE_COMPACT_BYTES) {
+    const postOnly = bytes[start + 34];
+    const n = bytes[start + PLACE_COMPACT_BYTES];
+    if (postOnly > 1 || length !== PLACE_COMPACT_BYTES + 1 + n) return null;
+    const client = asciiAt(bytes, start + PLACE_COMPACT_BYTES + 1, n);
+    if (client === null) return null;
+    const cmd = compactPlace(bytes, start, timeUs, postOnly);
+    cmd.clientOrderId = client;
+    return cmd;
   }
   if (kind === COMMAND_KIND.cancelOrder && length === CANCEL_COMPACT_BYTES) {
     const v = dec.viewFor(bytes);
@@ -513,6 +557,35 @@ function decodeHotCompact(bytes: Uint8Array, start: number, end: number, timeUs:
     };
   }
   return null;
+}
+
+/** The string of the n ASCII bytes at bytes[at...], or null when one is not ASCII (the Decoder reads those). */
+function asciiAt(bytes: Uint8Array, at: number, n: number): string | null {
+  for (let i = at; i < at + n; i++) if (bytes[i] > 0x7f) return null;
+  return String.fromCharCode.apply(null, bytes.subarray(at, at + n) as unknown as number[]);
+}
+
+/** The compact place at bytes[start...], its length and postOnly byte checked by the caller. */
+function compactPlace(bytes: Uint8Array, start: number, timeUs: number, postOnly: number): PlaceOrder {
+  const v = dec.viewFor(bytes);
+  const p = start + 1;
+  return {
+    kind: 'placeOrder',
+    timeUs,
+    accountId: v.getInt32(p, true),
+    instrument: v.getUint16(p + 4, true),
+    orderId: v.getFloat64(p + 6, true),
+    side: bytes[p + 14] as never,
+    type: bytes[p + 15] as never,
+    tif: bytes[p + 16] as never,
+    price: v.getUint32(p + 17, true),
+    triggerPrice: v.getUint32(p + 21, true),
+    qty: v.getUint32(p + 25, true),
+    displayQty: v.getUint32(p + 29, true),
+    postOnly: postOnly === 1,
+    stp: bytes[p + 34] as never,
+    expireTimeUs: v.getFloat64(p + 35, true),
+  };
 }
 
 function writeFields(e: Encoder, c: Command): void {
@@ -554,6 +627,8 @@ function writeFields(e: Encoder, c: Command): void {
       e.bool(c.postOnly);
       e.u8(c.stp);
       e.f64(c.expireTimeUs);
+      // Its presence is the kind byte's CLIENT_ID bit, set by encodeCommand.
+      if (c.clientOrderId !== undefined) e.str(c.clientOrderId);
       return;
     case 'cancelOrder':
       e.i32(c.accountId);

@@ -81,10 +81,12 @@ export interface LedgerAccountInfo {
 }
 
 export class Ledger {
-  private balances: Float64Array;
-  private kinds: Uint8Array;
-  private assets: Int32Array;
-  private customers: Float64Array;
+  // Initialized where declared (not in the constructor), so that V8 knows these fields hold typed arrays: see
+  // Positions.
+  private balances = new Float64Array(LEDGER_LIMITS.accountsInitial);
+  private kinds = new Uint8Array(LEDGER_LIMITS.accountsInitial);
+  private assets = new Int32Array(LEDGER_LIMITS.accountsInitial);
+  private customers = new Float64Array(LEDGER_LIMITS.accountsInitial);
   private accountCount = 0;
   /** Venue accounts: the first of four consecutive ids per asset (custody, clearing, fee income, rebates). */
   private readonly venueBase = new Int32Array(LEDGER_LIMITS.assetsMax).fill(-1);
@@ -103,12 +105,12 @@ export class Ledger {
   private readonly lineAmounts = new Float64Array(ENTRY_LINES_MAX);
   private lineCount = 0;
 
-  constructor(private readonly sink: EntrySink) {
-    const n = LEDGER_LIMITS.accountsInitial;
-    this.balances = new Float64Array(n);
-    this.kinds = new Uint8Array(n);
-    this.assets = new Int32Array(n);
-    this.customers = new Float64Array(n);
+  // Defined by the constructor's assignment, not as an ES2022 class field (undefined first, after which V8
+  // checked the sink's map at every record).
+  declare private readonly sink: EntrySink;
+
+  constructor(sink: EntrySink) {
+    this.sink = sink;
   }
 
   // ------------------------------------------------------------- accounts

@@ -77,7 +77,9 @@ export const LimitField = Object.freeze({
  * object per account, whose fields, beyond the small-integer range, are each a separate boxed number.
  */
 export class RiskLimitTable {
-  rows: Float64Array;
+  // Assigned where declared: a field declared without a value is first undefined (ES2022 class fields), and
+  // V8 then checks the array's map on every use (see Positions in src/ledger).
+  rows = new Float64Array(0);
 
   constructor(accounts = 1024) {
     this.rows = new Float64Array(accounts * RISK_LIMIT_FIELDS);

@@ -36,8 +36,9 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
     `,
   },
   {
-    // The gateway's client order ids: the core's commands have no field for them, so the mapping is kept here,
-    // written before the order is submitted (see src/gateway/trading/client-orders.ts).
+    // The gateway's client order ids, as the first versions kept them (written before the order was submitted).
+    // No longer written: the journal's place records carry them; read at start for orders placed before that
+    // (src/gateway/trading/client-orders.ts).
     version: 2,
     name: 'client_orders',
     sql: `
@@ -335,6 +336,19 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
         updated_seq bigint  NOT NULL CHECK (updated_seq > 0),
         PRIMARY KEY (account_id, asset)
       );
+    `,
+  },
+  {
+    // audit_events.hash's check as a cheaper test of the same thing: 64 characters, each of 0-9 and a-f. The
+    // regular expression with a counted repetition, `^[0-9a-f]{64}$`, cost PGlite about 10 µs a row, half of
+    // what the audit projection's COPY of a row cost in all; this one about 1. A row the old check took, the
+    // new one takes, and the other way round.
+    version: 8,
+    name: 'audit_events_hash_check',
+    sql: `
+      ALTER TABLE audit_events DROP CONSTRAINT IF EXISTS audit_events_hash_check;
+      ALTER TABLE audit_events ADD CONSTRAINT audit_events_hash_check
+        CHECK (char_length(hash) = 64 AND hash ~ '^[0-9a-f]+$');
     `,
   },
 ]);

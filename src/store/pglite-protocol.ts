@@ -13,6 +13,14 @@ export type ToPgliteWorker =
       readonly params: readonly SqlValue[];
     }
   | { readonly op: 'exec'; readonly id: number; readonly tx: number; readonly sql: string }
+  /** `COPY ... FROM STDIN` with `data` as its input (copied, not moved: the caller may reuse its buffer). */
+  | {
+      readonly op: 'copy';
+      readonly id: number;
+      readonly tx: number;
+      readonly sql: string;
+      readonly data: Uint8Array;
+    }
   /** Opens a transaction; answered with its number once PGlite has begun it. */
   | { readonly op: 'begin'; readonly id: number }
   /** Commits (or rolls back) transaction `tx`; answered once PGlite has. */
@@ -38,7 +46,18 @@ export type FromPgliteWorker =
 
 export interface PgliteWorkerData {
   readonly dir: string | null;
+  /** The worker thread's nice value (Linux; see PGLITE_WORKER_NICE), or null to leave it as the process's. */
+  readonly nice: number | null;
 }
+
+/**
+ * The PGlite worker's scheduling priority: nice 10 (a tenth of a nice-0 thread's weight under Linux's
+ * scheduler). Its work (the market data writer's rows, the audit projection's) is background work that may
+ * lag, and on two cores it otherwise took a core in bursts from the threads that answer orders (the main
+ * thread, the engine's); it still gets every idle cycle, and a tenth of a busy core, so it keeps up unless
+ * the machine is saturated for long.
+ */
+export const PGLITE_WORKER_NICE = 10;
 
 export function storeErrorInfo(e: unknown): StoreErrorInfo {
   if (!(e instanceof Error)) return { name: 'Error', message: String(e), fields: {} };

@@ -5,6 +5,9 @@
  * parameters (copied by postMessage) and gets the rows back; the behaviour is the in-process adapter's
  * (the same PGlite calls, one transaction at a time, each commit flushed before it is answered).
  *
+ * The worker runs at a lower scheduling priority (nice PGLITE_WORKER_NICE, Linux): what the venue writes there is
+ * background work that may lag, and at the same priority its bursts took a core from the order path's threads.
+ *
  * The worker keeps the process alive only while a request is waiting for its answer, as the in-process
  * PGlite would (an idle open store does not hold the process).
  */
@@ -12,6 +15,7 @@ import { Worker } from 'node:worker_threads';
 // The leaf module, not ops/index.js: that one loads the configuration's parser, which `rialto --help` skips.
 import { firstMessageOf } from '../ops/worker-start.js';
 import {
+  PGLITE_WORKER_NICE,
   errorOf,
   type FromPgliteWorker,
   type PgliteWorkerData,
@@ -111,6 +115,7 @@ function queryable(channel: Channel, tx: number): Queryable {
     query: async (sql, params = []) =>
       (await channel.call({ op: 'query', tx, sql, params: params })).rows ?? [],
     exec: async (sql) => void (await channel.call({ op: 'exec', tx, sql })),
+    copyFrom: async (sql, data) => (await channel.call({ op: 'copy', tx, sql, data })).value ?? 0,
   };
 }
 
@@ -165,10 +170,16 @@ class PgliteThreadStore extends GuardedStore {
   }
 }
 
-/** PGlite in folder `dir` (null: in memory) on a worker thread; the caller has checked the folder exists. */
-export async function openPgliteThreadStore(dir: string | null): Promise<GuardedStore> {
+/**
+ * PGlite in folder `dir` (null: in memory) on a worker thread, at a lower scheduling priority (`nice`, default
+ * PGLITE_WORKER_NICE; null: the process's); the caller has checked the folder exists.
+ */
+export async function openPgliteThreadStore(
+  dir: string | null,
+  nice: number | null = PGLITE_WORKER_NICE,
+): Promise<GuardedStore> {
   const worker = new Worker(new URL('./pglite-worker.js', import.meta.url), {
-    workerData: { dir } satisfies PgliteWorkerData,
+    workerData: { dir, nice } satisfies PgliteWorkerData,
   });
   const first = await firstMessageOf<FromPgliteWorker>(worker, 'the PGlite worker');
   if (first.type !== 'ready') {

@@ -3,9 +3,12 @@
  * statements the other thread sends, so that their SQL (WebAssembly, tens of microseconds a row) does not
  * run on the venue's event loop.
  */
+import { readlinkSync } from 'node:fs';
+import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { INT8_OID } from './int8.js';
+import { copyFromBlob } from './pglite-copy.js';
 import {
   storeErrorInfo,
   type FromPgliteWorker,
@@ -22,6 +25,28 @@ const done = (id: number, rows: Row[] | null, value: number | null = null): void
   send({ type: 'done', id, rows, value });
 const failed = (id: number, e: unknown): void => send({ type: 'failed', id, error: storeErrorInfo(e) });
 
+/**
+ * Lowers this thread's scheduling priority to `nice`, this thread only: Linux schedules threads, and names
+ * this one's id in /proc/thread-self. Elsewhere (no such link) the priority is left as it is: there a
+ * process id would change the whole process's. Raising a nice value needs no privilege; a failure to is
+ * harmless (the thread runs as before).
+ */
+function lowerPriority(nice: number): void {
+  let tid: number;
+  try {
+    tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+  } catch {
+    return;
+  }
+  if (!Number.isSafeInteger(tid) || tid <= 0) return;
+  try {
+    // Only ever lower (a process started at a lower priority stays there).
+    if (getPriority(tid) < nice) setPriority(tid, nice);
+  } catch {
+    // Left as it is.
+  }
+}
+
 /** Thrown inside PGlite's transaction to roll it back when the other thread's work failed. */
 const ROLLBACK = new Error("rolled back: the transaction's work failed");
 
@@ -34,7 +59,8 @@ interface OpenTransaction {
 }
 
 async function main(): Promise<void> {
-  const { dir } = workerData as PgliteWorkerData;
+  const { dir, nice } = workerData as PgliteWorkerData;
+  if (nice !== null) lowerPriority(nice);
   let db: PGlite;
   try {
     // As the in-process adapter: each commit is flushed to the files before it is answered.
@@ -83,13 +109,19 @@ async function main(): Promise<void> {
   port.on('message', (m: ToPgliteWorker) => {
     switch (m.op) {
       case 'query':
-      case 'exec': {
+      case 'exec':
+      case 'copy': {
         const r = runner(m.tx);
         if (r === null) {
           failed(m.id, new Error(`transaction ${m.tx} is not open`));
           return;
         }
-        if (m.op === 'query') {
+        if (m.op === 'copy') {
+          copyFromBlob(r, m.sql, m.data).then(
+            (n) => done(m.id, null, n),
+            (e: unknown) => failed(m.id, e),
+          );
+        } else if (m.op === 'query') {
           r.query<Row>(m.sql, m.params as SqlValue[]).then(
             (res) => done(m.id, res.rows),
             (e: unknown) => failed(m.id, e),

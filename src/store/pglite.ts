@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import type { PGlite, Transaction } from '@electric-sql/pglite';
 import { INT8_OID } from './int8.js';
+import { copyFromBlob } from './pglite-copy.js';
 import { openPgliteThreadStore } from './pglite-thread.js';
 import {
   CHANNEL_PATTERN,
@@ -37,6 +38,7 @@ function queryable(runner: Runner): Queryable {
   return {
     query: async (sql, params = []) => (await runner.query<Row>(sql, params as SqlValue[])).rows,
     exec: async (sql) => void (await runner.exec(sql)),
+    copyFrom: (sql, data) => copyFromBlob(runner, sql, data),
   };
 }
 

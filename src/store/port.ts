@@ -33,7 +33,8 @@ export interface Queryable {
   exec(sql: string): Promise<void>;
   /**
    * `COPY ... FROM STDIN` (the format `sql` names) with `data` as its whole input; resolves with the rows
-   * copied. Only PostgreSQL's transactions have it (PGlite has no such stream): callers fall back to INSERT.
+   * copied. PostgreSQL's transactions have it, and PGlite's statements (its `/dev/blob` stands for STDIN);
+   * callers fall back to INSERT where it is missing.
    */
   copyFrom?(sql: string, data: Uint8Array): Promise<number>;
 }

@@ -11,12 +11,14 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
   AuditFile,
+  AuditFileReader,
   AuditInbox,
   AuditLog,
   AuditProjection,
   GENESIS_HASH,
   chainEvents,
   compareTable,
+  makeEvent,
   verifyChain,
   type AuditEventInput,
 } from '../../src/audit/index.js';
@@ -112,6 +114,37 @@ for (const factory of storeFactories()) {
         [sampleEvent(50).id, sampleEvent(51).id],
       );
       assert.deepEqual(await compareTable(file.path, log), { ok: true, rows: rows.length, lag: 0 });
+    });
+
+    it('keeps text with COPY’s special characters exactly, and writes lines already there again as no-ops', async () => {
+      await store.query('DELETE FROM audit_events');
+      const own = await AuditFile.open(mkdtempSync(join(tmpdir(), 'rialto-audit-copy-')));
+      try {
+        const odd = (i: number): AuditEventInput =>
+          makeEvent({
+            ...sampleEvent(i),
+            actor: { id: 'tab\there', role: 'back\\slash', ip: null },
+            target: { kind: 'line\nbreak', id: '\\N' },
+            requestId: 'cr\rlf\n',
+            details: { text: 'a\tb\\c\nd "quoted" ünï €', n: i },
+          });
+        await own.append([odd(1), odd(2), odd(3)]);
+        const ownLog = new AuditLog(store);
+        const p = new AuditProjection(ownLog, own.path, { durableSeq: () => own.head.seq });
+        made.push(p);
+        await p.catchUp();
+        const rows = await ownLog.page(0, 100);
+        assert.deepEqual(rows, chainEvents(0, GENESIS_HASH, [odd(1), odd(2), odd(3)]));
+        // Every line again, two of them in the table: no error, nothing changed, the missing one written.
+        await store.query('DELETE FROM audit_events WHERE seq = 2');
+        const lines = [];
+        for await (const page of new AuditFileReader(own.path).pages(100)) lines.push(...page);
+        await ownLog.project(lines);
+        assert.deepEqual(await ownLog.page(0, 100), rows);
+        assert.deepEqual(await compareTable(own.path, ownLog), { ok: true, rows: 3, lag: 0 });
+      } finally {
+        await own.close();
+      }
     });
   });
 }

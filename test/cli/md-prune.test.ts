@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { DirLock } from '../../src/journal/index.js';
 import { MarketDataStore } from '../../src/marketdata/index.js';
 import { openPgliteStore } from '../../src/store/index.js';
 import { seedPglite } from '../support/pglite-template.js';
@@ -79,6 +80,51 @@ describe('rialto md prune (built CLI, PGlite)', () => {
     const bars = run(['md', 'prune', '--bars-before', '2024-01-03'], MAIN, env());
     assert.deepEqual(jsonOf(bars), { ticksDropped: [], barsDropped: ['2024-01-02'], dryRun: false });
     assert.ok(!(await storedDays()).bars.includes('2024-01-02'));
+  });
+
+  it('writes each drop to the audit trail, and not the dry run', () => {
+    const tail = run(['audit', 'tail', '--json', '-n', '100'], MAIN, env());
+    assert.equal(tail.status, 0, tail.stderr);
+    const prunes = tail.stdout
+      .trim()
+      .split('\n')
+      .map(
+        (l) =>
+          JSON.parse(l) as { action: string; actor: { role: string }; target: unknown; details: unknown },
+      )
+      .filter((e) => e.action === 'market_data.prune');
+    assert.deepEqual(
+      prunes.map((e) => [e.actor.role, e.target, e.details]),
+      [
+        [
+          'operator',
+          { kind: 'venue', id: null },
+          { ticks_before: '2024-01-03', bars_before: null, ticks_days_dropped: 1, bars_days_dropped: 0 },
+        ],
+        [
+          'operator',
+          { kind: 'venue', id: null },
+          { ticks_before: null, bars_before: '2024-01-03', ticks_days_dropped: 0, bars_days_dropped: 1 },
+        ],
+      ],
+    );
+    assert.equal(run(['audit', 'verify'], MAIN, env()).status, 0);
+  });
+
+  it("refuses while another process holds the data directory's lock, dropping nothing", async () => {
+    const lock = await DirLock.acquire(data, 'rialto start');
+    try {
+      const before = await storedDays();
+      for (const args of [
+        ['md', 'prune', '--bars-before', '2024-01-04'],
+        ['md', 'run', '--input', join(dir, 'trades.csv'), '--instrument', 'TEST-USD'],
+      ]) {
+        assertCleanFailure(run(args, MAIN, env()), 1, /DATA_DIR_LOCKED|is locked by pid/);
+      }
+      assert.deepEqual(await storedDays(), before);
+    } finally {
+      await lock.release();
+    }
   });
 
   it('refuses no date and a malformed one with a usage error, naming the option', () => {

@@ -294,6 +294,10 @@ void describe('core: the risk gate', () => {
   void it('refuses unknown, suspended and killed accounts and unknown or halted instruments', () => {
     const v = twoParty();
     equal(rejectCode(v.place(9, 91, Side.Buy, 1_000, 1)), RiskReject.UnknownAccount);
+    // Ids that are not account ids, including a numeric string for an existing account (commands come from
+    // outside the type system), are unknown accounts.
+    for (const id of [0, -1, 1.5, Number.NaN, 1 << 30, '1' as unknown as number])
+      equal(rejectCode(v.place(id, 91, Side.Buy, 1_000, 1)), RiskReject.UnknownAccount, `account ${id}`);
     equal(rejectCode(v.place(1, 92, Side.Buy, 1_000, 1, { instrument: 77 })), RiskReject.UnknownInstrument);
     v.exec({ kind: 'setAccountStatus', accountId: 1, status: AccountStatus.Suspended });
     equal(rejectCode(v.place(1, 93, Side.Buy, 1_000, 1)), RiskReject.AccountSuspended);
@@ -404,6 +408,7 @@ void describe('core: the risk gate', () => {
     );
     deepEqual(types(v.exec({ kind: 'resetKillSwitch', officerId: 5, accountId: 1 })), ['KillSwitchReset']);
     equal(v.core.accountKillSwitchCount, 0);
+    equal(rejectCode(v.place(1, 14, Side.Sell, 9_000, 1)), 0, 'trades again after the reset');
     equal(
       rejectCode(v.exec({ kind: 'resetKillSwitch', officerId: 5, accountId: 1 })),
       CoreReject.KillSwitchNotSet,

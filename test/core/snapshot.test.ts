@@ -298,4 +298,32 @@ void describe('core snapshots', () => {
     moved[tag] = 0x58;
     throwsSnapshotError(resealed(moved), /expected section LDGR/, 'section tag');
   });
+
+  void it("order columns whose quantities differ from the book's throw", () => {
+    const bytes = smallSnapshot();
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const tag = Buffer.from(bytes).toString('latin1').indexOf('OCOL');
+    ok(tag > 0);
+    // OCOL: capacity, size, then blocks (a u32 count, then the elements): live flags, order ids, accounts,
+    // sides, market flags, holds per lot, open quantities, filled quantities, ...
+    const n = view.getUint32(tag + 12, true);
+    const live = tag + 16;
+    let s = 0;
+    while (s < n && bytes[live + s] !== 1) s++;
+    ok(s < n, 'a live order');
+    const widths = [1, 8, 4, 1, 1, 8];
+    let at = tag + 12;
+    for (const w of widths) at += 4 + n * w;
+    equal(view.getUint32(at, true), n);
+    for (const [block, what] of [
+      [at + 4, 'open quantity'],
+      [at + 4 + 8 * n + 4, 'filled quantity'],
+    ] as const) {
+      const bad = bytes.slice();
+      const bv = new DataView(bad.buffer);
+      const x = block + 8 * s;
+      bv.setFloat64(x, bv.getFloat64(x, true) + 1, true);
+      throwsSnapshotError(resealed(bad), /quantities differ from the book's/, what);
+    }
+  });
 });

@@ -1,12 +1,15 @@
 /**
  * The acknowledgement's order text (orderJsonText) is exactly `JSON.stringify(orderJson(...))`, for orders of
  * every shape: with and without prices, fills, reject and cancel reasons, and client order ids that need
- * escaping (quotes, backslashes).
+ * escaping (quotes, backslashes). The REST routes send it as their answer's body, so it is also what fastify's
+ * serializer for the response schema (OrderResponse) writes from the object.
  */
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import Fastify from 'fastify';
 import { orderJson, orderJsonText } from '../../src/gateway/http/present.js';
+import { OrderResponse } from '../../src/gateway/http/schemas.js';
 import type { OrderView } from '../../src/gateway/views/index.js';
 import type { OrderStatus } from '../../src/gateway/views/views.js';
 import { tempDir, testConfig } from './helpers.js';
@@ -57,6 +60,28 @@ describe('the acknowledgement order text', () => {
       }),
       { numRuns: 2_000 },
     );
+  });
+
+  it("is what the response schema's serializer writes from orderJson", async () => {
+    const app = Fastify();
+    let order: unknown = null;
+    app.get('/order', { schema: { response: { 200: OrderResponse } } }, () => order);
+    await app.ready();
+    try {
+      const samples = fc.sample(fc.tuple(orderView, clientOrderId, fc.constantFrom(...instruments)), {
+        numRuns: 300,
+        seed: 5,
+      });
+      for (const [o, cid, inst] of samples) {
+        const view: OrderView = { ...o, instrument: inst.spec.instrument };
+        order = orderJson(view, inst, cid);
+        const r = await app.inject({ method: 'GET', url: '/order' });
+        assert.equal(r.headers['content-type'], 'application/json; charset=utf-8');
+        assert.equal(orderJsonText(view, inst, cid), r.body);
+      }
+    } finally {
+      await app.close();
+    }
   });
 
   it('escapes what a client order id may hold', () => {

@@ -4,6 +4,8 @@
  * restart that keeps every acknowledged order and the same views (PGlite, then PostgreSQL).
  */
 import { strict as assert } from 'node:assert';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createKey, type Venue } from '../../src/gateway/index.js';
 import { openPostgresStore } from '../../src/store/index.js';
@@ -239,6 +241,8 @@ describe('REST API on PGlite', () => {
     );
     assert.equal(retry.status, 200);
     assert.equal(retry.body.client_order_id, 'retry-1');
+    // Found through the journal: the venue keeps no other record of client order ids.
+    assert.equal(existsSync(join(config.dataDir, 'client-orders.log')), false);
     const next = await call(
       venue,
       'POST',

@@ -6,7 +6,13 @@
 import { describe, it } from 'node:test';
 import { deepEqual, equal, ok, throws } from 'node:assert/strict';
 import fc from 'fast-check';
-import { CommandCode, type Command } from '../../src/core/index.js';
+import {
+  CommandCode,
+  ExchangeCore,
+  decodeStream,
+  type Command,
+  type PlaceOrder,
+} from '../../src/core/index.js';
 import {
   COMMAND_BYTES_MAX,
   COMMAND_KIND,
@@ -16,7 +22,7 @@ import {
   decodeCommand,
   encodeCommand,
 } from '../../src/journal/index.js';
-import { arbCommand, placeOrder, sampleCommands } from './helpers.js';
+import { arbClientOrderId, arbCommand, arbPlace, placeOrder, sampleCommands } from './helpers.js';
 
 const T = 1_767_225_600_123_456;
 
@@ -213,9 +219,10 @@ describe('command codec', () => {
       fc.property(
         fc.integer({ min: 1, max: 15 }),
         fc.boolean(),
+        fc.boolean(),
         fc.uint8Array({ maxLength: 80 }),
-        (kind, wide, rest) => {
-          const bytes = Uint8Array.from([kind | (wide ? 0x80 : 0), ...rest]);
+        (kind, wide, client, rest) => {
+          const bytes = Uint8Array.from([kind | (wide ? 0x80 : 0) | (client ? 0x40 : 0), ...rest]);
           let cmd: Command;
           try {
             cmd = decodeCommand(bytes, 0, bytes.length, 0);
@@ -230,6 +237,142 @@ describe('command codec', () => {
     );
   });
 
+  void it('decodes a place written before client order ids existed exactly as before: no clientOrderId key', () => {
+    // Bytes of a compact and a wide place as journals of earlier versions hold them (kind 7 and 0x87).
+    // (commandBytes of the place below by the codec of main at d62d887)
+    const hex = '07f9ffffff0102003000000000704201020301286bee110000000100010009000000010214898818211d1943';
+    const old = Uint8Array.from(Buffer.from(hex, 'hex'));
+    const cmd = decodeCommand(old, 0, old.length, T);
+    equal('clientOrderId' in cmd, false);
+    deepEqual(cmd, {
+      kind: 'placeOrder',
+      timeUs: T,
+      accountId: -7,
+      instrument: 513,
+      orderId: 2 ** 40 + 3,
+      side: 1,
+      type: 2,
+      tif: 3,
+      price: 4_000_000_001,
+      triggerPrice: 17,
+      qty: 65_537,
+      displayQty: 9,
+      postOnly: true,
+      stp: 2,
+      expireTimeUs: 1_767_225_600_123_461,
+    });
+    deepEqual(commandBytes(cmd), old, 'and it is written back the same');
+    const wide = commandBytes({ ...(placeOrder(9) as PlaceOrder), price: -1 });
+    equal(wide[0], 0x87);
+    equal('clientOrderId' in decodeCommand(wide, 0, wide.length, 0), false);
+  });
+
+  void it('carries a client order id after the place: the kind byte bit 6, then a u8 length and UTF-8', () => {
+    const plain = commandBytes(placeOrder(5));
+    const cmd: PlaceOrder = { ...(placeOrder(5) as PlaceOrder), clientOrderId: 'abc-1' };
+    const bytes = commandBytes(cmd);
+    equal(bytes[0], 0x47);
+    deepEqual(bytes.subarray(1, 44), plain.subarray(1, 44), 'the fields as without it');
+    equal(bytes[44], 5);
+    equal(Buffer.from(bytes.subarray(45)).toString('latin1'), 'abc-1');
+    equal(bytes.length, 50);
+    deepEqual(decodeCommand(bytes, 0, bytes.length, 0), cmd);
+    // The wide form carries it the same way, after its float64 fields.
+    const wideCmd = { ...cmd, clientOrderId: 'é😀', price: 0.5 };
+    const wide = commandBytes(wideCmd);
+    equal(wide[0], 0xc7);
+    equal(wide[wide.length - 7], 6, 'u8 length of 6 UTF-8 bytes');
+    deepEqual(decodeCommand(wide, 0, wide.length, 0), wideCmd);
+    // Any bit 6 on another kind, and a length byte that disagrees with the record, are refused.
+    for (const b of [
+      Uint8Array.from([
+        0x40 | 8,
+        ...commandBytes({ kind: 'cancelOrder', timeUs: 0, accountId: 1, instrument: 1, orderId: 1 }).subarray(
+          1,
+        ),
+        0,
+      ]),
+      Uint8Array.from([...bytes.subarray(0, 44), 6, ...bytes.subarray(45)]),
+      Uint8Array.from([...bytes.subarray(0, 44), 4, ...bytes.subarray(45)]),
+      Uint8Array.from([...bytes.subarray(0, 45), 0xc3, 0x28, 0x41, 0x41, 0x41]),
+    ]) {
+      throws(() => decodeCommand(b, 0, b.length, 0), isCode(JournalErrorCode.CommandMalformed));
+    }
+    for (let n = 0; n < bytes.length; n++) {
+      throws(() => decodeCommand(bytes, 0, n, 0), isCode(JournalErrorCode.CommandMalformed), `cut at ${n}`);
+    }
+  });
+
+  void it('round-trips places with any client order id, unicode included, compact and wide (property)', () => {
+    let withId = 0;
+    fc.assert(
+      fc.property(arbPlace, arbClientOrderId, fc.boolean(), (place, id, set) => {
+        const cmd: PlaceOrder = set ? { ...place, clientOrderId: id } : place;
+        if (cmd.clientOrderId !== undefined) withId++;
+        const bytes = commandBytes(cmd);
+        ok(bytes.length <= COMMAND_BYTES_MAX);
+        equal((bytes[0] & 0x40) !== 0, cmd.clientOrderId !== undefined);
+        const back = decodeCommand(bytes, 0, bytes.length, cmd.timeUs);
+        deepEqual(back, cmd);
+        equal('clientOrderId' in back, cmd.clientOrderId !== undefined);
+      }),
+      { numRuns: 3000 },
+    );
+    ok(withId > 1000);
+  });
+
+  void it('a client order id changes nothing in the core: the same records and state hash', () => {
+    const withIds = new ExchangeCore();
+    const without = new ExchangeCore();
+    const setup: Command[] = [
+      { kind: 'addAsset', timeUs: T, asset: 0, code: 'USD', decimals: 2 },
+      { kind: 'addAsset', timeUs: T, asset: 1, code: 'BTC', decimals: 8 },
+      {
+        kind: 'defineInstrument',
+        timeUs: T,
+        spec: {
+          instrument: 1,
+          symbol: 'BTC-USD',
+          baseAsset: 1,
+          quoteAsset: 0,
+          tickSize: 1,
+          takerFeePpm: 500,
+        },
+      },
+    ];
+    for (let a = 1; a <= 7; a++) {
+      setup.push({ kind: 'createAccount', timeUs: T, accountId: a, accountType: 1 });
+      for (const asset of [0, 1]) {
+        setup.push({ kind: 'deposit', timeUs: T, accountId: a, asset, amount: 1e12, ref: a * 2 + asset });
+      }
+    }
+    let accepted = 0;
+    let trades = 0;
+    for (const c of setup) {
+      withIds.execute({ ...c, timeUs: T });
+      without.execute({ ...c, timeUs: T });
+    }
+    for (let i = 1; i <= 200; i++) {
+      const plain = { ...(placeOrder(1000 + i) as PlaceOrder), timeUs: T + i };
+      const tagged = { ...plain, clientOrderId: `c-${i}` };
+      const a = decodeCommand(commandBytes(tagged), 0, commandBytes(tagged).length, T + i);
+      withIds.events.clear();
+      without.events.clear();
+      withIds.execute(a);
+      without.execute(plain);
+      deepEqual(
+        withIds.events.data.subarray(0, withIds.events.count * 16),
+        without.events.data.subarray(0, without.events.count * 16),
+      );
+      for (const e of decodeStream(withIds.events)) {
+        if (e.type === 'OrderAccepted') accepted++;
+        if (e.type === 'TradeExecuted') trades++;
+      }
+    }
+    ok(accepted > 50 && trades > 10, `${accepted} accepted, ${trades} trades`);
+    equal(withIds.stateHash(), without.stateHash());
+  });
+
   void it('refuses commands it could not give back as they are', () => {
     const unencodable = (cmd: unknown): void => {
       throws(() => commandBytes(cmd as Command), isCode(JournalErrorCode.CommandUnencodable));
@@ -239,6 +382,11 @@ describe('command codec', () => {
     unencodable({ ...place, qty: undefined });
     unencodable({ ...place, postOnly: 1 });
     unencodable({ ...place, kind: 'toString' });
+    unencodable({ ...place, clientOrderId: 12 });
+    unencodable({ ...place, clientOrderId: 'x'.repeat(256) });
+    unencodable({ ...place, clientOrderId: 'é'.repeat(128) });
+    unencodable({ ...place, clientOrderId: 'bad\ud800' });
+    unencodable({ ...place, price: -1, clientOrderId: 'x'.repeat(256) });
     unencodable({ kind: 'addAsset', timeUs: 0, asset: 0, code: 'x'.repeat(256), decimals: 2 });
     unencodable({ kind: 'addAsset', timeUs: 0, asset: 0, code: 'bad\ud800', decimals: 2 });
     unencodable({ kind: 'setRiskLimits', timeUs: 0, accountId: 1, limits: { orderQtyMax: 1, leverage: 5 } });

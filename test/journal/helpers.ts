@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import type { Command } from '../../src/core/index.js';
+import type { Command, PlaceOrder } from '../../src/core/index.js';
 import { nodeFs, type JournalFs } from '../../src/journal/index.js';
 
 /** Temporary directories, each removed by cleanup(). */
@@ -255,6 +255,60 @@ function rec<T>(model: { [K in keyof T]: fc.Arbitrary<T[K]> }): fc.Arbitrary<T> 
   return fc.record(model, { noNullPrototype: true });
 }
 
+/**
+ * A client order id as the journal takes it: any string of at most 255 UTF-8 bytes without lone surrogates
+ * (the API allows printable ASCII up to 64; the codec is wider), ASCII and not, empty included.
+ */
+export const arbClientOrderId: fc.Arbitrary<string> = fc
+  .oneof(
+    fc.string({ unit: fc.constantFrom(...'!#-.09AZaz~'.split('')), maxLength: 64 }),
+    fc.string({ unit: 'grapheme', maxLength: 80 }),
+    fc.string({ unit: 'binary', maxLength: 120 }),
+  )
+  .filter((s) => Buffer.byteLength(s, 'utf8') <= 255 && !/\p{Cs}/u.test(s));
+
+/** A place order, valid or not, with a client order id or without (then absent, not undefined). */
+export const arbPlace: fc.Arbitrary<PlaceOrder> = fc.record(
+  {
+    kind: fc.constant('placeOrder' as const),
+    timeUs: time,
+    accountId: anyNumber,
+    instrument: anyNumber,
+    orderId: anyNumber,
+    side: anyNumber as fc.Arbitrary<never>,
+    type: anyNumber as fc.Arbitrary<never>,
+    tif: anyNumber as fc.Arbitrary<never>,
+    price: anyNumber,
+    triggerPrice: anyNumber,
+    qty: anyNumber,
+    displayQty: anyNumber,
+    postOnly: fc.boolean(),
+    stp: anyNumber as fc.Arbitrary<never>,
+    expireTimeUs: anyNumber,
+    clientOrderId: arbClientOrderId,
+  },
+  {
+    noNullPrototype: true,
+    requiredKeys: [
+      'kind',
+      'timeUs',
+      'accountId',
+      'instrument',
+      'orderId',
+      'side',
+      'type',
+      'tif',
+      'price',
+      'triggerPrice',
+      'qty',
+      'displayQty',
+      'postOnly',
+      'stp',
+      'expireTimeUs',
+    ],
+  },
+);
+
 export const arbCommand: fc.Arbitrary<Command> = fc.oneof(
   rec({
     kind: fc.constant('addAsset' as const),
@@ -284,23 +338,7 @@ export const arbCommand: fc.Arbitrary<Command> = fc.oneof(
     ref: anyNumber,
   }),
   rec({ kind: fc.constant('defineInstrument' as const), timeUs: time, spec: specArb }),
-  rec({
-    kind: fc.constant('placeOrder' as const),
-    timeUs: time,
-    accountId: anyNumber,
-    instrument: anyNumber,
-    orderId: anyNumber,
-    side: anyNumber as fc.Arbitrary<never>,
-    type: anyNumber as fc.Arbitrary<never>,
-    tif: anyNumber as fc.Arbitrary<never>,
-    price: anyNumber,
-    triggerPrice: anyNumber,
-    qty: anyNumber,
-    displayQty: anyNumber,
-    postOnly: fc.boolean(),
-    stp: anyNumber as fc.Arbitrary<never>,
-    expireTimeUs: anyNumber,
-  }),
+  arbPlace,
   rec({
     kind: fc.constant('cancelOrder' as const),
     timeUs: time,

@@ -103,6 +103,54 @@ for (const factory of [...storeFactories(), pgliteFactory('worker')]) {
       assert.deepEqual(await store.query('SELECT 1 AS one'), [{ one: 1 }]);
     });
 
+    it('copies rows with COPY ... FROM STDIN in a transaction (text and binary), counting them', async () => {
+      await store.exec('CREATE TABLE t_copy (a int8 PRIMARY KEY, b text)');
+      const text = new TextEncoder().encode('1\tone\n2\t\\N\n3\ta\\tb\n');
+      // Binary: the signature, flags and extension length, one tuple (two fields), the trailer.
+      const binary = new Uint8Array([
+        ...new TextEncoder().encode('PGCOPY\n'),
+        0xff,
+        0x0d,
+        0x0a,
+        0x00,
+        ...new Array<number>(8).fill(0),
+        0x00,
+        0x02,
+        0x00,
+        0x00,
+        0x00,
+        0x08,
+        ...[0, 0, 0, 0, 0, 0, 0, 4],
+        0x00,
+        0x00,
+        0x00,
+        0x01,
+        0x78,
+        0xff,
+        0xff,
+      ]);
+      const counts = await store.transaction(async (tx) => {
+        assert.ok(tx.copyFrom !== undefined, `${factory.name} has copyFrom`);
+        return [
+          await tx.copyFrom('COPY t_copy (a, b) FROM STDIN', text),
+          await tx.copyFrom('COPY t_copy (a, b) FROM STDIN (FORMAT binary)', binary),
+        ];
+      });
+      assert.deepEqual(counts, [3, 1]);
+      assert.deepEqual(await store.query('SELECT a::int4 AS a, b FROM t_copy ORDER BY a'), [
+        { a: 1, b: 'one' },
+        { a: 2, b: null },
+        { a: 3, b: 'a\tb' },
+        { a: 4, b: 'x' },
+      ]);
+      // A row already there fails the whole COPY with the unique violation's code, and nothing is copied.
+      await assert.rejects(
+        store.transaction((tx) => tx.copyFrom!('COPY t_copy (a, b) FROM STDIN', text)),
+        (e) => (e as { code?: unknown }).code === '23505',
+      );
+      assert.deepEqual(await store.query('SELECT count(*)::int AS n FROM t_copy'), [{ n: 4 }]);
+    });
+
     it('reports a bad statement as an error and keeps working', async () => {
       await assert.rejects(store.query('SELEC 1'));
       await assert.rejects(store.query('SELECT $1::int AS x', ['not a number']));

@@ -6,11 +6,12 @@
  */
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { getPriority, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { openPgliteStore, type Store } from '../../src/store/index.js';
+import { PGLITE_WORKER_NICE } from '../../src/store/pglite-protocol.js';
 
 describe('query store: PGlite on a worker thread', () => {
   let store: Store;
@@ -93,6 +94,20 @@ describe('query store: PGlite on a worker thread', () => {
     } finally {
       rmSync(dirname(dir), { recursive: true, force: true });
     }
+  });
+
+  it('runs the worker at a lower scheduling priority than the process’s threads (Linux)', (t) => {
+    if (!existsSync('/proc/thread-self') || getPriority() >= PGLITE_WORKER_NICE) {
+      t.skip('threads have no nice value of their own here, or this process runs at a lower priority');
+      return;
+    }
+    // Field 19 of a thread's stat is its nice value; the fields after the name's closing parenthesis start at 3.
+    const niceOf = (tid: string): number => {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+    };
+    const nices = readdirSync('/proc/self/task').map(niceOf);
+    assert.equal(nices.filter((n) => n === PGLITE_WORKER_NICE).length, 1, `nice values: ${nices.join(' ')}`);
   });
 
   it('holds the process while an answer is awaited, and not once it is idle', () => {

@@ -24,6 +24,10 @@ declare module 'fastify' {
     /** The audit action of this route (filled in from ROUTE_AUDITS at registration). */
     audit?: string;
   }
+  interface FastifyRequest {
+    /** The audited request's event in the making (its ticket), from onRequest to its commit; else null. */
+    auditPending: AuditPending | null;
+  }
 }
 
 export interface AuditPluginOptions {
@@ -57,20 +61,23 @@ export function outcomeOf(statusCode: number, payload: unknown): Outcome {
   return { status: statusCode >= 500 ? 'failed' : 'refused', code };
 }
 
-interface Pending {
-  ticket: Ticket;
-  timeUs: number;
+/** An audited request's reserved room in the writer's queue, from onRequest until its event is committed. */
+export interface AuditPending {
+  readonly ticket: Ticket;
+  readonly timeUs: number;
   committed: boolean;
 }
 
 const plugin: FastifyPluginCallback<AuditPluginOptions> = (app, opts, done) => {
   const { writer } = opts;
   const nowUs = opts.nowUs ?? (() => Date.now() * 1000);
-  const pending = new WeakMap<FastifyRequest, Pending>();
+  // On the request itself (a decoration, null until reserved) rather than in a WeakMap: an entry of a
+  // WeakMap per request cost a hash look-up twice and the garbage collector an ephemeron.
+  app.decorateRequest('auditPending', null);
 
   const commit = (req: FastifyRequest, entry: RouteAudit, outcome: Outcome, payload: unknown): void => {
-    const p = pending.get(req);
-    if (p === undefined || p.committed) return;
+    const p = req.auditPending;
+    if (p === null || p.committed) return;
     p.committed = true;
     const principal = req.principal;
     const details: Record<string, unknown> = { ...entry.details?.(req) };
@@ -98,7 +105,7 @@ const plugin: FastifyPluginCallback<AuditPluginOptions> = (app, opts, done) => {
     onRequest: (req: FastifyRequest, reply: FastifyReply, done: (e?: Error) => void): void => {
       const timeUs = nowUs();
       const admit = (ticket: Ticket): void => {
-        pending.set(req, { ticket, timeUs, committed: false });
+        req.auditPending = { ticket, timeUs, committed: false };
         reply.raw.once('close', () => commit(req, entry, { status: 'failed', code: 'NO_ANSWER' }, null));
         done();
       };

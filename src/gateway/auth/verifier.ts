@@ -16,7 +16,7 @@
  * store is unavailable, such an expired entry keeps answering for `staleIfUnavailableMs` (the row cannot be
  * read, and no revocation can be written meanwhile): a database outage does not stop trading.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { StoreError, StoreErrorCode, type Store } from '../../store/index.js';
 import { hashSecret, parseKey, secretMatches } from './api-key.js';
 import { findKey, revokeKey, type RevokeOutcome } from './key-store.js';
@@ -58,7 +58,8 @@ const unauthorized = (reason: string): AuthFailure => ({
   code: AuthErrorCode.Unauthorized,
   reason,
 });
-const digestOf = (secret: string): Buffer => createHash('sha256').update(secret).digest();
+/** SHA-256 of the secret, one call (no Hash object): every request with a cached key makes one. */
+const digestOf = (secret: string): Buffer => hash('sha256', secret, 'buffer');
 
 export class KeyVerifier {
   private readonly cache = new Map<string, Entry>();
@@ -85,6 +86,24 @@ export class KeyVerifier {
   }
 
   async verify(token: string): Promise<VerifyResult> {
+    const now = this.verifyNow(token);
+    if (now !== null) return now;
+    const pending = this.inFlight.get(token);
+    if (pending !== undefined) return pending;
+    // verifyNow parsed it: a malformed key never gets here.
+    const parts = parseKey(token);
+    if (parts === null) return unauthorized('malformed key');
+    const checking = this.check(parts.id, parts.secret).finally(() => this.inFlight.delete(token));
+    this.inFlight.set(token, checking);
+    return checking;
+  }
+
+  /**
+   * verify's answer at once when it needs nothing asynchronous (a malformed key, or a key answered from the
+   * cache), else null: then verify checks it. The REST routes take this path first, so that a cached key
+   * costs a request no promise.
+   */
+  verifyNow(token: string): VerifyResult | null {
     const parts = parseKey(token);
     if (parts === null) return unauthorized('malformed key');
     const entry = this.cache.get(parts.id);
@@ -92,11 +111,7 @@ export class KeyVerifier {
       if (timingSafeEqual(entry.digest, digestOf(parts.secret)))
         return { ok: true, principal: entry.principal };
     }
-    const pending = this.inFlight.get(token);
-    if (pending !== undefined) return pending;
-    const checking = this.check(parts.id, parts.secret).finally(() => this.inFlight.delete(token));
-    this.inFlight.set(token, checking);
-    return checking;
+    return null;
   }
 
   /** A key not answered from the cache: renewed from its row, or verified with argon2. */

@@ -3,13 +3,14 @@
  * caller's open orders and history, mass cancel. Each trading answer comes after the command is durable.
  */
 import type { FastifyPluginCallbackTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply } from 'fastify';
 import { ORDER_BUDGET_REFUSAL, takeBudgetNow } from '../limits/index.js';
 import { ApiError, rejectError, rejectName, validationError } from '../trading/errors.js';
 import { GatewayError } from './plugins/index.js';
 import type { PlaceRequest } from '../trading/trading.js';
 import type { OrderView } from '../views/index.js';
 import { HTTP_LIMITS } from './limits.js';
-import { fillJson, orderJson, type OrderJson } from './present.js';
+import { fillJson, orderJson, orderJsonText, type OrderJson } from './present.js';
 import {
   AmendBody,
   ERRORS,
@@ -61,6 +62,9 @@ type OrderResult = 'accepted' | 'rejected' | 'retried' | 'refused' | 'rate_limit
 
 const orderIdOf = (req: { params: { id: string } }): number => Number(req.params.id);
 
+/** The content type fastify gives a serialized JSON answer, for the answers written as text. */
+const JSON_TYPE = 'application/json; charset=utf-8';
+
 export const orderRoutes =
   (deps: ServerDeps): FastifyPluginCallbackTypebox =>
   (app, _opts, done) => {
@@ -70,6 +74,16 @@ export const orderRoutes =
       const inst = trading.instrumentById(o.instrument);
       if (inst === undefined) throw new Error(`order ${o.orderId} of unknown instrument ${o.instrument}`);
       return orderJson(o, inst, trading.clientOrders.clientOrderIdOf(o.orderId));
+    };
+    /**
+     * An order as the answer, its JSON written as text (orderJsonText: the same bytes as the response schema's
+     * serializer would write from `present`, without the object and the serializer in between).
+     */
+    const sendOrder = (reply: FastifyReply, status: number, o: Readonly<OrderView>): FastifyReply => {
+      const inst = trading.instrumentById(o.instrument);
+      if (inst === undefined) throw new Error(`order ${o.orderId} of unknown instrument ${o.instrument}`);
+      const text = orderJsonText(o, inst, trading.clientOrders.clientOrderIdOf(o.orderId));
+      return reply.code(status).type(JSON_TYPE).send(text);
     };
     const traders = authenticate(deps, ['trader', 'admin']);
     const orderLimiter = deps.limiters ? countedLimiter(deps.limiters.orders, deps.metrics) : null;
@@ -127,7 +141,6 @@ export const orderRoutes =
         // clock, `reply.elapsedTime`) to here; a retry answered from the views is no acknowledgement.
         if (result.created)
           deps.metrics?.orderAckLatency.observe({ transport: 'rest' }, reply.elapsedTime / 1000);
-        const json = present(result.order);
         if (!result.created) count('retried');
         else if (result.order.status === 'rejected') {
           count('rejected');
@@ -135,9 +148,10 @@ export const orderRoutes =
           if (code >= 3000 && code < 4000) deps.metrics?.riskRejects.inc({ code: rejectName(code) });
         } else count('accepted');
         if (result.order.status === 'rejected') {
+          const json = present(result.order);
           throw rejectError(result.order.rejectCode, 'the order was rejected', { order: json });
         }
-        return reply.code(result.created ? 201 : 200).send(json);
+        return sendOrder(reply, result.created ? 201 : 200, result.order);
       },
     );
 
@@ -151,7 +165,9 @@ export const orderRoutes =
         },
         preHandler: readers,
       },
-      (req) => present(trading.visibleOrder(principalOf(req), orderIdOf(req))),
+      (req, reply) => {
+        sendOrder(reply, 200, trading.visibleOrder(principalOf(req), orderIdOf(req)));
+      },
     );
 
     app.delete(
@@ -164,7 +180,7 @@ export const orderRoutes =
         },
         preHandler: cancellers,
       },
-      async (req) => present(await trading.cancel(principalOf(req), orderIdOf(req))),
+      async (req, reply) => sendOrder(reply, 200, await trading.cancel(principalOf(req), orderIdOf(req))),
     );
 
     app.patch(
@@ -178,13 +194,13 @@ export const orderRoutes =
         },
         preHandler: traders,
       },
-      async (req) => {
+      async (req, reply) => {
         const principal = principalOf(req);
         const orderId = orderIdOf(req);
         // An amend is an order command like a placement: it takes one unit of the order's account's budget
         // (after the caller's right to see the order is checked, so a refusal tells nothing of others').
         await takeOrderBudget(trading.visibleOrder(principal, orderId).accountId);
-        return present(await trading.amend(principal, orderId, req.body));
+        return sendOrder(reply, 200, await trading.amend(principal, orderId, req.body));
       },
     );
 

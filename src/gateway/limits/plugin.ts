@@ -95,20 +95,34 @@ const plugin: FastifyPluginCallback<RateLimitPluginOptions> = (app, options, don
   const { limiter } = options;
   const keyOf = options.keyOf ?? ((request: FastifyRequest) => request.ip);
   const skip = options.skip ?? (() => false);
-  app.addHook('onRequest', async (request, reply) => {
-    if (skip(request)) return;
-    let decision: RateDecision;
-    try {
-      decision = await limiter.consume(keyOf(request));
-    } catch (error) {
-      if (error instanceof LimiterUnavailableError) {
-        request.log.warn({ code: error.code }, 'rate limiter unavailable: request refused');
-        return sendError(reply, limiterUnavailableError());
-      }
-      throw error;
-    }
+  /** The decision's headers, and the request goes on or is refused with 429. */
+  const decided = (reply: FastifyReply, decision: RateDecision, next: () => void): void => {
     setRateLimitHeaders(reply, decision);
-    if (!decision.allowed) return sendError(reply, rateLimitedError(decision));
+    if (decision.allowed) next();
+    else void sendError(reply, rateLimitedError(decision));
+  };
+  // A callback hook: with a limiter in this process (`consumeNow`) the decision costs no promise, which
+  // an async hook would on every request.
+  const now = limiter.consumeNow?.bind(limiter);
+  app.addHook('onRequest', (request, reply, next) => {
+    if (skip(request)) {
+      next();
+      return;
+    }
+    const key = keyOf(request);
+    if (now !== undefined) {
+      decided(reply, now(key), next);
+      return;
+    }
+    limiter.consume(key).then(
+      (decision) => decided(reply, decision, next),
+      (error: unknown) => {
+        if (error instanceof LimiterUnavailableError) {
+          request.log.warn({ code: error.code }, 'rate limiter unavailable: request refused');
+          void sendError(reply, limiterUnavailableError());
+        } else next(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
   });
   done();
 };

@@ -364,7 +364,7 @@ export class RemoteEngine implements EnginePort, OrderEntry {
         this.verify();
         return;
       case 'batch':
-        this.applyBatch(h.firstSeq, h.timeUs, h.count, h.clientOrderIds, body);
+        this.applyBatch(h.firstSeq, h.timeUs, h.count, body);
         return;
       case 'live':
         this.live = true;
@@ -402,19 +402,12 @@ export class RemoteEngine implements EnginePort, OrderEntry {
     first?.resolve();
   }
 
-  private applyBatch(
-    firstSeq: number,
-    timeUs: number,
-    count: number,
-    clientIds: readonly (readonly [number, string])[],
-    body: Uint8Array,
-  ): void {
+  private applyBatch(firstSeq: number, timeUs: number, count: number, body: Uint8Array): void {
     if (firstSeq !== this.applied + 1) {
       throw new Error(`a batch from ${firstSeq} after ${this.applied}`);
     }
     const kinds = new Uint8Array(count);
     const commands = decodeFramedCommands(body, count, kinds);
-    for (const [orderId, cid] of clientIds) this.clientIds.set(orderId, cid);
     const core = this.core;
     const ends = new Int32Array(count);
     let used = 0;
@@ -422,6 +415,10 @@ export class RemoteEngine implements EnginePort, OrderEntry {
       const seq = firstSeq + i;
       const command = commands[i];
       command.timeUs = timeUs;
+      // A placement's client order id travels in its record, as in the journal.
+      if (command.kind === 'placeOrder' && command.clientOrderId !== undefined) {
+        this.clientIds.set(command.orderId, command.clientOrderId);
+      }
       core.events.clear();
       executeByKind(core, command, kinds[i]);
       const n = core.events.count;

@@ -16,6 +16,7 @@ import { hasEvent } from '../instruments/index.js';
 import type { LimitsLog } from '../limits/index.js';
 import type { VenueMetrics } from '../metrics/index.js';
 import { readinessOf, storeProbe, type Probe } from '../readiness.js';
+import { ClientOrders } from '../trading/client-orders.js';
 import { LocalOrderEntry } from '../trading/order-entry.js';
 import { Views } from '../views/index.js';
 import {
@@ -155,7 +156,7 @@ export async function instrumentFollower(
  * The engine's process: the engine on the data directory (its lock, journal, snapshots), the query store
  * (migrated), the market data pipeline and the NATS and Redis transports (the venue's one writer, rebuilt by
  * a replay of the journal as in `rialto start`), the internal port (with /metrics), the setup commands the
- * journal lacks, the client order id log, the audit file (it chains the gateways' events from PostgreSQL's
+ * journal lacks, the order entry (order ids, and client order ids from the journal), the audit file (it chains the gateways' events from PostgreSQL's
  * audit_inbox) and the first admin key.
  */
 export async function startEngineProcess(
@@ -189,8 +190,13 @@ export async function startEngineProcess(
       recoveredSeq: engine.recovery.lastSeq,
     });
     const md = side;
-    if (md.md !== null || config.natsUrl !== null || config.redisUrl !== null)
-      await replayChecked(config, engine, new Views(), md.replay);
+    // When the journal is replayed anyway, the client order ids of its places are noted on the way; otherwise
+    // the order entry reads them from the journal itself.
+    let journaled: ClientOrders | null = null;
+    if (md.md !== null || config.natsUrl !== null || config.redisUrl !== null) {
+      journaled = new ClientOrders();
+      await replayChecked(config, engine, new Views(), md.replay, journaled);
+    }
     md.goLive();
     const learn = await instrumentFollower(engine, md, limitsLog);
     unfollow = engine.subscribe((b) => {
@@ -229,7 +235,8 @@ export async function startEngineProcess(
           : true,
     );
     if (setup.length > 0) await engine.submit(setup);
-    entry = await LocalOrderEntry.open(engine, store, config.dataDir, await engine.highestOrderId());
+    const journal = { dir: config.dataDir, lastSeq: engine.recovery.lastSeq, journaled };
+    entry = await LocalOrderEntry.open(engine, store, journal, await engine.highestOrderId());
     auditFile = await openAuditFile(config.dataDir, store, limitsLog);
     const admin = await ensureAdminKey(store);
     if (admin !== null) await auditFirstAdminKey(auditFile, admin.record.id);
@@ -237,7 +244,7 @@ export async function startEngineProcess(
     const audit = new AuditWriter({ append: (events) => file.append(events) }, options.audit, (e) =>
       log('warn', `audit: writing events failed, retrying: ${e.message}`),
     );
-    const auditTable = auditProjection(file, store, audit, limitsLog);
+    const auditTable = auditProjection(file, store, audit, limitsLog, store.kind === 'pglite');
     auditTable.start();
     auditBacklog = () => {
       const w = audit.stats();

@@ -233,6 +233,10 @@ export class EngineServer {
       case 'submit': {
         const commands = this.commandsOf(ws, body, h.count);
         if (commands === null) return;
+        // Client order ids are assigned here, by the order entry, so that each pair maps to one order.
+        if (commands.some((c) => c.kind === 'placeOrder' && c.clientOrderId !== undefined)) {
+          return this.refuse(ws, 'a submit of a placeOrder with a client order id');
+        }
         this.answer(
           ws,
           h.id,
@@ -246,8 +250,8 @@ export class EngineServer {
         const commands = this.commandsOf(ws, body, 1);
         if (commands === null) return;
         const cmd = commands[0];
-        if (cmd.kind !== 'placeOrder' || cmd.orderId !== 0) {
-          return this.refuse(ws, 'a place that is not one placeOrder with order id 0');
+        if (cmd.kind !== 'placeOrder' || cmd.orderId !== 0 || cmd.clientOrderId !== undefined) {
+          return this.refuse(ws, 'a place that is not one placeOrder with order id 0 and no client order id');
         }
         const entry = this.options.entry();
         if (entry === null) {
@@ -377,16 +381,13 @@ export class EngineServer {
     let first = from;
     let count = 0;
     let timeUs = 0;
-    let ids: [number, string][] = [];
-    const entry = this.options.entry();
     const flush = (): void => {
       if (count === 0) return;
-      const header: ToGatewayHeader = { t: 'batch', firstSeq: first, timeUs, count, clientOrderIds: ids };
+      const header: ToGatewayHeader = { t: 'batch', firstSeq: first, timeUs, count };
       send(ws, encodeFrame(header, bytes.subarray(0, at)));
       first += count;
       count = 0;
       at = 0;
-      ids = [];
       bytes = new Uint8Array(bytes.length);
     };
     await new JournalReader(this.options.dir).scan(from, (seq, t, command) => {
@@ -398,10 +399,6 @@ export class EngineServer {
       }
       at = frameCommand(command, bytes, at);
       count++;
-      if (command.kind === 'placeOrder' && entry !== null) {
-        const cid = entry.clientOrderIdOf(command.orderId);
-        if (cid !== null) ids.push([command.orderId, cid]);
-      }
     });
     flush();
   }
@@ -411,22 +408,7 @@ export class EngineServer {
     if (this.followers.size === 0) return;
     const records = b.records;
     if (records === undefined) throw new Error('the engine serving gateways publishes its records');
-    const ids: [number, string][] = [];
-    const entry = this.options.entry();
-    if (entry !== null) {
-      for (const c of decodeFramedCommands(records, b.count)) {
-        if (c.kind !== 'placeOrder') continue;
-        const cid = entry.clientOrderIdOf(c.orderId);
-        if (cid !== null) ids.push([c.orderId, cid]);
-      }
-    }
-    const header: ToGatewayHeader = {
-      t: 'batch',
-      firstSeq: b.firstSeq,
-      timeUs: b.timeUs,
-      count: b.count,
-      clientOrderIds: ids,
-    };
+    const header: ToGatewayHeader = { t: 'batch', firstSeq: b.firstSeq, timeUs: b.timeUs, count: b.count };
     const frame = encodeFrame(header, records);
     for (const [ws, f] of this.followers) {
       if (ws.bufferedAmount > WIRE_LIMITS.followerBufferedBytesMax) {

@@ -15,7 +15,7 @@ import type { Command } from '../../core/index.js';
 import { RECORD_BYTES_MAX, frameCommand } from '../../journal/index.js';
 
 export const WIRE_LIMITS = Object.freeze({
-  /** A header's JSON at most (the largest is a batch's client order ids). */
+  /** A header's JSON at most (the largest is a report's answer). */
   headerBytesMax: 4 * 1024 * 1024,
   /** A message from a gateway at most (a submit of up to the engine's submit limit). */
   gatewayMessageBytesMax: 2 * 1024 * 1024,
@@ -53,7 +53,7 @@ export const toEngineHeader = z.discriminatedUnion('t', [
   z.strictObject({ t: z.literal('follow'), from: seq.min(1) }),
   /** Body: `count` framed records. Answered `receipt` once durable. */
   z.strictObject({ t: z.literal('submit'), id, count }),
-  /** Body: one framed placeOrder with order id 0. Answered `placed`. */
+  /** Body: one framed placeOrder with order id 0 and no client order id (it comes here). Answered `placed`. */
   z.strictObject({
     t: z.literal('place'),
     id,
@@ -89,15 +89,11 @@ export type WireError = z.infer<typeof errorBody>;
 export const toGatewayHeader = z.discriminatedUnion('t', [
   /** The engine's state hash after `seq` (the first message after `follow`). */
   z.strictObject({ t: z.literal('hello'), seq, stateHash: z.string().max(200) }),
-  /** Body: `count` framed records, sequence numbers firstSeq.., all stamped timeUs. */
-  z.strictObject({
-    t: z.literal('batch'),
-    firstSeq: seq.min(1),
-    timeUs: time,
-    count,
-    /** [order id, client order id] of the batch's placements that have one. */
-    clientOrderIds: z.array(z.tuple([id, z.string().max(64)])),
-  }),
+  /**
+   * Body: `count` framed records, sequence numbers firstSeq.., all stamped timeUs. A placement's client order
+   * id is in its record, as in the journal.
+   */
+  z.strictObject({ t: z.literal('batch'), firstSeq: seq.min(1), timeUs: time, count }),
   /** The journal has been sent; live batches follow. */
   z.strictObject({ t: z.literal('live') }),
   z.strictObject({ t: z.literal('receipt'), id, receipt: receiptHead }),

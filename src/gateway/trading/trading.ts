@@ -359,6 +359,8 @@ export class Trading {
       postOnly: req.postOnly ?? false,
       stp: BOOK_STP[req.selfTradePrevention ?? 'none'],
       expireTimeUs: this.expiry(tif, req.expireTime, nowUs),
+      // Set by the order entry, which owns client order ids; present from the start, so the shape stays one.
+      clientOrderId: undefined,
     };
   }
 

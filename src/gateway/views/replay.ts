@@ -5,7 +5,7 @@
  * (ended orders, trades), so they replay the whole journal. This reads files only, takes no lock, and is
  * meant to run while the engine holds the data directory and before any command is submitted.
  */
-import { ExchangeCore, type AssetInfo, type InstrumentSpec } from '../../core/index.js';
+import { ExchangeCore, type AssetInfo, type Command, type InstrumentSpec } from '../../core/index.js';
 import { JournalReader, executeByKind } from '../../journal/index.js';
 import type { Views } from './views.js';
 
@@ -26,17 +26,24 @@ export interface ReplayReport {
 /** Another projection rebuilt by the same replay: each command's records as the views get them. */
 export type ReplayListener = (seq: number, timeUs: number, events: Float64Array, count: number) => void;
 
-/** Replays the journal in `dir` up to `lastSeq` into `views` (which must be new), and into `also`. */
+/** What else learns from the commands themselves (the client order ids their places carry). */
+export type CommandListener = (command: Command) => void;
+
+/**
+ * Replays the journal in `dir` up to `lastSeq` into `views` (which must be new), and into `also`; `commands`
+ * sees each command.
+ */
 export async function replayJournalInto(
   dir: string,
   lastSeq: number,
   views: Views,
   also: ReplayListener | null = null,
+  commands: CommandListener | null = null,
 ): Promise<ReplayReport> {
   const started = performance.now();
   if (views.venue.lastSeq !== 0) throw new Error('views: replay into views that have seen commands');
   const core = new ExchangeCore();
-  let commands = 0;
+  let replayed = 0;
   if (lastSeq > 0) {
     await new JournalReader(dir).scan(1, (seq, timeUs, command, kind) => {
       if (seq > lastSeq) return;
@@ -44,13 +51,14 @@ export async function replayJournalInto(
       executeByKind(core, command, kind);
       views.applyCommand(seq, timeUs, core.events.data, 0, core.events.count);
       also?.(seq, timeUs, core.events.data, core.events.count);
-      commands++;
+      commands?.(command);
+      replayed++;
     });
   }
   core.events.clear();
-  if (commands !== lastSeq) throw new Error(`views: replayed ${commands} commands of ${lastSeq}`);
+  if (replayed !== lastSeq) throw new Error(`views: replayed ${replayed} commands of ${lastSeq}`);
   return {
-    commands,
+    commands: replayed,
     stateHash: core.stateHash(),
     assets: core.assetList().map((a) => a.asset),
     instruments: core.instrumentList().map((i) => i.instrument),

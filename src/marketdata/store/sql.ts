@@ -6,7 +6,7 @@
  * (same instrument, time and event id) is skipped, and a bar replaces the stored one of its key only with
  * a higher revision, so redelivered or replayed messages change nothing.
  *
- * Ticks go in with a plain COPY (PostgreSQL, binary: the server parses no text) or INSERT (PGlite) first, the
+ * Ticks go in with a plain COPY (binary: the server parses no text; PGlite reads it from its /dev/blob) first, the
  * usual case being that none is there yet; a unique violation (a redelivery) rolls the transaction back and
  * writes the batch again in a new one, inserting the ticks with ON CONFLICT DO NOTHING. No savepoint: it cost
  * two more round trips per batch for a case that redeliveries alone bring.

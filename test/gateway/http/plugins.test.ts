@@ -536,6 +536,30 @@ describe('logging', () => {
     assert.equal(typeof byMsg('request completed')[0].reqId, 'string');
   });
 
+  it('writes the access line without the redaction pass, the same line as with it', async () => {
+    const lines: string[] = [];
+    const app = Fastify({ logger: loggerOptions('info', { stream: { write: (l) => void lines.push(l) } }) });
+    await app.ready();
+    const fields = {
+      req: { method: 'DELETE', url: '/api/v1/orders/7?token=SECRET-1&depth=5', ip: '10.0.0.1' },
+      res: { statusCode: 409 },
+      responseTime: 1.5,
+    };
+    new LazyChildLogger(app.log, { reqId: 'r1' }, {}).infoUnredacted(fields, 'request completed');
+    app.log.child({ reqId: 'r1' }, {}).info(fields, 'request completed');
+    // Above info, nothing, as info would do.
+    new LazyChildLogger(app.log, { reqId: 'r2' }, { level: 'warn' }).infoUnredacted(
+      fields,
+      'request completed',
+    );
+    await app.close();
+    const untimed = lines.map((l) => l.replace(/"time":[0-9]+,/, ''));
+    assert.equal(untimed.length, 2, lines.join(''));
+    assert.equal(untimed[0], untimed[1]);
+    assert.ok(!untimed[0].includes('SECRET'), untimed[0]);
+    assert.ok(untimed[0].includes('depth=5') && untimed[0].includes('"reqId":"r1"'), untimed[0]);
+  });
+
   it('redactUrl keeps other parameters and the path as they are', () => {
     assert.equal(redactUrl('/ws?token=abc&depth=10'), `/ws?token=${REDACTED}&depth=10`);
     assert.equal(redactUrl('/a/b'), '/a/b');

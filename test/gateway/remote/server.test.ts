@@ -9,7 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Counter, Registry } from 'prom-client';
+import { once } from 'node:events';
+import { WebSocket } from 'ws';
+import type { PlaceOrder } from '../../../src/core/index.js';
 import { Engine } from '../../../src/engine/index.js';
+import { ENGINE_WS_PATH, encodeFrame, frameCommands } from '../../../src/gateway/remote/index.js';
 import { EngineServer } from '../../../src/gateway/remote/server.js';
 
 describe('the internal port: /metrics', () => {
@@ -73,5 +77,71 @@ describe('the internal port: /metrics', () => {
     const none = await listen(undefined, null);
     assert.equal((await fetch(`${none}/metrics`)).status, 404);
     assert.equal((await fetch(`${open}/metrics`, { method: 'POST' })).status, 404);
+  });
+});
+
+describe('the internal port: client order ids are the order entry’s', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rialto-engine-port-'));
+  const secret = 'engine-secret-0123456789abcdef0123';
+  let engine: Engine;
+  let server: EngineServer;
+  before(async () => {
+    engine = await Engine.start({ dir, snapshotEveryCommands: 0, snapshotEveryMs: 0 });
+    server = await EngineServer.listen({
+      host: '127.0.0.1',
+      port: 0,
+      secret,
+      engine,
+      entry: () => null,
+      dir,
+      log: () => undefined,
+      metrics: undefined,
+      metricsToken: null,
+    });
+  });
+  after(async () => {
+    await server.close();
+    await engine.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const place: PlaceOrder = {
+    kind: 'placeOrder',
+    timeUs: 0,
+    accountId: 1,
+    instrument: 1,
+    orderId: 0,
+    side: 0,
+    type: 1,
+    tif: 1,
+    price: 100,
+    triggerPrice: 0,
+    qty: 1,
+    displayQty: 0,
+    postOnly: false,
+    stp: 0,
+    expireTimeUs: 0,
+    clientOrderId: 'mine',
+  };
+
+  /** Sends one frame on a fresh connection; the close code it gets. */
+  const closeCodeOf = async (frame: Buffer): Promise<number> => {
+    const ws = new WebSocket(`ws://${server.address}${ENGINE_WS_PATH}`, {
+      headers: { authorization: `Bearer ${secret}` },
+    });
+    await once(ws, 'open');
+    ws.send(frame);
+    const [code] = (await once(ws, 'close')) as [number];
+    return code;
+  };
+
+  it('refuses a submit or a place whose record carries one (a protocol error), journaling nothing', async () => {
+    const before = engine.recovery.lastSeq;
+    const body = frameCommands([{ ...place, orderId: 7 }]);
+    assert.equal(await closeCodeOf(encodeFrame({ t: 'submit', id: 1, count: 1 }, body)), 1002);
+    const placed = encodeFrame({ t: 'place', id: 2, clientOrderId: 'mine' }, frameCommands([place]));
+    assert.equal(await closeCodeOf(placed), 1002);
+    assert.equal(await engine.highestOrderId(), 0);
+    assert.equal((await engine.checkpoint()).seq, before);
   });
 });

@@ -94,10 +94,7 @@ async function scripted(
 }
 
 const batch = (firstSeq: number, commands: Command[]): Buffer =>
-  encodeFrame(
-    { t: 'batch', firstSeq, timeUs: 1000, count: commands.length, clientOrderIds: [] },
-    frameCommands(commands),
-  );
+  encodeFrame({ t: 'batch', firstSeq, timeUs: 1000, count: commands.length }, frameCommands(commands));
 
 function hashAfter(commands: Command[]): string {
   const core = new ExchangeCore();
@@ -127,6 +124,45 @@ describe('RemoteEngine against a scripted engine', () => {
     assert.equal(replay.commands, 2);
     assert.deepEqual(replay.assets, [1, 2]);
     assert.equal(remote.health(), 'ok');
+    await remote.close();
+  });
+
+  it('learns the client order ids from the place records it follows', async () => {
+    const place: Command = {
+      kind: 'placeOrder',
+      timeUs: 0,
+      accountId: 3,
+      instrument: 1,
+      orderId: 41,
+      side: 0,
+      type: 1,
+      tif: 1,
+      price: 100,
+      triggerPrice: 0,
+      qty: 1,
+      displayQty: 0,
+      postOnly: false,
+      stp: 0,
+      expireTimeUs: 0,
+      clientOrderId: 'cid-é1',
+    };
+    const commands = [...setup, place, { ...place, orderId: 42, clientOrderId: undefined }];
+    const engine = await scripted((ws) => {
+      ws.send(encodeFrame({ t: 'hello', seq: 4, stateHash: hashAfter(commands) }));
+      ws.send(batch(1, commands));
+      ws.send(encodeFrame({ t: 'live' }));
+    });
+    closers.push(engine.close);
+    const remote = new RemoteEngine({ address: engine.address, secret: 's', log: quiet });
+    await remote.catchUp(new Views(), null);
+    assert.equal(remote.clientOrderIdOf(41), 'cid-é1');
+    assert.equal(remote.clientOrderIdOf(42), null);
+    // The batch header no longer has a field for them: an engine that sends one speaks another protocol.
+    const old = { t: 'batch', firstSeq: 1, timeUs: 1, count: 1, clientOrderIds: [[41, 'x']] };
+    assert.equal(
+      typeof decodeFrame(encodeFrame(old as never, frameCommands([place])), toGatewayHeader),
+      'string',
+    );
     await remote.close();
   });
 

@@ -1,9 +1,14 @@
 /**
- * Security headers on every response, errors and 404s included, set in an onSend hook so that no path
- * through fastify misses them. The API serves JSON only, so the policy is the strictest one: nothing may be
+ * Security headers on every response, errors and 404s included, set in an onRequest hook, when the request
+ * arrives: fastify keeps a reply's headers through its error handling, so every answer that follows carries
+ * them, refusals by later hooks included (and the answer of an error handler that failed in turn, which
+ * skips the onSend hooks). The router's own refusals, which run no hook, get them from
+ * `frameworkErrors` (server.ts). The API serves JSON only, so the policy is the strictest one: nothing may be
  * framed, sniffed, referred, loaded or cached. A route that serves something else (an OpenAPI page) sets
- * its own Content-Security-Policy or Cache-Control, which this plugin then leaves alone; the other headers
- * are always these.
+ * its own Content-Security-Policy or Cache-Control over these; no route sets the other headers.
+ *
+ * (The headers were set in an onSend hook before, which looked at what the route had set: one more hook
+ * and three header look-ups on every answer, for the same headers.)
  */
 import type { FastifyPluginCallback } from 'fastify';
 import fp from 'fastify-plugin';
@@ -53,14 +58,10 @@ export function allSecurityHeaders(
 }
 
 const plugin: FastifyPluginCallback<Partial<SecurityHeadersOptions>> = (app, options, done) => {
-  const settings: SecurityHeadersOptions = { ...SECURITY_HEADERS_DEFAULTS, ...options };
-  const fixed = Object.freeze(fixedSecurityHeaders(settings));
-  const csp = settings.contentSecurityPolicy;
-  app.addHook('onSend', (_request, reply, payload, next) => {
-    reply.headers(fixed);
-    if (!reply.hasHeader('content-security-policy')) reply.header('content-security-policy', csp);
-    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
-    next(null, payload);
+  const all = Object.freeze(allSecurityHeaders({ ...SECURITY_HEADERS_DEFAULTS, ...options }));
+  app.addHook('onRequest', (_request, reply, next) => {
+    reply.headers(all);
+    next();
   });
   done();
 };
