@@ -112,9 +112,30 @@ const textOrNull = (v: string | null): string => (v === null ? 'null' : JSON.str
  * canonical key order (action, actor{id, ip, role}, details, id, requestId, result{code, status}, seq,
  * target{id, kind}, timeUs, v), which is what canonicalJson gives for the same object (a test holds them to
  * each other): this runs for every audited request, and building the object to sort its keys cost more than
- * the hash.
+ * the hash. An event made by `makeFixedEvent` has its text written already, but for its number.
  */
 export function canonicalEventJson(seq: number, e: AuditEventInput): string {
+  const written = WrittenEvent.textOf(seq, e);
+  if (written !== null) return written;
+  return canonicalHead(e, canonicalJson(e.details)) + canonicalJson(seq) + canonicalTail(e);
+}
+
+/** An event's canonical JSON before its number: from `{"action":` to `"seq":`. */
+function canonicalHead(e: AuditEventInput, detailsJson: string, start = canonicalStart(e)): string {
+  return (
+    start +
+    detailsJson +
+    ',"id":' +
+    JSON.stringify(e.id) +
+    ',"requestId":' +
+    textOrNull(e.requestId) +
+    (e.result === OK_RESULT ? OK_RESULT_JSON : resultJson(e.result)) +
+    ',"seq":'
+  );
+}
+
+/** An event's canonical JSON up to its details: `{"action":...,"actor":{...},"details":`. */
+function canonicalStart(e: { readonly action: string; readonly actor: Actor }): string {
   return (
     '{"action":' +
     JSON.stringify(e.action) +
@@ -124,18 +145,18 @@ export function canonicalEventJson(seq: number, e: AuditEventInput): string {
     textOrNull(e.actor.ip) +
     ',"role":' +
     textOrNull(e.actor.role) +
-    '},"details":' +
-    canonicalJson(e.details) +
-    ',"id":' +
-    JSON.stringify(e.id) +
-    ',"requestId":' +
-    textOrNull(e.requestId) +
-    ',"result":{"code":' +
-    textOrNull(e.result.code) +
-    ',"status":' +
-    JSON.stringify(e.result.status) +
-    '},"seq":' +
-    canonicalJson(seq) +
+    '},"details":'
+  );
+}
+
+const resultJson = (r: Outcome): string =>
+  ',"result":{"code":' + textOrNull(r.code) + ',"status":' + JSON.stringify(r.status) + '}';
+const OK_RESULT: Outcome = Object.freeze({ status: 'ok', code: null });
+const OK_RESULT_JSON = resultJson(OK_RESULT);
+
+/** An event's canonical JSON after its number. */
+function canonicalTail(e: AuditEventInput): string {
+  return (
     ',"target":{"id":' +
     textOrNull(e.target.id) +
     ',"kind":' +
@@ -273,4 +294,170 @@ export function makeEvent(e: {
     requestId: cleanOrNull(e.requestId),
     details: toDetails(e.details ?? {}),
   };
+}
+
+/** A value of details of a fixed shape (a request's field; undefined: absent, left out as by `toDetails`). */
+export type DetailScalar = string | number | boolean | null | undefined;
+
+/**
+ * The keys of details of a fixed shape (a WebSocket order's, say), sorted once rather than per event, so that
+ * `makeFixedEvent` writes their canonical JSON directly. Keys must be clean (no control characters, at most
+ * `fieldCharsMax` long), distinct, not `__proto__`, and at most 64 (what `toDetails` keeps of an object).
+ */
+export class DetailShape {
+  readonly keys: readonly string[];
+  /** Indices into `keys`, in the canonical order (UTF-16 code units, as `Array.prototype.sort`). */
+  readonly order: readonly number[];
+  /** `"key":` for each key, as canonical JSON writes it. */
+  readonly labels: readonly string[];
+
+  constructor(keys: readonly string[]) {
+    if (keys.length > DETAIL_SHAPE_KEYS_MAX) throw new RangeError(`at most ${DETAIL_SHAPE_KEYS_MAX} keys`);
+    if (new Set(keys).size !== keys.length) throw new Error(`detail keys repeat: ${keys.join(', ')}`);
+    for (const k of keys) {
+      if (cleanField(k) !== k) throw new Error(`detail key ${JSON.stringify(k)} is not clean`);
+      // An object's `__proto__` is not a key: the generic path's object cannot hold it as one.
+      if (k === '__proto__') throw new Error('__proto__ is not a detail key');
+    }
+    this.keys = [...keys];
+    const sorted = [...keys].sort();
+    this.order = sorted.map((k) => keys.indexOf(k));
+    this.labels = keys.map((k) => JSON.stringify(k) + ':');
+  }
+}
+
+/** What `toDetails` keeps of an object's keys (detailValue's bound). */
+const DETAIL_SHAPE_KEYS_MAX = 64;
+
+/**
+ * An event made by `makeFixedEvent`: its canonical JSON is written when it is made, but for its number
+ * (`seq`, which the chain gives), in two parts kept in private fields, so that a copy of the event (a record
+ * spread from it) is an ordinary event whose text is written again, the same.
+ */
+class WrittenEvent implements AuditEventInput {
+  readonly #head: string;
+  readonly #tail: string;
+
+  constructor(
+    readonly id: string,
+    readonly timeUs: number,
+    readonly actor: Actor,
+    readonly action: string,
+    readonly target: Target,
+    readonly result: Outcome,
+    readonly requestId: string | null,
+    readonly details: DetailObject,
+    detailsJson: string,
+    start: string,
+  ) {
+    this.#head = canonicalHead(this, detailsJson, start);
+    this.#tail = canonicalTail(this);
+  }
+
+  /** The canonical JSON of event `seq` when `e` was made by `makeFixedEvent`, else null. */
+  static textOf(seq: number, e: AuditEventInput): string | null {
+    return #head in e ? e.#head + canonicalJson(seq) + e.#tail : null;
+  }
+}
+
+/**
+ * What `makeFixedEvent` keeps of an actor object it has been given (a WebSocket connection's, reused for the
+ * connection's events; an actor, readonly, is never changed once made): the actor cleaned, and per action the
+ * canonical JSON's start. Held weakly by the actor; at most `ACTOR_STARTS_MAX` actions each.
+ */
+interface ActorParts {
+  readonly actor: Actor;
+  readonly starts: Map<string, string>;
+}
+
+const actorParts = new WeakMap<Actor, ActorParts>();
+const ACTOR_STARTS_MAX = 64;
+
+function partsOf(actor: Actor): ActorParts {
+  let parts = actorParts.get(actor);
+  if (parts === undefined) {
+    const clean = { id: cleanOrNull(actor.id), role: cleanOrNull(actor.role), ip: cleanOrNull(actor.ip) };
+    parts = { actor: clean, starts: new Map() };
+    actorParts.set(actor, parts);
+  }
+  return parts;
+}
+
+/** `canonicalStart` of an event by `parts`' actor doing `action` (cleaned), kept. */
+function startOf(parts: ActorParts, action: string): string {
+  let start = parts.starts.get(action);
+  if (start === undefined) {
+    start = canonicalStart({ action, actor: parts.actor });
+    if (parts.starts.size >= ACTOR_STARTS_MAX) parts.starts.clear();
+    parts.starts.set(action, start);
+  }
+  return start;
+}
+
+/**
+ * `makeEvent` for details of a fixed shape, given as values in `shape.keys`' order: the same event, field for
+ * field, and the same canonical JSON byte for byte (a property test holds them to each other), without the
+ * generic path's copy of the details, its sorting of their keys per event and its canonical JSON of them. A
+ * value is cleaned as `toDetails` cleans it; details too long for the chain go the generic way (truncated).
+ * Give the same actor object for the events of one actor (a connection's): its cleaning and the canonical
+ * JSON's start are kept for it.
+ */
+export function makeFixedEvent(e: {
+  id: string;
+  timeUs: number;
+  actor: Actor;
+  action: string;
+  target: Target;
+  result: Outcome;
+  requestId: string | null;
+  shape: DetailShape;
+  values: readonly DetailScalar[];
+}): AuditEventInput {
+  if (!Number.isSafeInteger(e.timeUs) || e.timeUs < 0) throw new RangeError(`bad event time ${e.timeUs}`);
+  const { shape, values } = e;
+  if (values.length !== shape.keys.length) {
+    throw new RangeError(`${values.length} detail values for ${shape.keys.length} keys`);
+  }
+  const details: Record<string, DetailValue> = {};
+  let json = '{';
+  for (let j = 0; j < shape.order.length; j++) {
+    const i = shape.order[j];
+    const v = values[i];
+    if (v === undefined) continue;
+    let value: DetailValue;
+    let text: string;
+    if (typeof v === 'string') {
+      value = cleanField(v);
+      text = JSON.stringify(value);
+    } else if (typeof v === 'number') {
+      value = Number.isSafeInteger(v) ? v : String(v);
+      text = typeof value === 'number' ? (Object.is(value, -0) ? '0' : String(value)) : JSON.stringify(value);
+    } else {
+      value = v;
+      text = v === null ? 'null' : v ? 'true' : 'false';
+    }
+    details[shape.keys[i]] = value;
+    json += (json.length === 1 ? '' : ',') + shape.labels[i] + text;
+  }
+  json += '}';
+  if (json.length > AUDIT_LIMITS.detailsCharsMax) {
+    const whole: Record<string, unknown> = {};
+    for (let i = 0; i < values.length; i++) whole[shape.keys[i]] = values[i];
+    return makeEvent({ ...e, details: whole });
+  }
+  const r = e.result;
+  const parts = partsOf(e.actor);
+  const action = cleanField(e.action);
+  return new WrittenEvent(
+    cleanField(e.id),
+    e.timeUs,
+    parts.actor,
+    action,
+    { kind: cleanField(e.target.kind), id: cleanOrNull(e.target.id) },
+    r.status === 'ok' && r.code === null ? OK_RESULT : { status: r.status, code: cleanOrNull(r.code) },
+    cleanOrNull(e.requestId),
+    details,
+    json,
+    startOf(parts, action),
+  );
 }

@@ -24,10 +24,7 @@ try {
       return;
     }
     try {
-      const jsons = m.text.split('\n');
-      if (jsons.length !== m.count)
-        throw new Error(`a group of ${m.count} events came as ${jsons.length} lines`);
-      const group = lines.build(Buffer.from(m.prev, 'hex'), m.firstSeq, jsons);
+      const group = lines.buildFromBytes(Buffer.from(m.prev, 'hex'), m.firstSeq, m.bytes, m.count);
       for (let at = 0; at < group.bytes.length;) at += (await fh.write(group.bytes, at)).bytesWritten;
       await fh.datasync();
       send({ id: m.id, ok: true, hash: group.hash.toString('hex'), bytes: group.bytes.length });

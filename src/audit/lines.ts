@@ -31,28 +31,59 @@ export class GroupLines {
     let hash = prev;
     let end = 0;
     for (let i = 0; i < jsons.length; i++) {
-      hash = this.link(hash, firstSeq + i, jsons[i], end);
+      const json = jsons[i];
+      this.scratchFor(json.length * 3);
+      const jsonEnd = HASH_BYTES + this.scratch.write(json, HASH_BYTES, 'utf8');
+      hash = this.link(hash, firstSeq + i, jsonEnd, end);
       end = this.lineEnd;
+    }
+    return { bytes: this.out.subarray(0, end), hash };
+  }
+
+  /**
+   * `build` for canonical JSON given as UTF-8 bytes, `count` events joined by line breaks (as the venue's main
+   * thread sends a group to the file's worker): no text decoded, split or encoded again here. Throws when
+   * the bytes hold another number of lines.
+   */
+  buildFromBytes(prev: Buffer, firstSeq: number, jsonLines: Uint8Array, count: number): Group {
+    let hash = prev;
+    let end = 0;
+    let from = 0;
+    for (let i = 0; i < count; i++) {
+      const newline = jsonLines.indexOf(NEWLINE, from);
+      const to = newline === -1 ? jsonLines.length : newline;
+      if ((newline === -1) !== (i === count - 1)) {
+        const lines = newline === -1 ? String(i + 1) : `more than ${count}`;
+        throw new Error(`a group of ${count} events came as ${lines} lines`);
+      }
+      this.scratchFor(to - from);
+      this.scratch.set(jsonLines.subarray(from, to), HASH_BYTES);
+      hash = this.link(hash, firstSeq + i, HASH_BYTES + to - from, end);
+      end = this.lineEnd;
+      from = to + 1;
     }
     return { bytes: this.out.subarray(0, end), hash };
   }
 
   private lineEnd = 0;
 
-  /**
-   * Writes event `seq`'s line at `at` of the output buffer, chained onto `prev`; returns its hash (and leaves
-   * the end of the line in `lineEnd`). The canonical bytes are encoded once, after the previous hash in a
-   * scratch buffer, hashed there, copied into the line, and the line's CRC is computed over the line's bytes:
-   * a Hash object per event, and encoding the text again for the file, cost more than the rest of the line.
-   */
-  private link(prev: Buffer, seq: number, json: string, at: number): Buffer {
-    const jsonBytesMax = json.length * 3;
+  /** Makes room for an event's canonical bytes (at most `jsonBytesMax`) after the previous hash in `scratch`. */
+  private scratchFor(jsonBytesMax: number): void {
     if (this.scratch.length < HASH_BYTES + jsonBytesMax)
       this.scratch = Buffer.allocUnsafe(HASH_BYTES + jsonBytesMax);
+  }
+
+  /**
+   * Writes event `seq`'s line at `at` of the output buffer, chained onto `prev`, its canonical bytes being in
+   * `scratch` from HASH_BYTES to `jsonEnd`; returns its hash (and leaves the end of the line in `lineEnd`).
+   * The canonical bytes are hashed there, after the previous hash, copied into the line, and the line's CRC is
+   * computed over the line's bytes: a Hash object per event, and encoding the text again for the file, cost
+   * more than the rest of the line.
+   */
+  private link(prev: Buffer, seq: number, jsonEnd: number, at: number): Buffer {
     prev.copy(this.scratch, 0, 0, HASH_BYTES);
-    const jsonEnd = HASH_BYTES + this.scratch.write(json, HASH_BYTES, 'utf8');
     const hash = chainDigestOf(this.scratch.subarray(0, jsonEnd));
-    this.reserve(at + LINE_OVERHEAD_BYTES_MAX + jsonBytesMax);
+    this.reserve(at + LINE_OVERHEAD_BYTES_MAX + jsonEnd - HASH_BYTES);
     const out = this.out;
     const bodyAt = at + CRC_FIELD_BYTES;
     let end = bodyAt + out.write(`${seq} ${hash.toString('hex')} `, bodyAt, 'latin1');

@@ -14,9 +14,11 @@ import { fileURLToPath } from 'node:url';
 import {
   AuditFile,
   AuditFileError,
+  DetailShape,
   GENESIS_HASH,
   auditFilePath,
   chainEvents,
+  makeFixedEvent,
   tailAuditFile,
   verifyAuditFile,
   type AuditFileHandle,
@@ -55,7 +57,20 @@ describe('audit file', () => {
   it("on a worker thread, writes the same lines as on the caller's, and continues the chain either way", async () => {
     const byCaller = tempDir();
     const byWorker = tempDir();
-    const groups = [sampleEvents(3), [sampleEvent(4)], sampleEvents(7).slice(4)];
+    // The last group's text is not ASCII (its bytes go to the worker as UTF-8), one of its events made by
+    // makeFixedEvent.
+    const odd = (i: number, text: string) => ({ ...sampleEvent(i), details: { text, n: i } });
+    const fixed = makeFixedEvent({
+      ...sampleEvent(10),
+      shape: new DetailShape(['symbol', 'note']),
+      values: ['ÉTH-€', 'line\nbreak "quoted" \u2028 😀 \ud800'],
+    });
+    const groups = [
+      sampleEvents(3),
+      [sampleEvent(4)],
+      sampleEvents(7).slice(4),
+      [odd(8, 'é'), odd(9, '😀\u0000'), fixed, odd(11, '')],
+    ];
     const caller = await AuditFile.open(byCaller);
     const worker = await AuditFile.open(byWorker, { thread: 'worker' });
     for (const g of groups) {
@@ -69,12 +84,12 @@ describe('audit file', () => {
     assert.deepEqual(readFileSync(auditFilePath(byWorker)), readFileSync(auditFilePath(byCaller)));
     // Reopened on a worker after the caller's lines, and the other way round: one chain.
     const again = await AuditFile.open(byCaller, { thread: 'worker' });
-    const head = await again.append([sampleEvent(8)]);
+    const head = await again.append([sampleEvent(12)]);
     await again.close();
-    const expected = chainEvents(0, GENESIS_HASH, sampleEvents(8));
-    assert.deepEqual(head, { seq: 8, hash: expected[7].hash });
+    const expected = chainEvents(0, GENESIS_HASH, [...groups.flat(), sampleEvent(12)]);
+    assert.deepEqual(head, { seq: 12, hash: expected[11].hash });
     const v = await verifyAuditFile(auditFilePath(byCaller));
-    assert.deepEqual(v.report, { ok: true, count: 8, headSeq: 8, headHash: expected[7].hash });
+    assert.deepEqual(v.report, { ok: true, count: 12, headSeq: 12, headHash: expected[11].hash });
   });
 
   it('cuts a torn tail at the next open: a partial line, or damaged lines with nothing good after them', async () => {

@@ -5,8 +5,16 @@
  * committed once its answer is sent, whatever it was.
  */
 import { randomUUID } from 'node:crypto';
-import { AuditError, makeEvent, type AuditWriter, type Outcome, type Ticket } from '../../audit/index.js';
-import type { Principal } from '../auth/index.js';
+import {
+  AuditError,
+  DetailShape,
+  type Actor,
+  makeFixedEvent,
+  type AuditWriter,
+  type DetailScalar,
+  type Outcome,
+  type Ticket,
+} from '../../audit/index.js';
 import { GatewayError } from '../http/plugins/index.js';
 import { ApiError } from '../trading/errors.js';
 import { auditUnavailableError } from './plugin.js';
@@ -18,17 +26,46 @@ export function outcomeOfError(e: unknown): Outcome {
   return { status: 'failed', code: 'INTERNAL_ERROR' };
 }
 
+export type WsAuditAction = 'order.place' | 'order.cancel' | 'order.amend' | 'order.mass_cancel';
+
+/**
+ * The keys of each action's details: the request's fields kept (as REST's events have them), then `transport`
+ * and `order_id`, which the ticket adds. Fixed shapes, so that the event's canonical JSON is written directly
+ * (`makeFixedEvent`); an absent field (undefined) is left out, as before.
+ */
+export const WS_AUDIT_DETAILS: Readonly<Record<WsAuditAction, DetailShape>> = {
+  'order.place': new DetailShape([
+    'symbol',
+    'side',
+    'order_type',
+    'quantity',
+    'price',
+    'client_order_id',
+    'transport',
+    'order_id',
+  ]),
+  'order.cancel': new DetailShape(['transport', 'order_id']),
+  'order.amend': new DetailShape(['price', 'quantity', 'transport', 'order_id']),
+  'order.mass_cancel': new DetailShape(['symbol', 'side', 'transport', 'order_id']),
+};
+
 export interface WsAuditStart {
-  readonly action: 'order.place' | 'order.cancel' | 'order.amend' | 'order.mass_cancel';
+  readonly action: WsAuditAction;
   readonly requestId: string | number;
-  readonly address: string;
   readonly target: { readonly kind: string; readonly id: string | null };
-  readonly details: Readonly<Record<string, unknown>>;
+  /**
+   * The request's fields kept in the event, in the order of `WS_AUDIT_DETAILS[action]`'s keys, without the
+   * last two (`transport`, `order_id`): the ticket takes the array over and appends them at its commit.
+   */
+  readonly details: DetailScalar[];
 }
+
+const OK: Outcome = Object.freeze({ status: 'ok', code: null });
+const INTERNAL_ERROR: Outcome = Object.freeze({ status: 'failed', code: 'INTERNAL_ERROR' });
 
 /** One WebSocket request's event: `ok`, `error` as it ends, then `commit` (in a finally). */
 export class WsAuditTicket {
-  private outcome: Outcome = { status: 'failed', code: 'INTERNAL_ERROR' };
+  private outcome: Outcome = INTERNAL_ERROR;
   private orderId: string | null = null;
   private done = false;
 
@@ -66,7 +103,7 @@ export class WsAuditTicket {
   }
 
   ok(orderId: number | null): void {
-    this.outcome = { status: 'ok', code: null };
+    this.outcome = OK;
     if (orderId !== null) this.orderId = String(orderId);
   }
 
@@ -75,21 +112,24 @@ export class WsAuditTicket {
     if (orderId !== null) this.orderId = String(orderId);
   }
 
-  commit(principal: Principal | null): void {
+  /** Records the event, by `actor` (the connection's: see makeFixedEvent). */
+  commit(actor: Actor): void {
     if (this.done) return;
     this.done = true;
-    const details: Record<string, unknown> = { ...this.start.details, transport: 'ws' };
-    if (this.orderId !== null) details.order_id = this.orderId;
+    const start = this.start;
+    const values = start.details;
+    values.push('ws', this.orderId ?? undefined);
     this.ticket.commit(
-      makeEvent({
+      makeFixedEvent({
         id: randomUUID(),
         timeUs: this.timeUs,
-        actor: { id: principal?.keyId ?? null, role: principal?.role ?? null, ip: this.start.address },
-        action: this.start.action,
-        target: this.start.target,
+        actor,
+        action: start.action,
+        target: start.target,
         result: this.outcome,
-        requestId: String(this.start.requestId),
-        details,
+        requestId: String(start.requestId),
+        shape: WS_AUDIT_DETAILS[start.action],
+        values,
       }),
     );
   }

@@ -91,11 +91,57 @@ export function tradeFeeMinor(t: TradeView, inst: InstrumentConfig, buyer: boole
   return buyer ? t.buyerPaidMinor - value : value - t.sellerNetMinor;
 }
 
+/**
+ * The decimal texts of one instrument's prices and quantities by their integer value: orders show the same
+ * few prices and quantities over and over (every ack carries four or five), and formatting one through
+ * BigInt cost more than the rest of the ack. Bounded: a map that reaches `DECIMAL_TEXTS_MAX` starts over.
+ * Keyed by the instrument's configuration object, which is replaced, never changed, when the instrument is.
+ */
+class DecimalTexts {
+  private readonly prices = new Map<number, string>();
+  private readonly qtys = new Map<number, string>();
+
+  constructor(private readonly inst: InstrumentConfig) {}
+
+  price(ticks: number): string {
+    let text = this.prices.get(ticks);
+    if (text === undefined) {
+      text = ticksToPrice(ticks, this.inst);
+      if (this.prices.size >= DECIMAL_TEXTS_MAX) this.prices.clear();
+      this.prices.set(ticks, text);
+    }
+    return text;
+  }
+
+  qty(lots: number): string {
+    let text = this.qtys.get(lots);
+    if (text === undefined) {
+      text = lotsToQty(lots, this.inst);
+      if (this.qtys.size >= DECIMAL_TEXTS_MAX) this.qtys.clear();
+      this.qtys.set(lots, text);
+    }
+    return text;
+  }
+}
+
+const DECIMAL_TEXTS_MAX = 4_096;
+const decimalTexts = new WeakMap<InstrumentConfig, DecimalTexts>();
+
+function textsOf(inst: InstrumentConfig): DecimalTexts {
+  let texts = decimalTexts.get(inst);
+  if (texts === undefined) {
+    texts = new DecimalTexts(inst);
+    decimalTexts.set(inst, texts);
+  }
+  return texts;
+}
+
 export function orderJson(
   o: Readonly<OrderView>,
   inst: InstrumentConfig,
   clientOrderId: string | null,
 ): OrderJson {
+  const texts = textsOf(inst);
   return {
     order_id: String(o.orderId),
     client_order_id: clientOrderId,
@@ -104,11 +150,11 @@ export function orderJson(
     side: sideName(o.side),
     order_type: TYPE_NAME[o.type] ?? null,
     time_in_force: TIF_NAME[o.tif] ?? null,
-    price: o.priceTicks > 0 ? ticksToPrice(o.priceTicks, inst) : null,
-    trigger_price: o.triggerPriceTicks > 0 ? ticksToPrice(o.triggerPriceTicks, inst) : null,
-    quantity: lotsToQty(o.qtyLots, inst),
-    filled_quantity: lotsToQty(o.filledLots, inst),
-    remaining_quantity: lotsToQty(o.remainingLots, inst),
+    price: o.priceTicks > 0 ? texts.price(o.priceTicks) : null,
+    trigger_price: o.triggerPriceTicks > 0 ? texts.price(o.triggerPriceTicks) : null,
+    quantity: texts.qty(o.qtyLots),
+    filled_quantity: texts.qty(o.filledLots),
+    remaining_quantity: texts.qty(o.remainingLots),
     average_price: averagePrice(o.notional, o.filledLots, inst),
     fee: orderFee(o, inst),
     fee_asset: inst.quoteCode,
@@ -146,8 +192,9 @@ export function orderJsonText(
   inst: InstrumentConfig,
   clientOrderId: string | null,
 ): string {
-  const price = o.priceTicks > 0 ? ticksToPrice(o.priceTicks, inst) : null;
-  const trigger = o.triggerPriceTicks > 0 ? ticksToPrice(o.triggerPriceTicks, inst) : null;
+  const texts = textsOf(inst);
+  const price = o.priceTicks > 0 ? texts.price(o.priceTicks) : null;
+  const trigger = o.triggerPriceTicks > 0 ? texts.price(o.triggerPriceTicks) : null;
   const reject = o.rejectCode === 0 ? null : rejectName(o.rejectCode);
   const cancel = o.cancelReason === 0 ? null : (CANCEL_NAME[o.cancelReason] ?? null);
   return (
@@ -155,8 +202,8 @@ export function orderJsonText(
     `,"account_id":${o.accountId},"symbol":${quotedSymbol(inst)},"side":"${sideName(o.side)}"` +
     `,"order_type":${quotedOrNull(TYPE_NAME[o.type] ?? null)},"time_in_force":${quotedOrNull(TIF_NAME[o.tif] ?? null)}` +
     `,"price":${quotedOrNull(price)},"trigger_price":${quotedOrNull(trigger)}` +
-    `,"quantity":"${lotsToQty(o.qtyLots, inst)}","filled_quantity":"${lotsToQty(o.filledLots, inst)}"` +
-    `,"remaining_quantity":"${lotsToQty(o.remainingLots, inst)}"` +
+    `,"quantity":"${texts.qty(o.qtyLots)}","filled_quantity":"${texts.qty(o.filledLots)}"` +
+    `,"remaining_quantity":"${texts.qty(o.remainingLots)}"` +
     `,"average_price":${quotedOrNull(averagePrice(o.notional, o.filledLots, inst))}` +
     `,"fee":"${orderFee(o, inst)}","fee_asset":${JSON.stringify(inst.quoteCode)}` +
     `,"status":"${o.status}","reject_reason":${reject === null ? 'null' : JSON.stringify(reject)},"cancel_reason":${quotedOrNull(cancel)}` +

@@ -8,7 +8,11 @@
 import {
   CancelReason,
   CommandKind,
+  EVENT_STRIDE,
   EventBuffer,
+  EventType,
+  F_A,
+  F_B,
   OrderType,
   SelfTradePrevention,
   Side,
@@ -442,8 +446,10 @@ function cannotCancel(o: Readonly<OrderView>): ApiError {
 
 /** The reject code of an order command's OrderRejected record for `command`, or 0. */
 function orderReject(events: Float64Array, command: number): number {
-  for (const e of recordsOf(events)) {
-    if (e?.type === 'OrderRejected' && e.command === command) return e.code;
+  // Read in place (a record's type is its first number): every cancel and amend asks, and decoding each of
+  // its records into an object (ledger entries included) cost more than the answer.
+  for (let at = 0; at < events.length; at += EVENT_STRIDE) {
+    if (events[at] === EventType.OrderRejected && events[at + F_B] === command) return events[at + F_A];
   }
   return 0;
 }

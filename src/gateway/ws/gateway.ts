@@ -24,7 +24,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData, type ServerOptions } from 'ws';
 import type { InstrumentConfig, VenueConfig } from '../../ops/index.js';
 import { requireRole, type KeyVerifier, type Principal, type Role } from '../auth/index.js';
-import type { AuditWriter } from '../../audit/index.js';
+import type { Actor, AuditWriter } from '../../audit/index.js';
 import { WsAuditTicket } from '../audit/index.js';
 import { clientAddress, proxyTrust, type ProxyTrust } from '../http/client-address.js';
 import { placeRequest } from '../http/routes-orders.js';
@@ -131,6 +131,22 @@ class Connection implements Subscriber {
   deliver(message: Buffer): void {
     this.gateway.send(this, message);
   }
+
+  /**
+   * Who the connection's audit events name: one object while the principal stays, so that the audit keeps
+   * its cleaning and its canonical JSON for it (makeFixedEvent).
+   */
+  auditActor(): Actor {
+    if (this.actor === null || this.actorOf !== this.principal) {
+      const p = this.principal;
+      this.actor = { id: p?.keyId ?? null, role: p?.role ?? null, ip: this.address };
+      this.actorOf = p;
+    }
+    return this.actor;
+  }
+
+  private actor: Actor | null = null;
+  private actorOf: Principal | null = null;
 }
 
 const SEND_OPTIONS = Object.freeze({ binary: false, compress: false, fin: true });
@@ -770,9 +786,8 @@ export class WsGateway {
       const taken = WsAuditTicket.take(this.deps.audit, {
         action: 'order.place',
         requestId: m.id,
-        address: conn.address,
         target: { kind: 'account', id: m.account_id === undefined ? null : String(m.account_id) },
-        details: placeDetails(m),
+        details: [m.symbol, m.side, m.order_type, m.quantity, m.price, m.client_order_id],
       });
       audit = taken instanceof Promise ? await taken : taken;
       const p = this.mustHavePrincipal(conn, PLACERS);
@@ -806,7 +821,7 @@ export class WsGateway {
       audit?.error(e);
       this.errorOf(conn, m.id, e);
     } finally {
-      audit?.commit(conn.principal);
+      audit?.commit(conn.auditActor());
       this.deps.metrics?.orders.inc({ type: m.order_type, result });
       this.requestDone(conn);
     }
@@ -818,9 +833,8 @@ export class WsGateway {
       const taken = WsAuditTicket.take(this.deps.audit, {
         action: 'order.cancel',
         requestId: m.id,
-        address: conn.address,
         target: { kind: 'order', id: String(m.order_id) },
-        details: {},
+        details: [],
       });
       audit = taken instanceof Promise ? await taken : taken;
       const p = this.mustHavePrincipal(conn, CANCELLERS);
@@ -831,7 +845,7 @@ export class WsGateway {
       audit?.error(e);
       this.errorOf(conn, m.id, e);
     } finally {
-      audit?.commit(conn.principal);
+      audit?.commit(conn.auditActor());
       this.requestDone(conn);
     }
   }
@@ -843,9 +857,8 @@ export class WsGateway {
       audit = await WsAuditTicket.take(this.deps.audit, {
         action: 'order.amend',
         requestId: m.id,
-        address: conn.address,
         target: { kind: 'order', id: String(m.order_id) },
-        details: { price: m.price, quantity: m.quantity },
+        details: [m.price, m.quantity],
       });
       const p = this.mustHavePrincipal(conn, PLACERS);
       const trading = this.deps.trading;
@@ -859,7 +872,7 @@ export class WsGateway {
       audit?.error(e);
       this.errorOf(conn, m.id, e);
     } finally {
-      audit?.commit(conn.principal);
+      audit?.commit(conn.auditActor());
       this.requestDone(conn);
     }
   }
@@ -871,9 +884,8 @@ export class WsGateway {
       audit = await WsAuditTicket.take(this.deps.audit, {
         action: 'order.mass_cancel',
         requestId: m.id,
-        address: conn.address,
         target: { kind: 'account', id: m.account_id === undefined ? null : String(m.account_id) },
-        details: { symbol: m.symbol, side: m.side },
+        details: [m.symbol, m.side],
       });
       const p = this.mustHavePrincipal(conn, CANCELLERS);
       const cancelled = await this.deps.trading.massCancel(p, {
@@ -887,7 +899,7 @@ export class WsGateway {
       audit?.error(e);
       this.errorOf(conn, m.id, e);
     } finally {
-      audit?.commit(conn.principal);
+      audit?.commit(conn.auditActor());
       this.requestDone(conn);
     }
   }
@@ -907,16 +919,6 @@ export class WsGateway {
       : takeBudgetNow(this.orderLimiter, String(accountId), ORDER_BUDGET_REFUSAL);
   }
 }
-
-/** The fields of a placement kept in its audit event. */
-const placeDetails = (m: PlaceMessage): Record<string, unknown> => ({
-  symbol: m.symbol,
-  side: m.side,
-  order_type: m.order_type,
-  quantity: m.quantity,
-  price: m.price,
-  client_order_id: m.client_order_id,
-});
 
 function unavailable(message: string): GatewayError {
   return new GatewayError(ErrorCode.ServiceUnavailable, 503, message, {}, { 'retry-after': '1' });
