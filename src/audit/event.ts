@@ -272,8 +272,8 @@ export function toDetails(v: Readonly<Record<string, unknown>>): DetailObject {
 
 const cleanOrNull = (t: string | null): string | null => (t === null ? null : cleanField(t));
 
-/** An event with every string field cleaned and its details made fit (see `toDetails`). */
-export function makeEvent(e: {
+/** What an event is made of, but for its details (`makeEvent`, `makeFixedEvent`). */
+export interface EventStart {
   id: string;
   timeUs: number;
   actor: Actor;
@@ -281,8 +281,10 @@ export function makeEvent(e: {
   target: Target;
   result: Outcome;
   requestId: string | null;
-  details?: Readonly<Record<string, unknown>>;
-}): AuditEventInput {
+}
+
+/** An event with every string field cleaned and its details made fit (see `toDetails`). */
+export function makeEvent(e: EventStart & { details?: Readonly<Record<string, unknown>> }): AuditEventInput {
   if (!Number.isSafeInteger(e.timeUs) || e.timeUs < 0) throw new RangeError(`bad event time ${e.timeUs}`);
   return {
     id: cleanField(e.id),
@@ -402,17 +404,9 @@ function startOf(parts: ActorParts, action: string): string {
  * Give the same actor object for the events of one actor (a connection's): its cleaning and the canonical
  * JSON's start are kept for it.
  */
-export function makeFixedEvent(e: {
-  id: string;
-  timeUs: number;
-  actor: Actor;
-  action: string;
-  target: Target;
-  result: Outcome;
-  requestId: string | null;
-  shape: DetailShape;
-  values: readonly DetailScalar[];
-}): AuditEventInput {
+export function makeFixedEvent(
+  e: EventStart & { shape: DetailShape; values: readonly DetailScalar[] },
+): AuditEventInput {
   if (!Number.isSafeInteger(e.timeUs) || e.timeUs < 0) throw new RangeError(`bad event time ${e.timeUs}`);
   const { shape, values } = e;
   if (values.length !== shape.keys.length) {
