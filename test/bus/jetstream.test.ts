@@ -337,6 +337,15 @@ describe('JetStream bus', () => {
         const second = await bus(n, { name: 'consumer-2' });
         const c2 = await second.consume(TOPIC, handler, options);
         await producing;
+        if (how === 'crashed') {
+          // What the first one wrote without acking comes again once its ack wait (1 s) is over, which may be
+          // after every other row is stored: waited for, not raced.
+          await until(
+            'the redelivery, written again',
+            () => c2.counters().redelivered > 0 && sink.written > total,
+            30_000,
+          );
+        }
         await until(`${total} rows`, async () => (await sink.rows()).count === total, 30_000);
         const rows = await sink.rows();
         assert.equal(rows.count, total);

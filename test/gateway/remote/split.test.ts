@@ -14,6 +14,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { isDeepStrictEqual } from 'node:util';
 import { Redis } from 'ioredis';
 import { WebSocket } from 'ws';
 import { ENGINE_WS_PATH, encodeFrame } from '../../../src/gateway/remote/index.js';
@@ -451,8 +452,20 @@ describe('rialto engine with two rialto gateways', () => {
       (await call(urlA, 'GET', '/api/v1/trades/BTC-USDT?limit=100', admin)).body.trades as Json[];
     const before = await trades();
     assert.ok(before.length > 0, 'the session so far has traded');
-    const subA = await subscribe(urlA);
-    const subB = await subscribe(urlB);
+    // A gateway closes a 1 s bar on its own clock's tick once the clock is past the bar's end and the
+    // lateness allowed (marketData.pipeline.latenessMs): until then the session's last trade's bar is in
+    // neither snapshot, or in one and not yet the other. Subscribed again until both hold closed bars and
+    // agree, for at most about 10 s.
+    const settled = (x: Json[], y: Json[]): boolean => x.length > 0 && isDeepStrictEqual(x, y);
+    let subA = await subscribe(urlA);
+    let subB = await subscribe(urlB);
+    for (let attempt = 1; attempt < 30 && !settled(subA.snapshot, subB.snapshot); attempt++) {
+      await subA.ws.close();
+      await subB.ws.close();
+      await new Promise((r) => setTimeout(r, 300));
+      subA = await subscribe(urlA);
+      subB = await subscribe(urlB);
+    }
     try {
       // B was restarted and A reconnected after an engine restart: both rebuilt the same closed bars.
       assert.deepEqual(subA.snapshot, subB.snapshot);
