@@ -9,16 +9,19 @@ import { setFlagsFromString } from 'node:v8';
 
 export const MATCHING_V8_FLAGS: readonly string[] = ['--max-inlined-bytecode-size-cumulative=4000'];
 
-let tuned = false;
+/** The flag sets applied in this process: each once. */
+const applied = new Set<readonly string[]>();
+
+function applyOnce(flags: readonly string[]): readonly string[] {
+  if (!applied.has(flags)) {
+    for (const flag of flags) setFlagsFromString(flag);
+    applied.add(flags);
+  }
+  return flags;
+}
 
 /** Applies MATCHING_V8_FLAGS. Call at process start, before the hot code has been optimized. */
-export function tuneV8ForMatching(): readonly string[] {
-  if (!tuned) {
-    for (const flag of MATCHING_V8_FLAGS) setFlagsFromString(flag);
-    tuned = true;
-  }
-  return MATCHING_V8_FLAGS;
-}
+export const tuneV8ForMatching = (): readonly string[] => applyOnce(MATCHING_V8_FLAGS);
 
 /**
  * V8 settings for a one-shot command that opens the embedded store (PGlite) for a few statements and exits
@@ -30,13 +33,5 @@ export function tuneV8ForMatching(): readonly string[] {
  */
 export const ONE_SHOT_V8_FLAGS: readonly string[] = ['--liftoff-only'];
 
-let oneShot = false;
-
 /** Applies ONE_SHOT_V8_FLAGS. Call before the store is opened (its WebAssembly is compiled then). */
-export function tuneV8ForOneShot(): readonly string[] {
-  if (!oneShot) {
-    for (const flag of ONE_SHOT_V8_FLAGS) setFlagsFromString(flag);
-    oneShot = true;
-  }
-  return ONE_SHOT_V8_FLAGS;
-}
+export const tuneV8ForOneShot = (): readonly string[] => applyOnce(ONE_SHOT_V8_FLAGS);
