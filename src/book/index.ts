@@ -12,6 +12,7 @@ export {
   F_A,
   F_B,
   F_C,
+  F_D,
   F_SLOT,
   F_MAKER_SLOT,
   decodeEvent,
