@@ -2,6 +2,7 @@
 export { OrderBook, BOOK_LIMITS, type BookOptions } from './order-book.js';
 export {
   EventBuffer,
+  OrderRecordLog,
   EventType,
   EVENT_STRIDE,
   F_ORDER_ID,
