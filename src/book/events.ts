@@ -131,32 +131,6 @@ export class EventBuffer {
   }
 }
 
-/**
- * The offsets of the records about an order's life that a book wrote (OrderAccepted, TradeExecuted,
- * OrderCancelled, OrderReduced, OrderExpired, OrderAmended), in the order it wrote them, for a consumer that
- * acts on those and not on the rest (fills, levels, top of book: two thirds of the records): the exchange core
- * reads them here instead of walking every record to find them. A book keeps one only when given one
- * (OrderBook.logOrderRecords); the consumer empties it.
- */
-export class OrderRecordLog {
-  /** Record offsets in the book's EventBuffer (index × EVENT_STRIDE), `count` of them. */
-  offsets = new Int32Array(64);
-  count = 0;
-
-  push(at: number): void {
-    if (this.count === this.offsets.length) {
-      const bigger = new Int32Array(this.offsets.length * 2);
-      bigger.set(this.offsets);
-      this.offsets = bigger;
-    }
-    this.offsets[this.count++] = at;
-  }
-
-  clear(): void {
-    this.count = 0;
-  }
-}
-
 interface EventBase {
   seq: number;
   timeUs: number;

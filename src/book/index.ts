@@ -2,7 +2,6 @@
 export { OrderBook, BOOK_LIMITS, type BookOptions } from './order-book.js';
 export {
   EventBuffer,
-  OrderRecordLog,
   EventType,
   EVENT_STRIDE,
   F_ORDER_ID,

@@ -20,7 +20,7 @@
 import type { SnapshotReader, SnapshotWriter } from '../collections/index.js';
 import * as codes from './codes.js';
 import * as events from './events.js';
-import { EventBuffer, type OrderRecordLog } from './events.js';
+import { EventBuffer } from './events.js';
 import { ExpiryHeap } from './expiry-heap.js';
 import { IdIndex } from './id-index.js';
 import { StateHasher } from './state-hash.js';
@@ -203,8 +203,6 @@ export class OrderBook {
   private topBidQty = 0;
   private topAskPx = 0;
   private topAskQty = 0;
-  /** Where the records about an order's life are noted as they are written, when a consumer asked for it. */
-  private orderLog: OrderRecordLog | null = null;
 
   constructor(events: EventBuffer = new EventBuffer(), options: BookOptions = {}) {
     this.events = events;
@@ -383,15 +381,6 @@ export class OrderBook {
     if (problem) throw new Error(`invalid instrument rules: ${problem}`);
     this.rules = next;
     if (this.referencePx > 0) this.setReference(this.referencePx);
-  }
-
-  /**
-   * Notes in `log`, from now on, the offset of every OrderAccepted, TradeExecuted, OrderCancelled, OrderReduced,
-   * OrderExpired and OrderAmended record the book writes, in the order written (null: stop). The records are the
-   * same either way; the consumer reads the log and clears it.
-   */
-  logOrderRecords(log: OrderRecordLog | null): void {
-    this.orderLog = log;
   }
 
   // ---------------------------------------------------------------- queries
@@ -1327,7 +1316,6 @@ export class OrderBook {
     const f = t << HOT_SHIFT_F;
     const meta = this.hi[(t << HOT_SHIFT_I) + HI_META];
     const at = this.orderEvent(EventType.OrderAccepted, t, this.hf[f + HF_PRICE], this.hf[f + HF_LEFT]);
-    if (this.orderLog !== null) this.orderLog.push(at);
     const d = this.events.data;
     d[at + F_A] = (meta >> M_TYPE_SHIFT) & 7;
     d[at + F_B] = (meta >> M_TIF_SHIFT) & 7;
@@ -1372,7 +1360,6 @@ export class OrderBook {
   private emitFill(t: number, m: number, px: number, q: number, takerLeft: number, makerLeft: number): void {
     const tradeId = ++this.tradeSeq;
     const at = this.orderEvent(EventType.TradeExecuted, t, px, q);
-    if (this.orderLog !== null) this.orderLog.push(at);
     const d = this.events.data;
     d[at + F_A] = tradeId;
     d[at + F_B] = this.hf[m << HOT_SHIFT_F];
@@ -1405,7 +1392,6 @@ export class OrderBook {
   private emitOrderClosed(o: number, type: number, reason: number): void {
     const f = o << HOT_SHIFT_F;
     const at = this.orderEvent(type, o, this.hf[f + HF_PRICE], this.hf[f + HF_LEFT]);
-    if (this.orderLog !== null) this.orderLog.push(at);
     const d = this.events.data;
     d[at + F_A] = this.hf[f + HF_FILLED];
     d[at + F_B] = reason;
@@ -1414,7 +1400,6 @@ export class OrderBook {
   private emitReduced(o: number, cut: number, reason: number): void {
     const f = o << HOT_SHIFT_F;
     const at = this.orderEvent(EventType.OrderReduced, o, this.hf[f + HF_PRICE], cut);
-    if (this.orderLog !== null) this.orderLog.push(at);
     const d = this.events.data;
     d[at + F_A] = this.hf[f + HF_LEFT];
     d[at + F_B] = reason;
@@ -1431,7 +1416,6 @@ export class OrderBook {
   private emitAmended(o: number, oldPrice: number, oldLeft: number, priorityKept: boolean): void {
     const f = o << HOT_SHIFT_F;
     const at = this.orderEvent(EventType.OrderAmended, o, this.hf[f + HF_PRICE], this.hf[f + HF_LEFT]);
-    if (this.orderLog !== null) this.orderLog.push(at);
     const d = this.events.data;
     d[at + F_A] = oldPrice;
     d[at + F_B] = oldLeft;

@@ -162,34 +162,6 @@ export function makeCoreReplayer(
     ops[6 * i + 5] = owners[i];
   }
 
-  return { core, step: replayStep(core, ops, t0, place, cancel, amend) };
-}
-
-// Module-local copies of the imported constants the step reads: an imported binding is read through its
-// module cell (a hole check and a load) at every use, a module-local number is an immediate.
-const OP_LIMIT = OpType.Limit;
-const OP_MARKET = OpType.Market;
-const OP_LIMIT_IOC = OpType.LimitIoc;
-const OP_CANCEL = OpType.Cancel;
-const OP_MOVE = OpType.Move;
-const LIMIT = OrderType.Limit;
-const MARKET = OrderType.Market;
-const GTC = TimeInForce.GTC;
-const IOC = TimeInForce.IOC;
-
-/**
- * The replayer's step over `ops` (six int32 per operation). Its state comes in as parameters, not as the
- * caller's `const` locals: a closure reads a captured `const` through a check that it is initialized (a hole
- * check, at every use in the compiled step), where a parameter needs none.
- */
-function replayStep(
-  core: ExchangeCore,
-  ops: Int32Array,
-  t0: number,
-  place: PlaceOrder,
-  cancel: CancelOrder,
-  amend: AmendOrder,
-): (i: number) => void {
   function placeOp(i: number, o: number, orderType: OrderType, tif: TimeInForce, px: number): void {
     place.timeUs = t0 + i;
     place.accountId = ops[o + 5];
@@ -207,18 +179,18 @@ function replayStep(
     core.events.clear();
     const o = 6 * i;
     switch (ops[o]) {
-      case OP_LIMIT:
-        return placeOp(i, o, LIMIT, GTC, ops[o + 3]);
-      case OP_MARKET:
-        return placeOp(i, o, MARKET, IOC, 0);
-      case OP_LIMIT_IOC:
-        return placeOp(i, o, LIMIT, IOC, ops[o + 3]);
-      case OP_CANCEL:
+      case OpType.Limit:
+        return placeOp(i, o, OrderType.Limit, TimeInForce.GTC, ops[o + 3]);
+      case OpType.Market:
+        return placeOp(i, o, OrderType.Market, TimeInForce.IOC, 0);
+      case OpType.LimitIoc:
+        return placeOp(i, o, OrderType.Limit, TimeInForce.IOC, ops[o + 3]);
+      case OpType.Cancel:
         cancel.timeUs = t0 + i;
         cancel.accountId = ops[o + 5];
         cancel.orderId = ops[o + 2];
         return core.cancelOrder(cancel);
-      case OP_MOVE:
+      case OpType.Move:
         amend.timeUs = t0 + i;
         amend.accountId = ops[o + 5];
         amend.orderId = ops[o + 2];
@@ -228,7 +200,7 @@ function replayStep(
         throw new Error(`operation ${i}: unknown type ${ops[o]}`);
     }
   }
-  return step;
+  return { core, step };
 }
 
 function setUpCore(w: Workload): ExchangeCore {

@@ -7,14 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import * as book from '../book/index.js';
-import {
-  EventBuffer,
-  OrderBook,
-  newPlaceOrder,
-  type AmendOrder,
-  type PlaceOrder,
-  type Side,
-} from '../book/index.js';
+import { EventBuffer, OrderBook, newPlaceOrder, type AmendOrder, type Side } from '../book/index.js';
 
 // Module-local copies of imported constants, which V8 compiles to immediates in the replay loop (an imported
 // binding is read through its module cell on every use; see src/book/order-book.ts).
@@ -152,28 +145,6 @@ export function makeReplayer(w: Workload): Replayer {
     ops[5 * i + 4] = w.qty[i];
   }
 
-  return { book, events, step: replayStep(book, events, ops, place, amend) };
-}
-
-// Module-local numbers for the step's cases: OpType is exported, so the module reads it through its cell.
-const OP_LIMIT = OpType.Limit;
-const OP_MARKET = OpType.Market;
-const OP_CANCEL = OpType.Cancel;
-const OP_MOVE = OpType.Move;
-const OP_LIMIT_IOC = OpType.LimitIoc;
-
-/**
- * The replayer's step over `ops` (five int32 per operation). Its state comes in as parameters, not as the
- * caller's `const` locals: a closure reads a captured `const` through a check that it is initialized (a hole
- * check, at every use in the compiled step), where a parameter needs none.
- */
-function replayStep(
-  book: OrderBook,
-  events: EventBuffer,
-  ops: Int32Array,
-  place: PlaceOrder,
-  amend: AmendOrder,
-): (i: number) => number {
   function placeOp(o: number, orderType: book.OrderType, tif: book.TimeInForce, px: number): number {
     place.orderId = ops[o + 2];
     place.side = ops[o + 1] as Side;
@@ -188,24 +159,24 @@ function replayStep(
     events.clear();
     const o = 5 * i;
     switch (ops[o]) {
-      case OP_LIMIT:
+      case OpType.Limit:
         return placeOp(o, OrderType.Limit, TimeInForce.GTC, ops[o + 3]);
-      case OP_MARKET:
+      case OpType.Market:
         return placeOp(o, OrderType.Market, TimeInForce.IOC, 0);
-      case OP_CANCEL:
+      case OpType.Cancel:
         return book.cancel(ops[o + 2], ANY_OWNER, 0);
-      case OP_MOVE:
+      case OpType.Move:
         amend.orderId = ops[o + 2];
         amend.price = ops[o + 3];
         return book.amend(amend);
-      case OP_LIMIT_IOC:
+      case OpType.LimitIoc:
         return placeOp(o, OrderType.Limit, TimeInForce.IOC, ops[o + 3]);
       default:
         // readWorkload rejects unknown types, so this is a broken invariant rather than bad input.
         throw new Error(`operation ${i}: unknown type ${ops[o]}`);
     }
   }
-  return step;
+  return { book, events, step };
 }
 
 /** The book summarised as a workload's NAME.meta.json `book.final` is. */

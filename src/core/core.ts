@@ -5,16 +5,14 @@
  *   risk gate (account, instrument, limits, funds) → hold → book (matching) → settlement and releases
  *
  * The gate decides on numbers gathered here and changes nothing, so a rejected command leaves the state as it
- * was. The book writes its events into the shared buffer, noting the offsets of those about orders' lives in
- * the core's OrderRecordLog; the core then acts on those: an accepted order takes its hold, each trade
- * settles from the two holds in one balanced entry, and cancels, expiries and reductions release what their
- * quantity held. The core reads no clock and draws no ids: time and ids come with commands.
+ * was. The book writes its events into the shared buffer; the core then walks them: an accepted order takes
+ * its hold, each trade settles from the two holds in one balanced entry, and cancels, expiries and reductions
+ * release what their quantity held. The core reads no clock and draws no ids: time and ids come with commands.
  */
 import * as book from '../book/index.js';
 import {
   EventBuffer,
   OrderBook,
-  OrderRecordLog,
   newPlaceOrder,
   type AmendOrder as BookAmend,
   type PlaceOrder as BookPlace,
@@ -269,8 +267,6 @@ export class ExchangeCore {
   private pendingMakerFee = 0;
   private pendingTakerFee = 0;
 
-  /** Where every book notes its records about orders' lives for afterBook (OrderBook.logOrderRecords). */
-  private readonly orderLog = new OrderRecordLog();
   private readonly bookPlace: BookPlace = newPlaceOrder();
   private readonly bookAmend: BookAmend = {
     orderId: 0,
@@ -663,29 +659,20 @@ export class ExchangeCore {
 
   // ---------------------------------------------------------------- after the book
 
-  /**
-   * After a book command that wrote its records from `from`: stamps them with the instrument, then takes holds,
-   * settles and releases for the records about orders' lives, which the book noted in `orderLog` as it wrote
-   * them (in the order written), so that the records the core does not act on (fills, levels, top of book: two
-   * thirds of them) are not visited one by one. Empties the log.
-   */
+  /** Walks the book's records from `from`: stamps the instrument, takes holds, settles, releases. */
   private afterBook(ins: Instrument, from: number): void {
     const buf = this.events;
     const end = buf.count;
     const instrument = ins.spec.instrument;
-    stampInstrument(buf.data, from, end, instrument);
-    const log = this.orderLog;
-    const n = log.count;
-    // Emptied before acting (the handlers do not call the book), so that a broken invariant thrown below
-    // leaves no stale offsets for the next command.
-    log.count = 0;
     // Settlement and holds append entries and may grow the buffer: `data` is read again after each of them.
     let d = buf.data;
-    for (let k = 0; k < n; k++) {
-      const o = log.offsets[k] & AT_MASK;
+    for (let i = from; i < end; i++) {
+      const o = (i * EVENT_STRIDE) & AT_MASK;
+      d[o + F_INSTRUMENT] = instrument;
       // The cases are the EventType numbers as literals (checked against EventType where the module loads):
       // over small-integer literals V8 dispatches with one jump table, where the named constants made a
-      // comparison chain of floating-point tests.
+      // comparison chain of floating-point tests that every record not handled here (levels, fills, the top
+      // of book: two thirds of them) ran to its end.
       switch (d[o] | 0) {
         case 1: // OrderAccepted
           if (d[o + 3] === this.pendingOrderId) {
@@ -975,7 +962,6 @@ export class ExchangeCore {
       existing.book.setRules(rules);
     } else {
       const book = new OrderBook(this.events, { rules, capacityOrders: this.options.bookCapacityOrders });
-      book.logOrderRecords(this.orderLog);
       const feeIncomeAccount = this.ledger.venueAccount(LedgerAccountKind.FeeIncome, spec.quoteAsset);
       const orders = new OrderColumns(this.options.bookCapacityOrders);
       this.instruments[id] = { spec, book, orders, halted: false, feeIncomeAccount };
@@ -1891,7 +1877,6 @@ export class ExchangeCore {
         r.fail(`instrument ${id}: fee income account`);
       const book = new OrderBook(this.events, { capacityOrders: 16 });
       book.readSnapshot(r);
-      book.logOrderRecords(this.orderLog);
       const orders = new OrderColumns(16);
       orders.readSnapshot(r, book);
       const ins: Instrument = { spec, book, orders, halted, feeIncomeAccount };
@@ -2045,14 +2030,6 @@ function definedIndices<T>(table: readonly (T | undefined)[]): number[] {
   for (let i = 0; i < table.length; i++) if (table[i] !== undefined) out.push(i);
   return out;
 }
-
-/**
- * Writes the instrument into records `from` to `end` (out of afterBook, which stays below V8's 460 bytes of
- * bytecode for inlining).
- */
-const stampInstrument = (d: Float64Array, from: number, end: number, instrument: number): void => {
-  for (let i = from; i < end; i++) d[((i * EVENT_STRIDE) & AT_MASK) + F_INSTRUMENT] = instrument;
-};
 
 /**
  * mulExact for operands known to be non-negative whole numbers (validated prices, quantities and scales, or
