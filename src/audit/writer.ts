@@ -79,6 +79,19 @@ interface Flusher {
  * A pause that keeps the process alive: events not yet written must not be left behind by an exit, so a
  * failing writer keeps retrying until it is closed (and close gives up after its timeout, saying so).
  */
+/** Room taken in the queue: `accept` takes its event, once. */
+class QueueTicket implements Ticket {
+  private spent = false;
+
+  constructor(private readonly accept: (event: AuditEventInput) => void) {}
+
+  commit(event: AuditEventInput): void {
+    if (this.spent) throw new Error('an audit ticket was committed twice');
+    this.spent = true;
+    this.accept(event);
+  }
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
@@ -227,18 +240,16 @@ export class AuditWriter {
 
   private ticket(): Ticket {
     this.reserved++;
-    let spent = false;
-    return {
-      commit: (event) => {
-        if (spent) throw new Error('an audit ticket was committed twice');
-        spent = true;
-        this.reserved--;
-        this.queue.push(event);
-        this.committed++;
-        this.kick();
-      },
-    };
+    return new QueueTicket(this.accept);
   }
+
+  /** A ticket's event, committed: one function for every ticket (a ticket is taken per audited request). */
+  private readonly accept = (event: AuditEventInput): void => {
+    this.reserved--;
+    this.queue.push(event);
+    this.committed++;
+    this.kick();
+  };
 
   private kick(): void {
     if (this.running) return;

@@ -790,7 +790,16 @@ export class WsGateway {
         action: 'order.place',
         requestId: m.id,
         target: { kind: 'account', id: m.account_id === undefined ? null : String(m.account_id) },
-        details: [m.symbol, m.side, m.order_type, m.quantity, m.price, m.client_order_id],
+        details: [
+          m.symbol,
+          m.side,
+          m.order_type,
+          m.quantity,
+          m.price,
+          m.client_order_id,
+          undefined,
+          undefined,
+        ],
       });
       audit = taken instanceof Promise ? await taken : taken;
       const p = this.mustHavePrincipal(conn, PLACERS);
@@ -837,7 +846,7 @@ export class WsGateway {
         action: 'order.cancel',
         requestId: m.id,
         target: { kind: 'order', id: String(m.order_id) },
-        details: [],
+        details: [undefined, undefined],
       });
       audit = taken instanceof Promise ? await taken : taken;
       const p = this.mustHavePrincipal(conn, CANCELLERS);
@@ -861,7 +870,7 @@ export class WsGateway {
         action: 'order.amend',
         requestId: m.id,
         target: { kind: 'order', id: String(m.order_id) },
-        details: [m.price, m.quantity],
+        details: [m.price, m.quantity, undefined, undefined],
       });
       const p = this.mustHavePrincipal(conn, PLACERS);
       const trading = this.deps.trading;
@@ -888,7 +897,7 @@ export class WsGateway {
         action: 'order.mass_cancel',
         requestId: m.id,
         target: { kind: 'account', id: m.account_id === undefined ? null : String(m.account_id) },
-        details: [m.symbol, m.side],
+        details: [m.symbol, m.side, undefined, undefined],
       });
       const p = this.mustHavePrincipal(conn, CANCELLERS);
       const cancelled = await this.deps.trading.massCancel(p, {
