@@ -469,6 +469,7 @@ export class WsGateway {
       return;
     }
     if (out.bytes === 0) {
+      // A client written out early in the turn is listed again: `writeAll` finds nothing at its second visit.
       if (this.holding.length === 0) process.nextTick(this.writeAll);
       this.holding.push(conn);
     }
