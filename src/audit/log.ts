@@ -49,26 +49,40 @@ const COPY_ESCAPES: Readonly<Record<string, string>> = {
   '\r': '\\r',
   '\t': '\\t',
 };
-const copyField = (v: string | number | null): string =>
-  v === null ? '\\N' : typeof v === 'number' ? String(v) : v.replace(COPY_SPECIAL, (c) => COPY_ESCAPES[c]);
+/** Whether a text holds one of COPY_SPECIAL (most hold none: they are copied as they are). */
+const COPY_SPECIAL_ANY = /[\\\n\r\t]/;
+const copyText = (v: string): string =>
+  COPY_SPECIAL_ANY.test(v) ? v.replace(COPY_SPECIAL, (c) => COPY_ESCAPES[c]) : v;
+const copyTextOrNull = (v: string | null): string => (v === null ? '\\N' : copyText(v));
 
-/** The rows as COPY's text input (columns in COLUMNS' order, as rowOfLine keys them). */
-function copyText(rows: readonly Record<string, string | number | null>[]): Uint8Array {
+/**
+ * The lines as COPY's text input, one row each, columns in COLUMNS' order (the values rowOfLine gives them),
+ * written straight from each line's event: no row object per line, and no escaping pass over a text that
+ * needs none.
+ */
+function copyTextOfLines(lines: readonly AuditLine[]): Uint8Array {
   let out = '';
-  for (const r of rows) {
+  for (const line of lines) {
+    const e = eventOfLine(line);
     out +=
-      `${copyField(r.seq)}\t${copyField(r.event_id)}\t${copyField(r.time_us)}\t${copyField(r.actor_id)}\t` +
-      `${copyField(r.actor_role)}\t${copyField(r.actor_ip)}\t${copyField(r.action)}\t` +
-      `${copyField(r.target_kind)}\t${copyField(r.target_id)}\t${copyField(r.result)}\t` +
-      `${copyField(r.result_code)}\t${copyField(r.request_id)}\t${copyField(r.details)}\t${copyField(r.hash)}\n`;
+      `${line.seq}\t${copyText(e.id)}\t${e.timeUs}\t${copyTextOrNull(e.actor.id)}\t` +
+      `${copyTextOrNull(e.actor.role)}\t${copyTextOrNull(e.actor.ip)}\t${copyText(e.action)}\t` +
+      `${copyText(e.target.kind)}\t${copyTextOrNull(e.target.id)}\t${copyText(e.result.status)}\t` +
+      `${copyTextOrNull(e.result.code)}\t${copyTextOrNull(e.requestId)}\t${copyText(canonicalJson(e.details))}\t` +
+      `${copyText(line.hash)}\n`;
   }
   return Buffer.from(out, 'utf8');
 }
 
-/** A line as a row of audit_events, keyed by column; null when its JSON is not an event. */
-function rowOfLine(line: AuditLine): Record<string, string | number | null> {
+function eventOfLine(line: AuditLine): AuditEventInput {
   const e = eventOfJson(line.json);
   if (e === null) throw new Error(`the audit file's event ${line.seq} is not an event`);
+  return e;
+}
+
+/** A line as a row of audit_events, keyed by column (for the INSERT, when the COPY could not be used). */
+function rowOfLine(line: AuditLine): Record<string, string | number | null> {
+  const e = eventOfLine(line);
   return {
     seq: line.seq,
     event_id: e.id,
@@ -161,16 +175,15 @@ export class AuditLog {
    */
   async project(lines: readonly AuditLine[]): Promise<void> {
     if (lines.length === 0) return;
-    const rows = lines.map(rowOfLine);
     try {
       const copied = await this.store.transaction(async (tx) =>
-        tx.copyFrom === undefined ? false : (await tx.copyFrom(COPY_SQL, copyText(rows))) >= 0,
+        tx.copyFrom === undefined ? false : (await tx.copyFrom(COPY_SQL, copyTextOfLines(lines))) >= 0,
       );
       if (copied) return;
     } catch (e) {
       if ((e as { code?: unknown }).code !== UNIQUE_VIOLATION) throw e;
     }
-    await this.store.query(PROJECT_SQL, [JSON.stringify(rows)]);
+    await this.store.query(PROJECT_SQL, [JSON.stringify(lines.map(rowOfLine))]);
   }
 
   /** The events whose ids are given and that the table has. */

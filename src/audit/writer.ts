@@ -79,13 +79,32 @@ interface Flusher {
  * A pause that keeps the process alive: events not yet written must not be left behind by an exit, so a
  * failing writer keeps retrying until it is closed (and close gives up after its timeout, saying so).
  */
+/** Room taken in the queue: `accept` takes its event, once. */
+class QueueTicket implements Ticket {
+  private spent = false;
+
+  constructor(private readonly accept: (event: AuditEventInput) => void) {}
+
+  commit(event: AuditEventInput): void {
+    if (this.spent) throw new Error('an audit ticket was committed twice');
+    this.spent = true;
+    this.accept(event);
+  }
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 export class AuditWriter {
   readonly limits: WriterLimits;
   private readonly queue: AuditEventInput[] = [];
+  /**
+   * Waiters in arrival order from `waitersHead` on (those before it were handed room or dropped): taken from
+   * the front by moving the index, not by `shift`, which copied the array (tens of thousands of waiters
+   * while the venue is behind) once per waiter woken.
+   */
   private readonly waiters: Waiter[] = [];
+  private waitersHead = 0;
   /** Waiters not expired (`waiters` may still hold expired ones). */
   private waiting = 0;
   private readonly flushers: Flusher[] = [];
@@ -157,10 +176,14 @@ export class AuditWriter {
       }, this.limits.admitTimeoutMs);
       // Expired waiters are dropped in bulk once they outnumber the live ones (bounded at queueCapacity):
       // the array stays bounded while the sink fails for long, at O(1) a waiter.
-      if (this.waiters.length >= 2 * this.limits.queueCapacity) {
+      if (this.waiters.length - this.waitersHead >= 2 * this.limits.queueCapacity) {
         let kept = 0;
-        for (const x of this.waiters) if (!x.expired) this.waiters[kept++] = x;
+        for (let i = this.waitersHead; i < this.waiters.length; i++) {
+          const x = this.waiters[i];
+          if (!x.expired) this.waiters[kept++] = x;
+        }
         this.waiters.length = kept;
+        this.waitersHead = 0;
       }
       this.waiters.push(w);
       this.waiting++;
@@ -185,7 +208,10 @@ export class AuditWriter {
   private async shut(): Promise<void> {
     this.closing = true;
     this.closeDeadlineMs = Date.now() + this.limits.closeTimeoutMs;
-    for (const w of this.waiters.splice(0)) {
+    const waiters = this.waiters.splice(this.waitersHead);
+    this.waiters.length = 0;
+    this.waitersHead = 0;
+    for (const w of waiters) {
       if (w.expired) continue;
       if (w.timer !== null) clearTimeout(w.timer);
       w.reject(this.unavailable('the audit writer is closing'));
@@ -214,18 +240,16 @@ export class AuditWriter {
 
   private ticket(): Ticket {
     this.reserved++;
-    let spent = false;
-    return {
-      commit: (event) => {
-        if (spent) throw new Error('an audit ticket was committed twice');
-        spent = true;
-        this.reserved--;
-        this.queue.push(event);
-        this.committed++;
-        this.kick();
-      },
-    };
+    return new QueueTicket(this.accept);
   }
+
+  /** A ticket's event, committed: one function for every ticket (a ticket is taken per audited request). */
+  private readonly accept = (event: AuditEventInput): void => {
+    this.reserved--;
+    this.queue.push(event);
+    this.committed++;
+    this.kick();
+  };
 
   private kick(): void {
     if (this.running) return;
@@ -270,14 +294,24 @@ export class AuditWriter {
 
   /** Hands freed room to waiters, oldest first, and resolves the flushes that are done. */
   private wake(): void {
-    while (this.waiters.length > 0 && this.used < this.limits.queueCapacity) {
-      const w = this.waiters.shift();
-      if (w === undefined) break;
+    const waiters = this.waiters;
+    let head = this.waitersHead;
+    while (head < waiters.length && this.used < this.limits.queueCapacity) {
+      const w = waiters[head++];
       if (w.expired) continue;
       this.waiting--;
       if (w.timer !== null) clearTimeout(w.timer);
       w.resolve(this.ticket());
     }
+    if (head === waiters.length) {
+      waiters.length = 0;
+      head = 0;
+    } else if (head >= 1024 && head * 2 >= waiters.length) {
+      // Half or more of the array is taken: drop that prefix, once per as many waiters as are left.
+      waiters.splice(0, head);
+      head = 0;
+    }
+    this.waitersHead = head;
     for (let i = this.flushers.length - 1; i >= 0; i--) {
       const f = this.flushers[i];
       if (this.written >= f.target) {

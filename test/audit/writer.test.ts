@@ -167,6 +167,35 @@ describe('audit writer', () => {
     assert.equal(w.stats().refused, 8, 'the live waiters were not refused');
   });
 
+  it('hands room to thousands of waiters in order, a batch at a time', async () => {
+    const sink = new FakeSink();
+    sink.close();
+    const w = new AuditWriter(sink, { queueCapacity: 3000, batchEventsMax: 1200, admitTimeoutMs: 60_000 });
+    await commitMany(w, 1, 3000);
+    const order: number[] = [];
+    const waits: Promise<void>[] = [];
+    for (let i = 3001; i <= 6000; i++) {
+      waits.push(
+        w.reserve().then((t) => {
+          order.push(i);
+          t.commit(sampleEvent(i));
+        }),
+      );
+    }
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(order, [], 'no room while the sink holds the queue');
+    sink.open();
+    await Promise.all(waits);
+    await w.close();
+    const all = Array.from({ length: 6000 }, (_, k) => k + 1);
+    assert.deepEqual(order, all.slice(3000), 'woken oldest first');
+    assert.deepEqual(
+      sink.written,
+      all.map((i) => sampleEvent(i).id),
+    );
+    assert.equal(w.stats().refused, 0);
+  });
+
   it('writes everything on close, and refuses reservations once closing', async () => {
     const sink = new FakeSink();
     const w = new AuditWriter(sink);

@@ -8,7 +8,7 @@ import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import Fastify from 'fastify';
-import { orderJson, orderJsonText } from '../../src/gateway/http/present.js';
+import { isoOfUs, orderJson, orderJsonText } from '../../src/gateway/http/present.js';
 import { OrderResponse } from '../../src/gateway/http/schemas.js';
 import type { OrderView } from '../../src/gateway/views/index.js';
 import type { OrderStatus } from '../../src/gateway/views/views.js';
@@ -109,5 +109,29 @@ describe('the acknowledgement order text', () => {
     };
     const text = orderJsonText(view, inst, 'a"b\\c');
     assert.equal((JSON.parse(text) as { client_order_id: string }).client_order_id, 'a"b\\c');
+  });
+});
+
+describe('isoOfUs', () => {
+  const us = fc.oneof(
+    // Around now: times within the seconds and milliseconds its caches keep, in any order.
+    fc.integer({ min: 1_790_000_000_000_000, max: 1_790_000_200_000_000 }),
+    fc.double({ min: -8.64e18, max: 8.64e18, noNaN: true }),
+    fc.double({ min: -1e12, max: 1e12, noNaN: true }),
+  );
+
+  it("is Date's ISO text of the microsecond's millisecond, whatever came before", () => {
+    fc.assert(
+      fc.property(fc.array(us, { minLength: 1, maxLength: 50 }), (times) => {
+        for (const t of times) assert.equal(isoOfUs(t), new Date(Math.floor(t / 1000)).toISOString(), `${t}`);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('throws as Date does for a time it cannot show', () => {
+    for (const t of [Number.NaN, Number.POSITIVE_INFINITY, 8.64e18 + 1e9]) {
+      assert.throws(() => isoOfUs(t), RangeError);
+    }
   });
 });

@@ -54,8 +54,9 @@ export interface WsAuditStart {
   readonly requestId: string | number;
   readonly target: { readonly kind: string; readonly id: string | null };
   /**
-   * The request's fields kept in the event, in the order of `WS_AUDIT_DETAILS[action]`'s keys, without the
-   * last two (`transport`, `order_id`): the ticket takes the array over and appends them at its commit.
+   * The request's fields kept in the event, in the order of `WS_AUDIT_DETAILS[action]`'s keys, then two
+   * places (undefined) for the last two, `transport` and `order_id`: the ticket takes the array over and
+   * sets those at its commit (in place: the array is made at its final length, not grown per request).
    */
   readonly details: DetailScalar[];
 }
@@ -118,7 +119,12 @@ export class WsAuditTicket {
     this.done = true;
     const start = this.start;
     const values = start.details;
-    values.push('ws', this.orderId ?? undefined);
+    const n = values.length;
+    if (n !== WS_AUDIT_DETAILS[start.action].keys.length) {
+      throw new Error(`${start.action}: ${n} details for ${WS_AUDIT_DETAILS[start.action].keys.length} keys`);
+    }
+    values[n - 2] = 'ws';
+    values[n - 1] = this.orderId ?? undefined;
     this.ticket.commit(
       makeFixedEvent({
         id: randomUUID(),

@@ -9,17 +9,38 @@ import { rejectName } from '../trading/errors.js';
 import { averagePrice, lotsToQty, minorToAmount, ticksToPrice } from '../trading/units.js';
 import type { Level, OrderView, TradeView } from '../views/index.js';
 
-/** The last time formatted, and its millisecond: acks and feeds format the same few times over and over. */
+/**
+ * The last time formatted, and its millisecond: acks and feeds format the same few times over and over. A
+ * cancel's acknowledgement shows two (the order's creation, seconds before, and now): the texts up to the
+ * second are kept too, for the last 64 seconds by slot, so that the creation's costs a concatenation, not a
+ * `Date` and its formatting.
+ */
 let isoMs = Number.NaN;
 let isoText = '';
+const ISO_SECOND_SLOTS = 64;
+const isoSecondOf = new Float64Array(ISO_SECOND_SLOTS).fill(Number.NaN);
+const isoSecondText: string[] = new Array<string>(ISO_SECOND_SLOTS).fill('');
+/** `.mmmZ` for each millisecond of a second. */
+const ISO_MS_SUFFIX: readonly string[] = Array.from(
+  { length: 1000 },
+  (_, i) => `.${String(i).padStart(3, '0')}Z`,
+);
 
+/** The ISO 8601 text of a time in microseconds, as `new Date(Math.floor(us / 1000)).toISOString()`. */
 export function isoOfUs(us: number): string {
   const ms = Math.floor(us / 1000);
-  if (ms !== isoMs) {
-    isoText = new Date(ms).toISOString();
-    isoMs = ms;
+  if (ms === isoMs) return isoText;
+  const second = Math.floor(ms / 1000);
+  const slot = second & (ISO_SECOND_SLOTS - 1);
+  if (isoSecondOf[slot] !== second) {
+    // Every text of a valid time ends in `.mmmZ` (years past 9999 are longer at the start, not the end).
+    isoSecondText[slot] = new Date(second * 1000).toISOString().slice(0, -5);
+    isoSecondOf[slot] = second;
   }
-  return isoText;
+  const text = isoSecondText[slot] + ISO_MS_SUFFIX[ms - second * 1000];
+  isoMs = ms;
+  isoText = text;
+  return text;
 }
 
 const TYPE_NAME: Readonly<Record<number, string>> = {

@@ -11,12 +11,13 @@
  * `sendBufferBytesMax` is not queued; the client is closed as a slow consumer (4008) and gets nothing more,
  * so one stuck client holds at most that many bytes of the server's memory.
  *
- * Sends are coalesced: the first send to a client in a turn of the event loop corks its socket, and the
+ * Sends are coalesced: a turn of the event loop's messages to one client are held (frames.ts) and, at the
  * turn's end (`process.nextTick`, after the promise continuations that answer a whole batch of the engine's
- * acknowledgements) uncorks every corked socket, so a turn's messages to one client leave in one `writev`
- * (per `corkBytesMax`) instead of one system call each. Nothing waits longer than the turn that produced it,
- * and a socket is uncorked as soon as it holds `corkBytesMax`, so the send buffer bound still measures what
- * the client has not read.
+ * acknowledgements), framed into one buffer and written with one `socket.write` (per `corkBytesMax`)
+ * instead of a header, a buffer and two writes each through `ws.send`. Nothing waits longer than the turn
+ * that produced it, and what is held is written out as soon as it reaches `corkBytesMax`, so the send buffer
+ * bound still measures what the client has not read. Every close of a client writes out what is held
+ * first, so that its close frame follows them, as through `ws`.
  */
 import type { IncomingMessage, Server } from 'node:http';
 import { STATUS_CODES } from 'node:http';
@@ -53,6 +54,7 @@ import type { Trading } from '../trading/trading.js';
 import type { BatchChanges, OrderView } from '../views/index.js';
 import { orderJson, orderJsonText, type OrderJson } from '../http/present.js';
 import { Feeds, type CandleSource, type CandleView, type Channel, type Subscriber } from './feed.js';
+import { TextFrames } from './frames.js';
 import { WS_LIMITS, WsCloseCode } from './limits.js';
 import {
   WsErrorCode,
@@ -111,10 +113,8 @@ class Connection implements Subscriber {
   alive = true;
   /** Closed, or being closed: nothing more is sent. */
   done = false;
-  /** Its socket is corked until the end of this turn of the event loop (see `WsGateway.send`). */
-  corked = false;
-  /** Bytes sent since the socket was last corked: at most `corkBytesMax` before they are written out. */
-  corkedBytes = 0;
+  /** This turn's messages, written out at its end (see `WsGateway.send`): at most `corkBytesMax` bytes. */
+  readonly out = new TextFrames();
 
   constructor(
     readonly ws: WebSocket,
@@ -149,7 +149,6 @@ class Connection implements Subscriber {
   private actorOf: Principal | null = null;
 }
 
-const SEND_OPTIONS = Object.freeze({ binary: false, compress: false, fin: true });
 /** The head lines of an upgrade's refusal: the REST answers' security headers (HSTS when configured) too. */
 function answerHeaders(hsts: VenueConfig['server']['hsts']): string {
   let head = 'Connection: close\r\nContent-Type: application/json; charset=utf-8\r\n';
@@ -193,17 +192,12 @@ export class WsGateway {
   private closing: Promise<void> | null = null;
   private slowDropped = 0;
   private sendBufferPeak = 0;
-  /** Connections whose socket is corked until `uncorkAll` runs at the end of this turn. */
-  private readonly corked: Connection[] = [];
-  private readonly uncorkAll = (): void => {
-    const corked = this.corked;
-    for (let i = 0; i < corked.length; i++) {
-      const conn = corked[i];
-      conn.corked = false;
-      conn.corkedBytes = 0;
-      conn.socket.uncork();
-    }
-    corked.length = 0;
+  /** Connections holding messages until `writeAll` runs at the end of this turn. */
+  private readonly holding: Connection[] = [];
+  private readonly writeAll = (): void => {
+    const holding = this.holding;
+    for (let i = 0; i < holding.length; i++) this.writeOut(holding[i]);
+    holding.length = 0;
   };
 
   /** The client's address, as fastify's `request.ip` has it (through the trusted proxies). */
@@ -297,10 +291,7 @@ export class WsGateway {
       const closed = [...this.connections].map(
         (c) => new Promise<void>((resolve) => c.ws.once('close', () => resolve())),
       );
-      for (const c of this.connections) {
-        c.done = true;
-        c.ws.close(WsCloseCode.GoingAway, 'the venue is closing');
-      }
+      for (const c of this.connections) this.closeClient(c, WsCloseCode.GoingAway, 'the venue is closing');
       await Promise.all(closed);
       this.server.off('upgrade', this.onUpgrade);
       this.wss.close();
@@ -459,47 +450,61 @@ export class WsGateway {
   // ---------------------------------------------------------------------------------------------------------
   // Sending
 
-  /** Sends one message, or closes the client as a slow consumer if it would pass its send buffer. */
-  send(conn: Connection, message: Buffer): void {
+  /**
+   * Sends one text message (a feed's shared buffer, or a text encoded when written), or closes the client as
+   * a slow consumer if it would pass its send buffer.
+   */
+  send(conn: Connection, message: Buffer | string): void {
     if (conn.done) return;
     const ws = conn.ws;
     if (ws.readyState !== WebSocket.OPEN) return;
-    if (conn.corked && conn.corkedBytes + message.length > WS_LIMITS.corkBytesMax) {
+    const payloadBytes = typeof message === 'string' ? Buffer.byteLength(message) : message.length;
+    const out = conn.out;
+    if (out.bytes > 0 && out.bytes + payloadBytes > WS_LIMITS.corkBytesMax) {
       // Enough for one write: out it goes, so the check below sees only what the client has not read.
-      conn.socket.uncork();
-      conn.socket.cork();
-      conn.corkedBytes = 0;
+      this.writeOut(conn);
     }
-    if (ws.bufferedAmount + message.length > this.sendBufferBytesMax) {
+    if (ws.bufferedAmount + out.bytes + payloadBytes > this.sendBufferBytesMax) {
       this.dropSlow(conn);
       return;
     }
-    if (!conn.corked) {
-      if (this.corked.length === 0) process.nextTick(this.uncorkAll);
-      conn.corked = true;
-      conn.socket.cork();
-      this.corked.push(conn);
+    if (out.bytes === 0) {
+      // A client written out early in the turn is listed again: `writeAll` finds nothing at its second visit.
+      if (this.holding.length === 0) process.nextTick(this.writeAll);
+      this.holding.push(conn);
     }
-    conn.corkedBytes += message.length;
-    ws.send(message, SEND_OPTIONS);
+    out.add(message, payloadBytes);
     this.counts.out++;
-    const buffered = ws.bufferedAmount;
+    const buffered = ws.bufferedAmount + out.bytes;
     if (buffered > this.sendBufferPeak) this.sendBufferPeak = buffered;
   }
 
-  private dropSlow(conn: Connection): void {
+  /** Writes the connection's held messages to its socket (dropped if it closed meanwhile). */
+  private writeOut(conn: Connection): void {
+    const frames = conn.out.take();
+    if (frames === null) return;
+    if (conn.ws.readyState === WebSocket.OPEN && !conn.socket.destroyed) conn.socket.write(frames);
+  }
+
+  /** Closes a client after what it was sent: its held messages go first, then the close frame. */
+  private closeClient(conn: Connection, code: number, reason: string): void {
     conn.done = true;
+    this.writeOut(conn);
+    conn.ws.close(code, reason);
+  }
+
+  private dropSlow(conn: Connection): void {
     this.slowDropped++;
     this.deps.metrics?.wsSlowConsumersDropped.inc();
     // Nothing more is queued; the close frame waits behind what is, and `ws` cuts the socket after
     // closeTimeoutMs if the client never reads it.
     for (const chs of conn.subscriptions.values()) for (const ch of chs) this.detach(conn, ch);
     conn.subscriptions.clear();
-    conn.ws.close(WsCloseCode.SlowConsumer, 'slow consumer: send buffer full');
+    this.closeClient(conn, WsCloseCode.SlowConsumer, 'slow consumer: send buffer full');
   }
 
   private answer(conn: Connection, value: unknown): void {
-    this.send(conn, Buffer.from(JSON.stringify(value)));
+    this.send(conn, JSON.stringify(value));
   }
 
   private error(
@@ -597,8 +602,7 @@ export class WsGateway {
       if (unavailableErrorOf(e) === null) conn.authFailures++;
       this.errorOf(conn, id, e);
       if (conn.authFailures >= WS_LIMITS.authFailuresMax) {
-        conn.done = true;
-        conn.ws.close(WsCloseCode.AuthFailed, 'too many failed auth messages');
+        this.closeClient(conn, WsCloseCode.AuthFailed, 'too many failed auth messages');
       }
     }
   }
@@ -774,7 +778,7 @@ export class WsGateway {
   /** An acknowledgement with its order, as text: written directly, the hottest message (see orderJsonText). */
   private ack(conn: Connection, head: string, o: Readonly<OrderView>): void {
     const cid = this.deps.trading.clientOrders.clientOrderIdOf(o.orderId);
-    this.send(conn, Buffer.from(`${head},"order":${orderJsonText(o, this.instrumentOf(o), cid)}}`));
+    this.send(conn, `${head},"order":${orderJsonText(o, this.instrumentOf(o), cid)}}`);
   }
 
   private async place(conn: Connection, m: PlaceMessage): Promise<void> {
@@ -787,7 +791,16 @@ export class WsGateway {
         action: 'order.place',
         requestId: m.id,
         target: { kind: 'account', id: m.account_id === undefined ? null : String(m.account_id) },
-        details: [m.symbol, m.side, m.order_type, m.quantity, m.price, m.client_order_id],
+        details: [
+          m.symbol,
+          m.side,
+          m.order_type,
+          m.quantity,
+          m.price,
+          m.client_order_id,
+          undefined,
+          undefined,
+        ],
       });
       audit = taken instanceof Promise ? await taken : taken;
       const p = this.mustHavePrincipal(conn, PLACERS);
@@ -834,7 +847,7 @@ export class WsGateway {
         action: 'order.cancel',
         requestId: m.id,
         target: { kind: 'order', id: String(m.order_id) },
-        details: [],
+        details: [undefined, undefined],
       });
       audit = taken instanceof Promise ? await taken : taken;
       const p = this.mustHavePrincipal(conn, CANCELLERS);
@@ -858,7 +871,7 @@ export class WsGateway {
         action: 'order.amend',
         requestId: m.id,
         target: { kind: 'order', id: String(m.order_id) },
-        details: [m.price, m.quantity],
+        details: [m.price, m.quantity, undefined, undefined],
       });
       const p = this.mustHavePrincipal(conn, PLACERS);
       const trading = this.deps.trading;
@@ -885,7 +898,7 @@ export class WsGateway {
         action: 'order.mass_cancel',
         requestId: m.id,
         target: { kind: 'account', id: m.account_id === undefined ? null : String(m.account_id) },
-        details: [m.symbol, m.side],
+        details: [m.symbol, m.side, undefined, undefined],
       });
       const p = this.mustHavePrincipal(conn, CANCELLERS);
       const cancelled = await this.deps.trading.massCancel(p, {
