@@ -15,6 +15,7 @@ import {
   type DetailObject,
   type ResultStatus,
 } from './event.js';
+import { copyField, copyRowOfCanonical } from './copy-row.js';
 import { eventOfJson, type AuditLine, type ChainHead } from './file.js';
 
 const COLUMNS =
@@ -41,27 +42,24 @@ const PROJECT_SQL =
   `INSERT INTO audit_events (${COLUMNS}) SELECT ${COLUMNS} ` +
   'FROM json_populate_recordset(NULL::audit_events, $1::json) ON CONFLICT DO NOTHING';
 
-/** COPY text's special characters: the escape itself and the row and column separators. */
-const COPY_SPECIAL = /[\\\n\r\t]/g;
-const COPY_ESCAPES: Readonly<Record<string, string>> = {
-  '\\': '\\\\',
-  '\n': '\\n',
-  '\r': '\\r',
-  '\t': '\\t',
-};
-const copyField = (v: string | number | null): string =>
-  v === null ? '\\N' : typeof v === 'number' ? String(v) : v.replace(COPY_SPECIAL, (c) => COPY_ESCAPES[c]);
+/** A line as its COPY text row, the general way: through its event (and its details' canonical JSON again). */
+export function copyRowOfEvent(line: AuditLine): string {
+  const r = rowOfLine(line);
+  return (
+    `${copyField(r.seq)}\t${copyField(r.event_id)}\t${copyField(r.time_us)}\t${copyField(r.actor_id)}\t` +
+    `${copyField(r.actor_role)}\t${copyField(r.actor_ip)}\t${copyField(r.action)}\t` +
+    `${copyField(r.target_kind)}\t${copyField(r.target_id)}\t${copyField(r.result)}\t` +
+    `${copyField(r.result_code)}\t${copyField(r.request_id)}\t${copyField(r.details)}\t${copyField(r.hash)}\n`
+  );
+}
 
-/** The rows as COPY's text input (columns in COLUMNS' order, as rowOfLine keys them). */
-function copyText(rows: readonly Record<string, string | number | null>[]): Uint8Array {
+/**
+ * The lines as COPY's text input (columns in COLUMNS' order): each read off its canonical JSON (copy-row.ts),
+ * else (a line in another form) through its event.
+ */
+function copyText(lines: readonly AuditLine[]): Uint8Array {
   let out = '';
-  for (const r of rows) {
-    out +=
-      `${copyField(r.seq)}\t${copyField(r.event_id)}\t${copyField(r.time_us)}\t${copyField(r.actor_id)}\t` +
-      `${copyField(r.actor_role)}\t${copyField(r.actor_ip)}\t${copyField(r.action)}\t` +
-      `${copyField(r.target_kind)}\t${copyField(r.target_id)}\t${copyField(r.result)}\t` +
-      `${copyField(r.result_code)}\t${copyField(r.request_id)}\t${copyField(r.details)}\t${copyField(r.hash)}\n`;
-  }
+  for (const line of lines) out += copyRowOfCanonical(line.seq, line.hash, line.json) ?? copyRowOfEvent(line);
   return Buffer.from(out, 'utf8');
 }
 
@@ -156,21 +154,20 @@ export class AuditLog {
   constructor(private readonly store: Store) {}
 
   /**
-   * Writes the file's lines as rows; rows already there (by sequence or event id) are left as they are, so
-   * projecting a line twice is harmless.
+   * Writes the file's lines as rows; rows already there (by sequence; on PostgreSQL also by event id, which
+   * only it keeps unique: migration 9) are left as they are, so projecting a line twice is harmless.
    */
   async project(lines: readonly AuditLine[]): Promise<void> {
     if (lines.length === 0) return;
-    const rows = lines.map(rowOfLine);
     try {
       const copied = await this.store.transaction(async (tx) =>
-        tx.copyFrom === undefined ? false : (await tx.copyFrom(COPY_SQL, copyText(rows))) >= 0,
+        tx.copyFrom === undefined ? false : (await tx.copyFrom(COPY_SQL, copyText(lines))) >= 0,
       );
       if (copied) return;
     } catch (e) {
       if ((e as { code?: unknown }).code !== UNIQUE_VIOLATION) throw e;
     }
-    await this.store.query(PROJECT_SQL, [JSON.stringify(rows)]);
+    await this.store.query(PROJECT_SQL, [JSON.stringify(lines.map(rowOfLine))]);
   }
 
   /** The events whose ids are given and that the table has. */
