@@ -16,6 +16,7 @@ import {
   type ResultStatus,
 } from './event.js';
 import { copyField, copyRowOfCanonical } from './copy-row.js';
+import { AUDIT_LIMITS } from './limits.js';
 import { eventOfJson, type AuditLine, type ChainHead } from './file.js';
 
 const COLUMNS =
@@ -61,6 +62,23 @@ function copyText(lines: readonly AuditLine[]): Uint8Array {
   let out = '';
   for (const line of lines) out += copyRowOfCanonical(line.seq, line.hash, line.json) ?? copyRowOfEvent(line);
   return Buffer.from(out, 'utf8');
+}
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * `copyText` of a batch, `projectionEncodeRowsPerTurn` lines per turn of the event loop: a batch of thousands
+ * of lines encoded at once would hold up the venue's answers meanwhile.
+ */
+async function copyTextInTurns(lines: readonly AuditLine[]): Promise<Uint8Array> {
+  const perTurn = AUDIT_LIMITS.projectionEncodeRowsPerTurn;
+  if (lines.length <= perTurn) return copyText(lines);
+  const parts: Uint8Array[] = [];
+  for (let at = 0; at < lines.length; at += perTurn) {
+    if (at > 0) await nextTurn();
+    parts.push(copyText(lines.slice(at, at + perTurn)));
+  }
+  return Buffer.concat(parts);
 }
 
 /** A line as a row of audit_events, keyed by column; null when its JSON is not an event. */
@@ -159,9 +177,10 @@ export class AuditLog {
    */
   async project(lines: readonly AuditLine[]): Promise<void> {
     if (lines.length === 0) return;
+    const data = await copyTextInTurns(lines);
     try {
       const copied = await this.store.transaction(async (tx) =>
-        tx.copyFrom === undefined ? false : (await tx.copyFrom(COPY_SQL, copyText(lines))) >= 0,
+        tx.copyFrom === undefined ? false : (await tx.copyFrom(COPY_SQL, data)) >= 0,
       );
       if (copied) return;
     } catch (e) {
