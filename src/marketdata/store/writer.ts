@@ -90,6 +90,8 @@ export class MarketDataWriter {
   private rows = 0;
   /** Batches written at once: `writesInFlight` on PostgreSQL, one on PGlite (one connection). */
   private readonly connections: number;
+  /** How long a short batch waits for more rows: `lingerMs`, or `pgliteLingerMs` on PGlite. */
+  private readonly lingerMs: number;
   /** Buffers of committed batches, for the next ones (a batch's buffer grows to its size once, not per batch). */
   private readonly spareBuffers: TickCopyBuffer[] = [];
   private s = {
@@ -119,7 +121,9 @@ export class MarketDataWriter {
     private readonly options: MdWriterOptions = {},
   ) {
     this.limits = mdWriterLimits(options.limits);
-    this.connections = store.store.kind === 'postgres' ? this.limits.writesInFlight : 1;
+    const postgres = store.store.kind === 'postgres';
+    this.connections = postgres ? this.limits.writesInFlight : 1;
+    this.lingerMs = postgres ? this.limits.lingerMs : this.limits.pgliteLingerMs;
   }
 
   /** Subscribes to the enriched ticks and the bars of `intervals`; returns a function that stops it. */
@@ -299,7 +303,7 @@ export class MarketDataWriter {
         !this.closing &&
         this.flushWaiters.length === 0
       ) {
-        await sleep(this.limits.lingerMs);
+        await sleep(this.lingerMs);
       }
       // The head batch, and behind it as many full ones as may be in flight.
       while (
