@@ -90,8 +90,6 @@ export class MarketDataWriter {
   private rows = 0;
   /** Batches written at once: `writesInFlight` on PostgreSQL, one on PGlite (one connection). */
   private readonly connections: number;
-  /** How long a short batch waits for more rows: `lingerMs`, or `pgliteLingerMs` on PGlite. */
-  private readonly lingerMs: number;
   /** Buffers of committed batches, for the next ones (a batch's buffer grows to its size once, not per batch). */
   private readonly spareBuffers: TickCopyBuffer[] = [];
   private s = {
@@ -121,9 +119,7 @@ export class MarketDataWriter {
     private readonly options: MdWriterOptions = {},
   ) {
     this.limits = mdWriterLimits(options.limits);
-    const postgres = store.store.kind === 'postgres';
-    this.connections = postgres ? this.limits.writesInFlight : 1;
-    this.lingerMs = postgres ? this.limits.lingerMs : this.limits.pgliteLingerMs;
+    this.connections = store.store.kind === 'postgres' ? this.limits.writesInFlight : 1;
   }
 
   /** Subscribes to the enriched ticks and the bars of `intervals`; returns a function that stops it. */
@@ -303,7 +299,7 @@ export class MarketDataWriter {
         !this.closing &&
         this.flushWaiters.length === 0
       ) {
-        await sleep(this.lingerMs);
+        await sleep(this.limits.lingerMs);
       }
       // The head batch, and behind it as many full ones as may be in flight.
       while (

@@ -15,7 +15,6 @@ import {
   type WriteOrder,
   type WriteResult,
 } from '../../../src/marketdata/index.js';
-import { MD_WRITER_DEFAULTS, mdWriterLimits } from '../../../src/marketdata/store/limits.js';
 import { migrate, type Store } from '../../../src/store/index.js';
 import { pgliteFactory, postgresFactory } from '../../store/helpers.js';
 import { harness, venueTrade } from '../pipeline/helpers.js';
@@ -174,13 +173,6 @@ describe('market data writer (PGlite)', () => {
       false,
       'nothing after close',
     );
-  });
-
-  it('lingers longer on PGlite, where a batch costs the venue its own transaction (and checks the limit)', () => {
-    assert.ok(MD_WRITER_DEFAULTS.pgliteLingerMs > MD_WRITER_DEFAULTS.lingerMs);
-    assert.equal(mdWriterLimits({ pgliteLingerMs: 0 }).pgliteLingerMs, 0);
-    assert.throws(() => mdWriterLimits({ pgliteLingerMs: -1 }), /pgliteLingerMs/);
-    assert.throws(() => mdWriterLimits({ pgliteLingerMs: 0.5 }), /pgliteLingerMs/);
   });
 
   it('refuses a message that is not a tick, counting it and keeping the reason', async () => {
