@@ -22,6 +22,14 @@ export const AUDIT_LIMITS = Object.freeze({
    */
   projectionBatchRowsIdle: 500,
   projectionBatchRowsBusy: 16,
+  /**
+   * Lines per batch when the store runs its SQL off the venue's thread (PostgreSQL, the venue's PGlite worker):
+   * a transaction's own statements cost PGlite about 1.5 ms, so 2,000 rows a batch took its worker 15 µs a row
+   * against 18 for 500 (docs/performance.md, bg-pglite). The rows are encoded on the venue's thread
+   * `projectionEncodeRowsPerTurn` at a time, one turn of its event loop each.
+   */
+  projectionBatchRowsOffThread: 2_000,
+  projectionEncodeRowsPerTurn: 500,
   /** The projection's pause when the table holds every line of the file (it then also polls the inbox). */
   projectionIdleMs: 200,
   /**

@@ -15,6 +15,8 @@ import {
   type DetailObject,
   type ResultStatus,
 } from './event.js';
+import { copyField, copyRowOfCanonical } from './copy-row.js';
+import { AUDIT_LIMITS } from './limits.js';
 import { eventOfJson, type AuditLine, type ChainHead } from './file.js';
 
 const COLUMNS =
@@ -41,48 +43,48 @@ const PROJECT_SQL =
   `INSERT INTO audit_events (${COLUMNS}) SELECT ${COLUMNS} ` +
   'FROM json_populate_recordset(NULL::audit_events, $1::json) ON CONFLICT DO NOTHING';
 
-/** COPY text's special characters: the escape itself and the row and column separators. */
-const COPY_SPECIAL = /[\\\n\r\t]/g;
-const COPY_ESCAPES: Readonly<Record<string, string>> = {
-  '\\': '\\\\',
-  '\n': '\\n',
-  '\r': '\\r',
-  '\t': '\\t',
-};
-/** Whether a text holds one of COPY_SPECIAL (most hold none: they are copied as they are). */
-const COPY_SPECIAL_ANY = /[\\\n\r\t]/;
-const copyText = (v: string): string =>
-  COPY_SPECIAL_ANY.test(v) ? v.replace(COPY_SPECIAL, (c) => COPY_ESCAPES[c]) : v;
-const copyTextOrNull = (v: string | null): string => (v === null ? '\\N' : copyText(v));
+/** A line as its COPY text row, the general way: through its event (and its details' canonical JSON again). */
+export function copyRowOfEvent(line: AuditLine): string {
+  const r = rowOfLine(line);
+  return (
+    `${copyField(r.seq)}\t${copyField(r.event_id)}\t${copyField(r.time_us)}\t${copyField(r.actor_id)}\t` +
+    `${copyField(r.actor_role)}\t${copyField(r.actor_ip)}\t${copyField(r.action)}\t` +
+    `${copyField(r.target_kind)}\t${copyField(r.target_id)}\t${copyField(r.result)}\t` +
+    `${copyField(r.result_code)}\t${copyField(r.request_id)}\t${copyField(r.details)}\t${copyField(r.hash)}\n`
+  );
+}
 
 /**
- * The lines as COPY's text input, one row each, columns in COLUMNS' order (the values rowOfLine gives them),
- * written straight from each line's event: no row object per line, and no escaping pass over a text that
- * needs none.
+ * The lines as COPY's text input (columns in COLUMNS' order): each read off its canonical JSON (copy-row.ts),
+ * else (a line in another form) through its event.
  */
-function copyTextOfLines(lines: readonly AuditLine[]): Uint8Array {
+function copyText(lines: readonly AuditLine[]): Uint8Array {
   let out = '';
-  for (const line of lines) {
-    const e = eventOfLine(line);
-    out +=
-      `${line.seq}\t${copyText(e.id)}\t${e.timeUs}\t${copyTextOrNull(e.actor.id)}\t` +
-      `${copyTextOrNull(e.actor.role)}\t${copyTextOrNull(e.actor.ip)}\t${copyText(e.action)}\t` +
-      `${copyText(e.target.kind)}\t${copyTextOrNull(e.target.id)}\t${copyText(e.result.status)}\t` +
-      `${copyTextOrNull(e.result.code)}\t${copyTextOrNull(e.requestId)}\t${copyText(canonicalJson(e.details))}\t` +
-      `${copyText(line.hash)}\n`;
-  }
+  for (const line of lines) out += copyRowOfCanonical(line.seq, line.hash, line.json) ?? copyRowOfEvent(line);
   return Buffer.from(out, 'utf8');
 }
 
-function eventOfLine(line: AuditLine): AuditEventInput {
-  const e = eventOfJson(line.json);
-  if (e === null) throw new Error(`the audit file's event ${line.seq} is not an event`);
-  return e;
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * `copyText` of a batch, `projectionEncodeRowsPerTurn` lines per turn of the event loop: a batch of thousands
+ * of lines encoded at once would hold up the venue's answers meanwhile.
+ */
+async function copyTextInTurns(lines: readonly AuditLine[]): Promise<Uint8Array> {
+  const perTurn = AUDIT_LIMITS.projectionEncodeRowsPerTurn;
+  if (lines.length <= perTurn) return copyText(lines);
+  const parts: Uint8Array[] = [];
+  for (let at = 0; at < lines.length; at += perTurn) {
+    if (at > 0) await nextTurn();
+    parts.push(copyText(lines.slice(at, at + perTurn)));
+  }
+  return Buffer.concat(parts);
 }
 
-/** A line as a row of audit_events, keyed by column (for the INSERT, when the COPY could not be used). */
+/** A line as a row of audit_events, keyed by column; null when its JSON is not an event. */
 function rowOfLine(line: AuditLine): Record<string, string | number | null> {
-  const e = eventOfLine(line);
+  const e = eventOfJson(line.json);
+  if (e === null) throw new Error(`the audit file's event ${line.seq} is not an event`);
   return {
     seq: line.seq,
     event_id: e.id,
@@ -170,14 +172,15 @@ export class AuditLog {
   constructor(private readonly store: Store) {}
 
   /**
-   * Writes the file's lines as rows; rows already there (by sequence or event id) are left as they are, so
-   * projecting a line twice is harmless.
+   * Writes the file's lines as rows; rows already there (by sequence; on PostgreSQL also by event id, which
+   * only it keeps unique: migration 9) are left as they are, so projecting a line twice is harmless.
    */
   async project(lines: readonly AuditLine[]): Promise<void> {
     if (lines.length === 0) return;
+    const data = await copyTextInTurns(lines);
     try {
       const copied = await this.store.transaction(async (tx) =>
-        tx.copyFrom === undefined ? false : (await tx.copyFrom(COPY_SQL, copyTextOfLines(lines))) >= 0,
+        tx.copyFrom === undefined ? false : (await tx.copyFrom(COPY_SQL, data)) >= 0,
       );
       if (copied) return;
     } catch (e) {

@@ -80,7 +80,11 @@ export class AuditProjection {
       // How busy the thread was with other work while this projection waited: the share it takes follows.
       step: async (utilization) => {
         const idle = !sharesThread || utilization < AUDIT_LIMITS.projectionBusyUtilization;
-        const rows = idle ? AUDIT_LIMITS.projectionBatchRowsIdle : AUDIT_LIMITS.projectionBatchRowsBusy;
+        const rows = !sharesThread
+          ? AUDIT_LIMITS.projectionBatchRowsOffThread
+          : idle
+            ? AUDIT_LIMITS.projectionBatchRowsIdle
+            : AUDIT_LIMITS.projectionBatchRowsBusy;
         const projected = await this.loop.serial(() => this.step(rows));
         if (projected === 0 && this.options.inbox) await this.loop.serial(() => this.drainInbox());
         return { projected, idle, rows };

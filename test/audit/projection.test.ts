@@ -43,7 +43,7 @@ describe('audit projection off the venue thread (PostgreSQL)', { timeout: 120_00
   });
 
   it('takes full batches while the thread is busy, and catches up', async () => {
-    const total = AUDIT_LIMITS.projectionBatchRowsIdle * 2 + 100;
+    const total = AUDIT_LIMITS.projectionBatchRowsOffThread * 2 + 100;
     for (let i = 0; i < total; i += 100)
       await file.append(Array.from({ length: 100 }, (_, k) => sampleEvent(i + k + 1)));
     assert.equal(file.head.seq, total);
@@ -64,8 +64,8 @@ describe('audit projection off the venue thread (PostgreSQL)', { timeout: 120_00
     }
     assert.equal(p.projectedSeq, total);
     assert.deepEqual(log.batches, [
-      AUDIT_LIMITS.projectionBatchRowsIdle,
-      AUDIT_LIMITS.projectionBatchRowsIdle,
+      AUDIT_LIMITS.projectionBatchRowsOffThread,
+      AUDIT_LIMITS.projectionBatchRowsOffThread,
       100,
     ]);
   });
