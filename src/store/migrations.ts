@@ -351,25 +351,6 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
         CHECK (char_length(hash) = 64 AND hash ~ '^[0-9a-f]+$');
     `,
   },
-  {
-    // audit_events.event_id without its unique index on PGlite. Nothing there looks rows up by event id: the
-    // inbox (the only reader by id, AuditLog.idsPresent) exists on PostgreSQL alone, and on PGlite `rialto
-    // keys` appends to the file itself. The index was a third of what PGlite spent per projected row (a
-    // B-tree insertion at a random place for each random UUID: 22 -> 15 µs a row COPYed, docs/performance.md).
-    // The file stays the truth of which ids it holds (the table mirrors it line by line, by seq). PostgreSQL
-    // keeps the index: the inbox's lookups need it, and its cost is the database server's, not the venue's.
-    version: 9,
-    name: 'audit_events_event_id_pglite',
-    sql: `
-      DO $$
-      BEGIN
-        IF version() LIKE '%PGlite%' THEN
-          ALTER TABLE audit_events DROP CONSTRAINT IF EXISTS audit_events_event_id_key;
-        END IF;
-      END
-      $$;
-    `,
-  },
 ]);
 
 /** The advisory lock that serializes migrations (an arbitrary constant: "RIALTO" in ASCII). */
