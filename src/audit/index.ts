@@ -3,6 +3,7 @@
  * the data directory, written by a bounded queue in groups, projected into the query store's `audit_events`,
  * and checked link by link. docs/audit.md describes the form.
  */
+export { auditEventId } from './event-id.js';
 export {
   CANONICAL_VERSION,
   GENESIS_HASH,

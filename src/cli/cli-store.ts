@@ -3,7 +3,6 @@
  * --table`, `md run`, `md prune`): the data directory's LOCK for the embedded store (PGlite allows one process
  * at a time, and a running venue holds the lock), and the audit event of a command that changes something.
  */
-import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import type { AuditEventInput, Outcome } from '../audit/index.js';
@@ -97,9 +96,9 @@ export interface CliAuditEvent {
  */
 export async function auditCli(config: VenueConfig, store: Store | null, e: CliAuditEvent): Promise<void> {
   if (store === null) return;
-  const { AuditInbox, makeEvent } = await loadAudit();
+  const { AuditInbox, auditEventId, makeEvent } = await loadAudit();
   const event = makeEvent({
-    id: randomUUID(),
+    id: auditEventId(),
     timeUs: Date.now() * 1000,
     actor: { id: cliActor(), role: 'operator', ip: null },
     action: e.action,

@@ -14,13 +14,13 @@
  * accepting and waits for requests in flight (their commands become durable), then the engine drains and
  * writes a snapshot, then the store closes.
  */
-import { randomUUID } from 'node:crypto';
 import {
   AuditFile,
   AuditInbox,
   AuditLog,
   AuditProjection,
   AuditWriter,
+  auditEventId,
   makeEvent,
   seedFromTable,
   canonicalEventJson,
@@ -463,7 +463,7 @@ async function submitSetup(
 /** The first admin key, made by the venue itself at its first start, is recorded like any other key. */
 export async function auditFirstAdminKey(file: AuditFile, keyId: string): Promise<void> {
   const event = makeEvent({
-    id: randomUUID(),
+    id: auditEventId(),
     timeUs: Date.now() * 1000,
     actor: { id: 'venue', role: 'system', ip: null },
     action: 'key.create',
