@@ -172,8 +172,8 @@ export class AuditLog {
   constructor(private readonly store: Store) {}
 
   /**
-   * Writes the file's lines as rows; rows already there (by sequence; on PostgreSQL also by event id, which
-   * only it keeps unique: migration 9) are left as they are, so projecting a line twice is harmless.
+   * Writes the file's lines as rows; rows already there (by sequence or event id) are left as they are, so
+   * projecting a line twice is harmless.
    */
   async project(lines: readonly AuditLine[]): Promise<void> {
     if (lines.length === 0) return;

@@ -4,8 +4,8 @@
  * reserved before the request is looked at (a full queue answers AUDIT_UNAVAILABLE), and the event is
  * committed once its answer is sent, whatever it was.
  */
-import { randomUUID } from 'node:crypto';
 import {
+  auditEventId,
   AuditError,
   DetailShape,
   type Actor,
@@ -127,7 +127,7 @@ export class WsAuditTicket {
     values[n - 1] = this.orderId ?? undefined;
     this.ticket.commit(
       makeFixedEvent({
-        id: randomUUID(),
+        id: auditEventId(),
         timeUs: this.timeUs,
         actor,
         action: start.action,
