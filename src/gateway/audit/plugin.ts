@@ -221,6 +221,35 @@ export interface AuditPending {
   committed: boolean;
 }
 
+const NO_ANSWER: Outcome = Object.freeze({ status: 'failed', code: 'NO_ANSWER' });
+
+/** Commits `req`'s event, once, with the answer's outcome. */
+function commit(req: FastifyRequest, audit: CompiledAudit, outcome: Outcome, payload: unknown): void {
+  const p = req.auditPending;
+  if (p === null || p.committed) return;
+  p.committed = true;
+  p.ticket.commit(auditEvent(req, audit, outcome, payload, randomUUID(), p.timeUs));
+}
+
+/**
+ * A request's pending event, with the listener of its response's `close` (one function per request, rather
+ * than `once`'s wrapper around a closure): a response closed without an answer commits it as NO_ANSWER.
+ */
+class PendingEvent implements AuditPending {
+  committed = false;
+
+  constructor(
+    readonly ticket: Ticket,
+    readonly timeUs: number,
+    private readonly req: FastifyRequest,
+    private readonly audit: CompiledAudit,
+  ) {}
+
+  readonly onClose = (): void => {
+    if (!this.committed) commit(this.req, this.audit, NO_ANSWER, null);
+  };
+}
+
 const plugin: FastifyPluginCallback<AuditPluginOptions> = (app, opts, done) => {
   const { writer } = opts;
   const nowUs = opts.nowUs ?? (() => Date.now() * 1000);
@@ -228,28 +257,34 @@ const plugin: FastifyPluginCallback<AuditPluginOptions> = (app, opts, done) => {
   // WeakMap per request cost a hash look-up twice and the garbage collector an ephemeron.
   app.decorateRequest('auditPending', null);
 
-  const commit = (req: FastifyRequest, audit: CompiledAudit, outcome: Outcome, payload: unknown): void => {
-    const p = req.auditPending;
-    if (p === null || p.committed) return;
-    p.committed = true;
-    p.ticket.commit(auditEvent(req, audit, outcome, payload, randomUUID(), p.timeUs));
+  /** The request's room taken: its pending event, and its response's `close` listened to (it comes once). */
+  const admit = (
+    req: FastifyRequest,
+    reply: FastifyReply,
+    audit: CompiledAudit,
+    ticket: Ticket,
+    timeUs: number,
+  ) => {
+    const p = new PendingEvent(ticket, timeUs, req, audit);
+    req.auditPending = p;
+    reply.raw.on('close', p.onClose);
   };
 
   const hooksFor = (entry: CompiledAudit) => ({
     // A callback hook, so that the usual case (room in the queue now) costs no promise.
     onRequest: (req: FastifyRequest, reply: FastifyReply, done: (e?: Error) => void): void => {
       const timeUs = nowUs();
-      const admit = (ticket: Ticket): void => {
-        req.auditPending = { ticket, timeUs, committed: false };
-        reply.raw.once('close', () => commit(req, entry, { status: 'failed', code: 'NO_ANSWER' }, null));
-        done();
-      };
       const now = writer.tryReserve();
       if (now !== null) {
-        admit(now);
+        admit(req, reply, entry, now, timeUs);
+        done();
         return;
       }
-      writer.reserve().then(admit, (e: unknown) => {
+      const later = (ticket: Ticket): void => {
+        admit(req, reply, entry, ticket, timeUs);
+        done();
+      };
+      writer.reserve().then(later, (e: unknown) => {
         if (e instanceof AuditError) done(auditUnavailableError(e.message));
         else done(e instanceof Error ? e : new Error(String(e)));
       });
