@@ -85,7 +85,11 @@ export function outcomeOf(statusCode: number, payload: unknown): Outcome {
 export interface AuditSubject extends AuditedRequest {
   /** Null when the request did not authenticate; undefined on a server without authentication. */
   readonly principal: Principal | null | undefined;
-  readonly ip: string;
+  /**
+   * The client's address; undefined when it was never read and the socket is gone (a response closed
+   * without an answer): the event then says null (it threw before, out of the close listener).
+   */
+  readonly ip: string | undefined;
   readonly id: string;
   readonly method: string;
 }
@@ -114,7 +118,7 @@ export function compileAudit(entry: RouteAudit): CompiledAudit {
  */
 const actors = new WeakMap<Principal, Actor>();
 
-function actorOf(principal: Principal, ip: string): Actor {
+function actorOf(principal: Principal, ip: string | null): Actor {
   let actor = actors.get(principal);
   if (actor === undefined || actor.ip !== ip) {
     actor = Object.freeze({ id: principal.keyId, role: principal.role, ip });
@@ -173,7 +177,7 @@ export function auditEvent(
       return makeFixedEvent({
         id,
         timeUs,
-        actor: actorOf(principal, req.ip),
+        actor: actorOf(principal, req.ip ?? null),
         action: entry.action,
         target: entry.target(req),
         result: outcome,
@@ -205,7 +209,7 @@ export function genericAuditEvent(
   return makeEvent({
     id,
     timeUs,
-    actor: { id: principal?.keyId ?? null, role: principal?.role ?? null, ip: req.ip },
+    actor: { id: principal?.keyId ?? null, role: principal?.role ?? null, ip: req.ip ?? null },
     action: entry.action,
     target: entry.target(req),
     result: outcome,

@@ -6,13 +6,23 @@
  * (which take the generic way), absent fields, bodies that are not objects, no principal.
  */
 import { strict as assert } from 'node:assert';
+import { request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import Fastify from 'fastify';
 import fc from 'fast-check';
-import { canonicalEventJson, type Outcome } from '../../../src/audit/index.js';
+import {
+  AuditWriter,
+  canonicalEventJson,
+  type AuditEventInput,
+  type Outcome,
+} from '../../../src/audit/index.js';
 import type { Principal } from '../../../src/gateway/auth/index.js';
 import {
   ROUTE_AUDITS,
   auditEvent,
+  auditPlugin,
   compileAudit,
   genericAuditEvent,
   type AuditSubject,
@@ -89,7 +99,7 @@ describe('REST audit events: direct and generic', () => {
           query: container,
           body: container,
           principal: fc.oneof(principal, fc.constant(shared)),
-          ip: fc.oneof(fc.constantFrom('127.0.0.1', '::1', '10.0.0.2'), oddString),
+          ip: fc.oneof(fc.constantFrom('127.0.0.1', '::1', '10.0.0.2', undefined), oddString),
           id: oddString,
           method: fc.constantFrom('POST', 'GET', 'DELETE', 'PATCH'),
         }),
@@ -131,5 +141,52 @@ describe('REST audit events: direct and generic', () => {
     });
     assert.deepEqual(e.target, { kind: 'account', id: '3' });
     assert.deepEqual(e.actor, { id: 'key:1', role: 'trader', ip: '127.0.0.1' });
+  });
+});
+
+describe('audit hooks over a socket', () => {
+  it('commit a request whose response closes without an answer as failed, NO_ANSWER, once', async () => {
+    // The address was never read (no rate limit here) and the socket is gone: the event says null.
+    const written: AuditEventInput[] = [];
+    const writer = new AuditWriter({
+      append: (events) => {
+        written.push(...events);
+        return Promise.resolve();
+      },
+    });
+    const app = Fastify();
+    await app.register(auditPlugin, { writer });
+    let arrived = 0;
+    // Never answers: the client gives up and the response closes.
+    app.post('/api/v1/admin/accounts', () => {
+      arrived++;
+      return new Promise(() => undefined);
+    });
+    app.delete('/api/v1/orders/:id', (_req, reply) => reply.code(200).send({ ok: true }));
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = app.server.address() as AddressInfo;
+    const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/api/v1/admin/accounts' });
+    req.on('error', () => undefined);
+    req.setHeader('content-type', 'application/json');
+    req.end('{"account_id":5}');
+    while (arrived === 0) await sleep(5);
+    req.destroy();
+    const answered = await app.inject({ method: 'DELETE', url: '/api/v1/orders/7' });
+    assert.equal(answered.statusCode, 200);
+    await writer.flush();
+    for (let i = 0; i < 200 && written.length < 2; i++) {
+      await sleep(10);
+      await writer.flush();
+    }
+    const actions = [...written]
+      .sort((a, b) => a.action.localeCompare(b.action))
+      .map((e) => [e.action, e.result.status, e.result.code, e.details, e.actor.ip]);
+    assert.deepEqual(actions, [
+      ['account.create', 'failed', 'NO_ANSWER', { method: 'POST' }, null],
+      ['order.cancel', 'ok', null, { method: 'DELETE' }, '127.0.0.1'],
+    ]);
+    await app.close();
+    await writer.close();
+    assert.equal(written.length, 2, 'each event once');
   });
 });
