@@ -18,9 +18,22 @@ export interface RouteAudit {
   readonly target: (r: AuditedRequest) => Target;
   /** Details from the request (and, for a placement, the answer's order id). */
   readonly details?: (r: AuditedRequest) => Readonly<Record<string, unknown>>;
+  /**
+   * When `details` is a pick of listed fields (`picked`): which ones, from where. The plugin then writes the
+   * event of a request whose picked values are all scalars directly (`makeFixedEvent`), the same event.
+   */
+  readonly fields?: DetailFields;
 }
 
-const field = (v: unknown, name: string): unknown =>
+/** The fields `details` picks: from the body or the query, those present only. */
+export interface DetailFields {
+  readonly from: 'body' | 'query';
+  readonly names: readonly string[];
+  /** The query instead of the body when there is no body (a placement sent as query parameters). */
+  readonly queryWithoutBody: boolean;
+}
+
+export const field = (v: unknown, name: string): unknown =>
   typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[name] : undefined;
 
 /** An id as text when it is a short plain one (ids come from clients: anything odd is left out). */
@@ -48,18 +61,35 @@ const switchTarget = (r: AuditedRequest): Target => {
 };
 const venue = (): Target => ({ kind: 'venue', id: null });
 
-/** The listed fields of an object (the body or query), those present only. */
-const pick =
-  (from: 'body' | 'query', names: readonly string[]) =>
-  (r: AuditedRequest): Record<string, unknown> => {
-    const src = r[from];
-    const out: Record<string, unknown> = {};
-    for (const n of names) {
-      const v = field(src, n);
-      if (v !== undefined) out[n] = v;
-    }
-    return out;
+/** Where `fields` picks from in request `r`: the body or the query. */
+export function pickSource(fields: DetailFields, r: AuditedRequest): unknown {
+  if (fields.from === 'query') return r.query;
+  return fields.queryWithoutBody && (r.body === undefined || r.body === null) ? r.query : r.body;
+}
+
+/**
+ * The listed fields of an object (the body or query), those present only: `details` and, for the plugin's
+ * direct path, the `fields` it picks (one definition, so that the two cannot differ).
+ */
+const pick = (
+  from: 'body' | 'query',
+  names: readonly string[],
+  queryWithoutBody = false,
+): Required<Pick<RouteAudit, 'details' | 'fields'>> => {
+  const fields: DetailFields = Object.freeze({ from, names: Object.freeze([...names]), queryWithoutBody });
+  return {
+    fields,
+    details: (r: AuditedRequest): Record<string, unknown> => {
+      const src = pickSource(fields, r);
+      const out: Record<string, unknown> = {};
+      for (const n of fields.names) {
+        const v = field(src, n);
+        if (v !== undefined) out[n] = v;
+      }
+      return out;
+    },
   };
+};
 
 const PLACE_FIELDS = [
   'symbol',
@@ -82,34 +112,33 @@ export const ROUTE_AUDITS: Readonly<Record<string, RouteAudit>> = Object.freeze(
     action: 'order.place',
     target: accountInBody,
     // A placement may come as query parameters: the body is then made from them before validation.
-    details: (r) =>
-      pick('body', PLACE_FIELDS)(r.body === undefined || r.body === null ? { ...r, body: r.query } : r),
+    ...pick('body', PLACE_FIELDS, true),
   },
   'DELETE /api/v1/orders/:id': { action: 'order.cancel', target: byParam('order') },
   'PATCH /api/v1/orders/:id': {
     action: 'order.amend',
     target: byParam('order'),
-    details: pick('body', ['price', 'quantity']),
+    ...pick('body', ['price', 'quantity']),
   },
   'DELETE /api/v1/orders': {
     action: 'order.mass_cancel',
     target: accountInQuery,
-    details: pick('query', ['symbol', 'side']),
+    ...pick('query', ['symbol', 'side']),
   },
   'POST /api/v1/admin/accounts': {
     action: 'account.create',
     target: accountInBody,
-    details: pick('body', ['market_maker']),
+    ...pick('body', ['market_maker']),
   },
   'POST /api/v1/admin/accounts/:id/deposits': {
     action: 'account.deposit',
     target: byParam('account'),
-    details: pick('body', ['asset', 'amount', 'reference']),
+    ...pick('body', ['asset', 'amount', 'reference']),
   },
   'POST /api/v1/admin/accounts/:id/withdrawals': {
     action: 'account.withdraw',
     target: byParam('account'),
-    details: pick('body', ['asset', 'amount', 'reference']),
+    ...pick('body', ['asset', 'amount', 'reference']),
   },
   'POST /api/v1/admin/accounts/:id/suspend': { action: 'account.suspend', target: byParam('account') },
   'POST /api/v1/admin/accounts/:id/reactivate': { action: 'account.reactivate', target: byParam('account') },
@@ -140,14 +169,14 @@ export const ROUTE_AUDITS: Readonly<Record<string, RouteAudit>> = Object.freeze(
   'POST /api/v1/admin/kill-switch/reset': {
     action: 'kill_switch.reset',
     target: switchTarget,
-    details: pick('body', ['officer_account_id']),
+    ...pick('body', ['officer_account_id']),
   },
   'POST /api/v1/admin/risk-officers': { action: 'risk_officer.create', target: accountInBody },
   // Reads of account data.
   'GET /api/v1/accounts': {
     action: 'accounts.list',
     target: venue,
-    details: pick('query', ['after_id', 'limit']),
+    ...pick('query', ['after_id', 'limit']),
   },
   'GET /api/v1/accounts/:id': { action: 'account.read', target: byParam('account') },
   'GET /api/v1/accounts/:id/balances': { action: 'balances.read', target: byParam('account') },
@@ -155,7 +184,7 @@ export const ROUTE_AUDITS: Readonly<Record<string, RouteAudit>> = Object.freeze(
   'GET /api/v1/accounts/:id/entries': {
     action: 'entries.read',
     target: byParam('account'),
-    details: pick('query', ['asset', 'before', 'limit']),
+    ...pick('query', ['asset', 'before', 'limit']),
   },
   'GET /api/v1/admin/accounts/:id/risk-limits': { action: 'risk_limits.read', target: byParam('account') },
   'GET /api/v1/admin/statements/trial-balance': { action: 'statements.read', target: venue },

@@ -3,8 +3,13 @@ export { ROUTE_AUDITS, STATE_CHANGING_METHODS, type RouteAudit } from './actions
 export {
   AUDIT_UNAVAILABLE,
   auditPlugin,
+  auditEvent,
   auditUnavailableError,
+  compileAudit,
+  genericAuditEvent,
   outcomeOf,
   type AuditPluginOptions,
+  type AuditSubject,
+  type CompiledAudit,
 } from './plugin.js';
 export { WsAuditTicket, outcomeOfError, type WsAuditStart } from './ws.js';

@@ -15,9 +15,29 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import fp from 'fastify-plugin';
-import { AuditError, makeEvent, type AuditWriter, type Outcome, type Ticket } from '../../audit/index.js';
+import {
+  AuditError,
+  DetailShape,
+  makeEvent,
+  makeFixedEvent,
+  type Actor,
+  type AuditEventInput,
+  type AuditWriter,
+  type DetailScalar,
+  type Outcome,
+  type Ticket,
+} from '../../audit/index.js';
+import type { Principal } from '../auth/index.js';
 import { GatewayError } from '../http/plugins/index.js';
-import { ROUTE_AUDITS, STATE_CHANGING_METHODS, type RouteAudit } from './actions.js';
+import {
+  ROUTE_AUDITS,
+  STATE_CHANGING_METHODS,
+  field,
+  pickSource,
+  type AuditedRequest,
+  type DetailFields,
+  type RouteAudit,
+} from './actions.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -61,11 +81,177 @@ export function outcomeOf(statusCode: number, payload: unknown): Outcome {
   return { status: statusCode >= 500 ? 'failed' : 'refused', code };
 }
 
+/** What an audited request's event is made of (fastify's request has it all). */
+export interface AuditSubject extends AuditedRequest {
+  /** Null when the request did not authenticate; undefined on a server without authentication. */
+  readonly principal: Principal | null | undefined;
+  /**
+   * The client's address; undefined when it was never read and the socket is gone (a response closed
+   * without an answer): the event then says null (it threw before, out of the close listener).
+   */
+  readonly ip: string | undefined;
+  readonly id: string;
+  readonly method: string;
+}
+
+/**
+ * A route's audit as the plugin uses it: the table's entry and, when its details are a pick of fields (or
+ * none), the fixed shape of its events' details: the picked fields, `order_id` for a placement, `method`.
+ */
+export interface CompiledAudit {
+  readonly entry: RouteAudit;
+  readonly fixed: { readonly fields: DetailFields; readonly shape: DetailShape } | null;
+}
+
+const NO_FIELDS: DetailFields = Object.freeze({ from: 'body', names: [], queryWithoutBody: false });
+
+export function compileAudit(entry: RouteAudit): CompiledAudit {
+  const fields = entry.fields ?? (entry.details === undefined ? NO_FIELDS : null);
+  if (fields === null) return { entry, fixed: null };
+  const extra = entry.action === 'order.place' ? ['order_id', 'method'] : ['method'];
+  return { entry, fixed: { fields, shape: new DetailShape([...fields.names, ...extra]) } };
+}
+
+/**
+ * The actor of a principal's requests from one address: one object while they come from it (a keep-alive
+ * connection's requests), so that makeFixedEvent cleans it and writes its part of the canonical JSON once.
+ */
+const actors = new WeakMap<Principal, Actor>();
+
+function actorOf(principal: Principal, ip: string | null): Actor {
+  let actor = actors.get(principal);
+  if (actor === undefined || actor.ip !== ip) {
+    actor = Object.freeze({ id: principal.keyId, role: principal.role, ip });
+    actors.set(principal, actor);
+  }
+  return actor;
+}
+
+/** The details' values in `shape`'s order for a request whose picked values are all scalars, else null. */
+function fixedValues(req: AuditSubject, fields: DetailFields): DetailScalar[] | null {
+  const src = pickSource(fields, req);
+  const names = fields.names;
+  const values: DetailScalar[] = [];
+  for (let i = 0; i < names.length; i++) {
+    const v = field(src, names[i]);
+    if (
+      v === undefined ||
+      v === null ||
+      typeof v === 'string' ||
+      typeof v === 'number' ||
+      typeof v === 'boolean'
+    )
+      values.push(v);
+    else return null;
+  }
+  return values;
+}
+
+const ORDER_PLACE = 'order.place';
+
+/**
+ * The event of an audited request: written directly (makeFixedEvent) when the route's details have a fixed
+ * shape, the request authenticated and its picked values are scalars; else the generic way (`genericAuditEvent`).
+ * The two give the same event and the same canonical JSON (a test holds them to each other).
+ */
+export function auditEvent(
+  req: AuditSubject,
+  audit: CompiledAudit,
+  outcome: Outcome,
+  payload: unknown,
+  id: string,
+  timeUs: number,
+): AuditEventInput {
+  const { entry, fixed } = audit;
+  const principal = req.principal;
+  if (fixed !== null && principal !== null && principal !== undefined) {
+    let orderId: string | undefined;
+    if (entry.action === ORDER_PLACE && typeof payload === 'string') {
+      const m = ORDER_ID_IN_ANSWER.exec(payload);
+      if (m !== null) orderId = m[1];
+    }
+    const values = fixedValues(req, fixed.fields);
+    if (values !== null) {
+      if (entry.action === ORDER_PLACE) values.push(orderId);
+      values.push(req.method);
+      return makeFixedEvent({
+        id,
+        timeUs,
+        actor: actorOf(principal, req.ip ?? null),
+        action: entry.action,
+        target: entry.target(req),
+        result: outcome,
+        requestId: req.id,
+        shape: fixed.shape,
+        values,
+      });
+    }
+  }
+  return genericAuditEvent(req, entry, outcome, payload, id, timeUs);
+}
+
+/** The event of an audited request, its details picked into an object and made fit by makeEvent. */
+export function genericAuditEvent(
+  req: AuditSubject,
+  entry: RouteAudit,
+  outcome: Outcome,
+  payload: unknown,
+  id: string,
+  timeUs: number,
+): AuditEventInput {
+  const principal = req.principal;
+  const details: Record<string, unknown> = { ...entry.details?.(req) };
+  if (entry.action === ORDER_PLACE && typeof payload === 'string') {
+    const m = ORDER_ID_IN_ANSWER.exec(payload);
+    if (m !== null) details.order_id = m[1];
+  }
+  details.method = req.method;
+  return makeEvent({
+    id,
+    timeUs,
+    actor: { id: principal?.keyId ?? null, role: principal?.role ?? null, ip: req.ip ?? null },
+    action: entry.action,
+    target: entry.target(req),
+    result: outcome,
+    requestId: req.id,
+    details,
+  });
+}
+
 /** An audited request's reserved room in the writer's queue, from onRequest until its event is committed. */
 export interface AuditPending {
   readonly ticket: Ticket;
   readonly timeUs: number;
   committed: boolean;
+}
+
+const NO_ANSWER: Outcome = Object.freeze({ status: 'failed', code: 'NO_ANSWER' });
+
+/** Commits `req`'s event, once, with the answer's outcome. */
+function commit(req: FastifyRequest, audit: CompiledAudit, outcome: Outcome, payload: unknown): void {
+  const p = req.auditPending;
+  if (p === null || p.committed) return;
+  p.committed = true;
+  p.ticket.commit(auditEvent(req, audit, outcome, payload, randomUUID(), p.timeUs));
+}
+
+/**
+ * A request's pending event, with the listener of its response's `close` (one function per request, rather
+ * than `once`'s wrapper around a closure): a response closed without an answer commits it as NO_ANSWER.
+ */
+class PendingEvent implements AuditPending {
+  committed = false;
+
+  constructor(
+    readonly ticket: Ticket,
+    readonly timeUs: number,
+    private readonly req: FastifyRequest,
+    private readonly audit: CompiledAudit,
+  ) {}
+
+  readonly onClose = (): void => {
+    if (!this.committed) commit(this.req, this.audit, NO_ANSWER, null);
+  };
 }
 
 const plugin: FastifyPluginCallback<AuditPluginOptions> = (app, opts, done) => {
@@ -75,46 +261,34 @@ const plugin: FastifyPluginCallback<AuditPluginOptions> = (app, opts, done) => {
   // WeakMap per request cost a hash look-up twice and the garbage collector an ephemeron.
   app.decorateRequest('auditPending', null);
 
-  const commit = (req: FastifyRequest, entry: RouteAudit, outcome: Outcome, payload: unknown): void => {
-    const p = req.auditPending;
-    if (p === null || p.committed) return;
-    p.committed = true;
-    const principal = req.principal;
-    const details: Record<string, unknown> = { ...entry.details?.(req) };
-    if (entry.action === 'order.place' && typeof payload === 'string') {
-      const m = ORDER_ID_IN_ANSWER.exec(payload);
-      if (m !== null) details.order_id = m[1];
-    }
-    details.method = req.method;
-    p.ticket.commit(
-      makeEvent({
-        id: randomUUID(),
-        timeUs: p.timeUs,
-        actor: { id: principal?.keyId ?? null, role: principal?.role ?? null, ip: req.ip },
-        action: entry.action,
-        target: entry.target(req),
-        result: outcome,
-        requestId: req.id,
-        details,
-      }),
-    );
+  /** The request's room taken: its pending event, and its response's `close` listened to (it comes once). */
+  const admit = (
+    req: FastifyRequest,
+    reply: FastifyReply,
+    audit: CompiledAudit,
+    ticket: Ticket,
+    timeUs: number,
+  ) => {
+    const p = new PendingEvent(ticket, timeUs, req, audit);
+    req.auditPending = p;
+    reply.raw.on('close', p.onClose);
   };
 
-  const hooksFor = (entry: RouteAudit) => ({
+  const hooksFor = (entry: CompiledAudit) => ({
     // A callback hook, so that the usual case (room in the queue now) costs no promise.
     onRequest: (req: FastifyRequest, reply: FastifyReply, done: (e?: Error) => void): void => {
       const timeUs = nowUs();
-      const admit = (ticket: Ticket): void => {
-        req.auditPending = { ticket, timeUs, committed: false };
-        reply.raw.once('close', () => commit(req, entry, { status: 'failed', code: 'NO_ANSWER' }, null));
-        done();
-      };
       const now = writer.tryReserve();
       if (now !== null) {
-        admit(now);
+        admit(req, reply, entry, now, timeUs);
+        done();
         return;
       }
-      writer.reserve().then(admit, (e: unknown) => {
+      const later = (ticket: Ticket): void => {
+        admit(req, reply, entry, ticket, timeUs);
+        done();
+      };
+      writer.reserve().then(later, (e: unknown) => {
         if (e instanceof AuditError) done(auditUnavailableError(e.message));
         else done(e instanceof Error ? e : new Error(String(e)));
       });
@@ -144,7 +318,7 @@ const plugin: FastifyPluginCallback<AuditPluginOptions> = (app, opts, done) => {
         throw new Error(`route ${key} names audit action ${own}, the table ${entry.action}`);
       }
       route.config = { ...route.config, audit: entry.action };
-      const hooks = hooksFor(entry);
+      const hooks = hooksFor(compileAudit(entry));
       route.onRequest = [hooks.onRequest, ...asArray(route.onRequest)];
       route.onSend = [hooks.onSend, ...asArray(route.onSend)];
     }

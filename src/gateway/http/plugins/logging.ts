@@ -16,7 +16,6 @@
 import {
   LogController,
   type FastifyBaseLogger,
-  type FastifyLogFn,
   type FastifyReply,
   type FastifyRequest,
   type FastifyServerOptions,
@@ -209,25 +208,39 @@ export class LazyChildLogger implements FastifyBaseLogger {
     this.real.level = level;
   }
 
-  /** A method of the child, or nothing to do while no child is made and the level is below the logger's. */
-  private method(name: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace'): FastifyLogFn {
-    return (...args: unknown[]): void => {
-      if (this.made === null) {
-        const at = LEVEL_RANK[this.level];
-        if (at !== undefined && LEVEL_RANK[name] < at) return;
-      }
-      const real = this.real;
-      Reflect.apply(real[name], real, args);
-    };
+  /**
+   * A line at `name` through the child, or nothing to do while no child is made and the level is below the
+   * logger's. The six level methods are the class's (on its prototype), not functions made per request: a
+   * request's logger is one object, made for every request.
+   */
+  private write(name: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace', args: unknown[]): void {
+    if (this.made === null) {
+      const at = LEVEL_RANK[this.level];
+      if (at !== undefined && LEVEL_RANK[name] < at) return;
+    }
+    const real = this.real;
+    Reflect.apply(real[name], real, args);
   }
 
-  readonly fatal = this.method('fatal');
-  readonly error = this.method('error');
-  readonly warn = this.method('warn');
-  readonly info = this.method('info');
-  readonly debug = this.method('debug');
-  readonly trace = this.method('trace');
-  readonly silent: FastifyLogFn = () => undefined;
+  fatal(...args: unknown[]): void {
+    this.write('fatal', args);
+  }
+  error(...args: unknown[]): void {
+    this.write('error', args);
+  }
+  warn(...args: unknown[]): void {
+    this.write('warn', args);
+  }
+  info(...args: unknown[]): void {
+    this.write('info', args);
+  }
+  debug(...args: unknown[]): void {
+    this.write('debug', args);
+  }
+  trace(...args: unknown[]): void {
+    this.write('trace', args);
+  }
+  silent(): void {}
 
   child(bindings: ChildBindings, options?: ChildOptions): FastifyBaseLogger {
     return this.real.child(bindings, options);
