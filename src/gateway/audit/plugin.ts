@@ -12,11 +12,11 @@
  * - If the response closes without an answer (never seen so far), the event is committed as failed with
  *   NO_ANSWER rather than lost.
  */
-import { randomUUID } from 'node:crypto';
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import fp from 'fastify-plugin';
 import {
   AuditError,
+  auditEventId,
   DetailShape,
   makeEvent,
   makeFixedEvent,
@@ -232,7 +232,7 @@ function commit(req: FastifyRequest, audit: CompiledAudit, outcome: Outcome, pay
   const p = req.auditPending;
   if (p === null || p.committed) return;
   p.committed = true;
-  p.ticket.commit(auditEvent(req, audit, outcome, payload, randomUUID(), p.timeUs));
+  p.ticket.commit(auditEvent(req, audit, outcome, payload, auditEventId(), p.timeUs));
 }
 
 /**
