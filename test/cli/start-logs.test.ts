@@ -19,7 +19,7 @@ const JWT_SECRET = 'jwt-secret-for-the-log-test-0123456789-abcdef';
 const occurrences = (text: string, what: string): number => text.split(what).length - 1;
 
 describe('rialto start: logs', () => {
-  it('are JSON lines with request ids, and never hold a secret; SIGINT stops the venue cleanly', async () => {
+  it('are JSON lines with request ids, and never hold a secret; SIGINT stops the venue cleanly', async (t) => {
     const dataDir = mkdtempSync(join(tmpdir(), 'rialto-logs-'));
     const child = startRialto(['start'], {
       RIALTO_DATA_DIR: dataDir,
@@ -27,6 +27,10 @@ describe('rialto start: logs', () => {
       HOST: '127.0.0.1',
       LOG_LEVEL: 'debug',
       RIALTO_JWT_SECRET: JWT_SECRET,
+    });
+    // A venue left running by a failed assertion or a start that timed out would hold the suite up.
+    t.after(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     });
     let out = '';
     let err = '';
