@@ -75,10 +75,6 @@ interface Flusher {
   resolve(): void;
 }
 
-/**
- * A pause that keeps the process alive: events not yet written must not be left behind by an exit, so a
- * failing writer keeps retrying until it is closed (and close gives up after its timeout, saying so).
- */
 /** Room taken in the queue: `accept` takes its event, once. */
 class QueueTicket implements Ticket {
   private spent = false;
@@ -92,6 +88,10 @@ class QueueTicket implements Ticket {
   }
 }
 
+/**
+ * A pause that keeps the process alive: events not yet written must not be left behind by an exit, so a
+ * failing writer keeps retrying until it is closed (and close gives up after its timeout, saying so).
+ */
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 

@@ -72,6 +72,13 @@ export const auditUnavailableError = (why: string): GatewayError =>
 /** The error envelope's code (`{"error":{"code":"X",...`), read without parsing the whole answer. */
 const CODE_IN_ENVELOPE = /^\{"error":\{"code":"([A-Z][A-Z0-9_]{0,63})"/;
 const ORDER_ID_IN_ANSWER = /"order_id":"([0-9]{1,20})"/;
+const ORDER_PLACE = 'order.place';
+
+/** A placement's order id, read from its answer (undefined for other actions, or an answer without one). */
+function placedOrderId(entry: RouteAudit, payload: unknown): string | undefined {
+  if (entry.action !== ORDER_PLACE || typeof payload !== 'string') return undefined;
+  return ORDER_ID_IN_ANSWER.exec(payload)?.[1];
+}
 
 /** The result of an answer: its status class and, for an error, the envelope's code. */
 export function outcomeOf(statusCode: number, payload: unknown): Outcome {
@@ -108,7 +115,7 @@ const NO_FIELDS: DetailFields = Object.freeze({ from: 'body', names: [], queryWi
 export function compileAudit(entry: RouteAudit): CompiledAudit {
   const fields = entry.fields ?? (entry.details === undefined ? NO_FIELDS : null);
   if (fields === null) return { entry, fixed: null };
-  const extra = entry.action === 'order.place' ? ['order_id', 'method'] : ['method'];
+  const extra = entry.action === ORDER_PLACE ? ['order_id', 'method'] : ['method'];
   return { entry, fixed: { fields, shape: new DetailShape([...fields.names, ...extra]) } };
 }
 
@@ -147,8 +154,6 @@ function fixedValues(req: AuditSubject, fields: DetailFields): DetailScalar[] | 
   return values;
 }
 
-const ORDER_PLACE = 'order.place';
-
 /**
  * The event of an audited request: written directly (makeFixedEvent) when the route's details have a fixed
  * shape, the request authenticated and its picked values are scalars; else the generic way (`genericAuditEvent`).
@@ -165,14 +170,9 @@ export function auditEvent(
   const { entry, fixed } = audit;
   const principal = req.principal;
   if (fixed !== null && principal !== null && principal !== undefined) {
-    let orderId: string | undefined;
-    if (entry.action === ORDER_PLACE && typeof payload === 'string') {
-      const m = ORDER_ID_IN_ANSWER.exec(payload);
-      if (m !== null) orderId = m[1];
-    }
     const values = fixedValues(req, fixed.fields);
     if (values !== null) {
-      if (entry.action === ORDER_PLACE) values.push(orderId);
+      if (entry.action === ORDER_PLACE) values.push(placedOrderId(entry, payload));
       values.push(req.method);
       return makeFixedEvent({
         id,
@@ -201,10 +201,8 @@ export function genericAuditEvent(
 ): AuditEventInput {
   const principal = req.principal;
   const details: Record<string, unknown> = { ...entry.details?.(req) };
-  if (entry.action === ORDER_PLACE && typeof payload === 'string') {
-    const m = ORDER_ID_IN_ANSWER.exec(payload);
-    if (m !== null) details.order_id = m[1];
-  }
+  const orderId = placedOrderId(entry, payload);
+  if (orderId !== undefined) details.order_id = orderId;
   details.method = req.method;
   return makeEvent({
     id,

@@ -423,6 +423,7 @@ export class WsGateway {
 
   private closed(conn: Connection): void {
     conn.done = true;
+    conn.out.clear();
     this.connections.delete(conn);
     this.deps.metrics?.wsClients.dec();
     for (const chs of conn.subscriptions.values()) for (const ch of chs) this.detach(conn, ch);
