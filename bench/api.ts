@@ -475,6 +475,45 @@ async function backlogOf(url: string): Promise<Record<string, number>> {
   };
 }
 
+/** The journal's counters from /metrics (commands written, group commits and the time in their fsyncs). */
+interface JournalCounts {
+  records: number;
+  batches: number;
+  syncs: number;
+  syncSeconds: number;
+}
+
+async function journalCountsOf(url: string): Promise<JournalCounts> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const value = (name: string): number => {
+    const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
+    return m === null ? NaN : Number(m[1]);
+  };
+  return {
+    records: value('rialto_journal_records_total'),
+    batches: value('rialto_engine_submits_total'),
+    syncs: value('rialto_journal_syncs_total'),
+    syncSeconds: value('rialto_journal_sync_seconds_total'),
+  };
+}
+
+/**
+ * A part's batches (the engine's messages from the gateway) and group commits: how many, the commands each
+ * commit carried on average, and the mean fsync's time (the
+ * counters' differences over the part; null when either read failed).
+ */
+function journalFigures(at0: JournalCounts | null, at1: JournalCounts | null) {
+  if (at0 === null || at1 === null) return null;
+  const syncs = at1.syncs - at0.syncs;
+  if (!Number.isFinite(syncs)) return null;
+  return {
+    batches: at1.batches - at0.batches,
+    syncs,
+    recordsPerSync: syncs > 0 ? Math.round(((at1.records - at0.records) / syncs) * 10) / 10 : null,
+    meanSyncUs: syncs > 0 ? Math.round(((at1.syncSeconds - at0.syncSeconds) / syncs) * 1e6) : null,
+  };
+}
+
 /** Backlog at most this much counts as drained (the audit projection's and the store's batches linger). */
 const DRAINED_ROWS = 512;
 const DRAIN_TIMEOUT_MS = 120_000;
@@ -508,13 +547,25 @@ async function measure(
     const cpu = cpuMeter(pid);
     const out = outputMeter(outPath);
     let rssMb = NaN;
+    // Read when the part starts and ends (a scrape answers within a few ms, while the load goes on).
+    let journal0: Promise<JournalCounts> | null = null;
+    let journal1: Promise<JournalCounts> | null = null;
     return {
       on: (phase: 'start' | 'end'): void => {
         cpu.on(phase);
         if (traced) out.on(phase);
-        if (phase === 'end') rssMb = rssMbOf(pid);
+        if (phase === 'start') journal0 = journalCountsOf(url);
+        if (phase === 'end') {
+          rssMb = rssMbOf(pid);
+          journal1 = journalCountsOf(url);
+        }
       },
-      figures: (ops: number) => ({ ...cpu.perOp(ops), rssMb, ...(traced ? { gc: out.gc() } : {}) }),
+      figures: async (ops: number) => ({
+        ...cpu.perOp(ops),
+        rssMb,
+        journal: journalFigures(await journal0, await journal1),
+        ...(traced ? { gc: out.gc() } : {}),
+      }),
     };
   };
   const satPart = part();
@@ -540,8 +591,8 @@ async function measure(
   );
   const rateBacklog = await backlogOf(url);
   return {
-    saturation: { ...sat, ...satPart.figures(sat.ops), backlogAtEnd: satBacklog, drainSeconds },
-    fixedRate: { ...fixed, ...ratePart.figures(fixed.ops), backlogAtEnd: rateBacklog },
+    saturation: { ...sat, ...(await satPart.figures(sat.ops)), backlogAtEnd: satBacklog, drainSeconds },
+    fixedRate: { ...fixed, ...(await ratePart.figures(fixed.ops)), backlogAtEnd: rateBacklog },
   };
 }
 

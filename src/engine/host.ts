@@ -71,6 +71,8 @@ export class EngineHost {
   private lastSnapshotMs = Date.now();
   /** The last sequence number executed, and the promise of its durability. */
   private executedSeq: number;
+  /** Batches submitted and executed since start (each a message from the gateway, when hosted by a worker). */
+  private submits = 0;
   private lastDurable: Promise<unknown> = Promise.resolve();
   private snapshotting: Promise<unknown> | null = null;
   /** Where a batch's events are gathered (grown to the largest batch's). */
@@ -187,7 +189,7 @@ export class EngineHost {
   }
 
   stats(): Record<string, number> {
-    return { executedSeq: this.executedSeq, ...this.writer.stats() };
+    return { executedSeq: this.executedSeq, submits: this.submits, ...this.writer.stats() };
   }
 
   /** A report read from the core now (after every command executed so far). */
@@ -276,6 +278,7 @@ export class EngineHost {
     core.events.clear();
     const events = out.slice(0, used);
     this.executedSeq = firstSeq + commands.length - 1;
+    this.submits++;
     this.lastDurable = durable;
     this.sinceSnapshot += commands.length;
     if (this.snapshotDue()) void this.snapshot().catch(() => undefined);

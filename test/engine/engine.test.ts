@@ -145,6 +145,14 @@ describe('engine submit', () => {
     const [a, b] = await Promise.all([first, second]);
     deepEqual([a.firstSeq, a.lastSeq, b.firstSeq, b.lastSeq], [1, 10, 11, 20]);
     equal((await engine.stats()).executedSeq, 20);
+    // Each submit awaited before the next travels as a batch of its own: the stats count one execution each.
+    const submitsBefore = (await engine.stats()).submits;
+    for (let k = 0; k < 3; k++) {
+      await engine.submit([
+        { kind: 'cancelOrder', timeUs: 0, accountId: 1, instrument: 1, orderId: 1_000 + k },
+      ]);
+    }
+    equal((await engine.stats()).submits, submitsBefore + 3);
     await engine.close();
   });
 

@@ -84,6 +84,7 @@ describe('gateway wiring: headers, request id, metrics', () => {
     // The venue's setup commands were journaled with at least one fdatasync, which took some time.
     assert.match(r.body, /rialto_journal_records_total [1-9]/);
     assert.match(r.body, /rialto_journal_syncs_total [1-9]/);
+    assert.match(r.body, /rialto_engine_submits_total [1-9]/);
     assert.match(r.body, /rialto_journal_sync_seconds_total (0\.0*[1-9]|[1-9])/);
   });
 });

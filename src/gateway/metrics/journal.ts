@@ -25,6 +25,11 @@ const COUNTED = [
   ['syncs', 'rialto_journal_syncs_total', 'fsyncs of the journal (group commits)'],
   ['bytes', 'rialto_journal_bytes_total', 'Bytes written to the journal'],
   ['syncUs', 'rialto_journal_sync_seconds_total', 'Time spent in journal fsyncs'],
+  [
+    'submits',
+    'rialto_engine_submits_total',
+    'Batches of commands the engine executed (one per message from the gateway)',
+  ],
 ] as const;
 
 /** Registers the journal's counters and gauges on `registry`, read from `source` on each scrape. */

@@ -83,7 +83,7 @@ async function scrape(app: FastifyInstance): Promise<Scrape> {
 
 describe('venue metrics', () => {
   it('exposes every metric of the issue with its labels and type', async () => {
-    const stats = { records: 10, batches: 3, syncs: 2, bytes: 640, ackedSeq: 10 };
+    const stats = { records: 10, batches: 3, syncs: 2, bytes: 640, ackedSeq: 10, submits: 4 };
     const metrics = createVenueMetrics({
       journalStats: () => Promise.resolve(stats),
       auditStats: () => ({ queued: 7, projectionLag: 1200 }),
@@ -112,6 +112,7 @@ describe('venue metrics', () => {
     assert.equal(value(s, 'rialto_journal_records_total'), 10);
     assert.equal(value(s, 'rialto_journal_batches_total'), 3);
     assert.equal(value(s, 'rialto_journal_syncs_total'), 2);
+    assert.equal(value(s, 'rialto_engine_submits_total'), 4);
     assert.equal(value(s, 'rialto_journal_bytes_total'), 640);
     assert.equal(value(s, 'rialto_journal_acked_seq'), 10);
     assert.equal(value(s, 'rialto_audit_queue_events'), 7);
