@@ -2,10 +2,12 @@
  * The engine's host: the core and the journal together, on the engine's worker thread.
  *
  * A batch of commands is sequenced and encoded into the journal's open batch (the sequencer stamps each
- * command's time: the only clock read), then executed on the core at once, while the journal writes and
- * fsyncs in the background (libuv's thread pool). The batch's events are released only when its records are
- * durable, so nothing a client saw can be lost; matching never waits for a disk, and the disk never waits for
- * matching. If the journal fails (a full disk, a failed fsync) the host refuses everything after: the core
+ * command's time: the only clock read), then executed on the core at once; the journal writes and fsyncs
+ * what the turn gathered in the turn's check phase. The batch's events are released only when its records are
+ * durable, so nothing a client saw can be lost. On the engine's worker the journal's calls block
+ * (blockingNodeFs): the commands that arrive during a write and fsync wait in the thread's message queue, then
+ * are executed together and make the next group commit, without a hand-over to libuv's thread pool and back
+ * for each call. If the journal fails (a full disk, a failed fsync) the host refuses everything after: the core
  * may then be ahead of the journal by the commands that were never acknowledged, and a restart recovers
  * exactly the journal.
  *
@@ -49,6 +51,11 @@ export function wallClockUs(): number {
 export interface EngineHostOptions {
   /** The file system under the journal and the snapshots; default node's. Tests inject failures here. */
   fs?: JournalFs;
+  /**
+   * The journal's own file system, when it differs from `fs`: the engine's worker gives it blocking calls
+   * (blockingNodeFs), while snapshots, large and occasional, keep being written without stopping the core.
+   */
+  journalFs?: JournalFs;
 }
 
 export interface BatchOutcome {
@@ -114,7 +121,8 @@ export class EngineHost {
         ? await DirLock.acquire(config.dir, 'engine')
         : await DirLock.confirm(config.dir, config.lockToken);
     try {
-      return await EngineHost.recover(config, clockUs, options.fs ?? nodeFs, lock);
+      const io = options.fs ?? nodeFs;
+      return await EngineHost.recover(config, clockUs, io, options.journalFs ?? io, lock);
     } catch (e) {
       await lock.release();
       throw e;
@@ -125,6 +133,7 @@ export class EngineHost {
     config: EngineConfig,
     clockUs: () => number,
     io: JournalFs,
+    journalIo: JournalFs,
     lock: DirLock,
   ): Promise<{ host: EngineHost; recovery: RecoveryReport }> {
     const t0 = performance.now();
@@ -145,7 +154,7 @@ export class EngineHost {
         clockUs,
         durability: config.durability,
         segmentBytes: config.segmentBytes,
-        fs: io,
+        fs: journalIo,
       },
       {
         fromSeq: (start.snapshot?.seq ?? 0) + 1,

@@ -3,6 +3,7 @@
  * messages (protocol.ts). Started by Engine.start with the configuration as workerData.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { blockingNodeFs } from '../journal/index.js';
 import { EngineHost, RefusedBatch } from './host.js';
 import { errorInfo, type EngineConfig, type FromWorker, type ToWorker } from './protocol.js';
 
@@ -16,7 +17,10 @@ function send(message: FromWorker, transfer: ArrayBuffer[] = []): void {
 async function main(): Promise<void> {
   let host: EngineHost;
   try {
-    const opened = await EngineHost.open(workerData as EngineConfig);
+    // This thread only runs the core and its journal: it may block in the journal's writes and fsyncs.
+    const opened = await EngineHost.open(workerData as EngineConfig, undefined, {
+      journalFs: blockingNodeFs,
+    });
     host = opened.host;
     send({ type: 'ready', recovery: opened.recovery });
   } catch (e) {

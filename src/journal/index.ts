@@ -45,7 +45,7 @@ export {
   type JournalNotice,
   type NoticeSink,
 } from './errors.js';
-export { nodeFs, readOnlyFs, type JournalFs, type OpenMode } from './fs-port.js';
+export { blockingNodeFs, nodeFs, readOnlyFs, type JournalFs, type OpenMode } from './fs-port.js';
 export { JOURNAL_LIMITS } from './limits.js';
 export { segmentFileName, snapshotFileName } from './format.js';
 export { DirLock, LOCK_FILE_NAME, readLockHolder, type LockHolder } from './dir-lock.js';
