@@ -3,7 +3,7 @@
  * fdatasync, the core executing every command) and recovery. Prints one JSON line.
  *
  *   npm run bench:journal [-- --ops FILE.bin] [--clients N] [--seconds S] [--flush N] [--recovery-commands N]
- *                          [--dir DIR] [--no-tune]
+ *                          [--rate N] [--rate-seconds S] [--dir DIR] [--no-tune]
  *
  * 1. Durable throughput: N clients (default 1,000) each submit one command, wait for its acknowledgement
  *    (durable: its batch fsynced), and submit the next, for S seconds (default 5) after a one-second warm-up.
@@ -12,6 +12,9 @@
  *    size (commands per journal write and fsync), acknowledgement latency (submit to acknowledgement)
  *    percentiles, and the process's CPU time per command (both threads). --flush sets the engine's
  *    flushCommands (commands gathered before a batch goes to the worker; default the engine's, 256).
+ *    With --rate N (1,000 .. 1,000,000), also the engine at N commands a second for --rate-seconds (default 5):
+ *    one command per submit, those due submitted every millisecond; `fixedRate` has the CPU per command, the
+ *    acknowledgement latency, and the engine's batches and fsyncs a second.
  * 2. Recovery: a journal of 10,000,000 commands (the workload, its ids shifted on each pass over the file)
  *    written with the journal writer, then recovered by the engine's start-up path (no snapshot: a full replay
  *    into the core). Reports commands recovered per second.
@@ -105,6 +108,67 @@ async function durable(
   };
 }
 
+/**
+ * The engine at a fixed rate: every millisecond the commands due by then are submitted, one command per submit,
+ * as a gateway's requests come (each with its own acknowledgement). Measures what each command costs the
+ * process (both threads) and its acknowledgement latency when the engine is not saturated, where fixed costs
+ * per batch and per group commit (messages between threads, the journal's write and fsync) dominate.
+ */
+async function fixedRate(
+  w: Workload,
+  dir: string,
+  rate: number,
+  seconds: number,
+): Promise<Record<string, number>> {
+  const next = commandSource(w);
+  const engine = await Engine.start({ dir, snapshotEveryCommands: 0, snapshotEveryMs: 0 });
+  await engine.submit(setupCommands(w));
+  const latencies = new LatencyHistogram();
+  let measuring = false;
+  let submitted = 0;
+  let acknowledged = 0;
+  const t0 = performance.now();
+  const tick = setInterval(() => {
+    const due = Math.floor((performance.now() - t0) * (rate / 1000));
+    while (submitted < due) {
+      submitted++;
+      const at = performance.now();
+      const counted = measuring;
+      void engine.submit([next()]).then(() => {
+        if (!counted) return;
+        latencies.record((performance.now() - at) * 1000);
+        acknowledged++;
+      });
+    }
+  }, 1);
+  await new Promise((r) => setTimeout(r, 1000));
+  const before = await engine.stats();
+  const sentBefore = submitted;
+  measuring = true;
+  const cpu0 = process.cpuUsage();
+  const m0 = performance.now();
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  measuring = false;
+  const elapsed = (performance.now() - m0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const sent = submitted - sentBefore;
+  const after = await engine.stats();
+  clearInterval(tick);
+  await engine.close();
+  const syncs = after.syncs - before.syncs;
+  return {
+    rate,
+    offeredPerSec: Math.round(sent / elapsed),
+    acknowledgedPerSec: Math.round(acknowledged / elapsed),
+    engineBatchesPerSec: Math.round((after.submits - before.submits) / elapsed),
+    fsyncsPerSec: Math.round(syncs / elapsed),
+    meanSyncUs: syncs === 0 ? 0 : Math.round((after.syncUs - before.syncUs) / syncs),
+    ackP50Us: latencies.percentile(0.5),
+    ackP99Us: latencies.percentile(0.99),
+    cpuUsPerCommand: Math.round(((cpu.user + cpu.system) / sent) * 10) / 10,
+  };
+}
+
 async function recovery(w: Workload, dir: string, commands: number): Promise<Record<string, number>> {
   const opened = await openJournal({ dir, clockUs: wallClockUs });
   const writer = opened.writer;
@@ -140,6 +204,8 @@ async function main(): Promise<void> {
       seconds: { type: 'string', default: '5' },
       'recovery-commands': { type: 'string', default: '10000000' },
       flush: { type: 'string' },
+      rate: { type: 'string' },
+      'rate-seconds': { type: 'string', default: '5' },
       dir: { type: 'string' },
       'no-tune': { type: 'boolean', default: false },
     },
@@ -155,6 +221,16 @@ async function main(): Promise<void> {
   try {
     const flush = values.flush === undefined ? undefined : Number(values.flush);
     const d = await durable(w, join(root, 'durable'), Number(values.clients), Number(values.seconds), flush);
+    const rate = values.rate === undefined ? null : Number(values.rate);
+    if (rate !== null && !(Number.isSafeInteger(rate) && rate >= 1000 && rate <= 1_000_000)) {
+      throw new Error(
+        `--rate must be an integer from 1,000 to 1,000,000 commands a second, not ${String(values.rate)}`,
+      );
+    }
+    const f =
+      rate === null
+        ? null
+        : await fixedRate(w, join(root, 'fixed-rate'), rate, Number(values['rate-seconds']));
     const r = await recovery(w, join(root, 'recovery'), Number(values['recovery-commands']));
     console.log(
       JSON.stringify({
@@ -166,6 +242,7 @@ async function main(): Promise<void> {
         v8Flags,
         nodeFlags: process.execArgv,
         ...d,
+        fixedRate: f,
         ...r,
         peakRssMB: peakRssMB(),
       }),
