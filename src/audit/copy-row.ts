@@ -11,7 +11,8 @@
  * order, a raw control character): the caller then takes the general path. For a line it takes, the text is the same as
  * the general path's (test/audit/copy-row.test.ts checks this on generated events).
  */
-import { RESULT_STATUSES } from './event.js';
+import { RESULT_STATUSES, canonicalJson } from './event.js';
+import { eventOfJson } from './file.js';
 
 /** COPY text's special characters: the escape itself and the row and column separators. */
 const COPY_SPECIAL = /[\\\n\r\t]/g;
@@ -175,3 +176,22 @@ export function copyRowOfCanonical(seq: number, hash: string, json: string): str
     `${targetId}\t${status}\t${code}\t${requestId}\t${details}\t${copyField(hash)}\n`
   );
 }
+
+/**
+ * A line's COPY text row the general way: its JSON parsed into its event, its details' canonical JSON written
+ * again. Throws when the JSON is not an event (the file then holds something the venue did not write).
+ */
+export function copyRowOfEvent(seq: number, hash: string, json: string): string {
+  const e = eventOfJson(json);
+  if (e === null) throw new Error(`the audit file's event ${seq} is not an event`);
+  return (
+    `${seq}\t${copyField(e.id)}\t${e.timeUs}\t${copyField(e.actor.id)}\t${copyField(e.actor.role)}\t` +
+    `${copyField(e.actor.ip)}\t${copyField(e.action)}\t${copyField(e.target.kind)}\t` +
+    `${copyField(e.target.id)}\t${copyField(e.result.status)}\t${copyField(e.result.code)}\t` +
+    `${copyField(e.requestId)}\t${copyField(canonicalJson(e.details))}\t${copyField(hash)}\n`
+  );
+}
+
+/** A line's COPY text row: read off its canonical JSON, else (a line in another form) through its event. */
+export const copyRowOfLine = (seq: number, hash: string, json: string): string =>
+  copyRowOfCanonical(seq, hash, json) ?? copyRowOfEvent(seq, hash, json);
