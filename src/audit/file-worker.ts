@@ -5,7 +5,7 @@
  */
 import { open } from 'node:fs/promises';
 import { parentPort, workerData } from 'node:worker_threads';
-import { copyRowOfLine } from './copy-row.js';
+import { CopyTextWriter, copyRowOfLine } from './copy-row.js';
 import type { AuditWorkerData, FromAuditWorker, ToAuditWorker } from './file-thread.js';
 import { GroupLines } from './lines.js';
 
@@ -15,8 +15,6 @@ const { path } = workerData as AuditWorkerData;
 const send = (m: FromAuditWorker): void =>
   port.postMessage(m, m.ok && m.copy !== null ? [m.copy.buffer] : []);
 const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
-/** Encodes into a buffer of the text's own (`encode` never hands out a pooled one): it is transferred. */
-const UTF8 = new TextEncoder();
 
 /**
  * The COPY text of a group's rows: events `firstSeq` and on, their canonical JSON `jsonLines` (UTF-8, joined
@@ -32,13 +30,13 @@ function copyTextOf(
     .toString('utf8')
     .split('\n');
   if (jsons.length !== hashes.length) return null;
-  let text = '';
+  const text = new CopyTextWriter(jsonLines.byteLength + hashes.length * 128);
   try {
-    for (let i = 0; i < jsons.length; i++) text += copyRowOfLine(firstSeq + i, hashes[i], jsons[i]);
+    for (let i = 0; i < jsons.length; i++) text.add(copyRowOfLine(firstSeq + i, hashes[i], jsons[i]));
   } catch {
     return null;
   }
-  return UTF8.encode(text);
+  return text.bytes();
 }
 
 try {

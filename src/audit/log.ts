@@ -15,7 +15,7 @@ import {
   type DetailObject,
   type ResultStatus,
 } from './event.js';
-import { copyRowOfLine } from './copy-row.js';
+import { CopyTextWriter, copyRowOfLine } from './copy-row.js';
 import { AUDIT_LIMITS } from './limits.js';
 import { eventOfJson, type AuditLine, type ChainHead } from './file.js';
 
@@ -45,9 +45,9 @@ const PROJECT_SQL =
 
 /** The lines as COPY's text input (columns in COLUMNS' order): copy-row.ts's `copyRowOfLine` of each. */
 function copyText(lines: readonly AuditLine[]): Uint8Array {
-  let out = '';
-  for (const line of lines) out += copyRowOfLine(line.seq, line.hash, line.json);
-  return Buffer.from(out, 'utf8');
+  const out = new CopyTextWriter(lines.length * 512);
+  for (const line of lines) out.add(copyRowOfLine(line.seq, line.hash, line.json));
+  return out.bytes();
 }
 
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
