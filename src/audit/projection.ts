@@ -56,7 +56,10 @@ export interface AuditProjectionSources {
   readonly handedRows: number;
   /** Rows written from lines read back from the file. */
   readonly fileRows: number;
-  /** Groups handed over and dropped: no room, or read from the file meanwhile. */
+  /**
+   * Groups handed over and dropped: no room, read from the file meanwhile, or larger than a batch where the
+   * SQL shares the venue's thread.
+   */
   readonly droppedGroups: number;
 }
 
@@ -252,7 +255,7 @@ export class AuditProjection implements AuditCopyReceiver {
     }
     const groups = this.handed.slice(0, taken);
     const text = taken === 1 ? groups[0].text : Buffer.concat(groups.map((g) => g.text));
-    const from = { offset: this.offset, seq: this.nextSeq };
+    const from = { offset: groups[0].offset, seq: groups[0].firstSeq };
     // The lines are read only if a row is in the table already (see log.ts).
     await this.log.projectCopyText(text, async () => {
       const lines = await this.readLines(count, from);
