@@ -5,6 +5,9 @@
  * (which numbers it, so the order of the chain stays the caller's) and sends the group's text; the worker
  * links, writes and syncs it exactly as AuditFile does on its own thread, and answers with the new head's
  * hash and the bytes written, or why it failed (having cut the file back to its size before the group).
+ * Asked to, it also answers with the group's rows for the audit projection as COPY text (copy-row.ts's
+ * `copyRowOfLine` of each line, made while the group's fdatasync runs), so that the main thread does not read
+ * the lines back, check them and make that text itself (docs/audit.md, the table).
  *
  * The worker keeps the process alive only while a group is waiting for its answer.
  */
@@ -31,18 +34,37 @@ export type ToAuditWorker =
       readonly prev: string;
       /** The file's size before the group: where a failed group is cut back to. */
       readonly size: number;
+      /** Whether to answer with the group's COPY text too. */
+      readonly copy: boolean;
     }
   | { readonly id: number; readonly kind: 'close' };
 
 export type FromAuditWorker =
-  | { readonly id: number; readonly ok: true; readonly hash: string; readonly bytes: number }
+  | {
+      readonly id: number;
+      readonly ok: true;
+      readonly hash: string;
+      readonly bytes: number;
+      /**
+       * The group's rows as COPY text (UTF-8, transferred), when asked for and the worker could make it (null
+       * when a line was not an event: the projection then reads the file, and says what it found there).
+       */
+      readonly copy: Uint8Array<ArrayBuffer> | null;
+    }
   | { readonly id: number; readonly ok: false; readonly message: string };
 
 /** Encodes into a buffer of the text's own (`encode` never hands out a pooled one): it is transferred. */
 const UTF8 = new TextEncoder();
 
+/** A group written: the new head's hash, the bytes added, and its COPY text when asked for and made. */
+interface Appended {
+  readonly hash: string;
+  readonly bytes: number;
+  readonly copy: Uint8Array | null;
+}
+
 interface Pending {
-  resolve(m: { hash: string; bytes: number }): void;
+  resolve(m: Appended): void;
   reject(e: Error): void;
 }
 
@@ -74,8 +96,9 @@ export class AuditAppendThread {
 
   /**
    * Links, writes and syncs a group, given as its events' canonical JSON joined by line breaks; resolves with
-   * the new head's hash and the bytes it added. The text goes as UTF-8 in a transferred buffer: cloning the
-   * string cost the main thread a copy as much, and the worker a decoding, a split and an encoding again.
+   * the new head's hash, the bytes it added and (with `copy`) the group's COPY text, or null. The text goes as
+   * UTF-8 in a transferred buffer: cloning the string cost the main thread a copy as much, and the worker a
+   * decoding, a split and an encoding again.
    */
   async append(
     firstSeq: number,
@@ -83,11 +106,12 @@ export class AuditAppendThread {
     jsonLines: string,
     count: number,
     size: number,
-  ): Promise<{ hash: Buffer; bytes: number }> {
+    copy: boolean,
+  ): Promise<{ hash: Buffer; bytes: number; copy: Uint8Array | null }> {
     const prevHex = prev.toString('hex');
     const bytes = UTF8.encode(jsonLines);
-    const r = await this.call({ kind: 'append', bytes, count, firstSeq, prev: prevHex, size });
-    return { hash: Buffer.from(r.hash, 'hex'), bytes: r.bytes };
+    const r = await this.call({ kind: 'append', bytes, count, firstSeq, prev: prevHex, size, copy });
+    return { hash: Buffer.from(r.hash, 'hex'), bytes: r.bytes, copy: r.copy };
   }
 
   /** Closes the worker's file and stops it. */
@@ -104,7 +128,7 @@ export class AuditAppendThread {
 
   private call(
     request: Omit<Extract<ToAuditWorker, { kind: 'append' }>, 'id'> | { kind: 'close' },
-  ): Promise<{ hash: string; bytes: number }> {
+  ): Promise<Appended> {
     if (this.gone !== null)
       return Promise.reject(new Error(`the audit file's worker is gone: ${this.gone.message}`));
     const id = this.nextId++;
@@ -121,7 +145,7 @@ export class AuditAppendThread {
     if (p === undefined) return;
     this.pending.delete(m.id);
     if (this.pending.size === 0) this.worker.unref();
-    if (m.ok) p.resolve({ hash: m.hash, bytes: m.bytes });
+    if (m.ok) p.resolve(m);
     else p.reject(new Error(m.message));
   }
 

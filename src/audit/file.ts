@@ -201,6 +201,27 @@ export async function scanAuditFile(path: string): Promise<AuditFileScan> {
   return { head, end: reader.end, goodBytes };
 }
 
+/**
+ * A durable group's rows as COPY text, handed over by the appender's worker (file-thread.ts) for the audit
+ * projection: events `firstSeq` to `firstSeq + count - 1`, whose lines are the file's bytes `offset` to `next`.
+ */
+export interface AuditCopyGroup {
+  readonly firstSeq: number;
+  readonly count: number;
+  readonly offset: number;
+  readonly next: number;
+  /** `copyRowOfLine` of each line, in order, as UTF-8. */
+  readonly text: Uint8Array;
+}
+
+/** Takes durable groups' COPY text (the audit projection). */
+export interface AuditCopyReceiver {
+  /** Whether it has room for another group's text now: the worker makes the text only then. */
+  wantsCopyText(): boolean;
+  /** A group durable in the file (given in the file's order, each once); it may drop it. */
+  takeCopyText(group: AuditCopyGroup): void;
+}
+
 /** The file operations of the appender; tests inject failures. */
 export interface AuditFileHandle {
   write(bytes: Buffer): Promise<void>;
@@ -263,6 +284,8 @@ export class AuditFile {
   private appending = false;
   /** Groups built on this thread (when `thread` is null). */
   private readonly lines = new GroupLines();
+  /** Who takes the groups' COPY text (made by the worker only: `thread` 'worker'), or null. */
+  private copyReceiver: AuditCopyReceiver | null = null;
 
   private constructor(
     readonly path: string,
@@ -308,6 +331,15 @@ export class AuditFile {
     return this.bytes;
   }
 
+  /**
+   * Hands each durable group's COPY text to `receiver` (null: to nobody) from now on, while it wants it. Only a
+   * file appended on its worker (`thread: 'worker'`) makes the text; on the caller's thread it is left to the
+   * projection, which reads the file for what it is not given.
+   */
+  handOverCopyText(receiver: AuditCopyReceiver | null): void {
+    this.copyReceiver = receiver;
+  }
+
   /** Chains `events` onto the head and makes them durable; resolves with the new head. */
   async append(events: readonly AuditEventInput[]): Promise<ChainHead> {
     if (this.appending) throw new Error('AuditFile.append is not reentrant');
@@ -320,16 +352,23 @@ export class AuditFile {
         for (let i = 0; i < events.length; i++) {
           text += (i === 0 ? '' : '\n') + canonicalEventJson(this.headSeq + 1 + i, events[i]);
         }
+        const firstSeq = this.headSeq + 1;
+        const offset = this.bytes;
         const done = await this.thread.append(
-          this.headSeq + 1,
+          firstSeq,
           this.headHash,
           text,
           events.length,
-          this.bytes,
+          offset,
+          this.copyReceiver?.wantsCopyText() ?? false,
         );
         this.bytes += done.bytes;
         this.headSeq += events.length;
         this.headHash = done.hash;
+        if (done.copy !== null) {
+          const group = { firstSeq, count: events.length, offset, next: this.bytes, text: done.copy };
+          this.copyReceiver?.takeCopyText(group);
+        }
         return this.head;
       }
       const seq = this.headSeq + events.length;

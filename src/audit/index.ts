@@ -48,13 +48,20 @@ export {
   eventOfJson,
   recordOfLine,
   scanAuditFile,
+  type AuditCopyGroup,
+  type AuditCopyReceiver,
   type AuditFileEnd,
   type AuditFileHandle,
   type AuditFileOptions,
   type AuditLine,
   type ChainHead,
 } from './file.js';
-export { AuditProjection, seedFromTable, type AuditProjectionOptions } from './projection.js';
+export {
+  AuditProjection,
+  seedFromTable,
+  type AuditProjectionOptions,
+  type AuditProjectionSources,
+} from './projection.js';
 export {
   AuditError,
   AuditErrorCode,

@@ -30,6 +30,12 @@ export const AUDIT_LIMITS = Object.freeze({
    */
   projectionBatchRowsOffThread: 2_000,
   projectionEncodeRowsPerTurn: 500,
+  /**
+   * The COPY text the audit file's worker hands over (file-thread.ts) that the projection holds while the
+   * store is behind, at most (about 50,000 WebSocket placements' rows of about 340 bytes): past it, groups
+   * are not made into text and the projection reads them from the file when it gets to them.
+   */
+  projectionHandedBytesMax: 16 * 1024 * 1024,
   /** The projection's pause when the table holds every line of the file (it then also polls the inbox). */
   projectionIdleMs: 200,
   /**

@@ -43,9 +43,15 @@ export class GroupLines {
   /**
    * `build` for canonical JSON given as UTF-8 bytes, `count` events joined by line breaks (as the venue's main
    * thread sends a group to the file's worker): no text decoded, split or encoded again here. Throws when
-   * the bytes hold another number of lines.
+   * the bytes hold another number of lines. `hashes`, when given, gets each event's hash in hex, in order.
    */
-  buildFromBytes(prev: Buffer, firstSeq: number, jsonLines: Uint8Array, count: number): Group {
+  buildFromBytes(
+    prev: Buffer,
+    firstSeq: number,
+    jsonLines: Uint8Array,
+    count: number,
+    hashes: string[] | null = null,
+  ): Group {
     let hash = prev;
     let end = 0;
     let from = 0;
@@ -59,6 +65,7 @@ export class GroupLines {
       this.scratchFor(to - from);
       this.scratch.set(jsonLines.subarray(from, to), HASH_BYTES);
       hash = this.link(hash, firstSeq + i, HASH_BYTES + to - from, end);
+      hashes?.push(this.lineHashHex);
       end = this.lineEnd;
       from = to + 1;
     }
@@ -66,6 +73,8 @@ export class GroupLines {
   }
 
   private lineEnd = 0;
+  /** The last linked event's hash in hex (as its line holds it). */
+  private lineHashHex = '';
 
   /** Makes room for an event's canonical bytes (at most `jsonBytesMax`) after the previous hash in `scratch`. */
   private scratchFor(jsonBytesMax: number): void {
@@ -86,7 +95,8 @@ export class GroupLines {
     this.reserve(at + LINE_OVERHEAD_BYTES_MAX + jsonEnd - HASH_BYTES);
     const out = this.out;
     const bodyAt = at + CRC_FIELD_BYTES;
-    let end = bodyAt + out.write(`${seq} ${hash.toString('hex')} `, bodyAt, 'latin1');
+    this.lineHashHex = hash.toString('hex');
+    let end = bodyAt + out.write(`${seq} ${this.lineHashHex} `, bodyAt, 'latin1');
     end += this.scratch.copy(out, end, HASH_BYTES, jsonEnd);
     const crc = crc32(out.subarray(bodyAt, end));
     out.write(crc.toString(16).padStart(8, '0') + ' ', at, 'latin1');

@@ -15,7 +15,7 @@ import {
   type DetailObject,
   type ResultStatus,
 } from './event.js';
-import { copyField, copyRowOfCanonical } from './copy-row.js';
+import { CopyTextWriter, copyRowOfLine } from './copy-row.js';
 import { AUDIT_LIMITS } from './limits.js';
 import { eventOfJson, type AuditLine, type ChainHead } from './file.js';
 
@@ -43,25 +43,11 @@ const PROJECT_SQL =
   `INSERT INTO audit_events (${COLUMNS}) SELECT ${COLUMNS} ` +
   'FROM json_populate_recordset(NULL::audit_events, $1::json) ON CONFLICT DO NOTHING';
 
-/** A line as its COPY text row, the general way: through its event (and its details' canonical JSON again). */
-export function copyRowOfEvent(line: AuditLine): string {
-  const r = rowOfLine(line);
-  return (
-    `${copyField(r.seq)}\t${copyField(r.event_id)}\t${copyField(r.time_us)}\t${copyField(r.actor_id)}\t` +
-    `${copyField(r.actor_role)}\t${copyField(r.actor_ip)}\t${copyField(r.action)}\t` +
-    `${copyField(r.target_kind)}\t${copyField(r.target_id)}\t${copyField(r.result)}\t` +
-    `${copyField(r.result_code)}\t${copyField(r.request_id)}\t${copyField(r.details)}\t${copyField(r.hash)}\n`
-  );
-}
-
-/**
- * The lines as COPY's text input (columns in COLUMNS' order): each read off its canonical JSON (copy-row.ts),
- * else (a line in another form) through its event.
- */
+/** The lines as COPY's text input (columns in COLUMNS' order): copy-row.ts's `copyRowOfLine` of each. */
 function copyText(lines: readonly AuditLine[]): Uint8Array {
-  let out = '';
-  for (const line of lines) out += copyRowOfCanonical(line.seq, line.hash, line.json) ?? copyRowOfEvent(line);
-  return Buffer.from(out, 'utf8');
+  const out = new CopyTextWriter(lines.length * 512);
+  for (const line of lines) out.add(copyRowOfLine(line.seq, line.hash, line.json));
+  return out.bytes();
 }
 
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -177,7 +163,15 @@ export class AuditLog {
    */
   async project(lines: readonly AuditLine[]): Promise<void> {
     if (lines.length === 0) return;
-    const data = await copyTextInTurns(lines);
+    await this.projectCopyText(await copyTextInTurns(lines), () => Promise.resolve(lines));
+  }
+
+  /**
+   * Writes rows given as their COPY text (`copyRowOfLine` of each line, in order: as the audit file's worker
+   * hands a group over), as `project` does: by COPY, and when a row is there already, by the INSERT that
+   * skips such rows, from the lines (`lines` reads them, only then).
+   */
+  async projectCopyText(data: Uint8Array, lines: () => Promise<readonly AuditLine[]>): Promise<void> {
     try {
       const copied = await this.store.transaction(async (tx) =>
         tx.copyFrom === undefined ? false : (await tx.copyFrom(COPY_SQL, data)) >= 0,
@@ -186,7 +180,7 @@ export class AuditLog {
     } catch (e) {
       if ((e as { code?: unknown }).code !== UNIQUE_VIOLATION) throw e;
     }
-    await this.store.query(PROJECT_SQL, [JSON.stringify(lines.map(rowOfLine))]);
+    await this.store.query(PROJECT_SQL, [JSON.stringify((await lines()).map(rowOfLine))]);
   }
 
   /** The events whose ids are given and that the table has. */

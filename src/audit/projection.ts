@@ -6,6 +6,13 @@
  * PostgreSQL (`sharesThread: false`) the SQL runs elsewhere, and it takes full batches at once. The
  * file stays the truth: `rialto audit verify` reads it, and `--table` checks the table against it.
  *
+ * A venue's file, appended on its worker, hands each durable group over as its rows' COPY text
+ * (`takeCopyText`): while the next line to project is the first of a group held so, the projection writes the
+ * held text as it is, and the venue's thread touches no line. It reads the file for everything else: after a
+ * start (from the table's head), groups not handed over (dropped while `projectionHandedBytesMax` of text was
+ * held, the store being slow or down), and the rest of a group it has already read part of. Either way a batch
+ * is the same rows, written the same way (log.ts), so the guarantees do not depend on where the text came from.
+ *
  * It also chains the inbox (`AuditInbox`, PostgreSQL only) into the file, at a moment when the table holds
  * every line of the file, so that an inbox event chained before a crash, and not removed from the inbox yet, is
  * found in the table by its id and not chained twice.
@@ -13,7 +20,13 @@
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import type { AuditEventInput } from './event.js';
-import { AuditFileReader, type AuditFile, type AuditLine } from './file.js';
+import {
+  AuditFileReader,
+  type AuditCopyGroup,
+  type AuditCopyReceiver,
+  type AuditFile,
+  type AuditLine,
+} from './file.js';
 import { AUDIT_LIMITS } from './limits.js';
 import type { AuditInbox, AuditLog } from './log.js';
 import { PacedLoop } from '../ops/index.js';
@@ -33,13 +46,36 @@ export interface AuditProjectionOptions {
    * load it keeps up, and catches up after an outage, rather than falling further behind.
    */
   readonly sharesThread?: boolean;
+  /** Handed-over COPY text held at most (bytes); default `projectionHandedBytesMax`. */
+  readonly handedBytesMax?: number;
 }
 
-export class AuditProjection {
+/** Where a projection's rows came from, counted since it started. */
+export interface AuditProjectionSources {
+  /** Rows written from COPY text the file's worker handed over. */
+  readonly handedRows: number;
+  /** Rows written from lines read back from the file. */
+  readonly fileRows: number;
+  /**
+   * Groups handed over and dropped: no room, read from the file meanwhile, or larger than a batch where the
+   * SQL shares the venue's thread.
+   */
+  readonly droppedGroups: number;
+}
+
+export class AuditProjection implements AuditCopyReceiver {
   /** Where the next line to project starts in the file, and its number. */
   private offset = 0;
   private nextSeq = 1;
   private located = false;
+  /** Groups handed over and not yet projected, in the file's order, and their text's bytes. */
+  private handed: AuditCopyGroup[] = [];
+  private handedBytes = 0;
+  private handedRows = 0;
+  private fileRows = 0;
+  private droppedGroups = 0;
+  private closed = false;
+  private readonly handedBytesMax: number;
   /** Runs the steps one at a time (the loop's and catchUp's). */
   private readonly loop: PacedLoop;
   private inboxChained = 0;
@@ -51,6 +87,9 @@ export class AuditProjection {
     private readonly path: string,
     private readonly options: AuditProjectionOptions,
   ) {
+    this.handedBytesMax = options.handedBytesMax ?? AUDIT_LIMITS.projectionHandedBytesMax;
+    if (!Number.isSafeInteger(this.handedBytesMax) || this.handedBytesMax < 0)
+      throw new RangeError(`handedBytesMax must be a whole number of bytes, not ${this.handedBytesMax}`);
     this.loop = new PacedLoop({
       retryDelayMsMin: AUDIT_LIMITS.retryDelayMsMin,
       retryDelayMsMax: AUDIT_LIMITS.retryDelayMsMax,
@@ -66,6 +105,28 @@ export class AuditProjection {
   /** Events durable in the file and not yet in the table. */
   get lag(): number {
     return Math.max(0, this.options.durableSeq() - this.projectedSeq);
+  }
+
+  /** Where the rows written came from. */
+  get sources(): AuditProjectionSources {
+    return { handedRows: this.handedRows, fileRows: this.fileRows, droppedGroups: this.droppedGroups };
+  }
+
+  /** Room for another group's text: held text below `projectionHandedBytesMax`. */
+  wantsCopyText(): boolean {
+    return !this.closed && this.handedBytes < this.handedBytesMax;
+  }
+
+  /** Holds a durable group's text until the projection gets to it; drops it when that would pass the bound. */
+  takeCopyText(group: AuditCopyGroup): void {
+    const last = this.handed[this.handed.length - 1];
+    const inOrder = last === undefined || group.firstSeq >= last.firstSeq + last.count;
+    if (this.closed || !inOrder || this.handedBytes + group.text.byteLength > this.handedBytesMax) {
+      this.droppedGroups++;
+      return;
+    }
+    this.handed.push(group);
+    this.handedBytes += group.text.byteLength;
   }
 
   /** Inbox events chained into the file by this projection. */
@@ -118,7 +179,10 @@ export class AuditProjection {
 
   /** Stops the loop after its current step; what is left is projected at the next start. */
   async close(): Promise<void> {
+    this.closed = true;
     await this.loop.close();
+    this.handed = [];
+    this.handedBytes = 0;
     await this.handle?.close();
     this.handle = null;
   }
@@ -148,25 +212,92 @@ export class AuditProjection {
     this.located = true;
   }
 
-  /** Projects the next batch of at most `rows` durable lines; resolves with how many. */
+  /**
+   * Projects the next batch of at most `rows` durable lines (or one handed-over group larger than that, when
+   * the SQL runs off this thread: its cost here is not per row); resolves with how many.
+   */
   private async step(rows: number): Promise<number> {
     if (!this.located) await this.locate();
     const durable = this.options.durableSeq();
     if (this.nextSeq > durable) return 0;
-    this.handle ??= await open(this.path, constants.O_RDONLY);
-    const reader = new AuditFileReader(this.path, this.offset, this.nextSeq, this.handle);
-    let lines: AuditLine[] = [];
-    for await (const page of reader.pages(rows)) {
-      lines = page;
-      break;
+    this.dropHandedBehind();
+    const first = this.handed[0] as AuditCopyGroup | undefined;
+    if (first?.firstSeq === this.nextSeq) {
+      if (first.count <= rows || this.options.sharesThread === false) return this.stepHanded(rows);
+      // Larger than this thread's batch: read from the file a batch at a time instead.
+      this.droppedGroups++;
+      this.dropHanded(1);
     }
-    lines = lines.filter((l) => l.seq <= durable);
+    // From the file, up to the next group held (so that it starts a batch of its own).
+    const next = this.handed[0] as AuditCopyGroup | undefined;
+    const upTo = Math.min(durable, next === undefined ? durable : next.firstSeq - 1);
+    const lines = (await this.readLines(Math.min(rows, upTo - this.nextSeq + 1))).filter(
+      (l) => l.seq <= upTo,
+    );
     if (lines.length === 0) return 0;
     await this.log.project(lines);
     const last = lines[lines.length - 1];
     this.offset = last.next;
     this.nextSeq = last.seq + 1;
+    this.fileRows += lines.length;
     return lines.length;
+  }
+
+  /** Projects the handed-over groups that follow on from the next line, whole, up to `rows` (at least one). */
+  private async stepHanded(rows: number): Promise<number> {
+    let taken = 0;
+    let count = 0;
+    while (taken < this.handed.length) {
+      const g = this.handed[taken];
+      if (g.firstSeq !== this.nextSeq + count || (taken > 0 && count + g.count > rows)) break;
+      count += g.count;
+      taken++;
+    }
+    const groups = this.handed.slice(0, taken);
+    const text = taken === 1 ? groups[0].text : Buffer.concat(groups.map((g) => g.text));
+    const from = { offset: groups[0].offset, seq: groups[0].firstSeq };
+    // The lines are read only if a row is in the table already (see log.ts).
+    await this.log.projectCopyText(text, async () => {
+      const lines = await this.readLines(count, from);
+      if (lines.length !== count)
+        throw new Error(
+          `the audit file has ${lines.length} of events ${from.seq} to ${from.seq + count - 1}`,
+        );
+      return lines;
+    });
+    const last = groups[taken - 1];
+    this.offset = last.next;
+    this.nextSeq = last.firstSeq + last.count;
+    this.handedRows += count;
+    this.dropHanded(taken);
+    return count;
+  }
+
+  /** Up to `count` lines of the file from the next line to project (or from `from`). */
+  private async readLines(
+    count: number,
+    from: { offset: number; seq: number } = { offset: this.offset, seq: this.nextSeq },
+  ): Promise<AuditLine[]> {
+    if (count <= 0) return [];
+    this.handle ??= await open(this.path, constants.O_RDONLY);
+    const reader = new AuditFileReader(this.path, from.offset, from.seq, this.handle);
+    for await (const page of reader.pages(count)) return page;
+    return [];
+  }
+
+  /** Drops the held groups that start before the next line to project: it was read from the file. */
+  private dropHandedBehind(): void {
+    let n = 0;
+    while (n < this.handed.length && this.handed[n].firstSeq < this.nextSeq) n++;
+    if (n > 0) {
+      this.droppedGroups += n;
+      this.dropHanded(n);
+    }
+  }
+
+  private dropHanded(n: number): void {
+    for (let i = 0; i < n; i++) this.handedBytes -= this.handed[i].text.byteLength;
+    this.handed.splice(0, n);
   }
 
   /**

@@ -547,7 +547,7 @@ export function auditProjection(
   log: LimitsLog,
   sqlOnThisThread: boolean,
 ): AuditProjection {
-  return new AuditProjection(new AuditLog(store), file.path, {
+  const projection = new AuditProjection(new AuditLog(store), file.path, {
     durableSeq: () => file.head.seq,
     inbox: store.kind === 'postgres' ? new AuditInbox(store) : null,
     // PGlite in-process runs the projection's SQL here: its share stays bounded while the thread is busy.
@@ -563,6 +563,9 @@ export function auditProjection(
     },
     onError: (e) => log.warn({ err: e.message }, 'audit: projecting events into audit_events failed'),
   });
+  // The file's worker makes each group's rows as COPY text: this thread then only passes it on to the store.
+  file.handOverCopyText(projection);
+  return projection;
 }
 
 /**
