@@ -26,6 +26,7 @@ import {
   AckPolicy,
   DeliverPolicy,
   DiscardPolicy,
+  ErrorCode,
   Events,
   NatsError,
   RetentionPolicy,
@@ -33,6 +34,7 @@ import {
   connect,
   nanos,
   type ConsumerConfig,
+  type ConnectionOptions,
   type ConsumerMessages,
   type JetStreamClient,
   type JetStreamManager,
@@ -188,6 +190,36 @@ export function decodeEnvelope(data: Uint8Array): Envelope | string {
 const encode = (m: Envelope): Uint8Array => Buffer.from(JSON.stringify(m), 'utf8');
 const describe = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
+/**
+ * The client's dial timeout, for its reconnects: longer than a TCP connect takes to fail by itself (about two
+ * minutes on Linux), so that the dial ends on its own rather than by the timer (below).
+ */
+const CLIENT_DIAL_TIMEOUT_MS = 180_000;
+
+/**
+ * The client's connect, failed with TIMEOUT after `timeoutMs` as its own `timeout` would, but without its leak.
+ * The client (nats 2.29, nats-io/nats.js#64) races its timer against the TCP dial and, when the timer wins
+ * first, closes a transport that has no socket yet: the dial then completes and its socket stays open,
+ * unreferenced, keeping the process alive until the server drops it as stale (about six minutes). That
+ * happens whenever the event loop is busy for longer than the timeout while connecting (`rialto md run` on a
+ * loaded machine, its PGlite statements running on the same thread: test/cli/md-run-live.test.ts did not end
+ * within 60 s). Here a connect that ends after the deadline is closed as soon as it ends.
+ */
+function connectWithin(timeoutMs: number, options: ConnectionOptions): Promise<NatsConnection> {
+  const connecting = connect(options);
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      reject(NatsError.errorForCode(ErrorCode.Timeout));
+      connecting.then(
+        (nc) => void nc.close().catch(() => undefined),
+        () => undefined,
+      );
+    }, timeoutMs);
+  });
+  return Promise.race([connecting, late]).finally(() => clearTimeout(timer));
+}
+
 export class JetStreamBus implements DurableBus {
   private readonly counts: JetStreamBusCounters = {
     published: 0,
@@ -235,10 +267,12 @@ export class JetStreamBus implements DurableBus {
   /** Connects, creates or updates the streams, and returns the bus. */
   static async connect(options: JetStreamBusOptions): Promise<JetStreamBus> {
     const o = resolveOptions(options);
-    const nc = await connect({
+    const nc = await connectWithin(o.connectTimeoutMs, {
       servers: o.servers.split(',').map((s) => s.trim()),
       name: o.name,
-      timeout: o.connectTimeoutMs,
+      // The client's own timer only for its reconnects: one that fires while the TCP dial is still pending
+      // leaves that socket open for good (see connectWithin); the first connect has ours.
+      timeout: Math.max(o.connectTimeoutMs, CLIENT_DIAL_TIMEOUT_MS),
       reconnect: true,
       maxReconnectAttempts: -1,
       reconnectTimeWait: o.reconnectWaitMs,

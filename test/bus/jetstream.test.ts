@@ -243,6 +243,51 @@ describe('JetStream bus', () => {
     }
   });
 
+  it('leaves no connection open after a connect that timed out while the event loop was busy', async () => {
+    // A proxy in front of the server, counting the connections made through it.
+    const clients = new Set<Socket>();
+    let made = 0;
+    const target = Number(new URL(NATS_URL).port || 4222);
+    const server = createServer((client) => {
+      const upstream = createConnection({ host: '127.0.0.1', port: target });
+      made++;
+      clients.add(client);
+      for (const s of [client, upstream]) {
+        s.on('error', () => undefined);
+        s.on('close', () => {
+          clients.delete(client);
+          client.destroy();
+          upstream.destroy();
+        });
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      // The thread busy past the timeout while the dial is pending (PGlite's statements in `md run`): on the
+      // turn after the dial starts, before its socket's connect is handled.
+      setTimeout(() => {
+        const busyUntil = Date.now() + 300;
+        while (Date.now() < busyUntil);
+      }, 0);
+      const connecting = JetStreamBus.connect({
+        servers: `nats://127.0.0.1:${port}`,
+        ...names(),
+        connectTimeoutMs: 50,
+        families: ['normalized'],
+        streamMaxBytes: 1024 ** 2,
+      });
+      await assert.rejects(connecting, (e: Error & { code?: string }) => e.code === 'TIMEOUT');
+      // The dial goes on after the timeout and connects; then it must be closed, not left open.
+      await until('the connection made after the timeout', () => made > 0);
+      await until('that connection closed', () => clients.size === 0, 10_000);
+    } finally {
+      for (const s of clients) s.destroy();
+      server.close();
+    }
+  });
+
   it('says it is not connected while the server is away, connected after the reconnect; closes while away', async () => {
     // A proxy that stops listening (the server away: reconnects are refused) and listens again on its port.
     const sockets = new Set<Socket>();
