@@ -11,6 +11,14 @@ export interface MdWriterLimits {
   readonly writesInFlight: number;
   /** How long a batch smaller than `batchRowsMax` waits for more rows before it is written. */
   readonly lingerMs: number;
+  /**
+   * `lingerMs` on PGlite. A batch's transaction there costs PGlite's worker about 3.4 ms of CPU besides its
+   * rows (BEGIN, the feed's progress, COMMIT) on the venue's own cores: at 10,000 ticks a second 50 ms made
+   * batches of about 500 ticks, 250 ms about 2,500 (docs/performance.md, md-linger). Stored rows are then up
+   * to a quarter of a second behind the feed (the WebSocket feeds and recent bars do not wait for them); a
+   * `flush`, a `close` or a full batch ends the wait at once.
+   */
+  readonly pgliteLingerMs: number;
   /** A failed batch is retried after a delay doubling from the first to the second. */
   readonly retryDelayMsMin: number;
   readonly retryDelayMsMax: number;
@@ -23,6 +31,7 @@ export const MD_WRITER_DEFAULTS: MdWriterLimits = Object.freeze({
   batchRowsMax: 5_000,
   writesInFlight: 2,
   lingerMs: 50,
+  pgliteLingerMs: 250,
   retryDelayMsMin: 10,
   retryDelayMsMax: 5_000,
   closeTimeoutMs: 10_000,
@@ -36,8 +45,8 @@ export function mdWriterLimits(given: Partial<MdWriterLimits> = {}): MdWriterLim
   if (!whole(l.queueRowsMax, l.batchRowsMax)) {
     throw new Error('md writer: queueRowsMax must be a whole number ≥ batchRowsMax');
   }
-  if (!whole(l.lingerMs, 0) || !whole(l.closeTimeoutMs, 0)) {
-    throw new Error('md writer: lingerMs and closeTimeoutMs must be whole numbers ≥ 0');
+  if (!whole(l.lingerMs, 0) || !whole(l.pgliteLingerMs, 0) || !whole(l.closeTimeoutMs, 0)) {
+    throw new Error('md writer: lingerMs, pgliteLingerMs and closeTimeoutMs must be whole numbers ≥ 0');
   }
   if (!whole(l.retryDelayMsMin, 1) || !whole(l.retryDelayMsMax, l.retryDelayMsMin)) {
     throw new Error('md writer: retry delays must be whole numbers, 1 ≤ min ≤ max');

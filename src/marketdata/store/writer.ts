@@ -90,6 +90,10 @@ export class MarketDataWriter {
   private rows = 0;
   /** Batches written at once: `writesInFlight` on PostgreSQL, one on PGlite (one connection). */
   private readonly connections: number;
+  /** How long a short batch waits for more rows: `lingerMs`, or `pgliteLingerMs` on PGlite. */
+  private readonly lingerMs: number;
+  /** Ends the loop's wait for more rows early (a flush, a close, a full batch); null while it is not waiting. */
+  private endLinger: (() => void) | null = null;
   /** Buffers of committed batches, for the next ones (a batch's buffer grows to its size once, not per batch). */
   private readonly spareBuffers: TickCopyBuffer[] = [];
   private s = {
@@ -119,7 +123,9 @@ export class MarketDataWriter {
     private readonly options: MdWriterOptions = {},
   ) {
     this.limits = mdWriterLimits(options.limits);
-    this.connections = store.store.kind === 'postgres' ? this.limits.writesInFlight : 1;
+    const postgres = store.store.kind === 'postgres';
+    this.connections = postgres ? this.limits.writesInFlight : 1;
+    this.lingerMs = postgres ? this.limits.lingerMs : this.limits.pgliteLingerMs;
   }
 
   /** Subscribes to the enriched ticks and the bars of `intervals`; returns a function that stops it. */
@@ -230,7 +236,9 @@ export class MarketDataWriter {
   /** Resolves once everything offered before the call is written (never, while the store is down). */
   flush(): Promise<void> {
     if (this.batches.length === 0 && !this.running) return Promise.resolve();
-    return new Promise((resolve) => this.flushWaiters.push(resolve));
+    const flushed = new Promise<void>((resolve) => this.flushWaiters.push(resolve));
+    this.endLinger?.();
+    return flushed;
   }
 
   /** Writes what is queued within `closeTimeoutMs`; rejects naming the rows left if it cannot. */
@@ -272,9 +280,12 @@ export class MarketDataWriter {
   }
 
   private added(b: PendingBatch): true {
-    if (++b.rows === this.limits.batchRowsMax && this.onFull !== null) {
-      this.onFull(FULL);
-      this.onFull = null;
+    if (++b.rows === this.limits.batchRowsMax) {
+      this.endLinger?.();
+      if (this.onFull !== null) {
+        this.onFull(FULL);
+        this.onFull = null;
+      }
     }
     this.rows++;
     this.kick();
@@ -299,7 +310,7 @@ export class MarketDataWriter {
         !this.closing &&
         this.flushWaiters.length === 0
       ) {
-        await sleep(this.limits.lingerMs);
+        await this.linger();
       }
       // The head batch, and behind it as many full ones as may be in flight.
       while (
@@ -342,6 +353,19 @@ export class MarketDataWriter {
     }
     this.running = false;
     this.wake();
+  }
+
+  /** Waits `lingerMs` for more rows, or until `endLinger` is called. */
+  private linger(): Promise<void> {
+    return new Promise((resolve) => {
+      const end = (): void => {
+        clearTimeout(timer);
+        this.endLinger = null;
+        resolve();
+      };
+      const timer = setTimeout(end, this.lingerMs);
+      this.endLinger = end;
+    });
   }
 
   /** Starts writing `b` behind `before` (the write in flight ahead of it, if any). */
@@ -409,6 +433,7 @@ export class MarketDataWriter {
   private async shut(): Promise<void> {
     this.closeDeadlineMs = Date.now() + this.limits.closeTimeoutMs;
     this.closing = true;
+    this.endLinger?.();
     let pause = 1;
     while ((this.batches.length > 0 || this.running) && Date.now() < this.closeDeadlineMs) {
       await sleep(pause);

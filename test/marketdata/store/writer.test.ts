@@ -15,6 +15,7 @@ import {
   type WriteOrder,
   type WriteResult,
 } from '../../../src/marketdata/index.js';
+import { MD_WRITER_DEFAULTS, mdWriterLimits } from '../../../src/marketdata/store/limits.js';
 import { migrate, type Store } from '../../../src/store/index.js';
 import { pgliteFactory, postgresFactory } from '../../store/helpers.js';
 import { harness, venueTrade } from '../pipeline/helpers.js';
@@ -174,6 +175,40 @@ describe('market data writer (PGlite)', () => {
       'nothing after close',
     );
   });
+
+  it('lingers longer on PGlite, where a batch costs the venue its own transaction (and checks the limit)', () => {
+    assert.ok(MD_WRITER_DEFAULTS.pgliteLingerMs > MD_WRITER_DEFAULTS.lingerMs);
+    assert.equal(mdWriterLimits({ pgliteLingerMs: 0 }).pgliteLingerMs, 0);
+    assert.throws(() => mdWriterLimits({ pgliteLingerMs: -1 }), /pgliteLingerMs/);
+    assert.throws(() => mdWriterLimits({ pgliteLingerMs: 0.5 }), /pgliteLingerMs/);
+  });
+
+  // A wait that nothing ended would hold these tests for ten minutes: their timeout fails them instead.
+  const TEN_MINUTES = 600_000;
+
+  it(
+    'a flush, a close and a full batch end the wait for more rows at once',
+    { timeout: 60_000 },
+    async () => {
+      const md = new MarketDataStore(store);
+      const writer = new MarketDataWriter(md, {
+        limits: { lingerMs: TEN_MINUTES, pgliteLingerMs: TEN_MINUTES, batchRowsMax: 3 },
+      });
+      writer.offerTick(tickMessage('lg:1', { instrument: 'LG-1', time_us: T0_US + 1 }));
+      // Once the loop waits for more rows (its first turn is on a later one).
+      await new Promise((r) => setImmediate(r));
+      await writer.flush();
+      assert.equal(await count(store, 'md_ticks', 'LG-1'), 1);
+      for (let i = 2; i <= 4; i++)
+        writer.offerTick(tickMessage(`lg:${i}`, { instrument: 'LG-1', time_us: T0_US + i }));
+      while (writer.stats().ticksWritten < 4) await new Promise((r) => setTimeout(r, 5));
+      assert.equal(await count(store, 'md_ticks', 'LG-1'), 4, 'the full batch, without a flush');
+      writer.offerTick(tickMessage('lg:5', { instrument: 'LG-1', time_us: T0_US + 5 }));
+      await new Promise((r) => setImmediate(r));
+      await writer.close();
+      assert.equal(await count(store, 'md_ticks', 'LG-1'), 5);
+    },
+  );
 
   it('refuses a message that is not a tick, counting it and keeping the reason', async () => {
     const writer = new MarketDataWriter(new MarketDataStore(store));
