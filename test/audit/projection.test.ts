@@ -13,6 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { after, before, describe, it } from 'node:test';
 import { AuditFile, AuditLog, AuditProjection, type AuditLine } from '../../src/audit/index.js';
 import { AUDIT_LIMITS } from '../../src/audit/limits.js';
+import { offThreadPauseMs } from '../../src/audit/projection.js';
 import { migrate, type Store } from '../../src/store/index.js';
 import { postgresFactory } from '../store/helpers.js';
 import { sampleEvent } from './helpers.js';
@@ -68,5 +69,16 @@ describe('audit projection off the venue thread (PostgreSQL)', { timeout: 120_00
       AUDIT_LIMITS.projectionBatchRowsOffThread,
       100,
     ]);
+  });
+});
+
+describe('audit projection: the pause off the venue thread', () => {
+  it('is none while a full batch waits, whatever the last step took; else the idle pause', () => {
+    const rows = AUDIT_LIMITS.projectionBatchRowsOffThread;
+    // A step of handed-over groups ends at a group's end below `rows`: what is left decides, not what it took.
+    assert.equal(offThreadPauseMs(rows, rows), 0);
+    assert.equal(offThreadPauseMs(50 * rows, rows), 0);
+    assert.equal(offThreadPauseMs(rows - 1, rows), AUDIT_LIMITS.projectionIdleMs);
+    assert.equal(offThreadPauseMs(0, rows), AUDIT_LIMITS.projectionIdleMs);
   });
 });
