@@ -38,6 +38,49 @@ function names(): Names {
   return n;
 }
 
+/**
+ * A TCP proxy to the NATS server on a free port: counts the connections made through it (`made`) and holds
+ * both sockets of each (`sockets`) until either side closes; `listen` and `stop` take the port up and down.
+ */
+async function natsProxy(): Promise<{
+  port: number;
+  sockets: Set<Socket>;
+  made: () => number;
+  listen: () => Promise<void>;
+  stop: () => Promise<void>;
+}> {
+  const sockets = new Set<Socket>();
+  let made = 0;
+  const target = Number(new URL(NATS_URL).port || 4222);
+  const server = createServer((client) => {
+    const upstream = createConnection({ host: '127.0.0.1', port: target });
+    made++;
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('error', () => undefined);
+      s.on('close', () => {
+        sockets.delete(s);
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    port,
+    sockets,
+    made: () => made,
+    listen: () => new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve)),
+    stop: async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const sock of sockets) sock.destroy();
+      await closed;
+    },
+  };
+}
+
 async function bus(n: Names, more: Partial<JetStreamBusOptions> = {}): Promise<JetStreamBus> {
   const b = await JetStreamBus.connect({ servers: NATS_URL, ...n, duplicateWindowMs: 60_000, ...more });
   buses.push(b);
@@ -198,26 +241,14 @@ describe('JetStream bus', () => {
 
   it('reconnects after the connection is cut, and the durable consumer carries on', async () => {
     // A TCP proxy in front of the server, whose connections the test cuts.
-    const sockets = new Set<Socket>();
-    const server = createServer((client) => {
-      const upstream = createConnection({ host: '127.0.0.1', port: Number(new URL(NATS_URL).port || 4222) });
-      for (const s of [client, upstream]) {
-        sockets.add(s);
-        s.on('error', () => undefined);
-        s.on('close', () => {
-          sockets.delete(s);
-          client.destroy();
-          upstream.destroy();
-        });
-      }
-      client.pipe(upstream).pipe(client);
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const proxy = await natsProxy();
     try {
       const n = names();
       const producer = await bus(n);
-      const port = (server.address() as AddressInfo).port;
-      const consumerBus = await bus(n, { servers: `nats://127.0.0.1:${port}`, reconnectWaitMs: 100 });
+      const consumerBus = await bus(n, {
+        servers: `nats://127.0.0.1:${proxy.port}`,
+        reconnectWaitMs: 100,
+      });
       const seen = new Set<string>();
       await consumerBus.consume(TOPIC, (m) => Promise.resolve(void seen.add(m.event_id)), {
         durable: 'reconnecting',
@@ -230,7 +261,7 @@ describe('JetStream bus', () => {
       };
       for (let k = 0; k < 3; k++) await publishSlice();
       await until('300 messages', () => seen.size === 300);
-      for (const s of sockets) s.destroy();
+      for (const s of proxy.sockets) s.destroy();
       for (let k = 0; k < 7; k++) await publishSlice();
       await until('all 1000 messages after the reconnect', () => seen.size === 1_000, 30_000);
       const c = consumerBus.counters();
@@ -238,32 +269,12 @@ describe('JetStream bus', () => {
       assert.ok(c.reconnects >= 1, `reconnects ${c.reconnects}`);
       await consumerBus.close();
     } finally {
-      for (const s of sockets) s.destroy();
-      server.close();
+      await proxy.stop();
     }
   });
 
   it('leaves no connection open after a connect that timed out while the event loop was busy', async () => {
-    // A proxy in front of the server, counting the connections made through it.
-    const clients = new Set<Socket>();
-    let made = 0;
-    const target = Number(new URL(NATS_URL).port || 4222);
-    const server = createServer((client) => {
-      const upstream = createConnection({ host: '127.0.0.1', port: target });
-      made++;
-      clients.add(client);
-      for (const s of [client, upstream]) {
-        s.on('error', () => undefined);
-        s.on('close', () => {
-          clients.delete(client);
-          client.destroy();
-          upstream.destroy();
-        });
-      }
-      client.pipe(upstream).pipe(client);
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const port = (server.address() as AddressInfo).port;
+    const proxy = await natsProxy();
     try {
       // The thread busy past the timeout while the dial is pending (PGlite's statements in `md run`): on the
       // turn after the dial starts, before its socket's connect is handled.
@@ -272,7 +283,7 @@ describe('JetStream bus', () => {
         while (Date.now() < busyUntil);
       }, 0);
       const connecting = JetStreamBus.connect({
-        servers: `nats://127.0.0.1:${port}`,
+        servers: `nats://127.0.0.1:${proxy.port}`,
         ...names(),
         connectTimeoutMs: 50,
         families: ['normalized'],
@@ -280,62 +291,40 @@ describe('JetStream bus', () => {
       });
       await assert.rejects(connecting, (e: Error & { code?: string }) => e.code === 'TIMEOUT');
       // The dial goes on after the timeout and connects; then it must be closed, not left open.
-      await until('the connection made after the timeout', () => made > 0);
-      await until('that connection closed', () => clients.size === 0, 10_000);
+      await until('the connection made after the timeout', () => proxy.made() > 0);
+      await until('that connection closed', () => proxy.sockets.size === 0, 10_000);
     } finally {
-      for (const s of clients) s.destroy();
-      server.close();
+      await proxy.stop();
     }
   });
 
   it('says it is not connected while the server is away, connected after the reconnect; closes while away', async () => {
     // A proxy that stops listening (the server away: reconnects are refused) and listens again on its port.
-    const sockets = new Set<Socket>();
-    const target = Number(new URL(NATS_URL).port || 4222);
-    const server = createServer((client) => {
-      const upstream = createConnection({ host: '127.0.0.1', port: target });
-      for (const s of [client, upstream]) {
-        sockets.add(s);
-        s.on('error', () => undefined);
-        s.on('close', () => {
-          sockets.delete(s);
-          client.destroy();
-          upstream.destroy();
-        });
-      }
-      client.pipe(upstream).pipe(client);
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const port = (server.address() as AddressInfo).port;
+    const proxy = await natsProxy();
     try {
       const b = await bus(names(), {
-        servers: `nats://127.0.0.1:${port}`,
+        servers: `nats://127.0.0.1:${proxy.port}`,
         reconnectWaitMs: 100,
         // One small stream: the server's storage is shared with other test runs.
         families: ['normalized'],
         streamMaxBytes: 1024 ** 2,
       });
       assert.equal(b.connected, true);
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const s of sockets) s.destroy();
-      await closed;
+      await proxy.stop();
       await until('not connected while the server is away', () => !b.connected);
       assert.ok(b.counters().disconnects >= 1);
-      await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+      await proxy.listen();
       await until('connected again', () => b.connected, 30_000);
       assert.ok(b.counters().reconnects >= 1);
       // Away again, and closed meanwhile: the connection is closed for good, not left reconnecting (which
       // would keep the process alive).
-      const closedAgain = new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const s of sockets) s.destroy();
-      await closedAgain;
+      await proxy.stop();
       await until('not connected while the server is away again', () => !b.connected);
       await b.close();
       assert.equal(b.connected, false);
       assert.equal(b.closed, true);
     } finally {
-      for (const s of sockets) s.destroy();
-      server.close();
+      await proxy.stop();
     }
   });
 
