@@ -459,16 +459,21 @@ function mixOptions(a: Args, seed: number): MixOptions {
   };
 }
 
+/** The venue's /metrics now: a sample's value by metric name (its first sample, whatever its labels; NaN if none). */
+async function scrape(url: string): Promise<(name: string) => number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return (name) => {
+    const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text);
+    return m === null ? NaN : Number(m[1]);
+  };
+}
+
 /**
  * The venue's background work left at the end of a part, from /metrics: audit events not yet in
  * `audit_events`, market data rows not yet stored.
  */
 async function backlogOf(url: string): Promise<Record<string, number>> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const value = (name: string): number => {
-    const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text);
-    return m === null ? NaN : Number(m[1]);
-  };
+  const value = await scrape(url);
   return {
     auditProjectionLagEvents: value('rialto_audit_projection_lag_events'),
     mdStoreQueueRows: value('rialto_md_store_queue_rows'),
@@ -484,11 +489,7 @@ interface JournalCounts {
 }
 
 async function journalCountsOf(url: string): Promise<JournalCounts> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const value = (name: string): number => {
-    const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
-    return m === null ? NaN : Number(m[1]);
-  };
+  const value = await scrape(url);
   return {
     records: value('rialto_journal_records_total'),
     batches: value('rialto_engine_submits_total'),
