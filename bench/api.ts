@@ -58,7 +58,6 @@ import {
 } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { connect as natsConnect } from 'nats';
 import pg from 'pg';
@@ -69,6 +68,7 @@ import { migrate, openStore } from '../src/store/index.js';
 import { DRIVERS, type DriverFactory, type OrderDriver, type Session } from './api-driver.js';
 import { wsDriver } from './api-ws-driver.js';
 import { OrderMix, fixedRate, saturate, type InstrumentLoad, type MixOptions } from './api-load.js';
+import { benchArgs } from './common.js';
 
 /** The targets on a 2-core machine. */
 const TARGETS = { wsOrdersPerSec: 50_000, restOrdersPerSec: 10_000, ackP99Ms: 2 } as const;
@@ -128,7 +128,7 @@ interface Args {
 }
 
 function args(): Args {
-  const { values } = parseArgs({
+  const { values } = benchArgs('api', {
     options: {
       seconds: { type: 'string', default: '5' },
       warmup: { type: 'string', default: '2' },

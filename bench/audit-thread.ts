@@ -17,7 +17,6 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import {
   AuditFile,
   AuditWriter,
@@ -26,6 +25,7 @@ import {
   type AuditEventInput,
 } from '../src/audit/index.js';
 import { WS_AUDIT_DETAILS } from '../src/gateway/audit/ws.js';
+import { benchArgs } from './common.js';
 
 /** This (main) thread's CPU time so far, user + system, in microseconds (10 ms resolution). */
 function mainThreadCpuUs(): number {
@@ -128,7 +128,7 @@ async function pass(thread: 'caller' | 'worker', events: number, turn: number): 
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
+  const { values } = benchArgs('audit-thread', {
     options: {
       events: { type: 'string', default: '50000' },
       turn: { type: 'string', default: '256' },

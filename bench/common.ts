@@ -2,6 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 /** nodejs-order-book on the same file, through the shared harness: its operations per second. */
 export function peerOpsPerSec(path: string): number {
@@ -11,6 +12,39 @@ export function peerOpsPerSec(path: string): number {
   const line = run.stdout.trim().split('\n').pop() ?? '';
   if (run.status !== 0 || !line.startsWith('{')) throw new Error(`peer.sh failed: ${run.stderr.slice(-500)}`);
   return (JSON.parse(line) as { opsPerSec: number }).opsPerSec;
+}
+
+/**
+ * A benchmark's command line: `config` parsed strictly, as parseArgs does, but `-h`/`--help` prints the usage
+ * (made from the options, so that it cannot drift from them) and exits 0, and a bad option prints its error and
+ * the usage and exits 2, instead of a stack trace. `name` is the npm script's suffix (`api` for bench:api).
+ */
+export function benchArgs<T extends ParseArgsConfig>(
+  name: string,
+  config: T,
+): ReturnType<typeof parseArgs<T>> {
+  const options = Object.entries(config.options ?? {}).map(([key, o]) => {
+    const value = o.type === 'string' ? ` ${key.replace(/-/g, '_').toUpperCase()}` : '';
+    const fallback =
+      o.default === undefined || o.default === false ? '' : ` (default ${JSON.stringify(o.default)})`;
+    return `  --${key}${value}${fallback}`;
+  });
+  const usage = [
+    `usage: npm run bench:${name} -- [options]`,
+    `Prints one JSON line; bench/${name}.ts describes what it measures. Options:`,
+    ...options,
+  ].join('\n');
+  const args = process.argv.slice(2);
+  if (args.includes('--help') || args.includes('-h')) {
+    console.log(usage);
+    process.exit(0);
+  }
+  try {
+    return parseArgs(config);
+  } catch (e) {
+    console.error(`bench:${name}: ${e instanceof Error ? e.message : String(e)}\n${usage}`);
+    process.exit(2);
+  }
 }
 
 export function median(xs: readonly number[]): number {

@@ -17,12 +17,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
 import type { Command } from '../src/core/index.js';
 import { JournalReader, openJournal } from '../src/journal/index.js';
-import { peakRssMB } from './common.js';
+import { benchArgs, peakRssMB } from './common.js';
 
-const { values: args } = parseArgs({
+const { values: args } = benchArgs('journal-io', {
   options: {
     records: { type: 'string', default: '3000000' },
     appenders: { type: 'string', default: '1000' },

@@ -25,14 +25,13 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
 import { coreCommandAt, ownersOf, setupCommands } from '../src/cli/core-workload.js';
 import { readWorkload, type Workload } from '../src/cli/workload.js';
 import type { Command } from '../src/core/index.js';
 import { ENGINE_LIMITS, Engine, EngineHost, wallClockUs } from '../src/engine/index.js';
 import { openJournal } from '../src/journal/index.js';
 import { tuneV8ForMatching } from '../src/ops/index.js';
-import { LatencyHistogram, peakRssMB } from './common.js';
+import { benchArgs, LatencyHistogram, peakRssMB } from './common.js';
 
 const DEFAULT_OPS = '/tmp/orderbook-bench/ops-1m-s42.bin';
 
@@ -197,7 +196,7 @@ async function recovery(w: Workload, dir: string, commands: number): Promise<Rec
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
+  const { values } = benchArgs('journal', {
     options: {
       ops: { type: 'string', default: DEFAULT_OPS },
       clients: { type: 'string', default: '1000' },

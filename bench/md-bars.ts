@@ -10,11 +10,10 @@
  * fresh aggregators; `ticksPerSec` is their median.
  */
 import { performance } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
 import { BarAggregator, type BarSpec } from '../src/marketdata/index.js';
-import { median, peakRssMB, xorshift32 } from './common.js';
+import { benchArgs, median, peakRssMB, xorshift32 } from './common.js';
 
-const { values } = parseArgs({
+const { values } = benchArgs('md-bars', {
   options: {
     ticks: { type: 'string', default: '2000000' },
     rate: { type: 'string', default: '1000000' },

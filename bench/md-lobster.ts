@@ -10,11 +10,10 @@
 import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { replayLobsterFiles } from '../src/marketdata/index.js';
-import { peakRssMB, xorshift32 } from './common.js';
+import { benchArgs, peakRssMB, xorshift32 } from './common.js';
 
-const { values: args } = parseArgs({
+const { values: args } = benchArgs('md-lobster', {
   options: {
     messages: { type: 'string', default: '2000000' },
     levels: { type: 'string', default: '10' },

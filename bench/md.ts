@@ -31,7 +31,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
 import { connect } from 'nats';
 import { BusBackpressureError, InProcessBus, JetStreamBus, envelope } from '../src/bus/index.js';
 import {
@@ -51,9 +50,9 @@ import {
   type RawEvent,
 } from '../src/marketdata/index.js';
 import { migrate, openPostgresStore, type Store } from '../src/store/index.js';
-import { median, peakRssMB, xorshift32 } from './common.js';
+import { benchArgs, median, peakRssMB, xorshift32 } from './common.js';
 
-const { values } = parseArgs({
+const { values } = benchArgs('md', {
   options: {
     ticks: { type: 'string', default: '1000000' },
     instruments: { type: 'string', default: '4' },

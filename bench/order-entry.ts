@@ -13,11 +13,11 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import type { Command, PlaceOrder } from '../src/core/index.js';
 import { Engine } from '../src/engine/index.js';
 import { LocalOrderEntry } from '../src/gateway/trading/order-entry.js';
 import type { Store } from '../src/store/index.js';
+import { benchArgs } from './common.js';
 
 /** This (main) thread's CPU time so far, user + system, in microseconds (10 ms resolution). */
 function mainThreadCpuUs(): number {
@@ -70,7 +70,7 @@ function place(i: number): PlaceOrder {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
+  const { values } = benchArgs('order-entry', {
     options: {
       placements: { type: 'string', default: '60000' },
       'in-flight': { type: 'string', default: '512' },

@@ -14,16 +14,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
 import { OrderType, SelfTradePrevention, Side, TimeInForce } from '../src/book/index.js';
 import { AccountType, ExchangeCore, type Command } from '../src/core/index.js';
 import { EngineHost } from '../src/engine/index.js';
 import { JournalTail } from '../src/journal/index.js';
 import { QueryTableProjector, RowMapper } from '../src/projection/index.js';
 import { migrate, openPgliteStore, openPostgresStore, type Store } from '../src/store/index.js';
-import { xorshift32 } from './common.js';
+import { benchArgs, xorshift32 } from './common.js';
 
-const { values } = parseArgs({
+const { values } = benchArgs('projection', {
   options: {
     orders: { type: 'string', default: '50000' },
     batch: { type: 'string', default: '4096' },

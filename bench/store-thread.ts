@@ -10,9 +10,9 @@
  * /proc (Linux) for this thread alone, and the wall time per row; the median of the passes.
  */
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { MarketDataStore, type TickRow } from '../src/marketdata/index.js';
 import { migrate, openPgliteStore } from '../src/store/index.js';
+import { benchArgs } from './common.js';
 
 /** This (main) thread's CPU time so far, user + system, in microseconds (10 ms resolution). */
 function mainThreadCpuUs(): number {
@@ -73,7 +73,7 @@ async function pass(thread: 'caller' | 'worker', rows: number, batch: number): P
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
+  const { values } = benchArgs('store-thread', {
     options: {
       rows: { type: 'string', default: '20000' },
       batch: { type: 'string', default: '500' },

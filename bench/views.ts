@@ -12,16 +12,16 @@
  * later passes the old views were not always collected yet, which made the difference unreliable. Needs
  * `--expose-gc` (the npm script passes it).
  */
-import { parseArgs } from 'node:util';
 import { OrderType, SelfTradePrevention, Side, TimeInForce } from '../src/book/index.js';
 import { AccountType, ExchangeCore, type Command } from '../src/core/index.js';
 import { Views } from '../src/gateway/views/index.js';
+import { benchArgs } from './common.js';
 
 const T = 1_767_225_600_000_000;
 const MID = 100_000;
 
 function args() {
-  const { values } = parseArgs({
+  const { values } = benchArgs('views', {
     options: {
       commands: { type: 'string', default: '200000' },
       batch: { type: 'string', default: '64' },
