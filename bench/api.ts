@@ -459,11 +459,18 @@ function mixOptions(a: Args, seed: number): MixOptions {
   };
 }
 
-/** The venue's /metrics now: a sample's value by metric name (its first sample, whatever its labels; NaN if none). */
-async function scrape(url: string): Promise<(name: string) => number> {
+/**
+ * The venue's /metrics now: a sample's value by metric name (its first sample, whatever its labels, unless `le`
+ * names a histogram bucket's bound; NaN if none).
+ */
+async function scrape(url: string): Promise<(name: string, le?: string) => number> {
   const text = await (await fetch(`${url}/metrics`)).text();
-  return (name) => {
-    const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text);
+  return (name, le) => {
+    const labels =
+      le === undefined
+        ? '(?:\\{[^}]*\\})?'
+        : `\\{(?:[^}]*,)?le="${le.replace(/[.+]/g, '\\$&')}"(?:,[^}]*)?\\}`;
+    const m = new RegExp(`^${name}${labels} (\\S+)$`, 'm').exec(text);
     return m === null ? NaN : Number(m[1]);
   };
 }
@@ -486,6 +493,9 @@ interface JournalCounts {
   batches: number;
   syncs: number;
   syncSeconds: number;
+  /** fsyncs of at most 1 ms and of at most 2 ms (the duration histogram's buckets). */
+  syncsUpTo1ms: number;
+  syncsUpTo2ms: number;
 }
 
 async function journalCountsOf(url: string): Promise<JournalCounts> {
@@ -495,6 +505,8 @@ async function journalCountsOf(url: string): Promise<JournalCounts> {
     batches: value('rialto_engine_submits_total'),
     syncs: value('rialto_journal_syncs_total'),
     syncSeconds: value('rialto_journal_sync_seconds_total'),
+    syncsUpTo1ms: value('rialto_journal_sync_duration_seconds_bucket', '0.001'),
+    syncsUpTo2ms: value('rialto_journal_sync_duration_seconds_bucket', '0.002'),
   };
 }
 
@@ -512,7 +524,15 @@ function journalFigures(at0: JournalCounts | null, at1: JournalCounts | null) {
     syncs,
     recordsPerSync: syncs > 0 ? Math.round(((at1.records - at0.records) / syncs) * 10) / 10 : null,
     meanSyncUs: syncs > 0 ? Math.round(((at1.syncSeconds - at0.syncSeconds) / syncs) * 1e6) : null,
+    // The share of the part's fsyncs that took longer than 1 ms and than 2 ms: an acknowledgement waits for one.
+    syncsOver1msShare: syncs > 0 ? share(syncs - (at1.syncsUpTo1ms - at0.syncsUpTo1ms), syncs) : null,
+    syncsOver2msShare: syncs > 0 ? share(syncs - (at1.syncsUpTo2ms - at0.syncsUpTo2ms), syncs) : null,
   };
+}
+
+/** part / whole to three decimals, or null when a count could not be read. */
+function share(part: number, whole: number): number | null {
+  return Number.isFinite(part) ? Math.round((part / whole) * 1000) / 1000 : null;
 }
 
 /** Backlog at most this much counts as drained (the audit projection's and the store's batches linger). */

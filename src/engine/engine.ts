@@ -14,7 +14,7 @@ import { firstMessageOf } from '../ops/worker-start.js';
 import type { Command } from '../core/index.js';
 import { DirLock, RECORD_BYTES_MAX, frameCommand } from '../journal/index.js';
 import { ENGINE_LIMITS, EngineErrorCode } from './limits.js';
-import type { EnginePort } from './port.js';
+import type { EnginePort, EngineStats } from './port.js';
 import {
   errorInfo,
   type AccountReport,
@@ -322,8 +322,8 @@ export class Engine implements EnginePort {
     return this.closing ? 'closing' : 'ok';
   }
 
-  stats(): Promise<Record<string, number>> {
-    return this.ask('stats') as Promise<Record<string, number>>;
+  stats(): Promise<EngineStats> {
+    return this.ask('stats') as Promise<EngineStats>;
   }
 
   /**

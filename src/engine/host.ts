@@ -35,6 +35,7 @@ import {
 import type { EngineConfig, RecoveryReport, ReportAnswer, ReportQuery } from './protocol.js';
 import { loadCoreSnapshot } from './recover.js';
 import { reportOf } from './reports.js';
+import type { EngineStats } from './port.js';
 
 export const ENGINE_DEFAULTS = Object.freeze({
   snapshotEveryCommands: 1_000_000,
@@ -197,7 +198,7 @@ export class EngineHost {
     return this.core.highestOrderId;
   }
 
-  stats(): Record<string, number> {
+  stats(): EngineStats {
     return { executedSeq: this.executedSeq, submits: this.submits, ...this.writer.stats() };
   }
 

@@ -28,7 +28,7 @@ export {
   type RecoveredState,
   type CoreSnapshotLoad,
 } from './recover.js';
-export type { EnginePort } from './port.js';
+export type { EnginePort, EngineStats } from './port.js';
 export type {
   Checkpoint,
   EngineConfig,

@@ -6,6 +6,15 @@
 import type { Command } from '../core/index.js';
 import type { BatchListener, EngineError, Receipt } from './engine.js';
 import type { AccountReport, AccountsPage, Statements, VenueReport } from './protocol.js';
+import type { WriterStats } from '../journal/index.js';
+
+/** The engine's figures since it started, for /metrics: its journal writer's, and what it executed. */
+export type EngineStats = Readonly<WriterStats> & {
+  /** The last sequence number executed by the core. */
+  readonly executedSeq: number;
+  /** Batches of commands executed (one per message from the gateway). */
+  readonly submits: number;
+};
 
 export interface EnginePort {
   /** The error that stopped the engine for good, or null. */
@@ -18,7 +27,7 @@ export interface EnginePort {
   subscribe(listener: BatchListener): () => void;
   stateHash(): Promise<string>;
   highestOrderId(): Promise<number>;
-  stats(): Promise<Record<string, number>>;
+  stats(): Promise<EngineStats>;
   accountReport(accountId: number): Promise<AccountReport | null>;
   accounts(afterId: number, limit: number): Promise<AccountsPage>;
   venueReport(): Promise<VenueReport>;

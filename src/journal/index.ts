@@ -7,6 +7,8 @@ export { openJournal, type JournalOptions, type ReplayRequest, type OpenedJourna
 export {
   JournalWriter,
   DEFAULT_DURABILITY,
+  SYNC_SECONDS_BUCKETS,
+  syncBucketOf,
   type DurabilityPolicy,
   type AppendResult,
   type WriterStats,

@@ -26,6 +26,8 @@ import {
   segmentFileName,
   type JournalOptions,
   type OpenedJournal,
+  SYNC_SECONDS_BUCKETS,
+  syncBucketOf,
 } from '../../src/journal/index.js';
 import { TempDirs, TestFs, eventually, placeOrder, sampleCommands, settle, testClock } from './helpers.js';
 
@@ -152,6 +154,41 @@ describe('journal writer and recovery', () => {
     await writer.close();
     const [records] = await replay(dir);
     equal(records.length, 201);
+  });
+
+  void it('counts every fsync into its duration bucket', async () => {
+    // The buckets: at most each bound, more than the one before; past the last bound, the extra bucket.
+    equal(syncBucketOf(0), 0);
+    equal(syncBucketOf(50), 0);
+    equal(syncBucketOf(51), 1);
+    equal(syncBucketOf(1_000), SYNC_SECONDS_BUCKETS.indexOf(0.001));
+    equal(syncBucketOf(1_001), SYNC_SECONDS_BUCKETS.indexOf(0.002));
+    equal(syncBucketOf(5_000_000), SYNC_SECONDS_BUCKETS.length - 1);
+    equal(syncBucketOf(5_000_001), SYNC_SECONDS_BUCKETS.length);
+    const dir = temp.make();
+    const io = new TestFs();
+    const { writer } = await openJournal(options(dir, { fs: io }));
+    const before = writer.stats();
+    equal(before.syncBuckets.length, SYNC_SECONDS_BUCKETS.length + 1);
+    for (let i = 0; i < 5; i++) await writer.append(orders(1 + i, 1));
+    // One sync held 30 ms: it lands in a bucket whose bound is at least that.
+    io.holdSyncs = true;
+    const held = writer.append(orders(6, 1));
+    await eventually(() => io.waiting > 0, 'the sync is held');
+    await settle(30);
+    io.release();
+    await held;
+    const after = writer.stats();
+    const added = after.syncBuckets.map((n, k) => n - before.syncBuckets[k]);
+    equal(
+      added.reduce((a, b) => a + b, 0),
+      after.syncs - before.syncs,
+      'every sync counted in one bucket',
+    );
+    let slowest = added.length - 1;
+    while (slowest > 0 && added[slowest] === 0) slowest--;
+    ok(slowest === SYNC_SECONDS_BUCKETS.length || SYNC_SECONDS_BUCKETS[slowest] >= 0.03, `bucket ${slowest}`);
+    await writer.close();
   });
 
   void it("under { fsync: 'interval' } acknowledges after the write and syncs at most every intervalMs", async () => {

@@ -7,12 +7,18 @@
  *
  * Mean batch size (records per fsync) and mean fsync duration are ratios of these counters' rates (see
  * docs/operations.md): `rialto_journal_sync_seconds_total` over `rialto_journal_syncs_total` is the mean fsync,
- * `rialto_journal_records_total` over `rialto_journal_syncs_total` the mean batch.
+ * `rialto_journal_records_total` over `rialto_journal_syncs_total` the mean batch. The fsyncs' durations are
+ * also a histogram, `rialto_journal_sync_duration_seconds` (as etcd's `etcd_disk_wal_fsync_duration_seconds`):
+ * the engine counts each fsync into its bucket, and the histogram reports those counts, so that a slow disk
+ * shows in its quantiles, not only in a mean.
  */
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { EngineStats } from '../../engine/index.js';
+import { SYNC_SECONDS_BUCKETS } from '../../journal/index.js';
 import { ScrapeRead } from './scrape-read.js';
 
-export type JournalStats = Readonly<Record<string, number>>;
+/** What the metrics read of the engine's figures (any of them may be missing: the counters then stay). */
+export type JournalStats = Partial<EngineStats>;
 export type JournalStatsSource = () => Promise<JournalStats> | JournalStats;
 
 /** A scrape waits at most this long for the stats; past it the counters keep their last values. */
@@ -53,6 +59,7 @@ export function registerJournalStats(registry: Registry, source: JournalStatsSou
       },
     });
   }
+  new SyncDurationHistogram(registry, reader);
   const acked = new Gauge({
     name: 'rialto_journal_acked_seq',
     help: 'The last sequence number the journal made durable',
@@ -63,4 +70,93 @@ export function registerJournalStats(registry: Registry, source: JournalStatsSou
       if (typeof value === 'number') acked.set(value);
     },
   });
+}
+
+/** One exported sample of a histogram, in the shape prom-client's registry prints. */
+interface HistogramSample {
+  readonly metricName: string;
+  readonly labels: Record<string, string | number>;
+  readonly value: number;
+}
+
+/**
+ * `rialto_journal_sync_duration_seconds`: a histogram whose observations are made in the engine's worker, which
+ * counts each fsync into its bucket (SYNC_SECONDS_BUCKETS); here its counts become the exported buckets, sum and
+ * count. A prom-client Histogram to the registry, whose samples it reports instead of observing any itself. The
+ * engine's counts go up from its start; a scrape that finds one below the last takes the engine as restarted
+ * (everything it counts is new), as the counters above do.
+ */
+class SyncDurationHistogram extends Histogram {
+  private static readonly NAME = 'rialto_journal_sync_duration_seconds';
+  private static readonly HELP = 'Duration of the journal fsyncs (group commits)';
+  private readonly counts = new Float64Array(SYNC_SECONDS_BUCKETS.length + 1);
+  private readonly last = new Float64Array(SYNC_SECONDS_BUCKETS.length + 1);
+  private sumSeconds = 0;
+  private lastSyncUs = 0;
+
+  constructor(
+    registry: Registry,
+    private readonly reader: ScrapeRead<JournalStats>,
+  ) {
+    super({
+      name: SyncDurationHistogram.NAME,
+      help: SyncDurationHistogram.HELP,
+      buckets: [...SYNC_SECONDS_BUCKETS],
+      registers: [registry],
+    });
+  }
+
+  /** Takes in what the engine counted since the last scrape. */
+  private async update(): Promise<void> {
+    const stats = await this.reader.read();
+    const values = stats?.syncBuckets;
+    const syncUs = stats?.syncUs;
+    if (values === undefined || values.length !== this.counts.length || typeof syncUs !== 'number') return;
+    if (!values.every((v) => Number.isSafeInteger(v) && v >= 0)) return;
+    // Any count below the last: the engine restarted, and everything it counts now is new.
+    const restarted = values.some((v, k) => v < this.last[k]) || syncUs < this.lastSyncUs;
+    for (let k = 0; k < this.counts.length; k++) {
+      const v = values[k];
+      this.counts[k] += restarted ? v : v - this.last[k];
+      this.last[k] = v;
+    }
+    this.sumSeconds += (restarted ? syncUs : syncUs - this.lastSyncUs) * 1e-6;
+    this.lastSyncUs = syncUs;
+  }
+
+  private samples(): HistogramSample[] {
+    const name = SyncDurationHistogram.NAME;
+    const out: HistogramSample[] = [];
+    let cumulative = 0;
+    SYNC_SECONDS_BUCKETS.forEach((bound, k) => {
+      cumulative += this.counts[k];
+      out.push({ metricName: `${name}_bucket`, labels: { le: bound }, value: cumulative });
+    });
+    const count = cumulative + this.counts[SYNC_SECONDS_BUCKETS.length];
+    out.push({ metricName: `${name}_bucket`, labels: { le: '+Inf' }, value: count });
+    out.push({ metricName: `${name}_sum`, labels: {}, value: this.sumSeconds });
+    out.push({ metricName: `${name}_count`, labels: {}, value: count });
+    return out;
+  }
+
+  /**
+   * What the registry prints (prom-client calls it in place of reading observations when a metric has it; the
+   * Histogram's `get`, for JSON, calls it too).
+   */
+  async getForPromString(): Promise<{
+    name: string;
+    help: string;
+    type: 'histogram';
+    aggregator: 'sum';
+    values: HistogramSample[];
+  }> {
+    await this.update();
+    return {
+      name: SyncDurationHistogram.NAME,
+      help: SyncDurationHistogram.HELP,
+      type: 'histogram',
+      aggregator: 'sum',
+      values: this.samples(),
+    };
+  }
 }

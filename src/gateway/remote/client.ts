@@ -26,6 +26,7 @@ import {
   type BatchListener,
   type DurableBatch,
   type EnginePort,
+  type EngineStats,
   type ReportAnswer,
   type ReportQuery,
   type Statements,
@@ -198,8 +199,8 @@ export class RemoteEngine implements EnginePort, OrderEntry {
     return this.ask('highestOrderId') as Promise<number>;
   }
 
-  stats(): Promise<Record<string, number>> {
-    return this.ask('stats') as Promise<Record<string, number>>;
+  stats(): Promise<EngineStats> {
+    return this.ask('stats') as Promise<EngineStats>;
   }
 
   async report<Q extends ReportQuery>(query: Q): Promise<ReportAnswer<Q>> {

@@ -19,6 +19,7 @@ import {
   type VenueMetrics,
   type VenueStateFigures,
 } from '../../../src/gateway/metrics/index.js';
+import { SYNC_SECONDS_BUCKETS } from '../../../src/journal/index.js';
 
 interface Sample {
   readonly name: string;
@@ -188,6 +189,47 @@ describe('venue metrics', () => {
     s = await scrape(app);
     assert.ok(Date.now() - started < 3000);
     assert.equal(value(s, 'rialto_journal_records_total'), 16);
+    await app.close();
+  });
+
+  it("exposes the fsyncs by duration as a histogram from the engine's bucket counts", async () => {
+    const n = SYNC_SECONDS_BUCKETS.length + 1;
+    const buckets = (counts: Record<number, number>): number[] =>
+      Array.from({ length: n }, (_, k) => counts[k] ?? 0);
+    const ms1 = SYNC_SECONDS_BUCKETS.indexOf(0.001);
+    const ms5 = SYNC_SECONDS_BUCKETS.indexOf(0.005);
+    let stats: JournalStats = { syncs: 3, syncUs: 3_000, syncBuckets: buckets({ [ms1]: 2, [ms5]: 1 }) };
+    const metrics = createVenueMetrics({ processMetrics: false, journalStats: () => stats });
+    const app = await makeApp(metrics);
+    const name = 'rialto_journal_sync_duration_seconds';
+    let s = await scrape(app);
+    assert.equal(s.types.get(name), 'histogram');
+    assert.equal(value(s, `${name}_bucket`, { le: '0.0005' }), 0);
+    assert.equal(value(s, `${name}_bucket`, { le: '0.001' }), 2);
+    assert.equal(value(s, `${name}_bucket`, { le: '0.002' }), 2);
+    assert.equal(value(s, `${name}_bucket`, { le: '0.005' }), 3);
+    assert.equal(value(s, `${name}_bucket`, { le: '5' }), 3);
+    assert.equal(value(s, `${name}_bucket`, { le: '+Inf' }), 3);
+    assert.equal(value(s, `${name}_count`), 3);
+    assert.equal(value(s, `${name}_sum`), 0.003);
+    const buckets0 = s.samples.filter((x) => x.name === `${name}_bucket`);
+    assert.equal(buckets0.length, n, 'one sample per bound and +Inf');
+    // Later counts add what is new; one past the last bound counts only in +Inf.
+    stats = { syncs: 5, syncUs: 10_003_000, syncBuckets: buckets({ [ms1]: 3, [ms5]: 1, [n - 1]: 1 }) };
+    s = await scrape(app);
+    assert.equal(value(s, `${name}_bucket`, { le: '0.001' }), 3);
+    assert.equal(value(s, `${name}_bucket`, { le: '5' }), 4);
+    assert.equal(value(s, `${name}_bucket`, { le: '+Inf' }), 5);
+    assert.equal(value(s, `${name}_sum`), 10.003);
+    // A restarted engine counts from zero: its counts are added, never subtracted.
+    stats = { syncs: 1, syncUs: 500, syncBuckets: buckets({ 3: 1 }) };
+    s = await scrape(app);
+    assert.equal(value(s, `${name}_count`), 6);
+    assert.equal(value(s, `${name}_bucket`, { le: '0.0005' }), 1);
+    // Malformed counts are ignored: the histogram keeps what it had.
+    stats = { syncs: 9, syncUs: 900, syncBuckets: [1, 2, 3] };
+    s = await scrape(app);
+    assert.equal(value(s, `${name}_count`), 6);
     await app.close();
   });
 
