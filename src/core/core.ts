@@ -550,22 +550,30 @@ export class ExchangeCore {
   }
 
   private cancel(c: CancelOrder): void {
+    // The command's fields and the book read once, into locals, and the unknown instrument refused on its own
+    // branch: each read where it was used, after a branch merged, cost a map check and a load (see gatePlace).
+    const orderId = c.orderId;
     const ins = this.instrumentOf(c.instrument);
+    if (ins === undefined) {
+      this.rejectCancel(c, RiskReject.UnknownInstrument);
+      return;
+    }
+    const book = ins.book;
     // Checked here rather than by the book, so that a refused cancel leaves even the book's sequence alone.
-    const s = ins === undefined ? -1 : ins.book.slotOf(c.orderId);
-    const code =
-      ins === undefined
-        ? RiskReject.UnknownInstrument
-        : s === -1
-          ? BookReject.OrderNotFound
-          : this.ownerProblem(ins.orders, s, c.accountId);
-    if (code !== 0 || ins === undefined) {
-      this.rejectOrder(c.instrument, c.orderId, c.accountId, 0, 0, 0, code, CommandKind.Cancel);
+    const s = book.slotOf(orderId);
+    const code = s === -1 ? BookReject.OrderNotFound : this.ownerProblem(ins.orders, s, c.accountId);
+    if (code !== 0) {
+      this.rejectCancel(c, code);
       return;
     }
     const from = this.events.count;
-    ins.book.cancelAt(s, c.orderId, this.clockUs);
+    book.cancelAt(s, orderId, this.clockUs);
     this.afterBook(ins, from);
+  }
+
+  /** A cancel command refused before the book (a call of its own: the refusal's code stays out of cancel). */
+  private rejectCancel(c: CancelOrder, code: number): void {
+    this.rejectOrder(c.instrument, c.orderId, c.accountId, 0, 0, 0, code, CommandKind.Cancel);
   }
 
   private amend(c: AmendOrder): void {
