@@ -8,6 +8,7 @@
  * the hash of every later one, unless all of them are recomputed.
  */
 import { createHash, hash as cryptoHash } from 'node:crypto';
+import { TextBytes } from '../collections/index.js';
 import { AUDIT_LIMITS } from './limits.js';
 
 /** A value that details may hold: JSON without fractions (money is never a float, even here). */
@@ -112,7 +113,7 @@ const textOrNull = (v: string | null): string => (v === null ? 'null' : JSON.str
  * canonical key order (action, actor{id, ip, role}, details, id, requestId, result{code, status}, seq,
  * target{id, kind}, timeUs, v), which is what canonicalJson gives for the same object (a test holds them to
  * each other): this runs for every audited request, and building the object to sort its keys cost more than
- * the hash. An event made by `makeFixedEvent` has its text written already, but for its number.
+ * the hash. An event made by `makeFixedEvent` is written into bytes from its fields (`writeCanonicalEventJson`).
  */
 export function canonicalEventJson(seq: number, e: AuditEventInput): string {
   const written = WrittenEvent.textOf(seq, e);
@@ -120,10 +121,18 @@ export function canonicalEventJson(seq: number, e: AuditEventInput): string {
   return canonicalHead(e, canonicalJson(e.details)) + canonicalJson(seq) + canonicalTail(e);
 }
 
+/**
+ * `canonicalEventJson(seq, e)` written into `w` as UTF-8: an event made by `makeFixedEvent` is written there
+ * piece by piece, without a string of its text (the audit file's group of events, handed to its worker).
+ */
+export function writeCanonicalEventJson(w: TextBytes, seq: number, e: AuditEventInput): void {
+  if (!WrittenEvent.write(w, seq, e)) w.text(canonicalEventJson(seq, e));
+}
+
 /** An event's canonical JSON before its number: from `{"action":` to `"seq":`. */
-function canonicalHead(e: AuditEventInput, detailsJson: string, start = canonicalStart(e)): string {
+function canonicalHead(e: AuditEventInput, detailsJson: string): string {
   return (
-    start +
+    canonicalStart(e) +
     detailsJson +
     ',"id":' +
     JSON.stringify(e.id) +
@@ -332,13 +341,14 @@ export class DetailShape {
 const DETAIL_SHAPE_KEYS_MAX = 64;
 
 /**
- * An event made by `makeFixedEvent`: its canonical JSON is written when it is made, but for its number
- * (`seq`, which the chain gives), in two parts kept in private fields, so that a copy of the event (a record
- * spread from it) is an ordinary event whose text is written again, the same.
+ * An event made by `makeFixedEvent`: its canonical JSON is written from its fields when it is asked for (into
+ * the audit file's bytes, or as a string), not when it is made: the start of it (action and actor, kept per
+ * actor) and its details' shape are kept in private fields, so that a copy of the event (a record spread from
+ * it) is an ordinary event whose text is written the generic way, the same.
  */
 class WrittenEvent implements AuditEventInput {
-  readonly #head: string;
-  readonly #tail: string;
+  readonly #start: string;
+  readonly #shape: DetailShape;
 
   constructor(
     readonly id: string,
@@ -349,17 +359,97 @@ class WrittenEvent implements AuditEventInput {
     readonly result: Outcome,
     readonly requestId: string | null,
     readonly details: DetailObject,
-    detailsJson: string,
+    shape: DetailShape,
     start: string,
   ) {
-    this.#head = canonicalHead(this, detailsJson, start);
-    this.#tail = canonicalTail(this);
+    this.#shape = shape;
+    this.#start = start;
   }
 
   /** The canonical JSON of event `seq` when `e` was made by `makeFixedEvent`, else null. */
   static textOf(seq: number, e: AuditEventInput): string | null {
-    return #head in e ? e.#head + canonicalJson(seq) + e.#tail : null;
+    if (!(#start in e)) return null;
+    const w = scratch.reset();
+    e.#write(w, seq);
+    return w.toString();
   }
+
+  /** Writes the canonical JSON of event `seq` into `w` when `e` was made by `makeFixedEvent` (else false). */
+  static write(w: TextBytes, seq: number, e: AuditEventInput): boolean {
+    if (!(#start in e)) return false;
+    e.#write(w, seq);
+    return true;
+  }
+
+  /** The pieces canonicalHead, canonicalJson(seq) and canonicalTail join, in their order. */
+  #write(w: TextBytes, seq: number): void {
+    w.text(this.#start);
+    const { keys, order } = this.#shape;
+    const details = this.details;
+    w.text('{');
+    let first = true;
+    for (let j = 0; j < order.length; j++) {
+      const key = keys[order[j]];
+      // Absent values were left out of the details (a key such as `constructor` is not looked up).
+      if (!Object.hasOwn(details, key)) continue;
+      if (!first) w.text(',');
+      first = false;
+      w.text(this.#shape.labels[order[j]]);
+      const v = details[key];
+      if (typeof v === 'string') w.json(v);
+      else if (typeof v === 'number') w.int(v);
+      else if (typeof v === 'boolean') w.bool(v);
+      else w.text('null');
+    }
+    w.text('},"id":');
+    w.json(this.id);
+    w.text(',"requestId":');
+    w.jsonOrNull(this.requestId);
+    const r = this.result;
+    if (r === OK_RESULT) {
+      w.text(OK_RESULT_JSON);
+    } else {
+      w.text(',"result":{"code":');
+      w.jsonOrNull(r.code);
+      w.text(',"status":');
+      w.json(r.status);
+      w.text('}');
+    }
+    w.text(',"seq":');
+    w.int(seq);
+    w.text(',"target":{"id":');
+    w.jsonOrNull(this.target.id);
+    w.text(',"kind":');
+    w.json(this.target.kind);
+    w.text('},"timeUs":');
+    w.int(this.timeUs);
+    w.text(VERSION_END);
+  }
+}
+
+/** The canonical JSON's end, after `timeUs`. */
+const VERSION_END = `,"v":${CANONICAL_VERSION}}`;
+/** Where `WrittenEvent.textOf` writes (never reentered: writing calls nothing that writes an event). */
+const scratch = new TextBytes(4096);
+
+/** The length of `JSON.stringify(s)`, without making it when nothing in `s` is escaped. */
+function jsonLength(s: string): number {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return JSON.stringify(s).length;
+  }
+  return s.length + 2;
+}
+
+/** The length of `String(n)` for a safe integer `n` (-0 is `0`). */
+function intLength(n: number): number {
+  let v = n < 0 ? -n : n;
+  let digits = n < 0 ? 2 : 1;
+  while (v >= 10) {
+    v = Math.floor(v / 10);
+    digits++;
+  }
+  return digits;
 }
 
 /**
@@ -413,28 +503,29 @@ export function makeFixedEvent(
     throw new RangeError(`${values.length} detail values for ${shape.keys.length} keys`);
   }
   const details: Record<string, DetailValue> = {};
-  let json = '{';
+  // The length of the details' canonical JSON, to bound it as toDetails does; the text is written later.
+  let chars = 2;
+  let present = 0;
   for (let j = 0; j < shape.order.length; j++) {
     const i = shape.order[j];
     const v = values[i];
     if (v === undefined) continue;
     let value: DetailValue;
-    let text: string;
+    let length: number;
     if (typeof v === 'string') {
       value = cleanField(v);
-      text = JSON.stringify(value);
+      length = jsonLength(value);
     } else if (typeof v === 'number') {
       value = Number.isSafeInteger(v) ? v : String(v);
-      text = typeof value === 'number' ? (Object.is(value, -0) ? '0' : String(value)) : JSON.stringify(value);
+      length = typeof value === 'number' ? intLength(value) : jsonLength(value);
     } else {
       value = v;
-      text = v === null ? 'null' : v ? 'true' : 'false';
+      length = v === false ? 5 : 4;
     }
     details[shape.keys[i]] = value;
-    json += (json.length === 1 ? '' : ',') + shape.labels[i] + text;
+    chars += (present++ === 0 ? 0 : 1) + shape.labels[i].length + length;
   }
-  json += '}';
-  if (json.length > AUDIT_LIMITS.detailsCharsMax) {
+  if (chars > AUDIT_LIMITS.detailsCharsMax) {
     const whole: Record<string, unknown> = {};
     for (let i = 0; i < values.length; i++) whole[shape.keys[i]] = values[i];
     return makeEvent({ ...e, details: whole });
@@ -451,7 +542,7 @@ export function makeFixedEvent(
     r.status === 'ok' && r.code === null ? OK_RESULT : { status: r.status, code: cleanOrNull(r.code) },
     cleanOrNull(e.requestId),
     details,
-    json,
+    shape,
     startOf(parts, action),
   );
 }

@@ -53,9 +53,6 @@ export type FromAuditWorker =
     }
   | { readonly id: number; readonly ok: false; readonly message: string };
 
-/** Encodes into a buffer of the text's own (`encode` never hands out a pooled one): it is transferred. */
-const UTF8 = new TextEncoder();
-
 /** A group written: the new head's hash, the bytes added, and its COPY text when asked for and made. */
 interface Appended {
   readonly hash: string;
@@ -95,21 +92,20 @@ export class AuditAppendThread {
   }
 
   /**
-   * Links, writes and syncs a group, given as its events' canonical JSON joined by line breaks; resolves with
-   * the new head's hash, the bytes it added and (with `copy`) the group's COPY text, or null. The text goes as
-   * UTF-8 in a transferred buffer: cloning the string cost the main thread a copy as much, and the worker a
-   * decoding, a split and an encoding again.
+   * Links, writes and syncs a group, given as its events' canonical JSON joined by line breaks, in UTF-8 in a
+   * buffer of its own (it is transferred: the caller lets go of it); resolves with the new head's hash, the
+   * bytes it added and (with `copy`) the group's COPY text, or null. Cloning the text as a string cost the main
+   * thread a copy as much, and the worker a decoding, a split and an encoding again.
    */
   async append(
     firstSeq: number,
     prev: Buffer,
-    jsonLines: string,
+    bytes: Uint8Array<ArrayBuffer>,
     count: number,
     size: number,
     copy: boolean,
   ): Promise<{ hash: Buffer; bytes: number; copy: Uint8Array | null }> {
     const prevHex = prev.toString('hex');
-    const bytes = UTF8.encode(jsonLines);
     const r = await this.call({ kind: 'append', bytes, count, firstSeq, prev: prevHex, size, copy });
     return { hash: Buffer.from(r.hash, 'hex'), bytes: r.bytes, copy: r.copy };
   }

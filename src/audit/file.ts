@@ -18,10 +18,12 @@ import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { crc32 } from 'node:zlib';
+import { TextBytes } from '../collections/index.js';
 import {
   GENESIS_HASH,
   RESULT_STATUSES,
   canonicalEventJson,
+  writeCanonicalEventJson,
   type AuditEventInput,
   type AuditRecord,
   type DetailObject,
@@ -282,6 +284,8 @@ export class AuditFile {
   private headHash: Buffer;
   private bytes: number;
   private appending = false;
+  /** Where a group's canonical JSON is written before it goes to the worker (`thread`). */
+  private readonly groupText = new TextBytes(1 << 16);
   /** Groups built on this thread (when `thread` is null). */
   private readonly lines = new GroupLines();
   /** Who takes the groups' COPY text (made by the worker only: `thread` 'worker'), or null. */
@@ -347,17 +351,19 @@ export class AuditFile {
     this.appending = true;
     try {
       if (this.thread !== null) {
-        // The events are numbered here, in their order; the worker chains, writes and syncs them.
-        let text = '';
+        // The events are numbered here, in their order; the worker chains, writes and syncs them. Their
+        // canonical JSON is written as UTF-8 straight into the group's bytes, joined by line breaks.
+        const text = this.groupText.reset();
         for (let i = 0; i < events.length; i++) {
-          text += (i === 0 ? '' : '\n') + canonicalEventJson(this.headSeq + 1 + i, events[i]);
+          if (i > 0) text.text('\n');
+          writeCanonicalEventJson(text, this.headSeq + 1 + i, events[i]);
         }
         const firstSeq = this.headSeq + 1;
         const offset = this.bytes;
         const done = await this.thread.append(
           firstSeq,
           this.headHash,
-          text,
+          text.bytes(),
           events.length,
           offset,
           this.copyReceiver?.wantsCopyText() ?? false,

@@ -9,6 +9,7 @@ export {
   GENESIS_HASH,
   canonicalBytes,
   canonicalEventJson,
+  writeCanonicalEventJson,
   canonicalObject,
   chainDigestOf,
   canonicalJson,

@@ -2,3 +2,4 @@
 export { IntMap } from './int-map.js';
 export { growFloat64, growInt32, growUint8 } from './typed-arrays.js';
 export { SnapshotError, SnapshotReader, SnapshotWriter } from './snapshot.js';
+export { TextBytes } from './text-bytes.js';

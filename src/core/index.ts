@@ -36,6 +36,8 @@ export {
   S_REFUND,
   S_SELLER_NET,
 } from '../ledger/index.js';
+// An entry's records decoded into reused objects (the views copy what they keep of it at once).
+export { EntryDecoder, type LedgerEntry } from '../ledger/index.js';
 // The venue's statements read the core's ledger; callers outside the core reach them through here.
 export {
   trialBalance,

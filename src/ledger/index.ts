@@ -21,6 +21,7 @@ export {
 export {
   LedgerHistory,
   decodeEntry,
+  EntryDecoder,
   isEntryRecord,
   isEntryContinuation,
   HISTORY_LIMITS,

@@ -6,6 +6,7 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { TextBytes } from '../../src/collections/index.js';
 import {
   AUDIT_LIMITS,
   DetailShape,
@@ -14,6 +15,7 @@ import {
   GENESIS_HASH,
   makeEvent,
   makeFixedEvent,
+  writeCanonicalEventJson,
   type DetailScalar,
   type Outcome,
 } from '../../src/audit/index.js';
@@ -95,6 +97,14 @@ describe('audit events of a fixed details shape', () => {
         const { fixed, generic } = both(x);
         assert.equal(canonicalEventJson(x.seq, fixed), canonicalEventJson(x.seq, generic));
         assert.deepStrictEqual({ ...fixed }, { ...generic });
+        // Written as bytes (the audit file's group): the UTF-8 of the same text, after what was there.
+        const w = new TextBytes(16);
+        w.text('x\n');
+        writeCanonicalEventJson(w, x.seq, fixed);
+        assert.deepStrictEqual(
+          Buffer.from(w.bytes()),
+          Buffer.from('x\n' + canonicalEventJson(x.seq, generic), 'utf8'),
+        );
         // A copy (as a chained record is) is an ordinary event, written the generic way: the same bytes.
         assert.equal(canonicalEventJson(x.seq, { ...fixed }), canonicalEventJson(x.seq, generic));
       }),

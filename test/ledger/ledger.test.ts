@@ -10,6 +10,7 @@ import {
   Positions,
   balanceSheet,
   decodeEntry,
+  EntryDecoder,
   feeOf,
   incomeStatement,
   isEntryRecord,
@@ -33,12 +34,43 @@ function funded(): { ledger: Ledger; events: EventBuffer; a: number; b: number }
   return { ledger, events, a, b };
 }
 
+/** The entries among the records; EntryDecoder (reused objects) is held to decodeEntry for each of them. */
+const reused = new EntryDecoder();
 function decodedEntries(events: EventBuffer): ReturnType<typeof decodeEntry>[] {
   const out = [];
-  for (let i = 0; i < events.count; i++)
-    if (isEntryRecord(events.data, i)) out.push(decodeEntry(events.data, i));
+  for (let i = 0; i < events.count; i++) {
+    if (!isEntryRecord(events.data, i)) continue;
+    const e = decodeEntry(events.data, i);
+    deepEqual(structuredClone(reused.decode(events.data, i)), e);
+    out.push(e);
+  }
   return out;
 }
+
+void describe('entries decoded into reused objects', () => {
+  void it('are the entries decodeEntry makes: continuation records, holds and releases', () => {
+    const { ledger, events, a, b } = funded();
+    // Ten lines: the header's four and six in a continuation record.
+    ledger.begin(EntryKind.Deposit, 9, 3, 5);
+    for (let k = 1; k <= 5; k++) {
+      ledger.debit(ledger.venueAccount(LedgerAccountKind.Custody, 0), k);
+      ledger.credit(b, k);
+    }
+    ledger.commit();
+    ledger.moveHeld(EntryKind.Hold, 7, a, 300, 6);
+    ledger.moveHeld(EntryKind.Release, 7, a, 100, 7);
+    const entries = decodedEntries(events);
+    deepEqual(
+      entries.map((e) => [e.kind, e.lines.length]),
+      [
+        [EntryKind.Deposit, 2],
+        [EntryKind.Deposit, 10],
+        [EntryKind.Hold, 2],
+        [EntryKind.Release, 2],
+      ],
+    );
+  });
+});
 
 void describe('money', () => {
   void it('fees round up, rebates round down, exactly for any safe value', () => {

@@ -4,6 +4,7 @@
  * these fields, so nothing internal leaks.
  */
 import { CancelReason, OrderType, Side, TimeInForce } from '../../book/index.js';
+import { TextBytes } from '../../collections/index.js';
 import type { InstrumentConfig } from '../../ops/index.js';
 import { rejectName } from '../trading/errors.js';
 import { averagePrice, lotsToQty, minorToAmount, ticksToPrice } from '../trading/units.js';
@@ -31,16 +32,33 @@ export function isoOfUs(us: number): string {
   const ms = Math.floor(us / 1000);
   if (ms === isoMs) return isoText;
   const second = Math.floor(ms / 1000);
+  const text = isoSecondTextOf(second) + ISO_MS_SUFFIX[ms - second * 1000];
+  isoMs = ms;
+  isoText = text;
+  return text;
+}
+
+/** `isoOfUs(us)` written into `w`, its two parts as they are (without the string joining them). */
+function writeIsoOfUs(w: TextBytes, us: number): void {
+  const ms = Math.floor(us / 1000);
+  if (ms === isoMs) {
+    w.text(isoText);
+    return;
+  }
+  const second = Math.floor(ms / 1000);
+  w.text(isoSecondTextOf(second));
+  w.text(ISO_MS_SUFFIX[ms - second * 1000]);
+}
+
+/** The ISO 8601 text of a time in whole seconds, up to the second (kept by slot). */
+function isoSecondTextOf(second: number): string {
   const slot = second & (ISO_SECOND_SLOTS - 1);
   if (isoSecondOf[slot] !== second) {
     // Every text of a valid time ends in `.mmmZ` (years past 9999 are longer at the start, not the end).
     isoSecondText[slot] = new Date(second * 1000).toISOString().slice(0, -5);
     isoSecondOf[slot] = second;
   }
-  const text = isoSecondText[slot] + ISO_MS_SUFFIX[ms - second * 1000];
-  isoMs = ms;
-  isoText = text;
-  return text;
+  return isoSecondText[slot];
 }
 
 const TYPE_NAME: Readonly<Record<number, string>> = {
@@ -199,37 +217,88 @@ function quotedSymbol(inst: InstrumentConfig): string {
   return q;
 }
 
-const quotedOrNull = (text: string | null): string => (text === null ? 'null' : `"${text}"`);
+/** `"text"` (a text made here, which needs no escaping) or `null`. */
+function writeQuotedOrNull(w: TextBytes, text: string | null): void {
+  if (text === null) {
+    w.text('null');
+    return;
+  }
+  w.text('"');
+  w.text(text);
+  w.text('"');
+}
+
+/** Where `orderJsonText` writes (never reentered: writing an order calls nothing that writes one). */
+const orderText = new TextBytes(2048);
 
 /**
  * `JSON.stringify(orderJson(o, inst, clientOrderId))`, written directly: the same text, field for field,
  * without the object in between (an order rides on every acknowledgement, the API's hottest answer).
  * Quoted without escaping are only texts made here: names from the tables above, decimal strings and ISO
- * times; the client order id and the symbol go through JSON.stringify. test/gateway/present.test.ts checks
- * the two against each other.
+ * times; the client order id and the symbol are written as JSON.stringify writes them. test/gateway/present.test.ts
+ * checks the two against each other.
  */
 export function orderJsonText(
   o: Readonly<OrderView>,
   inst: InstrumentConfig,
   clientOrderId: string | null,
 ): string {
+  const w = orderText.reset();
+  writeOrderJson(w, o, inst, clientOrderId);
+  return w.toString();
+}
+
+/**
+ * `orderJsonText(o, inst, clientOrderId)` written into `w` (an acknowledgement's text, say), piece by piece:
+ * joining its forty-odd pieces as strings made a string per piece, then a flat copy of the whole.
+ */
+export function writeOrderJson(
+  w: TextBytes,
+  o: Readonly<OrderView>,
+  inst: InstrumentConfig,
+  clientOrderId: string | null,
+): void {
   const texts = textsOf(inst);
-  const price = o.priceTicks > 0 ? texts.price(o.priceTicks) : null;
-  const trigger = o.triggerPriceTicks > 0 ? texts.price(o.triggerPriceTicks) : null;
-  const reject = o.rejectCode === 0 ? null : rejectName(o.rejectCode);
-  const cancel = o.cancelReason === 0 ? null : (CANCEL_NAME[o.cancelReason] ?? null);
-  return (
-    `{"order_id":"${o.orderId}","client_order_id":${clientOrderId === null ? 'null' : JSON.stringify(clientOrderId)}` +
-    `,"account_id":${o.accountId},"symbol":${quotedSymbol(inst)},"side":"${sideName(o.side)}"` +
-    `,"order_type":${quotedOrNull(TYPE_NAME[o.type] ?? null)},"time_in_force":${quotedOrNull(TIF_NAME[o.tif] ?? null)}` +
-    `,"price":${quotedOrNull(price)},"trigger_price":${quotedOrNull(trigger)}` +
-    `,"quantity":"${texts.qty(o.qtyLots)}","filled_quantity":"${texts.qty(o.filledLots)}"` +
-    `,"remaining_quantity":"${texts.qty(o.remainingLots)}"` +
-    `,"average_price":${quotedOrNull(averagePrice(o.notional, o.filledLots, inst))}` +
-    `,"fee":"${orderFee(o, inst)}","fee_asset":${JSON.stringify(inst.quoteCode)}` +
-    `,"status":"${o.status}","reject_reason":${reject === null ? 'null' : JSON.stringify(reject)},"cancel_reason":${quotedOrNull(cancel)}` +
-    `,"created_at":"${isoOfUs(o.createdUs)}","updated_at":"${isoOfUs(o.updatedUs)}"}`
-  );
+  w.text('{"order_id":"');
+  w.int(o.orderId);
+  w.text('","client_order_id":');
+  w.jsonOrNull(clientOrderId);
+  w.text(',"account_id":');
+  w.int(o.accountId);
+  w.text(',"symbol":');
+  w.text(quotedSymbol(inst));
+  w.text(o.side === Side.Buy ? ',"side":"buy"' : ',"side":"sell"');
+  w.text(',"order_type":');
+  writeQuotedOrNull(w, TYPE_NAME[o.type] ?? null);
+  w.text(',"time_in_force":');
+  writeQuotedOrNull(w, TIF_NAME[o.tif] ?? null);
+  w.text(',"price":');
+  writeQuotedOrNull(w, o.priceTicks > 0 ? texts.price(o.priceTicks) : null);
+  w.text(',"trigger_price":');
+  writeQuotedOrNull(w, o.triggerPriceTicks > 0 ? texts.price(o.triggerPriceTicks) : null);
+  w.text(',"quantity":"');
+  w.text(texts.qty(o.qtyLots));
+  w.text('","filled_quantity":"');
+  w.text(texts.qty(o.filledLots));
+  w.text('","remaining_quantity":"');
+  w.text(texts.qty(o.remainingLots));
+  w.text('","average_price":');
+  writeQuotedOrNull(w, averagePrice(o.notional, o.filledLots, inst));
+  w.text(',"fee":"');
+  w.text(orderFee(o, inst));
+  w.text('","fee_asset":');
+  w.json(inst.quoteCode);
+  w.text(',"status":"');
+  w.text(o.status);
+  w.text('","reject_reason":');
+  w.jsonOrNull(o.rejectCode === 0 ? null : rejectName(o.rejectCode));
+  w.text(',"cancel_reason":');
+  writeQuotedOrNull(w, o.cancelReason === 0 ? null : (CANCEL_NAME[o.cancelReason] ?? null));
+  w.text(',"created_at":"');
+  writeIsoOfUs(w, o.createdUs);
+  w.text('","updated_at":"');
+  writeIsoOfUs(w, o.updatedUs);
+  w.text('"}');
 }
 
 export interface TradeJson {

@@ -12,7 +12,7 @@
  * each with its lines and their boxed numbers, made the old generation large and every full garbage collection
  * of the venue's main thread long. An entry becomes an `EntryView` object only when a caller reads it.
  */
-import type { StreamEvent } from '../../core/index.js';
+import type { LedgerEntry } from '../../core/index.js';
 import { Ring } from './columns.js';
 
 export interface EntryLineView {
@@ -111,7 +111,7 @@ export class EntryHistory {
   }
 
   /** An entry of the command being applied, in order. */
-  entry(e: Extract<StreamEvent, { type: 'EntryPosted' }>): void {
+  entry(e: Readonly<LedgerEntry>): void {
     let tradeId = 0;
     let instrument = -1;
     if (e.kind === SETTLEMENT) {

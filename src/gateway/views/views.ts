@@ -13,7 +13,6 @@
 import {
   CommandKind,
   EVENT_STRIDE,
-  EventBuffer,
   EventType,
   F_A,
   F_B,
@@ -35,8 +34,7 @@ import {
   S_RELEASE,
   S_SELLER_NET,
   S_SELL_ORDER,
-  decodeRecord,
-  type StreamEvent,
+  EntryDecoder,
 } from '../../core/index.js';
 import { EndedOrders, InsertionLog } from './ended.js';
 import { EntryHistory } from './entries.js';
@@ -295,8 +293,8 @@ export class Views {
   private readonly instruments = new Map<number, InstrumentView>();
   private readonly options: ViewOptions;
   private highestOrderIdSeen = 0;
-  /** A buffer whose data is each applied command's records in turn, for the core's decoder. */
-  private readonly reader = new EventBuffer(1);
+  /** Decodes each ledger entry of an applied command into the same objects. */
+  private readonly entryDecoder = new EntryDecoder();
   readonly venue: VenueStats = { lastSeq: 0, ordersPlaced: 0, ordersRejected: 0, trades: 0, openOrders: 0 };
   /** The ledger's entries per ledger account (the account routes' history). */
   readonly entries: EntryHistory;
@@ -331,7 +329,6 @@ export class Views {
    */
   applyCommand(seq: number, timeUs: number, data: Float64Array, from: number, to: number): void {
     if (seq <= this.venue.lastSeq) throw new Error(`views: command ${seq} after ${this.venue.lastSeq}`);
-    this.reader.data = data;
     this.entries.beginCommand();
     // The book's records are read in place (no object per record); only ledger entries are decoded.
     for (let i = from; i < to; i++) {
@@ -345,7 +342,8 @@ export class Views {
         type === LedgerRecordType.EntryPosted
       ) {
         if (type === LedgerRecordType.SettlementPosted) this.settled(data, o);
-        this.entries.entry(decodeRecord(this.reader, i) as Extract<StreamEvent, { type: 'EntryPosted' }>);
+        // Decoded into reused objects: the history copies the entry into its columns at once.
+        this.entries.entry(this.entryDecoder.decode(data, i));
       }
       // Core records and entries' continuation records are not shown here.
     }

@@ -4,8 +4,8 @@
  *
  * Through `ws.send`, every message cost a header buffer, a two-element list and two writes into the socket's
  * queue (each an entry object, then one iovec each in the turn's `writev`), besides its own buffer made from
- * the text. Here a message is kept as it came (a shared feed buffer, or an acknowledgement's text, encoded
- * only here) until the turn's end, then all are copied behind their headers into one buffer: the bytes on the
+ * the text. Here a message is kept as it came (a shared feed buffer, an acknowledgement's bytes, or a text,
+ * encoded only here) until the turn's end, then all are copied behind their headers into one buffer: the bytes on the
  * wire are those `ws` writes for the same messages (a test compares them with `ws`'s own `Sender.frame`).
  */
 

@@ -52,7 +52,8 @@ import type { VenueMetrics } from '../metrics/index.js';
 import { ApiError, ErrorCode, rejectError, rejectName } from '../trading/errors.js';
 import type { Trading } from '../trading/trading.js';
 import type { BatchChanges, OrderView } from '../views/index.js';
-import { orderJson, orderJsonText, type OrderJson } from '../http/present.js';
+import { TextBytes } from '../../collections/index.js';
+import { orderJson, writeOrderJson, type OrderJson } from '../http/present.js';
 import { Feeds, type CandleSource, type CandleView, type Channel, type Subscriber } from './feed.js';
 import { TextFrames } from './frames.js';
 import { WS_LIMITS, WsCloseCode } from './limits.js';
@@ -776,10 +777,32 @@ export class WsGateway {
     return orderJson(o, this.instrumentOf(o), this.deps.trading.clientOrders.clientOrderIdOf(o.orderId));
   }
 
-  /** An acknowledgement with its order, as text: written directly, the hottest message (see orderJsonText). */
-  private ack(conn: Connection, head: string, o: Readonly<OrderView>): void {
+  /**
+   * An acknowledgement with its order (`created` for a placement), the hottest message: its text, `{"type":
+   * "ack","id":ID,"op":OP[,"created":CREATED],"order":ORDER}` as JSON.stringify would write it, is written
+   * piece by piece as UTF-8 (see writeOrderJson) and sent as those bytes, never a string: as a string it was
+   * the largest thing a request allocated, and it was encoded again when framed.
+   */
+  private ack(
+    conn: Connection,
+    op: 'place' | 'cancel' | 'amend',
+    id: RequestId,
+    created: boolean | null,
+    o: Readonly<OrderView>,
+  ): void {
     const cid = this.deps.trading.clientOrders.clientOrderIdOf(o.orderId);
-    this.send(conn, `${head},"order":${orderJsonText(o, this.instrumentOf(o), cid)}}`);
+    const inst = this.instrumentOf(o);
+    const w = ackText.reset();
+    w.text('{"type":"ack","id":');
+    if (typeof id === 'string') w.json(id);
+    else w.int(id);
+    w.text(',"op":"');
+    w.text(op);
+    w.text(created === null ? '"' : created ? '","created":true' : '","created":false');
+    w.text(',"order":');
+    writeOrderJson(w, o, inst, cid);
+    w.text('}');
+    this.send(conn, w.toBuffer());
   }
 
   private async place(conn: Connection, m: PlaceMessage): Promise<void> {
@@ -821,8 +844,7 @@ export class WsGateway {
       } else {
         result = placed.created ? 'accepted' : 'retried';
         audit?.ok(order.orderId);
-        const head = `{"type":"ack","id":${JSON.stringify(m.id)},"op":"place","created":${placed.created}`;
-        this.ack(conn, head, order);
+        this.ack(conn, 'place', m.id, placed.created, order);
       }
       this.ackLatency?.observe((performance.now() - startedMs) / 1000);
     } catch (e) {
@@ -854,7 +876,7 @@ export class WsGateway {
       const p = this.mustHavePrincipal(conn, CANCELLERS);
       const order = await this.deps.trading.cancel(p, Number(m.order_id));
       audit?.ok(null);
-      this.ack(conn, `{"type":"ack","id":${JSON.stringify(m.id)},"op":"cancel"`, order);
+      this.ack(conn, 'cancel', m.id, null, order);
     } catch (e) {
       audit?.error(e);
       this.errorOf(conn, m.id, e);
@@ -881,7 +903,7 @@ export class WsGateway {
       await this.takeOrderBudget(trading.visibleOrder(p, orderId).accountId);
       const order = await trading.amend(p, orderId, { price: m.price, quantity: m.quantity });
       audit?.ok(null);
-      this.ack(conn, `{"type":"ack","id":${JSON.stringify(m.id)},"op":"amend"`, order);
+      this.ack(conn, 'amend', m.id, null, order);
     } catch (e) {
       audit?.error(e);
       this.errorOf(conn, m.id, e);
@@ -933,6 +955,9 @@ export class WsGateway {
       : takeBudgetNow(this.orderLimiter, String(accountId), ORDER_BUDGET_REFUSAL);
   }
 }
+
+/** Where `ack` writes an acknowledgement's text (never reentered: writing one sends nothing). */
+const ackText = new TextBytes(2048);
 
 function unavailable(message: string): GatewayError {
   return new GatewayError(ErrorCode.ServiceUnavailable, 503, message, {}, { 'retry-after': '1' });

@@ -21,6 +21,8 @@ export class WsClient {
   private readonly waiters: Waiter[] = [];
   /** Every message received, in order (kept only when `keepAll`). */
   readonly all: Json[] = [];
+  /** The text of every message received, in order (kept only when `keepAll`). */
+  readonly texts: string[] = [];
   readonly closed: Promise<Closed>;
 
   private constructor(
@@ -28,8 +30,12 @@ export class WsClient {
     private readonly keepAll: boolean,
   ) {
     ws.on('message', (data, isBinary) => {
-      const m = JSON.parse(isBinary ? '{"binary":true}' : (data as Buffer).toString('utf8')) as Json;
-      if (this.keepAll) this.all.push(m);
+      const text = isBinary ? '{"binary":true}' : (data as Buffer).toString('utf8');
+      const m = JSON.parse(text) as Json;
+      if (this.keepAll) {
+        this.all.push(m);
+        this.texts.push(text);
+      }
       const k = this.waiters.findIndex((w) => w.match(m));
       if (k >= 0) this.waiters.splice(k, 1)[0].resolve(m);
       else this.queue.push(m);

@@ -62,6 +62,16 @@ describe('WebSocket order entry and private channels', { timeout: 120_000 }, () 
     assert.equal((cancel.order as Json).status, 'cancelled');
     await c1.sync('privacy');
     await c2.sync('privacy');
+    // An acknowledgement's text is written piece by piece: it is what JSON.stringify writes of it, keys in order.
+    const acks = [...c1.texts, ...c2.texts].filter((t) => t.startsWith('{"type":"ack"'));
+    assert.equal(acks.length, 3);
+    for (const t of acks) {
+      const m = JSON.parse(t) as Json;
+      assert.equal(t, JSON.stringify(m));
+      const keys =
+        m.op === 'place' ? ['type', 'id', 'op', 'created', 'order'] : ['type', 'id', 'op', 'order'];
+      assert.deepEqual(Object.keys(m), keys);
+    }
     const ordersOf = (c: WsClient) => c.all.filter((m) => m.type === 'orders');
     const fillsOf = (c: WsClient) => c.all.filter((m) => m.type === 'fills');
     for (const [c, account] of [
