@@ -65,86 +65,27 @@ export function isEntryContinuation(data: Float64Array, i: number): boolean {
   return data[i * RECORD_STRIDE] === RecordType.EntryLines;
 }
 
-/** Decodes the entry whose header is record `i`; its continuation records follow it. */
+/**
+ * Decodes the entry whose header is record `i` (its continuation records follow it) into objects of its own:
+ * EntryDecoder's reading, copied out.
+ */
 export function decodeEntry(data: Float64Array, i: number): LedgerEntry {
-  let o = i * RECORD_STRIDE;
-  if (data[o] === RecordType.HoldPosted) return decodeHold(data, o);
-  if (data[o] === RecordType.SettlementPosted) return decodeSettlement(data, o);
-  if (data[o] !== RecordType.EntryPosted) throw new Error(`record ${i} is not an entry`);
-  const id = data[o + E_ENTRY_ID];
-  const n = data[o + E_LINE_COUNT];
-  const lines: LedgerLine[] = [];
-  for (let k = 0; k < n && k < ENTRY_HEADER_LINES; k++) {
-    lines.push({ account: data[o + E_FIRST_LINE + 2 * k], amount: data[o + E_FIRST_LINE + 2 * k + 1] });
-  }
-  for (let start = ENTRY_HEADER_LINES; start < n; start += ENTRY_LINES_PER_RECORD) {
-    o += RECORD_STRIDE;
-    if (data[o] !== RecordType.EntryLines || data[o + L_ENTRY_ID] !== id) {
-      throw new Error(`entry ${id}: continuation record missing`);
-    }
-    for (let k = 0; k < ENTRY_LINES_PER_RECORD && start + k < n; k++) {
-      lines.push({ account: data[o + L_FIRST_LINE + 2 * k], amount: data[o + L_FIRST_LINE + 2 * k + 1] });
-    }
-  }
+  const e = scratchDecoder.decode(data, i);
   return {
-    entryId: id,
-    timeUs: data[i * RECORD_STRIDE + E_TIME],
-    kind: data[i * RECORD_STRIDE + E_KIND] as EntryKind,
-    ref: data[i * RECORD_STRIDE + E_REF],
-    ref2: data[i * RECORD_STRIDE + E_REF2],
-    lines,
-  };
-}
-
-function decodeHold(d: Float64Array, o: number): LedgerEntry {
-  const kind = d[o + E_KIND] as EntryKind;
-  const available = d[o + H_AVAILABLE];
-  const amount = d[o + H_AMOUNT];
-  const from = kind === EntryKind.Hold ? available : available + 1;
-  const to = kind === EntryKind.Hold ? available + 1 : available;
-  return {
-    entryId: d[o + E_ENTRY_ID],
-    timeUs: d[o + E_TIME],
-    kind,
-    ref: d[o + E_REF],
-    ref2: 0,
-    lines: [
-      { account: from, amount },
-      { account: to, amount: -amount },
-    ],
-  };
-}
-
-function decodeSettlement(d: Float64Array, o: number): LedgerEntry {
-  const lines: LedgerLine[] = [];
-  const line = (account: number, amount: number): void => {
-    if (amount !== 0) lines.push({ account, amount });
-  };
-  const buyerQuote = d[o + S_BUYER_QUOTE];
-  const sellerBase = d[o + S_SELLER_BASE];
-  const feeIncome = d[o + S_FEE_INCOME];
-  line(buyerQuote + 1, d[o + S_RELEASE]);
-  line(buyerQuote, -d[o + S_REFUND]);
-  line(d[o + S_SELLER_QUOTE], -d[o + S_SELLER_NET]);
-  line(sellerBase + 1, d[o + S_BASE]);
-  line(d[o + S_BUYER_BASE], -d[o + S_BASE]);
-  line(feeIncome, -d[o + S_INCOME]);
-  line(feeIncome + 1, d[o + S_REBATES]);
-  return {
-    entryId: d[o + S_ENTRY_ID],
-    timeUs: d[o + S_TIME],
-    kind: EntryKind.Settlement,
-    ref: d[o + S_BUY_ORDER],
-    ref2: d[o + S_SELL_ORDER],
-    lines,
+    entryId: e.entryId,
+    timeUs: e.timeUs,
+    kind: e.kind,
+    ref: e.ref,
+    ref2: e.ref2,
+    lines: e.lines.map((l) => ({ account: l.account, amount: l.amount })),
   };
 }
 
 /**
- * `decodeEntry` into objects of its own, reused from one entry to the next (the entry, an array of lines per
- * line count, the lines in it): for a reader that copies what it keeps of an entry before it decodes the next
- * (the gateway's views, on every trade and hold), so that decoding allocates nothing once warm. The same
- * fields, lines and checks as `decodeEntry`'s.
+ * The ledger's records read back as entries, into objects reused from one entry to the next (the entry, an
+ * array of lines per line count, the lines in it): for a reader that copies what it keeps of an entry before it
+ * decodes the next (the gateway's views, on every trade and hold), so that decoding allocates nothing once
+ * warm. `decodeEntry` is this reading copied into objects of the caller's.
  */
 export class EntryDecoder {
   private readonly entry: LedgerEntry = {
@@ -266,6 +207,9 @@ export class EntryDecoder {
     return lines;
   }
 }
+
+/** decodeEntry's decoder (its result is copied out before the next call). */
+const scratchDecoder = new EntryDecoder();
 
 function put(line: LedgerLine, account: number, amount: number): void {
   line.account = account;
