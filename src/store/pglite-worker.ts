@@ -9,6 +9,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { INT8_OID } from './int8.js';
 import { copyFromBlob } from './pglite-copy.js';
+import { openPglite } from './pglite-template.js';
 import {
   storeErrorInfo,
   type FromPgliteWorker,
@@ -63,12 +64,12 @@ async function main(): Promise<void> {
   if (nice !== null) lowerPriority(nice);
   let db: PGlite;
   try {
-    // As the in-process adapter: each commit is flushed to the files before it is answered.
-    db = new PGlite(dir ?? 'memory://', {
+    // As the in-process adapter: each commit is flushed to the files before it is answered, and a new
+    // database starts from the build's template when there is one.
+    db = await openPglite(PGlite, dir, {
       relaxedDurability: false,
       parsers: { [INT8_OID]: (text: string) => BigInt(text) },
     });
-    await db.waitReady;
   } catch (e) {
     send({ type: 'openFailed', error: storeErrorInfo(e) });
     return;

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import type { PGlite, Transaction } from '@electric-sql/pglite';
 import { INT8_OID } from './int8.js';
 import { copyFromBlob } from './pglite-copy.js';
+import { openPglite } from './pglite-template.js';
 import { openPgliteThreadStore } from './pglite-thread.js';
 import {
   CHANNEL_PATTERN,
@@ -88,12 +89,12 @@ export async function openPgliteStore(options: PgliteOptions): Promise<Store> {
     // Loaded here, not at the top: a command that imports the store without opening PGlite (`rialto keys`
     // on PostgreSQL, `rialto --help`) does not pay for loading it.
     const { PGlite } = await import('@electric-sql/pglite');
-    // Durability is asked for explicitly: each commit is flushed to the files before it returns.
-    db = new PGlite(dir ?? 'memory://', {
+    // Durability is asked for explicitly: each commit is flushed to the files before it returns. A new
+    // database starts from the build's template when there is one (pglite-template.ts).
+    db = await openPglite(PGlite, dir, {
       relaxedDurability: false,
       parsers: { [INT8_OID]: (text: string) => BigInt(text) },
     });
-    await db.waitReady;
   } catch (e) {
     const why = e instanceof Error ? e.message : String(e);
     throw new StoreError(
