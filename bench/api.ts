@@ -464,7 +464,10 @@ function mixOptions(a: Args, seed: number): MixOptions {
  * names a histogram bucket's bound; NaN if none).
  */
 async function scrape(url: string): Promise<(name: string, le?: string) => number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
+  return sampleOf(await (await fetch(`${url}/metrics`)).text());
+}
+
+function sampleOf(text: string): (name: string, le?: string) => number {
   return (name, le) => {
     const labels =
       le === undefined
@@ -496,11 +499,26 @@ interface JournalCounts {
   /** fsyncs of at most 1 ms and of at most 2 ms (the duration histogram's buckets). */
   syncsUpTo1ms: number;
   syncsUpTo2ms: number;
+  /** The venue's acknowledgement-latency histogram, cumulative counts by bucket bound (seconds, as text). */
+  ackBuckets: Map<string, number>;
+}
+
+/** `rialto_order_ack_latency_seconds`'s cumulative bucket counts summed over its transports. */
+function ackBucketsOf(text: string): Map<string, number> {
+  const buckets = new Map<string, number>();
+  for (const m of text.matchAll(
+    /^rialto_order_ack_latency_seconds_bucket\{[^}]*le="([^"]+)"[^}]*\} (\S+)$/gm,
+  )) {
+    buckets.set(m[1], (buckets.get(m[1]) ?? 0) + Number(m[2]));
+  }
+  return buckets;
 }
 
 async function journalCountsOf(url: string): Promise<JournalCounts> {
-  const value = await scrape(url);
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const value = sampleOf(text);
   return {
+    ackBuckets: ackBucketsOf(text),
     records: value('rialto_journal_records_total'),
     batches: value('rialto_engine_submits_total'),
     syncs: value('rialto_journal_syncs_total'),
@@ -527,6 +545,30 @@ function journalFigures(at0: JournalCounts | null, at1: JournalCounts | null) {
     // The share of the part's fsyncs that took longer than 1 ms and than 2 ms: an acknowledgement waits for one.
     syncsOver1msShare: syncs > 0 ? share(syncs - (at1.syncsUpTo1ms - at0.syncsUpTo1ms), syncs) : null,
     syncsOver2msShare: syncs > 0 ? share(syncs - (at1.syncsUpTo2ms - at0.syncsUpTo2ms), syncs) : null,
+  };
+}
+
+/**
+ * The venue's own view of a part's acknowledgement latency (from an order's frame or request read to its
+ * answer written), from its histogram's buckets: how many, the share over 2 ms, and the bucket bounds the p50
+ * and p99 fall under. Against the bench's latency (from the scheduled send), the difference is the time in
+ * the bench, the sockets and the venue's event loop before it reads the order.
+ */
+function serverAckFigures(at0: JournalCounts | null, at1: JournalCounts | null) {
+  if (at0 === null || at1 === null) return null;
+  const bounds = [...at1.ackBuckets.keys()];
+  const countOf = (le: string) => (at1.ackBuckets.get(le) ?? 0) - (at0.ackBuckets.get(le) ?? 0);
+  const count = countOf('+Inf');
+  if (!(count > 0)) return null;
+  const bound = (q: number) => {
+    const le = bounds.find((b) => countOf(b) >= q * count) ?? '+Inf';
+    return le === '+Inf' ? null : Number(le) * 1000;
+  };
+  return {
+    count,
+    p50AtMostMs: bound(0.5),
+    p99AtMostMs: bound(0.99),
+    over2msShare: share(count - countOf('0.002'), count),
   };
 }
 
@@ -585,6 +627,7 @@ async function measure(
         ...cpu.perOp(ops),
         rssMb,
         journal: journalFigures(await journal0, await journal1),
+        serverAckLatency: serverAckFigures(await journal0, await journal1),
         ...(traced ? { gc: out.gc() } : {}),
       }),
     };
