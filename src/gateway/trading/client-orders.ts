@@ -30,6 +30,7 @@ import { dirname, join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { Command } from '../../core/index.js';
 import { JournalReader } from '../../journal/index.js';
+import { intShardedMap, stringShardedMap } from '../../collections/index.js';
 import type { Store } from '../../store/index.js';
 
 /** Characters a client order id may have at the API: printable ASCII without spaces, 1 to 64. */
@@ -39,10 +40,12 @@ export const CLIENT_ORDER_ID_PATTERN = '^[\\x21-\\x7e]{1,64}$';
 export const CLIENT_ORDER_LOG_FILE = 'client-orders.log';
 
 export class ClientOrders {
+  // Both grow with every order placed with a client order id: split, so that no growth stalls the main thread
+  // and no count of orders reaches a Map's limit (ShardedMap).
   /** Order id → client order id, for every mapping. */
-  private readonly byOrder = new Map<number, string>();
+  private readonly byOrder = intShardedMap<string>();
   /** `account:client` → order id. */
-  private readonly byClient = new Map<string, number>();
+  private readonly byClient = stringShardedMap<number>();
 
   get size(): number {
     return this.byClient.size;

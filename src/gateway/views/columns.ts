@@ -70,18 +70,62 @@ export class Ring {
   }
 }
 
+/** IdIndex's parts: a power of two. */
+const ID_SHARDS = 64;
+
 /**
- * A map from positive safe integers (ids) to numbers, open addressing with linear probing over two
- * Float64Arrays (key 0 marks an empty slot). Deletion shifts the following run back, so no tombstones build up.
+ * A map from positive safe integers (ids) to numbers, in ID_SHARDS open-addressing tables chosen by a hash of
+ * the id: a table doubles and rehashes when half full, and one table of a million ids took about 70 ms of the
+ * main thread to do it (docs/performance.md, "Stalls of the main thread"); split, one growth moves a 64th.
  */
 export class IdIndex {
+  private readonly tables: IdTable[] = [];
+  private count = 0;
+
+  constructor() {
+    for (let i = 0; i < ID_SHARDS; i++) this.tables.push(new IdTable());
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** The table of `key`: bits of a multiplicative hash other than those the tables' own slots come from. */
+  private tableOf(key: number): IdTable {
+    const mixed = (key | 0) ^ Math.imul((key / 4294967296) | 0, 0x85ebca6b);
+    return this.tables[Math.imul(mixed, 0x2c1b3c6d) >>> 26];
+  }
+
+  get(key: number): number | undefined {
+    return this.tableOf(key).get(key);
+  }
+
+  set(key: number, value: number): void {
+    const table = this.tableOf(key);
+    const before = table.size;
+    table.set(key, value);
+    this.count += table.size - before;
+  }
+
+  delete(key: number): boolean {
+    const deleted = this.tableOf(key).delete(key);
+    if (deleted) this.count--;
+    return deleted;
+  }
+}
+
+/**
+ * One of IdIndex's tables: open addressing with linear probing over two Float64Arrays (key 0 marks an empty
+ * slot). Deletion shifts the following run back, so no tombstones build up.
+ */
+class IdTable {
   private keys: Float64Array;
   private vals: Float64Array;
   private bits: number;
   private count = 0;
 
   constructor() {
-    this.bits = 10;
+    this.bits = 4;
     this.keys = new Float64Array(1 << this.bits);
     this.vals = new Float64Array(1 << this.bits);
   }

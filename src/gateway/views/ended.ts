@@ -162,43 +162,64 @@ export class EndedOrders {
  * insertion number in a growable Float64Array. An entry whose order is no longer kept (or whose id was kept
  * again later, under a newer number) is skipped when read and dropped when the log is compacted.
  */
+/** Entries per chunk of the InsertionLog. */
+const LOG_CHUNK_PAIRS = 4096;
+
 export class InsertionLog {
-  private data = new Float64Array(2048);
-  private length = 0;
+  /** Pairs of order id and insertion number, LOG_CHUNK_PAIRS to a chunk: growing never copies the log. */
+  private chunks: Float64Array[] = [];
+  /** Pairs in the last chunk. */
+  private lastUsed = LOG_CHUNK_PAIRS;
+  private count = 0;
   private next = 1;
 
   /** Appends an order and returns its insertion number. */
   add(orderId: number): number {
-    if (this.length + 2 > this.data.length) {
-      const bigger = new Float64Array(this.data.length * 2);
-      bigger.set(this.data.subarray(0, this.length));
-      this.data = bigger;
-    }
     const n = this.next++;
-    this.data[this.length++] = orderId;
-    this.data[this.length++] = n;
+    this.append(orderId, n);
     return n;
   }
 
+  private append(orderId: number, inserted: number): void {
+    if (this.lastUsed === LOG_CHUNK_PAIRS) {
+      this.chunks.push(new Float64Array(2 * LOG_CHUNK_PAIRS));
+      this.lastUsed = 0;
+    }
+    const chunk = this.chunks[this.chunks.length - 1];
+    chunk[2 * this.lastUsed] = orderId;
+    chunk[2 * this.lastUsed + 1] = inserted;
+    this.lastUsed++;
+    this.count++;
+  }
+
   get entries(): number {
-    return this.length / 2;
+    return this.count;
   }
 
   /** Visits the entries newest first until `visit` returns false. */
   walkNewestFirst(visit: (orderId: number, inserted: number) => boolean): void {
-    for (let k = this.length - 2; k >= 0; k -= 2) {
-      if (!visit(this.data[k], this.data[k + 1])) return;
+    for (let c = this.chunks.length - 1; c >= 0; c--) {
+      const chunk = this.chunks[c];
+      const used = c === this.chunks.length - 1 ? this.lastUsed : LOG_CHUNK_PAIRS;
+      for (let k = 2 * (used - 1); k >= 0; k -= 2) {
+        if (!visit(chunk[k], chunk[k + 1])) return;
+      }
     }
   }
 
   /** Keeps only the entries `kept` accepts, in order. */
   compact(kept: (orderId: number, inserted: number) => boolean): void {
-    let w = 0;
-    for (let k = 0; k < this.length; k += 2) {
-      if (!kept(this.data[k], this.data[k + 1])) continue;
-      this.data[w++] = this.data[k];
-      this.data[w++] = this.data[k + 1];
+    const old = this.chunks;
+    const oldLastUsed = this.lastUsed;
+    this.chunks = [];
+    this.lastUsed = LOG_CHUNK_PAIRS;
+    this.count = 0;
+    for (let c = 0; c < old.length; c++) {
+      const chunk = old[c];
+      const used = c === old.length - 1 ? oldLastUsed : LOG_CHUNK_PAIRS;
+      for (let k = 0; k < 2 * used; k += 2) {
+        if (kept(chunk[k], chunk[k + 1])) this.append(chunk[k], chunk[k + 1]);
+      }
     }
-    this.length = w;
   }
 }

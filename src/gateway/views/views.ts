@@ -36,6 +36,7 @@ import {
   S_SELL_ORDER,
   EntryDecoder,
 } from '../../core/index.js';
+import { intShardedMap } from '../../collections/index.js';
 import { EndedOrders, InsertionLog } from './ended.js';
 import { EntryHistory } from './entries.js';
 import { VIEW_LIMITS } from './limits.js';
@@ -277,9 +278,9 @@ export interface ViewOptions {
 
 export class Views {
   /** Live orders (and those ended by the command being applied), as objects. */
-  private readonly live = new Map<number, OrderView>();
+  private readonly live = intShardedMap<OrderView>();
   /** Each live order's insertion number (InsertionLog). */
-  private readonly liveInserted = new Map<number, number>();
+  private readonly liveInserted = intShardedMap<number>();
   /** Ended orders, in columns (ended.ts), oldest ended forgotten first beyond the bound. */
   private readonly ended = new EndedOrders();
   /** The order in which orders entered the views, live and ended alike, for the order history. */

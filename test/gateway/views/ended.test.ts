@@ -8,6 +8,7 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { ExchangeCore } from '../../../src/core/index.js';
+import { InsertionLog } from '../../../src/gateway/views/ended.js';
 import { Views, isTerminal, type OrderView } from '../../../src/gateway/views/index.js';
 import { Rng } from '../../book/helpers.js';
 import { RandomCommands } from '../../core/random-commands.js';
@@ -97,5 +98,43 @@ describe('ended orders in columns', () => {
       [...kept].reverse(),
     );
     assert.equal(small.venue.openOrders, full.venue.openOrders);
+  });
+});
+
+describe('the insertion log', () => {
+  it('walks its entries newest first across its chunks, and keeps their order when compacted', () => {
+    const log = new InsertionLog();
+    const n = 3 * 4096 + 17;
+    for (let id = 1; id <= n; id++) assert.equal(log.add(1000 + id), id);
+    assert.equal(log.entries, n);
+    const walked: number[] = [];
+    log.walkNewestFirst((orderId, inserted) => {
+      assert.equal(orderId, 1000 + inserted);
+      walked.push(inserted);
+      return true;
+    });
+    assert.deepEqual(
+      walked,
+      Array.from({ length: n }, (_, k) => n - k),
+    );
+    // A walk stops where the visitor says.
+    let visits = 0;
+    log.walkNewestFirst(() => ++visits < 5000);
+    assert.equal(visits, 5000);
+    // Compacted to every third entry, then added to: insertion numbers go on from where they were.
+    log.compact((_orderId, inserted) => inserted % 3 === 0);
+    const kept = Math.floor(n / 3);
+    assert.equal(log.entries, kept);
+    assert.equal(log.add(7), n + 1);
+    const after: number[] = [];
+    log.walkNewestFirst((orderId, inserted) => {
+      after.push(inserted);
+      return true;
+    });
+    assert.deepEqual(after, [n + 1, ...Array.from({ length: kept }, (_, k) => 3 * (kept - k))]);
+    log.compact(() => false);
+    assert.equal(log.entries, 0);
+    log.walkNewestFirst(() => assert.fail('an empty log has no entries'));
+    assert.equal(log.add(8), n + 2);
   });
 });
