@@ -157,69 +157,118 @@ export class EndedOrders {
   }
 }
 
-/**
- * The order in which orders entered the views (newest last), for the order history: pairs of order id and
- * insertion number in a growable Float64Array. An entry whose order is no longer kept (or whose id was kept
- * again later, under a newer number) is skipped when read and dropped when the log is compacted.
- */
 /** Entries per chunk of the InsertionLog. */
 const LOG_CHUNK_PAIRS = 4096;
+/** Entries read by one compaction step of the InsertionLog: about a tenth of a millisecond of lookups. */
+const LOG_STEP_PAIRS = 512;
 
+/**
+ * The order in which orders entered the views (newest last), for the order history: pairs of order id and
+ * insertion number, LOG_CHUNK_PAIRS to a chunk, so that growing never copies the log. An entry whose order is no
+ * longer kept (or whose id was kept again later, under a newer number) is skipped when read and dropped when the
+ * log is compacted.
+ *
+ * Compaction goes a step of at most LOG_STEP_PAIRS entries at a time (a whole pass over millions of entries
+ * held the main thread for a tenth of a second or more): a pass copies the kept entries of the chunks, oldest
+ * first, into a new list of chunks while new entries still go to the old list's last chunk, and the new list
+ * takes the old one's place when the pass has read that last chunk too. In a pass, the entries not read yet
+ * (in the old list) are newer than those read (in the new list), so a walk reads the old list's part first.
+ */
 export class InsertionLog {
-  /** Pairs of order id and insertion number, LOG_CHUNK_PAIRS to a chunk: growing never copies the log. */
   private chunks: Float64Array[] = [];
-  /** Pairs in the last chunk. */
-  private lastUsed = LOG_CHUNK_PAIRS;
+  /** Entries used in each chunk of `chunks`: every one full but the last. */
+  private used: number[] = [];
   private count = 0;
   private next = 1;
+  /** A pass in progress: the kept entries of the chunks before `readChunk` (and of its first `readPair`). */
+  private pass: { chunks: Float64Array[]; used: number[]; readChunk: number; readPair: number } | null = null;
 
   /** Appends an order and returns its insertion number. */
   add(orderId: number): number {
     const n = this.next++;
-    this.append(orderId, n);
-    return n;
-  }
-
-  private append(orderId: number, inserted: number): void {
-    if (this.lastUsed === LOG_CHUNK_PAIRS) {
-      this.chunks.push(new Float64Array(2 * LOG_CHUNK_PAIRS));
-      this.lastUsed = 0;
-    }
-    const chunk = this.chunks[this.chunks.length - 1];
-    chunk[2 * this.lastUsed] = orderId;
-    chunk[2 * this.lastUsed + 1] = inserted;
-    this.lastUsed++;
+    append(this.chunks, this.used, orderId, n);
     this.count++;
+    return n;
   }
 
   get entries(): number {
     return this.count;
   }
 
+  /** Whether a compaction pass has begun and not ended. */
+  get compacting(): boolean {
+    return this.pass !== null;
+  }
+
   /** Visits the entries newest first until `visit` returns false. */
   walkNewestFirst(visit: (orderId: number, inserted: number) => boolean): void {
-    for (let c = this.chunks.length - 1; c >= 0; c--) {
+    const pass = this.pass;
+    const from = pass === null ? 0 : pass.readChunk;
+    for (let c = this.chunks.length - 1; c >= from; c--) {
       const chunk = this.chunks[c];
-      const used = c === this.chunks.length - 1 ? this.lastUsed : LOG_CHUNK_PAIRS;
-      for (let k = 2 * (used - 1); k >= 0; k -= 2) {
+      const first = pass !== null && c === from ? pass.readPair : 0;
+      for (let k = 2 * (this.used[c] - 1); k >= 2 * first; k -= 2) {
+        if (!visit(chunk[k], chunk[k + 1])) return;
+      }
+    }
+    if (pass === null) return;
+    for (let c = pass.chunks.length - 1; c >= 0; c--) {
+      const chunk = pass.chunks[c];
+      for (let k = 2 * (pass.used[c] - 1); k >= 0; k -= 2) {
         if (!visit(chunk[k], chunk[k + 1])) return;
       }
     }
   }
 
-  /** Keeps only the entries `kept` accepts, in order. */
-  compact(kept: (orderId: number, inserted: number) => boolean): void {
-    const old = this.chunks;
-    const oldLastUsed = this.lastUsed;
-    this.chunks = [];
-    this.lastUsed = LOG_CHUNK_PAIRS;
-    this.count = 0;
-    for (let c = 0; c < old.length; c++) {
-      const chunk = old[c];
-      const used = c === old.length - 1 ? oldLastUsed : LOG_CHUNK_PAIRS;
-      for (let k = 0; k < 2 * used; k += 2) {
-        if (kept(chunk[k], chunk[k + 1])) this.append(chunk[k], chunk[k + 1]);
+  /**
+   * Reads the next at most LOG_STEP_PAIRS entries of a compaction pass (beginning one if none is in progress),
+   * keeping those `kept` accepts, in order.
+   */
+  compactStep(kept: (orderId: number, inserted: number) => boolean): void {
+    let pass = this.pass;
+    if (pass === null) pass = this.pass = { chunks: [], used: [], readChunk: 0, readPair: 0 };
+    let budget = LOG_STEP_PAIRS;
+    while (budget > 0 && pass.readChunk < this.chunks.length) {
+      const chunk = this.chunks[pass.readChunk];
+      const end = Math.min(this.used[pass.readChunk], pass.readPair + budget);
+      for (let p = pass.readPair; p < end; p++) {
+        if (kept(chunk[2 * p], chunk[2 * p + 1]))
+          append(pass.chunks, pass.used, chunk[2 * p], chunk[2 * p + 1]);
+        else this.count--;
+      }
+      budget -= end - pass.readPair;
+      pass.readPair = end;
+      if (end === this.used[pass.readChunk] && end < LOG_CHUNK_PAIRS) {
+        // The last chunk (the only one not full), read to its end: the new list takes the old one's place.
+        this.chunks = pass.chunks;
+        this.used = pass.used;
+        this.pass = null;
+        return;
+      }
+      if (end === LOG_CHUNK_PAIRS) {
+        pass.readChunk++;
+        pass.readPair = 0;
       }
     }
+    if (pass.readChunk === this.chunks.length) {
+      // Every chunk read, the last one full: nothing is left in the old list.
+      this.chunks = pass.chunks;
+      this.used = pass.used;
+      this.pass = null;
+    }
   }
+}
+
+/** Appends a pair to a list of chunks, with a new chunk when the last is full. */
+function append(chunks: Float64Array[], used: number[], orderId: number, inserted: number): void {
+  let last = chunks.length - 1;
+  if (last < 0 || used[last] === LOG_CHUNK_PAIRS) {
+    chunks.push(new Float64Array(2 * LOG_CHUNK_PAIRS));
+    used.push(0);
+    last++;
+  }
+  const u = used[last];
+  chunks[last][2 * u] = orderId;
+  chunks[last][2 * u + 1] = inserted;
+  used[last] = u + 1;
 }

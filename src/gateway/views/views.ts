@@ -285,6 +285,9 @@ export class Views {
   private readonly ended = new EndedOrders();
   /** The order in which orders entered the views, live and ended alike, for the order history. */
   private readonly insertions = new InsertionLog();
+  /** Whether an entry of `insertions` is still an order kept here (the log's compaction keeps those). */
+  private readonly keptInsertion = (id: number, inserted: number): boolean =>
+    this.liveInserted.get(id) === inserted || this.ended.inserted(id) === inserted;
   /**
    * Orders ended by the command being applied: they move to `ended` when it is applied, since its settlement
    * records, after the book's, still add to them.
@@ -749,12 +752,10 @@ export class Views {
     }
     this.endedNow.length = 0;
     while (this.ended.size > this.options.endedOrdersKept) this.ended.forgetOldest();
-    // Drop the log's forgotten orders now and then so that it does not grow with every order ever placed.
+    // Drop the log's forgotten orders a step at a time, so that it does not grow with every order ever placed.
     const kept = this.live.size + this.ended.size;
-    if (this.insertions.entries > 2 * kept + 4096) {
-      this.insertions.compact(
-        (id, inserted) => this.liveInserted.get(id) === inserted || this.ended.inserted(id) === inserted,
-      );
+    if (this.insertions.compacting || this.insertions.entries > 2 * kept + 4096) {
+      this.insertions.compactStep(this.keptInsertion);
     }
   }
 }

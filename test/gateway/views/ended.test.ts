@@ -7,6 +7,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import { ExchangeCore } from '../../../src/core/index.js';
 import { InsertionLog } from '../../../src/gateway/views/ended.js';
 import { Views, isTerminal, type OrderView } from '../../../src/gateway/views/index.js';
@@ -122,7 +123,7 @@ describe('the insertion log', () => {
     log.walkNewestFirst(() => ++visits < 5000);
     assert.equal(visits, 5000);
     // Compacted to every third entry, then added to: insertion numbers go on from where they were.
-    log.compact((_orderId, inserted) => inserted % 3 === 0);
+    compact(log, (_orderId, inserted) => inserted % 3 === 0);
     const kept = Math.floor(n / 3);
     assert.equal(log.entries, kept);
     assert.equal(log.add(7), n + 1);
@@ -132,9 +133,67 @@ describe('the insertion log', () => {
       return true;
     });
     assert.deepEqual(after, [n + 1, ...Array.from({ length: kept }, (_, k) => 3 * (kept - k))]);
-    log.compact(() => false);
+    compact(log, () => false);
     assert.equal(log.entries, 0);
     log.walkNewestFirst(() => assert.fail('an empty log has no entries'));
     assert.equal(log.add(8), n + 2);
+  });
+});
+
+/** A whole compaction pass, step by step. */
+function compact(log: InsertionLog, kept: (orderId: number, inserted: number) => boolean): void {
+  let steps = 0;
+  do {
+    log.compactStep(kept);
+    steps++;
+  } while (log.compacting);
+  assert.ok(steps <= Math.ceil(log.entries / 512) + 200, `${steps} steps`);
+}
+
+describe('the insertion log compacted a step at a time', () => {
+  it('walks every entry still kept, newest first, while orders enter and are forgotten during a pass', () => {
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('add' as const), n: fc.integer({ min: 1, max: 3000 }) }),
+      fc.record({ kind: fc.constant('forget' as const), n: fc.integer({ min: 0, max: 99 }) }),
+      fc.record({ kind: fc.constant('step' as const), n: fc.integer({ min: 1, max: 20 }) }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 40 }), (ops) => {
+        const log = new InsertionLog();
+        let added = 0;
+        const forgotten = new Set<number>();
+        const kept = (orderId: number, inserted: number): boolean => {
+          assert.equal(orderId, 5000 + inserted);
+          return !forgotten.has(inserted);
+        };
+        const check = (): void => {
+          const walked: number[] = [];
+          log.walkNewestFirst((orderId, inserted) => {
+            assert.equal(orderId, 5000 + inserted);
+            walked.push(inserted);
+            return true;
+          });
+          assert.equal(walked.length, log.entries);
+          for (let k = 1; k < walked.length; k++) assert.ok(walked[k] < walked[k - 1], 'newest first');
+          const present = new Set(walked);
+          for (let n = 1; n <= added; n++)
+            if (!forgotten.has(n)) assert.ok(present.has(n), `entry ${n} lost`);
+        };
+        for (const o of ops) {
+          if (o.kind === 'add') for (let k = 0; k < o.n; k++) assert.equal(log.add(5000 + ++added), added);
+          else if (o.kind === 'forget') {
+            // Forgets a hundredth share of the entries, those whose number ends in o.n (mod 100).
+            for (let n = 1; n <= added; n++) if (n % 100 === o.n) forgotten.add(n);
+          } else for (let k = 0; k < o.n; k++) log.compactStep(kept);
+          check();
+        }
+        // A whole pass from here leaves exactly the kept entries.
+        if (log.compacting) compact(log, kept);
+        compact(log, kept);
+        check();
+        assert.equal(log.entries, added - forgotten.size);
+      }),
+      { numRuns: 150 },
+    );
   });
 });
