@@ -34,6 +34,9 @@
  * other's figures are then null). `--server-env` adds settings to the venue's environment
  * (`RIALTO_MD_PIPELINE_ENABLED=false`, say, to measure the market data pipeline's share).
  *
+ * Each measured part also reports the venue's own acknowledgement latency (`serverAckLatency`, from its
+ * `rialto_order_ack_latency_seconds` histogram: from an order read to its answer written), beside the bench's.
+ *
  * With `--server-flags=--trace-gc` each measured part also reports the venue's garbage collections during it,
  * per thread (`gc`: count and pauses of full and young collections, the largest incremental marking step, and
  * the heap after the last full collection), read from the venue's output; and always its resident memory at
