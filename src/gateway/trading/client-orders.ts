@@ -30,8 +30,8 @@ import { dirname, join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { Command } from '../../core/index.js';
 import { JournalReader } from '../../journal/index.js';
-import { intShardedMap, stringShardedMap } from '../../collections/index.js';
 import type { Store } from '../../store/index.js';
+import { ClientOrderTable } from './client-order-table.js';
 
 /** Characters a client order id may have at the API: printable ASCII without spaces, 1 to 64. */
 export const CLIENT_ORDER_ID_PATTERN = '^[\\x21-\\x7e]{1,64}$';
@@ -40,28 +40,20 @@ export const CLIENT_ORDER_ID_PATTERN = '^[\\x21-\\x7e]{1,64}$';
 export const CLIENT_ORDER_LOG_FILE = 'client-orders.log';
 
 export class ClientOrders {
-  // Both grow with every order placed with a client order id: split, so that no growth stalls the main thread
-  // and no count of orders reaches a Map's limit (ShardedMap).
-  /** Order id → client order id, for every mapping. */
-  private readonly byOrder = intShardedMap<string>();
-  /** `account:client` → order id. */
-  private readonly byClient = stringShardedMap<number>();
+  // Off the JavaScript heap: a mapping for every order ever placed with a client order id (ClientOrderTable).
+  private readonly table = new ClientOrderTable();
 
+  /** Pairs mapped. */
   get size(): number {
-    return this.byClient.size;
+    return this.table.size;
   }
 
   find(accountId: number, clientOrderId: string): number | undefined {
-    return this.byClient.get(clientOrderKey(accountId, clientOrderId));
-  }
-
-  /** `find` by the pair's key (`clientOrderKey`), for a caller that keys other maps by it too. */
-  findByKey(pairKey: string): number | undefined {
-    return this.byClient.get(pairKey);
+    return this.table.find(accountId, clientOrderId);
   }
 
   clientOrderIdOf(orderId: number): string | null {
-    return this.byOrder.get(orderId) ?? null;
+    return this.table.clientOrderIdOf(orderId);
   }
 
   /**
@@ -72,28 +64,18 @@ export class ClientOrders {
     if (command.kind !== 'placeOrder') return;
     const client = command.clientOrderId;
     if (client === undefined) return;
-    const k = key(command.accountId, client);
-    if (!this.byClient.has(k)) this.byClient.set(k, command.orderId);
-    this.byOrder.set(command.orderId, client);
+    this.table.add(command.accountId, client, command.orderId);
   }
 
-  /**
-   * Maps the pair of key `pairKey` (`clientOrderKey(account, clientOrderId)`) to `orderId`, about to be
-   * submitted; false when the pair is mapped already.
-   */
-  reserve(pairKey: string, clientOrderId: string, orderId: number): boolean {
-    if (this.byClient.has(pairKey)) return false;
-    this.byClient.set(pairKey, orderId);
-    this.byOrder.set(orderId, clientOrderId);
-    return true;
+  /** Maps the pair to `orderId`, about to be submitted; false when the pair is mapped already. */
+  reserve(accountId: number, clientOrderId: string, orderId: number): boolean {
+    if (this.table.find(accountId, clientOrderId) !== undefined) return false;
+    return this.table.add(accountId, clientOrderId, orderId);
   }
 
   /** Drops a reserved mapping whose order was refused before the journal: the pair is free again. */
   forget(accountId: number, clientOrderId: string, orderId: number): void {
-    const k = key(accountId, clientOrderId);
-    if (this.byClient.get(k) !== orderId) return;
-    this.byClient.delete(k);
-    this.byOrder.delete(orderId);
+    this.table.forget(accountId, clientOrderId, orderId);
   }
 
   /**
@@ -142,10 +124,10 @@ export class ClientOrders {
       if (stale) await rewrite(path, fromLog.values());
       for (const [k, m] of fromLog) maps.set(k, m);
     }
-    for (const [k, m] of maps) {
-      if (this.byClient.has(k) || this.byOrder.has(m.orderId)) continue;
-      this.byClient.set(k, m.orderId);
-      this.byOrder.set(m.orderId, m.clientOrderId);
+    for (const m of maps.values()) {
+      if (this.table.find(m.accountId, m.clientOrderId) !== undefined || this.table.hasOrder(m.orderId))
+        continue;
+      this.table.add(m.accountId, m.clientOrderId, m.orderId);
     }
   }
 }

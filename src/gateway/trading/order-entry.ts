@@ -84,11 +84,11 @@ export class LocalOrderEntry implements OrderEntry {
       const again = (): Promise<PlaceOutcome> => this.place(cmd, client);
       return pending.then(again, again);
     }
-    const existing = this.clientOrders.findByKey(k);
+    const existing = this.clientOrders.find(cmd.accountId, client);
     if (existing !== undefined) return Promise.resolve({ orderId: existing, receipt: null });
     const orderId = (cmd.orderId = this.nextOrderId++);
-    if (!this.clientOrders.reserve(k, client, orderId)) {
-      // Unreachable: findByKey said the pair is free, and nothing runs in between.
+    if (!this.clientOrders.reserve(cmd.accountId, client, orderId)) {
+      // Unreachable: find said the pair is free, and nothing runs in between.
       return Promise.reject(
         new ApiError(409, ErrorCode.ClientOrderIdConflict, `client_order_id ${client} is in use`),
       );

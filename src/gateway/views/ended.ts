@@ -6,7 +6,7 @@
  * again only when a caller reads it. Live orders stay objects in the views: they change with every fill.
  */
 import type { OrderType, Side, TimeInForce } from '../../book/index.js';
-import { IdIndex, Ring } from './columns.js';
+import { IdIndex, Ring } from '../../collections/index.js';
 import type { OrderStatus, OrderView } from './views.js';
 
 const STATUSES: readonly OrderStatus[] = [

@@ -13,7 +13,7 @@
  * of the venue's main thread long. An entry becomes an `EntryView` object only when a caller reads it.
  */
 import type { LedgerEntry } from '../../core/index.js';
-import { Ring } from './columns.js';
+import { Ring } from '../../collections/index.js';
 
 export interface EntryLineView {
   readonly ledgerAccount: number;

@@ -15,7 +15,6 @@ import { Engine, EngineError } from '../../../src/engine/index.js';
 import {
   CLIENT_ORDER_LOG_FILE,
   ClientOrders,
-  clientOrderKey,
   clientOrderLogLine,
 } from '../../../src/gateway/trading/client-orders.js';
 import { LocalOrderEntry } from '../../../src/gateway/trading/order-entry.js';
@@ -176,7 +175,7 @@ describe('client order ids in the journal', () => {
     assert.equal(c.find(1, 'x'), 10);
     assert.equal(c.clientOrderIdOf(11), 'x');
     assert.equal(c.clientOrderIdOf(12), null);
-    assert.equal(c.reserve(clientOrderKey(1, 'x'), 'x', 13), false);
+    assert.equal(c.reserve(1, 'x', 13), false);
     c.forget(1, 'x', 13);
     assert.equal(c.find(1, 'x'), 10, 'forget drops only the mapping it names');
   });
@@ -246,7 +245,7 @@ for (const factory of storeFactories()) {
       assert.equal(c.find(5, 'legacy-1'), 50);
       assert.equal(c.find(5, 'legacy-2'), undefined);
       assert.equal(c.find(5, 'both'), 45);
-      assert.equal(c.reserve(clientOrderKey(5, 'legacy-1'), 'legacy-1', 60), false, 'a retry finds it');
+      assert.equal(c.reserve(5, 'legacy-1', 60), false, 'a retry finds it');
     });
   });
 }

@@ -6,7 +6,7 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { IdIndex, Ring } from '../../../src/gateway/views/columns.js';
+import { IdIndex, Ring } from '../../src/collections/index.js';
 
 describe('IdIndex', () => {
   it('agrees with a Map through random sets and deletes, ids small, sequential and beyond 2^32', () => {

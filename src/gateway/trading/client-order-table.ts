@@ -1,0 +1,216 @@
+/**
+ * The client order ids of every order placed with one, outside the JavaScript heap: (account, client order id)
+ * → order id and order id → client order id, in typed arrays, the ids' characters in an arena of UTF-16 code
+ * units. The venue keeps a mapping for every such order; as two Maps of strings they were two strings and two
+ * entries per order that every full garbage collection of the main thread marked again, and with the keys'
+ * hashing and the maps they cost about a quarter of the venue's CPU per order (docs/performance.md, "Stalls of
+ * the main thread").
+ *
+ * - Entries, one per mapping ever added, in a Ring: account, order id, and where the id's characters are.
+ * - The pair index: PAIR_SHARDS open-addressing tables (linear probing, backward-shift deletion) of entry
+ *   numbers with their pairs' hashes, a table chosen by the hash's low bits and a slot by its high bits, so
+ *   that one growth rehashes a part.
+ * - The order index: an IdIndex from order id to entry.
+ *
+ * A forgotten mapping's entry and characters stay where they are (forgetting is rare: an order the engine
+ * refused before its journal); only the indexes drop it.
+ */
+import { IdIndex, Ring } from '../../collections/index.js';
+
+const ACCOUNT = 0;
+const ORDER_ID = 1;
+const TEXT_CHUNK = 2;
+const TEXT_AT = 3;
+const TEXT_LENGTH = 4;
+const ENTRY_WIDTH = 5;
+
+/** Code units per chunk of the arena; a longer id gets a chunk of its own. */
+const ARENA_CHUNK_UNITS = 32_768;
+
+/** A power of two. */
+const PAIR_SHARDS = 64;
+const PAIR_TABLE_BITS_INITIAL = 4;
+
+/** The hash of a pair (exported for tests, which look for collisions): FNV-1a over the id's code units and the account, finished as murmur3's fmix32. */
+export function pairHash(account: number, client: string): number {
+  let h = 0x811c9dc5 ^ Math.imul(account | 0, 0x9e3779b1) ^ ((account / 4294967296) | 0);
+  for (let i = 0; i < client.length; i++) h = Math.imul(h ^ client.charCodeAt(i), 0x01000193);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return (h ^ (h >>> 16)) | 0;
+}
+
+/** One of the pair index's tables: entry number + 1 (0: empty) and the pair's hash, by slot. */
+class PairTable {
+  bits = PAIR_TABLE_BITS_INITIAL;
+  entries = new Int32Array(1 << PAIR_TABLE_BITS_INITIAL);
+  hashes = new Int32Array(1 << PAIR_TABLE_BITS_INITIAL);
+  count = 0;
+
+  home(hash: number): number {
+    return hash >>> (32 - this.bits);
+  }
+
+  grow(): void {
+    const entries = this.entries;
+    const hashes = this.hashes;
+    this.bits++;
+    this.entries = new Int32Array(1 << this.bits);
+    this.hashes = new Int32Array(1 << this.bits);
+    const mask = (1 << this.bits) - 1;
+    for (let i = 0; i < entries.length; i++) {
+      if (entries[i] === 0) continue;
+      let j = this.home(hashes[i]);
+      while (this.entries[j] !== 0) j = (j + 1) & mask;
+      this.entries[j] = entries[i];
+      this.hashes[j] = hashes[i];
+    }
+  }
+
+  /** Empties slot `i`, moving back the entries of the run after it whose home allows (no tombstones). */
+  remove(i: number): void {
+    const mask = (1 << this.bits) - 1;
+    for (let j = (i + 1) & mask; this.entries[j] !== 0; j = (j + 1) & mask) {
+      const h = this.home(this.hashes[j]);
+      const between = i <= j ? i < h && h <= j : i < h || h <= j;
+      if (!between) {
+        this.entries[i] = this.entries[j];
+        this.hashes[i] = this.hashes[j];
+        i = j;
+      }
+    }
+    this.entries[i] = 0;
+    this.count--;
+  }
+}
+
+export class ClientOrderTable {
+  private readonly rows = new Ring(ENTRY_WIDTH);
+  private readonly arena: Uint16Array[] = [];
+  /** Code units used in the arena's last chunk. */
+  private arenaUsed = ARENA_CHUNK_UNITS;
+  private readonly pairs: PairTable[] = [];
+  private readonly byOrder = new IdIndex();
+
+  constructor() {
+    for (let i = 0; i < PAIR_SHARDS; i++) this.pairs.push(new PairTable());
+  }
+
+  /** Pairs mapped. */
+  get size(): number {
+    let n = 0;
+    for (const t of this.pairs) n += t.count;
+    return n;
+  }
+
+  /** The order the pair maps to. */
+  find(account: number, client: string): number | undefined {
+    const hash = pairHash(account, client);
+    const t = this.pairs[hash & (PAIR_SHARDS - 1)];
+    const i = this.slotOf(t, hash, account, client);
+    return t.entries[i] === 0 ? undefined : this.rows.get(t.entries[i] - 1, ORDER_ID);
+  }
+
+  hasOrder(orderId: number): boolean {
+    return this.byOrder.get(orderId) !== undefined;
+  }
+
+  /** The client order id `orderId` was placed with, or null. */
+  clientOrderIdOf(orderId: number): string | null {
+    const e = this.byOrder.get(orderId);
+    return e === undefined ? null : this.textOf(e);
+  }
+
+  /**
+   * Notes that `orderId` was placed with `client`, and maps the pair to it unless the pair is mapped already
+   * (then only the order → id direction is noted). Returns whether the pair was mapped.
+   */
+  add(account: number, client: string, orderId: number): boolean {
+    const hash = pairHash(account, client);
+    const t = this.pairs[hash & (PAIR_SHARDS - 1)];
+    let i = this.slotOf(t, hash, account, client);
+    const mapped = t.entries[i] !== 0;
+    const e = this.append(account, client, orderId);
+    // Order ids are positive safe integers (the gateway gives them); the index refuses anything else.
+    if (Number.isSafeInteger(orderId) && orderId > 0) this.byOrder.set(orderId, e);
+    if (mapped) return false;
+    if ((t.count + 1) * 2 > 1 << t.bits) {
+      t.grow();
+      i = this.slotOf(t, hash, account, client);
+    }
+    t.entries[i] = e + 1;
+    t.hashes[i] = hash;
+    t.count++;
+    return true;
+  }
+
+  /** Drops the pair's mapping if it maps to `orderId`, and the order's id with it. */
+  forget(account: number, client: string, orderId: number): void {
+    const hash = pairHash(account, client);
+    const t = this.pairs[hash & (PAIR_SHARDS - 1)];
+    const i = this.slotOf(t, hash, account, client);
+    if (t.entries[i] === 0 || this.rows.get(t.entries[i] - 1, ORDER_ID) !== orderId) return;
+    t.remove(i);
+    this.byOrder.delete(orderId);
+  }
+
+  /** The slot of the pair in `t`: where it is, or the empty slot where it would go. */
+  private slotOf(t: PairTable, hash: number, account: number, client: string): number {
+    const mask = (1 << t.bits) - 1;
+    let i = t.home(hash);
+    for (;;) {
+      const e = t.entries[i];
+      if (e === 0) return i;
+      if (t.hashes[i] === hash && this.isPair(e - 1, account, client)) return i;
+      i = (i + 1) & mask;
+    }
+  }
+
+  private isPair(e: number, account: number, client: string): boolean {
+    const rows = this.rows;
+    if (rows.get(e, ACCOUNT) !== account || rows.get(e, TEXT_LENGTH) !== client.length) return false;
+    const chunk = this.arena[rows.get(e, TEXT_CHUNK)];
+    const at = rows.get(e, TEXT_AT);
+    for (let k = 0; k < client.length; k++) if (chunk[at + k] !== client.charCodeAt(k)) return false;
+    return true;
+  }
+
+  private append(account: number, client: string, orderId: number): number {
+    const n = client.length;
+    if (this.arenaUsed + n > ARENA_CHUNK_UNITS) {
+      this.arena.push(new Uint16Array(Math.max(ARENA_CHUNK_UNITS, n)));
+      this.arenaUsed = 0;
+    }
+    const chunkIndex = this.arena.length - 1;
+    const chunk = this.arena[chunkIndex];
+    const at = this.arenaUsed;
+    for (let k = 0; k < n; k++) chunk[at + k] = client.charCodeAt(k);
+    this.arenaUsed = at + n;
+    const e = this.rows.push();
+    this.rows.put(e, ACCOUNT, account);
+    this.rows.put(e, ORDER_ID, orderId);
+    this.rows.put(e, TEXT_CHUNK, chunkIndex);
+    this.rows.put(e, TEXT_AT, at);
+    this.rows.put(e, TEXT_LENGTH, n);
+    return e;
+  }
+
+  private textOf(e: number): string {
+    const chunk = this.arena[this.rows.get(e, TEXT_CHUNK)];
+    const at = this.rows.get(e, TEXT_AT);
+    const n = this.rows.get(e, TEXT_LENGTH);
+    // fromCharCode takes the code units as arguments: applied to the typed array (spreading it went through
+    // its iterator, four times slower), in pieces for an id too long for one call's arguments.
+    if (n <= 4096) return String.fromCharCode.apply(null, chunk.subarray(at, at + n) as unknown as number[]);
+    let s = '';
+    for (let k = 0; k < n; k += 4096) {
+      s += String.fromCharCode.apply(
+        null,
+        chunk.subarray(at + k, at + Math.min(n, k + 4096)) as unknown as number[],
+      );
+    }
+    return s;
+  }
+}
