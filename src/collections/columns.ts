@@ -70,6 +70,15 @@ export class Ring {
   }
 }
 
+/**
+ * For backward-shift deletion in a table with linear probing: whether the entry in slot `slot`, whose home slot
+ * is `home`, stays where it is when slot `hole` (before it in the run) empties: its home lies cyclically in
+ * (hole, slot]. Otherwise it moves back into the hole.
+ */
+export function homeBetween(hole: number, home: number, slot: number): boolean {
+  return hole <= slot ? hole < home && home <= slot : hole < home || home <= slot;
+}
+
 /** IdIndex's parts: a power of two. */
 const ID_SHARDS = 64;
 
@@ -175,8 +184,7 @@ class IdTable {
     // Backward shift: move each later entry of the run whose home is not in (i, j] into the hole.
     for (let j = (i + 1) & mask; this.keys[j] !== 0; j = (j + 1) & mask) {
       const h = this.home(this.keys[j]);
-      const between = i <= j ? i < h && h <= j : i < h || h <= j;
-      if (!between) {
+      if (!homeBetween(i, h, j)) {
         this.keys[i] = this.keys[j];
         this.vals[i] = this.vals[j];
         i = j;

@@ -1,5 +1,5 @@
 /** Small allocation-free data structures shared by the domains, and the snapshot codec; imports nothing of ours. */
-export { IdIndex, Ring } from './columns.js';
+export { IdIndex, Ring, homeBetween } from './columns.js';
 export { IntMap } from './int-map.js';
 export { ShardedMap, intShard, intShardedMap, stringShard, stringShardedMap } from './sharded-map.js';
 export { growFloat64, growInt32, growUint8 } from './typed-arrays.js';

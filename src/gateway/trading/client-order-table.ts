@@ -15,7 +15,7 @@
  * A forgotten mapping's entry and characters stay where they are (forgetting is rare: an order the engine
  * refused before its journal); only the indexes drop it.
  */
-import { IdIndex, Ring } from '../../collections/index.js';
+import { IdIndex, Ring, homeBetween } from '../../collections/index.js';
 
 const ACCOUNT = 0;
 const ORDER_ID = 1;
@@ -74,8 +74,7 @@ class PairTable {
     const mask = (1 << this.bits) - 1;
     for (let j = (i + 1) & mask; this.entries[j] !== 0; j = (j + 1) & mask) {
       const h = this.home(this.hashes[j]);
-      const between = i <= j ? i < h && h <= j : i < h || h <= j;
-      if (!between) {
+      if (!homeBetween(i, h, j)) {
         this.entries[i] = this.entries[j];
         this.hashes[i] = this.hashes[j];
         i = j;
