@@ -22,6 +22,10 @@ RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
 RUN npx tsc -p tsconfig.json
+# A fresh PGlite data directory as a tarball (scripts/pglite-template.js): the embedded store's first start
+# unpacks it instead of running initdb in WebAssembly, about two seconds less.
+COPY scripts/pglite-template.js ./scripts/
+RUN node scripts/pglite-template.js
 
 FROM node:20.20.2-bookworm-slim AS runtime
 # pg_dump and pg_restore, for `rialto backup` and `rialto restore` in production mode (docs/backup.md): Debian's
@@ -43,6 +47,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist/src ./dist/src
+COPY --from=build /app/dist/pglite-template ./dist/pglite-template
 # The data directory belongs to the venue's user; a new named volume mounted on it starts with this owner.
 RUN mkdir -p /data && chown 10001:10001 /data && chmod 0700 /data
 USER 10001:10001

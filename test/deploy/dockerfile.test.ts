@@ -78,8 +78,8 @@ describe('Dockerfile', () => {
     const fromBuild = copies.filter((c) => c.flags.get('from') === 'build');
     assert.deepEqual(
       fromBuild.map((c) => c.args[0]),
-      ['/app/dist/src'],
-      'only the compiled sources come from the build stage (no tests, benches or dev node_modules)',
+      ['/app/dist/src', '/app/dist/pglite-template'],
+      'only the compiled sources and the PGlite template come from the build stage (no tests, benches or dev node_modules)',
     );
     for (const c of copies.filter((x) => !x.flags.has('from'))) {
       for (const source of c.args.slice(0, -1)) {

@@ -22,6 +22,7 @@ import {
   ROOT,
   startCommandOf,
 } from './dockerfile-model.js';
+import { PGLITE_TEMPLATE_ARCHIVE, PGLITE_TEMPLATE_META } from '../../src/store/pglite-template.js';
 import { TEST_DATABASE_URL } from '../store/helpers.js';
 import { deleteStreams, uniqueNames } from '../bus/services.js';
 import {
@@ -94,7 +95,21 @@ describe('the image, built and run from the Dockerfile without Docker', { timeou
     for (const r of builder.timings) t.diagnostic(`${r.stage}: RUN ${r.command}: ${r.ms} ms`);
     const app = join(image.rootfs, image.workdir);
     assert.ok(statSync(join(app, 'dist/src/cli/main.js')).isFile());
-    assert.deepEqual(readdirSync(join(app, 'dist')), ['src'], 'no tests or benchmarks in the image');
+    assert.deepEqual(
+      readdirSync(join(app, 'dist')).sort(),
+      ['pglite-template', 'src'],
+      'no tests or benchmarks in the image',
+    );
+    // The new PGlite database's template, made by the installed PGlite (a store opened from another's is refused).
+    const template = join(app, 'dist/pglite-template');
+    const meta = JSON.parse(readFileSync(join(template, PGLITE_TEMPLATE_META), 'utf8')) as {
+      pgliteVersion: string;
+    };
+    const pglite = JSON.parse(
+      readFileSync(join(app, 'node_modules/@electric-sql/pglite/package.json'), 'utf8'),
+    ) as { version: string };
+    assert.equal(meta.pgliteVersion, pglite.version);
+    assert.ok(statSync(join(template, PGLITE_TEMPLATE_ARCHIVE)).size > 1_000_000);
     assert.throws(() => statSync(join(app, 'src')), /ENOENT/, 'no TypeScript sources in the image');
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
       dependencies: Record<string, string>;
