@@ -18,13 +18,6 @@ export function intShard(key: number): number {
   return Math.imul(mixed, 0x9e3779b1) >>> 24;
 }
 
-/** The shard of a string key: FNV-1a over its UTF-16 code units, the top 8 bits. */
-export function stringShard(key: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
-  return h >>> 24;
-}
-
 export class ShardedMap<K, V> {
   private readonly shards: Map<K, V>[] = [];
   private count = 0;
@@ -82,6 +75,3 @@ export class ShardedMap<K, V> {
 
 /** A ShardedMap keyed by safe integers. */
 export const intShardedMap = <V>(): ShardedMap<number, V> => new ShardedMap<number, V>(intShard);
-
-/** A ShardedMap keyed by strings. */
-export const stringShardedMap = <V>(): ShardedMap<string, V> => new ShardedMap<string, V>(stringShard);
