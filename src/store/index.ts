@@ -9,7 +9,8 @@ export {
   type Store,
   type StoreKind,
 } from './port.js';
-export { openPgliteStore, type PgliteOptions } from './pglite.js';
-export { openPostgresStore, POSTGRES_DEFAULTS, type PostgresOptions } from './postgres.js';
+export type { PgliteOptions } from './pglite.js';
+export type { PostgresOptions } from './postgres.js';
+export { POSTGRES_DEFAULTS } from './postgres-defaults.js';
 export { MIGRATIONS, checksum, migrate, type Migration, type MigrationReport } from './migrations.js';
-export { openStore, type OpenOptions } from './open.js';
+export { openPgliteStore, openPostgresStore, openStore, type OpenOptions } from './open.js';

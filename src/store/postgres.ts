@@ -8,6 +8,7 @@ import pg from 'pg';
 import copyStreams from 'pg-copy-streams';
 import { DependencyGuard, DependencyUnavailableError, POSTGRES_FAILURES } from '../ops/index.js';
 import { INT8_ARRAY_OID, INT8_OID, parseInt8Array } from './int8.js';
+import { POSTGRES_DEFAULTS } from './postgres-defaults.js';
 import {
   CHANNEL_PATTERN,
   GuardedStore,
@@ -38,13 +39,6 @@ export interface PostgresOptions {
    */
   guard?: DependencyGuard;
 }
-
-export const POSTGRES_DEFAULTS = Object.freeze({
-  poolSize: 10,
-  connectTimeoutMs: 5_000,
-  idleTimeoutMs: 30_000,
-  statementTimeoutMs: 30_000,
-});
 
 const SCHEMA_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
 
