@@ -32,7 +32,8 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { connect } from 'nats';
-import { BusBackpressureError, InProcessBus, JetStreamBus, envelope } from '../src/bus/index.js';
+import { BusBackpressureError, InProcessBus, envelope } from '../src/bus/index.js';
+import { JetStreamBus } from '../src/bus/jetstream.js';
 import {
   DEFAULT_BAR_SPECS,
   InMemoryLatest,

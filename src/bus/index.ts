@@ -15,16 +15,15 @@ export { envelope, type Envelope } from './envelope.js';
 export {
   BusBackpressureError,
   DEFAULT_FAMILIES,
-  JetStreamBus,
   TOPIC_FAMILIES,
   decodeEnvelope,
-  type JetStreamBusCounters,
-  type JetStreamBusOptions,
   type TopicFamily,
-} from './jetstream.js';
+} from './topics.js';
+// The NATS adapter is loaded when a bus connects (connectJetStream): importing the bus does not load nats.
+export type { JetStreamBus, JetStreamBusCounters, JetStreamBusOptions } from './jetstream.js';
 export { JETSTREAM_DEFAULTS, JETSTREAM_LIMITS } from './limits.js';
 export { batchingHandler, type BatchingOptions, type IdempotentSink } from './sink.js';
-export { openBus, type BusSettings, type OpenedBus } from './open.js';
+export { connectJetStream, openBus, type BusSettings, type OpenedBus } from './open.js';
 export {
   OUTBOX_DEFAULTS,
   Outbox,

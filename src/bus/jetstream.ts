@@ -54,25 +54,14 @@ import {
   type Handler,
 } from './bus.js';
 import { envelope, type Envelope } from './envelope.js';
+import {
+  BusBackpressureError,
+  DEFAULT_FAMILIES,
+  TOPIC_FAMILIES,
+  decodeEnvelope,
+  type TopicFamily,
+} from './topics.js';
 import { JETSTREAM_DEFAULTS, JETSTREAM_LIMITS } from './limits.js';
-
-export const TOPIC_FAMILIES = [
-  'ingestion',
-  'normalized',
-  'enriched',
-  'aggregated',
-  'served',
-  'deadletter',
-  /** The venue's own events (trades, order status changes, book changes): `venue.events.v1.{instrument}`. */
-  'venue',
-] as const;
-export type TopicFamily = (typeof TOPIC_FAMILIES)[number];
-/**
- * The families a bus makes streams for unless told otherwise: the market data pipeline's. Each stream reserves
- * its `streamMaxBytes` of the server's storage, so a bus makes only the streams it needs (the venue adds
- * `venue`).
- */
-export const DEFAULT_FAMILIES: readonly TopicFamily[] = TOPIC_FAMILIES.filter((f) => f !== 'venue');
 
 export interface JetStreamBusOptions {
   /** NATS server URLs, comma-separated (`NATS_URL`). */
@@ -113,14 +102,6 @@ export interface JetStreamBusCounters {
   subscriberErrors: number;
   disconnects: number;
   reconnects: number;
-}
-
-/** `publish` found `publishPendingMax` publishes waiting for the server: wait for `flushed()` and retry. */
-export class BusBackpressureError extends Error {
-  readonly code = 'BUS_BACKPRESSURE';
-  constructor(pending: number) {
-    super(`bus: ${pending} publishes are waiting for the server; wait for flushed() before publishing more`);
-  }
 }
 
 type Resolved = Required<Omit<JetStreamBusOptions, 'name'>> & { readonly name: string };
@@ -167,24 +148,6 @@ function resolveOptions(o: JetStreamBusOptions): Resolved {
 function positive(name: string, value: number, max: number): void {
   if (!Number.isSafeInteger(value) || value < 1 || value > max)
     throw new Error(`bus: ${name} must be a whole number from 1 to ${max}, got ${value}`);
-}
-
-/** Parses a message body into an envelope, or says why it is not one. */
-export function decodeEnvelope(data: Uint8Array): Envelope | string {
-  let v: unknown;
-  try {
-    v = JSON.parse(Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8'));
-  } catch {
-    return 'not JSON';
-  }
-  if (typeof v !== 'object' || v === null) return 'not an object';
-  const o = v as Record<string, unknown>;
-  for (const k of ['event_type', 'event_id', 'timestamp', 'source', 'correlation_id'] as const)
-    if (typeof o[k] !== 'string') return `no string ${k}`;
-  if (typeof o.version !== 'number') return 'no number version';
-  if (o.causation_id !== null && typeof o.causation_id !== 'string') return 'bad causation_id';
-  if (!('payload' in o)) return 'no payload';
-  return envelope(o as unknown as Envelope);
 }
 
 const encode = (m: Envelope): Uint8Array => Buffer.from(JSON.stringify(m), 'utf8');

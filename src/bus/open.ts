@@ -4,7 +4,7 @@
  * process there, so there is nothing to resume).
  */
 import { InProcessBus, type Bus, type DurableBus } from './bus.js';
-import { JetStreamBus, type JetStreamBusOptions } from './jetstream.js';
+import type { JetStreamBus, JetStreamBusOptions } from './jetstream.js';
 
 export interface OpenedBus {
   readonly bus: Bus;
@@ -20,6 +20,11 @@ export interface BusSettings {
 
 export async function openBus(s: BusSettings): Promise<OpenedBus> {
   if (s.natsUrl === null) return { bus: new InProcessBus(), durable: null, kind: 'in-process' };
-  const bus = await JetStreamBus.connect({ ...s.jetstream, servers: s.natsUrl });
+  const bus = await connectJetStream({ ...s.jetstream, servers: s.natsUrl });
   return { bus, durable: bus, kind: 'jetstream' };
+}
+
+/** Connects a JetStream bus, loading the NATS adapter (and the nats client) on the first call. */
+export async function connectJetStream(options: JetStreamBusOptions): Promise<JetStreamBus> {
+  return (await import('./jetstream.js')).JetStreamBus.connect(options);
 }

@@ -19,8 +19,9 @@
  * `connectRetryMs`); the outboxes hold what comes meanwhile, within their bound.
  */
 import {
-  JetStreamBus,
   Outbox,
+  connectJetStream,
+  type JetStreamBus,
   batchingHandler,
   type DurableConsumer,
   type DurableConsumerCounters,
@@ -367,7 +368,7 @@ export class MarketDataTransports {
 
   private async connect(): Promise<void> {
     const j = this.o.jetstream;
-    const bus = await JetStreamBus.connect({
+    const bus = await connectJetStream({
       servers: this.o.natsUrl as string,
       streamPrefix: j.streamPrefix,
       subjectPrefix: j.subjectPrefix,

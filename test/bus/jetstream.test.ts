@@ -9,7 +9,6 @@ import { createConnection, createServer, type AddressInfo, type Socket } from 'n
 import { after, describe, it } from 'node:test';
 import {
   BusBackpressureError,
-  JetStreamBus,
   TOPIC_FAMILIES,
   InProcessBus,
   batchingHandler,
@@ -17,6 +16,7 @@ import {
   type Envelope,
   type JetStreamBusOptions,
 } from '../../src/bus/index.js';
+import { JetStreamBus } from '../../src/bus/jetstream.js';
 import { connect } from 'nats';
 import {
   NATS_URL,

@@ -5,8 +5,15 @@
  * backs off to at most two seconds and never gives up, and commands issued in one tick share one round trip.
  */
 import { createHash } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { createRequire } from 'node:module';
+import type { Redis } from 'ioredis';
+import type * as IORedis from 'ioredis';
 import type { LimitsLog } from './types.js';
+
+// ioredis is loaded when a client is made, not with this module: a venue without REDIS_URL never loads it (the
+// limits' index, which every venue imports, exports this module). It is CommonJS, so require loads it at once.
+const require = createRequire(import.meta.url);
+const ioredis = (): typeof IORedis => require('ioredis') as typeof IORedis;
 
 export interface RedisClientOptions {
   readonly connectTimeoutMs: number;
@@ -31,7 +38,7 @@ export function createRedisClient(
   options: Partial<RedisClientOptions> = {},
 ): Redis {
   const o = { ...REDIS_CLIENT_DEFAULTS, ...options };
-  const client = new Redis(url, {
+  const client = new (ioredis().Redis)(url, {
     enableOfflineQueue: false,
     enableAutoPipelining: true,
     maxRetriesPerRequest: 0,

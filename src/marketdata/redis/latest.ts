@@ -13,7 +13,9 @@
  * failed write keeps its entries for the next flush (merged with anything newer).
  */
 import { createHash } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { createRequire } from 'node:module';
+import type { Redis } from 'ioredis';
+import type * as IORedis from 'ioredis';
 import type { Bar } from '../bars/index.js';
 import type { LatestProjection, LatestState } from '../pipeline/index.js';
 
@@ -360,13 +362,18 @@ function barFromJson(s: string): Bar {
   };
 }
 
+// ioredis is loaded when a client is made, not with this module (which every venue imports through the market
+// data's index). It is CommonJS, so require loads it at once.
+const require = createRequire(import.meta.url);
+const ioredis = (): typeof IORedis => require('ioredis') as typeof IORedis;
+
 /**
  * A Redis client for the projection, every option that matters set: commands fail at once while
  * disconnected (the projection keeps its entries and retries), a command gets `commandTimeoutMs`, and
  * reconnection backs off to two seconds and never gives up.
  */
 export function createLatestRedisClient(url: string, commandTimeoutMs = 2_000): Redis {
-  const client = new Redis(url, {
+  const client = new (ioredis().Redis)(url, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     connectTimeout: 2_000,

@@ -8,7 +8,8 @@
 import { strict as assert } from 'node:assert';
 import { randomBytes } from 'node:crypto';
 import { after, describe, it } from 'node:test';
-import { InProcessBus, JetStreamBus, envelope, type Envelope } from '../../../src/bus/index.js';
+import { InProcessBus, envelope, type Envelope } from '../../../src/bus/index.js';
+import { JetStreamBus } from '../../../src/bus/jetstream.js';
 import {
   DEFAULT_BAR_SPECS,
   InMemoryLatest,
