@@ -35,7 +35,8 @@
  * (`RIALTO_MD_PIPELINE_ENABLED=false`, say, to measure the market data pipeline's share).
  *
  * Each measured part also reports the venue's own acknowledgement latency (`serverAckLatency`, from its
- * `rialto_order_ack_latency_seconds` histogram: from an order read to its answer written), beside the bench's.
+ * `rialto_order_ack_latency_seconds` histogram: from an order read to its answer written), beside the bench's,
+ * and its main thread's event loop delay (`eventLoopLagMs`: p99 and max, from prom-client's default metrics).
  *
  * With `--server-flags=--trace-gc` each measured part also reports the venue's garbage collections during it,
  * per thread (`gc`: count and pauses of full and young collections, the largest incremental marking step, and
@@ -504,6 +505,12 @@ interface JournalCounts {
   syncsUpTo2ms: number;
   /** The venue's acknowledgement-latency histogram, cumulative counts by bucket bound (seconds, as text). */
   ackBuckets: Map<string, number>;
+  /**
+   * The main thread's event loop delay since the scrape before (prom-client's default metrics reset their
+   * histogram at each scrape): p99 and max, seconds.
+   */
+  eventLoopLagP99: number;
+  eventLoopLagMax: number;
 }
 
 /** `rialto_order_ack_latency_seconds`'s cumulative bucket counts summed over its transports. */
@@ -522,6 +529,8 @@ async function journalCountsOf(url: string): Promise<JournalCounts> {
   const value = sampleOf(text);
   return {
     ackBuckets: ackBucketsOf(text),
+    eventLoopLagP99: value('nodejs_eventloop_lag_p99_seconds'),
+    eventLoopLagMax: value('nodejs_eventloop_lag_max_seconds'),
     records: value('rialto_journal_records_total'),
     batches: value('rialto_engine_submits_total'),
     syncs: value('rialto_journal_syncs_total'),
@@ -549,6 +558,17 @@ function journalFigures(at0: JournalCounts | null, at1: JournalCounts | null) {
     syncsOver1msShare: syncs > 0 ? share(syncs - (at1.syncsUpTo1ms - at0.syncsUpTo1ms), syncs) : null,
     syncsOver2msShare: syncs > 0 ? share(syncs - (at1.syncsUpTo2ms - at0.syncsUpTo2ms), syncs) : null,
   };
+}
+
+/**
+ * How long the venue's main thread kept events waiting during a part (the scrape at its start reset the
+ * histogram): p99 and max of the event loop's delay, in ms. A stall of the main thread shows here as it does in
+ * every answer waiting behind it.
+ */
+function eventLoopLagOf(at1: JournalCounts | null) {
+  if (at1 === null || !Number.isFinite(at1.eventLoopLagMax)) return null;
+  const ms = (s: number) => Math.round(s * 1e4) / 10;
+  return { p99: ms(at1.eventLoopLagP99), max: ms(at1.eventLoopLagMax) };
 }
 
 /**
@@ -631,6 +651,7 @@ async function measure(
         rssMb,
         journal: journalFigures(await journal0, await journal1),
         serverAckLatency: serverAckFigures(await journal0, await journal1),
+        eventLoopLagMs: eventLoopLagOf(await journal1),
         ...(traced ? { gc: out.gc() } : {}),
       }),
     };
