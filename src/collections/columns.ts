@@ -79,6 +79,14 @@ export function homeBetween(hole: number, home: number, slot: number): boolean {
   return hole <= slot ? hole < home && home <= slot : hole < home || home <= slot;
 }
 
+/**
+ * A safe integer's two 32-bit halves mixed into one, for multiplicative hashing (IdIndex, ShardedMap): the low
+ * half xored with the high half times an odd constant.
+ */
+export function mixSafeInteger(key: number): number {
+  return (key | 0) ^ Math.imul((key / 4294967296) | 0, 0x85ebca6b);
+}
+
 /** IdIndex's parts: a power of two. */
 const ID_SHARDS = 64;
 
@@ -101,8 +109,7 @@ export class IdIndex {
 
   /** The table of `key`: bits of a multiplicative hash other than those the tables' own slots come from. */
   private tableOf(key: number): IdTable {
-    const mixed = (key | 0) ^ Math.imul((key / 4294967296) | 0, 0x85ebca6b);
-    return this.tables[Math.imul(mixed, 0x2c1b3c6d) >>> 26];
+    return this.tables[Math.imul(mixSafeInteger(key), 0x2c1b3c6d) >>> 26];
   }
 
   get(key: number): number | undefined {
@@ -145,8 +152,7 @@ class IdTable {
 
   /** Fibonacci hashing of the id's two 32-bit halves: the top `bits` bits of the product. */
   private home(key: number): number {
-    const mixed = (key | 0) ^ Math.imul((key / 4294967296) | 0, 0x85ebca6b);
-    return Math.imul(mixed, 0x9e3779b1) >>> (32 - this.bits);
+    return Math.imul(mixSafeInteger(key), 0x9e3779b1) >>> (32 - this.bits);
   }
 
   private slot(key: number): number {

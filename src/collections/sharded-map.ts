@@ -8,14 +8,15 @@
  * Iteration goes shard by shard: not in insertion order across the whole map.
  */
 
+import { mixSafeInteger } from './columns.js';
+
 /** A power of two. */
 const SHARDS = 256;
 const MASK = SHARDS - 1;
 
 /** The shard of a safe integer key: its two 32-bit halves mixed (Fibonacci hashing), the top 8 bits. */
 export function intShard(key: number): number {
-  const mixed = (key | 0) ^ Math.imul((key / 4294967296) | 0, 0x85ebca6b);
-  return Math.imul(mixed, 0x9e3779b1) >>> 24;
+  return Math.imul(mixSafeInteger(key), 0x9e3779b1) >>> 24;
 }
 
 export class ShardedMap<K, V> {

@@ -127,10 +127,20 @@ export class ClientOrderTable {
    * (then only the order → id direction is noted). Returns whether the pair was mapped.
    */
   add(account: number, client: string, orderId: number): boolean {
+    return this.map(account, client, orderId, true);
+  }
+
+  /** Maps the pair to `orderId` unless it is mapped already (then nothing is noted). Returns whether it was. */
+  reserve(account: number, client: string, orderId: number): boolean {
+    return this.map(account, client, orderId, false);
+  }
+
+  private map(account: number, client: string, orderId: number, noteWhenMapped: boolean): boolean {
     const hash = pairHash(account, client);
     const t = this.pairs[hash & (PAIR_SHARDS - 1)];
     let i = this.slotOf(t, hash, account, client);
     const mapped = t.entries[i] !== 0;
+    if (mapped && !noteWhenMapped) return false;
     const e = this.append(account, client, orderId);
     // Order ids are positive safe integers (the gateway gives them); the index refuses anything else.
     if (Number.isSafeInteger(orderId) && orderId > 0) this.byOrder.set(orderId, e);

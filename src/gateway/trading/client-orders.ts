@@ -69,8 +69,7 @@ export class ClientOrders {
 
   /** Maps the pair to `orderId`, about to be submitted; false when the pair is mapped already. */
   reserve(accountId: number, clientOrderId: string, orderId: number): boolean {
-    if (this.table.find(accountId, clientOrderId) !== undefined) return false;
-    return this.table.add(accountId, clientOrderId, orderId);
+    return this.table.reserve(accountId, clientOrderId, orderId);
   }
 
   /** Drops a reserved mapping whose order was refused before the journal: the pair is free again. */

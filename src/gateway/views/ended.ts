@@ -203,20 +203,12 @@ export class InsertionLog {
   /** Visits the entries newest first until `visit` returns false. */
   walkNewestFirst(visit: (orderId: number, inserted: number) => boolean): void {
     const pass = this.pass;
-    const from = pass === null ? 0 : pass.readChunk;
-    for (let c = this.chunks.length - 1; c >= from; c--) {
-      const chunk = this.chunks[c];
-      const first = pass !== null && c === from ? pass.readPair : 0;
-      for (let k = 2 * (this.used[c] - 1); k >= 2 * first; k -= 2) {
-        if (!visit(chunk[k], chunk[k + 1])) return;
-      }
+    if (pass === null) {
+      walkBack(this.chunks, this.used, 0, 0, visit);
+      return;
     }
-    if (pass === null) return;
-    for (let c = pass.chunks.length - 1; c >= 0; c--) {
-      const chunk = pass.chunks[c];
-      for (let k = 2 * (pass.used[c] - 1); k >= 0; k -= 2) {
-        if (!visit(chunk[k], chunk[k + 1])) return;
-      }
+    if (walkBack(this.chunks, this.used, pass.readChunk, pass.readPair, visit)) {
+      walkBack(pass.chunks, pass.used, 0, 0, visit);
     }
   }
 
@@ -240,9 +232,7 @@ export class InsertionLog {
       pass.readPair = end;
       if (end === this.used[pass.readChunk] && end < LOG_CHUNK_PAIRS) {
         // The last chunk (the only one not full), read to its end: the new list takes the old one's place.
-        this.chunks = pass.chunks;
-        this.used = pass.used;
-        this.pass = null;
+        this.endPass(pass);
         return;
       }
       if (end === LOG_CHUNK_PAIRS) {
@@ -252,11 +242,36 @@ export class InsertionLog {
     }
     if (pass.readChunk === this.chunks.length) {
       // Every chunk read, the last one full: nothing is left in the old list.
-      this.chunks = pass.chunks;
-      this.used = pass.used;
-      this.pass = null;
+      this.endPass(pass);
     }
   }
+
+  private endPass(pass: { chunks: Float64Array[]; used: number[] }): void {
+    this.chunks = pass.chunks;
+    this.used = pass.used;
+    this.pass = null;
+  }
+}
+
+/**
+ * Visits the pairs of a list of chunks newest first, down to pair `firstPair` of chunk `firstChunk`, until
+ * `visit` returns false; returns whether it went to the end.
+ */
+function walkBack(
+  chunks: readonly Float64Array[],
+  used: readonly number[],
+  firstChunk: number,
+  firstPair: number,
+  visit: (orderId: number, inserted: number) => boolean,
+): boolean {
+  for (let c = chunks.length - 1; c >= firstChunk; c--) {
+    const chunk = chunks[c];
+    const first = c === firstChunk ? firstPair : 0;
+    for (let k = 2 * (used[c] - 1); k >= 2 * first; k -= 2) {
+      if (!visit(chunk[k], chunk[k + 1])) return false;
+    }
+  }
+  return true;
 }
 
 /** Appends a pair to a list of chunks, with a new chunk when the last is full. */
