@@ -162,4 +162,25 @@ describe('views', () => {
     assert.deepEqual(views.trades(1, 100, last), []);
     assert.throws(() => views.applyCommand(1, 0, new Float64Array(0), 0, 0), /after/);
   });
+  it("list an account's open orders oldest first past the size where their set splits into parts", () => {
+    const { run, views } = harness();
+    // 10,000 resting bids of account 1: past the 8,192 ids its IdSet keeps in one Set; one of every three
+    // cancelled (some before the split, most after), then one filled.
+    const n = 10_000;
+    for (let id = 1; id <= n; id++) run(place(1, id, Side.Buy, 5_000_000 - (id % 97), 1));
+    for (let id = 3; id <= n; id += 3) {
+      run({ kind: 'cancelOrder', timeUs: 3, accountId: 1, instrument: 1, orderId: id });
+    }
+    run(place(2, n + 1, Side.Sell, 5_000_000 - 1, 1));
+    const open = views.openOrders(1).map((o) => o.orderId);
+    const filled = views.order(n + 1)?.status === 'filled' ? 1 : 0;
+    assert.equal(filled, 1, 'the sell filled against a bid');
+    const expected: number[] = [];
+    for (let id = 1; id <= n; id++)
+      if (id % 3 !== 0 && views.order(id)?.status === 'pending') expected.push(id);
+    assert.equal(expected.length, n - Math.floor(n / 3) - 1, 'one bid filled');
+    assert.deepEqual(open, expected);
+    assert.equal(views.liveOrderCount(), expected.length);
+    assert.deepEqual(views.openOrders(2), []);
+  });
 });
