@@ -613,7 +613,7 @@ export async function replayChecked(
     engine.recovery.lastSeq,
     views,
     also,
-    clientOrders === null ? null : (c) => clientOrders.journaled(c),
+    clientOrders === null ? null : (c, events, count) => clientOrders.journaled(c, events, count),
   );
   const engineHash = await engine.stateHash();
   if (replay.stateHash !== engineHash) {

@@ -33,7 +33,7 @@ import {
   type VenueReport,
 } from '../../engine/index.js';
 import { decodeFramedCommands, executeByKind } from '../../journal/index.js';
-import { ClientOrderTable } from '../trading/client-order-table.js';
+import { ClientOrders } from '../trading/client-orders.js';
 import { ApiError, type ErrorCode } from '../trading/errors.js';
 import type { OrderEntry, PlaceOutcome } from '../trading/order-entry.js';
 import type { ReplayListener, ReplayReport, Views } from '../views/index.js';
@@ -98,12 +98,12 @@ export class RemoteEngine implements EnginePort, OrderEntry {
   private listeners: BatchListener[] = [];
   private replaying = true;
   /**
-   * The client order id of every order placed with one, from the batches' place records: outside the JavaScript
-   * heap (ClientOrderTable), as the engine's process keeps them. A Map here grew with every such order, was marked
-   * again by every full collection, and refused its 2^24th entry, which at 10,000 orders a second with client
-   * order ids came within half an hour and stopped the gateway.
+   * The client order ids of the orders followed, from the batches' place records, kept as the engine's process
+   * keeps them (ClientOrders: outside the JavaScript heap, and only while the order is live or among the latest
+   * to end). A Map here grew with every such order, was marked again by every full collection, and refused its
+   * 2^24th entry, which at 10,000 orders a second with client order ids came within half an hour.
    */
-  private readonly clientIds = new ClientOrderTable();
+  private readonly clientIds = new ClientOrders();
   private backoffMs: number;
   private timer: NodeJS.Timeout | null = null;
   private firstLive: { resolve: () => void; reject: (e: Error) => void } | null = null;
@@ -425,11 +425,12 @@ export class RemoteEngine implements EnginePort, OrderEntry {
       command.timeUs = timeUs;
       // A placement's client order id travels in its record, as in the journal.
       if (command.kind === 'placeOrder' && command.clientOrderId !== undefined) {
-        this.clientIds.add(command.accountId, command.clientOrderId, command.orderId);
+        this.clientIds.journaled(command);
       }
       core.events.clear();
       executeByKind(core, command, kinds[i]);
       const n = core.events.count;
+      this.clientIds.noteRecords(core.events.data, 0, n);
       if (this.replaying) {
         this.views?.applyCommand(seq, timeUs, core.events.data, 0, n);
         this.also?.(seq, timeUs, core.events.data, n);

@@ -21,6 +21,15 @@
  * journaled and is dropped. Nothing writes either any more. The log is rewritten once without what it drops
  * (the order ids above the highest journaled one will be given to new orders), then only read.
  *
+ * How long a mapping is kept: while its order is live, and once it has ended (filled, cancelled, expired, or
+ * rejected), for as long as it is among the last `endedKept` orders with a client order id to end (by default
+ * as many as the views keep ended orders, so that an order the venue still shows still shows its id). Then
+ * the mapping is forgotten: its order has no client order id any more, and a request with the pair places a
+ * new order. The endings come from the core's records of every command: those of the durable batches
+ * (`noteBatch`, which LocalOrderEntry and a gateway's follower call), and at start those of the replay that
+ * also notes the mappings (`journaled` takes the command's records). Without that bound the venue kept one
+ * mapping per order ever placed with an id: at 10,000 such orders a second, about 4 GB an hour.
+ *
  * A line of that log is `CRC OP ACCOUNT ORDER CLIENT\n`: CRC the CRC-32 (hex) of the rest of the line, OP `+`
  * (mapped) or `-` (forgotten). A last line cut short by a crash is dropped; any other line that does not check
  * stops the start, since corrupt data is worse than none.
@@ -28,9 +37,12 @@
 import { open, readFile, rename } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import type { Command } from '../../core/index.js';
-import { JournalReader } from '../../journal/index.js';
+import { CommandKind, EVENT_STRIDE, EventType, F_B, F_ORDER_ID } from '../../book/index.js';
+import { Ring } from '../../collections/index.js';
+import { ExchangeCore, type Command } from '../../core/index.js';
+import { JournalReader, executeByKind } from '../../journal/index.js';
 import type { Store } from '../../store/index.js';
+import { VIEW_LIMITS } from '../views/limits.js';
 import { ClientOrderTable } from './client-order-table.js';
 
 /** Characters a client order id may have at the API: printable ASCII without spaces, 1 to 64. */
@@ -39,13 +51,72 @@ export const CLIENT_ORDER_ID_PATTERN = '^[\\x21-\\x7e]{1,64}$';
 /** The log's file name in the data directory (written by versions before the journal carried the ids). */
 export const CLIENT_ORDER_LOG_FILE = 'client-orders.log';
 
+/**
+ * The order a core record at offset `o` of `d` ends (filled, cancelled, expired, or a placement rejected), or 0:
+ * the views' rule for an order's end (views.ts: `end`, and `rejected` for a place).
+ */
+export function orderEndedBy(d: Float64Array, o: number): number {
+  const type = d[o];
+  if (
+    type === EventType.OrderFilled ||
+    type === EventType.OrderCancelled ||
+    type === EventType.OrderExpired
+  ) {
+    return d[o + F_ORDER_ID];
+  }
+  if (type === EventType.OrderRejected && d[o + F_B] === CommandKind.Place) return d[o + F_ORDER_ID];
+  return 0;
+}
+
 export class ClientOrders {
-  // Off the JavaScript heap: a mapping for every order ever placed with a client order id (ClientOrderTable).
-  private readonly table = new ClientOrderTable();
+  // Off the JavaScript heap (ClientOrderTable): the mappings of live orders and of the last `endedKept` ended.
+  private readonly table: ClientOrderTable;
+  /** The orders with a mapping that have ended, oldest ended first: the first beyond `endedKept` go. */
+  private readonly ended = new Ring(1);
+
+  /** `endedKept`: mappings of ended orders kept, the latest to end (the views' ended orders by default). */
+  constructor(
+    private readonly endedKept: number = VIEW_LIMITS.endedOrdersKeptDefault,
+    tableSlack?: number,
+  ) {
+    if (!(Number.isSafeInteger(endedKept) && endedKept >= 0))
+      throw new RangeError('endedKept must be 0 or more');
+    this.table = new ClientOrderTable(tableSlack);
+  }
 
   /** Pairs mapped. */
   get size(): number {
     return this.table.size;
+  }
+
+  /** Mappings of ended orders kept now, and the table's storage (entries, arena chunks). */
+  get retention(): { ended: number; entries: number; chunks: number } {
+    return { ended: this.ended.length, ...this.table.storage };
+  }
+
+  /** Notes the orders that the core's records `from` to `to` of `d` end (see orderEndedBy). */
+  noteRecords(d: Float64Array, from: number, to: number): void {
+    for (let i = from; i < to; i++) {
+      const orderId = orderEndedBy(d, i * EVENT_STRIDE);
+      if (orderId !== 0) this.orderEnded(orderId);
+    }
+  }
+
+  /** noteRecords over a durable batch's records. */
+  noteBatch(b: { readonly events: Float64Array; readonly ends: Int32Array }): void {
+    const n = b.ends.length === 0 ? 0 : b.ends[b.ends.length - 1];
+    this.noteRecords(b.events, 0, n);
+  }
+
+  private orderEnded(orderId: number): void {
+    if (!this.table.hasOrder(orderId)) return;
+    const ended = this.ended;
+    ended.put(ended.push(), 0, orderId);
+    while (ended.length > this.endedKept) {
+      const oldest = ended.get(ended.head, 0);
+      ended.head = ended.head + 1;
+      this.table.forgetOrder(oldest);
+    }
   }
 
   find(accountId: number, clientOrderId: string): number | undefined {
@@ -58,13 +129,15 @@ export class ClientOrders {
 
   /**
    * Notes a journaled command: a place with a client order id maps it. Of two journaled places with one pair
-   * (which LocalOrderEntry never submits) the first stands, as it would have answered the retries.
+   * (which LocalOrderEntry never submits) the first stands, as it would have answered the retries. With the
+   * command's core records (`count` of them in `d`), notes the orders they end too (noteRecords).
    */
-  journaled(command: Command): void {
-    if (command.kind !== 'placeOrder') return;
-    const client = command.clientOrderId;
-    if (client === undefined) return;
-    this.table.add(command.accountId, client, command.orderId);
+  journaled(command: Command, d: Float64Array | null = null, count = 0): void {
+    if (command.kind === 'placeOrder') {
+      const client = command.clientOrderId;
+      if (client !== undefined) this.table.add(command.accountId, client, command.orderId);
+    }
+    if (d !== null) this.noteRecords(d, 0, count);
   }
 
   /** Maps the pair to `orderId`, about to be submitted; false when the pair is mapped already. */
@@ -83,8 +156,13 @@ export class ClientOrders {
    */
   async scanJournal(dir: string, lastSeq: number): Promise<void> {
     if (lastSeq <= 0) return;
-    await new JournalReader(dir).scan(1, (seq, _timeUs, command) => {
-      if (seq <= lastSeq) this.journaled(command);
+    // Through a core of its own, for the records that say which orders ended.
+    const core = new ExchangeCore();
+    await new JournalReader(dir).scan(1, (seq, _timeUs, command, kind) => {
+      if (seq > lastSeq) return;
+      core.events.clear();
+      executeByKind(core, command, kind);
+      this.journaled(command, core.events.data, core.events.count);
     });
   }
 

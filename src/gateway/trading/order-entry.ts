@@ -38,6 +38,7 @@ export class LocalOrderEntry implements OrderEntry {
   private nextOrderId: number;
   /** Placements with a client order id not yet durable, by `account:client`: a retry waits for its first. */
   private readonly inFlight = new Map<string, Promise<PlaceOutcome>>();
+  private readonly unsubscribe: () => void;
 
   constructor(
     private readonly engine: EnginePort,
@@ -45,6 +46,8 @@ export class LocalOrderEntry implements OrderEntry {
     highestOrderId: number,
   ) {
     this.nextOrderId = highestOrderId + 1;
+    // The orders that end, so that the mappings of ended ones are kept only as long as their retention says.
+    this.unsubscribe = engine.subscribe((b) => clientOrders.noteBatch(b));
   }
 
   /**
@@ -115,6 +118,7 @@ export class LocalOrderEntry implements OrderEntry {
   }
 
   close(): Promise<void> {
+    this.unsubscribe();
     return Promise.resolve();
   }
 }

@@ -27,7 +27,8 @@ export interface ReplayReport {
 export type ReplayListener = (seq: number, timeUs: number, events: Float64Array, count: number) => void;
 
 /** What else learns from the commands themselves (the client order ids their places carry). */
-export type CommandListener = (command: Command) => void;
+/** A replayed command with its core records (`count` of them in `events`, valid during the call). */
+export type CommandListener = (command: Command, events: Float64Array, count: number) => void;
 
 /**
  * Replays the journal in `dir` up to `lastSeq` into `views` (which must be new), and into `also`; `commands`
@@ -51,7 +52,7 @@ export async function replayJournalInto(
       executeByKind(core, command, kind);
       views.applyCommand(seq, timeUs, core.events.data, 0, core.events.count);
       also?.(seq, timeUs, core.events.data, core.events.count);
-      commands?.(command);
+      commands?.(command, core.events.data, core.events.count);
       replayed++;
     });
   }

@@ -9,8 +9,10 @@ import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { TimeInForce } from '../../../src/book/index.js';
+import type { Command, PlaceOrder } from '../../../src/core/index.js';
 import { Engine, EngineError } from '../../../src/engine/index.js';
 import {
   CLIENT_ORDER_LOG_FILE,
@@ -178,6 +180,123 @@ describe('client order ids in the journal', () => {
     assert.equal(c.reserve(1, 'x', 13), false);
     c.forget(1, 'x', 13);
     assert.equal(c.find(1, 'x'), 10, 'forget drops only the mapping it names');
+  });
+
+  describe('client order ids kept while their order lives, then for the latest to end', () => {
+    const order = (
+      accountId: number,
+      side: 0 | 1,
+      price: number,
+      qty: number,
+      tif: TimeInForce = TimeInForce.GTC,
+    ): PlaceOrder => ({
+      ...placeFor(0, accountId),
+      side,
+      price,
+      qty,
+      tif,
+    });
+    const cancel = (accountId: number, orderId: number): Command => ({
+      kind: 'cancelOrder',
+      timeUs: 0,
+      accountId,
+      instrument: 1,
+      orderId,
+    });
+
+    // Engines a failed assertion left open are closed, so that the file's process ends.
+    const engines: Engine[] = [];
+    afterEach(async () => {
+      for (const e of engines.splice(0)) await e.close().catch(() => undefined);
+    });
+
+    /** The engine and an order entry whose mappings of ended orders are kept for the last `endedKept`. */
+    async function entryKeeping(dir: string, endedKept: number) {
+      const engine = await Engine.start({ dir, snapshotEveryMs: 0 });
+      engines.push(engine);
+      if (engine.recovery.lastSeq === 0) await engine.submit(orderFlowSetup());
+      const journaled = new ClientOrders(endedKept, 2);
+      await journaled.scanJournal(dir, engine.recovery.lastSeq);
+      const journal = { dir, lastSeq: engine.recovery.lastSeq, journaled };
+      const entry = await LocalOrderEntry.open(
+        engine,
+        emptyLegacyStore,
+        journal,
+        await engine.highestOrderId(),
+      );
+      return { engine, entry };
+    }
+
+    it('forgets the oldest ended beyond the bound, never a live one, the same after a restart', async () => {
+      const dir = tempDir();
+      const { engine, entry } = await entryKeeping(dir, 2);
+      const ids: number[] = [];
+      for (const client of ['b1', 'b2', 'b3', 'b4']) {
+        ids.push((await entry.place(order(1, 0, 10_000, 1), client)).orderId);
+      }
+      const [b1, b2, b3, b4] = ids;
+      // Four live orders: all kept, whatever the bound.
+      for (const [k, id] of ids.entries()) assert.equal(entry.clientOrders.find(1, `b${k + 1}`), id);
+      await engine.submit([cancel(1, b1), cancel(1, b2), cancel(1, b3)]);
+      // Three ended, two kept: b1's mapping went, b2 and b3 stay, b4 lives.
+      assert.equal(entry.clientOrders.find(1, 'b1'), undefined);
+      assert.equal(entry.clientOrderIdOf(b1), null);
+      assert.equal(entry.clientOrderIdOf(b2), 'b2');
+      assert.equal(entry.clientOrderIdOf(b3), 'b3');
+      // b4 filled by another account's sell (no client order id): it ends, and b2's mapping goes.
+      await entry.place(order(2, 1, 10_000, 1), undefined);
+      assert.equal(entry.clientOrders.find(1, 'b2'), undefined);
+      assert.equal(entry.clientOrderIdOf(b3), 'b3');
+      assert.equal(entry.clientOrderIdOf(b4), 'b4');
+      assert.deepEqual(entry.clientOrders.retention.ended, 2);
+      // A retry of b1 after its mapping went places a new order; one of b3 still finds its order.
+      const again = await entry.place(order(1, 0, 10_000, 1), 'b1');
+      assert.ok(again.receipt !== null && again.orderId > b4, 'a new order');
+      assert.deepEqual(await entry.place(order(1, 0, 10_000, 1), 'b3'), { orderId: b3, receipt: null });
+      const state = (c: ClientOrders): unknown[] => [
+        ['b1', 'b2', 'b3', 'b4'].map((k) => c.find(1, k)),
+        [b1, b2, b3, b4, again.orderId].map((id) => c.clientOrderIdOf(id)),
+        c.retention.ended,
+      ];
+      const live = state(entry.clientOrders);
+      assert.deepEqual(live, [[again.orderId, undefined, b3, b4], [null, null, 'b3', 'b4', 'b1'], 2]);
+      await entry.close();
+      await engine.close();
+      // After a restart, its own pass over the journal and the views' replay both come to the same mappings.
+      const reopened = await entryKeeping(dir, 2);
+      assert.deepEqual(state(reopened.entry.clientOrders), live);
+      const replayed = new ClientOrders(2);
+      await replayJournalInto(dir, reopened.engine.recovery.lastSeq, new Views(), null, (c, d, n) =>
+        replayed.journaled(c, d, n),
+      );
+      assert.deepEqual(state(replayed), live);
+      await reopened.entry.close();
+      await reopened.engine.close();
+    });
+
+    it('counts a placement that ends at once (an IOC with nothing to take, a rejected one) as ended', async () => {
+      const dir = tempDir();
+      const { engine, entry } = await entryKeeping(dir, 0);
+      const resting = await entry.place(order(3, 0, 9_000, 1), 'rests');
+      const ioc = await entry.place(order(3, 0, 9_000, 1, TimeInForce.IOC), 'ioc');
+      // Far beyond the account's funds: rejected by the core, after its journal.
+      const rejected = await entry.place(order(3, 0, 10_000, 1e9), 'too-big');
+      assert.ok(ioc.receipt !== null && rejected.receipt !== null);
+      // Nothing ended is kept (bound 0): the IOC's and the rejected order's ids are gone; the resting one stays.
+      assert.equal(entry.clientOrderIdOf(resting.orderId), 'rests');
+      assert.equal(entry.clientOrderIdOf(ioc.orderId), null);
+      assert.equal(entry.clientOrderIdOf(rejected.orderId), null);
+      assert.equal(entry.clientOrders.size, 1);
+      const retry = await entry.place(order(3, 0, 9_000, 1, TimeInForce.IOC), 'ioc');
+      assert.ok(retry.receipt !== null && retry.orderId !== ioc.orderId, 'placed anew');
+      await entry.close();
+      await engine.close();
+    });
+
+    it('refuses a bound that is not a whole number from 0', () => {
+      assert.throws(() => new ClientOrders(-1), RangeError);
+      assert.throws(() => new ClientOrders(0.5), RangeError);
+    });
   });
 });
 
