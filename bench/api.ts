@@ -39,8 +39,9 @@
  * and its main thread's event loop delay (`eventLoopLagMs`: p99 and max, from prom-client's default metrics).
  *
  * With `--server-flags=--trace-gc` each measured part also reports the venue's garbage collections during it,
- * per thread (`gc`: count and pauses of full and young collections, the largest incremental marking step, and
- * the heap after the last full collection), read from the venue's output; and always its resident memory at
+ * per thread (`gc`: count and pauses of full and young collections, the largest incremental marking step, the
+ * heap after the last full collection, and what the thread allocated per second, which divided by the part's
+ * rate is its bytes per operation), read from the venue's output; and always its resident memory at
  * the end (`rssMb`).
  *
  * `--nats URL` and `--redis URL` run the venues with NATS_URL and REDIS_URL (streams, subjects and keys of the
@@ -380,17 +381,41 @@ interface GcFigures {
   scavengeMsMax: number;
   /** The heap after the last full collection of the part (MB), null if none ran. */
   heapAfterLastMarkCompactMb: number | null;
+  /**
+   * What the thread allocated per second between its first and last collection of the part (MB/s: each
+   * collection's heap before, less the previous one's after), null with fewer than two collections. Divided by
+   * the part's rate, it is the bytes an operation allocates, which the machine's load does not change.
+   */
+  allocatedMbPerSec: number | null;
+}
+
+/** Per isolate, while reading a part's lines: the last collection's time and heap after it. */
+interface GcCursor {
+  firstMs: number;
+  lastMs: number;
+  lastAfterMb: number;
+  allocatedMb: number;
 }
 
 const GC_LINE =
-  /^\[\d+:(0x[0-9a-f]+)\][^:]*: (Mark-Compact|Scavenge)\S* [\d.]+ \([\d.]+\) -> ([\d.]+) \([\d.]+\) MB, (?:pooled: [\d.]+ MB, )?([\d.]+) \/ [\d.]+ ms(?:.*?biggest step ([\d.]+) ms)?/;
+  /^\[\d+:(0x[0-9a-f]+)\]\s+(\d+) ms: (Mark-Compact|Scavenge)\S* ([\d.]+) \([\d.]+\) -> ([\d.]+) \([\d.]+\) MB, (?:pooled: [\d.]+ MB, )?([\d.]+) \/ [\d.]+ ms(?:.*?biggest step ([\d.]+) ms)?/;
 
 /** The `--trace-gc` lines of `text`, per isolate (the venue's main thread first: it starts first). */
 export function gcFigures(text: string): Record<string, GcFigures> {
   const byIsolate = new Map<string, GcFigures>();
+  const cursors = new Map<string, GcCursor>();
   for (const line of text.split('\n')) {
     const m = GC_LINE.exec(line);
     if (m === null) continue;
+    const [timeMs, beforeMb, afterMb] = [Number(m[2]), Number(m[4]), Number(m[5])];
+    const c = cursors.get(m[1]);
+    if (c === undefined) {
+      cursors.set(m[1], { firstMs: timeMs, lastMs: timeMs, lastAfterMb: afterMb, allocatedMb: 0 });
+    } else {
+      c.allocatedMb += Math.max(0, beforeMb - c.lastAfterMb);
+      c.lastMs = timeMs;
+      c.lastAfterMb = afterMb;
+    }
     let g = byIsolate.get(m[1]);
     if (g === undefined) {
       g = {
@@ -402,21 +427,27 @@ export function gcFigures(text: string): Record<string, GcFigures> {
         scavengeMsTotal: 0,
         scavengeMsMax: 0,
         heapAfterLastMarkCompactMb: null,
+        allocatedMbPerSec: null,
       };
       byIsolate.set(m[1], g);
     }
-    const ms = Number(m[4]);
-    if (m[2] === 'Mark-Compact') {
+    const ms = Number(m[6]);
+    if (m[3] === 'Mark-Compact') {
       g.markCompacts++;
       g.markCompactMsTotal = Math.round((g.markCompactMsTotal + ms) * 100) / 100;
       g.markCompactMsMax = Math.max(g.markCompactMsMax, ms);
-      g.markingStepMsMax = Math.max(g.markingStepMsMax, Number(m[5] ?? 0));
-      g.heapAfterLastMarkCompactMb = Number(m[3]);
+      g.markingStepMsMax = Math.max(g.markingStepMsMax, Number(m[7] ?? 0));
+      g.heapAfterLastMarkCompactMb = afterMb;
     } else {
       g.scavenges++;
       g.scavengeMsTotal = Math.round((g.scavengeMsTotal + ms) * 100) / 100;
       g.scavengeMsMax = Math.max(g.scavengeMsMax, ms);
     }
+  }
+  for (const [isolate, c] of cursors) {
+    const g = byIsolate.get(isolate) as GcFigures;
+    const span = c.lastMs - c.firstMs;
+    g.allocatedMbPerSec = span > 0 ? Math.round((c.allocatedMb / span) * 1000 * 10) / 10 : null;
   }
   return Object.fromEntries(byIsolate);
 }
