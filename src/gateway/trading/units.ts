@@ -62,8 +62,47 @@ export type Converted = { ok: true; value: number } | { ok: false; problem: stri
 
 const fail = (problem: string): Converted => ({ ok: false, problem });
 
+const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+/** 10^n as a double, exact up to 10^22. */
+const POW10_EXACT: readonly number[] = Array.from({ length: 23 }, (_, i) => 10 ** i);
+const DIGIT_0 = 48;
+const POINT = 46;
+
+/**
+ * toUnits without BigInt for what orders carry: the decimal's digits as one whole number, and the division by
+ * the unit, all below 2^53, where a double holds whole numbers exactly (so the arithmetic is integer
+ * arithmetic). Returns the units when the text converts to a positive multiple of `step`; -1 for anything else
+ * (not a decimal of the API's form, not a multiple, zero, a value past 2^53), which toUnits then works out with
+ * BigInt and explains. Parsing each price and quantity through BigInt made a handful of BigInts and strings per
+ * order, a tenth of what the WebSocket order path allocated.
+ */
+function smallUnits(text: string, unit: Readonly<Dec>, step: number): number {
+  if (!API_DECIMAL.test(text)) return -1;
+  const unitUnits = Number(unit.units);
+  if (!(unitUnits <= MAX_SAFE && unit.scale < POW10_EXACT.length)) return -1;
+  let whole = 0;
+  let scale = -1;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === POINT) scale = 0;
+    else {
+      whole = whole * 10 + (c - DIGIT_0);
+      if (scale >= 0) scale++;
+    }
+  }
+  if (scale < 0) scale = 0;
+  // Exact only under 2^53 (num is at least `whole`, which once past it stays past): beyond, BigInt decides.
+  const num = whole * POW10_EXACT[unit.scale];
+  const den = unitUnits * POW10_EXACT[scale];
+  if (!(num <= MAX_SAFE && den <= MAX_SAFE) || num % den !== 0) return -1;
+  const n = num / den;
+  return n > 0 && n % step === 0 ? n : -1;
+}
+
 /** `text` as a whole number of `unit`s, positive and safe; a multiple of `step` units. */
 function toUnits(text: string, unitText: string, step: number, stepText: string, what: string): Converted {
+  const small = smallUnits(text, unitOf(unitText), step);
+  if (small !== -1) return { ok: true, value: small };
   const d = parse(text);
   if (d === null) {
     return fail(`${what} must be a decimal string with at most ${API_DECIMALS_MAX} decimals, such as "1.25"`);
