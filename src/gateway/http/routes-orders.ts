@@ -118,7 +118,7 @@ export const orderRoutes =
         const principal = principalOf(req);
         const request = placeRequest(req.body);
         const count = (result: OrderResult): void => {
-          deps.metrics?.orders.inc({ type: request.orderType, result });
+          deps.metrics?.countOrder(request.orderType, result);
         };
         let result;
         try {

@@ -858,7 +858,7 @@ export class WsGateway {
       this.errorOf(conn, m.id, e);
     } finally {
       audit?.commit(conn.auditActor());
-      this.deps.metrics?.orders.inc({ type: m.order_type, result });
+      this.deps.metrics?.countOrder(m.order_type, result);
       this.requestDone(conn);
     }
   }

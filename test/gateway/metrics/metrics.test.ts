@@ -89,8 +89,9 @@ describe('venue metrics', () => {
       journalStats: () => Promise.resolve(stats),
       auditStats: () => ({ queued: 7, projectionLag: 1200 }),
     });
-    metrics.orders.inc({ type: 'limit', result: 'accepted' }, 2);
-    metrics.orders.inc({ type: 'market', result: 'rejected' });
+    metrics.countOrder('limit', 'accepted');
+    metrics.countOrder('limit', 'accepted');
+    metrics.countOrder('market', 'rejected');
     metrics.trades.inc({ symbol: 'BTC-USDT' });
     metrics.orderAckLatency.observe({ transport: 'ws' }, 0.0008);
     metrics.wsClients.inc(3);
@@ -102,6 +103,11 @@ describe('venue metrics', () => {
     const s = await scrape(app);
     assert.equal(value(s, 'rialto_orders_total', { type: 'limit', result: 'accepted' }), 2);
     assert.equal(value(s, 'rialto_orders_total', { type: 'market', result: 'rejected' }), 1);
+    // The counts are read again at each scrape: the same numbers, and what was counted since.
+    metrics.countOrder('limit', 'accepted');
+    const again = await scrape(app);
+    assert.equal(value(again, 'rialto_orders_total', { type: 'limit', result: 'accepted' }), 3);
+    assert.equal(value(again, 'rialto_orders_total', { type: 'market', result: 'rejected' }), 1);
     assert.equal(value(s, 'rialto_trades_total', { symbol: 'BTC-USDT' }), 1);
     assert.equal(value(s, 'rialto_order_ack_latency_seconds_bucket', { transport: 'ws', le: '0.00075' }), 0);
     assert.equal(value(s, 'rialto_order_ack_latency_seconds_bucket', { transport: 'ws', le: '0.001' }), 1);
