@@ -6,6 +6,10 @@
  * the pieces are copied into the buffer, and the only allocation is the result.
  *
  * `units` counts the UTF-16 code units written (what `.length` of the same text as a string would be).
+ *
+ * A piece that ends with a high surrogate holds it back until the next piece: when that one starts with a low
+ * surrogate the two are one character (four bytes), as in the joined string; otherwise, or when the text is
+ * read out first, it is a lone surrogate, written as U+FFFD like any other.
  */
 export class TextBytes {
   private buf: Buffer;
@@ -14,14 +18,16 @@ export class TextBytes {
   units = 0;
   /** Whether every byte written since the last `reset` is ASCII (the text reads out as latin1 then). */
   private ascii = true;
+  /** A high surrogate that ended the last piece, not written yet (0: none). */
+  private pendingHigh = 0;
 
   constructor(bytes = 1024) {
     this.buf = Buffer.allocUnsafeSlow(bytes);
   }
 
-  /** Bytes written since the last `reset`. */
+  /** Bytes written since the last `reset` (a held-back surrogate counted as the U+FFFD it is so far). */
   get length(): number {
-    return this.at;
+    return this.pendingHigh === 0 ? this.at : this.at + 3;
   }
 
   /** Forgets what was written. */
@@ -29,14 +35,21 @@ export class TextBytes {
     this.at = 0;
     this.units = 0;
     this.ascii = true;
+    this.pendingHigh = 0;
     return this;
   }
 
   /** A text written as it is (its UTF-8). */
   text(s: string): void {
     const n = s.length;
+    if (n === 0) return;
     this.units += n;
-    this.room(n * 3);
+    this.room(n * 3 + 4);
+    const last = s.charCodeAt(n - 1);
+    if (this.pendingHigh !== 0 || (last >= 0xd800 && last <= 0xdbff)) {
+      this.textAcross(s);
+      return;
+    }
     const buf = this.buf;
     let at = this.at;
     if (n <= 64) {
@@ -58,8 +71,49 @@ export class TextBytes {
     this.at = at + written;
   }
 
+  /**
+   * `text` of a piece that a surrogate pair may cross: the one held back before it joins its first unit when
+   * that is a low surrogate, and its own last unit is held back when it is a high surrogate. Rare: substrings.
+   */
+  private textAcross(s: string): void {
+    let from = 0;
+    if (this.pendingHigh !== 0) {
+      const first = s.charCodeAt(0);
+      if (first >= 0xdc00 && first <= 0xdfff) {
+        this.at += this.buf.write(String.fromCharCode(this.pendingHigh, first), this.at, 'utf8');
+        this.pendingHigh = 0;
+        this.ascii = false;
+        from = 1;
+      } else this.flushPending();
+    }
+    let to = s.length;
+    const last = s.charCodeAt(to - 1);
+    if (to > from && last >= 0xd800 && last <= 0xdbff) {
+      this.pendingHigh = last;
+      to--;
+    }
+    if (to > from) {
+      const part = s.slice(from, to);
+      const written = this.buf.write(part, this.at, 'utf8');
+      if (written !== part.length) this.ascii = false;
+      this.at += written;
+    }
+  }
+
+  /** Writes a held-back high surrogate as the lone surrogate it turned out to be (U+FFFD). */
+  private flushPending(): void {
+    if (this.pendingHigh === 0) return;
+    this.pendingHigh = 0;
+    this.room(3);
+    this.buf[this.at++] = 0xef;
+    this.buf[this.at++] = 0xbf;
+    this.buf[this.at++] = 0xbd;
+    this.ascii = false;
+  }
+
   /** A text as a JSON string, as `JSON.stringify(s)` writes it. */
   json(s: string): void {
+    this.flushPending();
     const n = s.length;
     this.room(n + 2);
     const buf = this.buf;
@@ -88,6 +142,7 @@ export class TextBytes {
 
   /** A number as `String(n)` writes it (digits directly for a safe integer; -0 is `0`). */
   int(n: number): void {
+    this.flushPending();
     if (!Number.isSafeInteger(n)) {
       this.text(String(n));
       return;
@@ -120,6 +175,7 @@ export class TextBytes {
 
   /** The text written, as one flat string. */
   toString(): string {
+    this.flushPending();
     return this.buf.toString(this.ascii ? 'latin1' : 'utf8', 0, this.at);
   }
 
@@ -128,6 +184,7 @@ export class TextBytes {
    * small): for a text that is only ever sent, no string of it at all.
    */
   toBuffer(): Buffer {
+    this.flushPending();
     const out = Buffer.allocUnsafe(this.at);
     this.buf.copy(out, 0, 0, this.at);
     return out;
@@ -135,6 +192,7 @@ export class TextBytes {
 
   /** The bytes written, copied into an ArrayBuffer of their own (to transfer to another thread, say). */
   bytes(): Uint8Array<ArrayBuffer> {
+    this.flushPending();
     const out = new Uint8Array(this.at);
     out.set(this.buf.subarray(0, this.at));
     return out;

@@ -13,6 +13,8 @@ const codeUnit = fc.oneof(
   fc.constantFrom('"', '\\', '\n', '\u0000', '\u007f', '\u2028', 'é', '😀', 'a'),
 );
 const oddString = fc.oneof(
+  // Halves of surrogate pairs at a piece's ends, so that pairs cross from one piece to the next.
+  fc.constantFrom('\ud83d', '\ude00', '\ud800x', 'x\udc00', 'a\ud83d', '\ude00b', '\udbff', '\udfff'),
   fc.string({ unit: codeUnit, maxLength: 40 }),
   fc.string({ maxLength: 80 }),
   fc.string({ unit: codeUnit, minLength: 60, maxLength: 400 }),
@@ -51,6 +53,38 @@ describe('TextBytes', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+
+  it('joins a surrogate pair split between two pieces into one character, and writes a lone half as U+FFFD', () => {
+    const w = new TextBytes(4);
+    const bytes = (...parts: (string | ((t: TextBytes) => void))[]): string => {
+      w.reset();
+      for (const p of parts) {
+        if (typeof p === 'string') w.text(p);
+        else p(w);
+      }
+      assert.equal(w.length, w.bytes().length, 'length counts a held-back half');
+      return Buffer.from(w.bytes()).toString('hex');
+    };
+    assert.equal(bytes('\ud800', '\udc00'), 'f0908080');
+    assert.equal(bytes('a\ud83d', '\ude00b'), Buffer.from('a\ud83d\ude00b').toString('hex'));
+    assert.equal(bytes('\ud83d', '', '\ude00'), Buffer.from('\ud83d\ude00').toString('hex'));
+    // A half left alone: at the end, before a JSON string, before a number, before a second high half.
+    assert.equal(bytes('\ud800'), 'efbfbd');
+    assert.equal(
+      bytes('\ud800', (t) => t.json('x')),
+      'efbfbd227822',
+    );
+    assert.equal(
+      bytes('\ud800', (t) => t.int(7)),
+      'efbfbd37',
+    );
+    assert.equal(bytes('\ud800', '\ud800', '\udc00'), 'efbfbdf0908080');
+    w.reset();
+    w.text('\ud83d');
+    w.text('\ude00');
+    assert.equal(w.toString(), '\ud83d\ude00');
+    assert.equal(w.units, 2);
   });
 
   it('writes null, booleans and the bounds of the safe integers', () => {
