@@ -39,10 +39,10 @@
  * and its main thread's event loop delay (`eventLoopLagMs`: p99 and max, from prom-client's default metrics).
  *
  * With `--server-flags=--trace-gc` each measured part also reports the venue's garbage collections during it,
- * per thread (`gc`: count and pauses of full and young collections, the largest incremental marking step, the
- * heap after the last full collection, and what the thread allocated per second, which divided by the part's
- * rate is its bytes per operation), read from the venue's output; and always its resident memory at
- * the end (`rssMb`).
+ * per thread (`gc`: the main thread's under `main`, the workers' by isolate; count and pauses of full and young
+ * collections, the largest incremental marking step, the heap after the last full collection, and what the
+ * thread allocated per second, which divided by the part's rate is its bytes per operation), read from the
+ * venue's output; and always its resident memory at the end (`rssMb`).
  *
  * `--nats URL` and `--redis URL` run the venues with NATS_URL and REDIS_URL (streams, subjects and keys of the
  * run's own, deleted after): the venue's events and market data go to JetStream and Redis while it trades;
@@ -400,7 +400,7 @@ interface GcCursor {
 const GC_LINE =
   /^\[\d+:(0x[0-9a-f]+)\]\s+(\d+) ms: (Mark-Compact|Scavenge)\S* ([\d.]+) \([\d.]+\) -> ([\d.]+) \([\d.]+\) MB, (?:pooled: [\d.]+ MB, )?([\d.]+) \/ [\d.]+ ms(?:.*?biggest step ([\d.]+) ms)?/;
 
-/** The `--trace-gc` lines of `text`, per isolate (the venue's main thread first: it starts first). */
+/** The `--trace-gc` lines of `text`, per isolate. */
 export function gcFigures(text: string): Record<string, GcFigures> {
   const byIsolate = new Map<string, GcFigures>();
   const cursors = new Map<string, GcCursor>();
@@ -472,8 +472,34 @@ function outputMeter(outPath: string) {
       }
       text = buf.toString('utf8');
     },
-    gc: (): Record<string, GcFigures> => gcFigures(text),
+    /** The part's figures per thread, the main thread's under `main` (the isolate of the output's first line). */
+    gc: (): Record<string, GcFigures> => {
+      const byIsolate = gcFigures(text);
+      const main = firstGcIsolate(outPath);
+      return Object.fromEntries(
+        Object.entries(byIsolate).map(([isolate, g]) => [isolate === main ? 'main' : isolate, g]),
+      );
+    },
   };
+}
+
+/**
+ * The isolate of the first `--trace-gc` line of the venue's output: its main thread's, which starts (and
+ * collects) before any worker exists. A part's own lines may start with a worker's.
+ */
+function firstGcIsolate(outPath: string): string | null {
+  const buf = Buffer.alloc(Math.min(statSync(outPath).size, 1 << 20));
+  const fd = openSync(outPath, 'r');
+  try {
+    readSync(fd, buf, 0, buf.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  for (const line of buf.toString('utf8').split('\n')) {
+    const m = GC_LINE.exec(line);
+    if (m !== null) return m[1];
+  }
+  return null;
 }
 
 /** A process's resident memory (MB), from /proc (Linux). */
