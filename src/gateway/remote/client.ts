@@ -423,14 +423,11 @@ export class RemoteEngine implements EnginePort, OrderEntry {
       const seq = firstSeq + i;
       const command = commands[i];
       command.timeUs = timeUs;
-      // A placement's client order id travels in its record, as in the journal.
-      if (command.kind === 'placeOrder' && command.clientOrderId !== undefined) {
-        this.clientIds.journaled(command);
-      }
       core.events.clear();
       executeByKind(core, command, kinds[i]);
       const n = core.events.count;
-      this.clientIds.noteRecords(core.events.data, 0, n);
+      // A placement's client order id travels in its record, as in the journal; the records say what ended.
+      this.clientIds.journaled(command, core.events.data, n);
       if (this.replaying) {
         this.views?.applyCommand(seq, timeUs, core.events.data, 0, n);
         this.also?.(seq, timeUs, core.events.data, n);

@@ -229,12 +229,15 @@ export class ClientOrderTable {
     const rows = this.rows;
     for (let k = 0; k < COMPACT_STEPS && rows.length > 0; k++) {
       const h = rows.head;
-      const pairSlot = this.heldPairSlot(h);
-      const pairTable = this.heldTable;
       const orderId = rows.get(h, ORDER_ID);
       const byOrder = this.byOrder.get(orderId) === h;
+      const crowded = rows.length > 2 * this.byOrder.size + this.slack;
+      // Held by its order and nothing to move for: the pair index need not be probed.
+      if (byOrder && !crowded) break;
+      const pairSlot = this.heldPairSlot(h);
+      const pairTable = this.heldTable;
       if (pairSlot !== -1 || byOrder) {
-        if (rows.length <= 2 * this.byOrder.size + this.slack) break;
+        if (!crowded) break;
         const moved = this.appendUnits(
           rows.get(h, ACCOUNT),
           orderId,

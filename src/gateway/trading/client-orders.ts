@@ -26,8 +26,8 @@
  * as many as the views keep ended orders, so that an order the venue still shows still shows its id). Then
  * the mapping is forgotten: its order has no client order id any more, and a request with the pair places a
  * new order. The endings come from the core's records of every command: those of the durable batches
- * (`noteBatch`, which LocalOrderEntry and a gateway's follower call), and at start those of the replay that
- * also notes the mappings (`journaled` takes the command's records). Without that bound the venue kept one
+ * (`noteBatch`, which LocalOrderEntry calls), of the commands a gateway's follower executes, and at start of
+ * the replay that also notes the mappings (`journaled` takes a command's records with it). Without that bound the venue kept one
  * mapping per order ever placed with an id: at 10,000 such orders a second, about 4 GB an hour.
  *
  * A line of that log is `CRC OP ACCOUNT ORDER CLIENT\n`: CRC the CRC-32 (hex) of the rest of the line, OP `+`

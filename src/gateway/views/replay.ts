@@ -26,8 +26,10 @@ export interface ReplayReport {
 /** Another projection rebuilt by the same replay: each command's records as the views get them. */
 export type ReplayListener = (seq: number, timeUs: number, events: Float64Array, count: number) => void;
 
-/** What else learns from the commands themselves (the client order ids their places carry). */
-/** A replayed command with its core records (`count` of them in `events`, valid during the call). */
+/**
+ * What else learns from the commands themselves (the client order ids their places carry), with each command's
+ * core records (`count` of them in `events`, valid during the call).
+ */
 export type CommandListener = (command: Command, events: Float64Array, count: number) => void;
 
 /**
