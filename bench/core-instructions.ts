@@ -3,7 +3,7 @@
  * whole core, and the bare book), each run under valgrind's callgrind, which counts every instruction the
  * process executes. Prints one JSON line.
  *
- *   npm run bench:core-instructions -- --ops FILE.bin [--cache-sim]
+ *   npm run bench:core-instructions -- --ops FILE.bin [--cache-sim] [--v8-flags="FLAGS"]
  *
  * Why: bench:core's `ratioToBook` is a ratio of times, and on these shared machines the same build gave 0.35
  * and 0.42 an hour apart; a change worth a few percent cannot be seen in it. Instruction counts do not depend
@@ -30,9 +30,10 @@ import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
 import { makeCoreReplayer, ownersOf } from '../src/cli/core-workload.js';
 import { makeReplayer, readWorkload } from '../src/cli/workload.js';
-import { tuneV8ForMatching } from '../src/ops/index.js';
+import { MATCHING_V8_FLAGS, tuneV8ForMatching } from '../src/ops/index.js';
 import { benchArgs } from './common.js';
 
 const WARMUP_PASSES = 3;
@@ -50,8 +51,9 @@ const EVENT_NAMES: Record<string, string> = {
 };
 
 /** In the child, under callgrind: the warm-up, then the two measured passes between chmods of `marker`. */
-function child(path: string, marker: string): void {
-  tuneV8ForMatching();
+function child(path: string, marker: string, v8Flags: string | undefined): void {
+  if (v8Flags === undefined) tuneV8ForMatching();
+  else for (const flag of v8Flags.split(' ').filter((f) => f !== '')) setFlagsFromString(flag);
   const w = readWorkload(path);
   const owners = ownersOf(w);
   for (let k = 0; k < WARMUP_PASSES; k++) {
@@ -88,7 +90,7 @@ function perOp(totals: Record<string, number>, ops: number): Record<string, numb
   return out;
 }
 
-function run(path: string, cacheSim: boolean): void {
+function run(path: string, cacheSim: boolean, v8Flags: string | undefined): void {
   const version = spawnSync('valgrind', ['--version'], { encoding: 'utf8' });
   if (version.status !== 0) {
     console.error('bench:core-instructions needs valgrind (Debian: apt-get install valgrind)');
@@ -116,6 +118,7 @@ function run(path: string, cacheSim: boolean): void {
       path,
       '--marker',
       join(dir, 'marker'),
+      ...(v8Flags === undefined ? [] : [`--v8-flags=${v8Flags}`]),
     ];
     const started = performance.now();
     const r = spawnSync('valgrind', args, { encoding: 'utf8', maxBuffer: 64 << 20 });
@@ -136,6 +139,7 @@ function run(path: string, cacheSim: boolean): void {
         node: process.version,
         valgrind: version.stdout.trim(),
         cacheSim,
+        v8Flags: v8Flags ?? MATCHING_V8_FLAGS.join(' '),
         core,
         book,
         instructionRatioToBook: +(book.instructions / core.instructions).toFixed(3),
@@ -153,6 +157,8 @@ const { values } = benchArgs('core-instructions', {
     'cache-sim': { type: 'boolean', default: false },
     child: { type: 'boolean', default: false },
     marker: { type: 'string' },
+    /** Instead of the venue's own (MATCHING_V8_FLAGS): to see what an inlining budget does, say. */
+    'v8-flags': { type: 'string' },
   },
 });
 if (values.ops === undefined) {
@@ -163,8 +169,8 @@ if (values.ops === undefined) {
 try {
   if (values.child) {
     if (values.marker === undefined) throw new Error('--child needs --marker');
-    child(values.ops, values.marker);
-  } else run(values.ops, values['cache-sim']);
+    child(values.ops, values.marker, values['v8-flags']);
+  } else run(values.ops, values['cache-sim'], values['v8-flags']);
 } catch (e) {
   console.error(`bench:core-instructions: ${e instanceof Error ? e.message : String(e)}`);
   process.exit(1);
