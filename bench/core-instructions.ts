@@ -20,9 +20,9 @@
  * twice as slow. Under valgrind the replay runs some fifty times slower: use a short file (the 200,000
  * operations of `--ops=200000`, a few minutes).
  *
- * Instructions are not time: in the runs of 2026-12-03 the core executed 1.75 times the book's instructions
+ * Instructions are not time: in the runs of 2026-12-03 the core executed 1.8 times the book's instructions
  * per operation and took 2.6 times its time, its own part running at about half the book's instructions per
- * cycle (docs/performance.md, the exchange core's step 16). The counts say what a change removed; bench:core
+ * cycle (docs/performance.md, "The exchange core in instructions"). The counts say what a change removed; bench:core
  * says what that bought.
  */
 import { spawnSync } from 'node:child_process';
