@@ -15,7 +15,7 @@ import { after, describe, it } from 'node:test';
 import { Ajv2019 } from 'ajv/dist/2019.js';
 import { parse } from 'yaml';
 import { loadConfig } from '../../src/ops/index.js';
-import { envOf, readDockerfile, ROOT } from './dockerfile-model.js';
+import { durationSeconds, envOf, readDockerfile, ROOT, START_BUDGET_SECONDS } from './dockerfile-model.js';
 
 const COMPOSE = join(ROOT, 'deploy', 'compose.yaml');
 const require = createRequire(import.meta.url);
@@ -274,6 +274,12 @@ describe('deploy/compose.yaml', () => {
     assert.ok(Array.isArray(test));
     const probe = test.join(' ');
     assert.match(probe, /^CMD node -e fetch\('http:\/\/127\.0\.0\.1:8080\/ready'/, 'healthy means ready');
+    // A start replays the whole journal before it listens; nginx waits for the venue to be healthy.
+    const startPeriod = rialto.healthcheck?.start_period;
+    assert.ok(
+      startPeriod !== undefined && durationSeconds(startPeriod) >= START_BUDGET_SECONDS,
+      'start period',
+    );
   });
 
   it("the venue's entrypoint exports the secrets, and production mode accepts the configuration", () => {

@@ -188,3 +188,19 @@ export function aptPackagesOf(run: DockerInstruction): AptPackage[] | null {
       return eq < 0 ? { name: w, version: null } : { name: w.slice(0, eq), version: w.slice(eq + 1) };
     });
 }
+
+/**
+ * How long every shipped health check lets a start take before it counts a failure: a start replays the whole
+ * journal before it listens (docs/deployment.md, start time), about 12 µs a record on two cores, so half an
+ * hour is some 150 million commands.
+ */
+export const START_BUDGET_SECONDS = 30 * 60;
+
+/** Seconds in a Docker or Compose duration (`90s`, `30m`, `1h30m`, `1m30s`). */
+export function durationSeconds(text: string): number {
+  const parts = [...text.matchAll(/(\d+)(h|m|s)/g)];
+  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== text)
+    throw new Error(`not a duration: ${text}`);
+  const unit = { h: 3600, m: 60, s: 1 } as const;
+  return parts.reduce((sum, p) => sum + Number(p[1]) * unit[p[2] as keyof typeof unit], 0);
+}

@@ -13,12 +13,14 @@ import { Script } from 'node:vm';
 import { CONFIG_ENV_NAMES } from '../../src/ops/index.js';
 import {
   aptPackagesOf,
+  durationSeconds,
   envOf,
   instructionsOf,
   lastOf,
   parseDockerfile,
   readDockerfile,
   ROOT,
+  START_BUDGET_SECONDS,
   startCommandOf,
   type DockerStage,
 } from './dockerfile-model.js';
@@ -211,6 +213,11 @@ describe('Dockerfile', () => {
     for (const flag of ['interval', 'timeout', 'start-period', 'retries']) {
       assert.ok(check.flags.get(flag) !== undefined, `--${flag} is explicit`);
     }
+    // A start replays the whole journal before it listens.
+    assert.ok(
+      durationSeconds(check.flags.get('start-period') ?? '0s') >= START_BUDGET_SECONDS,
+      'start period',
+    );
   });
 
   it('.dockerignore lets in exactly what the COPY lines take from the context', () => {

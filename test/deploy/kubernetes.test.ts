@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { loadConfig } from '../../src/ops/index.js';
-import { lastOf, readDockerfile, ROOT } from './dockerfile-model.js';
+import { lastOf, readDockerfile, ROOT, START_BUDGET_SECONDS } from './dockerfile-model.js';
 import { allowed, type NetworkPolicyObject, type Pod } from './network-policy.js';
 import { numericUser } from './scratch-image.js';
 
@@ -36,6 +36,8 @@ interface K8sObject {
 
 interface Probe {
   httpGet?: { path: string; port: string | number };
+  periodSeconds?: number;
+  failureThreshold?: number;
 }
 
 interface Container {
@@ -361,6 +363,13 @@ describe('deploy/kubernetes', () => {
           }
           assert.deepEqual(c.livenessProbe?.httpGet, { path: '/health', port: probed }, where);
           assert.deepEqual(c.startupProbe?.httpGet, { path: '/health', port: probed }, where);
+          // Every process here replays the whole journal before it listens: a start that takes longer than its
+          // probe allows is killed and starts the replay again, for good.
+          const startup = c.startupProbe;
+          assert.ok(
+            (startup?.periodSeconds ?? 10) * (startup?.failureThreshold ?? 3) >= START_BUDGET_SECONDS,
+            `${where}: the startup probe allows ${START_BUDGET_SECONDS} s for the journal's replay`,
+          );
           // Judged by the engine alone: the order path keeps matching while Redis, NATS or PostgreSQL is away
           // (docs/operations.md), so such an outage must not take every process out of the Service.
           assert.deepEqual(c.readinessProbe?.httpGet, { path: '/ready?only=engine', port: probed }, where);
