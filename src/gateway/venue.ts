@@ -596,10 +596,14 @@ export function startQueryTables(
   };
 }
 
+/** How often a start's replay of the journal logs how far it is. */
+const REPLAY_PROGRESS_MS = 5_000;
+
 /**
  * Replays the journal up to the engine's recovery into `views` and `also`, noting the client order ids of its
  * places in `clientOrders`, and checks the state it reaches against the engine's (a difference refuses to
- * serve).
+ * serve). A long replay logs how far it is to `log` every REPLAY_PROGRESS_MS: the process listens only
+ * after it (docs/deployment.md, start time).
  */
 export async function replayChecked(
   config: VenueConfig,
@@ -607,6 +611,7 @@ export async function replayChecked(
   views: Views,
   also: ReplayListener | null,
   clientOrders: ClientOrders | null,
+  log: LimitsLog = silentLog,
 ): Promise<ReplayReport> {
   const replay = await replayJournalInto(
     config.dataDir,
@@ -614,6 +619,16 @@ export async function replayChecked(
     views,
     also,
     clientOrders === null ? null : (c, events, count) => clientOrders.journaled(c, events, count),
+    {
+      everyMs: REPLAY_PROGRESS_MS,
+      report: (replayed, total) => {
+        const percent = Math.floor((100 * replayed) / total);
+        log.info(
+          { replayed, total, percent },
+          `replaying the journal before listening: ${replayed} of ${total} records (${percent}%)`,
+        );
+      },
+    },
   );
   const engineHash = await engine.stateHash();
   if (replay.stateHash !== engineHash) {
@@ -641,7 +656,15 @@ export async function startVenue(config: VenueConfig, options: VenueOptions): Pr
     const journaled = new ClientOrders();
     const served = await assemble(config, options, opened, guards, guard, {
       engine,
-      replay: (views, also) => replayChecked(config, engine, views, also, journaled),
+      replay: (views, also) =>
+        replayChecked(
+          config,
+          engine,
+          views,
+          also,
+          journaled,
+          options.log === true ? jsonLinesLog : silentLog,
+        ),
       orderEntry: async (views) => {
         const highestOrderId = Math.max(await engine.highestOrderId(), views.highestOrderId);
         const journal = { dir: config.dataDir, lastSeq: engine.recovery.lastSeq, journaled };

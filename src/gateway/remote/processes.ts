@@ -195,7 +195,7 @@ export async function startEngineProcess(
     let journaled: ClientOrders | null = null;
     if (md.md !== null || config.natsUrl !== null || config.redisUrl !== null) {
       journaled = new ClientOrders();
-      await replayChecked(config, engine, new Views(), md.replay, journaled);
+      await replayChecked(config, engine, new Views(), md.replay, journaled, limitsLog);
     }
     md.goLive();
     const learn = await instrumentFollower(engine, md, limitsLog);

@@ -15,4 +15,4 @@ export {
 } from './views.js';
 export { VIEW_LIMITS } from './limits.js';
 export { EntryHistory, type EntryView, type EntryLineView } from './entries.js';
-export { replayJournalInto, type ReplayListener, type ReplayReport } from './replay.js';
+export { replayJournalInto, type ReplayListener, type ReplayProgress, type ReplayReport } from './replay.js';

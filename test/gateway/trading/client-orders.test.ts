@@ -103,6 +103,29 @@ describe('client order ids in the journal', () => {
     await reopened.engine.close();
   });
 
+  it("reports a replay's progress as often as asked, and never when the interval has not passed", async () => {
+    const dir = tempDir();
+    const { engine, entry } = await openEntry(dir);
+    for (let k = 0; k < 5; k++) await entry.place(placeFor(k), `p-${k}`);
+    // The journal: the set-up commands, then the five placements.
+    const total = orderFlowSetup().length + 5;
+    await engine.close();
+    const reports: [number, number][] = [];
+    const every = { everyMs: 0, report: (n: number, of: number) => reports.push([n, of]) };
+    const report = await replayJournalInto(dir, total, new Views(), null, null, every);
+    assert.equal(report.commands, total);
+    assert.equal(new Set(reports.map(([n]) => n)).size, total, 'the placements included');
+    assert.deepEqual(
+      reports,
+      Array.from({ length: total }, (_, k) => [k + 1, total]),
+      'every command, with the total',
+    );
+    const none: [number, number][] = [];
+    const hourly = { everyMs: 3_600_000, report: (n: number, of: number) => none.push([n, of]) };
+    await replayJournalInto(dir, total, new Views(), null, null, hourly);
+    assert.deepEqual(none, []);
+  });
+
   it('finds after a crash every acknowledged placement, and places each client order id once', async () => {
     const dir = tempDir();
     const total = 400;
