@@ -456,6 +456,8 @@ export function gcFigures(text: string): Record<string, GcFigures> {
 function outputMeter(outPath: string) {
   let from = 0;
   let text = '';
+  /** The main thread's isolate, read once from the output's start (null until a collection is found). */
+  let main: string | null = null;
   return {
     on: (phase: 'start' | 'end'): void => {
       const size = statSync(outPath).size;
@@ -475,7 +477,7 @@ function outputMeter(outPath: string) {
     /** The part's figures per thread, the main thread's under `main` (the isolate of the output's first line). */
     gc: (): Record<string, GcFigures> => {
       const byIsolate = gcFigures(text);
-      const main = firstGcIsolate(outPath);
+      main ??= firstGcIsolate(outPath);
       return Object.fromEntries(
         Object.entries(byIsolate).map(([isolate, g]) => [isolate === main ? 'main' : isolate, g]),
       );

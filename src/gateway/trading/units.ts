@@ -101,13 +101,13 @@ function smallUnits(text: string, unit: Readonly<Dec>, step: number): number {
 
 /** `text` as a whole number of `unit`s, positive and safe; a multiple of `step` units. */
 function toUnits(text: string, unitText: string, step: number, stepText: string, what: string): Converted {
-  const small = smallUnits(text, unitOf(unitText), step);
+  const unit = unitOf(unitText);
+  const small = smallUnits(text, unit, step);
   if (small !== -1) return { ok: true, value: small };
   const d = parse(text);
   if (d === null) {
     return fail(`${what} must be a decimal string with at most ${API_DECIMALS_MAX} decimals, such as "1.25"`);
   }
-  const unit = unitOf(unitText);
   // d / unit = d.units * 10^unit.scale / (unit.units * 10^d.scale)
   const num = d.units * pow10(unit.scale);
   const den = unit.units * pow10(d.scale);
