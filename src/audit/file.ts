@@ -9,13 +9,22 @@
  * a line break always ends a record.
  *
  * The CRC tells damage from a crash; the hash chain tells tampering (a line changed and its CRC recomputed).
- * Opening for appending checks every line's CRC and that the numbers run 1, 2, 3, ... (not the hashes: that
- * is `rialto audit verify`). As in the journal, bad bytes at the very end with no good line after them are a
- * torn tail, the last group's write cut short by a crash and never reported written: they are cut. A bad
- * line with a good one after it is corruption, and the open fails naming its byte offset.
+ * Opening for appending checks each line's CRC and that the numbers run on, 2, 3, ... (not the hashes: that
+ * is `rialto audit verify`), from the file's checkpoint on. As in the journal, bad bytes at the very end with
+ * no good line after them are a torn tail, the last group's write cut short by a crash and never reported
+ * written: they are cut. A bad line with a good one after it is corruption, and the open fails naming its
+ * byte offset.
+ *
+ * The checkpoint (`audit.checkpoint`, beside the file: the number, hash and end of a durable line) is written
+ * at every clean close and every `CHECKPOINT_EVERY_BYTES` appended, so that an open reads what came after it
+ * rather than the whole file, which grows with every request the venue ever answered (about 400 bytes an
+ * order: gigabytes a day under load, and each start read it all). It is a hint: written without an fsync,
+ * believed only when the line it names ends where it says with that number and hash, and otherwise the open
+ * reads the whole file as before. What lies before a checkpoint was checked when it was written; damage
+ * done to it since is `rialto audit verify`'s to find.
  */
 import { constants } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { open, readFile, rename, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { TextBytes } from '../collections/index.js';
@@ -33,8 +42,14 @@ import { GroupLines } from './lines.js';
 
 /** The file's name in the data directory. */
 export const AUDIT_FILE_NAME = 'audit.log';
+/** The checkpoint's name in the data directory (see the top of this file). */
+export const AUDIT_CHECKPOINT_NAME = 'audit.checkpoint';
 /** Bytes read from the file at a time. */
 const READ_CHUNK_BYTES = 1 << 16;
+/** By default a checkpoint is written once this many bytes were appended since the last (and at every close). */
+const CHECKPOINT_EVERY_BYTES = 64 * 1024 * 1024;
+/** Bisecting for an event stops when this few bytes are left, which are then read line by line. */
+const BISECT_SCAN_BYTES = 256 * 1024;
 /** A line longer than this is damage (an event's canonical JSON is at most about 6 KB: docs/audit.md). */
 export const AUDIT_LINE_BYTES_MAX = 64 * 1024;
 
@@ -71,6 +86,7 @@ export class AuditFileError extends Error {
 }
 
 export const auditFilePath = (dir: string): string => join(dir, AUDIT_FILE_NAME);
+const checkpointPath = (dir: string): string => join(dir, AUDIT_CHECKPOINT_NAME);
 
 /** The line of an event (`json` its canonical JSON, `hash` its chained hash), newline included. */
 export function auditLineText(seq: number, hash: string, json: string): string {
@@ -191,16 +207,130 @@ export interface AuditFileScan {
   readonly goodBytes: number;
 }
 
-export async function scanAuditFile(path: string): Promise<AuditFileScan> {
-  const reader = new AuditFileReader(path);
-  let head: ChainHead = { seq: 0, hash: GENESIS_HASH };
-  let goodBytes = 0;
+/** A durable line of the file: its number and hash, and the offset after it. */
+export interface AuditFilePoint {
+  readonly head: ChainHead;
+  readonly bytes: number;
+}
+
+const FILE_START: AuditFilePoint = { head: { seq: 0, hash: GENESIS_HASH }, bytes: 0 };
+
+/** Reads the file from `from` (a line's end: by default its start) to its end. */
+export async function scanAuditFile(path: string, from: AuditFilePoint = FILE_START): Promise<AuditFileScan> {
+  const reader = new AuditFileReader(path, from.bytes, from.head.seq + 1);
+  let head: ChainHead = from.head;
+  let goodBytes = from.bytes;
   for await (const page of reader.pages(4096)) {
     const last = page[page.length - 1];
     head = { seq: last.seq, hash: last.hash };
     goodBytes = last.next;
   }
   return { head, end: reader.end, goodBytes };
+}
+
+/**
+ * The checkpoint of the file in `dir`, when it names a line of the file as it is (the line ending at its
+ * offset, with its number and hash); else null, and the file is read from its start.
+ */
+export async function auditCheckpointOf(dir: string): Promise<AuditFilePoint | null> {
+  let saved: unknown;
+  try {
+    saved = JSON.parse(await readFile(checkpointPath(dir), 'utf8'));
+  } catch {
+    return null; // none yet, or one a crash left half written: a hint, not the truth
+  }
+  const cp = saved as { seq?: unknown; hash?: unknown; bytes?: unknown } | null;
+  const { seq, hash, bytes } = cp ?? {};
+  if (
+    !(typeof seq === 'number' && Number.isSafeInteger(seq) && seq > 0) ||
+    !(typeof hash === 'string' && /^[0-9a-f]{64}$/.test(hash)) ||
+    !(typeof bytes === 'number' && Number.isSafeInteger(bytes) && bytes > 0)
+  ) {
+    return null;
+  }
+  let fh: FileHandle;
+  try {
+    fh = await open(auditFilePath(dir), constants.O_RDONLY);
+  } catch {
+    return null;
+  }
+  try {
+    if ((await fh.stat()).size < bytes) return null;
+    const from = Math.max(0, bytes - AUDIT_LINE_BYTES_MAX - 1);
+    const buf = Buffer.allocUnsafe(bytes - from);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, from);
+    if (bytesRead !== buf.length || buf[buf.length - 1] !== NEWLINE) return null;
+    const newline = buf.lastIndexOf(NEWLINE, buf.length - 2);
+    if (newline === -1 && from > 0) return null;
+    const line = parseAuditLine(buf.toString('utf8', newline + 1, buf.length - 1), from + newline + 1, bytes);
+    if (line === null || line.seq !== seq || line.hash !== hash) return null;
+    return { head: { seq, hash }, bytes };
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Writes `point` as the checkpoint of the file in `dir` (no fsync: see the top of this file). */
+async function writeAuditCheckpoint(dir: string, point: AuditFilePoint): Promise<void> {
+  const path = checkpointPath(dir);
+  const text = JSON.stringify({ seq: point.head.seq, hash: point.head.hash, bytes: point.bytes });
+  await writeFile(`${path}.tmp`, text + '\n');
+  await rename(`${path}.tmp`, path);
+}
+
+/**
+ * The line of event `seq` in the file, or null when the file does not hold it. Bisects the file's bytes (the
+ * numbers grow with the offset) down to `BISECT_SCAN_BYTES`, which it reads line by line, so that finding an
+ * event reads a few hundred kilobytes of any file; a damaged line where it lands makes it read from the start.
+ */
+export async function findAuditLine(path: string, seq: number): Promise<AuditLine | null> {
+  let fh: FileHandle;
+  try {
+    fh = await open(path, constants.O_RDONLY);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw e;
+  }
+  try {
+    let lo = 0;
+    let loSeq = 1;
+    let hi = (await fh.stat()).size;
+    const buf = Buffer.allocUnsafe(2 * AUDIT_LINE_BYTES_MAX + 2);
+    while (hi - lo > BISECT_SCAN_BYTES) {
+      const mid = lo + Math.floor((hi - lo) / 2);
+      const line = await lineFrom(fh, buf, mid);
+      if (line === null || line.offset >= hi) {
+        lo = 0; // damage, or a group being written: the whole file, line by line, says which
+        loSeq = 1;
+        break;
+      }
+      if (line.seq <= seq) {
+        lo = line.offset;
+        loSeq = line.seq;
+      } else {
+        hi = mid;
+      }
+    }
+    const reader = new AuditFileReader(path, lo, loSeq, fh);
+    for await (const page of reader.pages(4096)) {
+      if (page[page.length - 1].seq < seq) continue;
+      return page.find((l) => l.seq === seq) ?? null;
+    }
+    return null;
+  } finally {
+    await fh.close();
+  }
+}
+
+/** The first whole line that starts at or after byte `at` (`at` > 0), or null when there is none in reach. */
+async function lineFrom(fh: FileHandle, buf: Buffer, at: number): Promise<AuditLine | null> {
+  const { bytesRead } = await fh.read(buf, 0, buf.length, at - 1);
+  const before = buf.indexOf(NEWLINE);
+  if (before === -1 || before >= bytesRead) return null;
+  const end = buf.indexOf(NEWLINE, before + 1);
+  if (end === -1 || end >= bytesRead) return null;
+  const offset = at + before;
+  return parseAuditLine(buf.toString('utf8', before + 1, end), offset, at + end);
 }
 
 /**
@@ -271,6 +401,8 @@ export interface AuditFileOptions {
    * API. The file and its lines are the same.
    */
   readonly thread?: 'caller' | 'worker';
+  /** A checkpoint is written after this many bytes appended since the last (default 64 MiB), and at close. */
+  readonly checkpointEveryBytes?: number;
 }
 
 /**
@@ -292,10 +424,14 @@ export class AuditFile {
   private copyReceiver: AuditCopyReceiver | null = null;
 
   private constructor(
+    private readonly dir: string,
     readonly path: string,
     private readonly fh: AuditFileHandle,
     head: ChainHead,
     bytes: number,
+    /** Where the file's checkpoint stands (0: none). */
+    private checkpointBytes: number,
+    private readonly checkpointEveryBytes: number,
     /** The worker that links, writes and syncs groups, or null: this thread does. */
     private readonly thread: AuditAppendThread | null,
   ) {
@@ -304,10 +440,14 @@ export class AuditFile {
     this.bytes = bytes;
   }
 
-  /** Opens (creating) the file of `dir`: checks every line, cuts a torn tail, fails on corruption. */
+  /**
+   * Opens (creating) the file of `dir`: checks every line after its checkpoint (all of them without one), cuts
+   * a torn tail, fails on corruption.
+   */
   static async open(dir: string, options: AuditFileOptions = {}): Promise<AuditFile> {
     const path = auditFilePath(dir);
-    const scan = await scanAuditFile(path);
+    const checkpoint = await auditCheckpointOf(dir);
+    const scan = await scanAuditFile(path, checkpoint ?? undefined);
     if (scan.end.kind === 'corrupt') {
       throw new AuditFileError(
         `${path}: ${scan.end.why} at byte ${scan.end.offset} (where event ${scan.end.seq} should be): ` +
@@ -323,7 +463,9 @@ export class AuditFile {
       );
     }
     const thread = options.thread === 'worker' ? await AuditAppendThread.start(path) : null;
-    return new AuditFile(path, fh, scan.head, scan.goodBytes, thread);
+    const every = options.checkpointEveryBytes ?? CHECKPOINT_EVERY_BYTES;
+    const at = checkpoint?.bytes ?? 0;
+    return new AuditFile(dir, path, fh, scan.head, scan.goodBytes, at, every, thread);
   }
 
   /** The last event durable in the file. */
@@ -375,6 +517,7 @@ export class AuditFile {
           const group = { firstSeq, count: events.length, offset, next: this.bytes, text: done.copy };
           this.copyReceiver?.takeCopyText(group);
         }
+        await this.checkpointIfDue();
         return this.head;
       }
       const seq = this.headSeq + events.length;
@@ -391,9 +534,25 @@ export class AuditFile {
       this.bytes += bytes.length;
       this.headSeq = seq;
       this.headHash = prev;
+      await this.checkpointIfDue();
       return this.head;
     } finally {
       this.appending = false;
+    }
+  }
+
+  /** A checkpoint at the head once enough was appended since the last (everything up to it is durable). */
+  private async checkpointIfDue(): Promise<void> {
+    if (this.bytes - this.checkpointBytes >= this.checkpointEveryBytes) await this.checkpoint();
+  }
+
+  private async checkpoint(): Promise<void> {
+    if (this.headSeq === 0 || this.bytes === this.checkpointBytes) return;
+    try {
+      await writeAuditCheckpoint(this.dir, { head: this.head, bytes: this.bytes });
+      this.checkpointBytes = this.bytes;
+    } catch {
+      // A hint only: without it the next open reads more of the file, nothing else changes.
     }
   }
 
@@ -422,6 +581,8 @@ export class AuditFile {
   async close(): Promise<void> {
     try {
       await this.thread?.close();
+      // Not in the middle of an append (a close that does not wait for one): the head may not be durable.
+      if (!this.appending) await this.checkpoint();
     } finally {
       await this.fh.close();
     }

@@ -40,13 +40,16 @@ export {
 } from './chain.js';
 export { AuditInbox, AuditLog, recordOfRow } from './log.js';
 export {
+  AUDIT_CHECKPOINT_NAME,
   AUDIT_FILE_NAME,
   AuditFile,
   AuditFileError,
   AuditFileReader,
+  auditCheckpointOf,
   auditFilePath,
   auditLineText,
   eventOfJson,
+  findAuditLine,
   recordOfLine,
   scanAuditFile,
   type AuditCopyGroup,
@@ -54,6 +57,7 @@ export {
   type AuditFileEnd,
   type AuditFileHandle,
   type AuditFileOptions,
+  type AuditFilePoint,
   type AuditLine,
   type ChainHead,
 } from './file.js';

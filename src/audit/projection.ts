@@ -22,6 +22,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import type { AuditEventInput } from './event.js';
 import {
   AuditFileReader,
+  findAuditLine,
   type AuditCopyGroup,
   type AuditCopyReceiver,
   type AuditFile,
@@ -193,15 +194,10 @@ export class AuditProjection implements AuditCopyReceiver {
       );
     }
     if (head.seq > 0) {
-      const reader = new AuditFileReader(this.path);
-      for await (const page of reader.pages(AUDIT_LIMITS.projectionBatchRowsIdle)) {
-        const last = page[page.length - 1];
-        if (last.seq < head.seq) continue;
-        const found = page.find((l) => l.seq === head.seq);
-        if (found === undefined) break;
-        this.offset = found.next;
-        break;
-      }
+      // Found by bisecting the file, not by reading it from the start: at a restart the table's head is
+      // usually near the file's end, and the file holds every request the venue ever answered.
+      const found = await findAuditLine(this.path, head.seq);
+      if (found !== null) this.offset = found.next;
     }
     this.nextSeq = head.seq + 1;
     this.located = true;

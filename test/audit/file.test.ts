@@ -6,14 +6,27 @@
  */
 import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import {
+  AUDIT_CHECKPOINT_NAME,
   AuditFile,
   AuditFileError,
+  AuditFileReader,
+  auditCheckpointOf,
+  findAuditLine,
   DetailShape,
   GENESIS_HASH,
   auditFilePath,
@@ -117,6 +130,8 @@ describe('audit file', () => {
   it('refuses to open on damage with good lines after it, and verify names the event', async () => {
     const dir = await fileWith(6);
     const path = auditFilePath(dir);
+    // Without a checkpoint (a file of an earlier version, or one never closed cleanly) the open reads it all.
+    rmSync(join(dir, AUDIT_CHECKPOINT_NAME));
     const text = readFileSync(path, 'utf8');
     const lines = text.split('\n');
     const at = Buffer.byteLength(lines.slice(0, 2).join('\n') + '\n');
@@ -231,5 +246,187 @@ describe('audit file', () => {
     const cut = await AuditFile.open(dir);
     assert.equal(cut.head.seq, (v.report.ok ? v.report.count : 0) - 1);
     await cut.close();
+  });
+});
+
+const checkpointOf = (dir: string): { seq: number; hash: string; bytes: number } =>
+  JSON.parse(readFileSync(join(dir, AUDIT_CHECKPOINT_NAME), 'utf8')) as {
+    seq: number;
+    hash: string;
+    bytes: number;
+  };
+
+/** Every line of the file, read from its start. */
+async function allLines(path: string) {
+  const lines = [];
+  for await (const page of new AuditFileReader(path).pages(1000)) lines.push(...page);
+  return lines;
+}
+
+describe('audit file checkpoint', () => {
+  it('is written at close, names the head, and the next open reads only what follows it', async () => {
+    const dir = await fileWith(6);
+    const path = auditFilePath(dir);
+    const lines = await allLines(path);
+    assert.deepEqual(checkpointOf(dir), { seq: 6, hash: lines[5].hash, bytes: statSync(path).size });
+    // Damage before the checkpoint is not read by the open (verify finds it); a line appended after the
+    // checkpoint and damaged is, and refuses the open.
+    const text = readFileSync(path, 'utf8').split('\n');
+    text[2] = text[2].replace('req-3', 'req-X');
+    writeFileSync(path, text.join('\n'));
+    const f = await AuditFile.open(dir);
+    assert.equal(f.head.seq, 6);
+    await f.append([sampleEvent(7), sampleEvent(8)]);
+    await f.close();
+    assert.equal(checkpointOf(dir).seq, 8);
+    const v = await verifyAuditFile(path);
+    assert.equal(v.report.ok, false, 'verify still reads the whole file');
+    if (!v.report.ok) assert.equal(v.report.broken.seq, 3);
+
+    const dir2 = await fileWith(6);
+    const path2 = auditFilePath(dir2);
+    const at = statSync(path2).size;
+    const f2 = await AuditFile.open(dir2, { checkpointEveryBytes: Number.MAX_SAFE_INTEGER });
+    await f2.append([sampleEvent(7)]);
+    await f2.append([sampleEvent(8)]);
+    // Killed without a close: the checkpoint stays at event 6.
+    const after = readFileSync(path2, 'utf8').split('\n');
+    after[6] = after[6].replace('req-7', 'req-X');
+    writeFileSync(path2, after.join('\n'));
+    assert.equal(checkpointOf(dir2).bytes, at);
+    await assert.rejects(
+      AuditFile.open(dir2),
+      (e: unknown) =>
+        e instanceof AuditFileError && e.message.includes(`at byte ${at} (where event 7 should be)`),
+    );
+  });
+
+  it('is written while appending, every checkpointEveryBytes, so that a crash leaves a recent one', async () => {
+    const dir = tempDir();
+    const path = auditFilePath(dir);
+    const f = await AuditFile.open(dir, { thread: 'worker', checkpointEveryBytes: 4096 });
+    let written = 0;
+    for (let i = 1; i <= 200; i += 10) {
+      await f.append(Array.from({ length: 10 }, (_, k) => sampleEvent(i + k)));
+      if (existsSync(join(dir, AUDIT_CHECKPOINT_NAME))) {
+        const cp = checkpointOf(dir);
+        assert.ok(cp.bytes > written, 'each checkpoint is further on');
+        assert.ok(statSync(path).size - cp.bytes < 4096 + 10 * 1024, 'and near the end');
+        written = cp.bytes;
+      }
+    }
+    assert.ok(written > 0);
+    // No close (a crash): the open starts at the checkpoint and finds the same head as a full read.
+    const point = await auditCheckpointOf(dir);
+    assert.equal(point?.bytes, written);
+    const again = await AuditFile.open(dir);
+    assert.equal(again.head.seq, 200);
+    assert.equal(again.size, statSync(path).size);
+    await again.close();
+    await f.close();
+  });
+
+  it('is not believed unless the line it names ends where it says, with its number and hash', async () => {
+    const cases: [string, (dir: string) => void][] = [
+      ['missing', (dir) => rmSync(join(dir, AUDIT_CHECKPOINT_NAME))],
+      ['not JSON', (dir) => writeFileSync(join(dir, AUDIT_CHECKPOINT_NAME), '{"seq":6,')],
+      ['zeros', (dir) => writeFileSync(join(dir, AUDIT_CHECKPOINT_NAME), Buffer.alloc(64))],
+      [
+        'past the end',
+        (dir) => {
+          const cp = checkpointOf(dir);
+          writeFileSync(join(dir, AUDIT_CHECKPOINT_NAME), JSON.stringify({ ...cp, bytes: cp.bytes + 10 }));
+        },
+      ],
+      [
+        'inside a line',
+        (dir) => {
+          const cp = checkpointOf(dir);
+          writeFileSync(join(dir, AUDIT_CHECKPOINT_NAME), JSON.stringify({ ...cp, bytes: cp.bytes - 10 }));
+        },
+      ],
+      [
+        'another number',
+        (dir) => {
+          const cp = checkpointOf(dir);
+          writeFileSync(join(dir, AUDIT_CHECKPOINT_NAME), JSON.stringify({ ...cp, seq: 5 }));
+        },
+      ],
+      [
+        'another hash',
+        (dir) => {
+          const cp = checkpointOf(dir);
+          writeFileSync(join(dir, AUDIT_CHECKPOINT_NAME), JSON.stringify({ ...cp, hash: GENESIS_HASH }));
+        },
+      ],
+      [
+        'another file',
+        (dir) => writeFileSync(auditFilePath(dir), readFileSync(auditFilePath(dir)).subarray(0, 0)),
+      ],
+    ];
+    for (const [name, spoil] of cases) {
+      const dir = await fileWith(6);
+      spoil(dir);
+      assert.equal(await auditCheckpointOf(dir), null, name);
+      // The open reads the whole file: the same head, and damage anywhere refuses it.
+      const f = await AuditFile.open(dir);
+      const expected = name === 'another file' ? 0 : 6;
+      assert.equal(f.head.seq, expected, name);
+      await f.append([sampleEvent(expected + 1)]);
+      await f.close();
+      assert.equal((await verifyAuditFile(auditFilePath(dir))).report.ok, true, name);
+    }
+  });
+
+  it('does not keep a torn tail after it from being cut', async () => {
+    const dir = await fileWith(4);
+    const path = auditFilePath(dir);
+    const good = statSync(path).size;
+    appendFileSync(path, readFileSync(path, 'utf8').slice(0, 50));
+    const notes: string[] = [];
+    const f = await AuditFile.open(dir, { onRepair: (m) => notes.push(m) });
+    assert.equal(statSync(path).size, good);
+    assert.equal(notes.length, 1);
+    assert.equal((await f.append([sampleEvent(5)])).seq, 5);
+    await f.close();
+  });
+});
+
+describe('findAuditLine', () => {
+  it('finds each event of a large file by bisecting, as a read from the start finds it', async () => {
+    const dir = tempDir();
+    const f = await AuditFile.open(dir);
+    for (let i = 1; i <= 3000; i += 100)
+      await f.append(Array.from({ length: 100 }, (_, k) => sampleEvent(i + k)));
+    await f.close();
+    const path = auditFilePath(dir);
+    assert.ok(statSync(path).size > 4 * 256 * 1024, 'larger than what is read line by line');
+    const lines = await allLines(path);
+    for (const seq of [1, 2, 99, 100, 101, 1499, 1500, 2047, 2999, 3000]) {
+      assert.deepEqual(await findAuditLine(path, seq), lines[seq - 1], `event ${seq}`);
+    }
+    for (let k = 0; k < 200; k++) {
+      const seq = 1 + ((k * 7919) % 3000);
+      assert.deepEqual(await findAuditLine(path, seq), lines[seq - 1], `event ${seq}`);
+    }
+    assert.equal(await findAuditLine(path, 3001), null);
+    assert.equal(await findAuditLine(join(dir, 'none.log'), 1), null);
+  });
+
+  it('reads from the start when it lands on damage, and finds what lies before it', async () => {
+    const dir = tempDir();
+    const f = await AuditFile.open(dir);
+    for (let i = 1; i <= 3000; i += 100)
+      await f.append(Array.from({ length: 100 }, (_, k) => sampleEvent(i + k)));
+    await f.close();
+    const path = auditFilePath(dir);
+    const lines = await allLines(path);
+    // Every line from 1,000 on damaged: each probe past it lands on damage.
+    const text = readFileSync(path, 'utf8').split('\n');
+    for (let i = 999; i < 3000; i++) text[i] = text[i].replace('"seq"', '"sEq"');
+    writeFileSync(path, text.join('\n'));
+    for (const seq of [1, 500, 998, 999]) assert.deepEqual(await findAuditLine(path, seq), lines[seq - 1]);
+    assert.equal(await findAuditLine(path, 1000), null);
+    assert.equal(await findAuditLine(path, 2500), null);
   });
 });
