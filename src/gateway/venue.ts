@@ -67,7 +67,13 @@ import { ClientOrders } from './trading/client-orders.js';
 import { LocalOrderEntry, type OrderEntry } from './trading/order-entry.js';
 import { Trading } from './trading/trading.js';
 import { engineProbe, natsProbe, readinessOf, redisProbe, storeProbe, type Probe } from './readiness.js';
-import { Views, replayJournalInto, type ReplayListener, type ReplayReport } from './views/index.js';
+import {
+  REPLAY_PROGRESS_MS,
+  Views,
+  replayJournalInto,
+  type ReplayListener,
+  type ReplayReport,
+} from './views/index.js';
 import { WsGateway, type WsDeps } from './ws/index.js';
 
 export interface VenueOptions {
@@ -597,7 +603,6 @@ export function startQueryTables(
 }
 
 /** How often a start's replay of the journal logs how far it is. */
-const REPLAY_PROGRESS_MS = 5_000;
 
 /**
  * Replays the journal up to the engine's recovery into `views` and `also`, noting the client order ids of its

@@ -36,7 +36,7 @@ import { decodeFramedCommands, executeByKind } from '../../journal/index.js';
 import { ClientOrders } from '../trading/client-orders.js';
 import { ApiError, type ErrorCode } from '../trading/errors.js';
 import type { OrderEntry, PlaceOutcome } from '../trading/order-entry.js';
-import type { ReplayListener, ReplayReport, Views } from '../views/index.js';
+import { REPLAY_PROGRESS_MS, type ReplayListener, type ReplayReport, type Views } from '../views/index.js';
 import {
   ENGINE_WS_PATH,
   WIRE_LIMITS,
@@ -65,6 +65,11 @@ export interface RemoteEngineOptions {
   readonly log: (level: 'info' | 'warn', msg: string) => void;
   readonly reconnectInitialMs?: number;
   readonly reconnectMaxMs?: number;
+  /**
+   * While the first catch-up runs, how far it is is logged at most this often (default 5 s, as the start's
+   * replay of the journal: the gateway listens only after it).
+   */
+  readonly progressEveryMs?: number;
 }
 
 interface Pending {
@@ -112,6 +117,8 @@ export class RemoteEngine implements EnginePort, OrderEntry {
   private views: Views | null = null;
   private also: ReplayListener | null = null;
   private attempts = 0;
+  /** When the first catch-up last said how far it was (performance.now()). */
+  private progressAt = 0;
 
   constructor(private readonly options: RemoteEngineOptions) {
     this.backoffMs = options.reconnectInitialMs ?? REMOTE_DEFAULTS.reconnectInitialMs;
@@ -127,6 +134,7 @@ export class RemoteEngine implements EnginePort, OrderEntry {
     if (this.views !== null || this.ws !== null) throw new Error('a remote engine catches up once');
     if (views.venue.lastSeq !== 0) throw new Error('views: replay into views that have seen commands');
     const started = performance.now();
+    this.progressAt = started;
     this.views = views;
     this.also = also;
     await new Promise<void>((resolve, reject) => {
@@ -389,6 +397,20 @@ export class RemoteEngine implements EnginePort, OrderEntry {
     }
   }
 
+  /** During the first catch-up, every `progressEveryMs`: how many of the engine's records are applied. */
+  private reportProgress(): void {
+    const now = performance.now();
+    const total = this.checkpoint?.seq ?? 0;
+    if (now - this.progressAt < (this.options.progressEveryMs ?? REPLAY_PROGRESS_MS) || total === 0) return;
+    this.progressAt = now;
+    const applied = Math.min(this.applied, total);
+    const percent = Math.floor((100 * applied) / total);
+    this.options.log(
+      'info',
+      `catching up with the engine before listening: ${applied} of ${total} records (${percent}%)`,
+    );
+  }
+
   /** Compares the state hash once the follower is at the checkpoint's sequence number. */
   private verify(): void {
     const c = this.checkpoint;
@@ -445,6 +467,7 @@ export class RemoteEngine implements EnginePort, OrderEntry {
       if (this.checkpoint !== null && seq === this.checkpoint.seq) this.verify();
     }
     core.events.clear();
+    if (this.firstLive !== null) this.reportProgress();
     if (!this.replaying) {
       const batch: DurableBatch = {
         firstSeq,

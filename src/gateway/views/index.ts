@@ -15,4 +15,10 @@ export {
 } from './views.js';
 export { VIEW_LIMITS } from './limits.js';
 export { EntryHistory, type EntryView, type EntryLineView } from './entries.js';
-export { replayJournalInto, type ReplayListener, type ReplayProgress, type ReplayReport } from './replay.js';
+export {
+  REPLAY_PROGRESS_MS,
+  replayJournalInto,
+  type ReplayListener,
+  type ReplayProgress,
+  type ReplayReport,
+} from './replay.js';

@@ -36,6 +36,9 @@ export type CommandListener = (command: Command, events: Float64Array, count: nu
  * How far a replay is, for a start that takes minutes (the whole journal, about 12 µs a record on two cores:
  * docs/deployment.md, start time): `report` gets the commands replayed and the total, at most every `everyMs`.
  */
+/** How often a long replay or catch-up before listening says how far it is (docs/deployment.md, start time). */
+export const REPLAY_PROGRESS_MS = 5_000;
+
 export interface ReplayProgress {
   readonly everyMs: number;
   report(replayed: number, total: number): void;

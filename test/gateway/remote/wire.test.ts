@@ -127,6 +127,37 @@ describe('RemoteEngine against a scripted engine', () => {
     await remote.close();
   });
 
+  it('says how far its first catch-up is while it runs, and nothing once live', async () => {
+    const engineSide: { ws: WebSocket | null } = { ws: null };
+    const engine = await scripted((ws) => {
+      engineSide.ws = ws;
+      ws.send(encodeFrame({ t: 'hello', seq: 2, stateHash: hashAfter(setup) }));
+      ws.send(batch(1, setup.slice(0, 1)));
+      ws.send(batch(2, setup.slice(1)));
+      ws.send(encodeFrame({ t: 'live' }));
+    });
+    closers.push(engine.close);
+    const said: string[] = [];
+    const remote = new RemoteEngine({
+      address: engine.address,
+      secret: 's',
+      log: (level, msg) => said.push(`${level}: ${msg}`),
+      progressEveryMs: 0,
+    });
+    await remote.catchUp(new Views(), null);
+    assert.deepEqual(said, [
+      'info: catching up with the engine before listening: 1 of 2 records (50%)',
+      'info: catching up with the engine before listening: 2 of 2 records (100%)',
+    ]);
+    // A batch after the catch-up is live traffic: nothing more is said.
+    const applied = new Promise<void>((resolve) => remote.subscribe(() => resolve()));
+    engineSide.ws?.send(batch(3, [{ kind: 'addAsset', timeUs: 0, asset: 3, code: 'ETH', decimals: 8 }]));
+    await applied;
+    assert.equal(remote.appliedSeq, 3);
+    assert.equal(said.length, 2);
+    await remote.close();
+  });
+
   it('learns the client order ids from the place records it follows', async () => {
     const place: Command = {
       kind: 'placeOrder',
