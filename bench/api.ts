@@ -35,8 +35,11 @@
  * (`RIALTO_MD_PIPELINE_ENABLED=false`, say, to measure the market data pipeline's share).
  *
  * Each measured part also reports the venue's own acknowledgement latency (`serverAckLatency`, from its
- * `rialto_order_ack_latency_seconds` histogram: from an order read to its answer written), beside the bench's,
- * and its main thread's event loop delay (`eventLoopLagMs`: p99 and max, from prom-client's default metrics).
+ * `rialto_order_ack_latency_seconds` histogram: from an order read to its answer written; the bucket bounds
+ * its p50, p99 and slowest fall under), beside the bench's, its main thread's event loop delay
+ * (`eventLoopLagMs`: p99 and max, from prom-client's default metrics), and its journal's group commits
+ * (`journal`: batches, fsyncs, records per fsync, the mean fsync, the shares over 1 and 2 ms, how many took over
+ * 10 ms and the bucket bound the slowest falls under, from `rialto_journal_sync_duration_seconds`).
  *
  * With `--server-flags=--trace-gc` each measured part also reports the venue's garbage collections during it,
  * per thread (`gc`: the main thread's under `main`, the workers' by isolate; count and pauses of full and young
@@ -564,6 +567,8 @@ interface JournalCounts {
   syncsUpTo2ms: number;
   /** The venue's acknowledgement-latency histogram, cumulative counts by bucket bound (seconds, as text). */
   ackBuckets: Map<string, number>;
+  /** The journal's fsync-duration histogram, the same way. */
+  syncBuckets: Map<string, number>;
   /**
    * The main thread's event loop delay since the scrape before (prom-client's default metrics reset their
    * histogram at each scrape): p99 and max, seconds.
@@ -572,11 +577,11 @@ interface JournalCounts {
   eventLoopLagMax: number;
 }
 
-/** `rialto_order_ack_latency_seconds`'s cumulative bucket counts summed over its transports. */
-function ackBucketsOf(text: string): Map<string, number> {
+/** A histogram's cumulative bucket counts by bound (seconds, as text), summed over its label sets. */
+function bucketsOf(text: string, histogram: string): Map<string, number> {
   const buckets = new Map<string, number>();
   for (const m of text.matchAll(
-    /^rialto_order_ack_latency_seconds_bucket\{[^}]*le="([^"]+)"[^}]*\} (\S+)$/gm,
+    new RegExp(`^${histogram}_bucket\\{[^}]*le="([^"]+)"[^}]*\\} (\\S+)$`, 'gm'),
   )) {
     buckets.set(m[1], (buckets.get(m[1]) ?? 0) + Number(m[2]));
   }
@@ -587,7 +592,8 @@ async function journalCountsOf(url: string): Promise<JournalCounts> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const value = sampleOf(text);
   return {
-    ackBuckets: ackBucketsOf(text),
+    ackBuckets: bucketsOf(text, 'rialto_order_ack_latency_seconds'),
+    syncBuckets: bucketsOf(text, 'rialto_journal_sync_duration_seconds'),
     eventLoopLagP99: value('nodejs_eventloop_lag_p99_seconds'),
     eventLoopLagMax: value('nodejs_eventloop_lag_max_seconds'),
     records: value('rialto_journal_records_total'),
@@ -616,7 +622,21 @@ function journalFigures(at0: JournalCounts | null, at1: JournalCounts | null) {
     // The share of the part's fsyncs that took longer than 1 ms and than 2 ms: an acknowledgement waits for one.
     syncsOver1msShare: syncs > 0 ? share(syncs - (at1.syncsUpTo1ms - at0.syncsUpTo1ms), syncs) : null,
     syncsOver2msShare: syncs > 0 ? share(syncs - (at1.syncsUpTo2ms - at0.syncsUpTo2ms), syncs) : null,
+    // The slow tail, which an acknowledgement's p99 can follow: fsyncs over 10 ms, and the bucket bound the
+    // slowest one falls under (null: past the last bound, or none).
+    syncsOver10ms: syncs > 0 ? syncs - bucketDelta(at0.syncBuckets, at1.syncBuckets, '0.01') : null,
+    slowestSyncAtMostMs: syncs > 0 ? slowestBoundMs(at0.syncBuckets, at1.syncBuckets) : null,
   };
+}
+
+const bucketDelta = (at0: Map<string, number>, at1: Map<string, number>, le: string): number =>
+  (at1.get(le) ?? 0) - (at0.get(le) ?? 0);
+
+/** The smallest bucket bound (ms) under which all of a part's observations fall; null when only +Inf holds them. */
+function slowestBoundMs(at0: Map<string, number>, at1: Map<string, number>): number | null {
+  const all = bucketDelta(at0, at1, '+Inf');
+  const le = [...at1.keys()].find((b) => bucketDelta(at0, at1, b) >= all) ?? '+Inf';
+  return le === '+Inf' ? null : Number(le) * 1000;
 }
 
 /**
@@ -650,6 +670,7 @@ function serverAckFigures(at0: JournalCounts | null, at1: JournalCounts | null) 
     count,
     p50AtMostMs: bound(0.5),
     p99AtMostMs: bound(0.99),
+    maxAtMostMs: slowestBoundMs(at0.ackBuckets, at1.ackBuckets),
     over2msShare: share(count - countOf('0.002'), count),
   };
 }
