@@ -306,16 +306,22 @@ describe('audit file checkpoint', () => {
     const path = auditFilePath(dir);
     const f = await AuditFile.open(dir, { thread: 'worker', checkpointEveryBytes: 4096 });
     let written = 0;
+    let checkpoints = 0;
     for (let i = 1; i <= 200; i += 10) {
       await f.append(Array.from({ length: 10 }, (_, k) => sampleEvent(i + k)));
-      if (existsSync(join(dir, AUDIT_CHECKPOINT_NAME))) {
+      const size = statSync(path).size;
+      if (existsSync(join(dir, AUDIT_CHECKPOINT_NAME)) && checkpointOf(dir).bytes !== written) {
+        // A new checkpoint names the head the append just made durable, 4,096 bytes or more after the last.
         const cp = checkpointOf(dir);
-        assert.ok(cp.bytes > written, 'each checkpoint is further on');
-        assert.ok(statSync(path).size - cp.bytes < 4096 + 10 * 1024, 'and near the end');
+        assert.equal(cp.bytes, size);
+        assert.equal(cp.seq, i + 9);
+        assert.ok(cp.bytes - written >= 4096);
         written = cp.bytes;
+        checkpoints++;
       }
+      assert.ok(size - written < 4096 + 10 * 1024, 'never more than the interval and a group behind');
     }
-    assert.ok(written > 0);
+    assert.ok(checkpoints >= 10, `${checkpoints} checkpoints`);
     // No close (a crash): the open starts at the checkpoint and finds the same head as a full read.
     const point = await auditCheckpointOf(dir);
     assert.equal(point?.bytes, written);
