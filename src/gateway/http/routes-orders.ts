@@ -85,6 +85,7 @@ export const orderRoutes =
       const text = orderJsonText(o, inst, trading.clientOrders.clientOrderIdOf(o.orderId));
       return reply.code(status).type(JSON_TYPE).send(text);
     };
+    const restAckLatency = deps.metrics?.orderAckLatency.series({ transport: 'rest' }) ?? null;
     const traders = authenticate(deps, ['trader', 'admin']);
     const orderLimiter = deps.limiters ? countedLimiter(deps.limiters.orders, deps.metrics) : null;
     /** One unit of the account's order budget (MAX_ORDERS_PER_SECOND), or 429 RATE_LIMITED; null: taken at once. */
@@ -139,8 +140,7 @@ export const orderRoutes =
         }
         // Acknowledged: the core accepted or rejected it, durably. From the request's arrival (fastify's
         // clock, `reply.elapsedTime`) to here; a retry answered from the views is no acknowledgement.
-        if (result.created)
-          deps.metrics?.orderAckLatency.observe({ transport: 'rest' }, reply.elapsedTime / 1000);
+        if (result.created) restAckLatency?.observe(reply.elapsedTime / 1000);
         if (!result.created) count('retried');
         else if (result.order.status === 'rejected') {
           count('rejected');

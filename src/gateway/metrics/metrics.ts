@@ -3,7 +3,8 @@
  * venues in one process, or tests, do not mix their figures). Every label has a bounded set of values:
  * order types and results, status classes, route patterns (never raw URLs), reject codes.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { BucketHistogram } from './bucket-histogram.js';
 import {
   registerDependencyStats,
   registerReadinessChecks,
@@ -82,9 +83,9 @@ export interface VenueMetrics {
   /** Trades by instrument symbol. */
   readonly trades: Counter<'symbol'>;
   /** HTTP request duration by method, route pattern and status class. */
-  readonly httpDuration: Histogram<'method' | 'route' | 'status_class'>;
+  readonly httpDuration: BucketHistogram<'method' | 'route' | 'status_class'>;
   /** From an order's arrival to its acknowledgement (durable in the journal), seconds, by transport. */
-  readonly orderAckLatency: Histogram<'transport'>;
+  readonly orderAckLatency: BucketHistogram<'transport'>;
   readonly wsClients: Gauge;
   readonly wsSlowConsumersDropped: Counter;
   /**
@@ -152,14 +153,14 @@ export function createVenueMetrics(options: Partial<VenueMetricsOptions> = {}): 
       labelNames: ['symbol'],
       registers,
     }),
-    httpDuration: new Histogram({
+    httpDuration: new BucketHistogram({
       name: 'rialto_http_request_duration_seconds',
       help: 'HTTP request duration, by method, route pattern and status class',
       labelNames: ['method', 'route', 'status_class'],
       buckets: HTTP_DURATION_BUCKETS,
       registers,
     }),
-    orderAckLatency: new Histogram({
+    orderAckLatency: new BucketHistogram({
       name: 'rialto_order_ack_latency_seconds',
       help: 'From an order received to its acknowledgement (durable in the journal)',
       labelNames: ['transport'],

@@ -8,6 +8,7 @@
 import type { FastifyPluginCallback, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { GatewayError, HttpErrorCode } from '../http/plugins/index.js';
+import type { BucketSeries } from './bucket-histogram.js';
 import { statusClassOf, type VenueMetrics } from './metrics.js';
 
 export interface MetricsPluginOptions {
@@ -24,10 +25,24 @@ const plugin: FastifyPluginCallback<MetricsPluginOptions> = (app, options, done)
   const { metrics } = options;
   const path = options.path === undefined ? '/metrics' : options.path;
   const authorize = options.authorize ?? (() => true);
+  // Each route's series by method and status class, found without building or hashing a label object per
+  // request (prom-client's observe did both: docs/performance.md).
+  const seriesByRoute = new Map<string, Map<string, BucketSeries>>();
   app.addHook('onResponse', (request, reply, next) => {
     const route = request.routeOptions.url ?? UNMATCHED_ROUTE;
-    const labels = { method: request.method, route, status_class: statusClassOf(reply.statusCode) };
-    metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
+    const statusClass = statusClassOf(reply.statusCode);
+    let byMethodAndClass = seriesByRoute.get(route);
+    if (byMethodAndClass === undefined) {
+      byMethodAndClass = new Map();
+      seriesByRoute.set(route, byMethodAndClass);
+    }
+    const key = request.method + statusClass;
+    let series = byMethodAndClass.get(key);
+    if (series === undefined) {
+      series = metrics.httpDuration.series({ method: request.method, route, status_class: statusClass });
+      byMethodAndClass.set(key, series);
+    }
+    series.observe(reply.elapsedTime / 1000);
     next();
   });
   if (path !== null) {

@@ -222,7 +222,7 @@ export class WsGateway {
     this.orderLimiter = deps.limiters ? countedLimiter(deps.limiters.orders, deps.metrics) : null;
     this.ipLimiter = deps.limiters ? countedLimiter(deps.limiters.ip, deps.metrics) : null;
     this.proxies = proxyTrust(deps.config.server.trustedProxies);
-    this.ackLatency = deps.metrics?.orderAckLatency.labels({ transport: 'ws' }) ?? null;
+    this.ackLatency = deps.metrics?.orderAckLatency.series({ transport: 'ws' }) ?? null;
     this.feeds = new Feeds(deps.trading.views, deps.trading.clientOrders, (id) =>
       deps.trading.instrumentById(id),
     );
