@@ -398,14 +398,19 @@ describe('audit file checkpoint', () => {
   });
 });
 
+/** A file of 3,000 events in groups of 100, about a megabyte. */
+async function largeFile(): Promise<{ dir: string; path: string }> {
+  const dir = tempDir();
+  const f = await AuditFile.open(dir);
+  for (let i = 1; i <= 3000; i += 100)
+    await f.append(Array.from({ length: 100 }, (_, k) => sampleEvent(i + k)));
+  await f.close();
+  return { dir, path: auditFilePath(dir) };
+}
+
 describe('findAuditLine', () => {
   it('finds each event of a large file by bisecting, as a read from the start finds it', async () => {
-    const dir = tempDir();
-    const f = await AuditFile.open(dir);
-    for (let i = 1; i <= 3000; i += 100)
-      await f.append(Array.from({ length: 100 }, (_, k) => sampleEvent(i + k)));
-    await f.close();
-    const path = auditFilePath(dir);
+    const { dir, path } = await largeFile();
     assert.ok(statSync(path).size > 4 * 256 * 1024, 'larger than what is read line by line');
     const lines = await allLines(path);
     for (const seq of [1, 2, 99, 100, 101, 1499, 1500, 2047, 2999, 3000]) {
@@ -420,12 +425,7 @@ describe('findAuditLine', () => {
   });
 
   it('reads from the start when it lands on damage, and finds what lies before it', async () => {
-    const dir = tempDir();
-    const f = await AuditFile.open(dir);
-    for (let i = 1; i <= 3000; i += 100)
-      await f.append(Array.from({ length: 100 }, (_, k) => sampleEvent(i + k)));
-    await f.close();
-    const path = auditFilePath(dir);
+    const { path } = await largeFile();
     const lines = await allLines(path);
     // Every line from 1,000 on damaged: each probe past it lands on damage.
     const text = readFileSync(path, 'utf8').split('\n');
