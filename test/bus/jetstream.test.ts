@@ -347,10 +347,15 @@ describe('JetStream bus', () => {
             await first.abort();
           }
         };
-        // The producer keeps publishing, in slices, while the consumer stops and starts.
+        // The producer keeps publishing, in slices, while the consumer stops and starts; past half of the
+        // messages it waits for the second consumer, so that the restart falls mid-stream however fast the
+        // consumer runs here (it raced the producer before, and sometimes lost).
         let published = 0;
+        let restarted = (): void => undefined;
+        const restart = new Promise<void>((resolve) => (restarted = resolve));
         const producing = (async () => {
           while (published < total) {
+            if (published === total / 2) await restart;
             for (let k = 0; k < 100; k++) producer.publish(TOPIC, tickMessage(published++));
             await producer.flushed();
             await new Promise((r) => setTimeout(r, 5));
@@ -370,6 +375,7 @@ describe('JetStream bus', () => {
 
         const second = await bus(n, { name: 'consumer-2' });
         const c2 = await second.consume(TOPIC, handler, options);
+        restarted();
         await producing;
         if (how === 'crashed') {
           // What the first one wrote without acking comes again once its ack wait (1 s) is over, which may be
