@@ -9,8 +9,8 @@
  * a line break always ends a record.
  *
  * The CRC tells damage from a crash; the hash chain tells tampering (a line changed and its CRC recomputed).
- * Opening for appending checks each line's CRC and that the numbers run on, 2, 3, ... (not the hashes: that
- * is `rialto audit verify`), from the file's checkpoint on. As in the journal, bad bytes at the very end with
+ * Opening for appending checks each line's CRC and that each number follows the one before (not the hashes:
+ * that is `rialto audit verify`), from the file's checkpoint on. As in the journal, bad bytes at the very end with
  * no good line after them are a torn tail, the last group's write cut short by a crash and never reported
  * written: they are cut. A bad line with a good one after it is corruption, and the open fails naming its
  * byte offset.
