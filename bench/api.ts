@@ -659,7 +659,7 @@ function eventLoopLagOf(at1: JournalCounts | null) {
 function serverAckFigures(at0: JournalCounts | null, at1: JournalCounts | null) {
   if (at0 === null || at1 === null) return null;
   const bounds = [...at1.ackBuckets.keys()];
-  const countOf = (le: string) => (at1.ackBuckets.get(le) ?? 0) - (at0.ackBuckets.get(le) ?? 0);
+  const countOf = (le: string) => bucketDelta(at0.ackBuckets, at1.ackBuckets, le);
   const count = countOf('+Inf');
   if (!(count > 0)) return null;
   const bound = (q: number) => {

@@ -70,6 +70,7 @@ import { engineProbe, natsProbe, readinessOf, redisProbe, storeProbe, type Probe
 import {
   REPLAY_PROGRESS_MS,
   Views,
+  progressMessage,
   replayJournalInto,
   type ReplayListener,
   type ReplayReport,
@@ -602,8 +603,6 @@ export function startQueryTables(
   };
 }
 
-/** How often a start's replay of the journal logs how far it is. */
-
 /**
  * Replays the journal up to the engine's recovery into `views` and `also`, noting the client order ids of its
  * places in `clientOrders`, and checks the state it reaches against the engine's (a difference refuses to
@@ -627,11 +626,8 @@ export async function replayChecked(
     {
       everyMs: REPLAY_PROGRESS_MS,
       report: (replayed, total) => {
-        const percent = Math.floor((100 * replayed) / total);
-        log.info(
-          { replayed, total, percent },
-          `replaying the journal before listening: ${replayed} of ${total} records (${percent}%)`,
-        );
+        const { percent, text } = progressMessage('replaying the journal', replayed, total);
+        log.info({ replayed, total, percent }, text);
       },
     },
   );

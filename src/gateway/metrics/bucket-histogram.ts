@@ -40,11 +40,43 @@ export class BucketSeries {
   }
 }
 
-/** One exported sample, in the shape prom-client's registry prints. */
-interface Sample {
+/** One exported sample of a histogram, in the shape prom-client's registry prints. */
+export interface HistogramSample {
   readonly metricName: string;
   readonly labels: Record<string, string | number>;
   readonly value: number;
+}
+
+/** A histogram as prom-client's registry prints it (what `getForPromString` gives). */
+export interface HistogramText {
+  readonly name: string;
+  readonly help: string;
+  readonly type: 'histogram';
+  readonly aggregator: 'sum';
+  readonly values: HistogramSample[];
+}
+
+/**
+ * Appends one label set's samples to `out` as prom-client prints them: cumulative `_bucket`s by `le` (each
+ * bound, then `+Inf`), `_sum` and `_count`. `counts` has one entry per bound and one past the last.
+ */
+export function pushHistogramSamples(
+  out: HistogramSample[],
+  name: string,
+  bounds: ArrayLike<number>,
+  counts: ArrayLike<number>,
+  sum: number,
+  labels: Readonly<Record<string, string>>,
+): void {
+  let cumulative = 0;
+  for (let k = 0; k < bounds.length; k++) {
+    cumulative += counts[k];
+    out.push({ metricName: `${name}_bucket`, labels: { le: bounds[k], ...labels }, value: cumulative });
+  }
+  const count = cumulative + counts[bounds.length];
+  out.push({ metricName: `${name}_bucket`, labels: { le: '+Inf', ...labels }, value: count });
+  out.push({ metricName: `${name}_sum`, labels: { ...labels }, value: sum });
+  out.push({ metricName: `${name}_count`, labels: { ...labels }, value: count });
 }
 
 export interface BucketHistogramConfig<T extends string> {
@@ -130,30 +162,11 @@ export class BucketHistogram<T extends string> extends Histogram<T> {
   }
 
   /** What the registry prints (prom-client calls it, when a metric has it, in place of its observations). */
-  async getForPromString(): Promise<{
-    name: string;
-    help: string;
-    type: 'histogram';
-    aggregator: 'sum';
-    values: Sample[];
-  }> {
+  async getForPromString(): Promise<HistogramText> {
     const name = this.config.name;
-    const values: Sample[] = [];
-    for (const s of this.byKey.values()) {
-      let cumulative = 0;
-      for (let k = 0; k < this.bounds.length; k++) {
-        cumulative += s.counts[k];
-        values.push({
-          metricName: `${name}_bucket`,
-          labels: { le: this.bounds[k], ...s.labels },
-          value: cumulative,
-        });
-      }
-      const count = cumulative + s.counts[this.bounds.length];
-      values.push({ metricName: `${name}_bucket`, labels: { le: '+Inf', ...s.labels }, value: count });
-      values.push({ metricName: `${name}_sum`, labels: { ...s.labels }, value: s.sum });
-      values.push({ metricName: `${name}_count`, labels: { ...s.labels }, value: count });
-    }
+    const values: HistogramSample[] = [];
+    for (const s of this.byKey.values())
+      pushHistogramSamples(values, name, this.bounds, s.counts, s.sum, s.labels);
     return Promise.resolve({ name, help: this.config.help, type: 'histogram', aggregator: 'sum', values });
   }
 }

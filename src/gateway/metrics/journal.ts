@@ -15,6 +15,7 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { EngineStats } from '../../engine/index.js';
 import { SYNC_SECONDS_BUCKETS } from '../../journal/index.js';
+import { pushHistogramSamples, type HistogramSample, type HistogramText } from './bucket-histogram.js';
 import { ScrapeRead } from './scrape-read.js';
 
 /** What the metrics read of the engine's figures (any of them may be missing: the counters then stay). */
@@ -72,13 +73,6 @@ export function registerJournalStats(registry: Registry, source: JournalStatsSou
   });
 }
 
-/** One exported sample of a histogram, in the shape prom-client's registry prints. */
-interface HistogramSample {
-  readonly metricName: string;
-  readonly labels: Record<string, string | number>;
-  readonly value: number;
-}
-
 /**
  * `rialto_journal_sync_duration_seconds`: a histogram whose observations are made in the engine's worker, which
  * counts each fsync into its bucket (SYNC_SECONDS_BUCKETS); here its counts become the exported buckets, sum and
@@ -124,39 +118,15 @@ class SyncDurationHistogram extends Histogram {
     this.lastSyncUs = syncUs;
   }
 
-  private samples(): HistogramSample[] {
-    const name = SyncDurationHistogram.NAME;
-    const out: HistogramSample[] = [];
-    let cumulative = 0;
-    SYNC_SECONDS_BUCKETS.forEach((bound, k) => {
-      cumulative += this.counts[k];
-      out.push({ metricName: `${name}_bucket`, labels: { le: bound }, value: cumulative });
-    });
-    const count = cumulative + this.counts[SYNC_SECONDS_BUCKETS.length];
-    out.push({ metricName: `${name}_bucket`, labels: { le: '+Inf' }, value: count });
-    out.push({ metricName: `${name}_sum`, labels: {}, value: this.sumSeconds });
-    out.push({ metricName: `${name}_count`, labels: {}, value: count });
-    return out;
-  }
-
   /**
    * What the registry prints (prom-client calls it in place of reading observations when a metric has it; the
    * Histogram's `get`, for JSON, calls it too).
    */
-  async getForPromString(): Promise<{
-    name: string;
-    help: string;
-    type: 'histogram';
-    aggregator: 'sum';
-    values: HistogramSample[];
-  }> {
+  async getForPromString(): Promise<HistogramText> {
     await this.update();
-    return {
-      name: SyncDurationHistogram.NAME,
-      help: SyncDurationHistogram.HELP,
-      type: 'histogram',
-      aggregator: 'sum',
-      values: this.samples(),
-    };
+    const name = SyncDurationHistogram.NAME;
+    const values: HistogramSample[] = [];
+    pushHistogramSamples(values, name, SYNC_SECONDS_BUCKETS, this.counts, this.sumSeconds, {});
+    return { name, help: SyncDurationHistogram.HELP, type: 'histogram', aggregator: 'sum', values };
   }
 }

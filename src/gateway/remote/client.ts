@@ -36,7 +36,13 @@ import { decodeFramedCommands, executeByKind } from '../../journal/index.js';
 import { ClientOrders } from '../trading/client-orders.js';
 import { ApiError, type ErrorCode } from '../trading/errors.js';
 import type { OrderEntry, PlaceOutcome } from '../trading/order-entry.js';
-import { REPLAY_PROGRESS_MS, type ReplayListener, type ReplayReport, type Views } from '../views/index.js';
+import {
+  REPLAY_PROGRESS_MS,
+  progressMessage,
+  type ReplayListener,
+  type ReplayReport,
+  type Views,
+} from '../views/index.js';
 import {
   ENGINE_WS_PATH,
   WIRE_LIMITS,
@@ -404,11 +410,7 @@ export class RemoteEngine implements EnginePort, OrderEntry {
     if (now - this.progressAt < (this.options.progressEveryMs ?? REPLAY_PROGRESS_MS) || total === 0) return;
     this.progressAt = now;
     const applied = Math.min(this.applied, total);
-    const percent = Math.floor((100 * applied) / total);
-    this.options.log(
-      'info',
-      `catching up with the engine before listening: ${applied} of ${total} records (${percent}%)`,
-    );
+    this.options.log('info', progressMessage('catching up with the engine', applied, total).text);
   }
 
   /** Compares the state hash once the follower is at the checkpoint's sequence number. */

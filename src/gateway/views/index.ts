@@ -17,6 +17,7 @@ export { VIEW_LIMITS } from './limits.js';
 export { EntryHistory, type EntryView, type EntryLineView } from './entries.js';
 export {
   REPLAY_PROGRESS_MS,
+  progressMessage,
   replayJournalInto,
   type ReplayListener,
   type ReplayProgress,

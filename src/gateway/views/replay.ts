@@ -32,13 +32,23 @@ export type ReplayListener = (seq: number, timeUs: number, events: Float64Array,
  */
 export type CommandListener = (command: Command, events: Float64Array, count: number) => void;
 
+/** How often a long replay or catch-up before listening says how far it is (docs/deployment.md, start time). */
+export const REPLAY_PROGRESS_MS = 5_000;
+
+/** What a replay or catch-up before listening says of how far it is: `doing` (what), done of total and %. */
+export function progressMessage(
+  doing: string,
+  done: number,
+  total: number,
+): { percent: number; text: string } {
+  const percent = Math.floor((100 * done) / total);
+  return { percent, text: `${doing} before listening: ${done} of ${total} records (${percent}%)` };
+}
+
 /**
  * How far a replay is, for a start that takes minutes (the whole journal, about 12 µs a record on two cores:
  * docs/deployment.md, start time): `report` gets the commands replayed and the total, at most every `everyMs`.
  */
-/** How often a long replay or catch-up before listening says how far it is (docs/deployment.md, start time). */
-export const REPLAY_PROGRESS_MS = 5_000;
-
 export interface ReplayProgress {
   readonly everyMs: number;
   report(replayed: number, total: number): void;
