@@ -51,6 +51,12 @@ export const F_F = 13;
  */
 export const F_SLOT = 14;
 export const F_MAKER_SLOT = F_F;
+/**
+ * OrderRejected of a place: the order's type and time in force as the command gave them, so that a rejected
+ * order shows what was asked for (0 in the rejects of other commands).
+ */
+export const F_REJECTED_TYPE = F_C;
+export const F_REJECTED_TIF = F_D;
 
 const EVENTS_INITIAL = 1024;
 const EVENTS_MAX = 1 << 26;
@@ -158,6 +164,9 @@ export interface OrderRejected extends OrderEventBase {
   code: BookReject;
   price: number;
   qty: number;
+  /** A refused place's type and time in force as the command gave them; 0 for other commands. */
+  orderType: number;
+  tif: number;
 }
 export interface TradeExecuted extends EventBase {
   type: 'TradeExecuted';
@@ -287,6 +296,8 @@ export function decodeEvent(buf: EventBuffer, i: number): BookEvent {
         qty: d[o + F_QTY],
         code: d[o + F_A] as BookReject,
         command: d[o + F_B] as CommandKind,
+        orderType: d[o + F_REJECTED_TYPE],
+        tif: d[o + F_REJECTED_TIF],
       };
     case EventType.TradeExecuted:
       return {

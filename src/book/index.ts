@@ -15,6 +15,8 @@ export {
   F_D,
   F_SLOT,
   F_MAKER_SLOT,
+  F_REJECTED_TYPE,
+  F_REJECTED_TIF,
   decodeEvent,
   decodeEvents,
 } from './events.js';
@@ -37,6 +39,8 @@ export {
   Side,
   OrderType,
   TimeInForce,
+  knownOrderType,
+  knownTimeInForce,
   SelfTradePrevention,
   CancelReason,
   ANY_OWNER,

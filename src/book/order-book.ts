@@ -225,7 +225,17 @@ export class OrderBook {
   place(cmd: PlaceOrder): number {
     const code = this.advanceClock(cmd.timeUs) ? this.placeProblem(cmd) : BookReject.InvalidTime;
     if (code !== 0) {
-      this.emitReject(cmd.orderId, cmd.owner, cmd.side, cmd.price, cmd.qty, code, CommandKind.Place);
+      this.emitReject(
+        cmd.orderId,
+        cmd.owner,
+        cmd.side,
+        cmd.price,
+        cmd.qty,
+        code,
+        CommandKind.Place,
+        cmd.type,
+        cmd.tif,
+      );
       return 0;
     }
     const t = this.allocOrder(cmd);
@@ -1340,6 +1350,8 @@ export class OrderBook {
     qty: number,
     code: number,
     command: number,
+    type = 0,
+    tif = 0,
   ): void {
     const at = this.events.reserve();
     const d = this.events.data;
@@ -1353,6 +1365,10 @@ export class OrderBook {
     d[at + 7] = qty;
     d[at + F_A] = code;
     d[at + F_B] = command;
+    d[at + F_C] = type;
+    d[at + F_D] = tif;
+    d[at + F_E] = 0;
+    d[at + F_F] = 0;
     d[at + 14] = NONE;
   }
 

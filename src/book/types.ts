@@ -36,6 +36,16 @@ export const TimeInForce = {
 } as const;
 export type TimeInForce = (typeof TimeInForce)[keyof typeof TimeInForce];
 
+/** `x` when it names an order type, else 0: a refused command may carry any number. */
+export function knownOrderType(x: number): OrderType | 0 {
+  return Number.isInteger(x) && x >= OrderType.Limit && x <= OrderType.TakeProfitLimit ? (x as OrderType) : 0;
+}
+
+/** `x` when it names a time in force, else 0: a refused command may carry any number. */
+export function knownTimeInForce(x: number): TimeInForce | 0 {
+  return Number.isInteger(x) && x >= TimeInForce.GTC && x <= TimeInForce.GTD ? (x as TimeInForce) : 0;
+}
+
 /** What happens when an incoming order would trade with a resting order of the same owner. */
 export const SelfTradePrevention = {
   /** Self trades are allowed. */

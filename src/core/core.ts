@@ -72,6 +72,8 @@ const EVENT_STRIDE = book.EVENT_STRIDE;
 const EventType = Object.freeze({ ...book.EventType });
 const F_MAKER_SLOT = book.F_MAKER_SLOT;
 const F_SLOT = book.F_SLOT;
+const F_REJECTED_TYPE = book.F_REJECTED_TYPE;
+const F_REJECTED_TIF = book.F_REJECTED_TIF;
 const OrderType = Object.freeze({ ...book.OrderType });
 const Side = Object.freeze({ ...book.Side });
 const TimeInForce = Object.freeze({ ...book.TimeInForce });
@@ -386,7 +388,7 @@ export class ExchangeCore {
       ? RiskReject.VenueKillSwitch
       : this.tradingAccountProblem(c.accountId) || this.tradingInstrumentProblem(ins);
     if (code !== 0 || ins === undefined) {
-      this.rejectOrder(c.instrument, c.orderId, c.accountId, c.side, c.price, c.qty, code, CommandKind.Place);
+      this.rejectPlace(c, code);
       return;
     }
     const p = this.bookPlace;
@@ -407,16 +409,7 @@ export class ExchangeCore {
     if (wellFormed(c)) {
       const riskCode = this.gatePlace(c, ins);
       if (riskCode !== 0) {
-        this.rejectOrder(
-          c.instrument,
-          c.orderId,
-          c.accountId,
-          c.side,
-          c.price,
-          c.qty,
-          riskCode,
-          CommandKind.Place,
-        );
+        this.rejectPlace(c, riskCode);
         return;
       }
     } else {
@@ -1408,6 +1401,15 @@ export class ExchangeCore {
   }
 
   /** An order command refused before the book: the book's OrderRejected layout, sequence 0, the core's code. */
+  /** A place refused before the book: its record also carries the type and time in force asked for. */
+  private rejectPlace(c: PlaceOrder, code: number): void {
+    this.rejectOrder(c.instrument, c.orderId, c.accountId, c.side, c.price, c.qty, code, CommandKind.Place);
+    const d = this.events.data;
+    const o = (this.events.count - 1) * EVENT_STRIDE;
+    d[o + F_REJECTED_TYPE] = finiteOr0(c.type);
+    d[o + F_REJECTED_TIF] = finiteOr0(c.tif);
+  }
+
   private rejectOrder(
     instrument: number,
     orderId: number,

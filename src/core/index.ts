@@ -21,7 +21,7 @@ export type {
   KillSwitch,
   ResetKillSwitch,
 } from './commands.js';
-export { CoreReject, coreRejectName } from './codes.js';
+export { CoreReject, coreRejectName, rejectCodeName } from './codes.js';
 export { CoreEventType, KillReason, F_INSTRUMENT, C_A, C_B, decodeStream, decodeRecord } from './events.js';
 export type { CoreEvent, StreamEvent } from './events.js';
 export { MarkMethod, INSTRUMENT_DEFAULTS, INSTRUMENT_LIMITS, type InstrumentSpec } from './instruments.js';

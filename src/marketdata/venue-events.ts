@@ -14,17 +14,17 @@
  */
 import {
   CancelReason,
+  CommandKind,
   EVENT_STRIDE,
   EventBuffer,
   OrderType,
   SelfTradePrevention,
   TimeInForce,
-  bookRejectName,
   decodeEvent,
   type BookEvent,
 } from '../book/index.js';
 import { envelope, type Envelope, type Outbox } from '../bus/index.js';
-import { F_INSTRUMENT } from '../core/index.js';
+import { F_INSTRUMENT, rejectCodeName } from '../core/index.js';
 import type { BatchRecords } from './pipeline/index.js';
 import { formatTime } from './time-text.js';
 
@@ -71,7 +71,17 @@ export function venueEventPayload(
     out.tif = TIFS.get(e.tif) ?? e.tif;
     out.stp = STPS.get(e.stp) ?? e.stp;
   }
-  if (e.type === 'OrderRejected') out.code = bookRejectName(e.code);
+  if (e.type === 'OrderRejected') {
+    out.code = rejectCodeName(e.code);
+    // What a refused place asked for; the other commands' refusals have no type.
+    if (e.command === CommandKind.Place) {
+      out.orderType = ORDER_TYPES.get(e.orderType) ?? e.orderType;
+      out.tif = TIFS.get(e.tif) ?? e.tif;
+    } else {
+      delete out.orderType;
+      delete out.tif;
+    }
+  }
   if (e.type === 'OrderCancelled' || e.type === 'OrderReduced')
     out.reason = REASONS.get(e.reason) ?? e.reason;
   void type;

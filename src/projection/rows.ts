@@ -10,7 +10,15 @@
  * the mapper must know whole; ended orders are dropped once their last row is made. After a restart the live
  * orders are loaded from the table as the checkpoint left it.
  */
-import { CommandKind, EVENT_STRIDE, EventBuffer, EventType, Side } from '../book/index.js';
+import {
+  CommandKind,
+  EVENT_STRIDE,
+  EventBuffer,
+  EventType,
+  Side,
+  knownOrderType,
+  knownTimeInForce,
+} from '../book/index.js';
 import {
   LedgerRecordType,
   S_BUY_ORDER,
@@ -371,8 +379,8 @@ export class RowMapper {
           instrument: whole(e.instrument),
           accountId: whole(e.owner),
           side: e.side === Side.Buy ? Side.Buy : Side.Sell,
-          orderType: 0,
-          tif: 0,
+          orderType: knownOrderType(e.orderType),
+          tif: knownTimeInForce(e.tif),
           priceTicks: whole(e.price),
           triggerPriceTicks: 0,
           qtyLots: whole(e.qty),

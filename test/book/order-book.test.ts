@@ -1570,6 +1570,32 @@ void describe('instrument rules', () => {
     equal(single(drain(book), 'OrderRejected').code, BookReject.PriceOutsideBand);
   });
 
+  void it("a refused place's record carries the type and time in force it asked for; other refusals carry none", () => {
+    const book = newBook({ priceBandBps: 1000 });
+    book.setReferencePrice(1000, 0);
+    drain(book);
+    book.place(
+      order({
+        orderId: 1,
+        type: OrderType.StopLimit,
+        tif: TimeInForce.FOK,
+        price: 5000,
+        triggerPrice: 990,
+        qty: 1,
+      }),
+    );
+    const placed = single(drain(book), 'OrderRejected');
+    equal(placed.code, BookReject.PriceOutsideBand);
+    deepEqual(
+      [placed.command, placed.orderType, placed.tif],
+      [CommandKind.Place, OrderType.StopLimit, TimeInForce.FOK],
+    );
+    // The record's slot is reused: a cancel's refusal right after must not show the place's type.
+    book.cancel(77, ANY_OWNER, 1);
+    const cancelled = single(drain(book), 'OrderRejected');
+    deepEqual([cancelled.command, cancelled.orderType, cancelled.tif], [CommandKind.Cancel, 0, 0]);
+  });
+
   void it('without referenceFollowsLastTrade only setReferencePrice moves the band', () => {
     const book = newBook({ priceBandBps: 1000 });
     book.setReferencePrice(1000, 0);

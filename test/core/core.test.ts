@@ -362,6 +362,32 @@ void describe('core: the risk gate', () => {
     equal(v.core.openOrderCount, 0);
   });
 
+  void it('a place refused by the core carries the type and time in force it asked for', () => {
+    const v = twoParty();
+    const refused = v.place(1, 11, Side.Buy, 10_000, 1_000, { tif: TimeInForce.IOC });
+    const byRisk = refused.find((e) => e.type === 'OrderRejected');
+    ok(byRisk?.type === 'OrderRejected');
+    deepEqual(
+      [byRisk.code, byRisk.orderType, byRisk.tif],
+      [RiskReject.InsufficientFunds, OrderType.Limit, TimeInForce.IOC],
+    );
+    const unknown = v.place(99, 12, Side.Sell, 10_000, 1, {
+      type: OrderType.StopMarket,
+      tif: TimeInForce.DAY,
+    });
+    const byCore = unknown.find((e) => e.type === 'OrderRejected');
+    ok(byCore?.type === 'OrderRejected');
+    deepEqual(
+      [byCore.code, byCore.orderType, byCore.tif],
+      [RiskReject.UnknownAccount, OrderType.StopMarket, TimeInForce.DAY],
+    );
+    // A cancel's refusal, written in the same record slot next, names no type.
+    const cancel = v.exec({ kind: 'cancelOrder', accountId: 1, instrument: INSTRUMENT, orderId: 404 });
+    const refusedCancel = cancel.find((e) => e.type === 'OrderRejected');
+    ok(refusedCancel?.type === 'OrderRejected');
+    deepEqual([refusedCancel.orderType, refusedCancel.tif], [0, 0]);
+  });
+
   void it('refuses a limit price outside the band around the reference price', () => {
     const v = twoParty({ referencePrice: 10_000, priceBandBps: 1_000 });
     equal(rejectCode(v.place(1, 11, Side.Buy, 11_001, 1)), RiskReject.PriceOutsideBand);

@@ -186,6 +186,16 @@ describe('REST API on PGlite', () => {
       assert.equal(a.status, status, JSON.stringify([body, a.body]));
       assert.equal((a.body.error as { code: string }).code, code);
       assert.equal(typeof a.body.timestamp, 'string');
+      if (code === 'INSUFFICIENT_FUNDS') {
+        // The refused order as the venue keeps it shows the type and time in force it was placed with.
+        const refused = (a.body.error as { details: { order: Record<string, unknown> } }).details.order;
+        assert.deepEqual(
+          [refused.status, refused.order_type, refused.time_in_force],
+          ['rejected', 'limit', 'gtc'],
+        );
+        const again = await call(venue, 'GET', `/api/v1/orders/${String(refused.order_id)}`, t1);
+        assert.deepEqual([again.body.order_type, again.body.time_in_force], ['limit', 'gtc']);
+      }
     }
     assert.equal((await call(venue, 'GET', '/api/v1/orders/999999', t1)).status, 404);
     assert.equal((await call(venue, 'GET', '/api/v1/orderbook/BTC-USDT?depth=101', null)).status, 400);
@@ -212,6 +222,30 @@ describe('REST API on PGlite', () => {
       status: 'ready',
       checks: { engine: 'ok', store: 'ok', audit: 'ok', marketData: 'ok' },
     });
+  });
+
+  it('takes a JSON content type over an empty body as no body, and still refuses a body that is missing or bad', async () => {
+    const send = (method: string, path: string, body?: string): Promise<Response> =>
+      fetch(`${venue.url}${path}`, {
+        method,
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${t1}` },
+        ...(body === undefined ? {} : { body }),
+      });
+    const placed = await send(
+      'POST',
+      '/api/v1/orders',
+      JSON.stringify(order({ side: 'buy', quantity: '0.1', price: '20000' })),
+    );
+    assert.equal(placed.status, 201);
+    const id = String(((await placed.json()) as { order_id: string }).order_id);
+    const cancelled = await send('DELETE', `/api/v1/orders/${id}`);
+    assert.equal(cancelled.status, 200);
+    assert.equal(((await cancelled.json()) as { status: string }).status, 'cancelled');
+    for (const body of [undefined, '', '{', '{"symbol":']) {
+      const refused = await send('POST', '/api/v1/orders', body);
+      assert.equal(refused.status, 400, String(body));
+      assert.equal(((await refused.json()) as { error: { code: string } }).error.code, 'VALIDATION_ERROR');
+    }
   });
 
   it('keeps every acknowledged order and the same views across a stop and restart', async () => {

@@ -143,9 +143,11 @@ describe('views', () => {
     assert.equal(views.order(2)?.status, 'cancelled');
     assert.equal(views.order(2)?.remainingLots, 0);
     assert.deepEqual(views.depth(1, 5), { bids: [], asks: [] });
-    run(place(1, 4, Side.Buy, 6_000_000, 1e9));
+    run(place(1, 4, Side.Buy, 6_000_000, 1e9, TimeInForce.FOK));
     assert.equal(views.order(4)?.status, 'rejected');
     assert.ok((views.order(4)?.rejectCode ?? 0) > 0);
+    // What the refused place asked for, from its record.
+    assert.deepEqual([views.order(4)?.type, views.order(4)?.tif], [OrderType.Limit, TimeInForce.FOK]);
     assert.equal(views.venue.openOrders, 0);
     assert.equal(views.highestOrderId, 4);
   });

@@ -6,9 +6,9 @@
  */
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import { Side } from '../../src/book/index.js';
+import { Side, TimeInForce, decodeEvent } from '../../src/book/index.js';
 import { Outbox, type Envelope, type OutboxPublisher } from '../../src/bus/index.js';
-import { VenueEvents, symbolToken, venueEventsTopic } from '../../src/marketdata/index.js';
+import { VenueEvents, symbolToken, venueEventPayload, venueEventsTopic } from '../../src/marketdata/index.js';
 import { INSTRUMENT, T0, Venue } from '../core/helpers.js';
 
 /** A transport that stores everything at once. */
@@ -70,6 +70,21 @@ describe('venue events', () => {
       [trade.price, trade.qty, trade.aggressorSide, trade.takerOrderId, trade.makerOrderId],
       [100, 4, 'buy', 2, 1],
     );
+  });
+
+  it("names a refused place's type and time in force, and gives a refused cancel none", () => {
+    const v = new Venue().setup().account(1, 100, 0);
+    v.place(1, 5, Side.Buy, 100, 10, { tif: TimeInForce.IOC });
+    const refusedPlace = decodeEvent(v.core.events, 0);
+    assert.equal(refusedPlace.type, 'OrderRejected');
+    const place = venueEventPayload(refusedPlace, 'BTC-USD', INSTRUMENT, 30);
+    assert.deepEqual([place.code, place.orderType, place.tif], ['InsufficientFunds', 'Limit', 'IOC']);
+    v.exec({ kind: 'cancelOrder', accountId: 1, instrument: INSTRUMENT, orderId: 404 });
+    const refusedCancel = decodeEvent(v.core.events, 0);
+    assert.equal(refusedCancel.type, 'OrderRejected');
+    const cancel = venueEventPayload(refusedCancel, 'BTC-USD', INSTRUMENT, 31);
+    assert.equal(cancel.code, 'OrderNotFound');
+    assert.ok(!('orderType' in cancel) && !('tif' in cancel));
   });
 
   it('offers in the replay only the commands after the saved progress, and live batches on a later turn', async () => {

@@ -6,7 +6,17 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { RowMapper, type RowBatch } from '../../src/projection/index.js';
-import { BTC, INSTRUMENT, Side, T0, USD, Venue, type CommandInput } from '../core/helpers.js';
+import {
+  BTC,
+  INSTRUMENT,
+  OrderType,
+  Side,
+  T0,
+  TimeInForce,
+  USD,
+  Venue,
+  type CommandInput,
+} from '../core/helpers.js';
 
 /** A core and a mapper fed each command's records, numbered from 1. */
 class Projected {
@@ -229,8 +239,16 @@ describe('query table rows', () => {
       [20, 'cancelled', 410, 7, 0, true, p.seq],
     );
     assert.deepEqual(
-      b.rejected.map((r) => [r.orderId, r.status, r.accountId, r.qtyLots, r.rejectCode > 0]),
-      [[21, 'rejected', 1, 1_000_000, true]],
+      b.rejected.map((r) => [
+        r.orderId,
+        r.status,
+        r.accountId,
+        r.qtyLots,
+        r.rejectCode > 0,
+        r.orderType,
+        r.tif,
+      ]),
+      [[21, 'rejected', 1, 1_000_000, true, OrderType.Limit, TimeInForce.GTC]],
     );
     assert.equal(p.mapper.live.size, 0);
     assert.deepEqual(

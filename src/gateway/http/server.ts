@@ -313,6 +313,16 @@ export async function buildServer(deps: ServerDeps) {
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.decorateRequest('principal', null);
+  // A JSON content type over an empty body is no body, not a syntax error: clients that set the header on
+  // every request send it with DELETE and with the POSTs that take no body. A route that needs a body still
+  // refuses one missing, in its schema. Anything else is parsed as fastify does by default.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text === '') done(null, undefined);
+    else void parseJson(req, text, done);
+  });
   app.setErrorHandler((err, req, reply) => {
     const e = gatewayErrorOf(apiErrorOf(err));
     if (e.statusCode >= 500) req.log.error({ err }, 'request failed');

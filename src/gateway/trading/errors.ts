@@ -3,8 +3,8 @@
  * see `{ "error": { "code", "message", "details" }, "timestamp" }`. The core's reject codes (book 1000s,
  * ledger 2000s, risk 3000s, core 5000s) map to these codes here, with the core's code and name in details.
  */
-import { bookRejectName, BookReject } from '../../book/index.js';
-import { coreRejectName, CoreReject } from '../../core/index.js';
+import { BookReject } from '../../book/index.js';
+import { rejectCodeName, CoreReject } from '../../core/index.js';
 
 export const ErrorCode = {
   ValidationError: 'VALIDATION_ERROR',
@@ -92,30 +92,30 @@ export function errorBody(
 }
 
 // The risk gate's and ledger's codes, by number: the gateway does not import those folders' tables.
-const RISK: Readonly<Record<number, [number, ErrorCode, string]>> = {
-  3001: [404, ErrorCode.AccountNotFound, 'UnknownAccount'],
-  3002: [403, ErrorCode.AccountSuspended, 'AccountSuspended'],
-  3003: [400, ErrorCode.InvalidSymbol, 'UnknownInstrument'],
-  3004: [409, ErrorCode.TradingHalted, 'InstrumentHalted'],
-  3005: [422, ErrorCode.InsufficientFunds, 'InsufficientFunds'],
-  3006: [422, ErrorCode.RiskLimitExceeded, 'OrderQuantityAboveLimit'],
-  3007: [422, ErrorCode.RiskLimitExceeded, 'OrderNotionalAboveLimit'],
-  3008: [422, ErrorCode.RiskLimitExceeded, 'OpenOrdersAboveLimit'],
-  3009: [422, ErrorCode.RiskLimitExceeded, 'PositionAboveLimit'],
-  3010: [422, ErrorCode.RiskLimitExceeded, 'PositionAboveEquityFraction'],
-  3011: [422, ErrorCode.RiskLimitExceeded, 'DailyLossLimitReached'],
-  3012: [403, ErrorCode.KillSwitchActive, 'AccountKillSwitch'],
-  3013: [403, ErrorCode.KillSwitchActive, 'VenueKillSwitch'],
-  3014: [422, ErrorCode.PriceOutOfBand, 'PriceOutsideBand'],
-  3015: [422, ErrorCode.RiskLimitExceeded, 'AmountOverflow'],
-  3016: [422, ErrorCode.NoReferencePrice, 'NoReferencePrice'],
+const RISK: Readonly<Record<number, readonly [number, ErrorCode]>> = {
+  3001: [404, ErrorCode.AccountNotFound], // UnknownAccount
+  3002: [403, ErrorCode.AccountSuspended], // AccountSuspended
+  3003: [400, ErrorCode.InvalidSymbol], // UnknownInstrument
+  3004: [409, ErrorCode.TradingHalted], // InstrumentHalted
+  3005: [422, ErrorCode.InsufficientFunds], // InsufficientFunds
+  3006: [422, ErrorCode.RiskLimitExceeded], // OrderQuantityAboveLimit
+  3007: [422, ErrorCode.RiskLimitExceeded], // OrderNotionalAboveLimit
+  3008: [422, ErrorCode.RiskLimitExceeded], // OpenOrdersAboveLimit
+  3009: [422, ErrorCode.RiskLimitExceeded], // PositionAboveLimit
+  3010: [422, ErrorCode.RiskLimitExceeded], // PositionAboveEquityFraction
+  3011: [422, ErrorCode.RiskLimitExceeded], // DailyLossLimitReached
+  3012: [403, ErrorCode.KillSwitchActive], // AccountKillSwitch
+  3013: [403, ErrorCode.KillSwitchActive], // VenueKillSwitch
+  3014: [422, ErrorCode.PriceOutOfBand], // PriceOutsideBand
+  3015: [422, ErrorCode.RiskLimitExceeded], // AmountOverflow
+  3016: [422, ErrorCode.NoReferencePrice], // NoReferencePrice
 };
-const LEDGER: Readonly<Record<number, [number, ErrorCode, string]>> = {
-  2001: [400, ErrorCode.ValidationError, 'InvalidAmount'],
-  2002: [400, ErrorCode.ValidationError, 'AmountAboveSafeRange'],
-  2003: [422, ErrorCode.InsufficientFunds, 'InsufficientAvailable'],
-  2004: [400, ErrorCode.ValidationError, 'UnknownAsset'],
-  2005: [422, ErrorCode.RiskLimitExceeded, 'CustodyOverflow'],
+const LEDGER: Readonly<Record<number, readonly [number, ErrorCode]>> = {
+  2001: [400, ErrorCode.ValidationError], // InvalidAmount
+  2002: [400, ErrorCode.ValidationError], // AmountAboveSafeRange
+  2003: [422, ErrorCode.InsufficientFunds], // InsufficientAvailable
+  2004: [400, ErrorCode.ValidationError], // UnknownAsset
+  2005: [422, ErrorCode.RiskLimitExceeded], // CustodyOverflow
 };
 
 function bookError(code: number): [number, ErrorCode] {
@@ -138,16 +138,11 @@ function bookError(code: number): [number, ErrorCode] {
 }
 
 /** The name of any reject code of the core (for details and logs). */
-export function rejectName(code: number): string {
-  if (code >= 1000 && code < 2000) return bookRejectName(code);
-  if (code >= 2000 && code < 3000) return LEDGER[code]?.[2] ?? `Unknown(${code})`;
-  if (code >= 3000 && code < 4000) return RISK[code]?.[2] ?? `Unknown(${code})`;
-  return coreRejectName(code);
-}
+export const rejectName = rejectCodeName;
 
 /** The API error for a reject code of the core, with `details` added. */
 export function rejectError(code: number, message: string, details: ErrorDetails = {}): ApiError {
-  let mapped: readonly [number, ErrorCode, string?];
+  let mapped: readonly [number, ErrorCode];
   if (code >= 1000 && code < 2000) mapped = bookError(code);
   else if (code >= 2000 && code < 3000) mapped = LEDGER[code] ?? [422, ErrorCode.OrderRejected];
   else if (code >= 3000 && code < 4000) mapped = RISK[code] ?? [422, ErrorCode.OrderRejected];
