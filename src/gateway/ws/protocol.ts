@@ -169,7 +169,11 @@ export function parseRequest(text: string): Parsed {
     const issues = checker
       .Errors(value)
       .slice(0, 5)
-      .map((e) => ({ path: e.instancePath, message: e.message }));
+      // The compiled schemas say "schema is false" of a property that `additionalProperties: false` refuses.
+      .map((e) => ({
+        path: e.instancePath,
+        message: e.message === 'schema is false' ? 'is not a field of this request' : e.message,
+      }));
     const first = issues[0];
     const where = first === undefined || first.path === '' ? '' : ` at ${first.path}`;
     return refuse(id, 'VALIDATION_ERROR', `invalid ${op}${where}: ${first?.message ?? 'bad message'}`, {
