@@ -124,6 +124,20 @@ describe('REST API on PGlite', () => {
     assert.equal(new Set(concurrent.map(idOf)).size, 1);
     assert.deepEqual(concurrent.map((a) => a.status).sort(), [200, 200, 201]);
     acknowledged.push(idOf(concurrent[0]));
+    // The same client order id for a different order (side, instrument, type or time in force) is a conflict,
+    // not a retry: answered 409 with the order it names, and nothing placed.
+    for (const other of [
+      { side: 'sell' },
+      { symbol: 'ETH-USDT', price: '2000' },
+      { order_type: 'market', price: undefined },
+      { time_in_force: 'ioc' },
+    ]) {
+      const conflict = await call(venue, 'POST', '/api/v1/orders', t1, { ...fields, ...other });
+      assert.equal(conflict.status, 409, JSON.stringify([other, conflict.body]));
+      const error = conflict.body.error as { code: string; details: { order_id: string } };
+      assert.equal(error.code, 'CLIENT_ORDER_ID_CONFLICT');
+      assert.equal(error.details.order_id, idOf(first));
+    }
   });
 
   it("lets a trader act only for its own accounts: another's order is not found", async () => {
@@ -241,11 +255,65 @@ describe('REST API on PGlite', () => {
     const cancelled = await send('DELETE', `/api/v1/orders/${id}`);
     assert.equal(cancelled.status, 200);
     assert.equal(((await cancelled.json()) as { status: string }).status, 'cancelled');
-    for (const body of [undefined, '', '{', '{"symbol":']) {
+    for (const [body, code] of [
+      [undefined, 'VALIDATION_ERROR'],
+      ['', 'VALIDATION_ERROR'],
+      ['{', 'BAD_JSON'],
+      ['{"symbol":', 'BAD_JSON'],
+    ] as const) {
       const refused = await send('POST', '/api/v1/orders', body);
       assert.equal(refused.status, 400, String(body));
-      assert.equal(((await refused.json()) as { error: { code: string } }).error.code, 'VALIDATION_ERROR');
+      assert.equal(((await refused.json()) as { error: { code: string } }).error.code, code, String(body));
     }
+  });
+
+  it('answers malformed requests with the codes docs/operations.md lists', async () => {
+    const ask = async (
+      method: string,
+      path: string,
+      headers: Record<string, string> = {},
+      body?: string,
+    ): Promise<[number, string, Headers]> => {
+      const r = await fetch(`${venue.url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${t1}`, ...headers },
+        ...(body === undefined ? {} : { body }),
+      });
+      const answer = (await r.json()) as { error: { code: string } };
+      return [r.status, answer.error.code, r.headers];
+    };
+    const json = { 'content-type': 'application/json' };
+    const [status405, code405, headers405] = await ask('PUT', '/api/v1/orders');
+    assert.deepEqual([status405, code405], [405, 'METHOD_NOT_ALLOWED']);
+    assert.equal(headers405.get('allow'), 'DELETE, GET, HEAD, POST');
+    assert.deepEqual((await ask('GET', '/api/v1/nothing-here')).slice(0, 2), [404, 'NOT_FOUND']);
+    assert.deepEqual((await ask('POST', '/api/v1/orders', json, '{"a":')).slice(0, 2), [400, 'BAD_JSON']);
+    assert.deepEqual((await ask('POST', '/api/v1/orders', json, '{"__proto__":{"x":1}}')).slice(0, 2), [
+      400,
+      'BAD_JSON',
+    ]);
+    assert.deepEqual(
+      (await ask('POST', '/api/v1/orders', { 'content-type': 'text/plain' }, 'x')).slice(0, 2),
+      [415, 'UNSUPPORTED_MEDIA_TYPE'],
+    );
+    assert.deepEqual(
+      (await ask('POST', '/api/v1/orders', json, JSON.stringify({ pad: 'x'.repeat(64 * 1024) }))).slice(0, 2),
+      [413, 'PAYLOAD_TOO_LARGE'],
+    );
+    assert.deepEqual((await ask('GET', `/api/v1/orders/${'9'.repeat(200)}`)).slice(0, 2), [
+      414,
+      'URI_TOO_LONG',
+    ]);
+    assert.deepEqual((await ask('GET', '/api/v1/orders/%zz')).slice(0, 2), [400, 'BAD_REQUEST']);
+    // An unknown field is named.
+    const r = await fetch(`${venue.url}/api/v1/orders`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${t1}`, ...json },
+      body: JSON.stringify({ ...order({ side: 'buy', quantity: '0.1', price: '1' }), colour: 'red' }),
+    });
+    const refused = (await r.json()) as { error: { code: string; message: string } };
+    assert.deepEqual([r.status, refused.error.code], [400, 'VALIDATION_ERROR']);
+    assert.match(refused.error.message, /colour/);
   });
 
   it('keeps every acknowledged order and the same views across a stop and restart', async () => {

@@ -7,8 +7,6 @@ export const HTTP_LIMITS = Object.freeze({
   keepAliveTimeoutMs: 65_000,
   /** A path parameter (symbols, ids). */
   paramLengthMax: 64,
-  /** Validation issues listed in an error's details. */
-  validationIssuesMax: 10,
   /** Levels a book request may ask for, and the default. */
   depthMax: 100,
   depthDefault: 20,

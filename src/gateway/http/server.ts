@@ -19,16 +19,17 @@ import { requireRole, type KeyVerifier, type Principal, type Role } from '../aut
 import type { JwtVerifier } from '../jwt/index.js';
 import { rateLimit, type RateDecision, type RateLimiter, type VenueLimiters } from '../limits/index.js';
 import { metricsPlugin, type VenueMetrics } from '../metrics/index.js';
-import { ApiError, ErrorCode, validationError } from '../trading/errors.js';
+import { ApiError, ErrorCode } from '../trading/errors.js';
 import type { Trading } from '../trading/trading.js';
 import { proxyTrust } from './client-address.js';
 import { HTTP_LIMITS } from './limits.js';
 import {
   GatewayError,
-  REQUEST_ID_HEADER,
   AccessLogController,
   SECURITY_HEADERS_DEFAULTS,
   allSecurityHeaders,
+  errorEnvelope,
+  frameworkErrorsHandler,
   lazyChildLogger,
   loggerOptions,
   requestId,
@@ -217,51 +218,14 @@ export function principalOf(req: FastifyRequest): Principal {
   return req.principal;
 }
 
-/** Fastify's own errors (parsing, limits, validation) in the gateway's shape: never a 5xx for bad input. */
-function apiErrorOf(err: unknown): ApiError | GatewayError {
-  if (err instanceof ApiError || err instanceof GatewayError) return err;
+/**
+ * The venue's own errors in the envelope (the trading service's ApiError, a store that is down); null for
+ * fastify's, which the error envelope classifies (plugins/error-envelope.ts): never a 5xx for bad input.
+ */
+function venueErrorOf(err: unknown): GatewayError | null {
+  if (err instanceof ApiError || err instanceof GatewayError) return gatewayErrorOf(err);
   const unavailable = unavailableErrorOf(err);
-  if (unavailable !== null) return unavailable;
-  const e = err as {
-    validation?: unknown;
-    validationContext?: unknown;
-    statusCode?: unknown;
-    code?: unknown;
-    message?: unknown;
-  };
-  const message = typeof e.message === 'string' ? e.message : 'bad request';
-  if (Array.isArray(e.validation)) {
-    const issues = (e.validation as { instancePath?: string; message?: string; params?: unknown }[])
-      .slice(0, HTTP_LIMITS.validationIssuesMax)
-      .map((v) => ({ path: v.instancePath ?? '', message: v.message ?? '', params: v.params ?? {} }));
-    return validationError(
-      `invalid ${typeof e.validationContext === 'string' ? e.validationContext : 'request'}: ${message}`,
-      { issues },
-    );
-  }
-  const status = typeof e.statusCode === 'number' ? e.statusCode : 500;
-  switch (e.code) {
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new ApiError(
-        413,
-        ErrorCode.PayloadTooLarge,
-        `the body is over ${HTTP_LIMITS.bodyBytesMax} bytes`,
-      );
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new ApiError(415, ErrorCode.UnsupportedMediaType, 'send JSON (Content-Type: application/json)');
-    default:
-      break;
-  }
-  if (status >= 400 && status < 500) {
-    const code =
-      status === 404
-        ? ErrorCode.NotFound
-        : status === 405
-          ? ErrorCode.MethodNotAllowed
-          : ErrorCode.ValidationError;
-    return new ApiError(status, code, message);
-  }
-  return new ApiError(500, ErrorCode.InternalError, 'internal error');
+  return unavailable === null ? null : gatewayErrorOf(unavailable);
 }
 
 /**
@@ -304,10 +268,7 @@ export async function buildServer(deps: ServerDeps) {
     logController: new AccessLogController(),
     // The router's own refusals (a path parameter too long, a malformed URL) in the same shape as the rest.
     // The plugins' hooks do not run for these, so the security headers and request id are set here.
-    frameworkErrors: (err, req, reply) => {
-      reply.headers(errorHeaders).header(REQUEST_ID_HEADER, req.id);
-      void sendError(reply, apiErrorOf(err));
-    },
+    frameworkErrors: frameworkErrorsHandler(errorHeaders),
     ajv: {
       customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false },
     },
@@ -323,19 +284,13 @@ export async function buildServer(deps: ServerDeps) {
     if (text === '') done(null, undefined);
     else void parseJson(req, text, done);
   });
-  app.setErrorHandler((err, req, reply) => {
-    const e = gatewayErrorOf(apiErrorOf(err));
-    if (e.statusCode >= 500) req.log.error({ err }, 'request failed');
-    return sendError(reply, e);
-  });
-  app.setNotFoundHandler((req, reply) =>
-    sendError(
-      reply,
-      new ApiError(404, ErrorCode.NotFound, `no route ${req.method} ${req.url.split('?')[0]}`),
-    ),
-  );
+  // A text/plain body is refused (415) like any other that is not JSON, rather than parsed into a string
+  // for the schema to refuse as a type.
+  app.removeContentTypeParser('text/plain');
 
-  // Before the routes: the id and the headers are on every answer, refusals included.
+  // Before the routes: the id and the headers are on every answer, refusals included, and the error envelope
+  // learns the routes' paths as they are added (405 with Allow for a known path's other methods).
+  await app.register(errorEnvelope, { mapError: venueErrorOf });
   await app.register(requestId);
   await app.register(securityHeaders, headerOptions);
   // A request that arrives while the server drains (pipelined, or on a busy keep-alive connection) is

@@ -405,7 +405,8 @@ export class Trading {
         },
       );
     }
-    if (o.instrument !== cmd.instrument || o.side !== cmd.side) {
+    // What an amend cannot change must match; price and quantity may have been amended since.
+    if (o.instrument !== cmd.instrument || o.side !== cmd.side || o.type !== cmd.type || o.tif !== cmd.tif) {
       throw new ApiError(
         409,
         ErrorCode.ClientOrderIdConflict,

@@ -171,7 +171,16 @@ function allowedMethods(routes: readonly KnownRoute[], path: string): string[] {
   return [...methods].sort();
 }
 
-const plugin: FastifyPluginCallback = (app: FastifyInstance, _options, done) => {
+export interface ErrorEnvelopeOptions {
+  /**
+   * The application's own errors as gateway errors (a service's error type, a dependency that is down), or
+   * null for what this module should classify. Consulted first.
+   */
+  readonly mapError?: (error: unknown) => GatewayError | null;
+}
+
+const plugin: FastifyPluginCallback<ErrorEnvelopeOptions> = (app: FastifyInstance, options, done) => {
+  const mapError = options.mapError ?? ((): null => null);
   const routes: KnownRoute[] = [];
   app.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
@@ -179,9 +188,10 @@ const plugin: FastifyPluginCallback = (app: FastifyInstance, _options, done) => 
   });
 
   app.setErrorHandler((error: unknown, request, reply) => {
-    const known = classifyError(error, request);
+    const known = mapError(error) ?? classifyError(error, request);
     if (known !== null) {
-      request.log.debug({ code: known.code, statusCode: known.statusCode }, 'request refused');
+      if (known.statusCode >= 500) request.log.error({ err: error }, 'request failed');
+      else request.log.debug({ code: known.code, statusCode: known.statusCode }, 'request refused');
       return sendError(reply, known);
     }
     request.log.error({ err: error }, 'unexpected error');
