@@ -110,6 +110,19 @@ describe('the acknowledgement order text', () => {
     const text = orderJsonText(view, inst, 'a"b\\c');
     assert.equal((JSON.parse(text) as { client_order_id: string }).client_order_id, 'a"b\\c');
   });
+
+  it("shows no price for market types (the core's price there is its protection price), a limit's price for the rest", () => {
+    fc.assert(
+      fc.property(orderView, fc.constantFrom(...instruments), (o, inst) => {
+        const view: OrderView = { ...o, instrument: inst.spec.instrument, priceTicks: o.priceTicks + 1 };
+        const shown = (JSON.parse(orderJsonText(view, inst, null)) as { price: string | null }).price;
+        const marketType = view.type === 2 || view.type === 3 || view.type === 5;
+        assert.equal(shown === null, marketType, JSON.stringify([view.type, shown]));
+        assert.equal(orderJson(view, inst, null).price, shown);
+      }),
+      { numRuns: 500 },
+    );
+  });
 });
 
 describe('isoOfUs', () => {

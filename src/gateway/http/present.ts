@@ -69,6 +69,16 @@ const TYPE_NAME: Readonly<Record<number, string>> = {
   [OrderType.TakeProfit]: 'take_profit',
   [OrderType.TakeProfitLimit]: 'take_profit_limit',
 };
+/**
+ * The order's limit price, or null: market types take no price from the client, and the price the core keeps
+ * for them is its protection price (the worst it lets the order trade at), not one the order was given.
+ */
+function limitPriceTicks(o: Readonly<OrderView>): number {
+  const market =
+    o.type === OrderType.Market || o.type === OrderType.StopMarket || o.type === OrderType.TakeProfit;
+  return market ? 0 : o.priceTicks;
+}
+
 const TIF_NAME: Readonly<Record<number, string>> = {
   [TimeInForce.GTC]: 'gtc',
   [TimeInForce.IOC]: 'ioc',
@@ -189,7 +199,7 @@ export function orderJson(
     side: sideName(o.side),
     order_type: TYPE_NAME[o.type] ?? null,
     time_in_force: TIF_NAME[o.tif] ?? null,
-    price: o.priceTicks > 0 ? texts.price(o.priceTicks) : null,
+    price: limitPriceTicks(o) > 0 ? texts.price(o.priceTicks) : null,
     trigger_price: o.triggerPriceTicks > 0 ? texts.price(o.triggerPriceTicks) : null,
     quantity: texts.qty(o.qtyLots),
     filled_quantity: texts.qty(o.filledLots),
@@ -273,7 +283,7 @@ export function writeOrderJson(
   w.text(',"time_in_force":');
   writeQuotedOrNull(w, TIF_NAME[o.tif] ?? null);
   w.text(',"price":');
-  writeQuotedOrNull(w, o.priceTicks > 0 ? texts.price(o.priceTicks) : null);
+  writeQuotedOrNull(w, limitPriceTicks(o) > 0 ? texts.price(o.priceTicks) : null);
   w.text(',"trigger_price":');
   writeQuotedOrNull(w, o.triggerPriceTicks > 0 ? texts.price(o.triggerPriceTicks) : null);
   w.text(',"quantity":"');
