@@ -39,6 +39,7 @@ export {
   Side,
   OrderType,
   TimeInForce,
+  isMarketType,
   knownOrderType,
   knownTimeInForce,
   SelfTradePrevention,

@@ -1869,6 +1869,8 @@ function isOwner(x: number): boolean {
   return x >= 0 && x <= OWNER_MAX && Math.floor(x) === x;
 }
 
+// types.isMarketType as a module-local function: through the import (or a const alias of it) the book's place
+// path counted about 5 more instructions an operation (bench:core-instructions).
 function isMarketType(type: number): boolean {
   return type === OrderType.Market || type === OrderType.StopMarket || type === OrderType.TakeProfit;
 }

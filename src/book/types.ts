@@ -36,6 +36,11 @@ export const TimeInForce = {
 } as const;
 export type TimeInForce = (typeof TimeInForce)[keyof typeof TimeInForce];
 
+/** Market, stop (market) and take-profit (market) orders: they take no limit price. */
+export function isMarketType(type: number): boolean {
+  return type === OrderType.Market || type === OrderType.StopMarket || type === OrderType.TakeProfit;
+}
+
 /** `x` when it names an order type, else 0: a refused command may carry any number. */
 export function knownOrderType(x: number): OrderType | 0 {
   return Number.isInteger(x) && x >= OrderType.Limit && x <= OrderType.TakeProfitLimit ? (x as OrderType) : 0;

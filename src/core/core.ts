@@ -1400,7 +1400,6 @@ export class ExchangeCore {
     d[o + C_C] = Number.isFinite(ref) ? ref : 0;
   }
 
-  /** An order command refused before the book: the book's OrderRejected layout, sequence 0, the core's code. */
   /** A place refused before the book: its record also carries the type and time in force asked for. */
   private rejectPlace(c: PlaceOrder, code: number): void {
     this.rejectOrder(c.instrument, c.orderId, c.accountId, c.side, c.price, c.qty, code, CommandKind.Place);
@@ -1410,6 +1409,7 @@ export class ExchangeCore {
     d[o + F_REJECTED_TIF] = finiteOr0(c.tif);
   }
 
+  /** An order command refused before the book: the book's OrderRejected layout, sequence 0, the core's code. */
   private rejectOrder(
     instrument: number,
     orderId: number,

@@ -3,7 +3,7 @@
  * quantities, lower-case names for enums, ISO 8601 times. The response schemas (schemas.ts) list exactly
  * these fields, so nothing internal leaks.
  */
-import { CancelReason, OrderType, Side, TimeInForce } from '../../book/index.js';
+import { CancelReason, OrderType, Side, TimeInForce, isMarketType } from '../../book/index.js';
 import { TextBytes } from '../../collections/index.js';
 import type { InstrumentConfig } from '../../ops/index.js';
 import { rejectName } from '../trading/errors.js';
@@ -74,9 +74,7 @@ const TYPE_NAME: Readonly<Record<number, string>> = {
  * for them is its protection price (the worst it lets the order trade at), not one the order was given.
  */
 function limitPriceTicks(o: Readonly<OrderView>): number {
-  const market =
-    o.type === OrderType.Market || o.type === OrderType.StopMarket || o.type === OrderType.TakeProfit;
-  return market ? 0 : o.priceTicks;
+  return isMarketType(o.type) ? 0 : o.priceTicks;
 }
 
 const TIF_NAME: Readonly<Record<number, string>> = {
@@ -191,6 +189,7 @@ export function orderJson(
   clientOrderId: string | null,
 ): OrderJson {
   const texts = textsOf(inst);
+  const limit = limitPriceTicks(o);
   return {
     order_id: String(o.orderId),
     client_order_id: clientOrderId,
@@ -199,7 +198,7 @@ export function orderJson(
     side: sideName(o.side),
     order_type: TYPE_NAME[o.type] ?? null,
     time_in_force: TIF_NAME[o.tif] ?? null,
-    price: limitPriceTicks(o) > 0 ? texts.price(o.priceTicks) : null,
+    price: limit > 0 ? texts.price(limit) : null,
     trigger_price: o.triggerPriceTicks > 0 ? texts.price(o.triggerPriceTicks) : null,
     quantity: texts.qty(o.qtyLots),
     filled_quantity: texts.qty(o.filledLots),
@@ -283,7 +282,8 @@ export function writeOrderJson(
   w.text(',"time_in_force":');
   writeQuotedOrNull(w, TIF_NAME[o.tif] ?? null);
   w.text(',"price":');
-  writeQuotedOrNull(w, limitPriceTicks(o) > 0 ? texts.price(o.priceTicks) : null);
+  const limit = limitPriceTicks(o);
+  writeQuotedOrNull(w, limit > 0 ? texts.price(limit) : null);
   w.text(',"trigger_price":');
   writeQuotedOrNull(w, o.triggerPriceTicks > 0 ? texts.price(o.triggerPriceTicks) : null);
   w.text(',"quantity":"');
