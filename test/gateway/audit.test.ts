@@ -67,7 +67,7 @@ describe('audit trail through the gateway', { timeout: 120_000 }, () => {
     assert.equal(e.details.method, 'POST');
   });
 
-  it('records refusals with their code: another account, no credential, a core rejection, bad input', async () => {
+  it('records refusals with their code: another account, no credential, a core rejection, bad input (from whom)', async () => {
     const cases: [string, string | null, Record<string, unknown>, string, string | null][] = [
       [
         'audit-ref-1',
@@ -84,7 +84,10 @@ describe('audit trail through the gateway', { timeout: 120_000 }, () => {
         'INSUFFICIENT_FUNDS',
         'trader',
       ],
-      ['audit-ref-4', t1, { symbol: 'BTC-USDT', nonsense: true }, 'VALIDATION_ERROR', null],
+      // The credential is checked before the body: a refusal of bad input names who sent it, and a caller
+      // without a credential learns nothing of the route's schema.
+      ['audit-ref-4', t1, { symbol: 'BTC-USDT', nonsense: true }, 'VALIDATION_ERROR', 'trader'],
+      ['audit-ref-5', null, { symbol: 'BTC-USDT', nonsense: true }, 'UNAUTHORIZED', null],
     ];
     for (const [requestId, key, body, code, role] of cases) {
       const headers: Record<string, string> = { 'x-request-id': requestId };

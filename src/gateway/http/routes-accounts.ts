@@ -126,7 +126,7 @@ export const accountRoutes =
             ...ERRORS,
           },
         },
-        preHandler: readers,
+        onRequest: readers,
       },
       async (req) => {
         const q = req.query;
@@ -147,7 +147,7 @@ export const accountRoutes =
             ...ERRORS,
           },
         },
-        preHandler: readers,
+        onRequest: readers,
       },
       async (req) => {
         const r = await accounts.account(principalOf(req), accountIdOf(req.params.id));
@@ -166,7 +166,7 @@ export const accountRoutes =
             ...ERRORS,
           },
         },
-        preHandler: readers,
+        onRequest: readers,
       },
       async (req) => {
         const id = accountIdOf(req.params.id);
@@ -188,7 +188,7 @@ export const accountRoutes =
             ...ERRORS,
           },
         },
-        preHandler: readers,
+        onRequest: readers,
       },
       async (req) => {
         const id = accountIdOf(req.params.id);
@@ -221,7 +221,7 @@ export const accountRoutes =
             ...ERRORS,
           },
         },
-        preHandler: readers,
+        onRequest: readers,
       },
       async (req) => {
         const id = accountIdOf(req.params.id);

@@ -55,7 +55,7 @@ export const adminRoutes =
           body: CreateAccountBody,
           response: { 201: Type.Object({ account_id: Type.Integer() }), ...ERRORS },
         },
-        preHandler: admins,
+        onRequest: admins,
       },
       async (req, reply) => {
         await trading.createAccount(req.body.account_id, req.body.market_maker ?? false);
@@ -76,7 +76,7 @@ export const adminRoutes =
               ...ERRORS,
             },
           },
-          preHandler: admins,
+          onRequest: admins,
         },
         async (req, reply) => {
           const accountId = accountIdOf(req.params.id);

@@ -215,7 +215,7 @@ export const historyRoutes =
             ...ERRORS,
           },
         },
-        preHandler: guard,
+        onRequest: guard,
       },
       async (req) => {
         const inst = trading.instrumentBySymbol(req.params.symbol);
@@ -263,7 +263,7 @@ export const historyRoutes =
             ...ERRORS,
           },
         },
-        preHandler: guard,
+        onRequest: guard,
       },
       async (req) => {
         const inst = trading.instrumentBySymbol(req.params.symbol);

@@ -121,7 +121,7 @@ export const instrumentRoutes =
           body: NewInstrumentBody,
           response: { 201: InstrumentResponse, ...ERRORS },
         },
-        preHandler: admins,
+        onRequest: admins,
       },
       async (req, reply) => reply.code(201).send(instrumentJson(await admin.create(req.body))),
     );
@@ -137,7 +137,7 @@ export const instrumentRoutes =
           body: InstrumentChangeBody,
           response: { 200: InstrumentResponse, ...ERRORS },
         },
-        preHandler: admins,
+        onRequest: admins,
       },
       async (req) => instrumentJson(await admin.change(req.params.symbol, req.body)),
     );

@@ -32,7 +32,7 @@ export const marketRoutes =
           summary: 'The instruments traded here, with their steps, limits and fee rates',
           response: { 200: Type.Object({ instruments: Type.Array(InstrumentResponse) }), ...ERRORS },
         },
-        preHandler: guard,
+        onRequest: guard,
       },
       () => ({ instruments: trading.instruments().map(instrumentJson) }),
     );
@@ -55,7 +55,7 @@ export const marketRoutes =
             ...ERRORS,
           },
         },
-        preHandler: guard,
+        onRequest: guard,
       },
       (req) => {
         const inst = trading.instrumentBySymbol(req.params.symbol);
@@ -93,7 +93,7 @@ export const marketRoutes =
             ...ERRORS,
           },
         },
-        preHandler: guard,
+        onRequest: guard,
       },
       (req) => {
         const inst = trading.instrumentBySymbol(req.params.symbol);
@@ -139,7 +139,7 @@ export const marketRoutes =
             ...ERRORS,
           },
         },
-        preHandler: guard,
+        onRequest: guard,
       },
       (req) => {
         const inst = trading.instrumentBySymbol(req.params.symbol);
@@ -159,7 +159,7 @@ export const marketRoutes =
       '/api/v1/statistics',
       {
         schema: { summary: "The venue's counters and each instrument's trading statistics" },
-        preHandler: guard,
+        onRequest: guard,
       },
       () => ({
         sequence: views.venue.lastSeq,

@@ -113,7 +113,7 @@ export const orderRoutes =
           }
           next();
         },
-        preHandler: traders,
+        onRequest: traders,
       },
       async (req, reply) => {
         const principal = principalOf(req);
@@ -163,7 +163,7 @@ export const orderRoutes =
           params: OrderIdParams,
           response: { 200: OrderResponse, ...ERRORS },
         },
-        preHandler: readers,
+        onRequest: readers,
       },
       (req, reply) => {
         sendOrder(reply, 200, trading.visibleOrder(principalOf(req), orderIdOf(req)));
@@ -178,7 +178,7 @@ export const orderRoutes =
           params: OrderIdParams,
           response: { 200: OrderResponse, ...ERRORS },
         },
-        preHandler: cancellers,
+        onRequest: cancellers,
       },
       async (req, reply) => sendOrder(reply, 200, await trading.cancel(principalOf(req), orderIdOf(req))),
     );
@@ -192,7 +192,7 @@ export const orderRoutes =
           body: AmendBody,
           response: { 200: OrderResponse, ...ERRORS },
         },
-        preHandler: traders,
+        onRequest: traders,
       },
       async (req, reply) => {
         const principal = principalOf(req);
@@ -212,7 +212,7 @@ export const orderRoutes =
           querystring: OrdersQuery,
           response: { 200: Type.Object({ orders: Type.Array(OrderResponse) }), ...ERRORS },
         },
-        preHandler: readers,
+        onRequest: readers,
       },
       (req) => {
         const p = principalOf(req);
@@ -242,7 +242,7 @@ export const orderRoutes =
           querystring: FillsQuery,
           response: { 200: Type.Object({ fills: Type.Array(FillResponse) }), ...ERRORS },
         },
-        preHandler: readers,
+        onRequest: readers,
       },
       (req) => {
         const p = principalOf(req);
@@ -274,7 +274,7 @@ export const orderRoutes =
           querystring: MassCancelQuery,
           response: { 200: Type.Object({ cancelled: Type.Integer() }), ...ERRORS },
         },
-        preHandler: cancellers,
+        onRequest: cancellers,
       },
       async (req) => {
         const q = req.query;

@@ -106,7 +106,7 @@ export const riskRoutes =
             ...ERRORS,
           },
         },
-        preHandler: staff,
+        onRequest: staff,
       },
       instrumentsNow,
     );
@@ -120,7 +120,7 @@ export const riskRoutes =
             params: SymbolParams,
             response: { 200: Type.Object({ symbol: Type.String(), status: Type.String() }), ...ERRORS },
           },
-          preHandler: staff,
+          onRequest: staff,
         },
         async (req) => {
           noFields(req.body);
@@ -139,7 +139,7 @@ export const riskRoutes =
           body: KillBody,
           response: { 200: KillAnswer, ...ERRORS },
         },
-        preHandler: staff,
+        onRequest: staff,
       },
       async (req) => {
         const accountId = req.body.account_id ?? 0;
@@ -161,7 +161,7 @@ export const riskRoutes =
           body: ResetBody,
           response: { 200: KillAnswer, ...ERRORS },
         },
-        preHandler: staff,
+        onRequest: staff,
       },
       async (req) => {
         const accountId = req.body.account_id ?? 0;
@@ -178,7 +178,7 @@ export const riskRoutes =
           body: RiskOfficerBody,
           response: { 201: Type.Object({ account_id: Type.Integer(), type: Type.String() }), ...ERRORS },
         },
-        preHandler: admins,
+        onRequest: admins,
       },
       async (req, reply) => {
         await accounts.createRiskOfficer(req.body.account_id);
@@ -195,7 +195,7 @@ export const riskRoutes =
           params: AccountParams,
           response: { 200: RiskLimitsObject, ...ERRORS },
         },
-        preHandler: staff,
+        onRequest: staff,
       },
       async (req) => {
         const r = await accounts.account(principalOf(req), accountIdOf(req.params.id));
@@ -212,7 +212,7 @@ export const riskRoutes =
           body: LimitsPatch,
           response: { 200: RiskLimitsObject, ...ERRORS },
         },
-        preHandler: staff,
+        onRequest: staff,
       },
       async (req) => {
         const id = accountIdOf(req.params.id);
@@ -231,7 +231,7 @@ export const riskRoutes =
             params: AccountParams,
             response: { 200: AccountSummary, ...ERRORS },
           },
-          preHandler: staff,
+          onRequest: staff,
         },
         async (req) => {
           noFields(req.body);
@@ -273,7 +273,7 @@ export const riskRoutes =
             summary: s.summary,
             response: { 200: Type.Object({ assets: Type.Array(s.row) }), ...ERRORS },
           },
-          preHandler: staff,
+          onRequest: staff,
         },
         async () => s.present(await accounts.statements()),
       );

@@ -8,6 +8,7 @@
 import { Compile } from 'typebox/compile';
 import { Type, type Static, type TSchema } from 'typebox';
 import { ACCOUNT_ID_MAX } from '../auth/index.js';
+import { readableIssues, type SchemaIssue } from '../http/plugins/validation-issues.js';
 import { AmendBody, MassCancelQuery, PlaceBody } from '../http/schemas.js';
 import { WS_LIMITS } from './limits.js';
 
@@ -108,7 +109,7 @@ export type WsRequest =
 
 interface Checker {
   Check(value: unknown): boolean;
-  Errors(value: unknown): readonly { instancePath: string; message: string }[];
+  Errors(value: unknown): readonly SchemaIssue[];
 }
 const compile = (schema: TSchema): Checker => Compile(schema);
 
@@ -166,8 +167,7 @@ export function parseRequest(text: string): Parsed {
   }
   const checker = CHECKERS[op as WsRequest['op']];
   if (!checker.Check(value)) {
-    const issues = checker
-      .Errors(value)
+    const issues = readableIssues(checker.Errors(value))
       .slice(0, 5)
       // The compiled schemas say "schema is false" of a property that `additionalProperties: false` refuses.
       .map((e) => ({

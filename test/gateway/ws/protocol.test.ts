@@ -36,6 +36,22 @@ describe('the /ws protocol', () => {
     );
   });
 
+  it('says once which words a field takes, for a wrong word or a value of another type', () => {
+    for (const [field, value, words] of [
+      ['side', 'sideways', 'buy, sell'],
+      ['side', 7, 'buy, sell'],
+      ['time_in_force', 'forever', 'gtc, ioc, fok, day, gtd'],
+    ] as const) {
+      const parsed = parseRequest(JSON.stringify({ ...place, [field]: value }));
+      assert.equal(parsed.ok, false);
+      if (parsed.ok) return;
+      assert.equal(parsed.message, `invalid place at /${field}: must be one of: ${words}`);
+      assert.deepEqual(parsed.details, {
+        issues: [{ path: `/${field}`, message: `must be one of: ${words}` }],
+      });
+    }
+  });
+
   it('refuses what is not JSON, or not an object, or an unknown op', () => {
     const cases: [string, string][] = [
       ['{bad', 'BAD_JSON'],

@@ -18,6 +18,7 @@ import type {
 import fp from 'fastify-plugin';
 import { REQUEST_ID_HEADER } from './request-id.js';
 import { codeForStatus, GatewayError, HttpErrorCode } from './errors.js';
+import { readableIssues } from './validation-issues.js';
 
 /** At most this many schema problems are listed in a VALIDATION_ERROR's details. */
 export const VALIDATION_ISSUES_MAX = 10;
@@ -48,6 +49,7 @@ interface ErrorFields {
 
 interface ValidationIssue {
   readonly instancePath?: unknown;
+  readonly keyword?: unknown;
   readonly message?: unknown;
   readonly params?: unknown;
 }
@@ -61,20 +63,30 @@ const fieldsOf = (value: unknown): ErrorFields & ValidationIssue =>
 /** `body/quantity: must be string`, naming the missing or unknown property where ajv gives one. */
 function issuesOf(context: unknown, validation: readonly unknown[]): { path: string; message: string }[] {
   const where = typeof context === 'string' ? context : 'request';
-  return validation.slice(0, VALIDATION_ISSUES_MAX).map((raw) => {
-    const issue = fieldsOf(raw);
-    const params: Record<string, unknown> =
-      typeof issue.params === 'object' && issue.params !== null ? { ...issue.params } : {};
-    const unknownField = params.additionalProperty;
-    const named = params.missingProperty ?? unknownField;
-    const base = typeof issue.instancePath === 'string' ? issue.instancePath : '';
-    const path = typeof named === 'string' ? `${base}/${named}` : base;
-    const message = typeof issue.message === 'string' ? issue.message : 'is invalid';
+  const raw = validation.map((v) => {
+    const f = fieldsOf(v);
     return {
-      path: clip(where + path),
-      message: typeof unknownField === 'string' ? 'is not a known field' : message,
+      instancePath: typeof f.instancePath === 'string' ? f.instancePath : '',
+      keyword: typeof f.keyword === 'string' ? f.keyword : undefined,
+      message: typeof f.message === 'string' ? f.message : 'is invalid',
+      params: f.params,
     };
   });
+  return readableIssues(raw)
+    .slice(0, VALIDATION_ISSUES_MAX)
+    .map((issue) => {
+      const params: Record<string, unknown> =
+        typeof issue.params === 'object' && issue.params !== null ? { ...issue.params } : {};
+      const unknownField = params.additionalProperty;
+      const named = params.missingProperty ?? unknownField;
+      const base = issue.instancePath;
+      const path = typeof named === 'string' ? `${base}/${named}` : base;
+      const message = issue.message;
+      return {
+        path: clip(where + path),
+        message: typeof unknownField === 'string' ? 'is not a known field' : message,
+      };
+    });
 }
 
 /** The gateway error a thrown value stands for, or null for a bug (an unexpected error). */
