@@ -91,7 +91,8 @@ export function addKeysCommands(program: Command, io: ProgramIo): void {
         'JSON object with its id, role, accounts, label and creation time. The secret is stored only as an ' +
         'argon2id hash: it cannot be shown again. A trader key is bound to the accounts named with --account ' +
         '(at least one); the other roles take none. Exits 1 when the store cannot be opened or the data ' +
-        'directory is locked by a running venue.',
+        'directory is locked by a running venue (an admin key manages keys there over the API: ' +
+        'POST /api/v1/admin/keys).',
     )
     .addOption(new Option('--role <role>', "the key's role").choices(ROLES).makeOptionMandatory())
     .option('--account <id>', 'an account the trader key acts for (repeat for more)', collectAccount, [])

@@ -27,7 +27,7 @@ async function start(opts: ServeOptions, io: ProgramIo): Promise<void> {
       io.stdout(
         `\nFirst run: an admin API key was created. It is shown only this once; keep it safe:\n\n` +
           `  ${venue.adminKey}\n\n` +
-          `Send it as the X-API-Key header. Create trader keys with \`rialto keys create\` (venue stopped).\n\n`,
+          `Send it as the X-API-Key header. Create trader keys with POST /api/v1/admin/keys (or, the venue stopped, \`rialto keys create\`).\n\n`,
       );
     }
     io.stdout(

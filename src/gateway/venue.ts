@@ -41,7 +41,7 @@ import { QueryTableProjector } from '../projection/index.js';
 import { migrate, openStore, type Store } from '../store/index.js';
 import { AccountService } from './accounts/index.js';
 import { barSpecsOf } from './bar-specs.js';
-import { ensureAdminKey, KeyVerifier } from './auth/index.js';
+import { ensureAdminKey, KeyAdmin, KeyVerifier } from './auth/index.js';
 import { HTTP_LIMITS } from './http/limits.js';
 import { InstrumentAdmin, InstrumentTable, toSpecConfig } from './instruments/index.js';
 import { JwtVerifier } from './jwt/index.js';
@@ -833,6 +833,8 @@ async function assembleWith<E extends EnginePort>(
       jwt,
       accounts: new AccountService(engine, views, config, table),
       instruments: new InstrumentAdmin(engine, table),
+      // A key revoked over the API ends this process's WebSocket sessions on it too.
+      keys: new KeyAdmin(store, verifier, (id) => wsGateway?.closeKey(id)),
       audit,
       marketData: md,
     });

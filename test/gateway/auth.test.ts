@@ -23,6 +23,8 @@ import {
   requireAccount,
   requireRole,
   revokeKey,
+  revokeKeyKeepingAdmin,
+  unusableKeyIds,
   type Principal,
 } from '../../src/gateway/index.js';
 import { StoreError, StoreErrorCode, migrate, type Store } from '../../src/store/index.js';
@@ -181,6 +183,38 @@ for (const factory of storeFactories()) {
       assert.ok(listed?.revokedAt instanceof Date);
     });
 
+    it('revokeKeyKeepingAdmin revokes any key but the last unrevoked admin key', async () => {
+      const a = await createKey(store, { role: 'admin', label: 'guard a' });
+      const b = await createKey(store, { role: 'admin', label: 'guard b' });
+      // The store's other admin keys revoked first, so that a and b are its last two.
+      for (const k of await listKeys(store)) {
+        if (k.role === 'admin' && k.revokedAt === null && k.id !== a.record.id && k.id !== b.record.id) {
+          await revokeKey(store, k.id);
+        }
+      }
+      const first = await revokeKeyKeepingAdmin(store, a.record.id);
+      assert.equal(first.status, 'revoked');
+      const last = await revokeKeyKeepingAdmin(store, b.record.id);
+      assert.equal(last.status, 'last-admin');
+      assert.equal((await findKey(store, b.record.id))?.revokedAt, null, 'the last admin key stays usable');
+      assert.equal((await revokeKeyKeepingAdmin(store, a.record.id)).status, 'already-revoked');
+      const viewer = await createKey(store, { role: 'viewer' });
+      assert.equal((await revokeKeyKeepingAdmin(store, viewer.record.id)).status, 'revoked');
+      assert.equal((await revokeKeyKeepingAdmin(store, 'AAAAAAAAAAAAAAAA')).status, 'unknown');
+      assert.equal((await revokeKeyKeepingAdmin(store, '../etc')).status, 'unknown');
+    });
+
+    it('names the revoked, unknown and malformed among key ids, and no usable one', async () => {
+      const live = await createKey(store, { role: 'viewer', label: 'live' });
+      const dead = await createKey(store, { role: 'viewer', label: 'dead' });
+      await revokeKey(store, dead.record.id);
+      const ids = [live.record.id, dead.record.id, 'AAAAAAAAAAAAAAAA', 'not a key id'];
+      assert.deepEqual(await unusableKeyIds(store, ids), ids.slice(1));
+      assert.deepEqual(await unusableKeyIds(store, [live.record.id]), []);
+      assert.deepEqual(await unusableKeyIds(store, ['x']), ['x']);
+      assert.deepEqual(await unusableKeyIds(store, []), []);
+    });
+
     it('the cache spares argon2 on later requests and honours revocation elsewhere once it expires', async () => {
       let now = 1_000;
       const verifier = new KeyVerifier(store, { cacheTtlMs: 500, nowMs: () => now });
@@ -306,6 +340,27 @@ for (const factory of storeFactories()) {
     });
   });
 }
+
+describe('API keys: racing revocations', () => {
+  it('two admins revoking each other at once on PostgreSQL leave one admin key', async () => {
+    const [factory] = storeFactories().filter((f) => f.name === 'postgres');
+    const store = await factory.fresh();
+    try {
+      await migrate(store);
+      const a = await createKey(store, { role: 'admin' });
+      const b = await createKey(store, { role: 'admin' });
+      const outcomes = await Promise.all([
+        revokeKeyKeepingAdmin(store, a.record.id),
+        revokeKeyKeepingAdmin(store, b.record.id),
+      ]);
+      assert.deepEqual(outcomes.map((o) => o.status).sort(), ['last-admin', 'revoked']);
+      assert.equal((await listKeys(store)).filter((k) => k.revokedAt === null).length, 1);
+    } finally {
+      await store.close();
+      await factory.cleanup();
+    }
+  });
+});
 
 describe('API keys: racing first runs', () => {
   it('two ensureAdminKey at once on PostgreSQL create one key', async () => {

@@ -111,6 +111,12 @@ export class AccountService {
     return report;
   }
 
+  /** The accounts of `ids` the core does not know (for binding a new trader key: the admin routes). */
+  async unknownOf(ids: readonly number[]): Promise<number[]> {
+    const reports = await Promise.all(ids.map((id) => this.ask(() => this.engine.accountReport(id))));
+    return ids.filter((_, i) => reports[i] === null);
+  }
+
   /** A trader's own accounts, or for the other roles a page of every account. */
   async accounts(p: Principal, afterId: number, limit: number): Promise<AccountsPage> {
     if (p.role !== 'trader') return this.ask(() => this.engine.accounts(afterId, limit));

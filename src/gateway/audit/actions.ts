@@ -23,6 +23,11 @@ export interface RouteAudit {
    * event of a request whose picked values are all scalars directly (`makeFixedEvent`), the same event.
    */
   readonly fields?: DetailFields;
+  /**
+   * Where the answer names the target when the request cannot (a key created: its id is drawn by the
+   * venue): the first group of this pattern in a 2xx answer's body, when `target` gives no id.
+   */
+  readonly targetIdInAnswer?: RegExp;
 }
 
 /** The fields `details` picks: from the body or the query, those present only. */
@@ -172,6 +177,15 @@ export const ROUTE_AUDITS: Readonly<Record<string, RouteAudit>> = Object.freeze(
     ...pick('body', ['officer_account_id']),
   },
   'POST /api/v1/admin/risk-officers': { action: 'risk_officer.create', target: accountInBody },
+  'POST /api/v1/admin/keys': {
+    action: 'key.create',
+    target: () => ({ kind: 'key', id: null }),
+    targetIdInAnswer: /^\{"id":"([A-Za-z0-9_-]{16})"/,
+    ...pick('body', ['role', 'account_ids', 'label']),
+  },
+  'DELETE /api/v1/admin/keys/:id': { action: 'key.revoke', target: byParam('key') },
+  'GET /api/v1/admin/keys': { action: 'keys.list', target: venue },
+  'GET /api/v1/admin/keys/:id': { action: 'key.read', target: byParam('key') },
   // Reads of account data.
   'GET /api/v1/accounts': {
     action: 'accounts.list',

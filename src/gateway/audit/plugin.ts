@@ -25,6 +25,7 @@ import {
   type AuditWriter,
   type DetailScalar,
   type Outcome,
+  type Target,
   type Ticket,
 } from '../../audit/index.js';
 import type { Principal } from '../auth/index.js';
@@ -78,6 +79,15 @@ const ORDER_PLACE = 'order.place';
 function placedOrderId(entry: RouteAudit, payload: unknown): string | undefined {
   if (entry.action !== ORDER_PLACE || typeof payload !== 'string') return undefined;
   return ORDER_ID_IN_ANSWER.exec(payload)?.[1];
+}
+
+/** The request's target, its id read from a 2xx answer where the route says the answer names it. */
+function targetOf(entry: RouteAudit, req: AuditedRequest, outcome: Outcome, payload: unknown): Target {
+  const target = entry.target(req);
+  const pattern = entry.targetIdInAnswer;
+  if (pattern === undefined || target.id !== null || outcome.status !== 'ok' || typeof payload !== 'string')
+    return target;
+  return { kind: target.kind, id: pattern.exec(payload)?.[1] ?? null };
 }
 
 /** The result of an answer: its status class and, for an error, the envelope's code. */
@@ -179,7 +189,7 @@ export function auditEvent(
         timeUs,
         actor: actorOf(principal, req.ip ?? null),
         action: entry.action,
-        target: entry.target(req),
+        target: targetOf(entry, req, outcome, payload),
         result: outcome,
         requestId: req.id,
         shape: fixed.shape,
@@ -209,7 +219,7 @@ export function genericAuditEvent(
     timeUs,
     actor: { id: principal?.keyId ?? null, role: principal?.role ?? null, ip: req.ip ?? null },
     action: entry.action,
-    target: entry.target(req),
+    target: targetOf(entry, req, outcome, payload),
     result: outcome,
     requestId: req.id,
     details,

@@ -17,7 +17,10 @@ export {
   findKey,
   listKeys,
   revokeKey,
+  revokeKeyKeepingAdmin,
+  unusableKeyIds,
   type ApiKeyRecord,
+  type GuardedRevokeOutcome,
   type NewKey,
   type RevokeOutcome,
   type StoredKey,
@@ -37,4 +40,5 @@ export {
   type Principal,
   type Role,
 } from './roles.js';
+export { KeyAdmin } from './key-admin.js';
 export { KeyVerifier, VERIFIER_DEFAULTS, type VerifierOptions, type VerifyResult } from './verifier.js';

@@ -115,6 +115,53 @@ export async function revokeKey(store: Store, id: string): Promise<RevokeOutcome
 }
 
 /**
+ * Of `ids`, those that are no longer usable: revoked, or gone from the table. For the WebSocket gateway's
+ * sweep of its sessions (a key revoked by another process or gateway ends them too).
+ */
+export async function unusableKeyIds(store: Store, ids: readonly string[]): Promise<string[]> {
+  const wellFormed = ids.filter((id) => KEY_ID_PATTERN.test(id));
+  if (wellFormed.length === 0) return [...ids];
+  const rows = await store.query('SELECT id FROM api_keys WHERE id = ANY($1) AND revoked_at IS NULL', [
+    wellFormed,
+  ]);
+  const usable = new Set(rows.map((r) => r.id));
+  return ids.filter((id) => !usable.has(id));
+}
+
+/** revokeKeyKeepingAdmin's outcomes: revokeKey's, and a refusal to revoke the last usable admin key. */
+export type GuardedRevokeOutcome =
+  RevokeOutcome | { readonly status: 'last-admin'; readonly record: ApiKeyRecord };
+
+/**
+ * Revokes a key as revokeKey does, unless it is the last unrevoked admin key: then nothing changes and the
+ * outcome says 'last-admin'. Over the API, revoking it would leave no one able to manage keys there (only
+ * `rialto keys create`, with the embedded store a venue stopped, could). The table is locked for the check
+ * and the update, so two admins revoking each other's keys at once leave one.
+ */
+export async function revokeKeyKeepingAdmin(store: Store, id: string): Promise<GuardedRevokeOutcome> {
+  if (!KEY_ID_PATTERN.test(id)) return { status: 'unknown' };
+  return store.transaction(async (tx): Promise<GuardedRevokeOutcome> => {
+    await tx.exec('LOCK TABLE api_keys IN SHARE ROW EXCLUSIVE MODE');
+    const rows = await tx.query(`SELECT ${COLUMNS} FROM api_keys WHERE id = $1`, [id]);
+    if (rows.length === 0) return { status: 'unknown' };
+    const key = publicPart(decode(rows[0]));
+    if (key.revokedAt !== null) return { status: 'already-revoked', record: key };
+    if (key.role === 'admin') {
+      const others = await tx.query(
+        "SELECT 1 AS one FROM api_keys WHERE role = 'admin' AND revoked_at IS NULL AND id <> $1 LIMIT 1",
+        [id],
+      );
+      if (others.length === 0) return { status: 'last-admin', record: key };
+    }
+    const revoked = await tx.query(
+      `UPDATE api_keys SET revoked_at = now() WHERE id = $1 RETURNING ${COLUMNS}`,
+      [id],
+    );
+    return { status: 'revoked', record: publicPart(decode(revoked[0])) };
+  });
+}
+
+/**
  * For a venue's first run: when the store holds no key at all, creates an admin key and returns its key
  * string (for `rialto start` to print once); otherwise null. Two processes racing here create one key: the
  * table is locked for the check and the insert.

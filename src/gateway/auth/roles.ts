@@ -74,7 +74,7 @@ export function requireAccount(p: Principal, accountId: number): AuthFailure | n
 export function keySettingsProblem(role: Role, accountIds: readonly number[], label: string): string {
   if (role === 'trader' && accountIds.length === 0) return 'a trader key needs at least one account';
   if (role !== 'trader' && accountIds.length > 0)
-    return `a ${role} key is bound to no account (only traders are)`;
+    return `${role === 'admin' ? 'an' : 'a'} ${role} key is bound to no account (only traders are)`;
   if (accountIds.length > KEY_ACCOUNTS_MAX) return `a key is bound to at most ${KEY_ACCOUNTS_MAX} accounts`;
   for (const a of accountIds) {
     if (!Number.isInteger(a) || a < 1 || a > ACCOUNT_ID_MAX)

@@ -19,7 +19,14 @@
 import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { StoreError, StoreErrorCode, type Store } from '../../store/index.js';
 import { hashSecret, parseKey, secretMatches } from './api-key.js';
-import { findKey, revokeKey, type RevokeOutcome } from './key-store.js';
+import {
+  findKey,
+  revokeKey,
+  revokeKeyKeepingAdmin,
+  unusableKeyIds,
+  type GuardedRevokeOutcome,
+  type RevokeOutcome,
+} from './key-store.js';
 import { AuthErrorCode, type AuthFailure, type Principal } from './roles.js';
 
 export interface VerifierOptions {
@@ -172,6 +179,27 @@ export class KeyVerifier {
     const outcome = await revokeKey(this.store, id);
     this.forget(id);
     return outcome;
+  }
+
+  /**
+   * Revokes a key in the store unless it is the last unrevoked admin key (revokeKeyKeepingAdmin), and drops
+   * it from this cache at once when it was revoked.
+   */
+  async revokeKeepingAdmin(id: string): Promise<GuardedRevokeOutcome> {
+    this.forget(id);
+    const outcome = await revokeKeyKeepingAdmin(this.store, id);
+    this.forget(id);
+    return outcome;
+  }
+
+  /**
+   * Of these key ids, those revoked or gone in the store (unusableKeyIds), each dropped from the cache too.
+   * Throws what the store throws (unavailable: the caller tries again later).
+   */
+  async unusableOf(ids: readonly string[]): Promise<string[]> {
+    const gone = await unusableKeyIds(this.store, ids);
+    for (const id of gone) this.forget(id);
+    return gone;
   }
 
   /** Drops a key from the cache (after a change made elsewhere). */

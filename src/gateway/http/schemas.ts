@@ -4,7 +4,7 @@
  * document at /docs is made from them.
  */
 import { Type, type Static } from 'typebox';
-import { ACCOUNT_ID_MAX } from '../auth/index.js';
+import { ACCOUNT_ID_MAX, KEY_ACCOUNTS_MAX, KEY_LABEL_LENGTH_MAX, ROLES } from '../auth/index.js';
 import { CLIENT_ORDER_ID_PATTERN } from '../trading/client-orders.js';
 import { ORDER_TYPES, STP_MODES, TIME_IN_FORCE } from '../trading/trading.js';
 
@@ -94,6 +94,17 @@ export const CreateAccountBody = Type.Object(
   { account_id: AccountId, market_maker: Type.Optional(Type.Boolean()) },
   Strict,
 );
+export const CreateKeyBody = Type.Object(
+  {
+    role: Type.Union(ROLES.map((r) => Type.Literal(r))),
+    account_ids: Type.Optional(Type.Array(AccountId, { maxItems: KEY_ACCOUNTS_MAX })),
+    label: Type.Optional(Type.String({ maxLength: KEY_LABEL_LENGTH_MAX })),
+  },
+  Strict,
+);
+/** A key's id, as `rialto keys list` shows it (the part of the key between "rk_" and the dot). */
+export const KeyParams = Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9_-]{16}$' }) }, Strict);
+
 export const TransferBody = Type.Object(
   {
     asset: Type.String({ minLength: 1, maxLength: 12, pattern: '^[A-Z0-9]+$' }),

@@ -15,7 +15,7 @@ import type { AuditWriter } from '../../audit/index.js';
 import type { AccountService } from '../accounts/index.js';
 import type { InstrumentAdmin } from '../instruments/index.js';
 import { auditPlugin } from '../audit/index.js';
-import { requireRole, type KeyVerifier, type Principal, type Role } from '../auth/index.js';
+import { requireRole, type KeyAdmin, type KeyVerifier, type Principal, type Role } from '../auth/index.js';
 import type { JwtVerifier } from '../jwt/index.js';
 import { rateLimit, type RateDecision, type RateLimiter, type VenueLimiters } from '../limits/index.js';
 import { metricsPlugin, type VenueMetrics } from '../metrics/index.js';
@@ -38,6 +38,7 @@ import {
   sendError as sendEnvelope,
 } from './plugins/index.js';
 import { adminRoutes, opsRoutes, type Readiness } from './routes-admin.js';
+import { keyRoutes } from './routes-keys.js';
 import { historyRoutes } from './routes-history.js';
 import { marketRoutes } from './routes-market.js';
 import { orderRoutes } from './routes-orders.js';
@@ -66,6 +67,8 @@ export interface ServerDeps {
   readonly instruments?: InstrumentAdmin | null;
   /** The audit trail's writer: the routes of gateway/audit/actions.ts are recorded; null or absent: none. */
   readonly audit?: AuditWriter | null;
+  /** API keys managed over the API (/api/v1/admin/keys); null or absent: those routes are not served. */
+  readonly keys?: KeyAdmin | null;
   /** The market data pipeline and its store (candles and ticks); null or absent: those routes answer 503. */
   readonly marketData?: VenueFeed | null;
 }
@@ -131,8 +134,10 @@ const looksLikeJwt = (token: string): boolean =>
 const ANONYMOUS_ADMIN: Principal = Object.freeze({ keyId: 'anonymous', role: 'admin', accountIds: [] });
 
 /**
- * A preHandler that sets `req.principal` from the credential (see principalOfHeaders) and checks its role.
- * A callback hook: a key answered from the verifier's cache (the usual request) costs no promise.
+ * An onRequest hook that sets `req.principal` from the credential (see principalOfHeaders) and checks its
+ * role. It runs before the body is read and validated, so that a caller without the right gets 401 or 403
+ * whatever it sent (not the route's schema errors), and a refusal for a bad body names who sent it. A
+ * callback hook: a key answered from the verifier's cache (the usual request) costs no promise.
  */
 export function authenticate(deps: ServerDeps, roles: readonly Role[]) {
   const admit = (req: FastifyRequest, principal: Principal): void => {
@@ -212,7 +217,7 @@ export async function principalOfToken(
   return r.principal;
 }
 
-/** The principal a preHandler set; a route without `authenticate` never calls this. */
+/** The principal `authenticate` set; a route without it never calls this. */
 export function principalOf(req: FastifyRequest): Principal {
   if (req.principal === null) throw new Error('route without authentication asked for the principal');
   return req.principal;
@@ -352,6 +357,7 @@ export async function buildServer(deps: ServerDeps) {
     await app.register(riskRoutes(deps, deps.accounts));
   }
   if (deps.instruments) await app.register(instrumentRoutes(deps, deps.instruments));
+  if (deps.keys) await app.register(keyRoutes(deps, deps.keys, deps.accounts ?? null));
   await app.register(opsRoutes(deps));
   app.get('/docs', { schema: { hide: true } }, () => app.swagger());
   return app;

@@ -24,7 +24,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData, type ServerOptions } from 'ws';
 import type { InstrumentConfig, VenueConfig } from '../../ops/index.js';
-import { requireRole, type KeyVerifier, type Principal, type Role } from '../auth/index.js';
+import { KEY_ID_PATTERN, requireRole, type KeyVerifier, type Principal, type Role } from '../auth/index.js';
 import type { Actor, AuditWriter } from '../../audit/index.js';
 import { WsAuditTicket } from '../audit/index.js';
 import { clientAddress, proxyTrust, type ProxyTrust } from '../http/client-address.js';
@@ -186,6 +186,7 @@ export class WsGateway {
   private readonly answerHeaders: string;
   private readonly counts: { in: number; out: number };
   private readonly ping: NodeJS.Timeout;
+  private readonly keySweep: NodeJS.Timeout;
   private readonly onUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
   private admitting = 0;
   private requestsInFlight = 0;
@@ -246,6 +247,8 @@ export class WsGateway {
     server.on('upgrade', this.onUpgrade);
     this.ping = setInterval(() => this.pingAll(), WS_LIMITS.pingIntervalMs);
     this.ping.unref();
+    this.keySweep = setInterval(() => void this.sweepRevokedKeys(), WS_LIMITS.keySweepIntervalMs);
+    this.keySweep.unref();
   }
 
   /** Takes `server`'s upgrade requests from now on. */
@@ -274,12 +277,51 @@ export class WsGateway {
   }
 
   /**
+   * Closes the connections authenticated with API key `keyId` (4003), after what they were sent: the key was
+   * revoked. What they submitted before still takes effect; answers still to come may not reach them.
+   */
+  closeKey(keyId: string): number {
+    let closed = 0;
+    for (const c of this.connections) {
+      if (c.done || c.principal?.keyId !== keyId) continue;
+      this.closeClient(c, WsCloseCode.KeyRevoked, 'the API key was revoked');
+      closed++;
+    }
+    return closed;
+  }
+
+  /**
+   * Looks up the API keys of the authenticated connections and closes (4003) those on a key revoked or gone
+   * meanwhile, wherever it was revoked; returns how many it closed. Runs every `keySweepIntervalMs`; a store
+   * that cannot answer is asked again next time (no key can be revoked in it meanwhile either).
+   */
+  async sweepRevokedKeys(): Promise<number> {
+    const ids = new Set<string>();
+    for (const c of this.connections) {
+      const id = c.principal?.keyId;
+      // JWTs (`jwt:SUB`) and the anonymous admin of a venue without authentication have no row to look up.
+      if (id !== undefined && !c.done && KEY_ID_PATTERN.test(id)) ids.add(id);
+    }
+    if (ids.size === 0) return 0;
+    let gone: string[];
+    try {
+      gone = await this.deps.verifier.unusableOf([...ids]);
+    } catch {
+      return 0;
+    }
+    let closed = 0;
+    for (const id of gone) closed += this.closeKey(id);
+    return closed;
+  }
+
+  /**
    * Stops taking connections and requests, waits for the answers of requests in flight (at most `drainMs`),
    * then closes every client with 1001 and waits for their closing handshakes (at most `closeTimeoutMs`).
    */
   close(): Promise<void> {
     this.closing ??= (async () => {
       clearInterval(this.ping);
+      clearInterval(this.keySweep);
       if (this.requestsInFlight > 0) {
         await new Promise<void>((resolve) => {
           const cut = setTimeout(resolve, WS_LIMITS.drainMs);

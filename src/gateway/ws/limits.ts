@@ -35,6 +35,12 @@ export const WS_LIMITS = Object.freeze({
   requestIdLengthMax: 64,
   /** How long a closing handshake may take before the socket is cut (`ws`'s closeTimeout). */
   closeTimeoutMs: 5_000,
+  /**
+   * Every this often the API keys of the authenticated connections are looked up again, and the sessions of
+   * one revoked elsewhere (another gateway, `rialto keys revoke` on a shared PostgreSQL) closed with 4003: as
+   * long as the REST routes trust a cached key (VERIFIER_DEFAULTS.cacheTtlMs).
+   */
+  keySweepIntervalMs: 30_000,
   /** Every this often the server pings each client; one that has not answered the previous ping is cut. */
   pingIntervalMs: 30_000,
   /** How long closing the venue waits for place and cancel requests in flight before closing clients. */
@@ -51,6 +57,8 @@ export const WsCloseCode = Object.freeze({
   MessageTooBig: 1009,
   /** Too many failed `auth` messages. */
   AuthFailed: 4001,
+  /** The API key the connection authenticated with was revoked (DELETE /api/v1/admin/keys/{id}). */
+  KeyRevoked: 4003,
   /** The client did not read fast enough: its send buffer passed `sendBufferBytesMax`. */
   SlowConsumer: 4008,
 });
