@@ -37,6 +37,9 @@ const fieldNames = [
   'expire_time',
   'trigger_price',
   'display_quantity',
+  'role',
+  'account_ids',
+  'label',
   'unknown',
 ];
 const body = fc.oneof(
@@ -67,6 +70,9 @@ const path = fc.oneof(
     '/api/v1/orders?status=weird',
     '/api/v1/admin/accounts',
     '/api/v1/admin/accounts/0/deposits',
+    '/api/v1/admin/keys',
+    '/api/v1/admin/keys/AAAAAAAAAAAAAAAA',
+    '/api/v1/admin/keys/..%2F..',
     '/nope',
     '/api/v2/orders',
     '/api/v1/orders?quantity=1&quantity=2',
@@ -84,11 +90,12 @@ const method = fc.constantFrom<'GET' | 'POST' | 'DELETE' | 'PATCH' | 'PUT'>(
 describe('fuzzed requests', () => {
   let venue: Venue;
   let key: string;
+  let admin: string;
 
   before(async () => {
     venue = await openVenue(testConfig(tempDir()), false);
-    const admin = venue.adminKey;
-    assert.ok(admin !== null);
+    assert.ok(venue.adminKey !== null);
+    admin = venue.adminKey;
     key = (await traders(venue, admin)).t1;
   });
   after(async () => {
@@ -99,7 +106,7 @@ describe('fuzzed requests', () => {
     const request = fc.record({
       method,
       path,
-      auth: fc.constantFrom('key', 'none', 'bad'),
+      auth: fc.constantFrom('key', 'admin', 'none', 'bad'),
       payload: fc.oneof(
         body.map((b) => JSON.stringify(b)),
         rawBody,
@@ -113,6 +120,7 @@ describe('fuzzed requests', () => {
         count++;
         const headers: Record<string, string> = {};
         if (r.auth === 'key') headers['x-api-key'] = key;
+        if (r.auth === 'admin') headers['x-api-key'] = admin;
         if (r.auth === 'bad') headers['x-api-key'] = 'rk_nonsense';
         if (r.type !== undefined && r.payload !== undefined) headers['content-type'] = r.type;
         const res = await venue.server.inject({ method: r.method, url: r.path, headers, payload: r.payload });
