@@ -5,6 +5,7 @@
  */
 import { BookReject } from '../../book/index.js';
 import { rejectCodeName, CoreReject } from '../../core/index.js';
+import { rejectSentence } from './reject-sentences.js';
 
 export const ErrorCode = {
   ValidationError: 'VALIDATION_ERROR',
@@ -152,7 +153,8 @@ export function rejectError(code: number, message: string, details: ErrorDetails
   else if (code === CoreReject.KillSwitchNotSet) mapped = [409, ErrorCode.KillSwitchNotSet];
   else if (code === CoreReject.NotRiskOfficer) mapped = [422, ErrorCode.NotRiskOfficer];
   else mapped = [400, ErrorCode.ValidationError];
-  return new ApiError(mapped[0], mapped[1], message, {
+  const sentence = rejectSentence(code);
+  return new ApiError(mapped[0], mapped[1], sentence === null ? message : `${message}: ${sentence}`, {
     ...details,
     reject_code: code,
     reason: rejectName(code),
