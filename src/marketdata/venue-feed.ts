@@ -307,6 +307,28 @@ export class VenueFeed {
     return this.recent.get(`${symbol}\u0000${interval}`) ?? [];
   }
 
+  /**
+   * The bar of an instrument and interval still forming (trades in a period not closed yet), or null; as of
+   * the pipeline's last turn, a moment behind the trades.
+   */
+  formingBar(symbol: string, interval: string): Candle | null {
+    const b = this.pipeline.formingBar(symbol, interval);
+    if (b === null) return null;
+    return {
+      startUs: b.startUs,
+      endUs: b.endUs,
+      number: 0,
+      open: b.open,
+      high: b.high,
+      low: b.low,
+      close: b.close,
+      volume: b.volume,
+      notional: b.notional,
+      trades: b.count,
+      revision: 0,
+    };
+  }
+
   /** Calls `listener` with every bar closed or corrected from now on; returns a function that stops it. */
   onBars(listener: BarListener): () => void {
     this.listeners.push(listener);

@@ -105,10 +105,14 @@ describe('market data history: REST candles and ticks, the candles: channel, acr
   };
   const restTrades = async (v: Venue): Promise<TradeJson[]> =>
     (await call(v, 'GET', '/api/v1/trades/BTC-USDT?limit=100', null)).body.trades as TradeJson[];
+  /** The closed candles of a query (each checked to say `forming: false`, then shown without it). */
   const candles = async (v: Venue, query: string): Promise<Json[]> => {
     const r = await call(v, 'GET', `/api/v1/candles/BTC-USDT?${query}`, null);
     assert.equal(r.status, 200, JSON.stringify(r.body));
-    return r.body.candles as Json[];
+    return (r.body.candles as Json[]).map(({ forming, ...c }) => {
+      assert.equal(forming, false);
+      return c;
+    });
   };
 
   after(async () => {
@@ -158,6 +162,19 @@ describe('market data history: REST candles and ticks, the candles: channel, acr
     assert.equal(ticks.body.more, false);
     const limited = await call(v, 'GET', `/api/v1/ticks/BTC-USDT?from=${from}&to=${to}&limit=2`, null);
     assert.deepEqual([(limited.body.ticks as Json[]).length, limited.body.more], [2, true]);
+
+    // The hour's bar is still forming: shown last, marked, only when asked for, as the closed bars will be.
+    const hour = expectedCandles(trades, 3_600_000);
+    const r = await call(v, 'GET', '/api/v1/candles/BTC-USDT?interval=1h&forming=true', null);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const withForming = r.body.candles as Json[];
+    assert.deepEqual(withForming[withForming.length - 1], { ...hour[hour.length - 1], forming: true });
+    assert.ok(withForming.slice(0, -1).every((c) => c.forming === false));
+    assert.deepEqual(
+      await candles(v, 'interval=1h'),
+      hour.slice(0, -1),
+      'without forming=true: closed bars only',
+    );
 
     const last = Math.max(...trades.map((t) => Date.parse(t.timestamp)));
     while (Date.now() < Math.ceil((last + 1) / 1000) * 1000 + 5) await sleep(20);

@@ -111,6 +111,45 @@ describe('time bars', () => {
   });
 });
 
+describe('the bar still forming', () => {
+  it('is the latest time bar with trades not closed yet, equal to what closes it, and none once closed', () => {
+    const a = agg([{ kind: 'time', periodSec: 60 }], 30 * SEC);
+    assert.equal(a.formingBar(0), null, 'no trades: no bar');
+    const t = DAY0 + 9 * 3600 * SEC;
+    a.push(tick(t + 10 * SEC, 100, 2));
+    a.push(tick(t + 61 * SEC, 103, 1)); // the next minute's first trade
+    a.advanceWatermark(t + 61 * SEC);
+    a.push(tick(t + 62 * SEC, 101, 3));
+    const forming = a.formingBar(0);
+    assert.ok(forming !== null);
+    assert.equal(forming.startUs, t + 60 * SEC, 'the later of two open periods');
+    assert.deepEqual(
+      [forming.open, forming.high, forming.low, forming.close, forming.volume],
+      [103, 103, 101, 101, 4],
+    );
+    a.advanceWatermark(t + 120 * SEC);
+    const closed = bars(a.events).find((b) => b.startUs === t + 60 * SEC);
+    assert.deepEqual(closed, forming, 'the bar that closes is the one shown forming');
+    assert.equal(a.formingBar(0), null);
+    assert.equal(a.formingBar(7), null, 'no such spec');
+  });
+
+  it('is the tick, volume or dollar bar being filled, from the ticks released to it', () => {
+    const a = agg([{ kind: 'tick', ticks: 3 }]);
+    const t = DAY0 + 3600 * SEC;
+    a.push(tick(t, 10, 1));
+    a.push(tick(t + SEC, 12, 1));
+    a.advanceWatermark(t + 2 * SEC);
+    const forming = a.formingBar(0);
+    assert.ok(forming !== null);
+    assert.deepEqual([forming.count, forming.open, forming.close], [2, 10, 12]);
+    a.push(tick(t + 3 * SEC, 11, 1));
+    a.advanceWatermark(t + 4 * SEC);
+    assert.equal(bars(a.events).length, 1, 'the third tick closed it');
+    assert.equal(a.formingBar(0), null);
+  });
+});
+
 describe('duplicates', () => {
   it('a tick whose id was accepted before is dropped and counted, not added twice', () => {
     const a = agg([{ kind: 'time', periodSec: 1 }], SEC);

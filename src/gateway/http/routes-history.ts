@@ -106,7 +106,13 @@ const Strict = { additionalProperties: false } as const;
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 
 const CandlesQuery = Type.Object(
-  { interval: Interval, from: Type.Optional(Time), to: Type.Optional(Time), limit: Type.Optional(Digits(5)) },
+  {
+    interval: Interval,
+    from: Type.Optional(Time),
+    to: Type.Optional(Time),
+    limit: Type.Optional(Digits(5)),
+    forming: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')])),
+  },
   Strict,
 );
 const TicksQuery = Type.Object(
@@ -125,6 +131,8 @@ const CandleSchema = Type.Object({
   vwap: Nullable(Type.String()),
   trades: Type.Integer(),
   revision: Type.Integer(),
+  /** The bar of a period not over yet (asked for with `forming=true`): it changes until it closes. */
+  forming: Type.Boolean(),
 });
 
 const TickSchema = Type.Object({
@@ -203,7 +211,8 @@ export const historyRoutes =
         schema: {
           summary:
             `Candles (OHLCV bars with VWAP) of one interval starting in [from, to), oldest first; at most ` +
-            `${HISTORY_LIMITS.candlesMax} (limit), default the last ${HISTORY_LIMITS.candlesDefault} periods`,
+            `${HISTORY_LIMITS.candlesMax} (limit), default the last ${HISTORY_LIMITS.candlesDefault} periods; ` +
+            '`forming=true` adds the bar of the period not over yet, marked `forming`',
           params: SymbolParams,
           querystring: CandlesQuery,
           response: {
@@ -244,7 +253,16 @@ export const historyRoutes =
           toUs,
           limit,
         );
-        return { symbol: inst.spec.symbol, interval, candles: bars.map((b) => candleJson(b, inst)) };
+        const candles = bars.map((b) => ({ ...candleJson(b, inst), forming: false }));
+        // The bar still forming comes last, when asked for, when its start is in the range and the page has
+        // room: the closed bars before it are the same with or without it.
+        const open = req.query.forming === 'true' ? md.formingBar(inst.spec.symbol, interval) : null;
+        if (open !== null && open.startUs >= fromUs && open.startUs < toUs && candles.length < limit) {
+          const last = bars[bars.length - 1];
+          if (last === undefined || last.startUs < open.startUs)
+            candles.push({ ...candleJson(open, inst), forming: true });
+        }
+        return { symbol: inst.spec.symbol, interval, candles };
       },
     );
 

@@ -20,7 +20,7 @@ import { BarState } from './bar-state.js';
 import { DedupWindow } from './dedup.js';
 import { BAR_LIMITS } from './limits.js';
 import { ReorderBuffer } from './reorder.js';
-import { BarError, type BarEvent, type BarSpec, type Tick } from './types.js';
+import { BarError, type Bar, type BarEvent, type BarSpec, type Tick } from './types.js';
 
 export interface AggregatorOptions {
   readonly specs: readonly BarSpec[];
@@ -153,6 +153,20 @@ class TimeBars {
     this.nextForgetUs = next;
   }
 
+  /** The latest bar not closed yet that has trades (the one still forming), or null. */
+  forming(): Bar | null {
+    let latest: BarState | null = null;
+    for (const bar of this.bars.values()) {
+      if (bar.emitted === 0 && bar.count > 0 && (latest === null || bar.startUs > latest.startUs))
+        latest = bar;
+    }
+    return latest === null ? null : latest.toBar(this.spec, true);
+  }
+
+  get specIndex(): number {
+    return this.spec;
+  }
+
   /** Emits every bar not yet emitted and forgets them all. */
   flush(out: BarEvent[]): void {
     for (const bar of this.bars.values()) if (bar.emitted === 0) this.scratch.push(bar);
@@ -200,6 +214,15 @@ class CountBars {
     if (this.state.count > 0) this.emit(out);
   }
 
+  /** The bar being filled, when it has trades, else null. */
+  forming(): Bar | null {
+    return this.state.count > 0 ? this.state.toBar(this.spec, false) : null;
+  }
+
+  get specIndex(): number {
+    return this.spec;
+  }
+
   private emit(out: BarEvent[]): void {
     out.push({ type: 'BarClosed', bar: this.state.toBar(this.spec, false) });
     this.state.reset(0, 0);
@@ -243,6 +266,16 @@ export class BarAggregator {
     this.release = (timeUs, timeNs, price, size, id) => {
       for (const c of this.countBars) c.add(timeUs, timeNs, price, size, id, this.events);
     };
+  }
+
+  /**
+   * The bar of spec `spec` (its index in `specs`) that has trades and is not closed yet, or null: a time
+   * bar's latest open period, or the tick, volume or dollar bar being filled (from the ticks released to it).
+   */
+  formingBar(spec: number): Bar | null {
+    for (const t of this.timeBars) if (t.specIndex === spec) return t.forming();
+    for (const c of this.countBars) if (c.specIndex === spec) return c.forming();
+    return null;
   }
 
   /** The watermark, in µs since the epoch (0 before the first advance). */

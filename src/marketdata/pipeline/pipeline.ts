@@ -139,6 +139,17 @@ export class MarketDataPipeline {
     return snapshotCounters(this.c);
   }
 
+  /**
+   * The bar of `interval` still forming for `instrument` (it has trades, it is not closed), as of the ticks
+   * ingested so far; null when there is none, or the instrument's bars stopped on an error.
+   */
+  formingBar(instrument: string, interval: string): Bar | null {
+    const st = this.instruments.get(instrument);
+    const spec = this.intervals.indexOf(interval);
+    if (st === undefined || spec === -1 || st.failed !== null) return null;
+    return st.agg.formingBar(spec);
+  }
+
   /** The interval names of the bars, in spec order. */
   get barIntervals(): readonly string[] {
     return this.intervals;
