@@ -9,6 +9,7 @@ import {
   createKey,
   findKey,
   listKeys,
+  publicPart,
   type ApiKeyRecord,
   type GuardedRevokeOutcome,
   type NewKey,
@@ -35,9 +36,7 @@ export class KeyAdmin {
   /** The key with this id (never its hash), or null. */
   async find(id: string): Promise<ApiKeyRecord | null> {
     const stored = await findKey(this.store, id);
-    if (stored === null) return null;
-    const { secretHash: _, ...record } = stored;
-    return record;
+    return stored === null ? null : publicPart(stored);
   }
 
   /**

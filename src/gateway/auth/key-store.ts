@@ -59,7 +59,8 @@ function decode(row: Row): StoredKey {
   };
 }
 
-const publicPart = ({ secretHash: _, ...record }: StoredKey): ApiKeyRecord => record;
+/** A stored key without its hash: what may be shown. */
+export const publicPart = ({ secretHash: _, ...record }: StoredKey): ApiKeyRecord => record;
 
 async function insert(q: Queryable, id: string, hash: string, key: NewKey): Promise<ApiKeyRecord> {
   const rows = await q.query(

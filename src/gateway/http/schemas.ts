@@ -4,7 +4,13 @@
  * document at /docs is made from them.
  */
 import { Type, type Static } from 'typebox';
-import { ACCOUNT_ID_MAX, KEY_ACCOUNTS_MAX, KEY_LABEL_LENGTH_MAX, ROLES } from '../auth/index.js';
+import {
+  ACCOUNT_ID_MAX,
+  KEY_ACCOUNTS_MAX,
+  KEY_ID_PATTERN,
+  KEY_LABEL_LENGTH_MAX,
+  ROLES,
+} from '../auth/index.js';
 import { CLIENT_ORDER_ID_PATTERN } from '../trading/client-orders.js';
 import { ORDER_TYPES, STP_MODES, TIME_IN_FORCE } from '../trading/trading.js';
 
@@ -103,7 +109,7 @@ export const CreateKeyBody = Type.Object(
   Strict,
 );
 /** A key's id, as `rialto keys list` shows it (the part of the key between "rk_" and the dot). */
-export const KeyParams = Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9_-]{16}$' }) }, Strict);
+export const KeyParams = Type.Object({ id: Type.String({ pattern: KEY_ID_PATTERN.source }) }, Strict);
 
 export const TransferBody = Type.Object(
   {

@@ -79,7 +79,7 @@ class TimeBars {
   private readonly scratch: BarState[] = [];
 
   constructor(
-    private readonly spec: number,
+    readonly spec: number,
     private readonly periodUs: number,
   ) {}
 
@@ -163,10 +163,6 @@ class TimeBars {
     return latest === null ? null : latest.toBar(this.spec, true);
   }
 
-  get specIndex(): number {
-    return this.spec;
-  }
-
   /** Emits every bar not yet emitted and forgets them all. */
   flush(out: BarEvent[]): void {
     for (const bar of this.bars.values()) if (bar.emitted === 0) this.scratch.push(bar);
@@ -193,7 +189,7 @@ class CountBars {
   private readonly thresholdNumber: number;
 
   constructor(
-    private readonly spec: number,
+    readonly spec: number,
     private readonly kind: 'tick' | 'volume' | 'dollar',
     private readonly threshold: bigint,
   ) {
@@ -217,10 +213,6 @@ class CountBars {
   /** The bar being filled, when it has trades, else null. */
   forming(): Bar | null {
     return this.state.count > 0 ? this.state.toBar(this.spec, false) : null;
-  }
-
-  get specIndex(): number {
-    return this.spec;
   }
 
   private emit(out: BarEvent[]): void {
@@ -273,8 +265,8 @@ export class BarAggregator {
    * bar's latest open period, or the tick, volume or dollar bar being filled (from the ticks released to it).
    */
   formingBar(spec: number): Bar | null {
-    for (const t of this.timeBars) if (t.specIndex === spec) return t.forming();
-    for (const c of this.countBars) if (c.specIndex === spec) return c.forming();
+    for (const t of this.timeBars) if (t.spec === spec) return t.forming();
+    for (const c of this.countBars) if (c.spec === spec) return c.forming();
     return null;
   }
 

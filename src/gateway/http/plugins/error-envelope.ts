@@ -81,10 +81,9 @@ function issuesOf(context: unknown, validation: readonly unknown[]): { path: str
       const named = params.missingProperty ?? unknownField;
       const base = issue.instancePath;
       const path = typeof named === 'string' ? `${base}/${named}` : base;
-      const message = issue.message;
       return {
         path: clip(where + path),
-        message: typeof unknownField === 'string' ? 'is not a known field' : message,
+        message: typeof unknownField === 'string' ? 'is not a known field' : issue.message,
       };
     });
 }
