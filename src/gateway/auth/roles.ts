@@ -24,6 +24,11 @@ export interface Principal {
   readonly role: Role;
   /** A trader's accounts; empty for the other roles. */
   readonly accountIds: readonly number[];
+  /**
+   * When the credential stops being valid, milliseconds since 1970: a JWT's `exp` plus the clock tolerance.
+   * Absent for API keys, which are valid until revoked. A WebSocket session ends at this time.
+   */
+  readonly expiresAtMs?: number;
 }
 
 export const AuthErrorCode = {

@@ -137,10 +137,13 @@ export class JwtVerifier {
     }
     const problem = keySettingsProblem(role, accountIds, '');
     if (problem !== '') return unauthorized(problem);
+    // jose has checked that `exp` is a number and not passed (give or take the tolerance).
+    const exp = payload.exp as number;
     const principal: Principal = Object.freeze({
       keyId: `jwt:${sub}`,
       role,
       accountIds: Object.freeze([...accountIds]),
+      expiresAtMs: (exp + this.options.clockToleranceSec) * 1000,
     });
     return { ok: true, principal };
   }

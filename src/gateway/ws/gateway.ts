@@ -110,6 +110,8 @@ class Connection implements Subscriber {
   readonly fixed: Channel[] = [];
   inFlight = 0;
   authFailures = 0;
+  /** Ends the session when its credential expires (a JWT's `exp`); null: none set. */
+  expiry: NodeJS.Timeout | null = null;
   /** Answered the last ping. */
   alive = true;
   /** Closed, or being closed: nothing more is sent. */
@@ -166,6 +168,19 @@ type Lease = Extract<Acquired, { ok: true }>;
 /** The roles of REST's order routes: placing as POST /api/v1/orders, cancelling as DELETE. */
 const PLACERS: readonly Role[] = ['trader', 'admin'];
 const CANCELLERS: readonly Role[] = ['trader', 'risk', 'admin'];
+
+/** The longest delay a Node timer takes (2^31 - 1 ms); a longer one fires at once. */
+const TIMER_MS_MAX = 2_147_483_647;
+
+/** Whether a renewed credential names the same session: its subject, role and accounts (ids differ) unchanged. */
+function sameIdentity(a: Principal, b: Principal): boolean {
+  return (
+    a.keyId === b.keyId &&
+    a.role === b.role &&
+    a.accountIds.length === b.accountIds.length &&
+    a.accountIds.every((id) => b.accountIds.includes(id))
+  );
+}
 
 type OrderResult = 'accepted' | 'rejected' | 'retried' | 'refused' | 'rate_limited' | 'error';
 
@@ -440,6 +455,7 @@ export class WsGateway {
     ws.binaryType = 'nodebuffer';
     const conn = new Connection(ws, socket, this, address, principal, lease);
     this.connections.add(conn);
+    if (principal !== null) this.watchExpiry(conn);
     this.deps.metrics?.wsClients.inc();
     ws.on('message', (data, isBinary) => this.receive(conn, data, isBinary));
     ws.on('pong', () => {
@@ -466,6 +482,7 @@ export class WsGateway {
 
   private closed(conn: Connection): void {
     conn.done = true;
+    if (conn.expiry !== null) clearTimeout(conn.expiry);
     conn.out.clear();
     this.connections.delete(conn);
     this.deps.metrics?.wsClients.dec();
@@ -629,7 +646,10 @@ export class WsGateway {
   }
 
   private async auth(conn: Connection, id: RequestId | null, token: string): Promise<void> {
-    if (conn.principal !== null) {
+    const before = conn.principal;
+    // A session on an expiring credential (a JWT) may renew it with a newer token for the same identity;
+    // any other second `auth` is refused unread.
+    if (before !== null && before.expiresAtMs === undefined) {
       this.error(conn, id, WsErrorCode.AlreadyAuthenticated, 'this connection is authenticated already');
       return;
     }
@@ -638,7 +658,17 @@ export class WsGateway {
       await this.takeIpBudget(conn.address);
       const p = await principalOfToken(this.deps, token, true);
       if (conn.done) return;
+      if (conn.principal !== null && !sameIdentity(conn.principal, p)) {
+        this.error(
+          conn,
+          id,
+          WsErrorCode.AlreadyAuthenticated,
+          'this connection is authenticated already: a new token must name the same subject, role and accounts',
+        );
+        return;
+      }
       conn.principal = p;
+      this.watchExpiry(conn);
       this.answer(conn, { type: 'authenticated', id, role: p.role, account_ids: p.accountIds });
     } catch (e) {
       if (conn.done) return;
@@ -649,6 +679,23 @@ export class WsGateway {
         this.closeClient(conn, WsCloseCode.AuthFailed, 'too many failed auth messages');
       }
     }
+  }
+
+  /**
+   * Closes the connection (4004) when its principal's credential expires, unless an `auth` with a newer
+   * token came first. Timers reach at most about 24.8 days; a later expiry is looked at again then.
+   */
+  private watchExpiry(conn: Connection): void {
+    if (conn.expiry !== null) clearTimeout(conn.expiry);
+    conn.expiry = null;
+    const at = conn.principal?.expiresAtMs;
+    if (at === undefined || conn.done) return;
+    const waitMs = at - Date.now();
+    if (waitMs <= 0) {
+      this.closeClient(conn, WsCloseCode.CredentialExpired, 'the token expired');
+      return;
+    }
+    conn.expiry = setTimeout(() => this.watchExpiry(conn), Math.min(waitMs, TIMER_MS_MAX));
   }
 
   private subscribe(conn: Connection, m: SubscribeMessage): void {

@@ -59,6 +59,8 @@ export const WsCloseCode = Object.freeze({
   AuthFailed: 4001,
   /** The API key the connection authenticated with was revoked (DELETE /api/v1/admin/keys/{id}). */
   KeyRevoked: 4003,
+  /** The JWT the connection authenticated with expired (`exp`), and no newer one came in an `auth`. */
+  CredentialExpired: 4004,
   /** The client did not read fast enough: its send buffer passed `sendBufferBytesMax`. */
   SlowConsumer: 4008,
 });

@@ -27,7 +27,7 @@ export const WsErrorCode = Object.freeze({
   /** Subscribe to a channel already held, or unsubscribe from one not held. */
   AlreadySubscribed: 'ALREADY_SUBSCRIBED',
   NotSubscribed: 'NOT_SUBSCRIBED',
-  /** An `auth` on a connection that already has a principal. */
+  /** An `auth` on a connection that already has a principal (but a JWT's renewal for the same identity). */
   AlreadyAuthenticated: 'ALREADY_AUTHENTICATED',
 });
 

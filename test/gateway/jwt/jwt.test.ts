@@ -68,11 +68,20 @@ describe('JWT verification', () => {
       const result = await both.verify(token);
       assert.deepEqual(result, {
         ok: true,
-        principal: { keyId: 'jwt:alice', role: 'trader', accountIds: [7, 9] },
+        // Valid until exp plus the default tolerance of 5 s: a WebSocket session ends then.
+        principal: {
+          keyId: 'jwt:alice',
+          role: 'trader',
+          accountIds: [7, 9],
+          expiresAtMs: (NOW_S + 305) * 1000,
+        },
       });
     }
     const admin = await both.verify(await eddsa({ sub: 'ops', role: 'admin', exp: NOW_S + 60 }));
-    assert.deepEqual(admin, { ok: true, principal: { keyId: 'jwt:ops', role: 'admin', accountIds: [] } });
+    assert.deepEqual(admin, {
+      ok: true,
+      principal: { keyId: 'jwt:ops', role: 'admin', accountIds: [], expiresAtMs: (NOW_S + 65) * 1000 },
+    });
   });
 
   it('no keys configured: no verifier, so no token is accepted', async () => {
@@ -82,7 +91,8 @@ describe('JWT verification', () => {
   it('enforces exp (required) and nbf, with the configured clock tolerance', async () => {
     const v = await verifier({ secret: SECRET }, { clockToleranceSec: 5 });
     refused(await v.verify(await hs256({ ...trader, exp: NOW_S - 6 })), /expired/);
-    assert.equal((await v.verify(await hs256({ ...trader, exp: NOW_S - 4 }))).ok, true);
+    const late = await v.verify(await hs256({ ...trader, exp: NOW_S - 4 }));
+    assert.equal(late.ok && late.principal.expiresAtMs, (NOW_S + 1) * 1000, 'valid for one more second');
     refused(await v.verify(await hs256({ ...trader, nbf: NOW_S + 60 })), /nbf/);
     assert.equal((await v.verify(await hs256({ ...trader, nbf: NOW_S + 4 }))).ok, true);
     const { exp: _exp, ...noExp } = trader;
@@ -181,7 +191,10 @@ describe('JWT verification', () => {
     const mapped = await custom.verify(
       await hs256({ sub: 'bob', exp: NOW_S + 60, 'rialto/role': 'trader', 'rialto/accounts': [3] }),
     );
-    assert.deepEqual(mapped, { ok: true, principal: { keyId: 'jwt:bob', role: 'trader', accountIds: [3] } });
+    assert.deepEqual(mapped, {
+      ok: true,
+      principal: { keyId: 'jwt:bob', role: 'trader', accountIds: [3], expiresAtMs: (NOW_S + 65) * 1000 },
+    });
   });
 
   it('bearerToken takes the token of an Authorization header, and nothing else', () => {
