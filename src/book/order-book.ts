@@ -369,6 +369,14 @@ export class OrderBook {
     return true;
   }
 
+  /**
+   * When the earliest DAY or GTD order is due to expire, microseconds; 0 when none is. It may be the time of an
+   * order that ended meanwhile: advancing to it then expires nothing and drops that entry.
+   */
+  get nextExpiryUs(): number {
+    return this.expiries.size === 0 ? 0 : this.expiries.peekTime();
+  }
+
   /** Sets the reference price of the price band. Returns false (with a reject event) for a bad price. */
   setReferencePrice(price: number, timeUs: number): boolean {
     const code = !this.advanceClock(timeUs)

@@ -1448,6 +1448,18 @@ export class ExchangeCore {
   get highestOrderId(): number {
     return this.orderIdHigh;
   }
+  /**
+   * When the venue should next advance time (an `advanceTime` command) so that DAY and GTD orders expire when
+   * they are due rather than when their book next takes a command: the earliest expiry of any book, 0 for none.
+   */
+  get nextExpiryUs(): number {
+    let next = 0;
+    for (const id of this.instrumentIds) {
+      const t = (this.instruments[id] as Instrument).book.nextExpiryUs;
+      if (t !== 0 && (next === 0 || t < next)) next = t;
+    }
+    return next;
+  }
   get openOrderCount(): number {
     let n = 0;
     for (const id of this.instrumentIds) n += (this.instruments[id] as Instrument).orders.size;

@@ -158,6 +158,14 @@ export class Engine implements EnginePort {
   private closing = false;
   private listeners: BatchListener[] = [];
   private exited: Promise<void>;
+  /** Submits `advanceTime` when the core's next expiry comes (`armExpiry`); null: none armed. */
+  private expiryTimer: NodeJS.Timeout | null = null;
+  /** The expiry the timer is armed for, microseconds; 0: none. */
+  private expiryDueUs = 0;
+  /** The core's next expiry as its last batch (or its recovery) reported it; 0: none. */
+  private nextExpiryUs: number;
+  /** Whether `startExpiryClock` was called: before, nothing is submitted of the engine's own accord. */
+  private expiryClockOn = false;
 
   /** `exited` resolves once the worker has exited and the data directory's lock is released. */
   private constructor(
@@ -166,6 +174,7 @@ export class Engine implements EnginePort {
     exited: Promise<void>,
     flushCommands: number,
     publishRecords: boolean,
+    nextExpiryUs: number,
   ) {
     this.keptRecords = publishRecords ? new Map() : null;
     this.worker = worker;
@@ -175,6 +184,18 @@ export class Engine implements EnginePort {
     worker.on('message', (m: FromWorker) => this.receive(m));
     worker.on('error', (e) => this.fail({ code: 'ENGINE_WORKER_ERROR', message: e.message }));
     worker.once('exit', () => this.fail({ code: 'ENGINE_CLOSED', message: 'the engine has stopped' }));
+    this.nextExpiryUs = nextExpiryUs;
+  }
+
+  /**
+   * From now on, advances the core's clock (an `advanceTime` command) whenever an order's expiry comes, so that
+   * DAY and GTD orders expire when they are due, not when their book next takes a command; orders that came
+   * due while the venue was down expire at once. Called by the serving process once its replays are checked
+   * against the engine and its subscribers follow it: before, the engine's state moves only by submits.
+   */
+  startExpiryClock(): void {
+    this.expiryClockOn = true;
+    this.armExpiry(this.nextExpiryUs);
   }
 
   /**
@@ -220,7 +241,14 @@ export class Engine implements EnginePort {
         first.type === 'startFailed' ? first.error : { code: 'ENGINE_ERROR', message: 'unexpected message' },
       );
     }
-    return new Engine(worker, first.recovery, exited, flushCommands, config.publishRecords === true);
+    return new Engine(
+      worker,
+      first.recovery,
+      exited,
+      flushCommands,
+      config.publishRecords === true,
+      first.nextExpiryUs,
+    );
   }
 
   /** The error that stopped the engine, or null. */
@@ -362,6 +390,7 @@ export class Engine implements EnginePort {
   /** Stops accepting commands, waits for the journal, writes a last snapshot and stops the worker. */
   async close(): Promise<void> {
     if (this.closing) return this.exited;
+    this.disarmExpiry();
     this.flush();
     if (this.failure === null) {
       // Asked before `closing` is set, which refuses every later call; the worker answers, then exits.
@@ -422,6 +451,8 @@ export class Engine implements EnginePort {
         const records = this.keptRecords?.get(m.batch);
         this.keptRecords?.delete(m.batch);
         if (this.listeners.length > 0) this.publish(m.firstSeq, m.timeUs, m.events, m.ends, records);
+        this.nextExpiryUs = m.nextExpiryUs;
+        if (this.expiryClockOn) this.armExpiry(m.nextExpiryUs);
         let offset = 0;
         for (const w of waiters) {
           w.resolve(new Receipt(m.firstSeq + offset, w.count, m.timeUs, m.events, m.ends, offset));
@@ -476,8 +507,47 @@ export class Engine implements EnginePort {
     }
   }
 
+  /**
+   * Arms the timer that advances the core's clock at `dueUs`, its next expiry (0: none). The advance is a
+   * command like any other: journaled, executed, published to the subscribers (views, feeds), stamped by the
+   * sequencer with the time it runs at; its batch's answer arms the timer for the expiry after.
+   */
+  private armExpiry(dueUs: number): void {
+    if (dueUs === this.expiryDueUs && this.expiryTimer !== null) return;
+    this.disarmExpiry();
+    if (dueUs === 0 || this.closing || this.failure !== null) return;
+    this.expiryDueUs = dueUs;
+    const waitMs = Math.min(
+      Math.max(Math.ceil(dueUs / 1000 - Date.now()), ENGINE_LIMITS.expiryWaitMinMs),
+      TIMER_MS_MAX,
+    );
+    this.expiryTimer = setTimeout(() => this.advanceForExpiry(), waitMs);
+    // A due expiry is no reason to keep a process alive that has nothing else to do.
+    this.expiryTimer.unref();
+  }
+
+  private disarmExpiry(): void {
+    if (this.expiryTimer !== null) clearTimeout(this.expiryTimer);
+    this.expiryTimer = null;
+    this.expiryDueUs = 0;
+  }
+
+  private advanceForExpiry(): void {
+    const dueUs = this.expiryDueUs;
+    this.expiryTimer = null;
+    if (Date.now() * 1000 < dueUs) {
+      // Due later than one timer reaches (about 24.8 days): wait again.
+      this.expiryDueUs = 0;
+      this.armExpiry(dueUs);
+      return;
+    }
+    // A failure here is the engine's own (closing, failed), which its callers hear of on their own requests.
+    this.submit([{ kind: 'advanceTime', timeUs: 0 }]).catch(() => undefined);
+  }
+
   private fail(info: ErrorInfo): void {
     if (this.failure !== null) return;
+    this.disarmExpiry();
     this.failure = new EngineError(info);
     for (const waiters of this.inFlight.values()) for (const w of waiters) w.reject(this.failure);
     this.inFlight.clear();
@@ -486,6 +556,9 @@ export class Engine implements EnginePort {
     this.answers.clear();
   }
 }
+
+/** The longest delay a Node timer takes (2^31 - 1 ms); a longer one fires at once. */
+const TIMER_MS_MAX = 2_147_483_647;
 
 function closedError(): EngineError {
   return new EngineError({ code: EngineErrorCode.Closed, message: 'the engine is closing' });

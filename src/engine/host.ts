@@ -67,6 +67,8 @@ export interface BatchOutcome {
   ends: Int32Array;
   /** Resolves when the batch is durable; rejects with the journal's error. */
   durable: Promise<unknown>;
+  /** The core's next expiry after the batch (Core.nextExpiryUs): when the engine should advance time. */
+  nextExpiryUs: number;
 }
 
 export class EngineHost {
@@ -207,6 +209,11 @@ export class EngineHost {
     return reportOf(this.core, query);
   }
 
+  /** The core's next expiry now (Core.nextExpiryUs). */
+  get nextExpiryUs(): number {
+    return this.core.nextExpiryUs;
+  }
+
   /** Resolves once every command executed so far is durable; rejects with the journal's error. */
   whenDurable(): Promise<unknown> {
     return this.lastDurable;
@@ -298,6 +305,7 @@ export class EngineHost {
       events,
       ends,
       durable,
+      nextExpiryUs: core.nextExpiryUs,
     };
   }
 

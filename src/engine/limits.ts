@@ -23,6 +23,11 @@ export const ENGINE_LIMITS = Object.freeze({
   workerYoungGenerationMb: 96,
   /** Accounts one page of the accounts report holds: an answer crosses threads as one structured clone. */
   reportAccountsMax: 1000,
+  /**
+   * The shortest wait before the engine advances time for an expiry: a clock that reads a little behind the
+   * timer's is asked again this much later, not in a busy loop.
+   */
+  expiryWaitMinMs: 10,
 });
 
 /** The stable codes of the engine's own refusals (the journal's codes pass through as they are). */

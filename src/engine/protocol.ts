@@ -150,9 +150,18 @@ export type ToWorker =
   | { type: 'close'; id: number };
 
 export type FromWorker =
-  | { type: 'ready'; recovery: RecoveryReport }
+  // `nextExpiryUs`: the core's next expiry (Core.nextExpiryUs) after recovery, and after each batch.
+  | { type: 'ready'; recovery: RecoveryReport; nextExpiryUs: number }
   | { type: 'startFailed'; error: ErrorInfo }
-  | { type: 'done'; batch: number; firstSeq: number; timeUs: number; events: Float64Array; ends: Int32Array }
+  | {
+      type: 'done';
+      batch: number;
+      firstSeq: number;
+      timeUs: number;
+      events: Float64Array;
+      ends: Int32Array;
+      nextExpiryUs: number;
+    }
   | { type: 'refused'; batch: number; error: ErrorInfo }
   | { type: 'failed'; error: ErrorInfo }
   | { type: 'answer'; id: number; value?: unknown; error?: ErrorInfo };

@@ -22,7 +22,7 @@ async function main(): Promise<void> {
       journalFs: blockingNodeFs,
     });
     host = opened.host;
-    send({ type: 'ready', recovery: opened.recovery });
+    send({ type: 'ready', recovery: opened.recovery, nextExpiryUs: host.nextExpiryUs });
   } catch (e) {
     send({ type: 'startFailed', error: errorInfo(e) });
     return;
@@ -51,6 +51,7 @@ async function main(): Promise<void> {
                   timeUs: out.timeUs,
                   events,
                   ends: out.ends,
+                  nextExpiryUs: out.nextExpiryUs,
                 },
                 [events.buffer as ArrayBuffer, out.ends.buffer as ArrayBuffer],
               );

@@ -336,6 +336,26 @@ describe('rialto engine with two rialto gateways', () => {
     acknowledged.set(id, cancelled.body);
   });
 
+  it('expires a GTD order when it is due, with nothing else trading, as both gateways show', async () => {
+    const placed = await place(urlA, admin, {
+      account_id: 1,
+      side: 'buy',
+      quantity: '0.1',
+      price: '38000',
+      time_in_force: 'gtd',
+      expire_time: new Date(Date.now() + 1_000).toISOString(),
+    });
+    assert.equal(placed.status, 201, JSON.stringify(placed.body));
+    const id = String(placed.body.order_id);
+    const expired = await until(
+      'the order expired, through the other gateway',
+      async () => (await call(urlB, 'GET', `/api/v1/orders/${id}`, admin)).body,
+      (b) => b.status === 'expired',
+    );
+    assert.deepEqual((await call(urlA, 'GET', `/api/v1/orders/${id}`, admin)).body, expired);
+    acknowledged.set(id, expired);
+  });
+
   it('answers a client order id retried through the other gateway with the first order', async () => {
     const fields = limit({
       account_id: 1,

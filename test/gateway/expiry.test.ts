@@ -1,0 +1,110 @@
+/**
+ * GTD orders expire when they are due, with no other order on their instrument: the engine advances the
+ * core's clock at the next expiry (an `advanceTime` command), so the order ends as `expired`, leaves the book
+ * and gives back its hold, and its owner's `orders` channel says so. An order that came due while the venue
+ * was down expires as soon as it is up again. The orders below expire about a second after they are placed.
+ */
+import { strict as assert } from 'node:assert';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, it } from 'node:test';
+import type { Venue } from '../../src/gateway/index.js';
+import type { VenueConfig } from '../../src/ops/index.js';
+import { call, openVenue, order, tempDir, testConfig, traders, type Answer } from './helpers.js';
+import { WsClient, wsUrl, type Json } from './ws/client.js';
+
+const inOneSecond = (): string => new Date(Date.now() + 1_000).toISOString();
+
+/** Asks for the order until `done` holds of it, at most `seconds` (the expiry comes in about one). */
+async function pollOrder(
+  venue: Venue,
+  key: string,
+  id: unknown,
+  done: (a: Answer) => boolean,
+  seconds = 15,
+): Promise<Answer> {
+  let last = await call(venue, 'GET', `/api/v1/orders/${String(id)}`, key);
+  for (let i = 0; i < seconds * 10 && !done(last); i++) {
+    await sleep(100);
+    last = await call(venue, 'GET', `/api/v1/orders/${String(id)}`, key);
+  }
+  return last;
+}
+
+const heldUsdt = async (venue: Venue, key: string): Promise<unknown> => {
+  const b = await call(venue, 'GET', '/api/v1/accounts/1/balances', key);
+  const rows = b.body.balances as { asset: string; held: string }[];
+  return rows.find((r) => r.asset === 'USDT')?.held;
+};
+
+describe('GTD orders expire when due', { timeout: 120_000 }, () => {
+  let config: VenueConfig;
+  let venue: Venue;
+  let t1: string;
+
+  before(async () => {
+    config = testConfig(tempDir());
+    venue = await openVenue(config);
+    ({ t1 } = await traders(venue, venue.adminKey as string));
+  });
+  after(async () => {
+    await venue.close();
+  });
+
+  it('ends a resting GTD order as expired, off the book and its hold released, with nothing else trading', async () => {
+    const ws = await WsClient.open(wsUrl(venue.url, '/ws'), { 'x-api-key': t1 });
+    assert.equal((await ws.request({ op: 'subscribe', id: 's', channel: 'orders' })).type, 'subscribed');
+    const placed = await call(
+      venue,
+      'POST',
+      '/api/v1/orders',
+      t1,
+      order({
+        side: 'buy',
+        price: '100.00',
+        quantity: '1',
+        time_in_force: 'gtd',
+        expire_time: inOneSecond(),
+      }),
+    );
+    assert.equal(placed.status, 201, JSON.stringify(placed.body));
+    assert.equal(placed.body.status, 'pending');
+    const id = placed.body.order_id;
+    assert.notEqual(await heldUsdt(venue, t1), '0.000000', 'the buy holds quote while it rests');
+
+    const ended = await pollOrder(venue, t1, id, (a) => a.body.status !== 'pending');
+    assert.equal(ended.body.status, 'expired', JSON.stringify(ended.body));
+    assert.equal(ended.body.remaining_quantity, '0.0000');
+    const book = await call(venue, 'GET', '/api/v1/orderbook/BTC-USDT?depth=5', null);
+    assert.deepEqual(book.body.bids, [], 'the expired order left the book');
+    assert.equal(await heldUsdt(venue, t1), '0.000000', 'its hold is released');
+    const pushed = await ws.next(
+      (m: Json) =>
+        m.type === 'orders' && (m.orders as Json[]).some((o) => o.order_id === id && o.status === 'expired'),
+    );
+    assert.equal(pushed.account_id, 1);
+    await ws.close();
+  });
+
+  it('expires an order that came due while the venue was down as soon as it is up', async () => {
+    const placed = await call(
+      venue,
+      'POST',
+      '/api/v1/orders',
+      t1,
+      order({
+        side: 'buy',
+        price: '100.00',
+        quantity: '1',
+        time_in_force: 'gtd',
+        expire_time: inOneSecond(),
+      }),
+    );
+    assert.equal(placed.status, 201, JSON.stringify(placed.body));
+    await venue.close();
+    await sleep(1_200);
+    venue = await openVenue(config);
+    const ended = await pollOrder(venue, t1, placed.body.order_id, (a) => a.body.status !== 'pending');
+    assert.equal(ended.body.status, 'expired', JSON.stringify(ended.body));
+    assert.equal(await heldUsdt(venue, t1), '0.000000');
+  });
+});
