@@ -13,6 +13,7 @@ export {
   F_B,
   F_C,
   F_D,
+  F_E,
   F_SLOT,
   F_MAKER_SLOT,
   F_REJECTED_TYPE,

@@ -44,6 +44,8 @@ export interface OrderRow {
   readonly tif: number;
   priceTicks: number;
   readonly triggerPriceTicks: number;
+  /** When a DAY or GTD order expires, microseconds; 0 for the other times in force. */
+  readonly expireTimeUs: number;
   qtyLots: number;
   filledLots: number;
   remainingLots: number;
@@ -350,6 +352,7 @@ export class RowMapper {
           tif: e.tif,
           priceTicks: e.price,
           triggerPriceTicks: e.triggerPrice,
+          expireTimeUs: e.expireTimeUs,
           qtyLots: e.qty,
           filledLots: 0,
           remainingLots: e.qty,
@@ -383,6 +386,7 @@ export class RowMapper {
           tif: knownTimeInForce(e.tif),
           priceTicks: whole(e.price),
           triggerPriceTicks: 0,
+          expireTimeUs: 0,
           qtyLots: whole(e.qty),
           filledLots: 0,
           remainingLots: 0,

@@ -54,6 +54,7 @@ function orderColumns(rows: readonly OrderRow[]): Column[] {
     ['tif', 'int2', rows.map((o) => o.tif)],
     ['price_ticks', 'int8', rows.map((o) => o.priceTicks)],
     ['trigger_price_ticks', 'int8', rows.map((o) => o.triggerPriceTicks)],
+    ['expire_time_us', 'int8', rows.map((o) => o.expireTimeUs)],
     ['qty_lots', 'int8', rows.map((o) => o.qtyLots)],
     ['filled_lots', 'int8', rows.map((o) => o.filledLots)],
     ['remaining_lots', 'int8', rows.map((o) => o.remainingLots)],
@@ -271,7 +272,8 @@ const num = (v: unknown): number => {
 /** The orders live at the checkpoint, as the table holds them (the mapper continues from them). */
 export async function loadLiveOrders(db: Queryable): Promise<OrderRow[]> {
   const rows = await db.query(
-    `SELECT order_id, instrument, account_id, side, order_type, tif, price_ticks, trigger_price_ticks, qty_lots,
+    `SELECT order_id, instrument, account_id, side, order_type, tif, price_ticks, trigger_price_ticks,
+            expire_time_us, qty_lots,
             filled_lots, remaining_lots, notional::text AS notional, settled_minor, status, reject_code,
             cancel_reason, created_seq, created_us, updated_seq, updated_us
        FROM orders WHERE status IN ('pending', 'partially_filled') ORDER BY order_id`,
@@ -289,6 +291,7 @@ export async function loadLiveOrders(db: Queryable): Promise<OrderRow[]> {
       tif: num(r.tif),
       priceTicks: num(r.price_ticks),
       triggerPriceTicks: num(r.trigger_price_ticks),
+      expireTimeUs: num(r.expire_time_us),
       qtyLots: num(r.qty_lots),
       filledLots: num(r.filled_lots),
       remainingLots: num(r.remaining_lots),

@@ -351,6 +351,15 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
         CHECK (char_length(hash) = 64 AND hash ~ '^[0-9a-f]+$');
     `,
   },
+  {
+    // When a DAY or GTD order expires (microseconds; 0 for the other times in force), as the API shows it in
+    // `expire_time`. Rows projected before this migration keep 0.
+    version: 9,
+    name: 'orders_expire_time',
+    sql: `
+      ALTER TABLE orders ADD COLUMN expire_time_us bigint NOT NULL DEFAULT 0 CHECK (expire_time_us >= 0);
+    `,
+  },
 ]);
 
 /** The advisory lock that serializes migrations (an arbitrary constant: "RIALTO" in ASCII). */

@@ -3,6 +3,7 @@
  * core's clock at the next expiry (an `advanceTime` command), so the order ends as `expired`, leaves the book
  * and gives back its hold, and its owner's `orders` channel says so. An order that came due while the venue
  * was down expires as soon as it is up again. The orders below expire about a second after they are placed.
+ * Every order shows when it expires (`expire_time`).
  */
 import { strict as assert } from 'node:assert';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -13,6 +14,7 @@ import { call, openVenue, order, tempDir, testConfig, traders, type Answer } fro
 import { WsClient, wsUrl, type Json } from './ws/client.js';
 
 const inOneSecond = (): string => new Date(Date.now() + 1_000).toISOString();
+const inOneHour = (): string => new Date(Date.now() + 3_600_000).toISOString();
 
 /** Asks for the order until `done` holds of it, at most `seconds` (the expiry comes in about one). */
 async function pollOrder(
@@ -48,6 +50,60 @@ describe('GTD orders expire when due', { timeout: 120_000 }, () => {
   });
   after(async () => {
     await venue.close();
+  });
+
+  it('shows when a DAY or GTD order expires, and null for the other times in force', async () => {
+    const at = inOneHour();
+    const gtd = await call(
+      venue,
+      'POST',
+      '/api/v1/orders',
+      t1,
+      order({ side: 'buy', price: '90.00', quantity: '1', time_in_force: 'gtd', expire_time: at }),
+    );
+    assert.equal(gtd.status, 201, JSON.stringify(gtd.body));
+    assert.equal(gtd.body.expire_time, at);
+    const day = await call(
+      venue,
+      'POST',
+      '/api/v1/orders',
+      t1,
+      order({ side: 'buy', price: '90.00', quantity: '1', time_in_force: 'day' }),
+    );
+    const midnight = new Date(Date.parse(String(day.body.created_at)));
+    midnight.setUTCHours(24, 0, 0, 0);
+    assert.equal(day.body.expire_time, midnight.toISOString(), 'a day order ends at the next midnight UTC');
+    const gtc = await call(
+      venue,
+      'POST',
+      '/api/v1/orders',
+      t1,
+      order({ side: 'buy', price: '90.00', quantity: '1' }),
+    );
+    assert.equal(gtc.body.expire_time, null);
+    // The same over WebSocket, and once the order has ended (the views keep ended orders in columns).
+    const ws = await WsClient.open(wsUrl(venue.url, '/ws'), { 'x-api-key': t1 });
+    const acked = await ws.request({
+      op: 'place',
+      id: 'g',
+      symbol: 'BTC-USDT',
+      side: 'buy',
+      order_type: 'limit',
+      price: '90.00',
+      quantity: '1',
+      time_in_force: 'gtd',
+      expire_time: at,
+    });
+    assert.equal((acked.order as Json).expire_time, at, JSON.stringify(acked));
+    await ws.close();
+    const cancelled = await call(venue, 'DELETE', `/api/v1/orders/${String(gtd.body.order_id)}`, t1);
+    assert.equal(cancelled.body.expire_time, at);
+    const read = await call(venue, 'GET', `/api/v1/orders/${String(gtd.body.order_id)}`, t1);
+    assert.deepEqual(read.body, cancelled.body);
+    for (const o of [day, gtc, { body: acked.order as Json }]) {
+      const c = await call(venue, 'DELETE', `/api/v1/orders/${String(o.body.order_id)}`, t1);
+      assert.equal(c.status, 200, JSON.stringify(c.body));
+    }
   });
 
   it('ends a resting GTD order as expired, off the book and its hold released, with nothing else trading', async () => {

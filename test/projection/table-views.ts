@@ -16,6 +16,7 @@ export function orderView(r: Record<string, unknown>): OrderView {
     tif: n(r.tif) as OrderView['tif'],
     priceTicks: n(r.price_ticks),
     triggerPriceTicks: n(r.trigger_price_ticks),
+    expireTimeUs: n(r.expire_time_us),
     qtyLots: n(r.qty_lots),
     filledLots: n(r.filled_lots),
     remainingLots: n(r.remaining_lots),

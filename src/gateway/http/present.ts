@@ -104,6 +104,8 @@ export interface OrderJson {
   side: 'buy' | 'sell';
   order_type: string | null;
   time_in_force: string | null;
+  /** A DAY or GTD order's expiry; null for the other times in force. */
+  expire_time: string | null;
   price: string | null;
   trigger_price: string | null;
   quantity: string;
@@ -198,6 +200,7 @@ export function orderJson(
     side: sideName(o.side),
     order_type: TYPE_NAME[o.type] ?? null,
     time_in_force: TIF_NAME[o.tif] ?? null,
+    expire_time: o.expireTimeUs > 0 ? isoOfUs(o.expireTimeUs) : null,
     price: limit > 0 ? texts.price(limit) : null,
     trigger_price: o.triggerPriceTicks > 0 ? texts.price(o.triggerPriceTicks) : null,
     quantity: texts.qty(o.qtyLots),
@@ -281,6 +284,8 @@ export function writeOrderJson(
   writeQuotedOrNull(w, TYPE_NAME[o.type] ?? null);
   w.text(',"time_in_force":');
   writeQuotedOrNull(w, TIF_NAME[o.tif] ?? null);
+  w.text(',"expire_time":');
+  writeQuotedOrNull(w, o.expireTimeUs > 0 ? isoOfUs(o.expireTimeUs) : null);
   w.text(',"price":');
   const limit = limitPriceTicks(o);
   writeQuotedOrNull(w, limit > 0 ? texts.price(limit) : null);

@@ -130,6 +130,7 @@ export const OrderResponse = Type.Object({
   side: Type.String(),
   order_type: Nullable(Type.String()),
   time_in_force: Nullable(Type.String()),
+  expire_time: Nullable(Type.String()),
   price: Nullable(Type.String()),
   trigger_price: Nullable(Type.String()),
   quantity: Type.String(),

@@ -41,7 +41,8 @@ const UPDATED = 17;
 const UPDATED_SEQ = 18;
 /** When the order entered the views (their insertion order, for the order history). */
 const INSERTED = 19;
-const WIDTH = 20;
+const EXPIRE = 20;
+const WIDTH = 21;
 
 const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
@@ -68,6 +69,7 @@ export class EndedOrders {
     rows.put(p, TIF, v.tif);
     rows.put(p, PRICE, v.priceTicks);
     rows.put(p, TRIGGER, v.triggerPriceTicks);
+    rows.put(p, EXPIRE, v.expireTimeUs);
     rows.put(p, QTY, v.qtyLots);
     rows.put(p, FILLED, v.filledLots);
     rows.put(p, REMAINING, v.remainingLots);
@@ -132,6 +134,7 @@ export class EndedOrders {
       tif: rows.get(p, TIF) as TimeInForce,
       priceTicks: rows.get(p, PRICE),
       triggerPriceTicks: rows.get(p, TRIGGER),
+      expireTimeUs: rows.get(p, EXPIRE),
       qtyLots: rows.get(p, QTY),
       filledLots: rows.get(p, FILLED),
       remainingLots: rows.get(p, REMAINING),

@@ -17,6 +17,7 @@ import {
   F_A,
   F_B,
   F_C,
+  F_E,
   F_ORDER_ID,
   F_OWNER,
   F_PRICE,
@@ -58,6 +59,8 @@ export interface OrderView {
   /** The limit price (0 for market orders), as amended. */
   priceTicks: number;
   readonly triggerPriceTicks: number;
+  /** When a DAY or GTD order expires, microseconds since 1970; 0 for the other times in force. */
+  readonly expireTimeUs: number;
   /** The order's total quantity: filled plus remaining (amends change it). */
   qtyLots: number;
   filledLots: number;
@@ -554,6 +557,7 @@ export class Views {
       tif: d[o + F_B] as TimeInForce,
       priceTicks: d[o + F_PRICE],
       triggerPriceTicks: d[o + F_C],
+      expireTimeUs: d[o + F_E],
       qtyLots: qty,
       filledLots: 0,
       remainingLots: qty,
@@ -597,6 +601,7 @@ export class Views {
       tif: knownTimeInForce(d[o + F_REJECTED_TIF]) as TimeInForce,
       priceTicks: d[o + F_PRICE],
       triggerPriceTicks: 0,
+      expireTimeUs: 0,
       qtyLots: d[o + F_QTY],
       filledLots: 0,
       remainingLots: 0,
