@@ -113,16 +113,21 @@ interface Checker {
 }
 const compile = (schema: TSchema): Checker => Compile(schema);
 
-const CHECKERS: Readonly<Record<WsRequest['op'], Checker>> = {
-  ping: compile(PingMessage),
-  auth: compile(AuthMessage),
-  subscribe: compile(SubscribeMessage),
-  unsubscribe: compile(UnsubscribeMessage),
-  place: compile(PlaceMessage),
-  cancel: compile(CancelMessage),
-  amend: compile(AmendMessage),
-  mass_cancel: compile(MassCancelMessage),
+/** Each request's schema by its `op` (for tests that walk them, and for the checkers below). */
+export const WS_REQUEST_SCHEMAS: Readonly<Record<WsRequest['op'], TSchema>> = {
+  ping: PingMessage,
+  auth: AuthMessage,
+  subscribe: SubscribeMessage,
+  unsubscribe: UnsubscribeMessage,
+  place: PlaceMessage,
+  cancel: CancelMessage,
+  amend: AmendMessage,
+  mass_cancel: MassCancelMessage,
 };
+
+const CHECKERS = Object.fromEntries(
+  Object.entries(WS_REQUEST_SCHEMAS).map(([op, schema]) => [op, compile(schema)]),
+) as Readonly<Record<WsRequest['op'], Checker>>;
 const checkRequestId = compile(RequestId);
 
 export const WS_OPS: readonly WsRequest['op'][] = Object.keys(CHECKERS) as WsRequest['op'][];
