@@ -32,6 +32,19 @@ async function pollOrder(
   return last;
 }
 
+/** A resting GTD buy of account 1 that expires in about a second. */
+async function placeExpiringSoon(venue: Venue, key: string): Promise<Answer> {
+  const placed = await call(
+    venue,
+    'POST',
+    '/api/v1/orders',
+    key,
+    order({ side: 'buy', price: '100.00', quantity: '1', time_in_force: 'gtd', expire_time: inOneSecond() }),
+  );
+  assert.equal(placed.status, 201, JSON.stringify(placed.body));
+  return placed;
+}
+
 const heldUsdt = async (venue: Venue, key: string): Promise<unknown> => {
   const b = await call(venue, 'GET', '/api/v1/accounts/1/balances', key);
   const rows = b.body.balances as { asset: string; held: string }[];
@@ -109,20 +122,7 @@ describe('GTD orders expire when due', { timeout: 120_000 }, () => {
   it('ends a resting GTD order as expired, off the book and its hold released, with nothing else trading', async () => {
     const ws = await WsClient.open(wsUrl(venue.url, '/ws'), { 'x-api-key': t1 });
     assert.equal((await ws.request({ op: 'subscribe', id: 's', channel: 'orders' })).type, 'subscribed');
-    const placed = await call(
-      venue,
-      'POST',
-      '/api/v1/orders',
-      t1,
-      order({
-        side: 'buy',
-        price: '100.00',
-        quantity: '1',
-        time_in_force: 'gtd',
-        expire_time: inOneSecond(),
-      }),
-    );
-    assert.equal(placed.status, 201, JSON.stringify(placed.body));
+    const placed = await placeExpiringSoon(venue, t1);
     assert.equal(placed.body.status, 'pending');
     const id = placed.body.order_id;
     assert.notEqual(await heldUsdt(venue, t1), '0.000000', 'the buy holds quote while it rests');
@@ -142,20 +142,7 @@ describe('GTD orders expire when due', { timeout: 120_000 }, () => {
   });
 
   it('expires an order that came due while the venue was down as soon as it is up', async () => {
-    const placed = await call(
-      venue,
-      'POST',
-      '/api/v1/orders',
-      t1,
-      order({
-        side: 'buy',
-        price: '100.00',
-        quantity: '1',
-        time_in_force: 'gtd',
-        expire_time: inOneSecond(),
-      }),
-    );
-    assert.equal(placed.status, 201, JSON.stringify(placed.body));
+    const placed = await placeExpiringSoon(venue, t1);
     await venue.close();
     await sleep(1_200);
     venue = await openVenue(config);
