@@ -247,6 +247,13 @@ export class ExchangeCore {
   private instrumentMark = new Float64Array(64);
   /** 1 when the account has an emergency threshold, so trades queue it for a check. */
   private accountEmergency = new Uint8Array(1024);
+  /** Accounts flagged in `accountEmergency`. */
+  private emergencyAccounts = 0;
+  /**
+   * `commandSeq` after the last `advanceTime`: the marks may have moved since when it is lower. Not part of the
+   * state (nor of snapshots): it only says when the venue should next look at every account.
+   */
+  private sweptAtCommand = 0;
 
   private venueKill = false;
   private clockUs = 0;
@@ -657,6 +664,7 @@ export class ExchangeCore {
   }
 
   private advanceTime(): void {
+    this.sweptAtCommand = this.commandSeq;
     for (const id of this.instrumentIds) {
       const ins = this.instruments[id] as Instrument;
       const from = this.events.count;
@@ -1054,7 +1062,9 @@ export class ExchangeCore {
     const limits: RiskLimits = { ...(this.accountLimits[c.accountId] ?? NO_LIMITS), ...c.limits };
     this.accountLimits[c.accountId] = limits;
     this.limitTable.set(c.accountId, limits);
-    this.accountEmergency[c.accountId] = needsEmergencyCheck(limits) ? 1 : 0;
+    const emergency = needsEmergencyCheck(limits) ? 1 : 0;
+    this.emergencyAccounts += emergency - this.accountEmergency[c.accountId];
+    this.accountEmergency[c.accountId] = emergency;
     this.accountRiskReads[c.accountId] = riskReadsOf(limits);
     // Limits set during a day measure that day from now: equity now stands in for equity at its start.
     if (needsEquity(limits) && this.accountDayEquity[c.accountId] === undefined)
@@ -1460,6 +1470,14 @@ export class ExchangeCore {
     }
     return next;
   }
+  /**
+   * Whether the venue should advance time soon for its emergency checks: some account has an emergency
+   * threshold, and commands ran since the last `advanceTime` (a trade or a quote may have moved the marks its
+   * positions are valued at, without the account trading).
+   */
+  get riskSweepDue(): boolean {
+    return this.emergencyAccounts > 0 && this.commandSeq > this.sweptAtCommand;
+  }
   get openOrderCount(): number {
     let n = 0;
     for (const id of this.instrumentIds) n += (this.instruments[id] as Instrument).orders.size;
@@ -1761,6 +1779,7 @@ export class ExchangeCore {
     const withThreshold = this.accountLimits.filter((l) => l !== undefined && needsEmergencyCheck(l)).length;
     if (flagged !== withThreshold)
       r.fail(`${flagged} accounts flagged for emergency checks, ${withThreshold} have a threshold`);
+    this.emergencyAccounts = flagged;
   }
 
   /** Each account's positions in the order it opened them: together, every position once. */

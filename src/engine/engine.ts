@@ -158,14 +158,18 @@ export class Engine implements EnginePort {
   private closing = false;
   private listeners: BatchListener[] = [];
   private exited: Promise<void>;
-  /** Submits `advanceTime` when the core's next expiry comes (`armExpiry`); null: none armed. */
-  private expiryTimer: NodeJS.Timeout | null = null;
-  /** The expiry the timer is armed for, microseconds; 0: none. */
-  private expiryDueUs = 0;
+  /** Submits `advanceTime` when the core wants time advanced (`armClock`); null: none armed. */
+  private clockTimer: NodeJS.Timeout | null = null;
+  /** When the armed timer is due, ms since 1970; 0: none. */
+  private clockDueMs = 0;
+  /** When the engine last submitted `advanceTime` of its own accord, ms since 1970. */
+  private lastAdvanceMs = 0;
   /** The core's next expiry as its last batch (or its recovery) reported it; 0: none. */
   private nextExpiryUs: number;
-  /** Whether `startExpiryClock` was called: before, nothing is submitted of the engine's own accord. */
-  private expiryClockOn = false;
+  /** Whether the core's emergency checks want time advanced, as its last batch reported. */
+  private riskSweepDue: boolean;
+  /** Whether `startClock` was called: before, nothing is submitted of the engine's own accord. */
+  private clockOn = false;
 
   /** `exited` resolves once the worker has exited and the data directory's lock is released. */
   private constructor(
@@ -175,6 +179,7 @@ export class Engine implements EnginePort {
     flushCommands: number,
     publishRecords: boolean,
     nextExpiryUs: number,
+    riskSweepDue: boolean,
   ) {
     this.keptRecords = publishRecords ? new Map() : null;
     this.worker = worker;
@@ -185,17 +190,21 @@ export class Engine implements EnginePort {
     worker.on('error', (e) => this.fail({ code: 'ENGINE_WORKER_ERROR', message: e.message }));
     worker.once('exit', () => this.fail({ code: 'ENGINE_CLOSED', message: 'the engine has stopped' }));
     this.nextExpiryUs = nextExpiryUs;
+    this.riskSweepDue = riskSweepDue;
   }
 
   /**
-   * From now on, advances the core's clock (an `advanceTime` command) whenever an order's expiry comes, so that
-   * DAY and GTD orders expire when they are due, not when their book next takes a command; orders that came
-   * due while the venue was down expire at once. Called by the serving process once its replays are checked
-   * against the engine and its subscribers follow it: before, the engine's state moves only by submits.
+   * From now on, advances the core's clock (an `advanceTime` command) when the core wants it: when an order's
+   * expiry comes, so that DAY and GTD orders expire when they are due, not when their book next takes a
+   * command (orders that came due while the venue was down expire at once); and, while some account has an
+   * emergency loss threshold and commands run, at most every `riskSweepIntervalMs`, so that an account whose
+   * marks moved without it trading is stopped past its threshold. Called by the serving process once its
+   * replays are checked against the engine and its subscribers follow it: before, the engine's state moves
+   * only by submits.
    */
-  startExpiryClock(): void {
-    this.expiryClockOn = true;
-    this.armExpiry(this.nextExpiryUs);
+  startClock(): void {
+    this.clockOn = true;
+    this.armClock();
   }
 
   /**
@@ -248,6 +257,7 @@ export class Engine implements EnginePort {
       flushCommands,
       config.publishRecords === true,
       first.nextExpiryUs,
+      first.riskSweepDue,
     );
   }
 
@@ -390,7 +400,7 @@ export class Engine implements EnginePort {
   /** Stops accepting commands, waits for the journal, writes a last snapshot and stops the worker. */
   async close(): Promise<void> {
     if (this.closing) return this.exited;
-    this.disarmExpiry();
+    this.disarmClock();
     this.flush();
     if (this.failure === null) {
       // Asked before `closing` is set, which refuses every later call; the worker answers, then exits.
@@ -452,7 +462,8 @@ export class Engine implements EnginePort {
         this.keptRecords?.delete(m.batch);
         if (this.listeners.length > 0) this.publish(m.firstSeq, m.timeUs, m.events, m.ends, records);
         this.nextExpiryUs = m.nextExpiryUs;
-        if (this.expiryClockOn) this.armExpiry(m.nextExpiryUs);
+        this.riskSweepDue = m.riskSweepDue;
+        if (this.clockOn) this.armClock();
         let offset = 0;
         for (const w of waiters) {
           w.resolve(new Receipt(m.firstSeq + offset, w.count, m.timeUs, m.events, m.ends, offset));
@@ -508,46 +519,52 @@ export class Engine implements EnginePort {
   }
 
   /**
-   * Arms the timer that advances the core's clock at `dueUs`, its next expiry (0: none). The advance is a
-   * command like any other: journaled, executed, published to the subscribers (views, feeds), stamped by the
-   * sequencer with the time it runs at; its batch's answer arms the timer for the expiry after.
+   * Arms the timer for the next time the core wants time advanced: its next expiry, or a sweep of the
+   * emergency checks `riskSweepIntervalMs` after the last advance. The advance is a command like any other:
+   * journaled, executed, published to the subscribers (views, feeds), stamped by the sequencer with the time
+   * it runs at; its batch's answer arms the timer again.
    */
-  private armExpiry(dueUs: number): void {
-    if (dueUs === this.expiryDueUs && this.expiryTimer !== null) return;
-    this.disarmExpiry();
-    if (dueUs === 0 || this.closing || this.failure !== null) return;
-    this.expiryDueUs = dueUs;
-    const waitMs = Math.min(
-      Math.max(Math.ceil(dueUs / 1000 - Date.now()), ENGINE_LIMITS.expiryWaitMinMs),
-      TIMER_MS_MAX,
-    );
-    this.expiryTimer = setTimeout(() => this.advanceForExpiry(), waitMs);
-    // A due expiry is no reason to keep a process alive that has nothing else to do.
-    this.expiryTimer.unref();
-  }
-
-  private disarmExpiry(): void {
-    if (this.expiryTimer !== null) clearTimeout(this.expiryTimer);
-    this.expiryTimer = null;
-    this.expiryDueUs = 0;
-  }
-
-  private advanceForExpiry(): void {
-    const dueUs = this.expiryDueUs;
-    this.expiryTimer = null;
-    if (Date.now() * 1000 < dueUs) {
-      // Due later than one timer reaches (about 24.8 days): wait again.
-      this.expiryDueUs = 0;
-      this.armExpiry(dueUs);
+  private armClock(): void {
+    let dueMs = this.nextExpiryUs === 0 ? Infinity : this.nextExpiryUs / 1000;
+    if (this.riskSweepDue) dueMs = Math.min(dueMs, this.lastAdvanceMs + ENGINE_LIMITS.riskSweepIntervalMs);
+    if (dueMs === Infinity || this.closing || this.failure !== null) {
+      this.disarmClock();
       return;
     }
+    if (this.clockTimer !== null && dueMs === this.clockDueMs) return;
+    this.disarmClock();
+    this.clockDueMs = dueMs;
+    const waitMs = Math.min(
+      Math.max(Math.ceil(dueMs - Date.now()), ENGINE_LIMITS.expiryWaitMinMs),
+      TIMER_MS_MAX,
+    );
+    this.clockTimer = setTimeout(() => this.advanceClock(), waitMs);
+    // Time to advance is no reason to keep a process alive that has nothing else to do.
+    this.clockTimer.unref();
+  }
+
+  private disarmClock(): void {
+    if (this.clockTimer !== null) clearTimeout(this.clockTimer);
+    this.clockTimer = null;
+    this.clockDueMs = 0;
+  }
+
+  private advanceClock(): void {
+    this.clockTimer = null;
+    if (Date.now() < this.clockDueMs) {
+      // Due later than one timer reaches (about 24.8 days): wait again.
+      this.clockDueMs = 0;
+      this.armClock();
+      return;
+    }
+    this.lastAdvanceMs = Date.now();
     // A failure here is the engine's own (closing, failed), which its callers hear of on their own requests.
     this.submit([{ kind: 'advanceTime', timeUs: 0 }]).catch(() => undefined);
   }
 
   private fail(info: ErrorInfo): void {
     if (this.failure !== null) return;
-    this.disarmExpiry();
+    this.disarmClock();
     this.failure = new EngineError(info);
     for (const waiters of this.inFlight.values()) for (const w of waiters) w.reject(this.failure);
     this.inFlight.clear();

@@ -69,6 +69,8 @@ export interface BatchOutcome {
   durable: Promise<unknown>;
   /** The core's next expiry after the batch (Core.nextExpiryUs): when the engine should advance time. */
   nextExpiryUs: number;
+  /** Whether the core's emergency checks want an advance of time soon (Core.riskSweepDue). */
+  riskSweepDue: boolean;
 }
 
 export class EngineHost {
@@ -214,6 +216,11 @@ export class EngineHost {
     return this.core.nextExpiryUs;
   }
 
+  /** Whether the core's emergency checks want an advance of time soon (Core.riskSweepDue). */
+  get riskSweepDue(): boolean {
+    return this.core.riskSweepDue;
+  }
+
   /** Resolves once every command executed so far is durable; rejects with the journal's error. */
   whenDurable(): Promise<unknown> {
     return this.lastDurable;
@@ -306,6 +313,7 @@ export class EngineHost {
       ends,
       durable,
       nextExpiryUs: core.nextExpiryUs,
+      riskSweepDue: core.riskSweepDue,
     };
   }
 

@@ -28,6 +28,11 @@ export const ENGINE_LIMITS = Object.freeze({
    * timer's is asked again this much later, not in a busy loop.
    */
   expiryWaitMinMs: 10,
+  /**
+   * While some account has an emergency loss threshold and commands run, the engine advances time at most
+   * this often, so that the core looks at every such account whose marks moved without it trading.
+   */
+  riskSweepIntervalMs: 1_000,
 });
 
 /** The stable codes of the engine's own refusals (the journal's codes pass through as they are). */

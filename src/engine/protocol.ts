@@ -150,8 +150,9 @@ export type ToWorker =
   | { type: 'close'; id: number };
 
 export type FromWorker =
-  // `nextExpiryUs`: the core's next expiry (Core.nextExpiryUs) after recovery, and after each batch.
-  | { type: 'ready'; recovery: RecoveryReport; nextExpiryUs: number }
+  // `nextExpiryUs` and `riskSweepDue`: when the core wants time advanced (Core.nextExpiryUs, Core.riskSweepDue),
+  // after recovery and after each batch.
+  | { type: 'ready'; recovery: RecoveryReport; nextExpiryUs: number; riskSweepDue: boolean }
   | { type: 'startFailed'; error: ErrorInfo }
   | {
       type: 'done';
@@ -161,6 +162,7 @@ export type FromWorker =
       events: Float64Array;
       ends: Int32Array;
       nextExpiryUs: number;
+      riskSweepDue: boolean;
     }
   | { type: 'refused'; batch: number; error: ErrorInfo }
   | { type: 'failed'; error: ErrorInfo }

@@ -22,7 +22,12 @@ async function main(): Promise<void> {
       journalFs: blockingNodeFs,
     });
     host = opened.host;
-    send({ type: 'ready', recovery: opened.recovery, nextExpiryUs: host.nextExpiryUs });
+    send({
+      type: 'ready',
+      recovery: opened.recovery,
+      nextExpiryUs: host.nextExpiryUs,
+      riskSweepDue: host.riskSweepDue,
+    });
   } catch (e) {
     send({ type: 'startFailed', error: errorInfo(e) });
     return;
@@ -52,6 +57,7 @@ async function main(): Promise<void> {
                   events,
                   ends: out.ends,
                   nextExpiryUs: out.nextExpiryUs,
+                  riskSweepDue: out.riskSweepDue,
                 },
                 [events.buffer as ArrayBuffer, out.ends.buffer as ArrayBuffer],
               );

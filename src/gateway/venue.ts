@@ -678,7 +678,7 @@ export async function startVenue(config: VenueConfig, options: VenueOptions): Pr
     });
     const { auditFile, auditTable } = served;
     if (auditFile === null || auditTable === null) throw new Error('a venue owns its audit file');
-    engine.startExpiryClock();
+    engine.startClock();
     return { ...served, auditFile, auditTable };
   } catch (e) {
     await engine.close().catch(() => undefined);

@@ -3,7 +3,9 @@
  * core's clock at the next expiry (an `advanceTime` command), so the order ends as `expired`, leaves the book
  * and gives back its hold, and its owner's `orders` channel says so. An order that came due while the venue
  * was down expires as soon as it is up again. The orders below expire about a second after they are placed.
- * Every order shows when it expires (`expire_time`).
+ * Every order shows when it expires (`expire_time`). Likewise an account past its emergency loss threshold is
+ * stopped when others' trades move its marks, without it trading: the engine advances time for the emergency
+ * checks while such an account exists and commands run.
  */
 import { strict as assert } from 'node:assert';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -149,5 +151,60 @@ describe('GTD orders expire when due', { timeout: 120_000 }, () => {
     const ended = await pollOrder(venue, t1, placed.body.order_id, (a) => a.body.status !== 'pending');
     assert.equal(ended.body.status, 'expired', JSON.stringify(ended.body));
     assert.equal(await heldUsdt(venue, t1), '0.000000');
+  });
+});
+
+describe('emergency stops without the account trading', { timeout: 120_000 }, () => {
+  let venue: Venue;
+  let admin: string;
+
+  before(async () => {
+    venue = await openVenue(testConfig(tempDir()));
+    admin = venue.adminKey as string;
+    await traders(venue, admin);
+    const three = await call(venue, 'POST', '/api/v1/admin/accounts', admin, { account_id: 3 });
+    assert.equal(three.status, 201, JSON.stringify(three.body));
+    const funded = await call(venue, 'POST', '/api/v1/admin/accounts/3/deposits', admin, {
+      asset: 'USDT',
+      amount: '1000000',
+    });
+    assert.equal(funded.status, 201, JSON.stringify(funded.body));
+  });
+  after(async () => {
+    await venue.close();
+  });
+
+  it('stops an account whose marked loss passed its emergency threshold when others trade the price down', async () => {
+    const limits = await call(venue, 'PATCH', '/api/v1/admin/accounts/1/risk-limits', admin, {
+      emergency_loss_max_minor: 1_000_000_000, // 1,000 USDT
+    });
+    assert.equal(limits.status, 200, JSON.stringify(limits.body));
+    const as = (account: number, fields: Record<string, unknown>) =>
+      call(venue, 'POST', '/api/v1/orders', admin, order({ account_id: account, ...fields }));
+    // Account 1 buys 1 BTC at 60,000, and leaves a buy resting far below.
+    assert.equal((await as(2, { side: 'sell', price: '60000.00', quantity: '1' })).status, 201);
+    const bought = await as(1, { side: 'buy', price: '60000.00', quantity: '1' });
+    assert.equal(bought.body.status, 'filled', JSON.stringify(bought.body));
+    const resting = await as(1, { side: 'buy', price: '30000.00', quantity: '0.1' });
+    assert.equal(resting.body.status, 'pending', JSON.stringify(resting.body));
+    // Accounts 2 and 3 trade at 40,000: account 1's position is marked 20,000 USDT down, and it does nothing.
+    assert.equal((await as(2, { side: 'sell', price: '40000.00', quantity: '0.01' })).status, 201);
+    const marked = await as(3, { side: 'buy', price: '40000.00', quantity: '0.01' });
+    assert.equal(marked.body.status, 'filled', JSON.stringify(marked.body));
+
+    let account = await call(venue, 'GET', '/api/v1/accounts/1', admin);
+    for (let i = 0; i < 150 && account.body.kill_switch !== true; i++) {
+      await sleep(100);
+      account = await call(venue, 'GET', '/api/v1/accounts/1', admin);
+    }
+    assert.equal(account.body.kill_switch, true, JSON.stringify(account.body));
+    const cancelled = await call(venue, 'GET', `/api/v1/orders/${String(resting.body.order_id)}`, admin);
+    assert.equal(cancelled.body.status, 'cancelled', JSON.stringify(cancelled.body));
+    const refused = await as(1, { side: 'sell', price: '40000.00', quantity: '0.1' });
+    assert.equal(
+      (refused.body.error as { code: string }).code,
+      'KILL_SWITCH_ACTIVE',
+      JSON.stringify(refused.body),
+    );
   });
 });

@@ -266,7 +266,7 @@ export async function startEngineProcess(
       ...md.probes(),
     };
     readinessNow = () => readinessOf(probes);
-    engine.startExpiryClock();
+    engine.startClock();
     const opened = { store, server, entry, unfollow };
     let closed: Promise<void> | null = null;
     return {
