@@ -11,6 +11,7 @@ import { Worker } from 'node:worker_threads';
 import { EVENT_STRIDE } from '../book/index.js';
 // The leaf module, not ops/index.js: that one loads the configuration's parser, which `rialto --help` skips.
 import { firstMessageOf } from '../ops/worker-start.js';
+import { delayUntil } from '../ops/timers.js';
 import type { Command } from '../core/index.js';
 import { DirLock, RECORD_BYTES_MAX, frameCommand } from '../journal/index.js';
 import { ENGINE_LIMITS, EngineErrorCode } from './limits.js';
@@ -534,11 +535,7 @@ export class Engine implements EnginePort {
     if (this.clockTimer !== null && dueMs === this.clockDueMs) return;
     this.disarmClock();
     this.clockDueMs = dueMs;
-    const waitMs = Math.min(
-      Math.max(Math.ceil(dueMs - Date.now()), ENGINE_LIMITS.expiryWaitMinMs),
-      TIMER_MS_MAX,
-    );
-    this.clockTimer = setTimeout(() => this.advanceClock(), waitMs);
+    this.clockTimer = setTimeout(() => this.advanceClock(), delayUntil(dueMs, ENGINE_LIMITS.clockWaitMinMs));
     // Time to advance is no reason to keep a process alive that has nothing else to do.
     this.clockTimer.unref();
   }
@@ -573,9 +570,6 @@ export class Engine implements EnginePort {
     this.answers.clear();
   }
 }
-
-/** The longest delay a Node timer takes (2^31 - 1 ms); a longer one fires at once. */
-const TIMER_MS_MAX = 2_147_483_647;
 
 function closedError(): EngineError {
   return new EngineError({ code: EngineErrorCode.Closed, message: 'the engine is closing' });

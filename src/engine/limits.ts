@@ -24,10 +24,10 @@ export const ENGINE_LIMITS = Object.freeze({
   /** Accounts one page of the accounts report holds: an answer crosses threads as one structured clone. */
   reportAccountsMax: 1000,
   /**
-   * The shortest wait before the engine advances time for an expiry: a clock that reads a little behind the
-   * timer's is asked again this much later, not in a busy loop.
+   * The shortest wait before the engine advances time of its own accord (an expiry, the emergency checks): a
+   * clock that reads a little behind the timer's is asked again this much later, not in a busy loop.
    */
-  expiryWaitMinMs: 10,
+  clockWaitMinMs: 10,
   /**
    * While some account has an emergency loss threshold and commands run, the engine advances time at most
    * this often, so that the core looks at every such account whose marks moved without it trading.

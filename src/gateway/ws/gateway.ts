@@ -23,7 +23,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData, type ServerOptions } from 'ws';
-import type { InstrumentConfig, VenueConfig } from '../../ops/index.js';
+import { delayUntil, type InstrumentConfig, type VenueConfig } from '../../ops/index.js';
 import { KEY_ID_PATTERN, requireRole, type KeyVerifier, type Principal, type Role } from '../auth/index.js';
 import type { Actor, AuditWriter } from '../../audit/index.js';
 import { WsAuditTicket } from '../audit/index.js';
@@ -168,9 +168,6 @@ type Lease = Extract<Acquired, { ok: true }>;
 /** The roles of REST's order routes: placing as POST /api/v1/orders, cancelling as DELETE. */
 const PLACERS: readonly Role[] = ['trader', 'admin'];
 const CANCELLERS: readonly Role[] = ['trader', 'risk', 'admin'];
-
-/** The longest delay a Node timer takes (2^31 - 1 ms); a longer one fires at once. */
-const TIMER_MS_MAX = 2_147_483_647;
 
 /** Whether a renewed credential names the same session: its subject, role and accounts (ids differ) unchanged. */
 function sameIdentity(a: Principal, b: Principal): boolean {
@@ -690,12 +687,11 @@ export class WsGateway {
     conn.expiry = null;
     const at = conn.principal?.expiresAtMs;
     if (at === undefined || conn.done) return;
-    const waitMs = at - Date.now();
-    if (waitMs <= 0) {
+    if (at <= Date.now()) {
       this.closeClient(conn, WsCloseCode.CredentialExpired, 'the token expired');
       return;
     }
-    conn.expiry = setTimeout(() => this.watchExpiry(conn), Math.min(waitMs, TIMER_MS_MAX));
+    conn.expiry = setTimeout(() => this.watchExpiry(conn), delayUntil(at));
   }
 
   private subscribe(conn: Connection, m: SubscribeMessage): void {
